@@ -1,0 +1,61 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Herald",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Herald", targets: ["Herald"]),
+        .library(name: "HeraldSQLite", targets: ["HeraldSQLite"]),
+        .library(name: "HeraldTesting", targets: ["HeraldTesting"]),
+        .executable(name: "herald-example", targets: ["HeraldExample"]),
+        .executable(name: "herald-bench", targets: ["HeraldBenchmarks"]),
+        .executable(name: "herald-crash-worker", targets: ["HeraldCrashWorker"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+    ],
+    targets: [
+        // Core: events, envelopes, aggregates, unit of work, subscriptions, retries,
+        // dead letters, scheduled messages and the Store protocol. No storage imports.
+        .target(
+            name: "Herald",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "HeraldSQLite",
+            dependencies: ["Herald", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // In-memory store, manual clock and the conformance suite every store must pass.
+        .target(name: "HeraldTesting", dependencies: ["Herald"]),
+        .executableTarget(
+            name: "HeraldExample",
+            dependencies: ["Herald", "HeraldSQLite", .product(name: "Logging", package: "swift-log")]
+        ),
+        .executableTarget(
+            name: "HeraldBenchmarks",
+            dependencies: [
+                "Herald", "HeraldSQLite",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+        // Child process driven (and SIGKILLed) by the crash tests.
+        .executableTarget(name: "HeraldCrashWorker", dependencies: ["Herald", "HeraldSQLite"]),
+        .testTarget(name: "HeraldTests", dependencies: ["Herald", "HeraldTesting"]),
+        .testTarget(
+            name: "HeraldSQLiteTests",
+            dependencies: [
+                "Herald", "HeraldSQLite", "HeraldTesting",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,177 @@
+import Foundation
+
+/// One use case's changes: the aggregates it loaded and changed, the events they recorded,
+/// and the messages it scheduled or cancelled.
+///
+/// Nothing is written before ``commit()``. Commit opens one transaction that writes every
+/// changed aggregate with an optimistic version check, appends all recorded events in the
+/// order they were recorded, stores scheduled messages and cancellations — or, when any
+/// aggregate changed since it was loaded, writes nothing and throws ``ConcurrencyConflict``.
+///
+/// ```swift
+/// let work = engine.unitOfWork()
+/// var cart = try await work.load(Cart.self, id: "c-1") ?? Cart(id: "c-1")
+/// try cart.add(sku: "tea", quantity: 2)
+/// try work.save(&cart)
+/// try await work.commit()
+/// ```
+///
+/// A unit of work belongs to one task; it is not `Sendable`.
+public final class UnitOfWork {
+    /// Where new events come from: copied onto every event this unit of work appends.
+    public struct Cause: Sendable, Hashable {
+        public var causationID: UUID?
+        public var correlationID: UUID?
+        public var traceparent: String?
+        public var metadata: [String: String]
+
+        public init(causationID: UUID? = nil, correlationID: UUID? = nil, traceparent: String? = nil, metadata: [String: String] = [:]) {
+            self.causationID = causationID
+            self.correlationID = correlationID
+            self.traceparent = traceparent
+            self.metadata = metadata
+        }
+
+        /// The cause of events produced while handling `event`: it is their causation, and
+        /// its correlation (or itself) is theirs.
+        public init(handling event: EventEnvelope) {
+            self.init(
+                causationID: event.eventID, correlationID: event.correlationID ?? event.eventID,
+                traceparent: event.traceparent, metadata: [:])
+        }
+    }
+
+    struct Staged {
+        var aggregateOrder: [StreamID] = []
+        var aggregates: [StreamID: AggregateWrite] = [:]
+        var events: [NewEvent] = []
+        var scheduled: [String: ScheduledMessage] = [:]
+        var cancelled: [String] = []
+
+        var isEmpty: Bool { aggregates.isEmpty && events.isEmpty && scheduled.isEmpty && cancelled.isEmpty }
+    }
+
+    let store: any EventStore
+    let clock: any HeraldClock
+    /// Applied to events appended from now on.
+    public var cause: Cause
+    private var loadedVersions: [StreamID: Int64] = [:]
+    var staged = Staged()
+
+    public init(store: any EventStore, clock: any HeraldClock, cause: Cause = Cause()) {
+        self.store = store
+        self.clock = clock
+        self.cause = cause
+    }
+
+    /// Whether anything is waiting to be committed.
+    public var hasChanges: Bool { !staged.isEmpty }
+
+    /// Loads an aggregate, as this unit of work last saved it or else as stored.
+    ///
+    /// - Returns: `nil` when no such aggregate exists.
+    /// - Throws: ``AggregateDecodingError`` when the stored document does not decode.
+    public func load<A: AggregateRoot>(_ type: A.Type, id: String) async throws -> A? {
+        let stream = StreamID(type: A.streamType, id: id)
+        if let write = staged.aggregates[stream] {
+            return try decode(A.self, stream: stream, version: write.newVersion, state: write.state)
+        }
+        guard let stored = try await store.aggregate(stream) else {
+            loadedVersions[stream] = 0
+            return nil
+        }
+        loadedVersions[stream] = stored.version
+        return try decode(A.self, stream: stream, version: stored.version, state: stored.state)
+    }
+
+    /// Stages the aggregate's new state and its recorded events, then empties its
+    /// ``AggregateRoot/pendingEvents``.
+    ///
+    /// The version check at commit uses the version seen by ``load(_:id:)``; an aggregate
+    /// that was not loaded must not exist yet.
+    public func save<A: AggregateRoot>(_ aggregate: inout A) throws {
+        let stream = aggregate.stream
+        let state = try HeraldJSON.encode(aggregate)
+        if staged.aggregates[stream] == nil { staged.aggregateOrder.append(stream) }
+        staged.aggregates[stream] = AggregateWrite(
+            stream: stream, expectedVersion: loadedVersions[stream] ?? 0, state: state)
+        for pending in aggregate.pendingEvents.events {
+            try appendPending(pending.event, to: stream, metadata: pending.metadata)
+        }
+        aggregate.pendingEvents = PendingEvents()
+    }
+
+    /// Appends an event to a stream without an aggregate document (a process or an
+    /// integration stream).
+    public func append<E: DomainEvent>(_ event: E, to stream: StreamID, metadata: [String: String] = [:]) throws {
+        staged.events.append(try newEvent(event, stream: stream, metadata: metadata))
+    }
+
+    /// Schedules `event` to be appended to `stream` at `dueAt`, unless cancelled first.
+    ///
+    /// Stored with this unit of work's commit; a message already scheduled under `key` is
+    /// replaced.
+    public func schedule<E: DomainEvent>(_ event: E, to stream: StreamID, at dueAt: Date, key: String) throws {
+        staged.cancelled.removeAll { $0 == key }
+        staged.scheduled[key] = ScheduledMessage(key: key, event: try newEvent(event, stream: stream, metadata: [:]), dueAt: dueAt)
+    }
+
+    /// Cancels the scheduled message with this key when this unit of work commits.
+    /// Once that commit succeeded, the message is never delivered.
+    public func cancelScheduledMessage(key: String) {
+        staged.scheduled[key] = nil
+        staged.cancelled.append(key)
+    }
+
+    /// Writes everything staged in one transaction.
+    ///
+    /// After a successful commit the unit of work is empty and may be used again, with
+    /// the versions it just wrote as its new expectations.
+    /// - Returns: the appended events, as stored.
+    /// - Throws: ``ConcurrencyConflict`` (nothing written) or a storage error.
+    @discardableResult
+    public func commit() async throws -> [EventEnvelope] {
+        guard hasChanges else { return [] }
+        let changeset = makeChangeset(recordedAt: clock.now())
+        let recorded = try await store.commit(changeset)
+        for write in changeset.aggregates { loadedVersions[write.stream] = write.newVersion }
+        staged = Staged()
+        return recorded
+    }
+
+    /// Discards everything staged since the last commit.
+    public func rollback() {
+        for stream in staged.aggregateOrder { loadedVersions[stream] = nil }
+        staged = Staged()
+    }
+
+    /// The changeset a commit would write now.
+    func makeChangeset(recordedAt: Date) -> Changeset {
+        var changeset = Changeset(recordedAt: recordedAt)
+        changeset.aggregates = staged.aggregateOrder.compactMap { staged.aggregates[$0] }
+        changeset.events = staged.events
+        changeset.scheduled = staged.scheduled.values.sorted { $0.key < $1.key }
+        changeset.cancelledSchedules = staged.cancelled
+        return changeset
+    }
+
+    private func appendPending(_ event: some DomainEvent, to stream: StreamID, metadata: [String: String]) throws {
+        staged.events.append(try newEvent(event, stream: stream, metadata: metadata))
+    }
+
+    private func newEvent<E: DomainEvent>(_ event: E, stream: StreamID, metadata: [String: String]) throws -> NewEvent {
+        NewEvent(
+            eventID: UUID(), stream: stream, eventType: E.eventType, schemaVersion: E.schemaVersion,
+            payload: try HeraldJSON.encode(event), occurredAt: clock.now(),
+            causationID: cause.causationID, correlationID: cause.correlationID,
+            traceparent: cause.traceparent, metadata: cause.metadata.merging(metadata) { _, new in new })
+    }
+
+    private func decode<A: AggregateRoot>(_ type: A.Type, stream: StreamID, version: Int64, state: Data) throws -> A {
+        do {
+            return try HeraldJSON.decode(A.self, from: state)
+        } catch {
+            throw AggregateDecodingError(stream: stream, version: version, detail: "\(error)")
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import Synchronization
+
+/// Wakes waiting subscription workers and schedulers when something was committed in
+/// this process. Every store owns one and calls ``notify()`` after each commit.
+///
+/// The signal counts generations, so a waiter that read ``generation`` before checking
+/// for work never misses a commit that happened in between.
+public final class CommitSignal: Sendable {
+    private struct State {
+        var generation: UInt64 = 0
+        var nextWaiterID = 0
+        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    /// The number of notifications so far.
+    public var generation: UInt64 { state.withLock { $0.generation } }
+
+    /// Announces a commit: resumes every waiter.
+    public func notify() {
+        let waiters = state.withLock { state in
+            state.generation &+= 1
+            defer { state.waiters.removeAll() }
+            return Array(state.waiters.values)
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Returns once the generation differs from `seen`, or when the task is cancelled.
+    public func wait(since seen: UInt64) async {
+        let id = state.withLock { state -> Int in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.generation != seen || Task.isCancelled { return true }
+                    state.waiters[id] = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
+            waiter?.resume()
+        }
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import Logging
+
+/// The entry point: a store plus the registry, clock and random source everything shares.
+///
+/// ```swift
+/// let engine = HeraldEngine(store: try SQLiteEventStore(path: "app.sqlite"), registry: registry)
+/// let work = engine.unitOfWork()
+/// // … load, change, save …
+/// try await work.commit()
+///
+/// let service = try engine.service(subscriptions: [mailer, projector])
+/// // run `service` in a ServiceGroup, next to the HTTP server
+/// ```
+public struct HeraldEngine: Sendable {
+    public let store: any EventStore
+    public let registry: EventRegistry
+    public let clock: any HeraldClock
+    public let random: any RandomSource
+    public let logger: Logger
+
+    public init(
+        store: any EventStore, registry: EventRegistry = EventRegistry(),
+        clock: any HeraldClock = SystemClock(), random: any RandomSource = SystemRandomSource(),
+        logger: Logger = Logger(label: "herald")
+    ) {
+        self.store = store
+        self.registry = registry
+        self.clock = clock
+        self.random = random
+        self.logger = logger
+    }
+
+    /// A new, empty unit of work; events it appends carry `cause`.
+    public func unitOfWork(cause: UnitOfWork.Cause = .init()) -> UnitOfWork {
+        UnitOfWork(store: store, clock: clock, cause: cause)
+    }
+
+    /// A worker for one subscription, to drive by hand (tests, tools) or run in a service.
+    ///
+    /// - Throws: ``ConfigurationError`` when the subscription's settings cannot work.
+    public func worker(for subscription: Subscription) throws -> SubscriptionWorker {
+        try SubscriptionWorker(
+            subscription: subscription, store: store, registry: registry, clock: clock, random: random, logger: logger)
+    }
+
+    /// The deliverer of scheduled messages.
+    public func scheduler(pollInterval: Duration = .seconds(1), batchSize: Int = 100) -> MessageScheduler {
+        MessageScheduler(store: store, clock: clock, pollInterval: pollInterval, batchSize: batchSize, logger: logger)
+    }
+
+    /// Dead-letter inspection and repair.
+    public var deadLetters: DeadLetters { DeadLetters(store: store, clock: clock) }
+
+    /// Progress of every subscription the store knows.
+    public func subscriptionStatuses() async throws -> [SubscriptionStatus] {
+        let head = try await store.headPosition()
+        let parked = try await store.parkedEvents(subscription: nil)
+        return try await store.checkpoints().sorted { $0.key < $1.key }.map { name, checkpoint in
+            let mine = parked.filter { $0.subscription == name }
+            return SubscriptionStatus(
+                name: name, checkpoint: checkpoint, lag: max(0, head - checkpoint),
+                retrying: mine.count { $0.status == .retrying }, dead: mine.count { $0.status == .dead },
+                held: mine.count { $0.status == .held })
+        }
+    }
+
+    /// A service running every subscription and the scheduler until shutdown.
+    ///
+    /// - Throws: ``ConfigurationError`` for invalid settings or duplicate subscription names.
+    public func service(subscriptions: [Subscription], schedulerPollInterval: Duration = .seconds(1)) throws -> HeraldService {
+        var names = Set<String>()
+        for subscription in subscriptions where !names.insert(subscription.name).inserted {
+            throw ConfigurationError(setting: "Subscription.name", value: subscription.name, allowed: "unique among the service's subscriptions")
+        }
+        return HeraldService(
+            workers: try subscriptions.map(worker(for:)), scheduler: scheduler(pollInterval: schedulerPollInterval),
+            signal: store.commitSignal)
+    }
+}
+
+/// Where one subscription stands.
+public struct SubscriptionStatus: Sendable, Hashable, Codable {
+    public var name: String
+    public var checkpoint: Int64
+    /// Events in the log after the checkpoint.
+    public var lag: Int64
+    public var retrying: Int
+    public var dead: Int
+    public var held: Int
+}

@@ -1,0 +1,34 @@
+import ServiceLifecycle
+
+/// Runs subscription workers and the message scheduler under swift-service-lifecycle.
+///
+/// On graceful shutdown each worker finishes the batch it is handling and commits it, then
+/// stops; on cancellation an in-flight batch is abandoned uncommitted. Either way no
+/// checkpoint is ever ahead of its effects.
+///
+/// ```swift
+/// let group = ServiceGroup(services: [try engine.service(subscriptions: subs)],
+///                          gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+/// try await group.run()
+/// ```
+public struct HeraldService: Service {
+    public let workers: [SubscriptionWorker]
+    public let scheduler: MessageScheduler
+    let signal: CommitSignal
+
+    public func run() async throws {
+        let stop = StopFlag()
+        try await withGracefulShutdownHandler {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in workers {
+                    group.addTask { try await worker.run(stop: stop) }
+                }
+                group.addTask { try await scheduler.run(stop: stop) }
+                try await group.waitForAll()
+            }
+        } onGracefulShutdown: {
+            stop.request()
+            signal.notify()  // wake idle loops so they see the request
+        }
+    }
+}

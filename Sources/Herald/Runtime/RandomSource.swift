@@ -1,0 +1,33 @@
+import Synchronization
+
+/// The source of randomness for retry jitter. Inject a seeded source in tests.
+public protocol RandomSource: Sendable {
+    /// A uniformly distributed value in `0 ..< 1`.
+    func nextUnit() -> Double
+}
+
+/// The system's cryptographically secure generator.
+public struct SystemRandomSource: RandomSource {
+    public init() {}
+    public func nextUnit() -> Double { Double.random(in: 0..<1) }
+}
+
+/// A deterministic generator (SplitMix64): the same seed gives the same sequence.
+public final class SeededRandomSource: RandomSource {
+    private let state: Mutex<UInt64>
+
+    public init(seed: UInt64) { state = Mutex(seed) }
+
+    /// The next raw 64-bit value.
+    public func next() -> UInt64 {
+        state.withLock { state in
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    public func nextUnit() -> Double { Double(next() >> 11) / Double(UInt64(1) << 53) }
+}

@@ -1,0 +1,80 @@
+import Foundation
+
+/// Everything one transaction writes. A store applies a changeset completely or not at all.
+///
+/// Units of work, subscription workers, the scheduler and the dead-letter tools all write
+/// through ``EventStore/commit(_:)`` with a changeset: there is one write path to prove.
+public struct Changeset: Sendable {
+    /// Aggregate documents to insert or update, each with its optimistic version check.
+    public var aggregates: [AggregateWrite] = []
+    /// Events to append, in order. The store numbers them per stream and globally.
+    public var events: [NewEvent] = []
+    /// Messages to schedule (replacing any message with the same key).
+    public var scheduled: [ScheduledMessage] = []
+    /// Keys of scheduled messages to cancel; unknown keys are ignored.
+    public var cancelledSchedules: [String] = []
+    /// Keys of scheduled messages being delivered by this changeset: each must still exist,
+    /// else the whole changeset fails with ``StoreError/scheduledMessageGone(key:)``.
+    public var deliveredSchedules: [String] = []
+    /// Progress of one subscription, committed with the effects above.
+    public var subscription: SubscriptionProgress?
+    /// The time the store records as the events' `recordedAt`.
+    public var recordedAt: Date
+
+    public init(recordedAt: Date) { self.recordedAt = recordedAt }
+
+    /// Whether committing would change nothing.
+    public var isEmpty: Bool {
+        aggregates.isEmpty && events.isEmpty && scheduled.isEmpty && cancelledSchedules.isEmpty
+            && deliveredSchedules.isEmpty && (subscription?.isEmpty ?? true)
+    }
+}
+
+/// One aggregate document to write.
+public struct AggregateWrite: Sendable, Hashable {
+    public var stream: StreamID
+    /// The version read before the change; 0 means "must not exist yet".
+    public var expectedVersion: Int64
+    /// The JSON document of the new state.
+    public var state: Data
+
+    public init(stream: StreamID, expectedVersion: Int64, state: Data) {
+        self.stream = stream
+        self.expectedVersion = expectedVersion
+        self.state = state
+    }
+
+    /// The version the aggregate has after the write.
+    public var newVersion: Int64 { expectedVersion + 1 }
+}
+
+/// An aggregate document as stored.
+public struct StoredAggregate: Sendable, Hashable {
+    public var stream: StreamID
+    public var version: Int64
+    public var state: Data
+
+    public init(stream: StreamID, version: Int64, state: Data) {
+        self.stream = stream
+        self.version = version
+        self.state = state
+    }
+}
+
+/// What a subscription worker commits together with its handlers' effects.
+public struct SubscriptionProgress: Sendable {
+    public var subscription: String
+    /// Moves the checkpoint from `from` to `to`; the commit fails with
+    /// ``StoreError/checkpointMoved(subscription:expected:found:)`` when it is not at `from`.
+    public var checkpoint: (from: Int64, to: Int64)?
+    /// Parked events to insert or replace (keyed by subscription and position).
+    public var park: [ParkedEvent] = []
+    /// Positions of parked events that are done (handled or discarded).
+    public var unpark: [Int64] = []
+    /// Event ids to record in the subscription's inbox.
+    public var inbox: [UUID] = []
+
+    public init(subscription: String) { self.subscription = subscription }
+
+    public var isEmpty: Bool { checkpoint == nil && park.isEmpty && unpark.isEmpty && inbox.isEmpty }
+}

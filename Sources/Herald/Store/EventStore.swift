@@ -1,0 +1,58 @@
+import Foundation
+
+/// Storage for aggregates, the event log, subscription progress and scheduled messages.
+///
+/// A store guarantees:
+/// - ``commit(_:)`` is atomic: every part of a ``Changeset`` is written, or nothing is.
+/// - Aggregate writes are checked optimistically; a mismatch throws ``ConcurrencyConflict``.
+/// - Event positions are strictly increasing in commit order as readers see it: a reader
+///   of ``events(after:limit:)`` never skips an event that becomes visible later.
+/// - Per stream, events are numbered 1, 2, 3, … in append order.
+///
+/// `HeraldTesting` holds the conformance suite every implementation must pass.
+public protocol EventStore: Sendable {
+    /// Signalled after every commit made through this store instance.
+    var commitSignal: CommitSignal { get }
+
+    /// Writes a changeset in one transaction and returns the appended events.
+    ///
+    /// - Throws: ``ConcurrencyConflict``, ``StoreError``; nothing is written when it throws.
+    func commit(_ changeset: Changeset) async throws -> [EventEnvelope]
+
+    /// The stored document of one aggregate.
+    func aggregate(_ stream: StreamID) async throws -> StoredAggregate?
+
+    /// Up to `limit` events with a position greater than `position`, in position order.
+    func events(after position: Int64, limit: Int) async throws -> [EventEnvelope]
+
+    /// The events at the given positions, in position order (missing positions are skipped).
+    func events(at positions: [Int64]) async throws -> [EventEnvelope]
+
+    /// Every event of one stream, in stream order.
+    func events(in stream: StreamID) async throws -> [EventEnvelope]
+
+    /// The position of the last event in the log (0 when empty).
+    func headPosition() async throws -> Int64
+
+    /// The checkpoint of a subscription, creating it at `initialPosition` when it is new.
+    func checkpoint(of subscription: String, creatingAt initialPosition: Int64) async throws -> Int64
+
+    /// Every subscription and its checkpoint.
+    func checkpoints() async throws -> [String: Int64]
+
+    /// Parked events, of one subscription or of all when `subscription` is `nil`, ordered
+    /// by subscription and position.
+    func parkedEvents(subscription: String?) async throws -> [ParkedEvent]
+
+    /// Whether the subscription's inbox already holds this event id.
+    func inboxContains(subscription: String, eventID: UUID) async throws -> Bool
+
+    /// Scheduled messages due at or before `date`, earliest first.
+    func dueScheduledMessages(at date: Date, limit: Int) async throws -> [ScheduledMessage]
+
+    /// The due time of the earliest scheduled message, if any.
+    func nextScheduledDueDate() async throws -> Date?
+
+    /// The scheduled message with this key, if it is still pending.
+    func scheduledMessage(key: String) async throws -> ScheduledMessage?
+}

@@ -1,0 +1,76 @@
+import Foundation
+
+/// Another unit of work changed an aggregate between this one's read and its commit.
+///
+/// Nothing of the failed unit of work was written; reload and try again.
+public struct ConcurrencyConflict: Error, CustomStringConvertible, Sendable, Hashable {
+    /// The aggregate whose version did not match.
+    public var stream: StreamID
+    /// The version this unit of work read (0 for a new aggregate).
+    public var expectedVersion: Int64
+    /// The version found in the store at commit (`nil` when the aggregate does not exist).
+    public var actualVersion: Int64?
+
+    public init(stream: StreamID, expectedVersion: Int64, actualVersion: Int64?) {
+        self.stream = stream
+        self.expectedVersion = expectedVersion
+        self.actualVersion = actualVersion
+    }
+
+    public var description: String {
+        let actual = actualVersion.map { "version \($0)" } ?? "no aggregate"
+        return "concurrency conflict on aggregate \(stream): expected version \(expectedVersion), found \(actual)"
+    }
+}
+
+/// A setting that cannot work. Thrown at start-up, before anything runs.
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable, Hashable {
+    /// The setting, e.g. `"RetryPolicy.maxAttempts"`.
+    public var setting: String
+    /// The value that was given.
+    public var value: String
+    /// What is allowed instead.
+    public var allowed: String
+
+    public init(setting: String, value: String, allowed: String) {
+        self.setting = setting
+        self.value = value
+        self.allowed = allowed
+    }
+
+    public var description: String { "invalid \(setting) = \(value): \(allowed)" }
+}
+
+/// Errors of the storage layer that callers can act on.
+public enum StoreError: Error, CustomStringConvertible, Sendable, Hashable {
+    /// The database was created or migrated by a newer Herald than this one.
+    case schemaTooNew(found: Int, supported: Int)
+    /// The database cannot be written (read-only file or file system, no permission).
+    case readOnly(String)
+    /// The disk is full; the transaction was rolled back.
+    case diskFull(String)
+    /// A subscription's checkpoint moved while this process worked on it (another worker
+    /// holds it). The batch was rolled back.
+    case checkpointMoved(subscription: String, expected: Int64, found: Int64?)
+    /// A scheduled message was already delivered or cancelled by someone else.
+    case scheduledMessageGone(key: String)
+    /// An event with this id is already in the log.
+    case duplicateEventID(UUID)
+
+    public var description: String {
+        switch self {
+        case .schemaTooNew(let found, let supported):
+            return "database schema version \(found) is newer than this build supports (\(supported)); upgrade Herald before opening it"
+        case .readOnly(let detail):
+            return "database is read-only, nothing was written: \(detail)"
+        case .diskFull(let detail):
+            return "disk is full, nothing was written: \(detail)"
+        case .checkpointMoved(let subscription, let expected, let found):
+            return "checkpoint of subscription \(subscription) moved: expected \(expected), found \(found.map(String.init) ?? "none")"
+        case .scheduledMessageGone(let key):
+            return "scheduled message \(key) was already delivered or cancelled"
+        case .duplicateEventID(let id):
+            return "an event with id \(id) is already in the log"
+        }
+    }
+}

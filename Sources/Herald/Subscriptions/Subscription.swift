@@ -1,0 +1,108 @@
+import Foundation
+
+/// A named consumer of the event log with its own checkpoint, retry policy and dead letters.
+///
+/// Every subscription sees every event (that passes its ``eventTypes`` filter), in stream
+/// order per aggregate. Choose the handler kind by where its effects live:
+///
+/// - ``Handler/transactional(_:)``: the handler's changes go into the ``UnitOfWork`` it is
+///   given and commit in the same transaction that advances the checkpoint, so they
+///   happen exactly once, across crashes and restarts.
+/// - ``Handler/external(inbox:_:)``: for effects outside the database (HTTP, e-mail).
+///   Delivery is at least once; pass ``Delivery/idempotencyKey`` to the callee. With
+///   `inbox: true`, each handled event id is recorded right after the handler returns,
+///   and re-deliveries of recorded ids are dropped.
+///
+/// ```swift
+/// let reserveStock = Subscription(name: "inventory.reserve", eventTypes: [OrderSubmitted.eventType],
+///                                 handler: .transactional { delivery, work in
+///     let submitted = try delivery.decode(OrderSubmitted.self)
+///     var stock = try await work.load(Stock.self, id: submitted.sku) ?? Stock(sku: submitted.sku)
+///     try stock.reserve(submitted.quantity, for: submitted.orderID)
+///     try work.save(&stock)
+/// })
+/// ```
+public struct Subscription: Sendable {
+    public enum Handler: Sendable {
+        case transactional(@Sendable (Delivery, UnitOfWork) async throws -> Void)
+        case external(inbox: Bool, @Sendable (Delivery) async throws -> Void)
+    }
+
+    /// Where a new subscription's checkpoint starts.
+    public enum StartPosition: Sendable, Hashable {
+        /// Sees every event ever stored.
+        case beginning
+        /// Sees only events stored after it first started.
+        case end
+    }
+
+    public var name: String
+    /// Event types to deliver; `nil` delivers all. Other events advance the checkpoint silently.
+    public var eventTypes: Set<String>?
+    public var retryPolicy: RetryPolicy
+    /// Events read and committed per transaction.
+    public var batchSize: Int
+    /// How long to wait for an in-process commit signal before looking for new events anyway
+    /// (commits by other processes are only seen by polling).
+    public var pollInterval: Duration
+    public var startPosition: StartPosition
+    public var handler: Handler
+
+    public init(
+        name: String, eventTypes: Set<String>? = nil, retryPolicy: RetryPolicy = .default,
+        batchSize: Int = 256, pollInterval: Duration = .seconds(1), startPosition: StartPosition = .beginning,
+        handler: Handler
+    ) {
+        self.name = name
+        self.eventTypes = eventTypes
+        self.retryPolicy = retryPolicy
+        self.batchSize = batchSize
+        self.pollInterval = pollInterval
+        self.startPosition = startPosition
+        self.handler = handler
+    }
+
+    /// Checks the settings that ``RetryPolicy`` cannot check itself.
+    ///
+    /// - Throws: ``ConfigurationError`` naming the setting.
+    public func validate() throws {
+        guard !name.isEmpty, name.count <= 200 else {
+            throw ConfigurationError(setting: "Subscription.name", value: "\"\(name)\"", allowed: "1 to 200 characters")
+        }
+        guard batchSize >= 1, batchSize <= 10_000 else {
+            throw ConfigurationError(setting: "Subscription.batchSize (\(name))", value: "\(batchSize)", allowed: "1 ... 10000")
+        }
+        guard pollInterval > .zero else {
+            throw ConfigurationError(setting: "Subscription.pollInterval (\(name))", value: "\(pollInterval)", allowed: "greater than zero")
+        }
+    }
+
+    func wants(_ event: EventEnvelope) -> Bool { eventTypes?.contains(event.eventType) ?? true }
+}
+
+/// One event handed to a handler.
+public struct Delivery: Sendable {
+    public let envelope: EventEnvelope
+    /// Failed attempts before this one (0 on first delivery).
+    public let previousAttempts: Int
+    let registry: EventRegistry
+
+    /// The key an external callee should deduplicate on: the event id.
+    public var idempotencyKey: String { envelope.eventID.uuidString }
+
+    /// The event, decoded (and upcast) through the registry.
+    ///
+    /// - Throws: ``EventDecodingError``; a subscription dead-letters such an event at once.
+    public func event() throws -> any DomainEvent { try registry.decode(envelope) }
+
+    /// The event decoded as `type`.
+    public func decode<E: DomainEvent>(_ type: E.Type) throws -> E { try registry.decode(type, from: envelope) }
+}
+
+/// An error that retrying cannot fix: the event becomes a dead letter at once.
+///
+/// ``EventDecodingError`` and ``AggregateDecodingError`` are permanent by nature.
+public protocol PermanentFailure: Error {}
+
+extension EventDecodingError: PermanentFailure {}
+extension AggregateDecodingError: PermanentFailure {}

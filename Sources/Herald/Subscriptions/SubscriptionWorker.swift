@@ -1,0 +1,276 @@
+import Foundation
+import Synchronization
+import Logging
+
+/// Runs one ``Subscription`` against a store: reads batches after its checkpoint, calls
+/// its handler, and commits the checkpoint with the handler's effects in one transaction.
+///
+/// Guarantees, for the events this worker commits:
+/// - Transactional handlers' effects and the checkpoint move commit together, so each
+///   event's effects happen exactly once; a crash before the commit re-delivers the batch.
+/// - A failing event is retried per the subscription's ``RetryPolicy`` and then becomes a
+///   dead letter; while it waits, later events of its stream are held, so per-stream order
+///   is never broken; other streams keep flowing.
+///
+/// Tests drive a worker step by step with ``drain()`` and an injected clock; servers run it
+/// in ``HeraldService``.
+public final class SubscriptionWorker: Sendable {
+    /// What one ``drain()`` did.
+    public struct DrainReport: Sendable, Hashable {
+        /// Handler calls that succeeded (or were dropped by the inbox as already handled).
+        public var handled = 0
+        /// Handler calls that failed.
+        public var failed = 0
+        /// Events that became dead letters.
+        public var deadLettered = 0
+        /// Events parked behind an earlier event of their stream.
+        public var held = 0
+    }
+
+    public let subscription: Subscription
+    let store: any EventStore
+    let registry: EventRegistry
+    let clock: any HeraldClock
+    let random: any RandomSource
+    let logger: Logger
+
+    init(subscription: Subscription, store: any EventStore, registry: EventRegistry,
+         clock: any HeraldClock, random: any RandomSource, logger: Logger) throws {
+        try subscription.validate()
+        self.subscription = subscription
+        self.store = store
+        self.registry = registry
+        self.clock = clock
+        self.random = random
+        var logger = logger
+        logger[metadataKey: "subscription"] = .string(subscription.name)
+        self.logger = logger
+    }
+
+    private var name: String { subscription.name }
+
+    /// Handles everything that can be handled now: due retries, released held events and
+    /// new events, until caught up with the log.
+    @discardableResult
+    public func drain(stop: StopFlag? = nil) async throws -> DrainReport {
+        var report = DrainReport()
+        var limit = subscription.batchSize
+        var conflicts = 0
+        while stop?.isRequested != true {
+            do {
+                let retried = try await handleParked(report: &report)
+                let read = try await handleNewEvents(limit: limit, report: &report)
+                conflicts = 0
+                limit = subscription.batchSize
+                if retried == 0 && read == 0 { break }
+            } catch let conflict as ConcurrencyConflict {
+                // Another writer changed an aggregate a handler touched: nothing of the batch
+                // was written. Re-run it, smaller, so one hot aggregate cannot starve the rest.
+                conflicts += 1
+                limit = max(1, limit / 2)
+                logger.debug("batch rolled back, retrying", metadata: ["conflict": "\(conflict)"])
+                if conflicts > 20 { throw conflict }
+            } catch StoreError.checkpointMoved {
+                // Another worker committed this subscription's progress; continue from there.
+                continue
+            }
+        }
+        return report
+    }
+
+    /// The earliest time a parked event of this subscription is due for another attempt.
+    public func nextRetryDate() async throws -> Date? {
+        try await store.parkedEvents(subscription: name)
+            .filter { $0.status == .retrying }
+            .compactMap(\.nextAttemptAt)
+            .min()
+    }
+
+    /// Runs until `stop` is requested or the task is cancelled, waking on in-process commits,
+    /// due retries and every ``Subscription/pollInterval``.
+    ///
+    /// Storage errors are logged and retried after the poll interval; handler errors never
+    /// stop the worker (they park the event).
+    public func run(stop: StopFlag) async throws {
+        let signal = store.commitSignal
+        while !stop.isRequested {
+            try Task.checkCancellation()
+            let generation = signal.generation
+            var deadline = clock.now().adding(subscription.pollInterval)
+            do {
+                try await drain(stop: stop)
+                if let retryAt = try await nextRetryDate() { deadline = min(deadline, retryAt) }
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                if Task.isCancelled { throw CancellationError() }
+                logger.error("subscription pass failed, will retry", metadata: ["error": "\(error)"])
+            }
+            if stop.isRequested { break }
+            await waitForWork(signal: signal, since: generation, until: deadline, clock: clock)
+        }
+    }
+
+    // MARK: - New events
+
+    private func handleNewEvents(limit: Int, report: inout DrainReport) async throws -> Int {
+        let initial = subscription.startPosition == .end ? try await store.headPosition() : 0
+        let checkpoint = try await store.checkpoint(of: name, creatingAt: initial)
+        let events = try await store.events(after: checkpoint, limit: limit)
+        guard let last = events.last else { return 0 }
+        var blocked = Set(try await store.parkedEvents(subscription: name).map(\.stream))
+        var progress = SubscriptionProgress(subscription: name)
+        progress.checkpoint = (from: checkpoint, to: last.position)
+        let work = UnitOfWork(store: store, clock: clock)
+        var batchReport = report
+        for event in events where subscription.wants(event) {
+            if blocked.contains(event.stream) {
+                progress.park.append(ParkedEvent(holding: event, for: name))
+                batchReport.held += 1
+                continue
+            }
+            if let failure = try await attempt(event, previousAttempts: 0, work: work) {
+                let entry = failedEntry(for: event, attempts: 1, error: failure, previous: nil)
+                progress.park.append(entry)
+                batchReport.record(entry)
+                blocked.insert(event.stream)
+            } else {
+                batchReport.handled += 1
+            }
+        }
+        try await commit(work, progress)
+        report = batchReport
+        return events.count
+    }
+
+    // MARK: - Parked events
+
+    /// Retries due heads of parked streams and releases held events behind handled or
+    /// discarded ones, stream by stream, in position order.
+    private func handleParked(report: inout DrainReport) async throws -> Int {
+        let now = clock.now()
+        let parked = try await store.parkedEvents(subscription: name)
+        guard !parked.isEmpty else { return 0 }
+        let streams = Dictionary(grouping: parked, by: \.stream).values
+            .map { $0.sorted { $0.position < $1.position } }
+            .filter { entries in
+                let head = entries[0]
+                return head.status == .held || (head.status == .retrying && (head.nextAttemptAt ?? now) <= now)
+            }
+            .sorted { $0[0].position < $1[0].position }
+        guard !streams.isEmpty else { return 0 }
+        let events = Dictionary(
+            uniqueKeysWithValues: try await store.events(at: streams.flatMap { $0.map(\.position) }).map { ($0.position, $0) })
+        var progress = SubscriptionProgress(subscription: name)
+        let work = UnitOfWork(store: store, clock: clock)
+        var batchReport = report
+        var attempted = 0
+        for entries in streams {
+            for entry in entries {
+                guard entry.status != .dead else { break }
+                guard let event = events[entry.position] else {
+                    progress.unpark.append(entry.position)  // pruned from the log: nothing to deliver
+                    continue
+                }
+                attempted += 1
+                if let failure = try await attempt(event, previousAttempts: entry.attempts, work: work) {
+                    let failed = failedEntry(for: event, attempts: entry.attempts + 1, error: failure, previous: entry)
+                    progress.park.append(failed)
+                    batchReport.record(failed)
+                    break
+                }
+                batchReport.handled += 1
+                progress.unpark.append(entry.position)
+            }
+        }
+        try await commit(work, progress)
+        report = batchReport
+        return attempted
+    }
+
+    // MARK: - Handling one event
+
+    /// Calls the handler; returns the error when it failed. A transactional handler's
+    /// staged changes are dropped when it fails.
+    private func attempt(_ event: EventEnvelope, previousAttempts: Int, work: UnitOfWork) async throws -> (any Error)? {
+        let delivery = Delivery(envelope: event, previousAttempts: previousAttempts, registry: registry)
+        do {
+            switch subscription.handler {
+            case .transactional(let handle):
+                let before = work.staged
+                work.cause = UnitOfWork.Cause(handling: event)
+                do {
+                    try await handle(delivery, work)
+                } catch {
+                    work.staged = before
+                    throw error
+                }
+            case .external(let inbox, let handle):
+                if inbox, try await store.inboxContains(subscription: name, eventID: event.eventID) { return nil }
+                try await handle(delivery)
+                if inbox {
+                    var changeset = Changeset(recordedAt: clock.now())
+                    changeset.subscription = SubscriptionProgress(subscription: name)
+                    changeset.subscription?.inbox = [event.eventID]
+                    _ = try await store.commit(changeset)
+                }
+            }
+            return nil
+        } catch {
+            if Task.isCancelled { throw CancellationError() }
+            logger.warning(
+                "handler failed",
+                metadata: ["position": "\(event.position)", "eventType": "\(event.eventType)",
+                           "attempt": "\(previousAttempts + 1)", "error": "\(error)"])
+            return error
+        }
+    }
+
+    private func failedEntry(for event: EventEnvelope, attempts: Int, error: any Error, previous: ParkedEvent?) -> ParkedEvent {
+        let now = clock.now()
+        let policy = subscription.retryPolicy
+        let dead = error is any PermanentFailure || attempts >= policy.maxAttempts
+        let delay = policy.delay(afterFailedAttempts: attempts, unit: random.nextUnit())
+        return ParkedEvent(
+            subscription: name, position: event.position, eventID: event.eventID, stream: event.stream,
+            eventType: event.eventType, status: dead ? .dead : .retrying, attempts: attempts,
+            nextAttemptAt: dead ? nil : now.adding(delay),
+            firstFailedAt: previous?.firstFailedAt ?? now, lastFailedAt: now,
+            lastError: String(describing: error))
+    }
+
+    private func commit(_ work: UnitOfWork, _ progress: SubscriptionProgress) async throws {
+        var changeset = work.makeChangeset(recordedAt: clock.now())
+        changeset.subscription = progress
+        guard !changeset.isEmpty else { return }
+        _ = try await store.commit(changeset)
+    }
+}
+
+extension SubscriptionWorker.DrainReport {
+    mutating func record(_ failure: ParkedEvent) {
+        failed += 1
+        if failure.status == .dead { deadLettered += 1 }
+    }
+}
+
+/// A request to stop, checked between batches so in-flight work finishes cleanly.
+public final class StopFlag: Sendable {
+    private let requested = Mutex(false)
+
+    public init() {}
+
+    public var isRequested: Bool { requested.withLock { $0 } }
+
+    public func request() { requested.withLock { $0 = true } }
+}
+
+/// Waits until something was committed in-process since `generation`, or `deadline` passes.
+func waitForWork(signal: CommitSignal, since generation: UInt64, until deadline: Date, clock: any HeraldClock) async {
+    await withTaskGroup(of: Void.self) { group in
+        group.addTask { await signal.wait(since: generation) }
+        group.addTask { try? await clock.sleep(until: deadline) }
+        await group.next()
+        group.cancelAll()
+    }
+}

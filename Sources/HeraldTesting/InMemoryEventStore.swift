@@ -1,0 +1,134 @@
+import Foundation
+import Herald
+import Synchronization
+
+/// An ``EventStore`` in memory: fast, deterministic, and held to the same conformance suite
+/// as the durable stores. For tests and simulations; nothing survives the process.
+public final class InMemoryEventStore: EventStore {
+    private struct State {
+        var events: [EventEnvelope] = []
+        var streamVersions: [StreamID: Int64] = [:]
+        var eventIDs: Set<UUID> = []
+        var aggregates: [StreamID: StoredAggregate] = [:]
+        var checkpoints: [String: Int64] = [:]
+        var parked: [String: [Int64: ParkedEvent]] = [:]
+        var inbox: [String: Set<UUID>] = [:]
+        var scheduled: [String: ScheduledMessage] = [:]
+    }
+
+    private let state = Mutex(State())
+    public let commitSignal = CommitSignal()
+
+    public init() {}
+
+    public func commit(_ changeset: Changeset) async throws -> [EventEnvelope] {
+        let recorded = try state.withLock { state -> [EventEnvelope] in
+            var next = state  // apply to a copy: all or nothing
+            for write in changeset.aggregates {
+                let current = next.aggregates[write.stream]?.version
+                guard (current ?? 0) == write.expectedVersion else {
+                    throw ConcurrencyConflict(stream: write.stream, expectedVersion: write.expectedVersion, actualVersion: current)
+                }
+                next.aggregates[write.stream] = StoredAggregate(stream: write.stream, version: write.newVersion, state: write.state)
+            }
+            for key in changeset.deliveredSchedules {
+                guard next.scheduled.removeValue(forKey: key) != nil else { throw StoreError.scheduledMessageGone(key: key) }
+            }
+            for key in changeset.cancelledSchedules { next.scheduled[key] = nil }
+            for message in changeset.scheduled { next.scheduled[message.key] = message }
+            if let progress = changeset.subscription {
+                if let move = progress.checkpoint {
+                    let found = next.checkpoints[progress.subscription]
+                    guard found == move.from else {
+                        throw StoreError.checkpointMoved(subscription: progress.subscription, expected: move.from, found: found)
+                    }
+                    next.checkpoints[progress.subscription] = move.to
+                }
+                for position in progress.unpark { next.parked[progress.subscription]?[position] = nil }
+                for entry in progress.park { next.parked[progress.subscription, default: [:]][entry.position] = entry }
+                next.inbox[progress.subscription, default: []].formUnion(progress.inbox)
+            }
+            var recorded: [EventEnvelope] = []
+            for event in changeset.events {
+                guard next.eventIDs.insert(event.eventID).inserted else {
+                    throw StoreError.duplicateEventID(event.eventID)
+                }
+                let version = next.streamVersions[event.stream, default: 0] + 1
+                next.streamVersions[event.stream] = version
+                let envelope = event.recorded(streamVersion: version, position: Int64(next.events.count + 1), at: changeset.recordedAt)
+                next.events.append(envelope)
+                recorded.append(envelope)
+            }
+            state = next
+            return recorded
+        }
+        commitSignal.notify()
+        return recorded
+    }
+
+    public func aggregate(_ stream: StreamID) async throws -> StoredAggregate? {
+        state.withLock { $0.aggregates[stream] }
+    }
+
+    public func events(after position: Int64, limit: Int) async throws -> [EventEnvelope] {
+        state.withLock { state in
+            let start = Int(max(0, min(position, Int64(state.events.count))))
+            return Array(state.events[start..<min(state.events.count, start + limit)])
+        }
+    }
+
+    public func events(at positions: [Int64]) async throws -> [EventEnvelope] {
+        state.withLock { state in
+            positions.sorted().compactMap { position in
+                position >= 1 && position <= state.events.count ? state.events[Int(position) - 1] : nil
+            }
+        }
+    }
+
+    public func events(in stream: StreamID) async throws -> [EventEnvelope] {
+        state.withLock { $0.events.filter { $0.stream == stream } }
+    }
+
+    public func headPosition() async throws -> Int64 {
+        state.withLock { Int64($0.events.count) }
+    }
+
+    public func checkpoint(of subscription: String, creatingAt initialPosition: Int64) async throws -> Int64 {
+        state.withLock { state in
+            if let checkpoint = state.checkpoints[subscription] { return checkpoint }
+            state.checkpoints[subscription] = initialPosition
+            return initialPosition
+        }
+    }
+
+    public func checkpoints() async throws -> [String: Int64] {
+        state.withLock { $0.checkpoints }
+    }
+
+    public func parkedEvents(subscription: String?) async throws -> [ParkedEvent] {
+        state.withLock { state in
+            state.parked
+                .filter { subscription == nil || $0.key == subscription }
+                .flatMap(\.value.values)
+                .sorted { ($0.subscription, $0.position) < ($1.subscription, $1.position) }
+        }
+    }
+
+    public func inboxContains(subscription: String, eventID: UUID) async throws -> Bool {
+        state.withLock { $0.inbox[subscription]?.contains(eventID) ?? false }
+    }
+
+    public func dueScheduledMessages(at date: Date, limit: Int) async throws -> [ScheduledMessage] {
+        state.withLock { state in
+            Array(state.scheduled.values.filter { $0.dueAt <= date }.sorted { ($0.dueAt, $0.key) < ($1.dueAt, $1.key) }.prefix(limit))
+        }
+    }
+
+    public func nextScheduledDueDate() async throws -> Date? {
+        state.withLock { $0.scheduled.values.map(\.dueAt).min() }
+    }
+
+    public func scheduledMessage(key: String) async throws -> ScheduledMessage? {
+        state.withLock { $0.scheduled[key] }
+    }
+}
