@@ -33,7 +33,7 @@ let package = Package(
             dependencies: ["Herald", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // In-memory store, manual clock and the conformance suite every store must pass.
-        .target(name: "HeraldTesting", dependencies: ["Herald"]),
+        .target(name: "HeraldTesting", dependencies: ["Herald", .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "HeraldExample",
             dependencies: ["Herald", "HeraldSQLite", .product(name: "Logging", package: "swift-log")]

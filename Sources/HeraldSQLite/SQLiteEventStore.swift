@@ -1,1 +1,178 @@
+import Foundation
+import GRDB
 import Herald
+
+/// An ``EventStore`` in one SQLite file, through a GRDB `DatabasePool` in WAL mode.
+///
+/// The embedded default: no server, one writer at a time, any number of readers. Commits
+/// are serialized by SQLite, so positions are assigned in commit order and a reader never
+/// sees a gap that fills later. With ``Options/Synchronous-swift.enum/normal`` a committed
+/// transaction survives a crash of the process (SIGKILL); with
+/// ``Options/Synchronous-swift.enum/full`` it also survives a power loss.
+///
+/// ```swift
+/// let store = try SQLiteEventStore(path: "app.sqlite")
+/// let engine = HeraldEngine(store: store, registry: registry)
+/// ```
+public final class SQLiteEventStore: EventStore {
+    public struct Options: Sendable, Hashable {
+        /// SQLite's `PRAGMA synchronous` on the writer.
+        public enum Synchronous: String, Sendable, Hashable {
+            /// Durable across process crashes; the default.
+            case normal = "NORMAL"
+            /// Durable across power loss; fsyncs every commit.
+            case full = "FULL"
+        }
+
+        public var synchronous: Synchronous
+        /// How long a connection waits for another process's lock before failing.
+        public var busyTimeout: Duration
+
+        public init(synchronous: Synchronous = .normal, busyTimeout: Duration = .seconds(10)) {
+            self.synchronous = synchronous
+            self.busyTimeout = busyTimeout
+        }
+    }
+
+    /// The underlying pool, for applications that keep their own tables in the same file.
+    public let database: DatabasePool
+    public let path: String
+    public let commitSignal = CommitSignal()
+
+    /// Opens (creating and migrating when needed) the store at `path`.
+    ///
+    /// - Throws: ``StoreError/schemaTooNew(found:supported:)`` for a file written by a newer
+    ///   Herald, ``StoreError/readOnly(_:)`` for a file that cannot be written.
+    public init(path: String, options: Options = Options()) throws {
+        self.path = path
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(options.busyTimeout.timeInterval)
+        configuration.label = "herald"
+        database = try Self.mappingErrors(path: path) { try DatabasePool(path: path, configuration: configuration) }
+        // DatabasePool sets synchronous=NORMAL itself after prepareDatabase; override after opening.
+        try Self.mappingErrors(path: path) {
+            try database.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = \(options.synchronous.rawValue)")
+                try db.inTransaction(.immediate) {
+                    try SQLiteSchema.migrate(db)
+                    return .commit
+                }
+            }
+        }
+    }
+
+    /// The writer's `PRAGMA synchronous` as SQLite reports it (0 off, 1 normal, 2 full).
+    public func synchronousSetting() throws -> Int {
+        try database.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") ?? -1 }
+    }
+
+    /// The schema version stored in the file.
+    public func schemaVersion() throws -> Int {
+        try database.read(SQLiteSchema.storedVersion)
+    }
+
+    public func commit(_ changeset: Changeset) async throws -> [EventEnvelope] {
+        guard !changeset.isEmpty else { return [] }
+        let recorded = try await write { db in
+            let now = changeset.recordedAt
+            for write in changeset.aggregates { try AggregatesTable.write(write, at: now, db) }
+            for key in changeset.deliveredSchedules { try ScheduledTable.markDelivered(key: key, db) }
+            for key in changeset.cancelledSchedules { try ScheduledTable.cancel(key: key, db) }
+            for message in changeset.scheduled { try ScheduledTable.upsert(message, db) }
+            if let progress = changeset.subscription { try SubscriptionsTable.apply(progress, at: now, db) }
+            return try EventsTable.append(changeset.events, recordedAt: now, db)
+        }
+        commitSignal.notify()
+        return recorded
+    }
+
+    public func aggregate(_ stream: StreamID) async throws -> StoredAggregate? {
+        try await read { try AggregatesTable.fetch(stream, $0) }
+    }
+
+    public func events(after position: Int64, limit: Int) async throws -> [EventEnvelope] {
+        try await read { try EventsTable.after(position, limit: limit, $0) }
+    }
+
+    public func events(at positions: [Int64]) async throws -> [EventEnvelope] {
+        try await read { try EventsTable.at(positions, $0) }
+    }
+
+    public func events(in stream: StreamID) async throws -> [EventEnvelope] {
+        try await read { try EventsTable.inStream(stream, $0) }
+    }
+
+    public func headPosition() async throws -> Int64 {
+        try await read(EventsTable.head)
+    }
+
+    public func checkpoint(of subscription: String, creatingAt initialPosition: Int64) async throws -> Int64 {
+        if let existing = try await read({ try SubscriptionsTable.checkpoint(of: subscription, $0) }) { return existing }
+        let now = Date()
+        return try await write { try SubscriptionsTable.checkpoint(of: subscription, creatingAt: initialPosition, at: now, $0) }
+    }
+
+    public func checkpoints() async throws -> [String: Int64] {
+        try await read(SubscriptionsTable.checkpoints)
+    }
+
+    public func parkedEvents(subscription: String?) async throws -> [ParkedEvent] {
+        try await read { try SubscriptionsTable.parked(subscription: subscription, $0) }
+    }
+
+    public func inboxContains(subscription: String, eventID: UUID) async throws -> Bool {
+        try await read { try SubscriptionsTable.inboxContains(subscription: subscription, eventID: eventID, $0) }
+    }
+
+    public func dueScheduledMessages(at date: Date, limit: Int) async throws -> [ScheduledMessage] {
+        try await read { try ScheduledTable.due(at: date, limit: limit, $0) }
+    }
+
+    public func nextScheduledDueDate() async throws -> Date? {
+        try await read(ScheduledTable.nextDueDate)
+    }
+
+    public func scheduledMessage(key: String) async throws -> ScheduledMessage? {
+        try await read { try ScheduledTable.message(key: key, $0) }
+    }
+
+    // MARK: - Error mapping
+
+    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await Self.mappingErrors(path: path) { try await database.read(body) }
+    }
+
+    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await Self.mappingErrors(path: path) { try await database.write(body) }
+    }
+
+    /// Turns SQLite's conditions a caller can act on into ``StoreError``s.
+    static func mappingErrors<T>(path: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as DatabaseError {
+            throw mapped(error, path: path)
+        }
+    }
+
+    static func mappingErrors<T>(path: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as DatabaseError {
+            throw mapped(error, path: path)
+        }
+    }
+
+    private static func mapped(_ error: DatabaseError, path: String) -> any Error {
+        switch error.resultCode {
+        case .SQLITE_READONLY, .SQLITE_PERM:
+            return StoreError.readOnly("\(path): \(error.message ?? "\(error.resultCode)")")
+        case .SQLITE_CANTOPEN where FileManager.default.fileExists(atPath: path):
+            return StoreError.readOnly("\(path): \(error.message ?? "\(error.resultCode)")")
+        case .SQLITE_FULL:
+            return StoreError.diskFull("\(path): \(error.message ?? "\(error.resultCode)")")
+        default:
+            return error
+        }
+    }
+}

@@ -27,8 +27,7 @@ public final class ManualClock: HeraldClock {
 
     /// Moves time forward and wakes every sleeper whose deadline has passed.
     public func advance(by duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        advance(to: now().addingTimeInterval(TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18))
+        advance(to: now().adding(duration))
     }
 
     /// Moves time forward to `date` (never backward) and wakes due sleepers.

@@ -29,12 +29,13 @@ public struct SystemClock: HeraldClock {
 
 extension Duration {
     /// The duration in seconds, as `TimeInterval`.
-    var timeInterval: TimeInterval {
+    public var timeInterval: TimeInterval {
         let (seconds, attoseconds) = components
         return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
     }
 }
 
 extension Date {
-    func adding(_ duration: Duration) -> Date { addingTimeInterval(duration.timeInterval) }
+    /// The date `duration` later.
+    public func adding(_ duration: Duration) -> Date { addingTimeInterval(duration.timeInterval) }
 }

@@ -1,0 +1,88 @@
+import Foundation
+import GRDB
+import Herald
+
+/// All SQL of `herald_events`.
+enum EventsTable {
+    static let columns = """
+        position, event_id, stream_type, stream_id, stream_version, event_type, schema_version,
+        payload, occurred_at, recorded_at, causation_id, correlation_id, traceparent, metadata
+        """
+
+    /// Appends events in order, numbering each stream on from its last version.
+    static func append(_ events: [NewEvent], recordedAt: Date, _ db: Database) throws -> [EventEnvelope] {
+        guard !events.isEmpty else { return [] }
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO herald_events (event_id, stream_type, stream_id, stream_version, event_type, schema_version,
+                payload, occurred_at, recorded_at, causation_id, correlation_id, traceparent, metadata)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        let recordedMicros = SQLiteValues.micros(recordedAt)
+        var versions: [StreamID: Int64] = [:]
+        var recorded: [EventEnvelope] = []
+        recorded.reserveCapacity(events.count)
+        for event in events {
+            let version = try (versions[event.stream] ?? lastVersion(of: event.stream, db)) + 1
+            versions[event.stream] = version
+            do {
+                try insert.execute(arguments: [
+                    event.eventID, event.stream.type, event.stream.id, version, event.eventType, event.schemaVersion,
+                    event.payload, SQLiteValues.micros(event.occurredAt), recordedMicros, event.causationID,
+                    event.correlationID, event.traceparent, try SQLiteValues.metadataJSON(event.metadata),
+                ])
+            } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE
+                && (error.message ?? "").contains("event_id")
+            {
+                throw StoreError.duplicateEventID(event.eventID)
+            }
+            recorded.append(event.recorded(streamVersion: version, position: db.lastInsertedRowID, at: recordedAt))
+        }
+        return recorded
+    }
+
+    static func lastVersion(of stream: StreamID, _ db: Database) throws -> Int64 {
+        try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT MAX(stream_version) FROM herald_events WHERE stream_type = ? AND stream_id = ?"),
+            arguments: [stream.type, stream.id]) ?? 0
+    }
+
+    static func after(_ position: Int64, limit: Int, _ db: Database) throws -> [EventEnvelope] {
+        try fetch(db, sql: "SELECT \(columns) FROM herald_events WHERE position > ? ORDER BY position LIMIT ?", [position, limit])
+    }
+
+    static func at(_ positions: [Int64], _ db: Database) throws -> [EventEnvelope] {
+        guard !positions.isEmpty else { return [] }
+        var result: [EventEnvelope] = []
+        // Chunked to stay far below SQLite's bound-parameter limit.
+        for chunk in stride(from: 0, to: positions.count, by: 500).map({ Array(positions[$0..<min($0 + 500, positions.count)]) }) {
+            let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+            result += try fetch(
+                db, sql: "SELECT \(columns) FROM herald_events WHERE position IN (\(marks))", StatementArguments(chunk))
+        }
+        return result.sorted { $0.position < $1.position }
+    }
+
+    static func inStream(_ stream: StreamID, _ db: Database) throws -> [EventEnvelope] {
+        try fetch(
+            db, sql: "SELECT \(columns) FROM herald_events WHERE stream_type = ? AND stream_id = ? ORDER BY stream_version",
+            [stream.type, stream.id])
+    }
+
+    static func head(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT MAX(position) FROM herald_events") ?? 0
+    }
+
+    private static func fetch(_ db: Database, sql: String, _ arguments: StatementArguments) throws -> [EventEnvelope] {
+        let cursor = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments)
+        var result: [EventEnvelope] = []
+        while let row = try cursor.next() {
+            result.append(EventEnvelope(
+                eventID: row[1], stream: StreamID(type: row[2], id: row[3]), streamVersion: row[4], position: row[0],
+                eventType: row[5], schemaVersion: row[6], payload: row[7],
+                occurredAt: SQLiteValues.date(row[8]), recordedAt: SQLiteValues.date(row[9]),
+                causationID: row[10], correlationID: row[11], traceparent: row[12],
+                metadata: try SQLiteValues.metadata(row[13])))
+        }
+        return result
+    }
+}

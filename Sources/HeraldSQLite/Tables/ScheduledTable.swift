@@ -1,0 +1,58 @@
+import Foundation
+import GRDB
+import Herald
+
+/// All SQL of `herald_scheduled`.
+enum ScheduledTable {
+    static let columns = """
+        key, due_at, event_id, stream_type, stream_id, event_type, schema_version, payload, occurred_at,
+        causation_id, correlation_id, traceparent, metadata
+        """
+
+    static func upsert(_ message: ScheduledMessage, _ db: Database) throws {
+        let event = message.event
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO herald_scheduled (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            .execute(arguments: [
+                message.key, SQLiteValues.micros(message.dueAt), event.eventID, event.stream.type, event.stream.id,
+                event.eventType, event.schemaVersion, event.payload, SQLiteValues.micros(event.occurredAt),
+                event.causationID, event.correlationID, event.traceparent, try SQLiteValues.metadataJSON(event.metadata),
+            ])
+    }
+
+    static func cancel(key: String, _ db: Database) throws {
+        try db.cachedStatement(sql: "DELETE FROM herald_scheduled WHERE key = ?").execute(arguments: [key])
+    }
+
+    /// Removes a message being delivered.
+    ///
+    /// - Throws: ``StoreError/scheduledMessageGone(key:)`` when it was cancelled or delivered already.
+    static func markDelivered(key: String, _ db: Database) throws {
+        try cancel(key: key, db)
+        guard db.changesCount == 1 else { throw StoreError.scheduledMessageGone(key: key) }
+    }
+
+    static func due(at date: Date, limit: Int, _ db: Database) throws -> [ScheduledMessage] {
+        try fetch(db, sql: "SELECT \(columns) FROM herald_scheduled WHERE due_at <= ? ORDER BY due_at, key LIMIT ?",
+                  [SQLiteValues.micros(date), limit])
+    }
+
+    static func message(key: String, _ db: Database) throws -> ScheduledMessage? {
+        try fetch(db, sql: "SELECT \(columns) FROM herald_scheduled WHERE key = ?", [key]).first
+    }
+
+    static func nextDueDate(_ db: Database) throws -> Date? {
+        try Int64.fetchOne(db, sql: "SELECT MIN(due_at) FROM herald_scheduled").map(SQLiteValues.date)
+    }
+
+    private static func fetch(_ db: Database, sql: String, _ arguments: StatementArguments) throws -> [ScheduledMessage] {
+        try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map { row in
+            ScheduledMessage(
+                key: row[0],
+                event: NewEvent(
+                    eventID: row[2], stream: StreamID(type: row[3], id: row[4]), eventType: row[5], schemaVersion: row[6],
+                    payload: row[7], occurredAt: SQLiteValues.date(row[8]), causationID: row[9], correlationID: row[10],
+                    traceparent: row[11], metadata: try SQLiteValues.metadata(row[12])),
+                dueAt: SQLiteValues.date(row[1]))
+        }
+    }
+}

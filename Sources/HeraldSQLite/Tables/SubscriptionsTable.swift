@@ -1,0 +1,82 @@
+import Foundation
+import GRDB
+import Herald
+
+/// All SQL of `herald_subscriptions` (checkpoints), `herald_parked` (retrying, dead and
+/// held events) and `herald_inbox`.
+enum SubscriptionsTable {
+    static func apply(_ progress: SubscriptionProgress, at date: Date, _ db: Database) throws {
+        let name = progress.subscription
+        let now = SQLiteValues.micros(date)
+        if let move = progress.checkpoint {
+            try db.cachedStatement(sql: "UPDATE herald_subscriptions SET position = ?, updated_at = ? WHERE name = ? AND position = ?")
+                .execute(arguments: [move.to, now, name, move.from])
+            if db.changesCount != 1 {
+                let found = try Int64.fetchOne(db, sql: "SELECT position FROM herald_subscriptions WHERE name = ?", arguments: [name])
+                throw StoreError.checkpointMoved(subscription: name, expected: move.from, found: found)
+            }
+        }
+        let unpark = try db.cachedStatement(sql: "DELETE FROM herald_parked WHERE subscription = ? AND position = ?")
+        for position in progress.unpark { try unpark.execute(arguments: [name, position]) }
+        let park = try db.cachedStatement(sql: """
+            INSERT OR REPLACE INTO herald_parked (subscription, position, event_id, stream_type, stream_id, event_type,
+                status, attempts, next_attempt_at, first_failed_at, last_failed_at, last_error)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for entry in progress.park {
+            try park.execute(arguments: [
+                name, entry.position, entry.eventID, entry.stream.type, entry.stream.id, entry.eventType,
+                entry.status.rawValue, entry.attempts, entry.nextAttemptAt.map(SQLiteValues.micros),
+                entry.firstFailedAt.map(SQLiteValues.micros), entry.lastFailedAt.map(SQLiteValues.micros), entry.lastError,
+            ])
+        }
+        let inbox = try db.cachedStatement(sql: "INSERT OR IGNORE INTO herald_inbox (subscription, event_id, processed_at) VALUES (?, ?, ?)")
+        for eventID in progress.inbox { try inbox.execute(arguments: [name, eventID, now]) }
+    }
+
+    static func checkpoint(of name: String, creatingAt initial: Int64, at date: Date, _ db: Database) throws -> Int64 {
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO herald_subscriptions (name, position, updated_at) VALUES (?, ?, ?)")
+            .execute(arguments: [name, initial, SQLiteValues.micros(date)])
+        return try Int64.fetchOne(db, sql: "SELECT position FROM herald_subscriptions WHERE name = ?", arguments: [name]) ?? initial
+    }
+
+    static func checkpoint(of name: String, _ db: Database) throws -> Int64? {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT position FROM herald_subscriptions WHERE name = ?"), arguments: [name])
+    }
+
+    static func checkpoints(_ db: Database) throws -> [String: Int64] {
+        var result: [String: Int64] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT name, position FROM herald_subscriptions") {
+            result[row[0]] = row[1]
+        }
+        return result
+    }
+
+    static func parked(subscription: String?, _ db: Database) throws -> [ParkedEvent] {
+        let columns = """
+            subscription, position, event_id, stream_type, stream_id, event_type, status, attempts,
+            next_attempt_at, first_failed_at, last_failed_at, last_error
+            """
+        let rows: [Row]
+        if let subscription {
+            rows = try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT \(columns) FROM herald_parked WHERE subscription = ? ORDER BY position"),
+                arguments: [subscription])
+        } else {
+            rows = try Row.fetchAll(db, sql: "SELECT \(columns) FROM herald_parked ORDER BY subscription, position")
+        }
+        return rows.map { row in
+            ParkedEvent(
+                subscription: row[0], position: row[1], eventID: row[2], stream: StreamID(type: row[3], id: row[4]),
+                eventType: row[5], status: ParkedEvent.Status(rawValue: row[6]) ?? .dead, attempts: row[7],
+                nextAttemptAt: (row[8] as Int64?).map(SQLiteValues.date), firstFailedAt: (row[9] as Int64?).map(SQLiteValues.date),
+                lastFailedAt: (row[10] as Int64?).map(SQLiteValues.date), lastError: row[11])
+        }
+    }
+
+    static func inboxContains(subscription: String, eventID: UUID, _ db: Database) throws -> Bool {
+        try Bool.fetchOne(
+            db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM herald_inbox WHERE subscription = ? AND event_id = ?)"),
+            arguments: [subscription, eventID]) ?? false
+    }
+}

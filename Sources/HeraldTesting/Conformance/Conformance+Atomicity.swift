@@ -1,0 +1,78 @@
+import Foundation
+import Herald
+
+extension EventStoreConformance {
+    static let atomicity: [ConformanceTest] = [
+        ConformanceTest(name: "a committed change has its events, numbered per stream and globally") { make in
+            let h = try await Harness(make)
+            let work = h.engine.unitOfWork(cause: .init(
+                causationID: UUID(), correlationID: UUID(), traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                metadata: ["tenant": "t1"]))
+            var counter = TestCounter(id: "c1")
+            counter.increment()
+            counter.increment(by: 2)
+            try work.save(&counter)
+            try check(counter.pendingEvents.isEmpty, "save empties pending events")
+            let recorded = try await work.commit()
+            try checkEqual(recorded.map(\.streamVersion), [1, 2], "stream versions")
+            try check(recorded[0].position < recorded[1].position, "positions increase")
+            let stored = try await h.store.events(after: 0, limit: 10)
+            try checkEqual(stored, recorded, "stored envelopes equal the returned ones")
+            try checkEqual(stored[0].metadata, ["tenant": "t1"], "metadata round-trips")
+            try checkEqual(stored[0].traceparent, work.cause.traceparent, "traceparent round-trips")
+            try checkEqual(stored[0].causationID, work.cause.causationID, "causation id round-trips")
+            try checkEqual(stored[0].correlationID, work.cause.correlationID, "correlation id round-trips")
+            try checkEqual(stored[0].occurredAt, h.clock.now(), "occurred-at comes from the injected clock")
+            let aggregate = try await h.store.aggregate(Harness.counter("c1"))
+            try checkEqual(aggregate?.version, 1, "aggregate version after first commit")
+            let reloaded = try await h.engine.unitOfWork().load(TestCounter.self, id: "c1")
+            try checkEqual(reloaded?.value, 3, "reloaded state")
+            try checkEqual(try await h.store.events(in: Harness.counter("c1")).count, 2, "events in stream")
+        },
+        ConformanceTest(name: "nothing is written before commit, and a rolled-back unit of work publishes nothing") { make in
+            let h = try await Harness(make)
+            let work = h.engine.unitOfWork()
+            var counter = TestCounter(id: "c1")
+            counter.increment()
+            try work.save(&counter)
+            try work.schedule(TestReminder(note: "x"), to: Harness.counter("c1"), at: h.clock.now(), key: "k")
+            try checkEqual(try await h.store.headPosition(), 0, "head before commit")
+            try checkEqual(try await h.store.aggregate(Harness.counter("c1")), nil, "aggregate before commit")
+            work.rollback()
+            try checkEqual(try await work.commit(), [], "commit after rollback appends nothing")
+            try checkEqual(try await h.store.headPosition(), 0, "head after rollback")
+            try checkEqual(try await h.store.scheduledMessage(key: "k"), nil, "scheduled message after rollback")
+        },
+        ConformanceTest(name: "a failed commit writes none of its aggregates, events or schedules") { make in
+            let h = try await Harness(make)
+            try await h.increment(["taken"], times: 1)
+            let work = h.engine.unitOfWork()
+            var fresh = TestCounter(id: "fresh")
+            fresh.increment()
+            try work.save(&fresh)
+            try work.schedule(TestReminder(note: "x"), to: Harness.counter("fresh"), at: h.clock.now(), key: "k")
+            var clash = TestCounter(id: "taken")  // not loaded: must not exist, but it does
+            clash.increment()
+            try work.save(&clash)
+            let conflict = try await checkThrows(ConcurrencyConflict.self, "commit over an existing aggregate") {
+                try await work.commit()
+            }
+            try checkEqual(conflict.stream, Harness.counter("taken"), "conflict names the aggregate")
+            try checkEqual(conflict.expectedVersion, 0, "conflict names the expected version")
+            try checkEqual(conflict.actualVersion, 1, "conflict names the stored version")
+            try checkEqual(try await h.store.headPosition(), 1, "no event of the failed commit")
+            try checkEqual(try await h.store.aggregate(Harness.counter("fresh")), nil, "no aggregate of the failed commit")
+            try checkEqual(try await h.store.scheduledMessage(key: "k"), nil, "no schedule of the failed commit")
+        },
+        ConformanceTest(name: "an event id is stored at most once") { make in
+            let h = try await Harness(make)
+            let event = NewEvent(eventID: UUID(), stream: Harness.counter("c"), eventType: TestReminder.eventType,
+                                 schemaVersion: 1, payload: Data("{\"note\":\"a\"}".utf8), occurredAt: h.clock.now())
+            var changeset = Changeset(recordedAt: h.clock.now())
+            changeset.events = [event]
+            _ = try await h.store.commit(changeset)
+            _ = try await checkThrows(StoreError.self, "appending the same event id again") { try await h.store.commit(changeset) }
+            try checkEqual(try await h.store.headPosition(), 1, "head after duplicate attempt")
+        },
+    ]
+}

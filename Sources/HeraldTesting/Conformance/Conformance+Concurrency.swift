@@ -1,0 +1,87 @@
+import Foundation
+import Herald
+
+extension EventStoreConformance {
+    static let concurrency: [ConformanceTest] = [
+        ConformanceTest(name: "of concurrent units of work on one aggregate exactly one commits") { make in
+            let h = try await Harness(make)
+            try await h.increment(["hot"], times: 1)
+            for round in 0..<10 {
+                let contenders = 8
+                let results = await withTaskGroup(of: Result<Int64, any Error>.self) { group in
+                    for _ in 0..<contenders {
+                        group.addTask {
+                            do {
+                                let work = h.engine.unitOfWork()
+                                var counter = try await work.load(TestCounter.self, id: "hot")!
+                                counter.increment()
+                                try work.save(&counter)
+                                return .success(try await work.commit()[0].streamVersion)
+                            } catch {
+                                return .failure(error)
+                            }
+                        }
+                    }
+                    return await group.reduce(into: []) { $0.append($1) }
+                }
+                let winners = results.compactMap { try? $0.get() }
+                let conflicts = results.compactMap { result -> ConcurrencyConflict? in
+                    if case .failure(let error) = result { return error as? ConcurrencyConflict }
+                    return nil
+                }
+                // Loads may interleave with commits, so more than one round-trip can win
+                // overall, but never two with the same version, and every loser is a conflict.
+                try checkEqual(winners.count + conflicts.count, contenders, "round \(round): every contender won or conflicted")
+                try checkEqual(Set(winners).count, winners.count, "round \(round): no two winners share a version")
+                for conflict in conflicts {
+                    try check(conflict.actualVersion.map { $0 > conflict.expectedVersion } ?? false,
+                              "round \(round): conflict names a newer stored version: \(conflict)")
+                }
+            }
+            let events = try await h.store.events(in: Harness.counter("hot"))
+            let final = try await h.engine.unitOfWork().load(TestCounter.self, id: "hot")!
+            try checkEqual(Int64(final.value), Int64(events.count), "every committed increment has exactly one event")
+            try checkEqual(events.map(\.streamVersion), Array(1...Int64(events.count)), "stream versions have no gaps")
+        },
+        ConformanceTest(name: "two units of work that loaded the same version: the second commit conflicts") { make in
+            let h = try await Harness(make)
+            try await h.increment(["c"], times: 1)
+            let first = h.engine.unitOfWork(), second = h.engine.unitOfWork()
+            var a = try await first.load(TestCounter.self, id: "c")!
+            var b = try await second.load(TestCounter.self, id: "c")!
+            a.increment()
+            b.increment(by: 5)
+            try first.save(&a)
+            try second.save(&b)
+            try await first.commit()
+            let conflict = try await checkThrows(ConcurrencyConflict.self, "second commit") { try await second.commit() }
+            try checkEqual(conflict, ConcurrencyConflict(stream: Harness.counter("c"), expectedVersion: 1, actualVersion: 2), "conflict")
+            try check(conflict.description.contains("TestCounter/c") && conflict.description.contains("expected version 1")
+                      && conflict.description.contains("found version 2"), "message names aggregate and versions: \(conflict)")
+            try checkEqual(try await h.engine.unitOfWork().load(TestCounter.self, id: "c")?.value, 2, "first change kept")
+        },
+        ConformanceTest(name: "two workers of one subscription apply transactional effects exactly once") { make in
+            let h = try await Harness(make)
+            try await h.increment(["a", "b", "c", "d"], times: 25)
+            let subscription = Subscription(name: "effects", batchSize: 7, handler: .transactional { delivery, work in
+                // The effect: a counter per event id. A second application would make it 2.
+                var effect = try await work.load(TestCounter.self, id: "effect-\(delivery.envelope.eventID)")
+                    ?? TestCounter(id: "effect-\(delivery.envelope.eventID)")
+                effect.value += 1  // no event: effects must not feed the subscription again
+                try work.save(&effect)
+            })
+            let workers = try (0..<2).map { _ in try h.engine.worker(for: subscription) }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in workers { group.addTask { try await worker.drain() } }
+                try await group.waitForAll()
+            }
+            let events = try await h.store.events(after: 0, limit: 1000)
+            try checkEqual(events.count, 100, "source events")
+            for event in events {
+                let effect = try await h.engine.unitOfWork().load(TestCounter.self, id: "effect-\(event.eventID)")
+                try checkEqual(effect?.value, 1, "effect count of event \(event.position)")
+            }
+            try checkEqual(try await h.store.checkpoints()["effects"], 100, "checkpoint at the head")
+        },
+    ]
+}

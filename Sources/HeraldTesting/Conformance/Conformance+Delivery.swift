@@ -1,0 +1,89 @@
+import Foundation
+import Herald
+
+extension EventStoreConformance {
+    static let delivery: [ConformanceTest] = [
+        ConformanceTest(name: "every subscription sees every event once, in stream order") { make in
+            let h = try await Harness(make)
+            let ids = (0..<12).map { "s\($0)" }
+            let committed = try await h.increment(ids, times: 9)
+            let logs = [DeliveryLog(), DeliveryLog()]
+            for (index, log) in logs.enumerated() {
+                try await h.engine.worker(for: h.logging("sub\(index)", into: log, batchSize: 5 + index * 11)).drain()
+                try checkEqual(log.all.map(\.eventID).sorted { $0.uuidString < $1.uuidString },
+                               committed.map(\.eventID).sorted { $0.uuidString < $1.uuidString }, "sub\(index) saw every event once")
+                for id in ids {
+                    try checkEqual(log.versions(of: Harness.counter(id)), Array(1...9), "sub\(index) order of \(id)")
+                }
+            }
+            try checkEqual(try await h.store.checkpoints(), ["sub0": 108, "sub1": 108], "checkpoints at head")
+        },
+        ConformanceTest(name: "a subscription starting at the end skips history; a filter skips other types") { make in
+            let h = try await Harness(make)
+            try await h.increment(["old"], times: 3)
+            let log = DeliveryLog()
+            var late = h.logging("late", into: log)
+            late.startPosition = .end
+            late.eventTypes = [TestReminder.eventType]
+            let worker = try h.engine.worker(for: late)
+            try await worker.drain()
+            try await h.increment(["new"], times: 2)
+            let work = h.engine.unitOfWork()
+            try work.append(TestReminder(note: "hi"), to: StreamID(type: "Note", id: "n"))
+            try await work.commit()
+            try await worker.drain()
+            try checkEqual(log.all.map(\.eventType), [TestReminder.eventType], "only the new reminder")
+            try checkEqual(try await h.store.checkpoints()["late"], 6, "filtered events still move the checkpoint")
+        },
+        ConformanceTest(name: "handler effects and new events commit with the checkpoint, carrying causation") { make in
+            let h = try await Harness(make)
+            let source = try await h.increment(["c"], times: 1)[0]
+            let subscription = Subscription(name: "echo", eventTypes: [TestIncremented.eventType], handler: .transactional { delivery, work in
+                try work.append(TestReminder(note: "seen \(delivery.envelope.position)"), to: StreamID(type: "Echo", id: "e"))
+            })
+            try await h.engine.worker(for: subscription).drain()
+            let echoes = try await h.store.events(in: StreamID(type: "Echo", id: "e"))
+            try checkEqual(echoes.count, 1, "one echo")
+            try checkEqual(echoes[0].causationID, source.eventID, "causation is the handled event")
+            try checkEqual(echoes[0].correlationID, source.eventID, "correlation starts at the first event")
+            try checkEqual(try await h.store.checkpoints()["echo"], source.position + 1, "checkpoint passed the echo too")
+        },
+        ConformanceTest(name: "a worker wakes on an in-process commit without waiting for its poll interval") { make in
+            let h = try await Harness(make)
+            let log = DeliveryLog()
+            var subscription = h.logging("wake", into: log)
+            subscription.pollInterval = .seconds(3600)  // the manual clock never gets there
+            let worker = try h.engine.worker(for: subscription)
+            let stop = StopFlag()
+            let running = Task { try await worker.run(stop: stop) }
+            defer { running.cancel() }
+            try await h.increment(["w"], times: 1)
+            // Bounded wait for an outcome; never a speed assertion.
+            for _ in 0..<3000 where log.all.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+            try checkEqual(log.all.count, 1, "delivered after the commit signal")
+            stop.request()
+            h.store.commitSignal.notify()
+            try await running.value
+        },
+        ConformanceTest(name: "an external handler's inbox drops a re-delivery after an abandoned batch") { make in
+            let h = try await Harness(make)
+            try await h.increment(["x"], times: 3)
+            let calls = CallCounter()
+            let subscription = Subscription(name: "mailer", handler: .external(inbox: true) { delivery in
+                let count = calls.increment("\(delivery.envelope.streamVersion)")
+                if delivery.envelope.streamVersion == 2 && count == 1 {
+                    withUnsafeCurrentTask { $0?.cancel() }  // the process dies mid-batch
+                    throw CancellationError()
+                }
+            })
+            let first = Task { try await h.engine.worker(for: subscription).drain() }
+            _ = await first.result
+            try checkEqual(try await h.store.checkpoints()["mailer"], 0, "abandoned batch moved no checkpoint")
+            try await h.engine.worker(for: subscription).drain()
+            try checkEqual(calls.count("1"), 1, "event 1 was in the inbox: not delivered again")
+            try checkEqual(calls.count("2"), 2, "event 2 delivered again (at least once)")
+            try checkEqual(calls.count("3"), 1, "event 3 delivered")
+            try checkEqual(try await h.store.checkpoints()["mailer"], 3, "checkpoint at head")
+        },
+    ]
+}
