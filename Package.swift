@@ -47,7 +47,14 @@ let package = Package(
             ]
         ),
         // Child process driven (and SIGKILLed) by the crash tests.
-        .executableTarget(name: "HeraldCrashWorker", dependencies: ["Herald", "HeraldSQLite"]),
+        .executableTarget(
+            name: "HeraldCrashWorker",
+            dependencies: [
+                "Herald", "HeraldSQLite",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .testTarget(name: "HeraldTests", dependencies: ["Herald", "HeraldTesting"]),
         .testTarget(
             name: "HeraldSQLiteTests",

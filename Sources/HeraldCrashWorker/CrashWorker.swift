@@ -1,0 +1,149 @@
+import Foundation
+import Herald
+import HeraldSQLite
+import Logging
+import ServiceLifecycle
+
+/// The process the crash tests SIGKILL at random moments.
+///
+///     herald-crash-worker run   DB SEED   # write, schedule, cancel and consume until killed
+///     herald-crash-worker drain DB        # consume until every subscription is caught up
+///
+/// `run` prints a line for each commit *after* it returned (an acknowledgement):
+/// `COMMIT <event id>`, `SCHEDULED <key>`, `CANCELLED <key>`.
+@main
+struct CrashWorker {
+    static func main() async throws {
+        let arguments = CommandLine.arguments
+        guard arguments.count >= 3, ["run", "drain"].contains(arguments[1]) else {
+            FileHandle.standardError.write(Data("usage: herald-crash-worker run DB SEED | drain DB\n".utf8))
+            exit(64)
+        }
+        let store = try SQLiteEventStore(path: arguments[2])
+        var registry = EventRegistry()
+        registry.register(CrashIncremented.self)
+        registry.register(CrashReminder.self)
+        registry.register(CrashReminderCancelled.self)
+        let engine = HeraldEngine(
+            store: store, registry: registry,
+            logger: Logger(label: "crash-worker", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let service = try engine.service(
+            subscriptions: ["effects-a", "effects-b"].map(effectSubscription), schedulerPollInterval: .milliseconds(20))
+        if arguments[1] == "drain" {
+            try await drain(engine, service: service)
+        } else {
+            let seed = arguments.count > 3 ? UInt64(arguments[3]) ?? 1 : 1
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await service.run() }
+                for writer in 0..<2 {
+                    group.addTask { try await write(engine, random: SeededRandomSource(seed: seed &* 31 &+ UInt64(writer))) }
+                }
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    /// A transactional subscriber whose effects can be counted: one counter per event id
+    /// (a second application would make it 2) and a tracker per stream that notes any
+    /// event arriving out of stream order.
+    static func effectSubscription(_ name: String) -> Subscription {
+        Subscription(name: name, batchSize: 50, pollInterval: .milliseconds(20), handler: .transactional { delivery, work in
+            let event = delivery.envelope
+            var effect = try await work.load(EffectCount.self, id: "\(name)/\(event.eventID)") ?? EffectCount(id: "\(name)/\(event.eventID)")
+            effect.applied += 1
+            try work.save(&effect)
+            let trackerID = "\(name)/\(event.stream)"
+            var tracker = try await work.load(StreamTracker.self, id: trackerID) ?? StreamTracker(id: trackerID)
+            if event.streamVersion != tracker.lastVersion + 1 { tracker.outOfOrder += 1 }
+            tracker.lastVersion = event.streamVersion
+            try work.save(&tracker)
+        })
+    }
+
+    static func write(_ engine: HeraldEngine, random: SeededRandomSource) async throws {
+        var pending: [String] = []
+        var iteration = 0
+        while true {
+            iteration += 1
+            let work = engine.unitOfWork()
+            let id = "s\(random.next() % 16)"
+            var counter = try await work.load(CrashCounter.self, id: id) ?? CrashCounter(id: id)
+            counter.increment()
+            try work.save(&counter)
+            var scheduled: String?
+            var cancelled: String?
+            if iteration % 3 == 0 {
+                let key = "reminder-\(UUID().uuidString)"
+                let due = Date().addingTimeInterval(Double(random.next() % 400) / 1000)
+                try work.schedule(CrashReminder(key: key), to: counter.stream, at: due, key: key)
+                scheduled = key
+            }
+            if iteration % 7 == 0, !pending.isEmpty {
+                let key = pending.removeFirst()
+                work.cancelScheduledMessage(key: key)
+                try work.append(CrashReminderCancelled(key: key), to: counter.stream)
+                cancelled = key
+            }
+            let recorded: [EventEnvelope]
+            do {
+                recorded = try await work.commit()
+            } catch is ConcurrencyConflict {
+                // The other writer changed this counter first: nothing was written, try again.
+                if let cancelled { pending.insert(cancelled, at: 0) }
+                continue
+            }
+            var lines = recorded.map { "COMMIT \($0.eventID.uuidString)\n" }.joined()
+            if let scheduled {
+                pending.append(scheduled)
+                lines += "SCHEDULED \(scheduled)\n"
+            }
+            if let cancelled { lines += "CANCELLED \(cancelled)\n" }
+            FileHandle.standardOutput.write(Data(lines.utf8))
+        }
+    }
+
+    static func drain(_ engine: HeraldEngine, service: HeraldService) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await service.run() }
+            while true {
+                try await Task.sleep(for: .milliseconds(50))
+                let head = try await engine.store.headPosition()
+                let statuses = try await engine.subscriptionStatuses()
+                let caughtUp = statuses.count == 2 && statuses.allSatisfy { $0.checkpoint == head && $0.retrying + $0.dead + $0.held == 0 }
+                if caughtUp, try await engine.store.nextScheduledDueDate() == nil { break }
+            }
+            group.cancelAll()
+        }
+    }
+}
+
+struct CrashCounter: AggregateRoot {
+    static let streamType = "CrashCounter"
+    let id: String
+    var value = 0
+    var pendingEvents = PendingEvents()
+
+    mutating func increment() {
+        value += 1
+        record(CrashIncremented(value: value))
+    }
+}
+
+struct EffectCount: AggregateRoot {
+    static let streamType = "EffectCount"
+    let id: String
+    var applied = 0
+    var pendingEvents = PendingEvents()
+}
+
+struct StreamTracker: AggregateRoot {
+    static let streamType = "StreamTracker"
+    let id: String
+    var lastVersion: Int64 = 0
+    var outOfOrder = 0
+    var pendingEvents = PendingEvents()
+}
+
+struct CrashIncremented: DomainEvent { static let eventType = "crash.Incremented"; var value: Int }
+struct CrashReminder: DomainEvent { static let eventType = "crash.Reminder"; var key: String }
+struct CrashReminderCancelled: DomainEvent { static let eventType = "crash.ReminderCancelled"; var key: String }
