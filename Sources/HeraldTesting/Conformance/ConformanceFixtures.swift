@@ -24,12 +24,18 @@ public struct TestIncremented: DomainEvent, Equatable {
     public var counterID: String
     public var amount: Int
     public var value: Int
+    public init(counterID: String, amount: Int, value: Int) {
+        self.counterID = counterID
+        self.amount = amount
+        self.value = value
+    }
 }
 
 /// A message the suite schedules.
 public struct TestReminder: DomainEvent, Equatable {
     public static let eventType = "test.Reminder"
     public var note: String
+    public init(note: String) { self.note = note }
 }
 
 /// Records what handlers saw, safely across tasks.

@@ -1,0 +1,126 @@
+import Foundation
+import GRDB
+import Herald
+import HeraldSQLite
+import HeraldTesting
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("SQLite store settings and faults")
+struct SQLiteStoreTests {
+    @Test func synchronousFullIsInForceOnTheWriterAndNormalIsTheDefault() throws {
+        let directory = try TemporaryDirectory()
+        let full = try SQLiteEventStore(path: directory.file("full.sqlite"), options: .init(synchronous: .full))
+        #expect(try full.synchronousSetting() == 2)
+        let normal = try SQLiteEventStore(path: directory.file("normal.sqlite"))
+        #expect(try normal.synchronousSetting() == 1)
+        let mode = try normal.database.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
+        #expect(mode == "wal")
+    }
+
+    @Test func aDatabaseFromANewerSchemaIsRefusedNamingBothVersions() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("newer.sqlite")
+        do {
+            let store = try SQLiteEventStore(path: path)
+            #expect(try store.schemaVersion() == 1)
+            try store.database.write { try $0.execute(sql: "UPDATE herald_meta SET value = '7' WHERE key = 'schema_version'") }
+        }
+        let error = #expect(throws: StoreError.self) { try SQLiteEventStore(path: path) }
+        #expect(error == .schemaTooNew(found: 7, supported: 1))
+        #expect(error.map { "\($0)" }?.contains("version 7 is newer than this build supports (1)") == true)
+    }
+
+    @Test func aReadOnlyDatabaseFileGivesAClearErrorAndWritesNothing() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("readonly.sqlite")
+        try await Self.commitOneEvent(to: path)
+        try Self.makeReadOnly(path)
+        defer { Self.makeWritable(path) }
+
+        var failure: (any Error)?
+        do {
+            let store = try SQLiteEventStore(path: path)
+            try await Self.commitOneEvent(to: store)
+        } catch {
+            failure = error
+        }
+        guard case .readOnly(let detail)? = failure as? StoreError else {
+            Issue.record("expected StoreError.readOnly, got \(String(describing: failure))")
+            return
+        }
+        #expect(detail.contains(path))
+        Self.makeWritable(path)
+        #expect(try await SQLiteEventStore(path: path).headPosition() == 1, "no partial write")
+    }
+
+    @Test(.enabled(if: getuid() == 0, "mounting a small tmpfs needs root"))
+    func aFullDiskGivesAClearErrorAndWritesNothingOfTheFailedCommit() async throws {
+        let directory = try TemporaryDirectory()
+        let mountPoint = directory.file("small-disk")
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        try #require(Self.run("/bin/mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mountPoint) == 0, "tmpfs mounted")
+        defer { _ = Self.run("/bin/umount", "-l", mountPoint) }
+
+        let store = try SQLiteEventStore(path: (mountPoint as NSString).appendingPathComponent("full.sqlite"))
+        let engine = HeraldEngine(store: store)
+        var committed: Int64 = 0
+        var failure: (any Error)?
+        for batch in 0..<1000 {
+            let work = engine.unitOfWork()
+            for index in 0..<8 {
+                try work.append(TestReminder(note: String(repeating: "x", count: 8_000)),
+                                to: StreamID(type: "Fill", id: "\(batch)-\(index)"))
+            }
+            do {
+                committed += Int64(try await work.commit().count)
+            } catch {
+                failure = error
+                break
+            }
+        }
+        guard case .diskFull? = failure as? StoreError else {
+            Issue.record("expected StoreError.diskFull, got \(String(describing: failure))")
+            return
+        }
+        #expect(try await store.headPosition() == committed, "the failed commit left nothing behind")
+    }
+
+    // MARK: - Helpers
+
+    static func commitOneEvent(to path: String) async throws {
+        try await commitOneEvent(to: SQLiteEventStore(path: path))
+    }
+
+    static func commitOneEvent(to store: SQLiteEventStore) async throws {
+        let work = HeraldEngine(store: store).unitOfWork()
+        try work.append(TestReminder(note: "hello"), to: StreamID(type: "Note", id: "n"))
+        try await work.commit()
+    }
+
+    /// Root ignores file modes, so as root the file is also made immutable.
+    static func makeReadOnly(_ path: String) throws {
+        try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: path)
+        if getuid() == 0 {
+            try #require(run("/usr/bin/chattr", "+i", path) == 0, "chattr +i works on this file system")
+        }
+    }
+
+    static func makeWritable(_ path: String) {
+        if getuid() == 0 { _ = run("/usr/bin/chattr", "-i", path) }
+        try? FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
+    }
+
+    @discardableResult
+    static func run(_ executable: String, _ arguments: String...) -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        guard (try? process.run()) != nil else { return -1 }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
