@@ -160,9 +160,10 @@ public final class UnitOfWork {
     }
 
     private func newEvent<E: DomainEvent>(_ event: E, stream: StreamID, metadata: [String: String]) throws -> NewEvent {
-        NewEvent(
-            eventID: UUID(), stream: stream, eventType: E.eventType, schemaVersion: E.schemaVersion,
-            payload: try HeraldJSON.encode(event), occurredAt: clock.now(),
+        let now = clock.now()
+        return NewEvent(
+            eventID: UUID.timeOrdered(at: now), stream: stream, eventType: E.eventType, schemaVersion: E.schemaVersion,
+            payload: try HeraldJSON.encode(event), occurredAt: now,
             causationID: cause.causationID, correlationID: cause.correlationID,
             traceparent: cause.traceparent, metadata: cause.metadata.merging(metadata) { _, new in new })
     }
