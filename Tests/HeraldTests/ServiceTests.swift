@@ -8,14 +8,17 @@ import Testing
 
 @Suite("Running under swift-service-lifecycle")
 struct ServiceTests {
-    /// A gate the handler waits at, opened by the test.
+    /// A gate the handler waits at until graceful shutdown has begun.
+    ///
+    /// `ServiceGroup.triggerGracefulShutdown()` only queues the request, so the gate watches
+    /// the handler task's own `isShuttingDownGracefully`, which becomes true in the same
+    /// step that runs the service's shutdown handler (and so requests the worker's stop).
     final class Gate: Sendable {
-        private let state = Mutex<(entered: Bool, open: Bool)>((false, false))
-        var entered: Bool { state.withLock { $0.entered } }
-        func open() { state.withLock { $0.open = true } }
-        func pass() async {
-            state.withLock { $0.entered = true }
-            while !state.withLock({ $0.open }) { try? await Task.sleep(for: .milliseconds(1)) }
+        private let state = Mutex(false)
+        var entered: Bool { state.withLock { $0 } }
+        func passOnceShuttingDown() async {
+            state.withLock { $0 = true }
+            while !Task.isShuttingDownGracefully { try? await Task.sleep(for: .milliseconds(1)) }
         }
     }
 
@@ -31,7 +34,7 @@ struct ServiceTests {
         let handled = DeliveryLog()
         let subscription = Subscription(name: "slow", batchSize: 10, handler: .transactional { delivery, work in
             guard delivery.envelope.stream.type == "N" else { return }  // not its own effects
-            if delivery.envelope.position == 5 { await gate.pass() }
+            if delivery.envelope.position == 5 { await gate.passOnceShuttingDown() }
             try work.append(TestReminder(note: "effect"), to: StreamID(type: "Effect", id: "\(delivery.envelope.position)"))
             handled.append(delivery.envelope)
         })
@@ -40,7 +43,6 @@ struct ServiceTests {
         let running = Task { try await group.run() }
         while !gate.entered { try await Task.sleep(for: .milliseconds(1)) }  // the batch is in flight
         await group.triggerGracefulShutdown()
-        gate.open()
         try await running.value
 
         #expect(handled.all.count == 10, "the in-flight batch was finished")
