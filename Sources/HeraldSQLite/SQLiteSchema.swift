@@ -34,9 +34,10 @@ enum SQLiteSchema {
                 value TEXT NOT NULL
             ) WITHOUT ROWID;
 
-            -- The event log. AUTOINCREMENT: a position is never reused, even after pruning.
+            -- The event log. No AUTOINCREMENT: it would dirty sqlite_sequence on every commit.
+            -- Positions stay unique and increasing because the newest event is never deleted.
             CREATE TABLE herald_events (
-                position       INTEGER PRIMARY KEY AUTOINCREMENT,
+                position       INTEGER PRIMARY KEY,
                 event_id       BLOB    NOT NULL UNIQUE,
                 stream_type    TEXT    NOT NULL,
                 stream_id      TEXT    NOT NULL,
