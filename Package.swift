@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "Herald", targets: ["Herald"]),
         .library(name: "HeraldSQLite", targets: ["HeraldSQLite"]),
+        .library(name: "HeraldPostgres", targets: ["HeraldPostgres"]),
         .library(name: "HeraldTesting", targets: ["HeraldTesting"]),
         .executable(name: "herald-example", targets: ["HeraldExample"]),
         .executable(name: "herald-bench", targets: ["HeraldBenchmarks"]),
@@ -17,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // Core: events, envelopes, aggregates, unit of work, subscriptions, retries,
@@ -31,6 +33,16 @@ let package = Package(
         .target(
             name: "HeraldSQLite",
             dependencies: ["Herald", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // The scale-out store: PostgreSQL through PostgresNIO's pooled client.
+        .target(
+            name: "HeraldPostgres",
+            dependencies: [
+                "Herald",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         // In-memory store, manual clock and the conformance suite every store must pass.
         .target(name: "HeraldTesting", dependencies: ["Herald", .product(name: "Logging", package: "swift-log")]),
@@ -59,6 +71,15 @@ let package = Package(
             name: "HeraldTests",
             dependencies: [
                 "Herald", "HeraldTesting",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
+            name: "HeraldPostgresTests",
+            dependencies: [
+                "Herald", "HeraldPostgres", "HeraldTesting",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
-# The one test command: builds everything (the crash tests need the worker executable),
-# then runs every Swift Testing suite: conformance against the in-memory and SQLite
-# stores, SQLite fault tests, and the SIGKILL crash test.
+# The one test command: builds everything (the crash tests need their worker executables),
+# starts a throwaway PostgreSQL server (scripts/postgres.sh), then runs every Swift Testing
+# suite: conformance against the in-memory, SQLite and PostgreSQL stores, the fault tests,
+# the gap-safety test and the SIGKILL crash tests.
+#
+# PostgreSQL is required. HERALD_SKIP_POSTGRES=1 skips its tests, and says so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== build (debug, with tests)"
 swift build --build-tests
 
-echo "== tests"
 # Only Swift Testing is used: --disable-xctest keeps the closing summary line unambiguous.
-swift test --skip-build --disable-xctest "$@"
+if [[ "${HERALD_SKIP_POSTGRES:-}" == "1" ]]; then
+    echo "== tests (HERALD_SKIP_POSTGRES=1: PostgreSQL tests are SKIPPED)"
+    swift test --skip-build --disable-xctest "$@"
+    echo "!! PostgreSQL tests were skipped (HERALD_SKIP_POSTGRES=1)"
+else
+    echo "== tests (with a throwaway PostgreSQL server)"
+    scripts/postgres.sh -- swift test --skip-build --disable-xctest "$@"
+fi

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Herald
 
 /// How Herald's values are stored in SQLite columns.
 enum SQLiteValues {
@@ -13,14 +14,10 @@ enum SQLiteValues {
     }
 
     static func metadataJSON(_ metadata: [String: String]) throws -> String? {
-        guard !metadata.isEmpty else { return nil }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(metadata), as: UTF8.self)
+        try StoredMetadata.encode(metadata)
     }
 
     static func metadata(_ json: String?) throws -> [String: String] {
-        guard let json else { return [:] }
-        return try JSONDecoder().decode([String: String].self, from: Data(json.utf8))
+        try StoredMetadata.decode(json)
     }
 }

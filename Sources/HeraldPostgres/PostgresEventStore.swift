@@ -1,0 +1,261 @@
+import Foundation
+import Herald
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// An ``EventStore`` in PostgreSQL, through PostgresNIO's pooled `PostgresClient`: the
+/// scale-out engine, shared by any number of processes.
+///
+/// ## Gap-safe reads
+///
+/// Positions come from an identity column, so they are handed out when a row is inserted,
+/// not when its transaction commits: position 7 can become visible after position 8.
+/// A reader that moved its checkpoint past 8 would never see 7. Herald therefore records
+/// each event's transaction id (`tx_id xid8`) and delivers in `(tx_id, position)` order,
+/// reading only rows with `tx_id < pg_snapshot_xmin(pg_current_snapshot())`:
+///
+/// - every transaction with an id below that horizon has ended, so its events are all
+///   visible or never will be;
+/// - every transaction that commits later has an id at or above the horizon, so it sorts
+///   after everything read so far.
+///
+/// A checkpoint is still the position of the last delivered event; the reader looks up
+/// that event's `tx_id` to continue. Per-stream order also needs transaction ids to follow
+/// stream order. A commit therefore first takes an advisory lock on each stream it
+/// appends to, before its first write gives it a transaction id (see
+/// `EventsTable.lockStreams`).
+///
+/// The cost: a long-running transaction elsewhere on the server holds the horizon back and
+/// delays delivery (never loses it) until it ends.
+///
+/// ## Wake-ups
+///
+/// Every commit that appends events or schedules messages sends `NOTIFY herald_<schema>`.
+/// ``run()`` listens on that channel and wakes this process's workers; polling remains the
+/// fallback. Run the store next to its client in a `ServiceGroup`:
+///
+/// ```swift
+/// let client = PostgresClient(configuration: try PostgresEventStore.configuration(url: url), backgroundLogger: logger)
+/// let store = PostgresEventStore(client: client, logger: logger)
+/// let group = ServiceGroup(services: [client, store, try engine.service(subscriptions: subs)], logger: logger)
+/// try await store.migrate()   // once the client runs
+/// ```
+public final class PostgresEventStore: EventStore, Service {
+    public struct Options: Sendable, Hashable {
+        /// The PostgreSQL schema that holds Herald's tables (created when missing). Lower-case
+        /// letters, digits and `_`, starting with a letter or `_`, at most 40 characters.
+        public var schema: String
+        /// How long the listener waits before listening again after losing its connection.
+        public var reconnectDelay: Duration
+        /// How long a read waits for older transactions that still run when newer events are
+        /// visible already (see "Gap-safe reads"). After that it returns what is safe; the
+        /// rest is delivered on a later read.
+        public var horizonWait: Duration
+
+        public init(schema: String = "herald", reconnectDelay: Duration = .milliseconds(250), horizonWait: Duration = .milliseconds(500)) {
+            self.schema = schema
+            self.reconnectDelay = reconnectDelay
+            self.horizonWait = horizonWait
+        }
+
+        /// - Throws: ``ConfigurationError`` naming the setting.
+        public func validate() throws {
+            let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789_")
+            guard let first = schema.first, !first.isNumber, schema.count <= 40, schema.allSatisfy(allowed.contains) else {
+                throw ConfigurationError(
+                    setting: "PostgresEventStore.Options.schema", value: schema,
+                    allowed: "1–40 of a–z, 0–9 and _, not starting with a digit")
+            }
+            for (setting, value) in [("reconnectDelay", reconnectDelay), ("horizonWait", horizonWait)] where value < .zero {
+                throw ConfigurationError(setting: "PostgresEventStore.Options.\(setting)", value: "\(value)", allowed: "zero or more")
+            }
+        }
+    }
+
+    /// The pooled client, for applications that keep their own tables in the same database.
+    public let client: PostgresClient
+    public let options: Options
+    public let commitSignal = CommitSignal()
+    let names: PostgresNames
+    let logger: Logger
+
+    /// A store on `client`, which the application runs (it is a `Service`).
+    ///
+    /// - Throws: ``ConfigurationError`` for invalid ``Options``.
+    public init(client: PostgresClient, options: Options = Options(), logger: Logger) throws {
+        try options.validate()
+        self.client = client
+        self.options = options
+        self.names = PostgresNames(schema: options.schema)
+        self.logger = logger
+    }
+
+    /// Creates or migrates Herald's tables. Safe to call from several processes at once.
+    ///
+    /// - Throws: ``StoreError/schemaTooNew(found:supported:)`` for a schema written by a
+    ///   newer Herald.
+    public func migrate() async throws {
+        try await transaction { connection in
+            try await PostgresSchema.migrate(self.names, connection, self.logger)
+        }
+    }
+
+    /// The schema version stored in the database (0 before ``migrate()``).
+    public func schemaVersion() async throws -> Int {
+        try await read { connection in
+            let exists = try await connection.count(
+                "SELECT 1 FROM pg_tables WHERE schemaname = \(self.names.schema) AND tablename = 'herald_meta'", self.logger)
+            return exists == 0 ? 0 : try await PostgresSchema.storedVersion(self.names, connection, self.logger)
+        }
+    }
+
+    // MARK: - Writing
+
+    public func commit(_ changeset: Changeset) async throws -> [EventEnvelope] {
+        guard !changeset.isEmpty else { return [] }
+        let names = names, logger = logger
+        let recorded = try await transaction { connection in
+            try await EventsTable.lockStreams(Set(changeset.events.map(\.stream)), connection, logger)
+            let now = changeset.recordedAt
+            for write in changeset.aggregates { try await AggregatesTable.write(write, at: now, names, connection, logger) }
+            for key in changeset.deliveredSchedules { try await ScheduledTable.markDelivered(key: key, names, connection, logger) }
+            for key in changeset.cancelledSchedules { try await ScheduledTable.cancel(key: key, names, connection, logger) }
+            for message in changeset.scheduled { try await ScheduledTable.upsert(message, names, connection, logger) }
+            if let progress = changeset.subscription {
+                try await SubscriptionsTable.apply(progress, at: now, names, connection, logger)
+            }
+            let recorded = try await EventsTable.append(changeset.events, recordedAt: now, names, connection, logger)
+            if !changeset.events.isEmpty || !changeset.scheduled.isEmpty {
+                try await connection.run("SELECT pg_notify(\(names.channel), '')", logger)
+            }
+            return recorded
+        }
+        commitSignal.notify()
+        return recorded
+    }
+
+    // MARK: - Reading
+
+    public func aggregate(_ stream: StreamID) async throws -> StoredAggregate? {
+        try await read { try await AggregatesTable.fetch(stream, self.names, $0, self.logger) }
+    }
+
+    /// Events after `position` in delivery order. When later events are visible but an
+    /// older transaction still runs, waits for it (up to ``Options/horizonWait``) so that
+    /// a reader woken by a commit gets that commit's events.
+    public func events(after position: Int64, limit: Int) async throws -> [EventEnvelope] {
+        try await waitingForHorizon { connection in
+            let read = try await EventsTable.after(position, limit: limit, self.names, connection, self.logger)
+            return (read.events, read.pending && read.events.count < limit)
+        }
+    }
+
+    public func events(at positions: [Int64]) async throws -> [EventEnvelope] {
+        try await read { try await EventsTable.at(positions, self.names, $0, self.logger) }
+    }
+
+    public func events(in stream: StreamID) async throws -> [EventEnvelope] {
+        try await read { try await EventsTable.inStream(stream, self.names, $0, self.logger) }
+    }
+
+    /// The last event in delivery order that readers may have; like ``events(after:limit:)``
+    /// it waits (up to ``Options/horizonWait``) for older transactions still running.
+    public func headPosition() async throws -> Int64 {
+        let head = try await waitingForHorizon { connection in
+            let head = try await EventsTable.head(self.names, connection, self.logger)
+            return (head, head.pending)
+        }
+        guard head.pending else { return head.position }
+        return try await read { try await EventsTable.safeHead(self.names, $0, self.logger) }
+    }
+
+    public func checkpoint(of subscription: String, creatingAt initialPosition: Int64) async throws -> Int64 {
+        try await read {
+            try await SubscriptionsTable.checkpoint(
+                of: subscription, creatingAt: initialPosition, at: Date(), self.names, $0, self.logger)
+        }
+    }
+
+    public func checkpoints() async throws -> [String: Int64] {
+        try await read { try await SubscriptionsTable.checkpoints(self.names, $0, self.logger) }
+    }
+
+    public func parkedEvents(subscription: String?) async throws -> [ParkedEvent] {
+        try await read { try await SubscriptionsTable.parked(subscription: subscription, self.names, $0, self.logger) }
+    }
+
+    public func inboxContains(subscription: String, eventID: UUID) async throws -> Bool {
+        try await read {
+            try await SubscriptionsTable.inboxContains(subscription: subscription, eventID: eventID, self.names, $0, self.logger)
+        }
+    }
+
+    public func dueScheduledMessages(at date: Date, limit: Int) async throws -> [ScheduledMessage] {
+        try await read { try await ScheduledTable.due(at: date, limit: limit, self.names, $0, self.logger) }
+    }
+
+    public func nextScheduledDueDate() async throws -> Date? {
+        try await read { try await ScheduledTable.nextDueDate(self.names, $0, self.logger) }
+    }
+
+    public func scheduledMessage(key: String) async throws -> ScheduledMessage? {
+        try await read { try await ScheduledTable.message(key: key, self.names, $0, self.logger) }
+    }
+
+    /// Runs `attempt` until it reports nothing pending, or ``Options/horizonWait`` has passed;
+    /// returns its last value. Backs off from 1 ms to 20 ms between attempts.
+    private func waitingForHorizon<T: Sendable>(_ attempt: @escaping (PostgresConnection) async throws -> (T, pending: Bool)) async throws -> T {
+        let deadline = ContinuousClock.now + options.horizonWait
+        var pause = Duration.milliseconds(1)
+        while true {
+            let (value, pending) = try await read(attempt)
+            if !pending || ContinuousClock.now >= deadline { return value }
+            try await Task.sleep(for: pause)
+            pause = min(pause * 2, .milliseconds(20))
+        }
+    }
+
+    /// One pooled connection in a transaction, committed when `body` returns and rolled back
+    /// when it throws. Rethrows `body`'s own error (a ``ConcurrencyConflict``, say) rather
+    /// than PostgresNIO's wrapper, once the rollback went through.
+    private func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await client.withTransaction(logger: logger) { try await body($0) }
+        } catch let error as PostgresTransactionError {
+            if let thrown = error.closureError, error.rollbackError == nil { throw thrown }
+            throw error
+        }
+    }
+
+    /// One pooled connection in autocommit mode: each statement sees its own fresh snapshot.
+    private func read<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await client.withConnection { try await body($0) }
+    }
+
+    // MARK: - Listening
+
+    /// Listens for commits of other processes and wakes this process's workers, until
+    /// cancelled or a graceful shutdown. After a lost connection (a server restart, say) it
+    /// listens again after ``Options/reconnectDelay``, and wakes the workers once in case a
+    /// notification was missed in between.
+    public func run() async throws {
+        let channel = names.channel
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await self.client.withConnection { connection in
+                        try await connection.listen(on: channel) { notifications in
+                            self.commitSignal.notify()  // anything committed while we were not listening
+                            for try await _ in notifications { self.commitSignal.notify() }
+                        }
+                    }
+                } catch {
+                    if Task.isCancelled { break }
+                    self.logger.warning("herald: listening on \(channel) failed; retrying", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: self.options.reconnectDelay)
+            }
+        }
+    }
+}

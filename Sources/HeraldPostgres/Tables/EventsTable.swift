@@ -1,0 +1,152 @@
+import Foundation
+import Herald
+import Logging
+import PostgresNIO
+
+/// All SQL of `herald_events`.
+enum EventsTable {
+    static let columns = """
+        position, event_id, stream_type, stream_id, stream_version, event_type, schema_version,
+        payload, occurred_at, recorded_at, causation_id, correlation_id, traceparent, metadata::text
+        """
+
+    /// Namespace of the per-stream advisory locks (the first key of the two-key form).
+    static let streamLockNamespace: Int32 = 0x4845_524C  // "HERL"
+
+    /// Takes a transaction-scoped advisory lock on every stream the transaction appends to,
+    /// in one order for everyone (so two transactions cannot deadlock on them).
+    ///
+    /// It must be the transaction's first statement: a SELECT gets no transaction id, so the
+    /// id is assigned by a later write, after the locks are held. Two transactions appending
+    /// to one stream therefore get their ids in the order they append, and the delivery
+    /// order `(tx_id, position)` keeps every stream's order.
+    static func lockStreams(_ streams: Set<StreamID>, _ connection: PostgresConnection, _ logger: Logger) async throws {
+        guard !streams.isEmpty else { return }
+        let keys = streams.map { "\($0.type)\u{1F}\($0.id)" }
+        try await connection.run("""
+            SELECT count(*) FROM (
+                SELECT pg_advisory_xact_lock(\(streamLockNamespace), key)
+                FROM (SELECT DISTINCT hashtext(name) AS key FROM unnest(\(keys)::text[]) AS name) AS keys
+                ORDER BY key
+            ) AS locked
+            """, logger)
+    }
+
+    /// Appends events in order, numbering each stream on from its last version.
+    static func append(
+        _ events: [NewEvent], recordedAt: Date, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger
+    ) async throws -> [EventEnvelope] {
+        var recorded: [EventEnvelope] = []
+        recorded.reserveCapacity(events.count)
+        for event in events {
+            let rows: PostgresRowSequence
+            do {
+                rows = try await connection.query(try """
+                    INSERT INTO \(unescaped: names.events) (event_id, stream_type, stream_id, stream_version, event_type,
+                        schema_version, payload, occurred_at, recorded_at, causation_id, correlation_id, traceparent, metadata)
+                    VALUES (\(event.eventID), \(event.stream.type), \(event.stream.id),
+                        (SELECT COALESCE(MAX(stream_version), 0) + 1 FROM \(unescaped: names.events)
+                         WHERE stream_type = \(event.stream.type) AND stream_id = \(event.stream.id)),
+                        \(event.eventType), \(event.schemaVersion), \(event.payload), \(event.occurredAt), \(recordedAt),
+                        \(event.causationID), \(event.correlationID), \(event.traceparent),
+                        \(try StoredMetadata.encode(event.metadata))::jsonb)
+                    RETURNING position, stream_version
+                    """, logger: logger)
+                for try await (position, version) in rows.decode((Int64, Int64).self) {
+                    recorded.append(event.recorded(streamVersion: version, position: position, at: recordedAt))
+                }
+            } catch let error as PSQLError where error.isUniqueViolation(on: "event_id") {
+                throw StoreError.duplicateEventID(event.eventID)
+            }
+        }
+        return recorded
+    }
+
+    /// Up to `limit` events after the one at `position`, in delivery order, and whether
+    /// more events after them are visible already but not yet safe to deliver.
+    ///
+    /// Delivery order is `(tx_id, position)`. Only rows below `pg_snapshot_xmin` of the
+    /// statement's own snapshot are safe: every transaction with a smaller id has ended, and
+    /// any transaction still to commit has a larger id, so it sorts after everything
+    /// delivered so far. Safe rows come first in this order, so the safe ones are a prefix.
+    static func after(_ position: Int64, limit: Int, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws -> (events: [EventEnvelope], pending: Bool) {
+        var events: [EventEnvelope] = []
+        var pending = false
+        let rows = try await connection.query("""
+            SELECT \(unescaped: columns), tx_id < pg_snapshot_xmin(pg_current_snapshot()) FROM \(unescaped: names.events)
+            WHERE (tx_id, position) > (
+                    COALESCE((SELECT tx_id FROM \(unescaped: names.events) WHERE position = \(position)), '0'::xid8),
+                    \(position))
+            ORDER BY tx_id, position
+            LIMIT \(limit)
+            """, logger: logger)
+        for try await r in rows.decode(
+            (Int64, UUID, String, String, Int64, String, Int, Data, Date, Date, UUID?, UUID?, String?, String?, Bool).self)
+        {
+            guard r.14 else { pending = true; break }
+            events.append(try envelope((r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10, r.11, r.12, r.13)))
+        }
+        return (events, pending)
+    }
+
+    static func at(_ positions: [Int64], _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws -> [EventEnvelope] {
+        guard !positions.isEmpty else { return [] }
+        return try await fetch(connection, logger, """
+            SELECT \(unescaped: columns) FROM \(unescaped: names.events) WHERE position = ANY(\(positions)) ORDER BY position
+            """)
+    }
+
+    static func inStream(_ stream: StreamID, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws -> [EventEnvelope] {
+        try await fetch(connection, logger, """
+            SELECT \(unescaped: columns) FROM \(unescaped: names.events)
+            WHERE stream_type = \(stream.type) AND stream_id = \(stream.id) ORDER BY stream_version
+            """)
+    }
+
+    /// The last event in delivery order (0 when none), and whether it is not yet safe to
+    /// deliver (an older transaction is still running).
+    static func head(_ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws -> (position: Int64, pending: Bool) {
+        let rows = try await connection.query("""
+            SELECT position, tx_id < pg_snapshot_xmin(pg_current_snapshot()) FROM \(unescaped: names.events)
+            ORDER BY tx_id DESC, position DESC LIMIT 1
+            """, logger: logger)
+        for try await (position, safe) in rows.decode((Int64, Bool).self) { return (position, !safe) }
+        return (0, false)
+    }
+
+    /// The last event in delivery order that is safe to deliver (0 when none).
+    static func safeHead(_ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws -> Int64 {
+        let rows = try await connection.query("""
+            SELECT position FROM \(unescaped: names.events)
+            WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())
+            ORDER BY tx_id DESC, position DESC LIMIT 1
+            """, logger: logger)
+        for try await position in rows.decode(Int64.self) { return position }
+        return 0
+    }
+
+    typealias Row = (Int64, UUID, String, String, Int64, String, Int, Data, Date, Date, UUID?, UUID?, String?, String?)
+
+    private static func fetch(_ connection: PostgresConnection, _ logger: Logger, _ query: PostgresQuery) async throws -> [EventEnvelope] {
+        var result: [EventEnvelope] = []
+        for try await row in try await connection.query(query, logger: logger).decode(Row.self) {
+            result.append(try envelope(row))
+        }
+        return result
+    }
+
+    private static func envelope(_ row: Row) throws -> EventEnvelope {
+        EventEnvelope(
+            eventID: row.1, stream: StreamID(type: row.2, id: row.3), streamVersion: row.4, position: row.0,
+            eventType: row.5, schemaVersion: row.6, payload: row.7, occurredAt: row.8, recordedAt: row.9,
+            causationID: row.10, correlationID: row.11, traceparent: row.12,
+            metadata: try StoredMetadata.decode(row.13))
+    }
+}
+
+extension PSQLError {
+    /// Whether this is a unique-constraint violation on a constraint whose name contains `column`.
+    func isUniqueViolation(on column: String) -> Bool {
+        serverInfo?[.sqlState] == "23505" && (serverInfo?[.constraintName] ?? "").contains(column)
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import Herald
+import Logging
+import PostgresNIO
+
+/// All SQL of `herald_subscriptions` (checkpoints), `herald_parked` (retrying, dead and
+/// held events) and `herald_inbox`.
+enum SubscriptionsTable {
+    static func apply(_ progress: SubscriptionProgress, at date: Date, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws {
+        let name = progress.subscription
+        if let move = progress.checkpoint {
+            // A second worker on the same subscription waits on the row lock, then finds the
+            // checkpoint moved and rolls back.
+            let moved = try await connection.count("""
+                UPDATE \(unescaped: names.subscriptions) SET position = \(move.to), updated_at = \(date)
+                WHERE name = \(name) AND position = \(move.from)
+                RETURNING 1
+                """, logger)
+            if moved != 1 {
+                throw StoreError.checkpointMoved(
+                    subscription: name, expected: move.from, found: try await checkpoint(of: name, names, connection, logger))
+            }
+        }
+        if !progress.unpark.isEmpty {
+            try await connection.run("""
+                DELETE FROM \(unescaped: names.parked) WHERE subscription = \(name) AND position = ANY(\(progress.unpark))
+                """, logger)
+        }
+        for entry in progress.park {
+            try await connection.run("""
+                INSERT INTO \(unescaped: names.parked) (subscription, position, event_id, stream_type, stream_id, event_type,
+                    status, attempts, next_attempt_at, first_failed_at, last_failed_at, last_error)
+                VALUES (\(name), \(entry.position), \(entry.eventID), \(entry.stream.type), \(entry.stream.id), \(entry.eventType),
+                    \(entry.status.rawValue), \(entry.attempts), \(entry.nextAttemptAt), \(entry.firstFailedAt),
+                    \(entry.lastFailedAt), \(entry.lastError))
+                ON CONFLICT (subscription, position) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
+                    next_attempt_at = excluded.next_attempt_at, first_failed_at = excluded.first_failed_at,
+                    last_failed_at = excluded.last_failed_at, last_error = excluded.last_error
+                """, logger)
+        }
+        if !progress.inbox.isEmpty {
+            try await connection.run("""
+                INSERT INTO \(unescaped: names.inbox) (subscription, event_id, processed_at)
+                SELECT \(name), id, \(date) FROM unnest(\(progress.inbox)::uuid[]) AS id
+                ON CONFLICT DO NOTHING
+                """, logger)
+        }
+    }
+
+    static func checkpoint(of name: String, creatingAt initial: Int64, at date: Date, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws -> Int64 {
+        try await connection.run("""
+            INSERT INTO \(unescaped: names.subscriptions) (name, position, updated_at) VALUES (\(name), \(initial), \(date))
+            ON CONFLICT (name) DO NOTHING
+            """, logger)
+        return try await checkpoint(of: name, names, connection, logger) ?? initial
+    }
+
+    static func checkpoint(of name: String, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws -> Int64? {
+        let rows = try await connection.query(
+            "SELECT position FROM \(unescaped: names.subscriptions) WHERE name = \(name)", logger: logger)
+        for try await position in rows.decode(Int64.self) { return position }
+        return nil
+    }
+
+    static func checkpoints(_ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws -> [String: Int64] {
+        var result: [String: Int64] = [:]
+        let rows = try await connection.query("SELECT name, position FROM \(unescaped: names.subscriptions)", logger: logger)
+        for try await (name, position) in rows.decode((String, Int64).self) { result[name] = position }
+        return result
+    }
+
+    static func parked(subscription: String?, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws -> [ParkedEvent] {
+        let rows = try await connection.query("""
+            SELECT subscription, position, event_id, stream_type, stream_id, event_type, status, attempts,
+                next_attempt_at, first_failed_at, last_failed_at, last_error
+            FROM \(unescaped: names.parked)
+            WHERE \(subscription)::text IS NULL OR subscription = \(subscription)
+            ORDER BY subscription, position
+            """, logger: logger)
+        var result: [ParkedEvent] = []
+        for try await row in rows.decode(
+            (String, Int64, UUID, String, String, String, String, Int, Date?, Date?, Date?, String?).self)
+        {
+            result.append(ParkedEvent(
+                subscription: row.0, position: row.1, eventID: row.2, stream: StreamID(type: row.3, id: row.4),
+                eventType: row.5, status: ParkedEvent.Status(rawValue: row.6) ?? .dead, attempts: row.7,
+                nextAttemptAt: row.8, firstFailedAt: row.9, lastFailedAt: row.10, lastError: row.11))
+        }
+        return result
+    }
+
+    static func inboxContains(subscription: String, eventID: UUID, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws -> Bool {
+        let rows = try await connection.query("""
+            SELECT EXISTS (SELECT 1 FROM \(unescaped: names.inbox) WHERE subscription = \(subscription) AND event_id = \(eventID))
+            """, logger: logger)
+        for try await exists in rows.decode(Bool.self) { return exists }
+        return false
+    }
+}

@@ -1,0 +1,12 @@
+import Herald
+import HeraldPostgres
+import HeraldTesting
+import Testing
+
+@Suite("PostgreSQL store conformance", .enabled(if: TestDatabase.enabled, "HERALD_SKIP_POSTGRES=1"))
+struct PostgresConformanceTests {
+    @Test(arguments: EventStoreConformance.tests)
+    func conformance(_ test: ConformanceTest) async throws {
+        try await test.run { try await TestDatabase.makeStore() }
+    }
+}
