@@ -19,4 +19,8 @@ if [[ "${HERALD_SKIP_POSTGRES:-}" == "1" ]]; then
 else
     echo "== tests (with a throwaway PostgreSQL server)"
     scripts/postgres.sh -- swift test --skip-build --disable-xctest "$@"
+    # Tests that restart the server need one of their own.
+    echo "== tests that restart PostgreSQL (on a second throwaway server)"
+    HERALD_POSTGRES_EXCLUSIVE=1 scripts/postgres.sh -- \
+        swift test --skip-build --disable-xctest --filter ServerRestartTests "$@"
 fi

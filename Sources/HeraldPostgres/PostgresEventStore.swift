@@ -3,6 +3,7 @@ import Herald
 import Logging
 import PostgresNIO
 import ServiceLifecycle
+import Synchronization
 
 /// An ``EventStore`` in PostgreSQL, through PostgresNIO's pooled `PostgresClient`: the
 /// scale-out engine, shared by any number of processes.
@@ -48,13 +49,20 @@ public final class PostgresEventStore: EventStore, Service {
         public var schema: String
         /// How long the listener waits before listening again after losing its connection.
         public var reconnectDelay: Duration
+        /// The longest one store operation (a read, or a whole commit) may take before its
+        /// connection is dropped and ``StoreError/unavailable(_:)`` thrown.
+        public var operationTimeout: Duration
         /// How long a read waits for older transactions that still run when newer events are
         /// visible already (see "Gap-safe reads"). After that it returns what is safe; the
         /// rest is delivered on a later read.
         public var horizonWait: Duration
 
-        public init(schema: String = "herald", reconnectDelay: Duration = .milliseconds(250), horizonWait: Duration = .milliseconds(500)) {
+        public init(
+            schema: String = "herald", reconnectDelay: Duration = .milliseconds(250),
+            horizonWait: Duration = .milliseconds(500), operationTimeout: Duration = .seconds(30)
+        ) {
             self.schema = schema
+            self.operationTimeout = operationTimeout
             self.reconnectDelay = reconnectDelay
             self.horizonWait = horizonWait
         }
@@ -66,6 +74,10 @@ public final class PostgresEventStore: EventStore, Service {
                 throw ConfigurationError(
                     setting: "PostgresEventStore.Options.schema", value: schema,
                     allowed: "1–40 of a–z, 0–9 and _, not starting with a digit")
+            }
+            guard operationTimeout > .zero else {
+                throw ConfigurationError(
+                    setting: "PostgresEventStore.Options.operationTimeout", value: "\(operationTimeout)", allowed: "more than zero")
             }
             for (setting, value) in [("reconnectDelay", reconnectDelay), ("horizonWait", horizonWait)] where value < .zero {
                 throw ConfigurationError(setting: "PostgresEventStore.Options.\(setting)", value: "\(value)", allowed: "zero or more")
@@ -205,7 +217,7 @@ public final class PostgresEventStore: EventStore, Service {
 
     /// Runs `attempt` until it reports nothing pending, or ``Options/horizonWait`` has passed;
     /// returns its last value. Backs off from 1 ms to 20 ms between attempts.
-    private func waitingForHorizon<T: Sendable>(_ attempt: @escaping (PostgresConnection) async throws -> (T, pending: Bool)) async throws -> T {
+    private func waitingForHorizon<T: Sendable>(_ attempt: @escaping @Sendable (PostgresConnection) async throws -> (T, pending: Bool)) async throws -> T {
         let deadline = ContinuousClock.now + options.horizonWait
         var pause = Duration.milliseconds(1)
         while true {
@@ -217,20 +229,53 @@ public final class PostgresEventStore: EventStore, Service {
     }
 
     /// One pooled connection in a transaction, committed when `body` returns and rolled back
-    /// when it throws. Rethrows `body`'s own error (a ``ConcurrencyConflict``, say) rather
-    /// than PostgresNIO's wrapper, once the rollback went through.
-    private func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        do {
-            return try await client.withTransaction(logger: logger) { try await body($0) }
-        } catch let error as PostgresTransactionError {
-            if let thrown = error.closureError, error.rollbackError == nil { throw thrown }
-            throw error
+    /// when it throws (the rollback's own failure is logged; the server rolls back anyway
+    /// when the connection is gone).
+    private func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let logger = logger
+        return try await read { connection in
+            try await connection.run("BEGIN", logger)
+            do {
+                let value = try await body(connection)
+                try await connection.run("COMMIT", logger)
+                return value
+            } catch {
+                do { try await connection.run("ROLLBACK", logger) } catch {
+                    logger.debug("herald: rollback failed", metadata: ["error": "\(error)"])
+                }
+                throw error
+            }
         }
     }
 
     /// One pooled connection in autocommit mode: each statement sees its own fresh snapshot.
-    private func read<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await client.withConnection { try await body($0) }
+    ///
+    /// Bounded by ``Options/operationTimeout``. When a server restart kills a connection at
+    /// the wrong moment, PostgresNIO 1.33 can leave a query waiting forever; after the
+    /// timeout the connection is closed and ``StoreError/unavailable(_:)`` thrown, so the
+    /// caller retries on a fresh connection instead of hanging.
+    private func read<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let timeout = options.operationTimeout
+        return try await client.withConnection { connection in
+            let outcome = Mutex<CheckedContinuation<T, any Error>?>(nil)
+            let finish: @Sendable (Result<T, any Error>) -> Void = { result in
+                outcome.withLock { $0.take() }?.resume(with: result)
+            }
+            var tasks: [Task<Void, Never>] = []
+            let value = try await withCheckedThrowingContinuation { continuation in
+                outcome.withLock { $0 = continuation }
+                tasks.append(Task {
+                    do { finish(.success(try await body(connection))) } catch { finish(.failure(error)) }
+                })
+                tasks.append(Task {
+                    guard (try? await Task.sleep(for: timeout)) != nil else { return }
+                    finish(.failure(StoreError.unavailable("no answer from PostgreSQL within \(timeout); connection closed")))
+                    try? await connection.close()  // fails whatever the stuck query waits for
+                })
+            }
+            for task in tasks { task.cancel() }
+            return value
+        }
     }
 
     // MARK: - Listening

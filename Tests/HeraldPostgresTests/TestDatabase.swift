@@ -38,8 +38,11 @@ enum TestDatabase {
     struct MissingServer: Error, CustomStringConvertible { let description: String }
 
     /// A migrated store in a fresh schema.
-    static func makeStore(client: PostgresClient? = nil, schema: String = freshSchema()) async throws -> PostgresEventStore {
-        let store = try PostgresEventStore(client: try client ?? requireClient(), options: .init(schema: schema), logger: logger)
+    static func makeStore(
+        client: PostgresClient? = nil, schema: String = freshSchema(), operationTimeout: Duration = .seconds(30)
+    ) async throws -> PostgresEventStore {
+        let options = PostgresEventStore.Options(schema: schema, operationTimeout: operationTimeout)
+        let store = try PostgresEventStore(client: try client ?? requireClient(), options: options, logger: logger)
         try await store.migrate()
         return store
     }

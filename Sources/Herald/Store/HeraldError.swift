@@ -56,6 +56,9 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Hashable {
     case scheduledMessageGone(key: String)
     /// An event with this id is already in the log.
     case duplicateEventID(UUID)
+    /// The database server did not answer in time; the connection was dropped. A commit
+    /// that fails this way may or may not have been applied.
+    case unavailable(String)
 
     public var description: String {
         switch self {
@@ -71,6 +74,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Hashable {
             return "scheduled message \(key) was already delivered or cancelled"
         case .duplicateEventID(let id):
             return "an event with id \(id) is already in the log"
+        case .unavailable(let detail):
+            return "database unavailable: \(detail)"
         }
     }
 }
