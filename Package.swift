@@ -53,7 +53,8 @@ let package = Package(
         .executableTarget(
             name: "HeraldBenchmarks",
             dependencies: [
-                "Herald", "HeraldSQLite",
+                "Herald", "HeraldSQLite", "HeraldPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]

@@ -1,15 +1,19 @@
 import Foundation
 import GRDB
 import Herald
+import HeraldPostgres
 import HeraldSQLite
 import Histogram
 import Logging
+import PostgresNIO
 import Synchronization
 
-/// `herald-bench [--json] [--events N] [--latency-seconds S] [--commits N]`
+/// `herald-bench [--json] [--events N] [--latency-seconds S] [--commits N] [--database postgres://…]`
 ///
 /// Measures Herald on SQLite next to plain GRDB on the same settings, in the same run, so
-/// the ratios mean something on a machine whose disk speed swings by 100×.
+/// the ratios mean something on a machine whose disk speed swings by 100×. With
+/// `--database postgres://…` it measures the PostgreSQL store next to plain PostgresNIO
+/// one-row INSERTs on the same server, each store in a schema of its own (dropped after).
 @main
 struct HeraldBench {
     struct Settings {
@@ -19,6 +23,7 @@ struct HeraldBench {
         var backlog = 100_000
         var latencySeconds = 10
         var rate = 1000
+        var databaseURL: String?
     }
 
     static func main() async throws {
@@ -37,16 +42,42 @@ struct HeraldBench {
             case "--commits": settings.commits = value()
             case "--events": settings.backlog = value()
             case "--latency-seconds": settings.latencySeconds = value()
+            case "--database":
+                guard let url = arguments.popFirst(), (try? PostgresEventStore.configuration(url: url)) != nil else {
+                    FileHandle.standardError.write(Data("herald-bench: --database needs a postgres://user@host:port/database URL\n".utf8))
+                    exit(64)
+                }
+                settings.databaseURL = url
             default:
-                FileHandle.standardError.write(Data("usage: herald-bench [--json] [--commits N] [--events N] [--latency-seconds S]\n".utf8))
+                FileHandle.standardError.write(Data(
+                    "usage: herald-bench [--json] [--commits N] [--events N] [--latency-seconds S] [--database postgres://…]\n".utf8))
                 exit(64)
             }
         }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-bench-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let bench = Bench(directory: directory, settings: settings)
-        let results = try await bench.runAll()
+        let backend: Bench.Backend
+        var runningClient: Task<Void, Never>?
+        if let url = settings.databaseURL {
+            let client = PostgresClient(
+                configuration: try PostgresEventStore.configuration(url: url),
+                backgroundLogger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
+            runningClient = Task { await client.run() }
+            backend = .postgres(client, schemas: SchemaList())
+        } else {
+            backend = .sqlite
+        }
+        let bench = Bench(directory: directory, settings: settings, backend: backend)
+        let results: Results
+        do {
+            results = try await bench.runAll()
+            try await bench.cleanUp()
+        } catch {
+            try? await bench.cleanUp()
+            throw error
+        }
+        runningClient?.cancel()
         if settings.json {
             let data = try JSONSerialization.data(withJSONObject: results.json, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
@@ -69,15 +100,28 @@ struct Results {
     }
 
     var table: String {
-        var lines = ["Herald on SQLite (WAL) — \(notes["machine"] ?? "")", ""]
+        var lines = ["Herald on \(notes["store"] ?? "") — \(notes["machine"] ?? "")", ""]
         for (key, value) in values { lines.append(key.padding(toLength: 28, withPad: " ", startingAt: 0) + String(format: "%14.3f", value)) }
         return lines.joined(separator: "\n")
     }
 }
 
+/// The schemas a PostgreSQL run created, to drop at the end.
+final class SchemaList: Sendable {
+    private let names = Mutex<[String]>([])
+    func add(_ name: String) { names.withLock { $0.append(name) } }
+    var all: [String] { names.withLock { $0 } }
+}
+
 struct Bench {
+    enum Backend {
+        case sqlite
+        case postgres(PostgresClient, schemas: SchemaList)
+    }
+
     let directory: String
     let settings: HeraldBench.Settings
+    let backend: Backend
     let logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
 
     func path(_ name: String) -> String { (directory as NSString).appendingPathComponent("\(name)-\(UUID().uuidString).sqlite") }
@@ -85,12 +129,25 @@ struct Bench {
     func runAll() async throws -> Results {
         var results = Results()
         results.notes["machine"] = "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB"
-        results.notes["sqlite"] = "WAL; synchronous NORMAL unless suffixed _full"
+        let modes: [SQLiteEventStore.Options.Synchronous]
+        switch backend {
+        case .sqlite:
+            results.notes["store"] = "SQLite (WAL)"
+            results.notes["sqlite"] = "WAL; synchronous NORMAL unless suffixed _full"
+            modes = [.normal, .full]
+        case .postgres(let client, _):
+            results.notes["store"] = "PostgreSQL"
+            let rows = try await client.query("SELECT version(), current_setting('synchronous_commit')", logger: logger)
+            for try await (version, synchronousCommit) in rows.decode((String, String).self) {
+                results.notes["postgres"] = "\(version.prefix(while: { $0 != "," })); synchronous_commit=\(synchronousCommit)"
+            }
+            modes = [.normal]
+        }
 
         // Commit throughput: raw and unit of work measured back to back in five rounds. The
         // ratio is the median of the per-round ratios, so drift in disk and CPU speed on this
         // shared machine hits both sides of each pair alike.
-        for synchronous in [SQLiteEventStore.Options.Synchronous.normal, .full] {
+        for synchronous in modes {
             let count = synchronous == .normal ? settings.commits : settings.fullCommits
             var raw: [Double] = [], uow: [Double] = [], ratios: [Double] = []
             for _ in 0..<5 {
@@ -114,8 +171,21 @@ struct Bench {
         return results
     }
 
-    /// Plain GRDB: one one-row INSERT per write transaction.
+    /// The baseline: one one-row INSERT per transaction, through GRDB or PostgresNIO.
     func rawCommits(_ count: Int, _ synchronous: SQLiteEventStore.Options.Synchronous) async throws -> Double {
+        if case .postgres(let client, let schemas) = backend {
+            let schema = "bench_raw_" + UUID().uuidString.prefix(8).lowercased()
+            schemas.add(schema)
+            try await client.query("CREATE SCHEMA \(unescaped: schema)", logger: logger)
+            try await client.query(
+                "CREATE TABLE \(unescaped: schema).raw (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, payload bytea NOT NULL)",
+                logger: logger)
+            let payload = Data(repeating: 7, count: 64)
+            return try await perSecond(count) {
+                // An autocommit INSERT: one statement, one transaction, one round trip.
+                _ = try await client.query("INSERT INTO \(unescaped: schema).raw (payload) VALUES (\(payload))", logger: logger).collect()
+            }
+        }
         let pool = try DatabasePool(path: path("raw"))
         try await pool.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
@@ -129,7 +199,7 @@ struct Bench {
 
     /// Unit of work: one new aggregate and one event per transaction.
     func unitOfWorkCommits(_ count: Int, _ synchronous: SQLiteEventStore.Options.Synchronous) async throws -> Double {
-        let engine = HeraldEngine(store: try SQLiteEventStore(path: path("uow"), options: .init(synchronous: synchronous)), logger: logger)
+        let engine = HeraldEngine(store: try await makeStore("uow", synchronous), logger: logger)
         var index = 0
         return try await perSecond(count) {
             index += 1
@@ -142,7 +212,7 @@ struct Bench {
     }
 
     func batchedEvents(transactions: Int, perTransaction: Int) async throws -> Double {
-        let engine = HeraldEngine(store: try SQLiteEventStore(path: path("batch")), logger: logger)
+        let engine = HeraldEngine(store: try await makeStore("batch"), logger: logger)
         let rate = try await perSecond(transactions) {
             let work = engine.unitOfWork()
             for index in 0..<perTransaction { try work.append(BenchDeposited(amount: index), to: StreamID(type: "Batch", id: "\(index % 10)")) }
@@ -153,7 +223,7 @@ struct Bench {
 
     /// One transactional subscriber draining a backlog, writing one row (a new aggregate) per event.
     func drain(backlog: Int) async throws -> Double {
-        let engine = HeraldEngine(store: try SQLiteEventStore(path: path("drain")), logger: logger)
+        let engine = HeraldEngine(store: try await makeStore("drain"), logger: logger)
         for start in stride(from: 0, to: backlog, by: 1000) {
             let work = engine.unitOfWork()
             for index in start..<min(backlog, start + 1000) {
@@ -177,7 +247,7 @@ struct Bench {
     /// Latency from the start of `commit()` to the start of the handler, at a steady rate,
     /// with the service running as in production.
     func latency(seconds: Int, rate: Int) async throws -> Histogram<UInt64> {
-        let engine = HeraldEngine(store: try SQLiteEventStore(path: path("latency")), logger: logger)
+        let engine = HeraldEngine(store: try await makeStore("latency"), logger: logger)
         let starts = LatencyRecorder()
         let subscription = Subscription(name: "latency", handler: .external(inbox: false) { delivery in
             starts.handlerStarted(delivery.envelope.eventID)
@@ -203,6 +273,26 @@ struct Bench {
         running.cancel()
         _ = await running.result
         return starts.histogram
+    }
+
+    /// A new, empty store: a new SQLite file, or a new PostgreSQL schema.
+    func makeStore(_ name: String, _ synchronous: SQLiteEventStore.Options.Synchronous = .normal) async throws -> any EventStore {
+        switch backend {
+        case .sqlite:
+            return try SQLiteEventStore(path: path(name), options: .init(synchronous: synchronous))
+        case .postgres(let client, let schemas):
+            let schema = "bench_\(name)_" + UUID().uuidString.prefix(8).lowercased()
+            schemas.add(schema)
+            let store = try PostgresEventStore(client: client, options: .init(schema: schema), logger: logger)
+            try await store.migrate()
+            return store
+        }
+    }
+
+    /// Drops the PostgreSQL schemas this run created.
+    func cleanUp() async throws {
+        guard case .postgres(let client, let schemas) = backend else { return }
+        for schema in schemas.all { try await client.query("DROP SCHEMA \(unescaped: schema) CASCADE", logger: logger) }
     }
 
     func perSecond(_ count: Int, _ body: () async throws -> Void) async throws -> Double {

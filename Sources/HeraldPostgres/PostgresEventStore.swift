@@ -250,31 +250,37 @@ public final class PostgresEventStore: EventStore, Service {
 
     /// One pooled connection in autocommit mode: each statement sees its own fresh snapshot.
     ///
-    /// Bounded by ``Options/operationTimeout``. When a server restart kills a connection at
-    /// the wrong moment, PostgresNIO 1.33 can leave a query waiting forever; after the
-    /// timeout the connection is closed and ``StoreError/unavailable(_:)`` thrown, so the
-    /// caller retries on a fresh connection instead of hanging.
+    /// Bounded by ``Options/operationTimeout``, waiting for a pooled connection included:
+    /// PostgresNIO 1.33 can leave a query, or a lease, waiting forever (seen after a server
+    /// restart). On timeout ``StoreError/unavailable(_:)`` is thrown, the connection (if
+    /// one was leased) is closed, and an operation that only now gets its connection does
+    /// nothing, so a caller that retries never races a late copy of its first attempt.
     private func read<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        let timeout = options.operationTimeout
-        return try await client.withConnection { connection in
-            let outcome = Mutex<CheckedContinuation<T, any Error>?>(nil)
-            let finish: @Sendable (Result<T, any Error>) -> Void = { result in
-                outcome.withLock { $0.take() }?.resume(with: result)
-            }
-            var tasks: [Task<Void, Never>] = []
-            let value = try await withCheckedThrowingContinuation { continuation in
-                outcome.withLock { $0 = continuation }
-                tasks.append(Task {
-                    do { finish(.success(try await body(connection))) } catch { finish(.failure(error)) }
-                })
-                tasks.append(Task {
-                    guard (try? await Task.sleep(for: timeout)) != nil else { return }
-                    finish(.failure(StoreError.unavailable("no answer from PostgreSQL within \(timeout); connection closed")))
-                    try? await connection.close()  // fails whatever the stuck query waits for
-                })
-            }
-            for task in tasks { task.cancel() }
-            return value
+        let timeout = options.operationTimeout, client = client
+        let operation = BoundedOperation<T>()
+        var tasks: [Task<Void, Never>] = []
+        defer { for task in tasks { task.cancel() } }
+        return try await withCheckedThrowingContinuation { continuation in
+            operation.start(continuation)
+            tasks.append(Task {
+                do {
+                    let value = try await client.withConnection { connection in
+                        guard operation.leased(connection) else {
+                            throw StoreError.unavailable("gave up before a connection was free")
+                        }
+                        return try await body(connection)
+                    }
+                    operation.finish(.success(value))
+                } catch {
+                    operation.finish(.failure(error))
+                }
+            })
+            tasks.append(Task {
+                guard (try? await Task.sleep(for: timeout)) != nil else { return }
+                let connection = operation.abandon()
+                operation.finish(.failure(StoreError.unavailable("no answer from PostgreSQL within \(timeout)")))
+                try? await connection?.close()  // fails whatever a stuck query waits for
+            })
         }
     }
 
@@ -302,5 +308,44 @@ public final class PostgresEventStore: EventStore, Service {
                 try? await Task.sleep(for: self.options.reconnectDelay)
             }
         }
+    }
+}
+
+/// One store operation racing its timeout: whichever finishes first resumes the caller.
+final class BoundedOperation<T: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<T, any Error>?
+        var connection: PostgresConnection?
+        var abandoned = false
+    }
+
+    private let state = Mutex(State())
+
+    func start(_ continuation: CheckedContinuation<T, any Error>) {
+        state.withLock { $0.continuation = continuation }
+    }
+
+    /// Records the leased connection; `false` when the caller has given up already.
+    func leased(_ connection: PostgresConnection) -> Bool {
+        state.withLock { state in
+            state.connection = connection
+            return !state.abandoned
+        }
+    }
+
+    /// Marks the operation abandoned; returns its connection, if it has one.
+    func abandon() -> PostgresConnection? {
+        state.withLock { state in
+            state.abandoned = true
+            return state.connection
+        }
+    }
+
+    /// Resumes the caller, once.
+    func finish(_ result: Result<T, any Error>) {
+        state.withLock { state -> CheckedContinuation<T, any Error>? in
+            defer { state.continuation = nil }
+            return state.continuation
+        }?.resume(with: result)
     }
 }
