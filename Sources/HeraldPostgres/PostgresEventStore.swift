@@ -115,7 +115,7 @@ public final class PostgresEventStore: EventStore, Service {
 
     /// The schema version stored in the database (0 before ``migrate()``).
     public func schemaVersion() async throws -> Int {
-        try await read { connection in
+        try await onConnection { connection in
             let exists = try await connection.count(
                 "SELECT 1 FROM pg_tables WHERE schemaname = \(self.names.schema) AND tablename = 'herald_meta'", self.logger)
             return exists == 0 ? 0 : try await PostgresSchema.storedVersion(self.names, connection, self.logger)
@@ -150,7 +150,7 @@ public final class PostgresEventStore: EventStore, Service {
     // MARK: - Reading
 
     public func aggregate(_ stream: StreamID) async throws -> StoredAggregate? {
-        try await read { try await AggregatesTable.fetch(stream, self.names, $0, self.logger) }
+        try await onConnection { try await AggregatesTable.fetch(stream, self.names, $0, self.logger) }
     }
 
     /// Events after `position` in delivery order. When later events are visible but an
@@ -164,55 +164,53 @@ public final class PostgresEventStore: EventStore, Service {
     }
 
     public func events(at positions: [Int64]) async throws -> [EventEnvelope] {
-        try await read { try await EventsTable.at(positions, self.names, $0, self.logger) }
+        try await onConnection { try await EventsTable.at(positions, self.names, $0, self.logger) }
     }
 
     public func events(in stream: StreamID) async throws -> [EventEnvelope] {
-        try await read { try await EventsTable.inStream(stream, self.names, $0, self.logger) }
+        try await onConnection { try await EventsTable.inStream(stream, self.names, $0, self.logger) }
     }
 
     /// The last event in delivery order that readers may have; like ``events(after:limit:)``
     /// it waits (up to ``Options/horizonWait``) for older transactions still running.
     public func headPosition() async throws -> Int64 {
-        let head = try await waitingForHorizon { connection in
+        try await waitingForHorizon { connection in
             let head = try await EventsTable.head(self.names, connection, self.logger)
-            return (head, head.pending)
+            return (head.position, head.pending)
         }
-        guard head.pending else { return head.position }
-        return try await read { try await EventsTable.safeHead(self.names, $0, self.logger) }
     }
 
     public func checkpoint(of subscription: String, creatingAt initialPosition: Int64) async throws -> Int64 {
-        try await read {
+        try await onConnection {
             try await SubscriptionsTable.checkpoint(
                 of: subscription, creatingAt: initialPosition, at: Date(), self.names, $0, self.logger)
         }
     }
 
     public func checkpoints() async throws -> [String: Int64] {
-        try await read { try await SubscriptionsTable.checkpoints(self.names, $0, self.logger) }
+        try await onConnection { try await SubscriptionsTable.checkpoints(self.names, $0, self.logger) }
     }
 
     public func parkedEvents(subscription: String?) async throws -> [ParkedEvent] {
-        try await read { try await SubscriptionsTable.parked(subscription: subscription, self.names, $0, self.logger) }
+        try await onConnection { try await SubscriptionsTable.parked(subscription: subscription, self.names, $0, self.logger) }
     }
 
     public func inboxContains(subscription: String, eventID: UUID) async throws -> Bool {
-        try await read {
+        try await onConnection {
             try await SubscriptionsTable.inboxContains(subscription: subscription, eventID: eventID, self.names, $0, self.logger)
         }
     }
 
     public func dueScheduledMessages(at date: Date, limit: Int) async throws -> [ScheduledMessage] {
-        try await read { try await ScheduledTable.due(at: date, limit: limit, self.names, $0, self.logger) }
+        try await onConnection { try await ScheduledTable.due(at: date, limit: limit, self.names, $0, self.logger) }
     }
 
     public func nextScheduledDueDate() async throws -> Date? {
-        try await read { try await ScheduledTable.nextDueDate(self.names, $0, self.logger) }
+        try await onConnection { try await ScheduledTable.nextDueDate(self.names, $0, self.logger) }
     }
 
     public func scheduledMessage(key: String) async throws -> ScheduledMessage? {
-        try await read { try await ScheduledTable.message(key: key, self.names, $0, self.logger) }
+        try await onConnection { try await ScheduledTable.message(key: key, self.names, $0, self.logger) }
     }
 
     /// Runs `attempt` until it reports nothing pending, or ``Options/horizonWait`` has passed;
@@ -221,7 +219,7 @@ public final class PostgresEventStore: EventStore, Service {
         let deadline = ContinuousClock.now + options.horizonWait
         var pause = Duration.milliseconds(1)
         while true {
-            let (value, pending) = try await read(attempt)
+            let (value, pending) = try await onConnection(attempt)
             if !pending || ContinuousClock.now >= deadline { return value }
             try await Task.sleep(for: pause)
             pause = min(pause * 2, .milliseconds(20))
@@ -233,7 +231,7 @@ public final class PostgresEventStore: EventStore, Service {
     /// when the connection is gone).
     private func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let logger = logger
-        return try await read { connection in
+        return try await onConnection { connection in
             try await connection.run("BEGIN", logger)
             do {
                 let value = try await body(connection)
@@ -255,7 +253,7 @@ public final class PostgresEventStore: EventStore, Service {
     /// restart). On timeout ``StoreError/unavailable(_:)`` is thrown, the connection (if
     /// one was leased) is closed, and an operation that only now gets its connection does
     /// nothing, so a caller that retries never races a late copy of its first attempt.
-    private func read<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    private func onConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let timeout = options.operationTimeout, client = client
         let operation = BoundedOperation<T>()
         var tasks: [Task<Void, Never>] = []

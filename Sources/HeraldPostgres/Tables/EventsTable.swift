@@ -103,26 +103,19 @@ enum EventsTable {
             """)
     }
 
-    /// The last event in delivery order (0 when none), and whether it is not yet safe to
-    /// deliver (an older transaction is still running).
+    /// The last event in delivery order that is safe to deliver (0 when none), and whether
+    /// newer events are visible already but wait for an older transaction still running.
+    /// One statement, so both answers come from the same snapshot.
     static func head(_ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws -> (position: Int64, pending: Bool) {
         let rows = try await connection.query("""
-            SELECT position, tx_id < pg_snapshot_xmin(pg_current_snapshot()) FROM \(unescaped: names.events)
-            ORDER BY tx_id DESC, position DESC LIMIT 1
+            SELECT
+                COALESCE((SELECT position FROM \(unescaped: names.events)
+                          WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())
+                          ORDER BY tx_id DESC, position DESC LIMIT 1), 0),
+                EXISTS (SELECT 1 FROM \(unescaped: names.events) WHERE tx_id >= pg_snapshot_xmin(pg_current_snapshot()))
             """, logger: logger)
-        for try await (position, safe) in rows.decode((Int64, Bool).self) { return (position, !safe) }
+        for try await (position, pending) in rows.decode((Int64, Bool).self) { return (position, pending) }
         return (0, false)
-    }
-
-    /// The last event in delivery order that is safe to deliver (0 when none).
-    static func safeHead(_ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws -> Int64 {
-        let rows = try await connection.query("""
-            SELECT position FROM \(unescaped: names.events)
-            WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())
-            ORDER BY tx_id DESC, position DESC LIMIT 1
-            """, logger: logger)
-        for try await position in rows.decode(Int64.self) { return position }
-        return 0
     }
 
     typealias Row = (Int64, UUID, String, String, Int64, String, Int, Data, Date, Date, UUID?, UUID?, String?, String?)

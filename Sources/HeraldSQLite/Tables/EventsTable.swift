@@ -28,7 +28,7 @@ enum EventsTable {
                 try insert.execute(arguments: [
                     event.eventID, event.stream.type, event.stream.id, version, event.eventType, event.schemaVersion,
                     event.payload, SQLiteValues.micros(event.occurredAt), recordedMicros, event.causationID,
-                    event.correlationID, event.traceparent, try SQLiteValues.metadataJSON(event.metadata),
+                    event.correlationID, event.traceparent, try StoredMetadata.encode(event.metadata),
                 ])
             } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE
                 && (error.message ?? "").contains("event_id")
@@ -81,7 +81,7 @@ enum EventsTable {
                 eventType: row[5], schemaVersion: row[6], payload: row[7],
                 occurredAt: SQLiteValues.date(row[8]), recordedAt: SQLiteValues.date(row[9]),
                 causationID: row[10], correlationID: row[11], traceparent: row[12],
-                metadata: try SQLiteValues.metadata(row[13])))
+                metadata: try StoredMetadata.decode(row[13])))
         }
         return result
     }

@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import Herald
 
 /// How Herald's values are stored in SQLite columns.
 enum SQLiteValues {
@@ -11,13 +10,5 @@ enum SQLiteValues {
 
     static func date(_ micros: Int64) -> Date {
         Date(timeIntervalSince1970: TimeInterval(micros) / 1_000_000)
-    }
-
-    static func metadataJSON(_ metadata: [String: String]) throws -> String? {
-        try StoredMetadata.encode(metadata)
-    }
-
-    static func metadata(_ json: String?) throws -> [String: String] {
-        try StoredMetadata.decode(json)
     }
 }

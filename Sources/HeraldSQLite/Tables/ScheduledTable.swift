@@ -15,7 +15,7 @@ enum ScheduledTable {
             .execute(arguments: [
                 message.key, SQLiteValues.micros(message.dueAt), event.eventID, event.stream.type, event.stream.id,
                 event.eventType, event.schemaVersion, event.payload, SQLiteValues.micros(event.occurredAt),
-                event.causationID, event.correlationID, event.traceparent, try SQLiteValues.metadataJSON(event.metadata),
+                event.causationID, event.correlationID, event.traceparent, try StoredMetadata.encode(event.metadata),
             ])
     }
 
@@ -51,7 +51,7 @@ enum ScheduledTable {
                 event: NewEvent(
                     eventID: row[2], stream: StreamID(type: row[3], id: row[4]), eventType: row[5], schemaVersion: row[6],
                     payload: row[7], occurredAt: SQLiteValues.date(row[8]), causationID: row[9], correlationID: row[10],
-                    traceparent: row[11], metadata: try SQLiteValues.metadata(row[12])),
+                    traceparent: row[11], metadata: try StoredMetadata.decode(row[12])),
                 dueAt: SQLiteValues.date(row[1]))
         }
     }
