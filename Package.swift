@@ -68,6 +68,11 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Mall: one module per bounded context. A context imports Herald and MallEvents
+        // (the published events and shared kernel), never another context.
+        .target(name: "MallEvents", dependencies: ["Herald"]),
+        .target(name: "MallPricing", dependencies: ["Herald", "MallEvents"]),
+        .testTarget(name: "MallPricingTests", dependencies: ["MallPricing", "MallEvents"]),
         .testTarget(
             name: "HeraldTests",
             dependencies: [
