@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        // Already built for PostgresNIO; Mall uses its SHA-256 and HMAC.
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // Core: events, envelopes, aggregates, unit of work, subscriptions, retries,
@@ -72,6 +74,12 @@ let package = Package(
         // (the published events and shared kernel), never another context.
         .target(name: "MallEvents", dependencies: ["Herald"]),
         .target(name: "MallPricing", dependencies: ["Herald", "MallEvents"]),
+        .target(name: "MallCatalog", dependencies: ["Herald", "MallEvents"]),
+        .target(name: "MallMembers", dependencies: ["Herald", "MallEvents", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "MallCart", dependencies: ["Herald", "MallEvents"]),
+        .target(name: "MallOrdering", dependencies: ["Herald", "MallEvents"]),
+        .target(name: "MallInventory", dependencies: ["Herald", "MallEvents"]),
+        .target(name: "MallPayment", dependencies: ["Herald", "MallEvents", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "MallPricingTests", dependencies: ["MallPricing", "MallEvents"]),
         .testTarget(
             name: "HeraldTests",

@@ -21,13 +21,16 @@ public struct OrderSubmitted: DomainEvent {
     public var lines: [StockLine]
     public var couponCode: String?
     public var total: Money
+    /// Whether the lines came from the member's cart (which then empties).
+    public var fromCart: Bool
 
-    public init(orderID: String, memberID: String, lines: [StockLine], couponCode: String?, total: Money) {
+    public init(orderID: String, memberID: String, lines: [StockLine], couponCode: String?, total: Money, fromCart: Bool) {
         self.orderID = orderID
         self.memberID = memberID
         self.lines = lines
         self.couponCode = couponCode
         self.total = total
+        self.fromCart = fromCart
     }
 }
 

@@ -294,3 +294,22 @@ private struct WorkingLine {
             listAmount: listAmount, adjustments: adjustments, netAmount: net)
     }
 }
+
+extension PricingError: MallProblem {
+    public var kind: ProblemKind {
+        switch self {
+        case .noLines, .tooManyLines, .invalidQuantity: .invalidInput
+        case .unknownProduct, .productNotOnSale, .couponNotApplicable, .deliveryNotOffered: .ruleViolation
+        }
+    }
+
+    public var field: String? {
+        switch self {
+        case .noLines, .tooManyLines: "lines"
+        case .invalidQuantity: "quantity"
+        case .unknownProduct, .productNotOnSale: "sku"
+        case .couponNotApplicable: "couponCode"
+        case .deliveryNotOffered: "delivery"
+        }
+    }
+}

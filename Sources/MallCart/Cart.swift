@@ -1,0 +1,84 @@
+import Herald
+import MallEvents
+
+/// A member's shopping cart: lines by SKU, in the order first added.
+public struct Cart: AggregateRoot, Hashable {
+    public static let streamType = "Cart"
+    public static let maximumLines = 100
+    public static let maximumQuantity = 999
+
+    public let id: String
+    public private(set) var lines: [StockLine] = []
+    public var pendingEvents = PendingEvents()
+
+    public init(memberID: String) { id = memberID }
+
+    /// Sets a line's quantity (adding the line if new).
+    public mutating func set(sku: String, quantity: Int) throws {
+        guard (1...Self.maximumQuantity).contains(quantity) else {
+            throw InvalidInput(field: "quantity", "must be within 1...\(Self.maximumQuantity)")
+        }
+        if let index = lines.firstIndex(where: { $0.sku == sku }) {
+            lines[index].quantity = quantity
+        } else {
+            guard lines.count < Self.maximumLines else { throw InvalidInput(field: "sku", "a cart holds at most \(Self.maximumLines) lines") }
+            lines.append(StockLine(sku: sku, quantity: quantity))
+        }
+    }
+
+    public mutating func remove(sku: String) {
+        lines.removeAll { $0.sku == sku }
+    }
+
+    /// Takes ordered quantities out of the cart.
+    mutating func checkOut(_ ordered: [StockLine]) {
+        for line in ordered {
+            guard let index = lines.firstIndex(where: { $0.sku == line.sku }) else { continue }
+            lines[index].quantity -= line.quantity
+            if lines[index].quantity <= 0 { lines.remove(at: index) }
+        }
+    }
+}
+
+/// The Cart context's use cases. Prices come from Pricing, composed by the application.
+public struct CartService: Sendable {
+    let engine: HeraldEngine
+
+    public init(engine: HeraldEngine) { self.engine = engine }
+
+    public func cart(memberID: String) async throws -> Cart {
+        try await engine.unitOfWork().load(Cart.self, id: memberID) ?? Cart(memberID: memberID)
+    }
+
+    @discardableResult
+    public func set(memberID: String, sku: String, quantity: Int) async throws -> Cart {
+        try await change(memberID: memberID) { try $0.set(sku: sku, quantity: quantity) }
+    }
+
+    @discardableResult
+    public func remove(memberID: String, sku: String) async throws -> Cart {
+        try await change(memberID: memberID) { $0.remove(sku: sku) }
+    }
+
+    private func change(memberID: String, _ body: @escaping (inout Cart) throws -> Void) async throws -> Cart {
+        try await engine.perform { work in
+            var cart = try await work.load(Cart.self, id: memberID) ?? Cart(memberID: memberID)
+            try body(&cart)
+            let result = cart
+            try work.save(&cart)
+            return result
+        }
+    }
+
+    /// Empties the ordered lines out of the member's cart once an order from it is submitted.
+    public static func checkout(retryPolicy: RetryPolicy = .default) -> Subscription {
+        Subscription(
+            name: "cart.checkout", eventTypes: [OrderSubmitted.eventType], retryPolicy: retryPolicy,
+            handler: .transactional { delivery, work in
+                let submitted = try delivery.decode(OrderSubmitted.self)
+                guard submitted.fromCart, var cart = try await work.load(Cart.self, id: submitted.memberID) else { return }
+                cart.checkOut(submitted.lines)
+                try work.save(&cart)
+            })
+    }
+}

@@ -1,0 +1,208 @@
+import Foundation
+import Herald
+import MallEvents
+
+/// A member's orders, newest last: kept in the same transaction as each submission.
+struct MemberOrders: AggregateRoot {
+    static let streamType = "MemberOrders"
+    let id: String
+    var orderIDs: [String] = []
+    var pendingEvents = PendingEvents()
+}
+
+/// Remembers which order an `Idempotency-Key` created, and for which request.
+struct IdempotencyRecord: AggregateRoot {
+    static let streamType = "OrderIdempotency"
+    let id: String
+    var orderID: String
+    var fingerprint: String
+    var pendingEvents = PendingEvents()
+}
+
+/// What the customer asked for, besides the lines (which the quote carries).
+public struct OrderDetails: Sendable, Hashable {
+    public var address: Address
+    public var paymentMethod: String
+    public var delivery: String
+    public var fromCart: Bool
+
+    public init(address: Address, paymentMethod: String, delivery: String, fromCart: Bool) {
+        self.address = address
+        self.paymentMethod = paymentMethod
+        self.delivery = delivery
+        self.fromCart = fromCart
+    }
+}
+
+/// An `Idempotency-Key` and a fingerprint of the request it came with.
+public struct IdempotencyKey: Sendable, Hashable {
+    public var key: String
+    public var fingerprint: String
+
+    public init(key: String, fingerprint: String) throws {
+        guard (1...128).contains(key.count), key.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
+            throw InvalidInput(field: "Idempotency-Key", "1 to 128 visible ASCII characters")
+        }
+        self.key = key
+        self.fingerprint = fingerprint
+    }
+}
+
+/// The Ordering context's use cases and the process that moves orders along.
+public struct OrderingService: Sendable {
+    public static let paymentMethods: Set<String> = ["card", "wallet"]
+    public static let pageSize = 20
+
+    let engine: HeraldEngine
+
+    public init(engine: HeraldEngine) { self.engine = engine }
+
+    /// Creates an order from a server-computed quote.
+    ///
+    /// With an idempotency key, a repeated request returns the order the first one
+    /// created and creates nothing.
+    /// - Returns: the order, and whether it was created by this call.
+    public func submit(memberID: String, quote: PriceQuote, details: OrderDetails, idempotency: IdempotencyKey?) async throws -> (order: Order, created: Bool) {
+        let address = try details.address.validated()
+        guard Self.paymentMethods.contains(details.paymentMethod) else {
+            throw InvalidInput(field: "paymentMethod", "one of \(Self.paymentMethods.sorted().joined(separator: ", "))")
+        }
+        let orderID = "o-" + Self.randomID()
+        let recordID = idempotency.map { "\(memberID)/\($0.key)" }
+        // A conflict means another order of this member, or the same key, got in first:
+        // the body runs again and sees it.
+        return try await engine.perform(attempts: 3) { work in
+            if let idempotency, let recordID, let record = try await work.load(IdempotencyRecord.self, id: recordID) {
+                guard record.fingerprint == idempotency.fingerprint else { throw OrderProblem.idempotencyKeyReused(idempotency.key) }
+                guard let order = try await work.load(Order.self, id: record.orderID) else { throw OrderProblem.notFound(record.orderID) }
+                return (order, false)
+            }
+            var order = Order.submit(
+                id: orderID, memberID: memberID, quote: quote, address: address, paymentMethod: details.paymentMethod,
+                delivery: details.delivery, fromCart: details.fromCart, at: engine.clock.now())
+            let created = order
+            var list = try await work.load(MemberOrders.self, id: memberID) ?? MemberOrders(id: memberID)
+            list.orderIDs.append(orderID)
+            try work.save(&order)
+            try work.save(&list)
+            if let idempotency, let recordID {
+                var record = IdempotencyRecord(id: recordID, orderID: orderID, fingerprint: idempotency.fingerprint)
+                try work.save(&record)
+            }
+            return (created, true)
+        }
+    }
+
+    /// The member's order (someone else's is "not found").
+    public func order(id: String, memberID: String?) async throws -> Order {
+        guard let order = try await engine.unitOfWork().load(Order.self, id: id), memberID == nil || order.memberID == memberID else {
+            throw OrderProblem.notFound(id)
+        }
+        return order
+    }
+
+    /// The member's orders, newest first, one page (from 1).
+    public func orders(memberID: String, page: Int = 1) async throws -> [Order] {
+        guard page >= 1, page <= 10_000 else { throw InvalidInput(field: "page", "must be within 1...10000") }
+        let work = engine.unitOfWork()
+        let ids = Array((try await work.load(MemberOrders.self, id: memberID)?.orderIDs ?? []).reversed())
+        let start = (page - 1) * Self.pageSize
+        guard start < ids.count else { return [] }
+        var orders: [Order] = []
+        for id in ids[start..<min(start + Self.pageSize, ids.count)] {
+            if let order = try await work.load(Order.self, id: id) { orders.append(order) }
+        }
+        return orders
+    }
+
+    /// The customer cancels before paying.
+    @discardableResult
+    public func cancel(id: String, memberID: String) async throws -> Order {
+        try await change(id: id, memberID: memberID) { order, now in
+            try order.cancel(.customer, detail: "cancelled by the customer", at: now)
+        }
+    }
+
+    /// The warehouse hands a paid order to the carrier.
+    @discardableResult
+    public func ship(id: String) async throws -> Order {
+        try await change(id: id, memberID: nil) { order, now in try order.ship(at: now) }
+    }
+
+    /// The customer received the order.
+    @discardableResult
+    public func complete(id: String, memberID: String?) async throws -> Order {
+        try await change(id: id, memberID: memberID) { order, now in try order.complete(at: now) }
+    }
+
+    private func change(id: String, memberID: String?, _ body: @escaping (inout Order, Date) throws -> Void) async throws -> Order {
+        try await engine.perform { work in
+            guard var order = try await work.load(Order.self, id: id), memberID == nil || order.memberID == memberID else {
+                throw OrderProblem.notFound(id)
+            }
+            try body(&order, engine.clock.now())
+            if order.status == .cancelled || order.status == .paid { work.cancelScheduledMessage(key: Order.deadlineKey(id)) }
+            let result = order
+            try work.save(&order)
+            return result
+        }
+    }
+
+    static func randomID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return String(UInt64.random(in: .min ... .max, using: &generator), radix: 36)
+    }
+
+    /// Moves orders along as Inventory, Pricing and Payment report back, and when payment
+    /// deadlines pass. `paymentWindow` is how long an order may wait for payment.
+    public static func process(paymentWindow: Duration, retryPolicy: RetryPolicy = .default) -> Subscription {
+        Subscription(
+            name: "ordering.process",
+            eventTypes: [
+                StockReserved.eventType, StockReservationFailed.eventType, CouponRedeemed.eventType, CouponRejected.eventType,
+                PaymentSucceeded.eventType, PaymentDeadlineReached.eventType,
+            ],
+            retryPolicy: retryPolicy,
+            handler: .transactional { delivery, work in
+                let now = delivery.envelope.occurredAt
+                let event = try delivery.event()
+                guard let orderID = orderID(of: event), var order = try await work.load(Order.self, id: orderID) else { return }
+                var deadline: Date?
+                switch event {
+                case is StockReserved:
+                    deadline = order.stockWasReserved(at: now, paymentWindow: paymentWindow)
+                case let failed as StockReservationFailed:
+                    try order.cancel(.outOfStock, detail: failed.reason, at: now)
+                case is CouponRedeemed:
+                    deadline = order.couponWasRedeemed(at: now, paymentWindow: paymentWindow)
+                case let rejected as CouponRejected:
+                    try order.cancel(.couponRejected, detail: rejected.reason, at: now)
+                case let paid as PaymentSucceeded:
+                    if order.paymentSucceeded(paymentID: paid.paymentID, amount: paid.amount, at: now), order.status == .paid {
+                        work.cancelScheduledMessage(key: Order.deadlineKey(orderID))
+                    }
+                case is PaymentDeadlineReached:
+                    order.paymentDeadlineReached(at: now)
+                default:
+                    return
+                }
+                if let deadline {
+                    try work.schedule(PaymentDeadlineReached(orderID: orderID), to: order.stream, at: deadline, key: Order.deadlineKey(orderID))
+                }
+                guard !order.pendingEvents.isEmpty else { return }
+                try work.save(&order)
+            })
+    }
+
+    private static func orderID(of event: any DomainEvent) -> String? {
+        switch event {
+        case let e as StockReserved: e.orderID
+        case let e as StockReservationFailed: e.orderID
+        case let e as CouponRedeemed: e.orderID
+        case let e as CouponRejected: e.orderID
+        case let e as PaymentSucceeded: e.orderID
+        case let e as PaymentDeadlineReached: e.orderID
+        default: nil
+        }
+    }
+}

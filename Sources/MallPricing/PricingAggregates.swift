@@ -1,0 +1,137 @@
+import Foundation
+import Herald
+import MallEvents
+
+/// Pricing's own copy of the catalog: kept from Catalog's published events by the
+/// `pricing.catalog` subscription, never read from the Catalog's tables.
+public struct PriceList: AggregateRoot {
+    public static let streamType = "PriceList"
+    public static let mainID = "main"
+    public let id: String
+    public var products: [String: PricedProduct] = [:]
+    public var pendingEvents = PendingEvents()
+
+    public init() { id = Self.mainID }
+}
+
+/// The promotions the shop runs, in the order multi-product ones are applied.
+public struct PromotionBook: AggregateRoot {
+    public static let streamType = "PromotionBook"
+    public static let mainID = "main"
+    public let id: String
+    public var promotions: [Promotion] = []
+    public var pendingEvents = PendingEvents()
+
+    public init() { id = Self.mainID }
+}
+
+/// A member's level as Pricing knows it (from Members' events).
+struct PricingMember: AggregateRoot {
+    static let streamType = "PricingMember"
+    let id: String
+    var level: MemberLevel
+    var pendingEvents = PendingEvents()
+}
+
+/// A coupon campaign: the terms its coupons give.
+public struct CouponCampaign: AggregateRoot, Hashable {
+    public static let streamType = "CouponCampaign"
+    public let id: String
+    public var name: String
+    public var terms: CouponTerms
+    public var pendingEvents = PendingEvents()
+
+    public init(id: String, name: String, terms: CouponTerms) {
+        self.id = id
+        self.name = name
+        self.terms = terms
+    }
+}
+
+/// A member's coupons. One document per member, so the per-member limit and single use
+/// are checked and changed atomically.
+public struct CouponWallet: AggregateRoot {
+    public static let streamType = "CouponWallet"
+
+    public struct Coupon: Codable, Hashable, Sendable {
+        public enum Status: String, Codable, Hashable, Sendable { case available, redeemed }
+        public var code: String
+        public var campaignID: String
+        public var status: Status
+        /// The order holding it while redeemed.
+        public var orderID: String?
+    }
+
+    public let id: String
+    public private(set) var coupons: [Coupon] = []
+    public var pendingEvents = PendingEvents()
+
+    public init(memberID: String) { id = memberID }
+
+    public var memberID: String { id }
+
+    public func coupon(_ code: String) -> Coupon? { coupons.first { $0.code == code } }
+
+    mutating func issue(code: String, of campaign: CouponCampaign) throws {
+        let held = coupons.count { $0.campaignID == campaign.id }
+        guard held < campaign.terms.perMemberLimit else { throw CouponProblem.limitReached(campaign: campaign.id, limit: campaign.terms.perMemberLimit) }
+        coupons.append(Coupon(code: code, campaignID: campaign.id, status: .available, orderID: nil))
+        record(CouponIssued(code: code, campaignID: campaign.id, memberID: id))
+    }
+
+    /// Uses the coupon for an order. Redeeming again for the same order changes nothing.
+    mutating func redeem(code: String, for orderID: String) throws {
+        guard let index = coupons.firstIndex(where: { $0.code == code }) else { throw CouponProblem.notMine(code: code) }
+        switch coupons[index].status {
+        case .redeemed where coupons[index].orderID == orderID: return
+        case .redeemed: throw CouponProblem.alreadyUsed(code: code)
+        case .available:
+            coupons[index].status = .redeemed
+            coupons[index].orderID = orderID
+            record(CouponRedeemed(code: code, memberID: id, orderID: orderID))
+        }
+    }
+
+    /// Gives back a coupon its order redeemed; anything else changes nothing.
+    mutating func giveBack(from orderID: String) {
+        for index in coupons.indices where coupons[index].status == .redeemed && coupons[index].orderID == orderID {
+            coupons[index].status = .available
+            coupons[index].orderID = nil
+            record(CouponReturned(code: coupons[index].code, memberID: id, orderID: orderID))
+        }
+    }
+
+    mutating func reject(code: String, for orderID: String, reason: String) {
+        record(CouponRejected(code: code, memberID: id, orderID: orderID, reason: reason))
+    }
+}
+
+public enum CouponProblem: MallProblem, Hashable {
+    case notMine(code: String)
+    case alreadyUsed(code: String)
+    case limitReached(campaign: String, limit: Int)
+    case campaignNotFound(String)
+
+    public var kind: ProblemKind {
+        switch self {
+        case .campaignNotFound: .notFound
+        case .notMine, .alreadyUsed, .limitReached: .ruleViolation
+        }
+    }
+
+    public var field: String? {
+        switch self {
+        case .notMine, .alreadyUsed: "couponCode"
+        case .limitReached, .campaignNotFound: "campaignID"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .notMine(let code): "coupon \(code) is not one of yours"
+        case .alreadyUsed(let code): "coupon \(code) was already used"
+        case .limitReached(let campaign, let limit): "you hold the most coupons of campaign \(campaign) allowed (\(limit))"
+        case .campaignNotFound(let id): "no coupon campaign \(id)"
+        }
+    }
+}

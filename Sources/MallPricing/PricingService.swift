@@ -1,0 +1,132 @@
+import Foundation
+import Herald
+import MallEvents
+
+/// The Pricing context's use cases: quotes, promotions, coupon campaigns and coupons.
+public struct PricingService: Sendable {
+    let engine: HeraldEngine
+    public let policy: PricingPolicy
+
+    public init(engine: HeraldEngine, policy: PricingPolicy) {
+        self.engine = engine
+        self.policy = policy
+    }
+
+    /// Prices a basket for a member (or a guest) now. A coupon must be the member's and unused.
+    ///
+    /// - Throws: ``PricingError`` or ``CouponProblem`` naming what cannot be priced.
+    public func quote(lines: [StockLine], memberID: String?, couponCode: String? = nil, delivery: DeliveryOption = .standard) async throws -> PriceQuote {
+        let work = engine.unitOfWork()
+        let priceList = try await work.load(PriceList.self, id: PriceList.mainID) ?? PriceList()
+        let book = try await work.load(PromotionBook.self, id: PromotionBook.mainID) ?? PromotionBook()
+        var level: MemberLevel?
+        var coupon: PresentedCoupon?
+        if let memberID {
+            level = try await work.load(PricingMember.self, id: memberID)?.level ?? .regular
+            if let couponCode {
+                let wallet = try await work.load(CouponWallet.self, id: memberID) ?? CouponWallet(memberID: memberID)
+                guard let held = wallet.coupon(couponCode) else { throw CouponProblem.notMine(code: couponCode) }
+                guard held.status == .available else { throw CouponProblem.alreadyUsed(code: couponCode) }
+                guard let campaign = try await work.load(CouponCampaign.self, id: held.campaignID) else {
+                    throw CouponProblem.campaignNotFound(held.campaignID)
+                }
+                coupon = PresentedCoupon(code: couponCode, campaignName: campaign.name, terms: campaign.terms)
+            }
+        } else if let couponCode {
+            throw CouponProblem.notMine(code: couponCode)
+        }
+        let calculator = PricingCalculator(policy: policy, products: priceList.products, promotions: book.promotions)
+        return try calculator.quote(QuoteRequest(lines: lines, memberLevel: level, coupon: coupon, delivery: delivery, at: engine.clock.now()))
+    }
+
+    /// Adds a promotion; multi-product promotions apply in the order they were added.
+    public func addPromotion(_ promotion: Promotion) async throws {
+        try Self.validate(promotion, currency: policy.currency)
+        try await engine.perform { work in
+            var book = try await work.load(PromotionBook.self, id: PromotionBook.mainID) ?? PromotionBook()
+            guard !book.promotions.contains(where: { $0.id == promotion.id }) else {
+                throw InvalidInput(field: "id", "a promotion \(promotion.id) exists")
+            }
+            book.promotions.append(promotion)
+            try work.save(&book)
+        }
+    }
+
+    public func promotions() async throws -> [Promotion] {
+        try await engine.unitOfWork().load(PromotionBook.self, id: PromotionBook.mainID)?.promotions ?? []
+    }
+
+    /// Starts a coupon campaign.
+    @discardableResult
+    public func createCampaign(id: String, name: String, terms: CouponTerms) async throws -> CouponCampaign {
+        let name = try name.validated(field: "name", maxLength: 100)
+        guard !id.isEmpty, id.count <= 64, id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else {
+            throw InvalidInput(field: "id", "1 to 64 letters, digits or '-'")
+        }
+        try Self.validate(terms, currency: policy.currency)
+        return try await engine.perform { work in
+            guard try await work.load(CouponCampaign.self, id: id) == nil else { throw InvalidInput(field: "id", "a campaign \(id) exists") }
+            var campaign = CouponCampaign(id: id, name: name, terms: terms)
+            try work.save(&campaign)
+            return campaign
+        }
+    }
+
+    /// Gives a member a coupon of a campaign, within the campaign's per-member limit.
+    ///
+    /// - Returns: the coupon's code.
+    public func issueCoupon(campaignID: String, to memberID: String) async throws -> String {
+        let code = "C-" + Self.couponCode()
+        return try await engine.perform { work in
+            guard let campaign = try await work.load(CouponCampaign.self, id: campaignID) else { throw CouponProblem.campaignNotFound(campaignID) }
+            var wallet = try await work.load(CouponWallet.self, id: memberID) ?? CouponWallet(memberID: memberID)
+            try wallet.issue(code: code, of: campaign)
+            try work.save(&wallet)
+            return code
+        }
+    }
+
+    public func wallet(memberID: String) async throws -> CouponWallet {
+        try await engine.unitOfWork().load(CouponWallet.self, id: memberID) ?? CouponWallet(memberID: memberID)
+    }
+
+    static func couponCode() -> String {
+        let alphabet = Array("ABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<10).map { _ in alphabet.randomElement(using: &generator)! })
+    }
+
+    static func validate(_ promotion: Promotion, currency: String) throws {
+        _ = try promotion.name.validated(field: "name", maxLength: 100)
+        switch promotion.rule {
+        case .productDiscount(_, let rate), .quantityDiscount(_, _, let rate):
+            guard rate.isValidDiscount else { throw InvalidInput(field: "rule.rate", "must be within 1...10000 basis points") }
+        case .spendAndSave(_, let threshold, let saving, _):
+            guard threshold.currency == currency, saving.currency == currency else { throw InvalidInput(field: "rule", "amounts must be in \(currency)") }
+            guard threshold.minorUnits > 0, saving.minorUnits > 0, saving < threshold else {
+                throw InvalidInput(field: "rule.saving", "must be positive and less than the threshold")
+            }
+        case .cheapestFree(_, let groupSize, let freeItems):
+            guard groupSize >= 2, groupSize <= 100, freeItems >= 1, freeItems < groupSize else {
+                throw InvalidInput(field: "rule.freeItems", "need 1 ≤ freeItems < groupSize ≤ 100")
+            }
+        }
+        if case .quantityDiscount(_, let minimum, _) = promotion.rule, !(1...1000).contains(minimum) {
+            throw InvalidInput(field: "rule.minimumItems", "must be within 1...1000")
+        }
+    }
+
+    static func validate(_ terms: CouponTerms, currency: String) throws {
+        switch terms.benefit {
+        case .amountOff(let amount):
+            guard amount.currency == currency, amount.minorUnits > 0 else { throw InvalidInput(field: "terms.benefit", "a positive amount in \(currency)") }
+        case .percentOff(let rate, let cap):
+            guard rate.isValidDiscount else { throw InvalidInput(field: "terms.benefit.rate", "must be within 1...10000 basis points") }
+            if let cap, cap.currency != currency || cap.minorUnits <= 0 { throw InvalidInput(field: "terms.benefit.cap", "a positive amount in \(currency)") }
+        }
+        guard terms.minimumSpend.currency == currency, terms.minimumSpend.minorUnits >= 0 else {
+            throw InvalidInput(field: "terms.minimumSpend", "zero or more, in \(currency)")
+        }
+        guard (1...100).contains(terms.perMemberLimit) else { throw InvalidInput(field: "terms.perMemberLimit", "must be within 1...100") }
+    }
+}

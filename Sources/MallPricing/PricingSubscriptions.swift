@@ -1,0 +1,76 @@
+import Herald
+import MallEvents
+
+/// The subscriptions through which Pricing learns what other contexts did.
+public enum PricingSubscriptions {
+    /// Keeps ``PriceList`` in step with the Catalog.
+    public static func catalog(retryPolicy: RetryPolicy = .default) -> Subscription {
+        Subscription(
+            name: "pricing.catalog",
+            eventTypes: [ProductListed.eventType, ProductDetailsChanged.eventType, ProductPriceChanged.eventType, ProductDelisted.eventType],
+            retryPolicy: retryPolicy,
+            handler: .transactional { delivery, work in
+                var list = try await work.load(PriceList.self, id: PriceList.mainID) ?? PriceList()
+                switch try delivery.event() {
+                case let listed as ProductListed:
+                    list.products[listed.sku] = PricedProduct(
+                        sku: listed.sku, title: listed.title, category: listed.category, listPrice: listed.listPrice, weightGrams: listed.weightGrams)
+                case let changed as ProductDetailsChanged:
+                    list.products[changed.sku]?.title = changed.title
+                    list.products[changed.sku]?.category = changed.category
+                    list.products[changed.sku]?.weightGrams = changed.weightGrams
+                case let changed as ProductPriceChanged:
+                    list.products[changed.sku]?.listPrice = changed.newPrice
+                case let delisted as ProductDelisted:
+                    list.products[delisted.sku]?.onSale = false
+                default:
+                    return
+                }
+                try work.save(&list)
+            })
+    }
+
+    /// Keeps each member's level for member prices.
+    public static func members(retryPolicy: RetryPolicy = .default) -> Subscription {
+        Subscription(
+            name: "pricing.members", eventTypes: [MemberRegistered.eventType, MemberLevelChanged.eventType], retryPolicy: retryPolicy,
+            handler: .transactional { delivery, work in
+                let memberID: String, level: MemberLevel
+                switch try delivery.event() {
+                case let registered as MemberRegistered: (memberID, level) = (registered.memberID, registered.level)
+                case let changed as MemberLevelChanged: (memberID, level) = (changed.memberID, changed.to)
+                default: return
+                }
+                let existing = try await work.load(PricingMember.self, id: memberID)
+                var member = existing ?? PricingMember(id: memberID, level: level)
+                member.level = level
+                try work.save(&member)
+            })
+    }
+
+    /// Redeems an order's coupon when it is submitted (or records why not), and gives it
+    /// back when the order is cancelled.
+    public static func coupons(retryPolicy: RetryPolicy = .default) -> Subscription {
+        Subscription(
+            name: "pricing.coupons", eventTypes: [OrderSubmitted.eventType, OrderCancelled.eventType], retryPolicy: retryPolicy,
+            handler: .transactional { delivery, work in
+                switch try delivery.event() {
+                case let submitted as OrderSubmitted:
+                    guard let code = submitted.couponCode else { return }
+                    var wallet = try await work.load(CouponWallet.self, id: submitted.memberID) ?? CouponWallet(memberID: submitted.memberID)
+                    do {
+                        try wallet.redeem(code: code, for: submitted.orderID)
+                    } catch let problem as CouponProblem {
+                        wallet.reject(code: code, for: submitted.orderID, reason: problem.description)
+                    }
+                    try work.save(&wallet)
+                case let cancelled as OrderCancelled:
+                    guard var wallet = try await work.load(CouponWallet.self, id: cancelled.memberID) else { return }
+                    wallet.giveBack(from: cancelled.orderID)
+                    try work.save(&wallet)
+                default:
+                    return
+                }
+            })
+    }
+}
