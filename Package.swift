@@ -21,6 +21,9 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         // Already built for PostgresNIO; Mall uses its SHA-256 and HMAC.
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
     targets: [
         // Core: events, envelopes, aggregates, unit of work, subscriptions, retries,
@@ -80,6 +83,23 @@ let package = Package(
         .target(name: "MallOrdering", dependencies: ["Herald", "MallEvents"]),
         .target(name: "MallInventory", dependencies: ["Herald", "MallEvents"]),
         .target(name: "MallPayment", dependencies: ["Herald", "MallEvents", .product(name: "Crypto", package: "swift-crypto")]),
+        // Composition: the contexts on one engine, their subscriptions, cross-context use cases.
+        .target(
+            name: "MallApp",
+            dependencies: [
+                "Herald", "HeraldSQLite", "MallEvents", "MallCatalog", "MallMembers", "MallPricing", "MallCart",
+                "MallOrdering", "MallInventory", "MallPayment",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            ]
+        ),
+        .testTarget(
+            name: "MallAppTests",
+            dependencies: [
+                "MallApp", "Herald", "HeraldSQLite", "HeraldTesting", "MallEvents", "MallCatalog", "MallMembers", "MallPricing",
+                "MallCart", "MallOrdering", "MallInventory", "MallPayment",
+            ]
+        ),
         .testTarget(name: "MallPricingTests", dependencies: ["MallPricing", "MallEvents"]),
         .testTarget(
             name: "HeraldTests",

@@ -93,6 +93,16 @@ public struct OrderingService: Sendable {
         }
     }
 
+    /// The order an earlier request with this idempotency key created, if any.
+    ///
+    /// - Throws: ``OrderProblem/idempotencyKeyReused(_:)`` when that request was different.
+    public func existingOrder(memberID: String, idempotency: IdempotencyKey) async throws -> Order? {
+        let work = engine.unitOfWork()
+        guard let record = try await work.load(IdempotencyRecord.self, id: "\(memberID)/\(idempotency.key)") else { return nil }
+        guard record.fingerprint == idempotency.fingerprint else { throw OrderProblem.idempotencyKeyReused(idempotency.key) }
+        return try await work.load(Order.self, id: record.orderID)
+    }
+
     /// The member's order (someone else's is "not found").
     public func order(id: String, memberID: String?) async throws -> Order {
         guard let order = try await engine.unitOfWork().load(Order.self, id: id), memberID == nil || order.memberID == memberID else {
@@ -166,7 +176,8 @@ public struct OrderingService: Sendable {
             handler: .transactional { delivery, work in
                 let now = delivery.envelope.occurredAt
                 let event = try delivery.event()
-                guard let orderID = orderID(of: event), var order = try await work.load(Order.self, id: orderID) else { return }
+                guard let orderID = orderID(of: event), let loaded = try await work.load(Order.self, id: orderID) else { return }
+                var order = loaded
                 var deadline: Date?
                 switch event {
                 case is StockReserved:
@@ -189,7 +200,8 @@ public struct OrderingService: Sendable {
                 if let deadline {
                     try work.schedule(PaymentDeadlineReached(orderID: orderID), to: order.stream, at: deadline, key: Order.deadlineKey(orderID))
                 }
-                guard !order.pendingEvents.isEmpty else { return }
+                // Some steps change state without an event (stock held, coupon not yet).
+                guard order != loaded || !order.pendingEvents.isEmpty else { return }
                 try work.save(&order)
             })
     }

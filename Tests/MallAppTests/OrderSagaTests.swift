@@ -1,0 +1,213 @@
+import Foundation
+import Herald
+import MallApp
+import MallEvents
+import MallInventory
+import MallOrdering
+import MallPayment
+import MallPricing
+import Testing
+
+@Suite struct OrderSagaTests {
+    @Test func aPaidOrderShipsCompletesAndCommitsItsStock() async throws {
+        let shop = try await TestMall()
+        let ada = try await shop.member()
+        let coupon = try await shop.mall.pricing.issueCoupon(campaignID: "welcome", to: ada)
+        let before = try await shop.mall.inventory.stock(sku: "teapot")
+
+        let submitted = try await shop.order(ada, [("teapot", 1), ("tea-jasmine", 2)], coupon: coupon)
+        #expect(submitted.status == .submitted)
+        try await shop.settle()
+        let waiting = try await shop.status(submitted.id)
+        #expect(waiting.status == .awaitingPayment)
+        #expect(waiting.paymentDeadline == shop.clock.now().adding(.seconds(900)))
+        #expect(try await shop.mall.inventory.stock(sku: "teapot").reserved == before.reserved + 1)
+        #expect(try await shop.mall.pricing.wallet(memberID: ada).coupon(coupon)?.status == .redeemed)
+
+        let payment = try await shop.pay(submitted.id, ada)
+        #expect(payment.status == .succeeded)
+        try await shop.settle()
+        #expect(try await shop.status(submitted.id).status == .paid)
+
+        // The deadline passes after payment: the cancelled timer must not touch the order.
+        shop.clock.advance(by: .seconds(3600))
+        try await shop.settle()
+        #expect(try await shop.status(submitted.id).status == .paid)
+        #expect(try await shop.events(of: PaymentDeadlineReached.eventType).isEmpty)
+
+        try await shop.mall.ordering.ship(id: submitted.id)
+        try await shop.settle()
+        let after = try await shop.mall.inventory.stock(sku: "teapot")
+        #expect(after.onHand == before.onHand - 1)
+        #expect(after.reserved == before.reserved)
+        try await shop.mall.ordering.complete(id: submitted.id, memberID: ada)
+        let done = try await shop.status(submitted.id)
+        #expect(done.status == .completed)
+        #expect(done.timeline.map(\.event) == ["OrderSubmitted", "OrderAwaitingPayment", "OrderPaid", "OrderShipped", "OrderCompleted"])
+        #expect(try await shop.mall.reconcile(submittedGrace: .zero).drifts == [])
+    }
+
+    @Test func theDeadlineCancelsAnUnpaidOrderAndReturnsStockAndCoupon() async throws {
+        let shop = try await TestMall(paymentWindow: .seconds(60))
+        let ada = try await shop.member()
+        let coupon = try await shop.mall.pricing.issueCoupon(campaignID: "welcome", to: ada)
+        let before = try await shop.mall.inventory.stock(sku: "knife-chef")
+
+        let order = try await shop.order(ada, [("knife-chef", 2)], coupon: coupon)
+        try await shop.settle()
+        #expect(try await shop.mall.inventory.stock(sku: "knife-chef").available == before.available - 2)
+
+        shop.clock.advance(by: .seconds(59))
+        try await shop.settle()
+        #expect(try await shop.status(order.id).status == .awaitingPayment, "not before its time")
+
+        shop.clock.advance(by: .seconds(1))
+        try await shop.settle()
+        let cancelled = try await shop.status(order.id)
+        #expect(cancelled.status == .cancelled)
+        #expect(cancelled.cancellation?.reason == .paymentDeadline)
+        #expect(try await shop.mall.inventory.stock(sku: "knife-chef").available == before.available)
+        #expect(try await shop.mall.pricing.wallet(memberID: ada).coupon(coupon)?.status == .available)
+        #expect(try await shop.events(of: CouponReturned.eventType).count == 1)
+        #expect(try await shop.mall.reconcile(submittedGrace: .zero).drifts == [])
+
+        // The returned coupon works again.
+        _ = try await shop.order(ada, [("knife-chef", 1)], coupon: coupon)
+        try await shop.settle()
+        #expect(try await shop.mall.pricing.wallet(memberID: ada).coupon(coupon)?.status == .redeemed)
+    }
+
+    @Test func aPaymentAfterCancellationIsRefundedNeverApplied() async throws {
+        let shop = try await TestMall()
+        let ada = try await shop.member()
+        let order = try await shop.order(ada, [("headlamp", 1)])
+        try await shop.settle()
+        let payment = try await shop.mall.startPayment(orderID: order.id, memberID: ada)
+        try await shop.mall.ordering.cancel(id: order.id, memberID: ada)
+        try await shop.settle()
+
+        _ = try await shop.mall.payments.callback(
+            paymentID: payment.id, outcome: .succeeded, signature: shop.mall.payments.sign(paymentID: payment.id, outcome: .succeeded))
+        try await shop.settle()
+
+        let after = try await shop.status(order.id)
+        #expect(after.status == .cancelled)
+        #expect(after.paymentID == nil)
+        #expect(after.timeline.map(\.event).suffix(2) == ["OrderCancelled", "OrderPaymentRejected"])
+        #expect(try await shop.mall.payments.payment(id: payment.id).status == .refunded)
+        #expect(try await shop.events(of: RefundRequested.eventType).map { try JSONDecoder().decode(RefundRequested.self, from: $0.payload).orderID } == [order.id])
+        #expect(try await shop.mall.reconcile(submittedGrace: .zero).drifts == [])
+    }
+
+    @Test func aPaidOrderCannotBeCancelled() async throws {
+        let shop = try await TestMall()
+        let ada = try await shop.member()
+        let order = try await shop.order(ada, [("cocoa", 1)])
+        try await shop.settle()
+        _ = try await shop.pay(order.id, ada)
+        try await shop.settle()
+        await #expect(throws: OrderProblem.cannotCancel(order.id, status: .paid)) {
+            try await shop.mall.ordering.cancel(id: order.id, memberID: ada)
+        }
+        #expect(try await shop.status(order.id).status == .paid)
+    }
+
+    @Test func fiftyConcurrentOrdersForTenInStockReserveExactlyTen() async throws {
+        let shop = try await TestMall()
+        let sku = "tent-2p"  // seeded with 10
+        #expect(try await shop.mall.inventory.stock(sku: sku).available == 10)
+        var buyers: [String] = []
+        for index in 0..<50 { buyers.append(try await shop.member("buyer\(index)")) }
+
+        let orderIDs = try await withThrowingTaskGroup(of: String.self) { group in
+            for buyer in buyers { group.addTask { try await shop.order(buyer, [(sku, 1)]).id } }
+            return try await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        try await shop.settle()
+
+        var statuses: [Order.Status: Int] = [:]
+        for id in orderIDs { statuses[try await shop.status(id).status, default: 0] += 1 }
+        #expect(statuses == [.awaitingPayment: 10, .cancelled: 40])
+        let stock = try await shop.mall.inventory.stock(sku: sku)
+        #expect(stock.onHand == 10 && stock.reserved == 10 && stock.available == 0)
+        #expect(try await shop.mall.reconcile(submittedGrace: .zero).drifts == [])
+    }
+
+    @Test func anOrderShortOfOneLineReservesNothingAndReturnsItsCoupon() async throws {
+        let shop = try await TestMall()
+        let ada = try await shop.member()
+        let coupon = try await shop.mall.pricing.issueCoupon(campaignID: "welcome", to: ada)
+        let order = try await shop.order(ada, [("teapot", 1), ("socks-wool", 11)], coupon: coupon)  // socks: 10 in stock
+        try await shop.settle()
+        let cancelled = try await shop.status(order.id)
+        #expect(cancelled.status == .cancelled)
+        #expect(cancelled.cancellation?.reason == .outOfStock)
+        #expect(try await shop.mall.inventory.stock(sku: "teapot").reserved == 0)
+        #expect(try await shop.mall.pricing.wallet(memberID: ada).coupon(coupon)?.status == .available)
+        #expect(try await shop.mall.reconcile(submittedGrace: .zero).drifts == [])
+    }
+
+    @Test func aRetriedOrderWithTheSameKeyCreatesNothingNew() async throws {
+        let shop = try await TestMall()
+        let ada = try await shop.member()
+        let first = try await shop.order(ada, [("mug-stone", 2)], key: "k-1")
+        try await shop.settle()
+        let again = try await shop.order(ada, [("mug-stone", 2)], key: "k-1")
+        #expect(again.id == first.id)
+
+        let concurrent = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<8 { group.addTask { try await shop.order(ada, [("ink-blue", 1)], key: "k-2").id } }
+            return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+        }
+        #expect(concurrent.count == 1)
+        await #expect(throws: OrderProblem.idempotencyKeyReused("k-1")) {
+            try await shop.order(ada, [("mug-stone", 3)], key: "k-1")
+        }
+        #expect(try await shop.mall.ordering.orders(memberID: ada).count == 2)
+    }
+
+    @Test func duplicateGatewayCallbacksHaveOneEffect() async throws {
+        let shop = try await TestMall()
+        let ada = try await shop.member()
+        let order = try await shop.order(ada, [("cocoa", 1)])
+        try await shop.settle()
+        let payment = try await shop.mall.startPayment(orderID: order.id, memberID: ada)
+        let signature = shop.mall.payments.sign(paymentID: payment.id, outcome: .succeeded)
+        for _ in 0..<3 {
+            let result = try await shop.mall.payments.callback(paymentID: payment.id, outcome: .succeeded, signature: signature)
+            #expect(result.status == .succeeded)
+        }
+        try await shop.settle()
+        #expect(try await shop.events(of: PaymentSucceeded.eventType).count == 1)
+        #expect(try await shop.events(of: OrderPaid.eventType).count == 1)
+
+        await #expect(throws: PaymentProblem.badSignature) {
+            try await shop.mall.payments.callback(paymentID: payment.id, outcome: .failed, signature: signature)
+        }
+        await #expect(throws: PaymentProblem.contradictingCallback(paymentID: payment.id, status: .succeeded)) {
+            try await shop.mall.payments.callback(
+                paymentID: payment.id, outcome: .failed, signature: shop.mall.payments.sign(paymentID: payment.id, outcome: .failed))
+        }
+    }
+
+    @Test func membersSeeOnlyTheirOwnOrders() async throws {
+        let shop = try await TestMall()
+        let ada = try await shop.member("ada")
+        let bob = try await shop.member("bob")
+        let order = try await shop.order(ada, [("cocoa", 1)])
+        await #expect(throws: OrderProblem.notFound(order.id)) { try await shop.mall.ordering.order(id: order.id, memberID: bob) }
+        await #expect(throws: OrderProblem.notFound(order.id)) { try await shop.mall.ordering.cancel(id: order.id, memberID: bob) }
+        #expect(try await shop.mall.ordering.orders(memberID: bob).isEmpty)
+        #expect(try await shop.mall.ordering.orders(memberID: ada).map(\.id) == [order.id])
+    }
+
+    @Test func clientCannotChooseThePrice() async throws {
+        // The request has no price field at all; the order's total is the server's quote.
+        let shop = try await TestMall()
+        let ada = try await shop.member()
+        let order = try await shop.order(ada, [("tea-jasmine", 1)])
+        // 1200 − 20% tea week = 960; 120 g → standard 500.
+        #expect(order.quote.goodsTotal.minorUnits == 960)
+        #expect(order.total.minorUnits == 1460)
+    }
+}

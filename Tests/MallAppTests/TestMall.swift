@@ -1,0 +1,91 @@
+import Foundation
+import Herald
+import HeraldSQLite
+import HeraldTesting
+import MallApp
+import MallEvents
+import MallOrdering
+import MallPayment
+
+/// A Mall on a fresh SQLite file with a manual clock, driven by hand: ``settle()`` runs
+/// every subscription until nothing is left, so tests see the saga's outcome without sleeping.
+final class TestMall: Sendable {
+    let mall: Mall
+    let clock: ManualClock
+    let path: String
+    private let workers: [SubscriptionWorker]
+    private let scheduler: MessageScheduler
+
+    init(paymentWindow: Duration = .seconds(15 * 60), seed: Bool = true) async throws {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("mall-test-\(UUID().uuidString).sqlite").path
+        clock = ManualClock()
+        var configuration = MallConfiguration()
+        configuration.database = path
+        configuration.paymentWindow = paymentWindow
+        configuration.passwordCost = 4  // bcrypt's minimum: tests register many members
+        let engine = HeraldEngine(store: try SQLiteEventStore(path: path), registry: .mall, clock: clock)
+        mall = Mall(engine: engine, configuration: configuration)
+        let quick = try RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(1), maxDelay: .milliseconds(1))
+        workers = try mall.subscriptions(retryPolicy: quick).map(engine.worker(for:))
+        scheduler = engine.scheduler()
+        if seed {
+            try await mall.seedDemoCatalogIfEmpty()
+            try await settle()
+        }
+    }
+
+    deinit {
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+    }
+
+    /// Delivers due scheduled messages and drains every subscription until a full round
+    /// handles nothing.
+    func settle() async throws {
+        for _ in 0..<100 {
+            var handled = try await scheduler.deliverDueMessages().count
+            for worker in workers {
+                let report = try await worker.drain()
+                handled += report.handled + report.failed
+            }
+            if handled == 0 { return }
+        }
+        throw SettleError()
+    }
+
+    struct SettleError: Error {}
+
+    func member(_ name: String = "ada") async throws -> String {
+        let id = try await mall.members.register(email: "\(name)-\(UUID().uuidString.prefix(8))@example.com", password: "correct horse", name: name)
+        try await settle()
+        return id
+    }
+
+    static let address = Address(name: "Ada Lovelace", phone: "+44 20 7946 0000", line1: "12 St James's Square", city: "London", postcode: "SW1Y 4JH")
+
+    func order(_ memberID: String, _ lines: [(String, Int)], coupon: String? = nil, key: String? = nil) async throws -> Order {
+        let request = PlaceOrder(
+            lines: lines.map { StockLine(sku: $0.0, quantity: $0.1) }, address: Self.address, paymentMethod: "card", couponCode: coupon)
+        return try await mall.placeOrder(memberID: memberID, request, idempotencyKey: key).order
+    }
+
+    func pay(_ orderID: String, _ memberID: String, outcome: GatewayOutcome = .succeeded) async throws -> Payment {
+        let payment = try await mall.startPayment(orderID: orderID, memberID: memberID)
+        return try await mall.payments.callback(
+            paymentID: payment.id, outcome: outcome, signature: mall.payments.sign(paymentID: payment.id, outcome: outcome))
+    }
+
+    func status(_ orderID: String) async throws -> Order {
+        try await mall.ordering.order(id: orderID, memberID: nil)
+    }
+
+    func events(of type: String) async throws -> [EventEnvelope] {
+        var all: [EventEnvelope] = []
+        var position: Int64 = 0
+        while true {
+            let batch = try await mall.engine.store.events(after: position, limit: 1000)
+            guard let last = batch.last else { return all.filter { $0.eventType == type } }
+            all += batch
+            position = last.position
+        }
+    }
+}
