@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "herald-example", targets: ["HeraldExample"]),
         .executable(name: "herald-bench", targets: ["HeraldBenchmarks"]),
         .executable(name: "herald-crash-worker", targets: ["HeraldCrashWorker"]),
+        .executable(name: "mall", targets: ["Mall"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
@@ -24,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // Core: events, envelopes, aggregates, unit of work, subscriptions, retries,
@@ -91,6 +93,27 @@ let package = Package(
                 "MallOrdering", "MallInventory", "MallPayment",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            ]
+        ),
+        // The HTTP API (Hummingbird 2): routes, problem+json, auth, OpenAPI document.
+        .target(
+            name: "MallHTTP",
+            dependencies: [
+                "Herald", "MallApp", "MallEvents", "MallCatalog", "MallMembers", "MallPricing", "MallCart",
+                "MallOrdering", "MallInventory", "MallPayment",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // `mall`: serve, demo, reconcile, dead-letters.
+        .executableTarget(
+            name: "Mall",
+            dependencies: [
+                "Herald", "HeraldSQLite", "MallApp", "MallHTTP", "MallEvents", "MallOrdering", "MallPayment",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

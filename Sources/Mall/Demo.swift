@@ -1,0 +1,166 @@
+import ArgumentParser
+import Foundation
+import Herald
+import HeraldSQLite
+import Logging
+import MallApp
+import MallEvents
+import MallOrdering
+import MallPayment
+import Synchronization
+
+/// `mall demo`: the shopping story of DESIGN §7, in-process on a throwaway database.
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the scripted shopping story in-process and print it step by step.")
+
+    @Option(help: "Seconds the unpaid order may wait for payment.") var paymentWindow: Double = 2
+
+    func run() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mall-demo-\(UUID().uuidString).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        var configuration = MallConfiguration()
+        configuration.database = path
+        configuration.paymentWindow = try MallConfiguration.paymentWindow(String(paymentWindow), setting: "--payment-window")
+        configuration.passwordCost = 6
+        let quiet = Logger(label: "mall-demo", factory: { _ in SwiftLogNoOpLogHandler() })
+        let mall = try configuration.openMall(logger: quiet)
+
+        // A subscriber with a bug: it cannot send the receipt of one order until "fixed".
+        let fixed = Mutex(false)
+        let poisoned = Mutex<String?>(nil)
+        let sent = Mutex<Set<String>>([])
+        let receipts = Subscription(
+            name: "demo.receipts", eventTypes: [OrderPaid.eventType],
+            retryPolicy: try RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(20), maxDelay: .milliseconds(50)),
+            pollInterval: .milliseconds(100),
+            handler: .external(inbox: true) { delivery in
+                let paid = try delivery.decode(OrderPaid.self)
+                if paid.orderID == poisoned.withLock({ $0 }), !fixed.withLock({ $0 }) {
+                    throw DemoFailure(detail: "mail template for \(paid.orderID) is broken")
+                }
+                say("   receipts: sent the receipt for \(paid.orderID) (\(paid.amount))")
+                sent.withLock { _ = $0.insert(paid.orderID) }
+            })
+        let fast = try RetryPolicy(maxAttempts: 5, baseDelay: .milliseconds(20), maxDelay: .milliseconds(200))
+        let service = try mall.engine.service(subscriptions: mall.subscriptions(retryPolicy: fast) + [receipts], schedulerPollInterval: .milliseconds(100))
+        let running = Task { try await service.run() }
+        defer { running.cancel() }
+
+        say("1. The shop opens: the demo catalog is seeded (22 products, stock, 3 promotions, a welcome coupon campaign).")
+        try await mall.seedDemoCatalogIfEmpty()
+        try await eventually("the price list is built from the catalog's events") {
+            (try? await mall.pricing.quote(lines: [StockLine(sku: "socks-wool", quantity: 1)], memberID: nil)) != nil
+        }
+
+        say("2. Ada registers, is made a gold member, and claims a welcome coupon.")
+        let ada = try await mall.members.register(email: "ada@example.com", password: "correct horse battery", name: "Ada")
+        try await mall.members.changeLevel(memberID: ada, to: .gold)
+        let coupon = try await mall.pricing.issueCoupon(campaignID: "welcome", to: ada)
+        try await eventually("Pricing hears Ada is gold") {
+            let view = try await mall.product(sku: "book-ddd", memberID: ada)
+            return view.yourPrice?.minorUnits == 4950
+        }
+        let book = try await mall.product(sku: "book-ddd", memberID: ada)
+        say("   book-ddd lists at \(book.product.listPrice); Ada's gold member price is \(book.yourPrice!)")
+
+        say("3. Ada orders a teapot and jasmine tea with her coupon; the server prices it:")
+        let address = Address(name: "Ada Lovelace", phone: "+44 20 7946 0000", line1: "12 St James's Square", city: "London", postcode: "SW1Y 4JH")
+        let first = try await mall.placeOrder(
+            memberID: ada, PlaceOrder(lines: [StockLine(sku: "teapot", quantity: 1), StockLine(sku: "tea-jasmine", quantity: 2)],
+                                     address: address, paymentMethod: "card", couponCode: coupon), idempotencyKey: nil).order
+        printQuote(first.quote)
+        try await waitFor(first.id, .awaitingPayment, in: mall)
+        say("   stock reserved and coupon redeemed: order \(first.id) awaits payment")
+
+        say("4. Ada pays; the gateway's callback arrives twice (a duplicate has no second effect).")
+        poisoned.withLock { $0 = first.id }
+        let payment = try await mall.startPayment(orderID: first.id, memberID: ada)
+        let signature = mall.payments.sign(paymentID: payment.id, outcome: .succeeded)
+        _ = try await mall.payments.callback(paymentID: payment.id, outcome: .succeeded, signature: signature)
+        _ = try await mall.payments.callback(paymentID: payment.id, outcome: .succeeded, signature: signature)
+        try await waitFor(first.id, .paid, in: mall)
+        say("   order \(first.id) is paid")
+
+        say("5. The receipts subscriber fails on that order: 3 attempts, then a dead letter.")
+        try await eventually("the receipt is dead-lettered") { try await !mall.engine.deadLetters.list().isEmpty }
+        for letter in try await mall.engine.deadLetters.list() {
+            say("   dead letter: \(letter.subscription) #\(letter.position) \(letter.parked.eventType) after \(letter.attempts) attempts: \(letter.lastError ?? "")")
+        }
+        say("   the bug is fixed and the dead letter replayed:")
+        fixed.withLock { $0 = true }
+        _ = try await mall.engine.deadLetters.replay(.all)
+        try await eventually("the replayed receipt is sent") { sent.withLock { $0.contains(first.id) } }
+
+        say("6. The order ships (stock leaves the warehouse) and Ada confirms receipt.")
+        try await mall.ordering.ship(id: first.id)
+        try await mall.ordering.complete(id: first.id, memberID: ada)
+        try await eventually("stock is committed") { try await mall.inventory.stock(sku: "teapot").reserved == 0 }
+        let teapot = try await mall.inventory.stock(sku: "teapot")
+        say("   teapot: \(teapot.onHand) on hand, \(teapot.reserved) reserved")
+
+        say("7. Bob orders two pairs of socks and a camping stove with his coupon, and never pays.")
+        let bob = try await mall.members.register(email: "bob@example.com", password: "tr0ub4dor&3 horse", name: "Bob")
+        let bobsCoupon = try await mall.pricing.issueCoupon(campaignID: "welcome", to: bob)
+        let socksBefore = try await mall.inventory.stock(sku: "socks-wool")
+        let unpaid = try await mall.placeOrder(
+            memberID: bob, PlaceOrder(lines: [StockLine(sku: "socks-wool", quantity: 2), StockLine(sku: "stove-camp", quantity: 1)],
+                                     address: address, paymentMethod: "wallet", couponCode: bobsCoupon), idempotencyKey: nil).order
+        try await waitFor(unpaid.id, .awaitingPayment, in: mall)
+        let held = try await mall.inventory.stock(sku: "socks-wool")
+        say("   socks: \(socksBefore.available) → \(held.available) available; coupon \(bobsCoupon) redeemed")
+        say("   waiting for the \(paymentWindow)-second payment deadline…")
+        try await waitFor(unpaid.id, .cancelled, in: mall, timeout: paymentWindow + 10)
+        try await eventually("stock and coupon return") {
+            let stockBack = try await mall.inventory.stock(sku: "socks-wool").available == socksBefore.available
+            let couponBack = try await mall.pricing.wallet(memberID: bob).coupon(bobsCoupon)?.status == .available
+            return stockBack && couponBack
+        }
+        say("   order \(unpaid.id) cancelled at its deadline; socks back to \(socksBefore.available) available, coupon \(bobsCoupon) available again")
+
+        say("8. Timelines:")
+        for id in [first.id, unpaid.id] {
+            let order = try await mall.ordering.order(id: id, memberID: nil)
+            say("   \(id): " + order.timeline.map(\.event).joined(separator: " → "))
+        }
+
+        let report = try await mall.reconcile(submittedGrace: .zero)
+        say("9. Reconciliation: \(report.orders) orders, \(report.stocks) stocks checked; \(report.drifts.isEmpty ? "no drift" : "\(report.drifts.count) drift(s)").")
+        for drift in report.drifts { say("   DRIFT \(drift)") }
+        running.cancel()
+        if !report.drifts.isEmpty { throw ExitCode(1) }
+    }
+
+    private func printQuote(_ quote: PriceQuote) {
+        for line in quote.lines {
+            say("   \(line.quantity) × \(line.title) at \(line.unitListPrice) = \(line.listAmount)")
+            for adjustment in line.adjustments { say("       − \(adjustment.amount)  \(adjustment.rule)") }
+        }
+        say("   goods \(quote.goodsTotal) + freight \(quote.freight) (\(quote.freightRule)) = total \(quote.total)")
+    }
+
+    private func waitFor(_ orderID: String, _ status: Order.Status, in mall: Mall, timeout: Double = 10) async throws {
+        try await eventually("order \(orderID) is \(status.rawValue)", timeout: timeout) {
+            try await mall.ordering.order(id: orderID, memberID: nil).status == status
+        }
+    }
+}
+
+struct DemoFailure: Error, CustomStringConvertible {
+    var detail: String
+    var description: String { detail }
+}
+
+/// Polls `condition` until it holds; the demo runs on the real clock.
+func eventually(_ what: String, timeout: Double = 10, _ condition: () async throws -> Bool) async throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    throw ValidationError("demo stalled: \(what) did not happen within \(timeout) s")
+}
+
+/// Prints a line at once, unbuffered, so the story reads live even through a pipe.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}

@@ -1,0 +1,153 @@
+import ArgumentParser
+import Foundation
+import Herald
+import HeraldSQLite
+import Logging
+import MallApp
+import MallHTTP
+
+/// `mall`: the Mall back end's command line.
+@main
+struct MallCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mall",
+        abstract: "Mall, the event-driven e-commerce back end built on Herald.",
+        subcommands: [Serve.self, Demo.self, Reconcile.self, DeadLettersCommand.self],
+        defaultSubcommand: Serve.self)
+}
+
+/// Options every command that opens the shop's database shares.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .long, help: "SQLite file path (default ./mall.sqlite, or MALL_DATABASE_URL).")
+    var database: String?
+
+    func configuration() throws -> MallConfiguration {
+        var configuration = try MallConfiguration.fromEnvironment()
+        if let database { configuration.database = database }
+        return configuration
+    }
+}
+
+extension MallConfiguration {
+    /// Opens the configured store and builds the application on it.
+    func openMall(logger: Logger) throws -> Mall {
+        guard !database.hasPrefix("postgres://"), !database.hasPrefix("postgresql://") else {
+            throw ValidationError("PostgreSQL is not wired into mall yet (--database takes a SQLite file path for now)")
+        }
+        let store = try SQLiteEventStore(path: database)
+        return Mall(engine: HeraldEngine(store: store, registry: .mall, logger: logger), configuration: self)
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve the HTTP API (creates, migrates and seeds the database on first start).")
+
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: "Address to listen on (MALL_HOST).") var host: String?
+    @Option(help: "Port to listen on, 0 for any free port (MALL_PORT).") var port: Int?
+    @Option(help: "Seconds an order may wait for payment (MALL_PAYMENT_WINDOW_SECONDS, default 900).") var paymentWindow: Double?
+    @Option(help: "Secret the payment gateway signs callbacks with (MALL_GATEWAY_SECRET).") var gatewaySecret: String?
+    @Option(help: "Admin bearer token (MALL_ADMIN_TOKEN); generated and printed once when unset.") var adminToken: String?
+    @Flag(help: "Do not seed the demo catalog into an empty database.") var noSeed = false
+
+    func run() async throws {
+        var configuration = try database.configuration()
+        if let host { configuration.host = host }
+        if let port { configuration.port = try MallConfiguration.port(String(port), setting: "--port") }
+        if let paymentWindow {
+            configuration.paymentWindow = try MallConfiguration.paymentWindow(String(paymentWindow), setting: "--payment-window")
+        }
+        if let gatewaySecret { configuration.gatewaySecret = gatewaySecret }
+        if let adminToken { configuration.adminToken = adminToken }
+        if noSeed { configuration.seedDemoCatalog = false }
+        try configuration.validate()
+
+        var logger = Logger(label: "mall")
+        logger.logLevel = .info
+        let mall = try configuration.openMall(logger: logger)
+        if configuration.seedDemoCatalog, try await mall.seedDemoCatalogIfEmpty() {
+            logger.info("seeded the demo catalog into \(configuration.database)")
+        }
+        if let token = try await mall.establishAdminToken() {
+            say("admin token (printed once, keep it): \(token)")
+        }
+        let herald = try mall.engine.service(subscriptions: mall.subscriptions())
+        let server = MallServer(mall: mall, logger: logger)
+        let host = configuration.host
+        let app = server.application(services: [herald]) { port in
+            say("mall listening on http://\(host):\(port)")
+        }
+        try await app.runService()
+    }
+}
+
+struct Reconcile: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check every rule of DESIGN §5 across contexts; print drift and exit 1 when there is any.")
+
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: "Seconds an order may stay submitted before it counts as stuck.") var submittedGrace: Double = 300
+
+    func run() async throws {
+        let mall = try database.configuration().openMall(logger: Logger(label: "mall", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let report = try await mall.reconcile(submittedGrace: .milliseconds(Int64(submittedGrace * 1000)))
+        print("checked \(report.orders) orders, \(report.stocks) stocks, \(report.wallets) coupon wallets, \(report.payments) payments")
+        for (name, lag) in report.lag.sorted(by: { $0.key < $1.key }) {
+            print("note: subscription \(name) has \(lag) event(s) to process; drift below may be work in flight")
+        }
+        for drift in report.drifts { print("DRIFT \(drift)") }
+        if report.drifts.isEmpty {
+            print("no drift")
+        } else {
+            print("\(report.drifts.count) drift(s)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct DeadLettersCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dead-letters", abstract: "List, replay or discard dead letters.",
+        subcommands: [List.self, Replay.self, Discard.self])
+
+    struct Selection: ParsableArguments {
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "Only this subscription.") var subscription: String?
+        @Option(help: "Only the event at this log position.") var position: Int64?
+        @Option(help: "Only events of this type.") var eventType: String?
+
+        var filter: DeadLetters.Filter { DeadLetters.Filter(subscription: subscription, position: position, eventType: eventType) }
+
+        func mall() throws -> Mall {
+            try database.configuration().openMall(logger: Logger(label: "mall", factory: { _ in SwiftLogNoOpLogHandler() }))
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        @OptionGroup var selection: Selection
+
+        func run() async throws {
+            let letters = try await selection.mall().engine.deadLetters.list(selection.filter)
+            for letter in letters {
+                print("\(letter.subscription)  #\(letter.position)  \(letter.parked.eventType)  \(letter.parked.stream)  attempts \(letter.attempts)  held behind \(letter.heldBehind)  \(letter.lastError ?? "")")
+            }
+            print("\(letters.count) dead letter(s)")
+        }
+    }
+
+    struct Replay: AsyncParsableCommand {
+        @OptionGroup var selection: Selection
+
+        func run() async throws {
+            print("replaying \(try await selection.mall().engine.deadLetters.replay(selection.filter)) dead letter(s)")
+        }
+    }
+
+    struct Discard: AsyncParsableCommand {
+        @OptionGroup var selection: Selection
+
+        func run() async throws {
+            print("discarded \(try await selection.mall().engine.deadLetters.discard(selection.filter)) dead letter(s)")
+        }
+    }
+}

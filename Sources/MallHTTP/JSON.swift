@@ -1,0 +1,82 @@
+import Foundation
+import Hummingbird
+import MallEvents
+import NIOCore
+
+/// JSON in and out: bodies read with a size limit, decoding errors turned into
+/// ``InvalidInput`` naming the field.
+enum JSON {
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }()
+
+    static func response<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+        let data = try encoder.encode(value)
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// Reads the body (at most `limit` bytes, else 413) and decodes it.
+    static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
+        var request = request
+        let buffer = try await request.collectBody(upTo: limit)
+        guard buffer.readableBytes > 0 else { throw InvalidInput(field: "body", "a JSON body is required") }
+        do {
+            return try decoder.decode(T.self, from: Data(buffer.readableBytesView))
+        } catch let error as DecodingError {
+            throw invalidInput(from: error)
+        }
+    }
+
+    static func invalidInput(from error: DecodingError) -> InvalidInput {
+        func path(_ codingPath: [any CodingKey], _ last: (any CodingKey)? = nil) -> String {
+            let keys = codingPath + (last.map { [$0] } ?? [])
+            let text = keys.reduce("") { text, key in
+                if let index = key.intValue { return text + "[\(index)]" }
+                return text.isEmpty ? key.stringValue : text + "." + key.stringValue
+            }
+            return text.isEmpty ? "body" : text
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            return InvalidInput(field: path(context.codingPath, key), "is required")
+        case .valueNotFound(let type, let context):
+            return InvalidInput(field: path(context.codingPath), "must be a \(describe(type)), not null")
+        case .typeMismatch(let type, let context):
+            return InvalidInput(field: path(context.codingPath), "must be a \(describe(type))")
+        case .dataCorrupted(let context) where context.codingPath.isEmpty:
+            return InvalidInput(field: "body", "is not valid JSON")
+        case .dataCorrupted(let context):
+            return InvalidInput(field: path(context.codingPath), "has an invalid value")
+        @unknown default:
+            return InvalidInput(field: "body", "cannot be read")
+        }
+    }
+
+    private static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "string"
+        case is Int.Type, is Int64.Type, is UInt8.Type: "integer"
+        case is Bool.Type: "boolean"
+        case is Double.Type: "number"
+        default: String(describing: type).hasPrefix("Array") ? "array" : "object"
+        }
+    }
+}
+
+extension Request {
+    /// A query parameter as a positive page number (default 1).
+    func page() throws -> Int {
+        guard let text = uri.queryParameters.get("page") else { return 1 }
+        guard let page = Int(text), (1...10_000).contains(page) else { throw InvalidInput(field: "page", "must be an integer within 1...10000") }
+        return page
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import Herald
+import Hummingbird
+import Logging
+import MallApp
+import MallMembers
+import NIOCore
+import ServiceLifecycle
+
+/// Mall's HTTP API on Hummingbird 2: the routes of DESIGN §6, problem+json errors,
+/// bearer-token auth, size-limited bodies.
+public struct MallServer: Sendable {
+    let mall: Mall
+    let logger: Logger
+
+    public init(mall: Mall, logger: Logger) {
+        self.mall = mall
+        self.logger = logger
+    }
+
+    var bodyLimit: Int { mall.configuration.maxBodyBytes }
+
+    /// The router with every route.
+    public func router() -> Router<MallRequestContext> {
+        let router = Router(context: MallRequestContext.self)
+        router.add(middleware: ProblemMiddleware())
+        addHealthRoutes(to: router)
+        addMemberRoutes(to: router)
+        addShopRoutes(to: router)
+        addOrderRoutes(to: router)
+        addAdminRoutes(to: router)
+        return router
+    }
+
+    /// The application, serving on the configured host and port next to `services`
+    /// (Herald's subscriptions). `onListening` gets the bound port (useful with port 0).
+    public func application(services: [any Service], onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        Application(
+            router: router(),
+            configuration: .init(address: .hostname(mall.configuration.host, port: mall.configuration.port), serverName: "mall"),
+            services: services,
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
+            logger: logger)
+    }
+
+    // MARK: Authentication
+
+    /// The member whose bearer token the request carries.
+    func member(_ request: Request) async throws -> Member {
+        guard let token = Self.bearerToken(request) else { throw MemberProblem.sessionInvalid }
+        return try await mall.members.member(forToken: token)
+    }
+
+    /// The member, when the request carries a token at all (a bad token is still an error).
+    func optionalMember(_ request: Request) async throws -> Member? {
+        guard request.headers[.authorization] != nil else { return nil }
+        return try await member(request)
+    }
+
+    /// Fails unless the request carries the admin token.
+    func requireAdmin(_ request: Request) async throws {
+        guard let token = Self.bearerToken(request) else { throw HTTPError(.unauthorized, headers: [.wwwAuthenticate: "Bearer"], message: "the admin token is required") }
+        guard try await mall.isAdmin(token: token) else { throw HTTPError(.forbidden, message: "not the admin token") }
+    }
+
+    static func bearerToken(_ request: Request) -> String? {
+        guard let header = request.headers[.authorization], header.count <= 512 else { return nil }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        return String(parts[1]).trimmingCharacters(in: .whitespaces)
+    }
+}

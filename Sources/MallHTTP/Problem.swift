@@ -1,0 +1,76 @@
+import Foundation
+import Herald
+import Hummingbird
+import Logging
+import MallEvents
+import NIOCore
+
+/// An RFC 9457 problem document: the body of every error response.
+struct Problem: Codable, Sendable, Hashable {
+    var type: String
+    var title: String
+    var status: Int
+    var detail: String
+    /// The request field at fault, when one is.
+    var field: String?
+
+    init(_ status: HTTPResponse.Status, slug: String, detail: String, field: String? = nil) {
+        type = "https://mall.example/problems/\(slug)"
+        title = status.reasonPhrase
+        self.status = status.code
+        self.detail = detail
+        self.field = field
+    }
+
+    func response(headers extra: HTTPFields = [:]) -> Response {
+        var headers: HTTPFields = [.contentType: "application/problem+json"]
+        headers.append(contentsOf: extra)
+        let data = (try? JSON.encoder.encode(self)) ?? Data()
+        return Response(status: HTTPResponse.Status(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// The one mapping from errors to problem responses.
+    static func response(for error: any Error, logger: Logger) -> Response {
+        switch error {
+        case let problem as any MallProblem:
+            let (status, slug): (HTTPResponse.Status, String) = switch problem.kind {
+            case .invalidInput: (.badRequest, "invalid-input")
+            case .notFound: (.notFound, "not-found")
+            case .conflict: (.conflict, "conflict")
+            case .ruleViolation: (.unprocessableContent, "rule-violation")
+            case .unauthenticated: (.unauthorized, "unauthenticated")
+            }
+            let headers: HTTPFields = status == .unauthorized ? [.wwwAuthenticate: "Bearer"] : [:]
+            return Problem(status, slug: slug, detail: problem.description, field: problem.field).response(headers: headers)
+        case let conflict as ConcurrencyConflict:
+            return Problem(.conflict, slug: "conflict", detail: "\(conflict.stream) changed meanwhile; retry the request").response()
+        case is NIOTooManyBytesError:
+            return Problem(.contentTooLarge, slug: "too-large", detail: "the request body is larger than allowed").response()
+        case let http as HTTPError:
+            return Problem(http.status, slug: http.status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "-"),
+                           detail: http.body ?? http.status.reasonPhrase).response(headers: http.headers)
+        case let response as any HTTPResponseError:
+            return Problem(response.status, slug: "error", detail: response.status.reasonPhrase).response()
+        case let store as StoreError:
+            logger.error("store unavailable", metadata: ["error": "\(store)"])
+            return Problem(.serviceUnavailable, slug: "unavailable", detail: "storage is unavailable; retry shortly")
+                .response(headers: [.retryAfter: "1"])
+        default:
+            logger.error("request failed", metadata: ["error": "\(error)"])
+            return Problem(.internalServerError, slug: "internal", detail: "the server failed to handle the request").response()
+        }
+    }
+}
+
+/// Turns every error below it into a problem+json response.
+struct ProblemMiddleware: RouterMiddleware {
+    typealias Context = MallRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            return Problem.response(for: error, logger: context.logger)
+        }
+    }
+}
