@@ -124,6 +124,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "MallPricingTests", dependencies: ["MallPricing", "MallEvents"]),
+        .testTarget(name: "MallHTTPTests", dependencies: ["MallPayment"]),
         .testTarget(
             name: "HeraldTests",
             dependencies: [

@@ -40,7 +40,8 @@ public struct MallConfiguration: Sendable {
         ])
 
     /// Reads `MALL_*` variables over the defaults: `MALL_DATABASE_URL`, `MALL_HOST`,
-    /// `MALL_PORT`, `MALL_PAYMENT_WINDOW_SECONDS`, `MALL_GATEWAY_SECRET`, `MALL_ADMIN_TOKEN`.
+    /// `MALL_PORT`, `MALL_PAYMENT_WINDOW_SECONDS`, `MALL_GATEWAY_SECRET`, `MALL_ADMIN_TOKEN`,
+    /// `MALL_PASSWORD_COST`.
     ///
     /// - Throws: ``ConfigurationError`` naming the variable and what it allows.
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> MallConfiguration {
@@ -53,6 +54,12 @@ public struct MallConfiguration: Sendable {
         }
         if let value = environment["MALL_GATEWAY_SECRET"] { configuration.gatewaySecret = value }
         if let value = environment["MALL_ADMIN_TOKEN"], !value.isEmpty { configuration.adminToken = value }
+        if let value = environment["MALL_PASSWORD_COST"] {
+            guard let cost = UInt8(value) else {
+                throw ConfigurationError(setting: "MALL_PASSWORD_COST", value: value, allowed: "bcrypt cost 4 ... 31")
+            }
+            configuration.passwordCost = cost
+        }
         try configuration.validate()
         return configuration
     }

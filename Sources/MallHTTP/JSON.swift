@@ -32,8 +32,38 @@ enum JSON {
         do {
             return try decoder.decode(T.self, from: Data(buffer.readableBytesView))
         } catch let error as DecodingError {
+            if case .dataCorrupted(let context) = error, context.codingPath.isEmpty,
+               let field = outOfRangeNumber(in: Data(buffer.readableBytesView)) {
+                // Foundation's decoder calls a number too big for Int "not valid JSON".
+                throw InvalidInput(field: field, "is out of range")
+            }
             throw invalidInput(from: error)
         }
+    }
+
+    /// The path of the first number in valid JSON that no integer type holds.
+    static func outOfRangeNumber(in data: Data) -> String? {
+        guard let object = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) else { return nil }
+        func search(_ value: Any, _ path: String) -> String? {
+            switch value {
+            case let dictionary as [String: Any]:
+                for key in dictionary.keys.sorted() {
+                    if let found = search(dictionary[key]!, path.isEmpty ? key : "\(path).\(key)") { return found }
+                }
+                return nil
+            case let array as [Any]:
+                for (index, element) in array.enumerated() {
+                    if let found = search(element, "\(path)[\(index)]") { return found }
+                }
+                return nil
+            case let number as NSNumber where !(value is Bool):
+                let double = number.doubleValue
+                return double.magnitude >= 9.2e18 || double.isNaN ? (path.isEmpty ? "body" : path) : nil
+            default:
+                return nil
+            }
+        }
+        return search(object, "")
     }
 
     static func invalidInput(from error: DecodingError) -> InvalidInput {

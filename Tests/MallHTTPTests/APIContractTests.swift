@@ -1,0 +1,126 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Synchronization
+import Testing
+
+/// Authorization, bad input and the problem+json contract, against a real server.
+@Suite(.serialized) struct APIContractTests {
+    static let shared = SharedServer()
+
+    /// One server for the contract checks (they change nothing others read).
+    final class SharedServer: Sendable {
+        let task: Task<MallClient, any Error>
+        init() {
+            task = Task {
+                let server = MallServerProcess()
+                try await server.start()
+                Self.keep.withLock { $0 = server }
+                return MallClient(baseURL: server.baseURL)
+            }
+        }
+        static let keep = Mutex<MallServerProcess?>(nil)
+    }
+
+    func client() async throws -> MallClient { try await Self.shared.task.value }
+
+    func expectProblem(_ result: HTTPResult, _ status: Int, field: String? = nil, _ comment: Comment? = nil) {
+        #expect(result.status == status, comment)
+        #expect(result.contentType == "application/problem+json", comment)
+        #expect(result["status"] as? Int == status, comment)
+        #expect(result.string("type")?.hasPrefix("https://mall.example/problems/") == true, comment)
+        #expect(result.string("detail") != nil, comment)
+        if let field { #expect(result.string("field") == field, comment) }
+    }
+
+    @Test func memberRoutesNeedAValidToken() async throws {
+        let client = try await client()
+        let missing = try await client.send("GET", "/cart")
+        expectProblem(missing, 401)
+        #expect(missing.headers["www-authenticate"] == "Bearer")
+        expectProblem(try await client.send("GET", "/orders", token: "forged-token"), 401)
+        expectProblem(try await client.send("POST", "/sessions", json: ["email": "nobody@example.com", "password": "whatever1"]), 401)
+    }
+
+    @Test func adminRoutesNeedTheAdminToken() async throws {
+        let client = try await client()
+        let member = try await client.member("mallory")
+        expectProblem(try await client.send("GET", "/admin/subscriptions"), 401)
+        expectProblem(try await client.send("GET", "/admin/subscriptions", token: member.token), 403)
+        expectProblem(try await client.send("GET", "/admin/dead-letters", token: "wrong-admin-token-xxxxxxxx"), 403)
+        #expect(try await client.send("GET", "/admin/dead-letters", token: MallServerProcess.adminToken).status == 200)
+    }
+
+    @Test func membersSeeOnlyTheirOwnOrders() async throws {
+        let client = try await client()
+        let ada = try await client.member("ada")
+        let bob = try await client.member("bob")
+        let orderID = try #require(try await client.placeOrder(ada.token, [("cocoa", 1)]).string("id"))
+        expectProblem(try await client.send("GET", "/orders/\(orderID)", token: bob.token), 404)
+        expectProblem(try await client.send("POST", "/orders/\(orderID)/cancel", token: bob.token), 404)
+        expectProblem(try await client.send("POST", "/orders/\(orderID)/payments", token: bob.token), 404)
+        #expect(try await client.send("GET", "/orders", token: bob.token).array.isEmpty)
+        #expect(try await client.send("GET", "/orders/\(orderID)", token: ada.token).status == 200)
+    }
+
+    @Test func badInputIsAProblemNamingTheField() async throws {
+        let client = try await client()
+        let member = try await client.member("fuzz")
+        let token = member.token
+        let malformed = try await client.send("POST", "/orders", raw: Data("{\"lines\": [".utf8), token: token)
+        expectProblem(malformed, 400, field: "body")
+        expectProblem(try await client.send("POST", "/members", json: ["email": "x@example.com", "name": "X"]), 400, field: "password")
+        expectProblem(try await client.send("POST", "/members", json: ["email": "not-an-address", "password": "12345678", "name": "X"]), 400, field: "email")
+        expectProblem(try await client.send("PUT", "/cart/lines/cocoa", json: ["quantity": "two"], token: token), 400, field: "quantity")
+        expectProblem(try await client.send("PUT", "/cart/lines/cocoa", json: ["quantity": -1], token: token), 400, field: "quantity")
+        expectProblem(try await client.send("PUT", "/cart/lines/cocoa", raw: Data("{\"quantity\": 100000000000000000000000}".utf8), token: token), 400, field: "quantity")
+        expectProblem(try await client.send("PUT", "/cart/lines/no-such-sku", json: ["quantity": 1], token: token), 404, field: "sku")
+
+        expectProblem(try await client.placeOrder(token, [("cocoa", 0)]), 400, field: "quantity")
+        expectProblem(try await client.placeOrder(token, [("cocoa", 1_000_000)]), 400, field: "quantity")
+        expectProblem(try await client.placeOrder(token, [("no-such-sku", 1)]), 422, field: "sku")
+        expectProblem(try await client.placeOrder(token, []), 400, field: "lines")
+        expectProblem(try await client.placeOrder(token, [("cocoa", 1)], coupon: "C-NOTMINE"), 422, field: "couponCode")
+        var wrongType: [String: Any] = ["lines": [["sku": "cocoa", "quantity": 1]], "address": MallClient.address, "paymentMethod": "card", "delivery": "teleport"]
+        expectProblem(try await client.send("POST", "/orders", json: wrongType, token: token), 400, field: "delivery")
+        wrongType["delivery"] = "standard"
+        wrongType["lines"] = [["sku": "cocoa"]]
+        expectProblem(try await client.send("POST", "/orders", json: wrongType, token: token), 400, field: "lines[0].quantity")
+        wrongType["lines"] = [["sku": "cocoa", "quantity": 1]]
+        wrongType["address"] = ["name": "", "phone": "1", "line1": "x", "city": "y", "postcode": "z"]
+        expectProblem(try await client.send("POST", "/orders", json: wrongType, token: token), 400, field: "address.name")
+        expectProblem(try await client.send("POST", "/payment-gateway/callbacks", json: ["paymentId": "pay-x", "outcome": "succeeded", "signature": "00"]), 401, field: "signature")
+        expectProblem(try await client.send("GET", "/products?page=0"), 400, field: "page")
+        expectProblem(try await client.send("GET", "/no/such/route"), 404)
+        // Nothing above created an order.
+        #expect(try await client.send("GET", "/orders", token: token).array.isEmpty)
+    }
+
+    @Test func oversizedBodiesAreRefusedWith413() async throws {
+        let client = try await client()
+        let member = try await client.member("big")
+        let huge = Data(("{\"quantity\": 1, \"padding\": \"" + String(repeating: "x", count: 100_000) + "\"}").utf8)
+        expectProblem(try await client.send("PUT", "/cart/lines/cocoa", raw: huge, token: member.token), 413)
+    }
+
+    @Test func aReusedIdempotencyKeyWithADifferentBodyIsAConflict() async throws {
+        let client = try await client()
+        let member = try await client.member("retry")
+        let first = try await client.placeOrder(member.token, [("cocoa", 1)], key: "same-key")
+        #expect(first.status == 201)
+        expectProblem(try await client.placeOrder(member.token, [("cocoa", 2)], key: "same-key"), 409, field: "Idempotency-Key")
+        #expect(try await client.send("GET", "/orders", token: member.token).array.count == 1)
+    }
+
+    @Test func healthAndOpenAPIAreServed() async throws {
+        let client = try await client()
+        #expect(try await client.send("GET", "/health/live").status == 200)
+        #expect(try await client.send("GET", "/health/ready").status == 200)
+        var request = URLRequest(url: URL(string: client.baseURL.absoluteString + "/openapi.yaml")!)
+        request.httpMethod = "GET"
+        let (data, response) = try await URLSession.shared.data(for: request)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        #expect(String(decoding: data, as: UTF8.self).hasPrefix("openapi: 3.1"))
+    }
+}

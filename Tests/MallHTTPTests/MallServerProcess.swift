@@ -1,0 +1,164 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+
+/// A real `mall serve` child process on a fresh SQLite file and a free loopback port.
+final class MallServerProcess: @unchecked Sendable {
+    // @unchecked: `process` is only touched by the test that owns this object, one call at a time.
+    static let adminToken = "test-admin-token-0123456789"
+    static let gatewaySecret = "test-gateway-secret-0123456789"
+
+    let database: String
+    let logPath: String
+    private(set) var process: Process?
+    private(set) var baseURL: URL!
+    let paymentWindow: Double
+
+    init(paymentWindow: Double = 900, database: String? = nil) {
+        let id = UUID().uuidString.prefix(8)
+        self.database = database ?? FileManager.default.temporaryDirectory.appendingPathComponent("mall-http-\(id).sqlite").path
+        self.logPath = FileManager.default.temporaryDirectory.appendingPathComponent("mall-http-\(id).log").path
+        self.paymentWindow = paymentWindow
+    }
+
+    static func executable() throws -> URL {
+        let binDirectory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        let mall = binDirectory.appendingPathComponent("mall")
+        try #require(FileManager.default.isExecutableFile(atPath: mall.path), "build mall first: swift build (looked in \(binDirectory.path))")
+        return mall
+    }
+
+    /// Starts the server and waits for it to report its port.
+    func start(port: Int = 0) async throws {
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        let process = Process()
+        process.executableURL = try Self.executable()
+        process.arguments = [
+            "serve", "--database", database, "--host", "127.0.0.1", "--port", String(port),
+            "--admin-token", Self.adminToken, "--gateway-secret", Self.gatewaySecret, "--payment-window", String(paymentWindow),
+        ]
+        var environment = ProcessInfo.processInfo.environment
+        environment["MALL_PASSWORD_COST"] = "4"
+        process.environment = environment
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        try log.seekToEnd()
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        self.process = process
+        let start = Date()
+        while Date().timeIntervalSince(start) < 120 {
+            // Only lines this start wrote: the log is appended to across restarts.
+            let output = String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: logPath))) ?? Data(), as: UTF8.self).dropFirst(logOffset)
+            if let line = output.split(separator: "\n").first(where: { $0.hasPrefix("mall listening on http://") }), output.contains(line + "\n") {
+                baseURL = URL(string: String(line.dropFirst("mall listening on ".count)))
+                logOffset += output.count
+                return
+            }
+            guard process.isRunning else { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw ServerFailed(log: (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")
+    }
+
+    private var logOffset = 0
+
+    /// SIGKILL: no chance to finish anything.
+    func kill() {
+        guard let process, process.isRunning else { return }
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    func stop() {
+        guard let process, process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    deinit {
+        kill()
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
+        try? FileManager.default.removeItem(atPath: logPath)
+    }
+
+    struct ServerFailed: Error, CustomStringConvertible {
+        var log: String
+        var description: String { "mall serve did not start:\n\(log)" }
+    }
+}
+
+/// A JSON response: status, headers and the parsed body.
+struct HTTPResult: @unchecked Sendable {
+    // @unchecked: `json` holds JSONSerialization's immutable Foundation values.
+    var status: Int
+    var contentType: String?
+    var headers: [String: String]
+    var json: Any?
+
+    subscript(key: String) -> Any? { (json as? [String: Any])?[key] }
+    func string(_ key: String) -> String? { self[key] as? String }
+    var array: [[String: Any]] { json as? [[String: Any]] ?? [] }
+}
+
+/// The client side of the tests: URLSession against 127.0.0.1 only.
+struct MallClient: Sendable {
+    let baseURL: URL
+
+    func send(_ method: String, _ path: String, json body: Any? = nil, raw: Data? = nil, token: String? = nil, headers: [String: String] = [:]) async throws -> HTTPResult {
+        var request = URLRequest(url: URL(string: baseURL.absoluteString + path)!)
+        request.httpMethod = method
+        request.timeoutInterval = 60
+        if let body { request.httpBody = try JSONSerialization.data(withJSONObject: body) }
+        if let raw { request.httpBody = raw }
+        if request.httpBody != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let http = response as! HTTPURLResponse
+        var fields: [String: String] = [:]
+        for (name, value) in http.allHeaderFields { fields[String(describing: name).lowercased()] = String(describing: value) }
+        return HTTPResult(
+            status: http.statusCode, contentType: fields["content-type"], headers: fields,
+            json: data.isEmpty ? nil : try? JSONSerialization.jsonObject(with: data))
+    }
+
+    /// Registers and logs in a member; returns (member id, token).
+    func member(_ name: String) async throws -> (id: String, token: String) {
+        let email = "\(name)-\(UUID().uuidString.prefix(8))@example.com"
+        let registered = try await send("POST", "/members", json: ["email": email, "password": "correct horse", "name": name])
+        try #require(registered.status == 201, "register: \(registered.json ?? "")")
+        let session = try await send("POST", "/sessions", json: ["email": email, "password": "correct horse"])
+        try #require(session.status == 201)
+        return (registered.string("id")!, session.string("token")!)
+    }
+
+    static var address: [String: Any] { ["name": "Ada Lovelace", "phone": "+44 20 7946 0000", "line1": "12 St James's Square", "city": "London", "postcode": "SW1Y 4JH"] }
+
+    func placeOrder(_ token: String, _ lines: [(String, Int)], coupon: String? = nil, key: String? = nil) async throws -> HTTPResult {
+        var body: [String: Any] = [
+            "lines": lines.map { ["sku": $0.0, "quantity": $0.1] }, "address": Self.address, "paymentMethod": "card", "delivery": "standard",
+        ]
+        if let coupon { body["couponCode"] = coupon }
+        return try await send("POST", "/orders", json: body, token: token, headers: key.map { ["Idempotency-Key": $0] } ?? [:])
+    }
+
+    /// Polls the order until it has `status` (the saga runs in the server's subscriptions).
+    @discardableResult
+    func waitForOrder(_ id: String, token: String, status: String, timeout: Double = 60) async throws -> HTTPResult {
+        let start = Date()
+        var last: HTTPResult?
+        while Date().timeIntervalSince(start) < timeout {
+            let order = try await send("GET", "/orders/\(id)", token: token)
+            if order.string("status") == status { return order }
+            last = order
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        Issue.record("order \(id) never became \(status); last: \(last?.json ?? "nothing")")
+        throw WaitTimedOut()
+    }
+
+    struct WaitTimedOut: Error {}
+}

@@ -1,0 +1,171 @@
+import Foundation
+import MallPayment
+import Testing
+
+/// End to end over HTTP against a real `mall serve` process.
+@Suite struct PurchaseTests {
+    static let signer = GatewaySignature(secret: MallServerProcess.gatewaySecret)
+
+    static func callback(_ client: MallClient, paymentID: String, outcome: GatewayOutcome = .succeeded) async throws -> HTTPResult {
+        try await client.send("POST", "/payment-gateway/callbacks", json: [
+            "paymentId": paymentID, "outcome": outcome.rawValue, "signature": signer.sign(paymentID: paymentID, outcome: outcome),
+        ])
+    }
+
+    @Test func aMemberBuysFromTheCartPaysAndTheOrderShips() async throws {
+        let server = MallServerProcess()
+        try await server.start()
+        let client = MallClient(baseURL: server.baseURL)
+        let admin = MallServerProcess.adminToken
+        let ada = try await client.member("ada")
+        #expect(try await client.send("PUT", "/admin/members/\(ada.id)/level", json: ["level": "gold"], token: admin).status == 200)
+
+        let drinks = try await client.send("GET", "/products?category=drinks")
+        #expect(drinks.status == 200)
+        #expect((drinks["items"] as? [[String: Any]])?.count == 4)
+        let search = try await client.send("GET", "/products?q=teapot")
+        #expect((search["items"] as? [[String: Any]])?.map { $0["sku"] as? String } == ["teapot"])
+
+        // Pricing learns of the level through an event: wait for the member price.
+        var price: Int?
+        for _ in 0..<400 where price != 4950 {
+            let book = try await client.send("GET", "/products/book-ddd", token: ada.token)
+            price = (book["yourPrice"] as? [String: Any])?["minorUnits"] as? Int
+            if price != 4950 { try await Task.sleep(for: .milliseconds(25)) }
+        }
+        #expect(price == 4950, "gold: 10% off USD 55.00")
+
+        let coupon = try await client.send("POST", "/coupons", json: ["campaignId": "welcome"], token: ada.token)
+        #expect(coupon.status == 201)
+        let code = try #require(coupon.string("code"))
+        #expect(try await client.send("PUT", "/cart/lines/teapot", json: ["quantity": 1], token: ada.token).status == 200)
+        let cart = try await client.send("PUT", "/cart/lines/tea-jasmine", json: ["quantity": 2], token: ada.token)
+        #expect((cart["lines"] as? [[String: Any]])?.count == 2)
+        #expect(cart["quote"] is [String: Any])
+
+        let body: [String: Any] = ["fromCart": true, "address": MallClient.address, "paymentMethod": "card", "delivery": "standard", "couponCode": code]
+        let placed = try await client.send("POST", "/orders", json: body, token: ada.token, headers: ["Idempotency-Key": "checkout-1"])
+        #expect(placed.status == 201)
+        let orderID = try #require(placed.string("id"))
+        let retried = try await client.send("POST", "/orders", json: body, token: ada.token, headers: ["Idempotency-Key": "checkout-1"])
+        #expect(retried.status == 201 && retried.string("id") == orderID, "a retry returns the first order")
+
+        // Server-side price: teapot 3500 − 350 gold; tea 2400 − 480 promo − 192 gold; coupon 500
+        // shared 323/177; freight 700 (1240 g): 5078.
+        #expect(((placed["quote"] as? [String: Any])?["total"] as? [String: Any])?["minorUnits"] as? Int == 5078)
+        try await client.waitForOrder(orderID, token: ada.token, status: "awaitingPayment")
+        let emptied = try await client.send("GET", "/cart", token: ada.token)
+        #expect((emptied["lines"] as? [Any])?.isEmpty == true, "the cart empties once the order is submitted")
+
+        let payment = try await client.send("POST", "/orders/\(orderID)/payments", token: ada.token)
+        #expect(payment.status == 201)
+        let paymentID = try #require(payment.string("paymentId"))
+        let first = try await Self.callback(client, paymentID: paymentID)
+        let duplicate = try await Self.callback(client, paymentID: paymentID)
+        #expect(first.status == 200 && duplicate.status == 200)
+        #expect(first.string("status") == "succeeded" && duplicate.string("status") == "succeeded")
+        try await client.waitForOrder(orderID, token: ada.token, status: "paid")
+
+        #expect(try await client.send("POST", "/admin/orders/\(orderID)/ship", token: admin).status == 200)
+        #expect(try await client.send("POST", "/orders/\(orderID)/complete", token: ada.token).status == 200)
+        let done = try await client.send("GET", "/orders/\(orderID)", token: ada.token)
+        #expect((done["timeline"] as? [[String: Any]])?.map { $0["event"] as? String } == [
+            "OrderSubmitted", "OrderAwaitingPayment", "OrderPaid", "OrderShipped", "OrderCompleted",
+        ])
+        var stock = try await client.send("GET", "/admin/stock/teapot", token: admin)
+        for _ in 0..<400 where stock["reserved"] as? Int != 0 {
+            try await Task.sleep(for: .milliseconds(25))
+            stock = try await client.send("GET", "/admin/stock/teapot", token: admin)
+        }
+        #expect(stock["onHand"] as? Int == 39 && stock["reserved"] as? Int == 0)
+        let orders = try await client.send("GET", "/orders", token: ada.token)
+        #expect(orders.array.map { $0["id"] as? String } == [orderID])
+        let subscriptions = try await client.send("GET", "/admin/subscriptions", token: admin)
+        #expect(subscriptions.array.count == 7)
+        server.stop()
+    }
+
+    @Test func anUnpaidOrderIsCancelledAtItsDeadlineWithStockAndCouponReturned() async throws {
+        let server = MallServerProcess(paymentWindow: 1)
+        try await server.start()
+        let client = MallClient(baseURL: server.baseURL)
+        let bob = try await client.member("bob")
+        let code = try #require(try await client.send("POST", "/coupons", json: ["campaignId": "welcome"], token: bob.token).string("code"))
+        let before = try #require(try await client.send("GET", "/products/stove-camp")["available"] as? Int)
+
+        let placed = try await client.placeOrder(bob.token, [("stove-camp", 1)], coupon: code)
+        #expect(placed.status == 201)
+        let orderID = try #require(placed.string("id"))
+        let cancelled = try await client.waitForOrder(orderID, token: bob.token, status: "cancelled")
+        #expect((cancelled["cancellation"] as? [String: Any])?["reason"] as? String == "paymentDeadline")
+
+        var available = -1
+        var couponStatus: String?
+        for _ in 0..<400 where available != before || couponStatus != "available" {
+            available = try await client.send("GET", "/products/stove-camp")["available"] as? Int ?? -1
+            couponStatus = try await client.send("GET", "/coupons", token: bob.token).array.first { $0["code"] as? String == code }?["status"] as? String
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        #expect(available == before)
+        #expect(couponStatus == "available")
+
+        // Paying now is refused (the order is cancelled)…
+        let late = try await client.send("POST", "/orders/\(orderID)/payments", token: bob.token)
+        #expect(late.status == 409)
+        server.stop()
+    }
+
+    @Test func aPaymentArrivingAfterCancellationIsRefunded() async throws {
+        let server = MallServerProcess()
+        try await server.start()
+        let client = MallClient(baseURL: server.baseURL)
+        let eve = try await client.member("eve")
+        let orderID = try #require(try await client.placeOrder(eve.token, [("headlamp", 1)]).string("id"))
+        try await client.waitForOrder(orderID, token: eve.token, status: "awaitingPayment")
+        let paymentID = try #require(try await client.send("POST", "/orders/\(orderID)/payments", token: eve.token).string("paymentId"))
+        #expect(try await client.send("POST", "/orders/\(orderID)/cancel", token: eve.token).status == 200)
+
+        #expect(try await Self.callback(client, paymentID: paymentID).status == 200)
+        var events: [String] = []
+        for _ in 0..<400 where events.last != "OrderPaymentRejected" {
+            let order = try await client.send("GET", "/orders/\(orderID)", token: eve.token)
+            events = (order["timeline"] as? [[String: Any]])?.compactMap { $0["event"] as? String } ?? []
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        #expect(events == ["OrderSubmitted", "OrderAwaitingPayment", "OrderCancelled", "OrderPaymentRejected"])
+        #expect(try await client.send("GET", "/orders/\(orderID)", token: eve.token).string("status") == "cancelled")
+        server.stop()
+    }
+
+    @Test func fiftyConcurrentOrdersForTenInStockGetExactlyTen() async throws {
+        let server = MallServerProcess()
+        try await server.start()
+        let client = MallClient(baseURL: server.baseURL)
+        var buyers: [(id: String, token: String)] = []
+        for index in 0..<50 { buyers.append(try await client.member("buyer\(index)")) }
+
+        let placed = try await withThrowingTaskGroup(of: (String, String).self) { group in
+            for buyer in buyers {
+                group.addTask {
+                    let order = try await client.placeOrder(buyer.token, [("tent-2p", 1)])
+                    return (try #require(order.string("id")), buyer.token)
+                }
+            }
+            return try await group.reduce(into: [(String, String)]()) { $0.append($1) }
+        }
+        #expect(placed.count == 50)
+        var statuses: [String: Int] = [:]
+        for (id, token) in placed {
+            var status = "submitted"
+            for _ in 0..<400 where status == "submitted" {
+                status = try await client.send("GET", "/orders/\(id)", token: token).string("status") ?? "?"
+                if status == "submitted" { try await Task.sleep(for: .milliseconds(25)) }
+            }
+            statuses[status, default: 0] += 1
+        }
+        #expect(statuses == ["awaitingPayment": 10, "cancelled": 40])
+        let stock = try await client.send("GET", "/admin/stock/tent-2p", token: MallServerProcess.adminToken)
+        #expect(stock["available"] as? Int == 0 && stock["reserved"] as? Int == 10 && stock["onHand"] as? Int == 10)
+        server.stop()
+    }
+}
