@@ -124,7 +124,13 @@ let package = Package(
             ]
         ),
         .testTarget(name: "MallPricingTests", dependencies: ["MallPricing", "MallEvents"]),
-        .testTarget(name: "MallHTTPTests", dependencies: ["MallPayment"]),
+        .testTarget(
+            name: "MallHTTPTests",
+            dependencies: [
+                "MallPayment", "MallHTTP", "MallApp", "Herald", "HeraldTesting", "MallEvents",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "HeraldTests",
             dependencies: [

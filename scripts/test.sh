@@ -2,7 +2,8 @@
 # The one test command: builds everything (the crash tests need their worker executables),
 # starts a throwaway PostgreSQL server (scripts/postgres.sh), then runs every Swift Testing
 # suite: conformance against the in-memory, SQLite and PostgreSQL stores, the fault tests,
-# the gap-safety test and the SIGKILL crash tests.
+# the gap-safety test, the SIGKILL crash tests, Mall's pricing, saga and end-to-end HTTP
+# tests; then fuzzes a live `mall serve` against its OpenAPI document (schemathesis).
 #
 # PostgreSQL is required. HERALD_SKIP_POSTGRES=1 skips its tests, and says so.
 set -euo pipefail
@@ -24,3 +25,6 @@ else
     HERALD_POSTGRES_EXCLUSIVE=1 scripts/postgres.sh -- \
         swift test --skip-build --disable-xctest --filter ServerRestartTests "$@"
 fi
+
+echo "== schemathesis against a live mall serve"
+scripts/schemathesis.sh

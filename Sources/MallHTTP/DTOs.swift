@@ -16,6 +16,20 @@ struct QuantityRequest: Decodable { var quantity: Int }
 struct ClaimCouponRequest: Decodable { var campaignId: String }
 struct CouponCodeResponse: Encodable { var code: String }
 
+struct CouponDTO: Encodable {
+    var code: String
+    var campaignId: String
+    var status: String
+    var orderId: String?
+
+    init(_ coupon: CouponWallet.Coupon) {
+        code = coupon.code
+        campaignId = coupon.campaignID
+        status = coupon.status.rawValue
+        orderId = coupon.orderID
+    }
+}
+
 struct ProductPage: Encodable {
     var items: [ProductSummary]
     var page: Int

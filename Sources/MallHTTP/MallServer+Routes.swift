@@ -35,7 +35,7 @@ extension MallServer {
         }
         router.get("/coupons") { request, _ in
             let member = try await member(request)
-            return try JSON.response(try await mall.pricing.wallet(memberID: member.id).coupons)
+            return try JSON.response(try await mall.pricing.wallet(memberID: member.id).coupons.map(CouponDTO.init))
         }
         router.post("/coupons") { request, _ in
             let member = try await member(request)

@@ -1,0 +1,38 @@
+import Herald
+import HeraldTesting
+import Logging
+import MallApp
+import MallEvents
+import MallHTTP
+import Testing
+
+/// The served OpenAPI document and the router describe the same API.
+@Suite struct OpenAPIRoutesTests {
+    /// `METHOD /path` for every operation under `paths:` in the document.
+    static func documentedOperations() -> Set<String> {
+        var operations = Set<String>()
+        var inPaths = false
+        var path: String?
+        for line in OpenAPIDocument.yaml.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line == "paths:" { inPaths = true; continue }
+            guard inPaths else { continue }
+            if line.hasPrefix("  /"), line.hasSuffix(":"), !line.hasPrefix("   ") {
+                path = String(line.dropFirst(2).dropLast())
+            } else if let path, line.hasPrefix("    "), !line.hasPrefix("     "), line.hasSuffix(":") {
+                let method = line.trimmingCharacters(in: .whitespaces).dropLast().uppercased()
+                if ["GET", "POST", "PUT", "DELETE", "PATCH"].contains(method) { operations.insert("\(method) \(path)") }
+            }
+        }
+        return operations
+    }
+
+    @Test func everyRouteIsDocumentedAndEveryDocumentedOperationIsARoute() {
+        let engine = HeraldEngine(store: InMemoryEventStore(), registry: .mall)
+        let server = MallServer(mall: Mall(engine: engine, configuration: MallConfiguration()), logger: Logger(label: "test"))
+        let routes = Set(server.router().routes.map { "\($0.method.rawValue) \($0.path.description)" })
+        let documented = Self.documentedOperations()
+        #expect(routes.count >= 30)
+        #expect(routes.subtracting(documented).sorted() == [], "routes missing from /openapi.yaml")
+        #expect(documented.subtracting(routes).sorted() == [], "documented operations with no route")
+    }
+}
