@@ -127,7 +127,7 @@ let package = Package(
         .testTarget(
             name: "MallHTTPTests",
             dependencies: [
-                "MallPayment", "MallHTTP", "MallApp", "Herald", "HeraldTesting", "MallEvents",
+                "MallPayment", "MallHTTP", "MallApp", "Herald", "HeraldTesting", "HeraldSQLite", "MallEvents",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -11,7 +11,9 @@ final class MallServerProcess: @unchecked Sendable {
     static let gatewaySecret = "test-gateway-secret-0123456789"
 
     let database: String
-    let logPath: String
+    let logStem: String
+    /// The current start's output (each start gets its own file).
+    private(set) var logPath: String
     private(set) var process: Process?
     private(set) var baseURL: URL!
     let paymentWindow: Double
@@ -19,7 +21,8 @@ final class MallServerProcess: @unchecked Sendable {
     init(paymentWindow: Double = 900, database: String? = nil) {
         let id = UUID().uuidString.prefix(8)
         self.database = database ?? FileManager.default.temporaryDirectory.appendingPathComponent("mall-http-\(id).sqlite").path
-        self.logPath = FileManager.default.temporaryDirectory.appendingPathComponent("mall-http-\(id).log").path
+        self.logStem = FileManager.default.temporaryDirectory.appendingPathComponent("mall-http-\(id)").path
+        self.logPath = logStem + "-0.log"
         self.paymentWindow = paymentWindow
     }
 
@@ -32,6 +35,8 @@ final class MallServerProcess: @unchecked Sendable {
 
     /// Starts the server and waits for it to report its port.
     func start(port: Int = 0) async throws {
+        starts += 1
+        logPath = "\(logStem)-\(starts).log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let process = Process()
         process.executableURL = try Self.executable()
@@ -43,18 +48,15 @@ final class MallServerProcess: @unchecked Sendable {
         environment["MALL_PASSWORD_COST"] = "4"
         process.environment = environment
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        try log.seekToEnd()
         process.standardOutput = log
         process.standardError = log
         try process.run()
         self.process = process
         let start = Date()
         while Date().timeIntervalSince(start) < 120 {
-            // Only lines this start wrote: the log is appended to across restarts.
-            let output = String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: logPath))) ?? Data(), as: UTF8.self).dropFirst(logOffset)
+            let output = String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: logPath))) ?? Data(), as: UTF8.self)
             if let line = output.split(separator: "\n").first(where: { $0.hasPrefix("mall listening on http://") }), output.contains(line + "\n") {
                 baseURL = URL(string: String(line.dropFirst("mall listening on ".count)))
-                logOffset += output.count
                 return
             }
             guard process.isRunning else { break }
@@ -63,7 +65,7 @@ final class MallServerProcess: @unchecked Sendable {
         throw ServerFailed(log: (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")
     }
 
-    private var logOffset = 0
+    private var starts = 0
 
     /// SIGKILL: no chance to finish anything.
     func kill() {
@@ -81,7 +83,7 @@ final class MallServerProcess: @unchecked Sendable {
     deinit {
         kill()
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
-        try? FileManager.default.removeItem(atPath: logPath)
+        for start in 0...starts { try? FileManager.default.removeItem(atPath: "\(logStem)-\(start).log") }
     }
 
     struct ServerFailed: Error, CustomStringConvertible {

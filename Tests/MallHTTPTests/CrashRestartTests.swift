@@ -1,0 +1,184 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Herald
+import HeraldSQLite
+import MallPayment
+import Synchronization
+import Testing
+
+/// The system crash test: a driver places and pays orders over HTTP while the server
+/// process is SIGKILLed and restarted again and again. Afterwards every acknowledged order
+/// exists, every acknowledged payment is applied, `mall reconcile` finds no drift, and no
+/// subscription's effect appears twice in the log.
+@Suite struct CrashRestartTests {
+    static let kills = 12
+    static let skus = ["tea-jasmine", "tea-oolong", "coffee-beans", "cocoa", "mug-stone", "teapot", "book-ddd", "book-swift",
+                       "pen-fountain", "ink-blue", "notebook-a5", "pencil-set", "bottle-steel", "headlamp", "socks-wool", "tent-2p"]
+
+    /// Where the server currently listens; `nil` while it is down.
+    final class Endpoint: Sendable {
+        let url = Mutex<URL?>(nil)
+        var client: MallClient? { url.withLock { $0 }.map(MallClient.init(baseURL:)) }
+    }
+
+    /// What the server acknowledged with a 2xx.
+    final class Ledger: Sendable {
+        struct State {
+            var orders: [String: String] = [:]  // order id → member token
+            var paid: Set<String> = []
+            var failures = 0
+        }
+        let state = Mutex(State())
+    }
+
+    @Test func killingTheServerRepeatedlyLosesAndDoublesNothing() async throws {
+        let server = MallServerProcess()
+        try await server.start()
+        let endpoint = Endpoint()
+        endpoint.url.withLock { $0 = server.baseURL }
+        let setup = MallClient(baseURL: server.baseURL)
+        var members: [(id: String, token: String)] = []
+        for index in 0..<8 { members.append(try await setup.member("crash\(index)")) }
+
+        let ledger = Ledger()
+        let stop = StopFlag()
+        let drivers = members.enumerated().map { index, member in
+            Task { await Self.drive(member: member, seed: UInt64(index + 1), endpoint: endpoint, ledger: ledger, stop: stop) }
+        }
+
+        var generator = SeededGenerator(seed: 20_261_123)
+        for _ in 0..<Self.kills {
+            try await Task.sleep(for: .milliseconds(Int.random(in: 300...900, using: &generator)))
+            endpoint.url.withLock { $0 = nil }
+            server.kill()
+            try await Task.sleep(for: .milliseconds(Int.random(in: 0...200, using: &generator)))
+            try await server.start()
+            endpoint.url.withLock { $0 = server.baseURL }
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        stop.request()
+        for driver in drivers { await driver.value }
+
+        // Drain: every subscription caught up and no order waiting for stock or coupon.
+        let client = MallClient(baseURL: server.baseURL)
+        let acknowledged = ledger.state.withLock { $0 }
+        print("crash test: \(Self.kills) SIGKILLs; \(acknowledged.orders.count) orders and \(acknowledged.paid.count) payments acknowledged")
+        #expect(acknowledged.orders.count >= 20, "the driver placed orders between the kills")
+        #expect(acknowledged.paid.count >= 5, "the driver paid orders between the kills")
+        var caughtUp = false
+        for _ in 0..<1200 where !caughtUp {
+            let statuses = try await client.send("GET", "/admin/subscriptions", token: MallServerProcess.adminToken).array
+            caughtUp = statuses.count == 7 && statuses.allSatisfy { ($0["lag"] as? Int) == 0 && ($0["retrying"] as? Int) == 0 }
+            if !caughtUp { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(caughtUp, "subscriptions drained")
+
+        for (orderID, token) in acknowledged.orders {
+            let order = try await client.send("GET", "/orders/\(orderID)", token: token)
+            #expect(order.status == 200, "acknowledged order \(orderID) exists")
+            #expect(order.string("status") != "submitted", "order \(orderID) moved on")
+            if acknowledged.paid.contains(orderID) { #expect(order.string("status") == "paid", "acknowledged payment of \(orderID) applied") }
+        }
+        server.stop()
+
+        let reconcile = Process()
+        reconcile.executableURL = try MallServerProcess.executable()
+        reconcile.arguments = ["reconcile", "--database", server.database, "--submitted-grace", "0"]
+        let output = Pipe()
+        reconcile.standardOutput = output
+        try reconcile.run()
+        let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        reconcile.waitUntilExit()
+        #expect(reconcile.terminationStatus == 0, "mall reconcile: \(report)")
+        #expect(report.contains("no drift"))
+
+        // Exactly-once effects: every subscription's output event appears once per order.
+        let store = try SQLiteEventStore(path: server.database)
+        var counts: [String: Int] = [:]
+        var position: Int64 = 0
+        while true {
+            let batch = try await store.events(after: position, limit: 1000)
+            guard let last = batch.last else { break }
+            for event in batch where ["Order", "Reservation", "Payment"].contains(event.stream.type) {
+                counts["\(event.stream) \(event.eventType)", default: 0] += 1
+            }
+            position = last.position
+        }
+        let doubled = counts.filter { $0.value > 1 }.keys.sorted()
+        #expect(doubled == [], "events recorded twice")
+        #expect(counts.keys.contains { $0.hasSuffix("StockReserved") })
+        #expect(counts.keys.contains { $0.hasSuffix("OrderPaid") })
+    }
+
+    /// One member's loop: place an order (retrying under its idempotency key through
+    /// crashes), wait for it to await payment, pay it, repeat.
+    static func drive(member: (id: String, token: String), seed: UInt64, endpoint: Endpoint, ledger: Ledger, stop: StopFlag) async {
+        var generator = SeededGenerator(seed: seed)
+        var sequence = 0
+        while !stop.isRequested {
+            sequence += 1
+            let key = "crash-\(member.id)-\(sequence)"
+            let lines = [(skus.randomElement(using: &generator)!, Int.random(in: 1...2, using: &generator))]
+            guard let orderID = await retrying(stop: stop, endpoint: endpoint, { client in
+                let placed = try await client.placeOrder(member.token, lines, key: key)
+                return placed.status == 201 ? placed.string("id") : nil
+            }) else { continue }
+            ledger.state.withLock { $0.orders[orderID] = member.token }
+
+            guard Bool.random(using: &generator) else { continue }
+            let awaiting = await retrying(stop: stop, endpoint: endpoint) { client -> String? in
+                let status = try await client.send("GET", "/orders/\(orderID)", token: member.token).string("status")
+                if status == "submitted" { try await Task.sleep(for: .milliseconds(20)); throw NotYet() }
+                return status
+            }
+            guard awaiting == "awaitingPayment" else { continue }
+            guard let paymentID = await retrying(stop: stop, endpoint: endpoint, { client in
+                let started = try await client.send("POST", "/orders/\(orderID)/payments", token: member.token)
+                return started.status == 201 ? started.string("paymentId") : nil
+            }) else { continue }
+            let signer = GatewaySignature(secret: MallServerProcess.gatewaySecret)
+            let settled = await retrying(stop: stop, endpoint: endpoint) { client -> Bool? in
+                let callback = try await client.send("POST", "/payment-gateway/callbacks", json: [
+                    "paymentId": paymentID, "outcome": "succeeded", "signature": signer.sign(paymentID: paymentID, outcome: .succeeded),
+                ])
+                return callback.status == 200 ? true : nil
+            }
+            if settled == true { ledger.state.withLock { _ = $0.paid.insert(orderID) } }
+        }
+    }
+
+    struct NotYet: Error {}
+
+    /// Runs `body` until it returns, while the server is down or the connection breaks;
+    /// a definite refusal (`nil`) ends it.
+    static func retrying<T>(stop: StopFlag, endpoint: Endpoint, _ body: (MallClient) async throws -> T?) async -> T? {
+        for _ in 0..<2000 {
+            guard let client = endpoint.client else {
+                try? await Task.sleep(for: .milliseconds(20))
+                continue
+            }
+            do {
+                return try await body(client)
+            } catch {
+                if stop.isRequested, !(error is NotYet) { return nil }
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        return nil
+    }
+}
+
+/// A small deterministic generator (SplitMix64), so a run's schedule can be repeated.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
