@@ -89,8 +89,10 @@ let package = Package(
         .target(
             name: "MallApp",
             dependencies: [
-                "Herald", "HeraldSQLite", "MallEvents", "MallCatalog", "MallMembers", "MallPricing", "MallCart",
+                "Herald", "HeraldSQLite", "HeraldPostgres", "MallEvents", "MallCatalog", "MallMembers", "MallPricing", "MallCart",
                 "MallOrdering", "MallInventory", "MallPayment",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             ]

@@ -23,7 +23,7 @@ struct Demo: AsyncParsableCommand {
         configuration.paymentWindow = try MallConfiguration.paymentWindow(String(paymentWindow), setting: "--payment-window")
         configuration.passwordCost = 6
         let quiet = Logger(label: "mall-demo", factory: { _ in SwiftLogNoOpLogHandler() })
-        let mall = try configuration.openMall(logger: quiet)
+        let mall = Mall(engine: HeraldEngine(store: try SQLiteEventStore(path: path), registry: .mall, logger: quiet), configuration: configuration)
 
         // A subscriber with a bug: it cannot send the receipt of one order until "fixed".
         let fixed = Mutex(false)

@@ -28,17 +28,6 @@ struct DatabaseOptions: ParsableArguments {
     }
 }
 
-extension MallConfiguration {
-    /// Opens the configured store and builds the application on it.
-    func openMall(logger: Logger) throws -> Mall {
-        guard !database.hasPrefix("postgres://"), !database.hasPrefix("postgresql://") else {
-            throw ValidationError("PostgreSQL is not wired into mall yet (--database takes a SQLite file path for now)")
-        }
-        let store = try SQLiteEventStore(path: database)
-        return Mall(engine: HeraldEngine(store: store, registry: .mall, logger: logger), configuration: self)
-    }
-}
-
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Serve the HTTP API (creates, migrates and seeds the database on first start).")
 
@@ -64,20 +53,20 @@ struct Serve: AsyncParsableCommand {
 
         var logger = Logger(label: "mall")
         logger.logLevel = .info
-        let mall = try configuration.openMall(logger: logger)
-        if configuration.seedDemoCatalog, try await mall.seedDemoCatalogIfEmpty() {
-            logger.info("seeded the demo catalog into \(configuration.database)")
+        try await Mall.withMall(configuration, logger: logger) { [logger, configuration] mall in
+            if configuration.seedDemoCatalog, try await mall.seedDemoCatalogIfEmpty() {
+                logger.info("seeded the demo catalog")
+            }
+            if let token = try await mall.establishAdminToken() {
+                say("admin token (printed once, keep it): \(token)")
+            }
+            let herald = try mall.engine.service(subscriptions: mall.subscriptions())
+            let host = configuration.host
+            let app = MallServer(mall: mall, logger: logger).application(services: [herald]) { port in
+                say("mall listening on http://\(host):\(port)")
+            }
+            try await app.runService()
         }
-        if let token = try await mall.establishAdminToken() {
-            say("admin token (printed once, keep it): \(token)")
-        }
-        let herald = try mall.engine.service(subscriptions: mall.subscriptions())
-        let server = MallServer(mall: mall, logger: logger)
-        let host = configuration.host
-        let app = server.application(services: [herald]) { port in
-            say("mall listening on http://\(host):\(port)")
-        }
-        try await app.runService()
     }
 }
 
@@ -89,8 +78,8 @@ struct Reconcile: AsyncParsableCommand {
     @Option(help: "Seconds an order may stay submitted before it counts as stuck.") var submittedGrace: Double = 300
 
     func run() async throws {
-        let mall = try database.configuration().openMall(logger: Logger(label: "mall", factory: { _ in SwiftLogNoOpLogHandler() }))
-        let report = try await mall.reconcile(submittedGrace: .milliseconds(Int64(submittedGrace * 1000)))
+        let grace = Duration.milliseconds(Int64(submittedGrace * 1000))
+        let report = try await Mall.withMall(try database.configuration(), logger: quietLogger) { try await $0.reconcile(submittedGrace: grace) }
         print("checked \(report.orders) orders, \(report.stocks) stocks, \(report.wallets) coupon wallets, \(report.payments) payments")
         for (name, lag) in report.lag.sorted(by: { $0.key < $1.key }) {
             print("note: subscription \(name) has \(lag) event(s) to process; drift below may be work in flight")
@@ -118,8 +107,8 @@ struct DeadLettersCommand: AsyncParsableCommand {
 
         var filter: DeadLetters.Filter { DeadLetters.Filter(subscription: subscription, position: position, eventType: eventType) }
 
-        func mall() throws -> Mall {
-            try database.configuration().openMall(logger: Logger(label: "mall", factory: { _ in SwiftLogNoOpLogHandler() }))
+        func withMall<Result: Sendable>(_ body: @Sendable (Mall) async throws -> Result) async throws -> Result {
+            try await Mall.withMall(try database.configuration(), logger: quietLogger, body)
         }
     }
 
@@ -127,7 +116,8 @@ struct DeadLettersCommand: AsyncParsableCommand {
         @OptionGroup var selection: Selection
 
         func run() async throws {
-            let letters = try await selection.mall().engine.deadLetters.list(selection.filter)
+            let filter = selection.filter
+            let letters = try await selection.withMall { try await $0.engine.deadLetters.list(filter) }
             for letter in letters {
                 print("\(letter.subscription)  #\(letter.position)  \(letter.parked.eventType)  \(letter.parked.stream)  attempts \(letter.attempts)  held behind \(letter.heldBehind)  \(letter.lastError ?? "")")
             }
@@ -139,7 +129,8 @@ struct DeadLettersCommand: AsyncParsableCommand {
         @OptionGroup var selection: Selection
 
         func run() async throws {
-            print("replaying \(try await selection.mall().engine.deadLetters.replay(selection.filter)) dead letter(s)")
+            let filter = selection.filter
+            print("replaying \(try await selection.withMall { try await $0.engine.deadLetters.replay(filter) }) dead letter(s)")
         }
     }
 
@@ -147,7 +138,11 @@ struct DeadLettersCommand: AsyncParsableCommand {
         @OptionGroup var selection: Selection
 
         func run() async throws {
-            print("discarded \(try await selection.mall().engine.deadLetters.discard(selection.filter)) dead letter(s)")
+            let filter = selection.filter
+            print("discarded \(try await selection.withMall { try await $0.engine.deadLetters.discard(filter) }) dead letter(s)")
         }
     }
 }
+
+/// For commands whose output is their report: no log lines in between.
+let quietLogger = Logger(label: "mall", factory: { _ in SwiftLogNoOpLogHandler() })

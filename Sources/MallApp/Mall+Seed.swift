@@ -4,13 +4,25 @@ import MallEvents
 import MallPricing
 
 extension Mall {
-    /// The demo catalog: products in five categories with stock, two promotions and a
-    /// welcome coupon campaign. Seeds only an empty shop.
+    /// The demo catalog: products in five categories with stock, three promotions and a
+    /// welcome coupon campaign. Seeds only an empty shop, and once: when several nodes
+    /// start together, the one that records the seed marker first seeds.
     ///
     /// - Returns: whether it seeded.
     @discardableResult
     public func seedDemoCatalogIfEmpty() async throws -> Bool {
         guard try await catalog.products().total == 0 else { return false }
+        do {
+            let claimed = try await engine.perform(attempts: 1) { work in
+                guard try await work.load(SeedMarker.self, id: SeedMarker.mainID) == nil else { return false }
+                var marker = SeedMarker()
+                try work.save(&marker)
+                return true
+            }
+            guard claimed else { return false }
+        } catch is ConcurrencyConflict {
+            return false
+        }
         let currency = configuration.pricing.currency
         func price(_ cents: Int64) -> Money { Money(minorUnits: cents, currency: currency) }
         let products: [(String, String, String, Int64, Int, Int)] = [
@@ -55,4 +67,12 @@ extension Mall {
             terms: CouponTerms(benefit: .amountOff(price(500)), minimumSpend: price(3000), perMemberLimit: 1))
         return true
     }
+}
+
+/// Records that the demo catalog was seeded into this database.
+struct SeedMarker: AggregateRoot {
+    static let streamType = "DemoSeed"
+    static let mainID = "demo"
+    var id = SeedMarker.mainID
+    var pendingEvents = PendingEvents()
 }
