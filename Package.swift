@@ -12,7 +12,7 @@ let package = Package(
         .executable(name: "herald-example", targets: ["HeraldExample"]),
         .executable(name: "herald-bench", targets: ["HeraldBenchmarks"]),
         .executable(name: "herald-crash-worker", targets: ["HeraldCrashWorker"]),
-        .executable(name: "mall", targets: ["Mall"]),
+        .executable(name: "mall", targets: ["MallCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
@@ -111,7 +111,7 @@ let package = Package(
         ),
         // `mall`: serve, demo, reconcile, dead-letters.
         .executableTarget(
-            name: "Mall",
+            name: "MallCLI",
             dependencies: [
                 "Herald", "HeraldSQLite", "MallApp", "MallHTTP", "MallEvents", "MallOrdering", "MallPayment",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -7,6 +7,8 @@ import MallPricing
 public struct MallConfiguration: Sendable {
     /// A SQLite file path, or a `postgres://` URL.
     public var database: String = "mall.sqlite"
+    /// The PostgreSQL schema holding the tables (PostgreSQL only).
+    public var postgresSchema: String = "herald"
     public var host: String = "127.0.0.1"
     public var port: Int = 8080
     /// How long an order may wait for payment before it is cancelled.
@@ -40,7 +42,7 @@ public struct MallConfiguration: Sendable {
         ])
 
     /// Reads `MALL_*` variables over the defaults: `MALL_DATABASE_URL`, `MALL_HOST`,
-    /// `MALL_PORT`, `MALL_PAYMENT_WINDOW_SECONDS`, `MALL_GATEWAY_SECRET`, `MALL_ADMIN_TOKEN`,
+    /// `MALL_POSTGRES_SCHEMA`, `MALL_PORT`, `MALL_PAYMENT_WINDOW_SECONDS`, `MALL_GATEWAY_SECRET`, `MALL_ADMIN_TOKEN`,
     /// `MALL_PASSWORD_COST`.
     ///
     /// - Throws: ``ConfigurationError`` naming the variable and what it allows.
@@ -48,6 +50,7 @@ public struct MallConfiguration: Sendable {
         var configuration = MallConfiguration()
         if let value = environment["MALL_DATABASE_URL"], !value.isEmpty { configuration.database = value }
         if let value = environment["MALL_HOST"], !value.isEmpty { configuration.host = value }
+        if let value = environment["MALL_POSTGRES_SCHEMA"], !value.isEmpty { configuration.postgresSchema = value }
         if let value = environment["MALL_PORT"] { configuration.port = try port(value, setting: "MALL_PORT") }
         if let value = environment["MALL_PAYMENT_WINDOW_SECONDS"] {
             configuration.paymentWindow = try paymentWindow(value, setting: "MALL_PAYMENT_WINDOW_SECONDS")

@@ -21,7 +21,7 @@ extension Mall {
             return try await body(Mall(engine: HeraldEngine(store: store, registry: .mall, logger: logger), configuration: configuration))
         }
         let client = PostgresClient(configuration: try PostgresEventStore.configuration(url: configuration.database), backgroundLogger: logger)
-        let store = try PostgresEventStore(client: client, logger: logger)
+        let store = try PostgresEventStore(client: client, options: .init(schema: configuration.postgresSchema), logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             group.addTask { try await store.run() }

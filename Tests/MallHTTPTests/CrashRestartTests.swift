@@ -3,7 +3,6 @@ import Foundation
 import FoundationNetworking
 #endif
 import Herald
-import HeraldSQLite
 import MallPayment
 import Synchronization
 import Testing
@@ -17,10 +16,10 @@ import Testing
     static let skus = ["tea-jasmine", "tea-oolong", "coffee-beans", "cocoa", "mug-stone", "teapot", "book-ddd", "book-swift",
                        "pen-fountain", "ink-blue", "notebook-a5", "pencil-set", "bottle-steel", "headlamp", "socks-wool", "tent-2p"]
 
-    /// Where the server currently listens; `nil` while it is down.
+    /// Where the servers that are up listen.
     final class Endpoint: Sendable {
-        let url = Mutex<URL?>(nil)
-        var client: MallClient? { url.withLock { $0 }.map(MallClient.init(baseURL:)) }
+        let urls = Mutex<[Int: URL]>([:])
+        var client: MallClient? { urls.withLock { $0.values.randomElement() }.map(MallClient.init(baseURL:)) }
     }
 
     /// What the server acknowledged with a 2xx.
@@ -33,11 +32,19 @@ import Testing
         let state = Mutex(State())
     }
 
-    @Test func killingTheServerRepeatedlyLosesAndDoublesNothing() async throws {
-        let server = MallServerProcess()
+    /// On PostgreSQL two nodes serve one database and either may be killed.
+    @Test(arguments: Backend.available)
+    func killingTheServerRepeatedlyLosesAndDoublesNothing(_ backend: Backend) async throws {
+        let server = MallServerProcess(backend: backend)
         try await server.start()
+        var nodes = [server]
+        if case .postgres = backend {
+            let second = MallServerProcess(sharing: server)
+            try await second.start()
+            nodes.append(second)
+        }
         let endpoint = Endpoint()
-        endpoint.url.withLock { $0 = server.baseURL }
+        endpoint.urls.withLock { urls in for (index, node) in nodes.enumerated() { urls[index] = node.baseURL } }
         let setup = MallClient(baseURL: server.baseURL)
         var members: [(id: String, token: String)] = []
         for index in 0..<8 { members.append(try await setup.member("crash\(index)")) }
@@ -51,11 +58,12 @@ import Testing
         var generator = SeededGenerator(seed: 20_261_123)
         for _ in 0..<Self.kills {
             try await Task.sleep(for: .milliseconds(Int.random(in: 300...900, using: &generator)))
-            endpoint.url.withLock { $0 = nil }
-            server.kill()
+            let victim = Int.random(in: 0..<nodes.count, using: &generator)
+            endpoint.urls.withLock { $0[victim] = nil }
+            nodes[victim].kill()
             try await Task.sleep(for: .milliseconds(Int.random(in: 0...200, using: &generator)))
-            try await server.start()
-            endpoint.url.withLock { $0 = server.baseURL }
+            try await nodes[victim].start()
+            endpoint.urls.withLock { $0[victim] = nodes[victim].baseURL }
         }
         try await Task.sleep(for: .milliseconds(500))
         stop.request()
@@ -64,7 +72,7 @@ import Testing
         // Drain: every subscription caught up and no order waiting for stock or coupon.
         let client = MallClient(baseURL: server.baseURL)
         let acknowledged = ledger.state.withLock { $0 }
-        print("crash test: \(Self.kills) SIGKILLs; \(acknowledged.orders.count) orders and \(acknowledged.paid.count) payments acknowledged")
+        print("crash test (\(backend.testDescription), \(nodes.count) node(s)): \(Self.kills) SIGKILLs; \(acknowledged.orders.count) orders and \(acknowledged.paid.count) payments acknowledged")
         #expect(acknowledged.orders.count >= 20, "the driver placed orders between the kills")
         #expect(acknowledged.paid.count >= 5, "the driver paid orders between the kills")
         var caughtUp = false
@@ -81,11 +89,11 @@ import Testing
             #expect(order.string("status") != "submitted", "order \(orderID) moved on")
             if acknowledged.paid.contains(orderID) { #expect(order.string("status") == "paid", "acknowledged payment of \(orderID) applied") }
         }
-        server.stop()
+        for node in nodes { node.stop() }
 
         let reconcile = Process()
         reconcile.executableURL = try MallServerProcess.executable()
-        reconcile.arguments = ["reconcile", "--database", server.database, "--submitted-grace", "0"]
+        reconcile.arguments = ["reconcile"] + server.databaseArguments + ["--submitted-grace", "0"]
         let output = Pipe()
         reconcile.standardOutput = output
         try reconcile.run()
@@ -95,17 +103,7 @@ import Testing
         #expect(report.contains("no drift"))
 
         // Exactly-once effects: every subscription's output event appears once per order.
-        let store = try SQLiteEventStore(path: server.database)
-        var counts: [String: Int] = [:]
-        var position: Int64 = 0
-        while true {
-            let batch = try await store.events(after: position, limit: 1000)
-            guard let last = batch.last else { break }
-            for event in batch where ["Order", "Reservation", "Payment"].contains(event.stream.type) {
-                counts["\(event.stream) \(event.eventType)", default: 0] += 1
-            }
-            position = last.position
-        }
+        let counts = try await Self.eventCounts(nodes: nodes, backend: backend)
         let doubled = counts.filter { $0.value > 1 }.keys.sorted()
         #expect(doubled == [], "events recorded twice")
         #expect(counts.keys.contains { $0.hasSuffix("StockReserved") })
@@ -150,6 +148,26 @@ import Testing
     }
 
     struct NotYet: Error {}
+
+    /// How often each (stream, event type) occurs in the log, read through `mall`'s own store.
+    static func eventCounts(nodes: [MallServerProcess], backend: Backend) async throws -> [String: Int] {
+        let exporter = Process()
+        exporter.executableURL = try MallServerProcess.executable()
+        exporter.arguments = ["events"] + nodes[0].databaseArguments + ["--stream-types", "Order,Reservation,Payment"]
+        let output = Pipe()
+        exporter.standardOutput = output
+        try exporter.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        exporter.waitUntilExit()
+        try #require(exporter.terminationStatus == 0, "mall events failed")
+        var counts: [String: Int] = [:]
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count >= 3 else { continue }
+            counts["\(fields[1]) \(fields[2])", default: 0] += 1
+        }
+        return counts
+    }
 
     /// Runs `body` until it returns, while the server is down or the connection breaks;
     /// a definite refusal (`nil`) ends it.

@@ -10,7 +10,10 @@ final class MallServerProcess: @unchecked Sendable {
     static let adminToken = "test-admin-token-0123456789"
     static let gatewaySecret = "test-gateway-secret-0123456789"
 
+    /// A SQLite path or a PostgreSQL URL.
     let database: String
+    /// The PostgreSQL schema, fresh per test (PostgreSQL only).
+    let schema: String?
     let logStem: String
     /// The current start's output (each start gets its own file).
     private(set) var logPath: String
@@ -18,13 +21,32 @@ final class MallServerProcess: @unchecked Sendable {
     private(set) var baseURL: URL!
     let paymentWindow: Double
 
-    init(paymentWindow: Double = 900, database: String? = nil) {
+    init(paymentWindow: Double = 900, backend: Backend = .sqlite) {
         let id = UUID().uuidString.prefix(8)
-        self.database = database ?? FileManager.default.temporaryDirectory.appendingPathComponent("mall-http-\(id).sqlite").path
+        switch backend {
+        case .sqlite:
+            database = FileManager.default.temporaryDirectory.appendingPathComponent("mall-http-\(id).sqlite").path
+            schema = nil
+        case .postgres(let url):
+            database = url
+            schema = "mall_\(id.lowercased())"
+        }
         self.logStem = FileManager.default.temporaryDirectory.appendingPathComponent("mall-http-\(id)").path
         self.logPath = logStem + "-0.log"
         self.paymentWindow = paymentWindow
     }
+
+    /// A second node on the same database.
+    init(sharing other: MallServerProcess) {
+        database = other.database
+        schema = other.schema
+        paymentWindow = other.paymentWindow
+        logStem = other.logStem + "-b"
+        logPath = logStem + "-0.log"
+    }
+
+    /// `--database …` (and `--schema …`) for `mall` commands on this server's data.
+    var databaseArguments: [String] { ["--database", database] + (schema.map { ["--schema", $0] } ?? []) }
 
     static func executable() throws -> URL {
         let binDirectory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
@@ -41,7 +63,7 @@ final class MallServerProcess: @unchecked Sendable {
         let process = Process()
         process.executableURL = try Self.executable()
         process.arguments = [
-            "serve", "--database", database, "--host", "127.0.0.1", "--port", String(port),
+            "serve"] + databaseArguments + ["--host", "127.0.0.1", "--port", String(port),
             "--admin-token", Self.adminToken, "--gateway-secret", Self.gatewaySecret, "--payment-window", String(paymentWindow),
         ]
         var environment = ProcessInfo.processInfo.environment
@@ -82,13 +104,37 @@ final class MallServerProcess: @unchecked Sendable {
 
     deinit {
         kill()
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
+        if schema == nil {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
+        }
         for start in 0...starts { try? FileManager.default.removeItem(atPath: "\(logStem)-\(start).log") }
     }
 
     struct ServerFailed: Error, CustomStringConvertible {
         var log: String
         var description: String { "mall serve did not start:\n\(log)" }
+    }
+}
+
+/// Where a test's server keeps its data: a fresh SQLite file, or a fresh schema on the
+/// PostgreSQL server `scripts/test.sh` started (`HERALD_POSTGRES_URL`).
+enum Backend: Sendable, CustomTestStringConvertible {
+    case sqlite
+    case postgres(url: String)
+
+    static var postgresURL: String? {
+        let url = ProcessInfo.processInfo.environment["HERALD_POSTGRES_URL"]
+        return url?.isEmpty == false ? url : nil
+    }
+
+    /// SQLite always; PostgreSQL when a server is configured.
+    static var available: [Backend] { [.sqlite] + (postgresURL.map { [.postgres(url: $0)] } ?? []) }
+
+    var testDescription: String {
+        switch self {
+        case .sqlite: "SQLite"
+        case .postgres: "PostgreSQL"
+        }
     }
 }
 

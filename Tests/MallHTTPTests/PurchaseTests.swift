@@ -137,17 +137,27 @@ import Testing
         server.stop()
     }
 
-    @Test func fiftyConcurrentOrdersForTenInStockGetExactlyTen() async throws {
-        let server = MallServerProcess()
+    /// On PostgreSQL the orders go to two `mall serve` nodes on one database.
+    @Test(arguments: Backend.available)
+    func fiftyConcurrentOrdersForTenInStockGetExactlyTen(_ backend: Backend) async throws {
+        let server = MallServerProcess(backend: backend)
         try await server.start()
-        let client = MallClient(baseURL: server.baseURL)
+        var nodes = [MallClient(baseURL: server.baseURL)]
+        var second: MallServerProcess?
+        if case .postgres = backend {
+            second = MallServerProcess(sharing: server)
+            try await second!.start()
+            nodes.append(MallClient(baseURL: second!.baseURL))
+        }
+        let client = nodes[0]
         var buyers: [(id: String, token: String)] = []
         for index in 0..<50 { buyers.append(try await client.member("buyer\(index)")) }
 
         let placed = try await withThrowingTaskGroup(of: (String, String).self) { group in
-            for buyer in buyers {
+            for (index, buyer) in buyers.enumerated() {
+                let node = nodes[index % nodes.count]
                 group.addTask {
-                    let order = try await client.placeOrder(buyer.token, [("tent-2p", 1)])
+                    let order = try await node.placeOrder(buyer.token, [("tent-2p", 1)])
                     return (try #require(order.string("id")), buyer.token)
                 }
             }
@@ -166,6 +176,7 @@ import Testing
         #expect(statuses == ["awaitingPayment": 10, "cancelled": 40])
         let stock = try await client.send("GET", "/admin/stock/tent-2p", token: MallServerProcess.adminToken)
         #expect(stock["available"] as? Int == 0 && stock["reserved"] as? Int == 10 && stock["onHand"] as? Int == 10)
+        second?.stop()
         server.stop()
     }
 }

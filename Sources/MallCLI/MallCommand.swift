@@ -12,7 +12,7 @@ struct MallCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mall",
         abstract: "Mall, the event-driven e-commerce back end built on Herald.",
-        subcommands: [Serve.self, Demo.self, Reconcile.self, DeadLettersCommand.self],
+        subcommands: [Serve.self, Demo.self, Reconcile.self, DeadLettersCommand.self, Events.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -20,10 +20,13 @@ struct MallCommand: AsyncParsableCommand {
 struct DatabaseOptions: ParsableArguments {
     @Option(name: .long, help: "SQLite file path (default ./mall.sqlite, or MALL_DATABASE_URL).")
     var database: String?
+    @Option(name: .long, help: "PostgreSQL schema for the tables (MALL_POSTGRES_SCHEMA, default herald).")
+    var schema: String?
 
     func configuration() throws -> MallConfiguration {
         var configuration = try MallConfiguration.fromEnvironment()
         if let database { configuration.database = database }
+        if let schema { configuration.postgresSchema = schema }
         return configuration
     }
 }
@@ -90,6 +93,31 @@ struct Reconcile: AsyncParsableCommand {
         } else {
             print("\(report.drifts.count) drift(s)")
             throw ExitCode(1)
+        }
+    }
+}
+
+struct Events: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the event log: one line per event, `position stream type event-id occurred-at`.")
+
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: "Only streams of these types, comma-separated (e.g. Order,Payment).") var streamTypes: String?
+    @Option(help: "Start after this log position.") var after: Int64 = 0
+
+    func run() async throws {
+        let types = streamTypes.map { Set($0.split(separator: ",").map(String.init)) }
+        let start = after
+        try await Mall.withMall(try database.configuration(), logger: quietLogger) { mall in
+            var position = start
+            while true {
+                let batch = try await mall.engine.store.events(after: position, limit: 1000)
+                guard let last = batch.last else { return }
+                for event in batch where types?.contains(event.stream.type) ?? true {
+                    say("\(event.position) \(event.stream) \(event.eventType) \(event.eventID) \(event.occurredAt.ISO8601Format())")
+                }
+                position = last.position
+            }
         }
     }
 }
