@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "herald-bench", targets: ["HeraldBenchmarks"]),
         .executable(name: "herald-crash-worker", targets: ["HeraldCrashWorker"]),
         .executable(name: "mall", targets: ["MallCLI"]),
+        .executable(name: "mall-bench", targets: ["MallBenchmarks"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
@@ -115,6 +116,15 @@ let package = Package(
             dependencies: [
                 "Herald", "HeraldSQLite", "MallApp", "MallHTTP", "MallEvents", "MallOrdering", "MallPayment",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // `mall-bench`: orders/s end to end and POST /orders latency against a real server.
+        .executableTarget(
+            name: "MallBenchmarks",
+            dependencies: [
+                "Herald", "HeraldSQLite",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

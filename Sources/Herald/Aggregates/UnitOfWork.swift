@@ -41,9 +41,15 @@ public final class UnitOfWork {
         }
     }
 
+    /// An aggregate saved in this unit of work: kept as a value, encoded once at commit.
+    struct StagedAggregate {
+        var value: any AggregateRoot
+        var expectedVersion: Int64
+    }
+
     struct Staged {
         var aggregateOrder: [StreamID] = []
-        var aggregates: [StreamID: AggregateWrite] = [:]
+        var aggregates: [StreamID: StagedAggregate] = [:]
         var events: [NewEvent] = []
         var scheduled: [String: ScheduledMessage] = [:]
         var cancelled: [String] = []
@@ -53,15 +59,19 @@ public final class UnitOfWork {
 
     let store: any EventStore
     let clock: any HeraldClock
+    let cache: AggregateCache?
     /// Applied to events appended from now on.
     public var cause: Cause
     private var loadedVersions: [StreamID: Int64] = [:]
     var staged = Staged()
 
-    public init(store: any EventStore, clock: any HeraldClock, cause: Cause = Cause()) {
+    /// - Parameter cache: decoded aggregates to reuse across units of work (an engine's
+    ///   units of work share one); `nil` decodes every load.
+    public init(store: any EventStore, clock: any HeraldClock, cause: Cause = Cause(), cache: AggregateCache? = nil) {
         self.store = store
         self.clock = clock
         self.cause = cause
+        self.cache = cache
     }
 
     /// Whether anything is waiting to be committed.
@@ -73,15 +83,22 @@ public final class UnitOfWork {
     /// - Throws: ``AggregateDecodingError`` when the stored document does not decode.
     public func load<A: AggregateRoot>(_ type: A.Type, id: String) async throws -> A? {
         let stream = StreamID(type: A.streamType, id: id)
-        if let write = staged.aggregates[stream] {
-            return try decode(A.self, stream: stream, version: write.newVersion, state: write.state)
+        if let saved = staged.aggregates[stream] {
+            guard let value = saved.value as? A else {
+                throw AggregateDecodingError(
+                    stream: stream, version: saved.expectedVersion + 1, detail: "saved as \(Swift.type(of: saved.value)), loaded as \(A.self)")
+            }
+            return value
         }
         guard let stored = try await store.aggregate(stream) else {
             loadedVersions[stream] = 0
             return nil
         }
         loadedVersions[stream] = stored.version
-        return try decode(A.self, stream: stream, version: stored.version, state: stored.state)
+        if let cached = cache?.value(A.self, stream: stream, version: stored.version) { return cached }
+        let value = try decode(A.self, stream: stream, version: stored.version, state: stored.state)
+        cache?.store(value, stream: stream, version: stored.version)
+        return value
     }
 
     /// Stages the aggregate's new state and its recorded events, then empties its
@@ -91,14 +108,12 @@ public final class UnitOfWork {
     /// that was not loaded must not exist yet.
     public func save<A: AggregateRoot>(_ aggregate: inout A) throws {
         let stream = aggregate.stream
-        let state = try HeraldJSON.encode(aggregate)
-        if staged.aggregates[stream] == nil { staged.aggregateOrder.append(stream) }
-        staged.aggregates[stream] = AggregateWrite(
-            stream: stream, expectedVersion: loadedVersions[stream] ?? 0, state: state)
         for pending in aggregate.pendingEvents.events {
             try appendPending(pending.event, to: stream, metadata: pending.metadata)
         }
         aggregate.pendingEvents = PendingEvents()
+        if staged.aggregates[stream] == nil { staged.aggregateOrder.append(stream) }
+        staged.aggregates[stream] = StagedAggregate(value: aggregate, expectedVersion: loadedVersions[stream] ?? 0)
     }
 
     /// Appends an event to a stream without an aggregate document (a process or an
@@ -132,9 +147,12 @@ public final class UnitOfWork {
     @discardableResult
     public func commit() async throws -> [EventEnvelope] {
         guard hasChanges else { return [] }
-        let changeset = makeChangeset(recordedAt: clock.now())
+        let changeset = try makeChangeset(recordedAt: clock.now())
         let recorded = try await store.commit(changeset)
-        for write in changeset.aggregates { loadedVersions[write.stream] = write.newVersion }
+        for write in changeset.aggregates {
+            loadedVersions[write.stream] = write.newVersion
+            if let saved = staged.aggregates[write.stream] { cache?.store(saved.value, stream: write.stream, version: write.newVersion) }
+        }
         staged = Staged()
         return recorded
     }
@@ -145,15 +163,20 @@ public final class UnitOfWork {
         staged = Staged()
     }
 
-    /// The changeset a commit would write now.
-    func makeChangeset(recordedAt: Date) -> Changeset {
+    /// The changeset a commit would write now; each saved aggregate is encoded here, once.
+    func makeChangeset(recordedAt: Date) throws -> Changeset {
         var changeset = Changeset(recordedAt: recordedAt)
-        changeset.aggregates = staged.aggregateOrder.compactMap { staged.aggregates[$0] }
+        changeset.aggregates = try staged.aggregateOrder.compactMap { stream in
+            guard let saved = staged.aggregates[stream] else { return nil }
+            return AggregateWrite(stream: stream, expectedVersion: saved.expectedVersion, state: try Self.encode(saved.value))
+        }
         changeset.events = staged.events
         changeset.scheduled = staged.scheduled.values.sorted { $0.key < $1.key }
         changeset.cancelledSchedules = staged.cancelled
         return changeset
     }
+
+    private static func encode<A: AggregateRoot>(_ aggregate: A) throws -> Data { try HeraldJSON.encode(aggregate) }
 
     private func appendPending(_ event: some DomainEvent, to stream: StreamID, metadata: [String: String]) throws {
         staged.events.append(try newEvent(event, stream: stream, metadata: metadata))

@@ -18,12 +18,15 @@ public struct HeraldEngine: Sendable {
     public let clock: any HeraldClock
     public let random: any RandomSource
     public let logger: Logger
+    /// Decoded aggregates shared by this engine's units of work and subscriptions.
+    public let aggregateCache: AggregateCache
 
     public init(
         store: any EventStore, registry: EventRegistry = EventRegistry(),
         clock: any HeraldClock = SystemClock(), random: any RandomSource = SystemRandomSource(),
-        logger: Logger = Logger(label: "herald")
+        logger: Logger = Logger(label: "herald"), aggregateCache: AggregateCache = AggregateCache()
     ) {
+        self.aggregateCache = aggregateCache
         self.store = store
         self.registry = registry
         self.clock = clock
@@ -33,7 +36,7 @@ public struct HeraldEngine: Sendable {
 
     /// A new, empty unit of work; events it appends carry `cause`.
     public func unitOfWork(cause: UnitOfWork.Cause = .init()) -> UnitOfWork {
-        UnitOfWork(store: store, clock: clock, cause: cause)
+        UnitOfWork(store: store, clock: clock, cause: cause, cache: aggregateCache)
     }
 
     /// A worker for one subscription, to drive by hand (tests, tools) or run in a service.
@@ -41,7 +44,8 @@ public struct HeraldEngine: Sendable {
     /// - Throws: ``ConfigurationError`` when the subscription's settings cannot work.
     public func worker(for subscription: Subscription) throws -> SubscriptionWorker {
         try SubscriptionWorker(
-            subscription: subscription, store: store, registry: registry, clock: clock, random: random, logger: logger)
+            subscription: subscription, store: store, registry: registry, clock: clock, random: random, logger: logger,
+            cache: aggregateCache)
     }
 
     /// The deliverer of scheduled messages.

@@ -33,10 +33,12 @@ public final class SubscriptionWorker: Sendable {
     let clock: any HeraldClock
     let random: any RandomSource
     let logger: Logger
+    let cache: AggregateCache?
 
     init(subscription: Subscription, store: any EventStore, registry: EventRegistry,
-         clock: any HeraldClock, random: any RandomSource, logger: Logger) throws {
+         clock: any HeraldClock, random: any RandomSource, logger: Logger, cache: AggregateCache? = nil) throws {
         try subscription.validate()
+        self.cache = cache
         self.subscription = subscription
         self.store = store
         self.registry = registry
@@ -121,7 +123,7 @@ public final class SubscriptionWorker: Sendable {
         var blocked = Set(try await store.parkedEvents(subscription: name).map(\.stream))
         var progress = SubscriptionProgress(subscription: name)
         progress.checkpoint = (from: checkpoint, to: last.position)
-        let work = UnitOfWork(store: store, clock: clock)
+        let work = UnitOfWork(store: store, clock: clock, cache: cache)
         var batchReport = report
         for event in events where subscription.wants(event) {
             if blocked.contains(event.stream) {
@@ -162,7 +164,7 @@ public final class SubscriptionWorker: Sendable {
         let events = Dictionary(
             uniqueKeysWithValues: try await store.events(at: streams.flatMap { $0.map(\.position) }).map { ($0.position, $0) })
         var progress = SubscriptionProgress(subscription: name)
-        let work = UnitOfWork(store: store, clock: clock)
+        let work = UnitOfWork(store: store, clock: clock, cache: cache)
         var batchReport = report
         var attempted = 0
         for entries in streams {
@@ -240,7 +242,7 @@ public final class SubscriptionWorker: Sendable {
     }
 
     private func commit(_ work: UnitOfWork, _ progress: SubscriptionProgress) async throws {
-        var changeset = work.makeChangeset(recordedAt: clock.now())
+        var changeset = try work.makeChangeset(recordedAt: clock.now())
         changeset.subscription = progress
         guard !changeset.isEmpty else { return }
         _ = try await store.commit(changeset)

@@ -1,0 +1,148 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Histogram
+
+/// `mall serve` as a child process on a fresh SQLite file and a free loopback port.
+final class ServerProcess: Sendable {
+    static let adminToken = "bench-admin-token-0123456789"
+    let process: Process
+    let baseURL: URL
+    let directory: URL
+
+    private init(process: Process, baseURL: URL, directory: URL) {
+        self.process = process
+        self.baseURL = baseURL
+        self.directory = directory
+    }
+
+    static func start() async throws -> ServerProcess {
+        let bin = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mall-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let log = directory.appendingPathComponent("server.log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let process = Process()
+        process.executableURL = bin.appendingPathComponent("mall")
+        process.arguments = [
+            "serve", "--database", directory.appendingPathComponent("mall.sqlite").path, "--port", "0", "--admin-token", adminToken,
+        ]
+        var environment = ProcessInfo.processInfo.environment
+        environment["MALL_PASSWORD_COST"] = "4"
+        process.environment = environment
+        process.standardOutput = try FileHandle(forWritingTo: log)
+        process.standardError = process.standardOutput
+        try process.run()
+        for _ in 0..<1200 {
+            let output = String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self)
+            if let line = output.split(separator: "\n").first(where: { $0.hasPrefix("mall listening on ") }), output.contains(line + "\n") {
+                return ServerProcess(process: process, baseURL: URL(string: String(line.dropFirst("mall listening on ".count)))!, directory: directory)
+            }
+            guard process.isRunning else { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        process.terminate()
+        throw BenchError("mall serve did not start: \(String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self))")
+    }
+
+    func stop() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+/// The load generator: URLSession with keep-alive connections to 127.0.0.1.
+struct BenchClient: Sendable {
+    let baseURL: URL
+    let session: URLSession
+
+    init(baseURL: URL, connections: Int) {
+        self.baseURL = baseURL
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpMaximumConnectionsPerHost = connections
+        configuration.timeoutIntervalForRequest = 60
+        session = URLSession(configuration: configuration)
+    }
+
+    func send(_ method: String, _ path: String, body: [String: Any]? = nil, token: String? = nil) async throws -> (Int, Any?) {
+        var request = URLRequest(url: URL(string: baseURL.absoluteString + path)!)
+        request.httpMethod = method
+        if let body {
+            request.httpBody = try JSONSerialization.data(withJSONObject: body)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        let (data, response) = try await session.data(for: request)
+        return ((response as! HTTPURLResponse).statusCode, data.isEmpty ? nil : try? JSONSerialization.jsonObject(with: data))
+    }
+
+    /// Registers and logs in `count` members; returns their tokens.
+    func members(_ count: Int) async throws -> [String] {
+        var tokens: [String] = []
+        for index in 0..<count {
+            let email = "bench\(index)@example.com"
+            _ = try await send("POST", "/members", body: ["email": email, "password": "bench-password", "name": "Bench \(index)"])
+            let (status, body) = try await send("POST", "/sessions", body: ["email": email, "password": "bench-password"])
+            guard status == 201, let token = (body as? [String: Any])?["token"] as? String else { throw BenchError("log-in answered \(status)") }
+            tokens.append(token)
+        }
+        return tokens
+    }
+
+    func receiveStock(sku: String, quantity: Int) async throws {
+        let (status, _) = try await send("POST", "/admin/stock/\(sku)/receipts", body: ["quantity": quantity], token: ServerProcess.adminToken)
+        guard status == 201 else { throw BenchError("stock receipt for \(sku) answered \(status)") }
+    }
+
+    static var address: [String: Any] { ["name": "Bench", "phone": "+1 555 0100", "line1": "1 Loop Road", "city": "Localhost", "postcode": "12345"] }
+
+    func placeOrder(token: String, sku: String) async throws -> Int {
+        let body: [String: Any] = [
+            "lines": [["sku": sku, "quantity": 1]], "address": Self.address, "paymentMethod": "card", "delivery": "standard",
+        ]
+        return try await send("POST", "/orders", body: body, token: token).0
+    }
+
+    /// Polls until every subscription has processed every event.
+    func waitUntilCaughtUp() async throws {
+        for _ in 0..<60_000 {
+            let (_, body) = try await send("GET", "/admin/subscriptions", token: ServerProcess.adminToken)
+            let statuses = body as? [[String: Any]] ?? []
+            if !statuses.isEmpty, statuses.allSatisfy({ ($0["lag"] as? Int) == 0 }) { return }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        throw BenchError("subscriptions did not catch up")
+    }
+
+    func storedOrderCount() async throws -> Int {
+        let (_, body) = try await send("GET", "/admin/reconciliation", token: ServerProcess.adminToken)
+        return (body as? [String: Any])?["orders"] as? Int ?? 0
+    }
+
+    /// Open loop: request i is due at start + i / rate and is sent then, whatever earlier
+    /// requests are doing; its latency runs from its due time.
+    func latencyAtFixedRate(rate: Double, seconds: Double, members: [String]) async throws -> Histogram<UInt64> {
+        let count = Int(rate * seconds)
+        let start = ContinuousClock.now
+        let latencies = try await withThrowingTaskGroup(of: UInt64.self) { group in
+            for index in 0..<count {
+                let due = start + .nanoseconds(Int64(Double(index) / rate * 1e9))
+                try await Task.sleep(until: due, clock: .continuous)
+                group.addTask {
+                    let status = try await placeOrder(token: members[index % members.count], sku: MallBench.skus[index % MallBench.skus.count])
+                    guard status == 201 else { throw BenchError("POST /orders answered \(status)") }
+                    let elapsed = ContinuousClock.now - due
+                    return UInt64(elapsed.components.seconds) * 1_000_000 + UInt64(elapsed.components.attoseconds / 1_000_000_000_000)
+                }
+            }
+            return try await group.reduce(into: [UInt64]()) { $0.append($1) }
+        }
+        var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
+        for latency in latencies { histogram.record(latency) }
+        return histogram
+    }
+}
