@@ -36,8 +36,8 @@ extension Mall {
     /// - `order.reservation-matches-status`: awaiting payment or paid ⇔ stock reserved,
     ///   shipped or completed ⇔ committed, cancelled ⇒ nothing held.
     /// - `stock.non-negative`: on hand ≥ 0, reserved ≥ 0, available ≥ 0.
-    /// - `stock.reserved-matches-reservations`: each SKU's holds are exactly the reserved
-    ///   reservations' lines.
+    /// - `stock.reserved-matches-reservations`: each SKU's reserved quantity is the sum of
+    ///   the reserved reservations' lines for it.
     /// - `coupon.redeemed-once`: a redeemed coupon belongs to one live order that uses it;
     ///   an order's coupon is redeemed for it.
     /// - `payment.applied-or-refunded`: money taken is either the order's payment or refunded.
@@ -87,13 +87,11 @@ extension Mall {
             if stock.onHand < 0 || stock.reserved < 0 || stock.available < 0 {
                 drift("stock.non-negative", subject, "on hand \(stock.onHand), reserved \(stock.reserved), available \(stock.available)")
             }
-            var expected: [String: Int] = [:]
-            for (orderID, reservation) in reservations where reservation.status == .reserved {
-                for line in reservation.lines where line.sku == sku { expected[orderID, default: 0] += line.quantity }
-            }
-            if stock.holds != expected {
+            let expected = reservations.values.filter { $0.status == .reserved }
+                .flatMap(\.lines).filter { $0.sku == sku }.reduce(0) { $0 + $1.quantity }
+            if stock.reserved != expected {
                 drift("stock.reserved-matches-reservations", subject,
-                      "holds \(stock.reserved) for \(stock.holds.count) order(s), reserved reservations want \(expected.values.reduce(0, +)) for \(expected.count)")
+                      "reserved \(stock.reserved), but the reserved reservations hold \(expected)")
             }
         }
 

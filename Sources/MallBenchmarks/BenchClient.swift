@@ -98,15 +98,6 @@ struct BenchClient: Sendable {
         guard status == 201 else { throw BenchError("stock receipt for \(sku) answered \(status)") }
     }
 
-    static var address: [String: Any] { ["name": "Bench", "phone": "+1 555 0100", "line1": "1 Loop Road", "city": "Localhost", "postcode": "12345"] }
-
-    func placeOrder(token: String, sku: String) async throws -> Int {
-        let body: [String: Any] = [
-            "lines": [["sku": sku, "quantity": 1]], "address": Self.address, "paymentMethod": "card", "delivery": "standard",
-        ]
-        return try await send("POST", "/orders", body: body, token: token).0
-    }
-
     /// Polls until every subscription has processed every event.
     func waitUntilCaughtUp() async throws {
         for _ in 0..<60_000 {
@@ -121,28 +112,5 @@ struct BenchClient: Sendable {
     func storedOrderCount() async throws -> Int {
         let (_, body) = try await send("GET", "/admin/reconciliation", token: ServerProcess.adminToken)
         return (body as? [String: Any])?["orders"] as? Int ?? 0
-    }
-
-    /// Open loop: request i is due at start + i / rate and is sent then, whatever earlier
-    /// requests are doing; its latency runs from its due time.
-    func latencyAtFixedRate(rate: Double, seconds: Double, members: [String]) async throws -> Histogram<UInt64> {
-        let count = Int(rate * seconds)
-        let start = ContinuousClock.now
-        let latencies = try await withThrowingTaskGroup(of: UInt64.self) { group in
-            for index in 0..<count {
-                let due = start + .nanoseconds(Int64(Double(index) / rate * 1e9))
-                try await Task.sleep(until: due, clock: .continuous)
-                group.addTask {
-                    let status = try await placeOrder(token: members[index % members.count], sku: MallBench.skus[index % MallBench.skus.count])
-                    guard status == 201 else { throw BenchError("POST /orders answered \(status)") }
-                    let elapsed = ContinuousClock.now - due
-                    return UInt64(elapsed.components.seconds) * 1_000_000 + UInt64(elapsed.components.attoseconds / 1_000_000_000_000)
-                }
-            }
-            return try await group.reduce(into: [UInt64]()) { $0.append($1) }
-        }
-        var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
-        for latency in latencies { histogram.record(latency) }
-        return histogram
     }
 }

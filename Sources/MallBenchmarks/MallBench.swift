@@ -42,19 +42,9 @@ struct MallBench {
         var results: [(String, Double)] = []
 
         // 1. End to end.
+        let load = LoadGenerator(port: server.baseURL.port!, tokens: members, skus: skus)
         let start = ContinuousClock.now
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for worker in 0..<settings.concurrency {
-                group.addTask {
-                    for index in stride(from: worker, to: settings.orders, by: settings.concurrency) {
-                        let member = members[index % members.count]
-                        let status = try await client.placeOrder(token: member, sku: skus[index % skus.count])
-                        guard status == 201 else { throw BenchError("POST /orders answered \(status)") }
-                    }
-                }
-            }
-            try await group.waitForAll()
-        }
+        try await load.placeOrders(total: settings.orders, connections: settings.concurrency)
         let submitted = ContinuousClock.now
         try await client.waitUntilCaughtUp()
         let settled = ContinuousClock.now
@@ -64,7 +54,7 @@ struct MallBench {
         results.append(("orders_per_s_end_to_end", Double(settings.orders) / (settled - start).seconds))
 
         // 2. Latency at a fixed offered rate.
-        let histogram = try await client.latencyAtFixedRate(rate: settings.rate, seconds: settings.seconds, members: members)
+        let histogram = try await load.latencyAtFixedRate(rate: settings.rate, seconds: settings.seconds)
         results.append(("post_orders_offered_rps", settings.rate))
         results.append(("post_orders_p50_ms", Double(histogram.valueAtPercentile(50)) / 1000))
         results.append(("post_orders_p99_ms", Double(histogram.valueAtPercentile(99)) / 1000))

@@ -30,8 +30,8 @@ extension MallServer {
         router.post("/sessions") { request, _ in
             let body = try await JSON.decode(SessionRequest.self, from: request, limit: bodyLimit)
             let token = try await mall.members.logIn(email: body.email, password: body.password)
-            let member = try await mall.members.member(forToken: token)
-            return try JSON.response(SessionResponse(token: token, memberId: member.id), status: .created)
+            let memberID = try await mall.members.memberID(forToken: token)
+            return try JSON.response(SessionResponse(token: token, memberId: memberID), status: .created)
         }
         router.get("/coupons") { request, _ in
             let member = try await member(request)

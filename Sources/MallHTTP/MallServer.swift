@@ -46,13 +46,13 @@ public struct MallServer: Sendable {
     // MARK: Authentication
 
     /// The member whose bearer token the request carries.
-    func member(_ request: Request) async throws -> Member {
+    func member(_ request: Request) async throws -> Caller {
         guard let token = Self.bearerToken(request) else { throw MemberProblem.sessionInvalid }
-        return try await mall.members.member(forToken: token)
+        return Caller(id: try await mall.members.memberID(forToken: token))
     }
 
     /// The member, when the request carries a token at all (a bad token is still an error).
-    func optionalMember(_ request: Request) async throws -> Member? {
+    func optionalMember(_ request: Request) async throws -> Caller? {
         guard request.headers[.authorization] != nil else { return nil }
         return try await member(request)
     }
@@ -61,6 +61,11 @@ public struct MallServer: Sendable {
     func requireAdmin(_ request: Request) async throws {
         guard let token = Self.bearerToken(request) else { throw HTTPError(.unauthorized, headers: [.wwwAuthenticate: "Bearer"], message: "the admin token is required") }
         guard try await mall.isAdmin(token: token) else { throw HTTPError(.forbidden, message: "not the admin token") }
+    }
+
+    /// The authenticated member of a request.
+    struct Caller {
+        var id: String
     }
 
     static func bearerToken(_ request: Request) -> String? {

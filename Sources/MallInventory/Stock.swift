@@ -1,24 +1,24 @@
 import Herald
 import MallEvents
 
-/// Stock of one SKU: on hand, and the quantities held for orders.
+/// Stock of one SKU: on hand, and how much of it is held for orders.
 ///
 /// Invariants, checked by every method: `onHand ≥ 0`, `reserved ≥ 0`,
-/// `available = onHand − reserved ≥ 0`, and `reserved` is the sum of ``holds``.
+/// `available = onHand − reserved ≥ 0`. Which orders hold what is recorded in each order's
+/// ``Reservation`` (not here, so a stock document stays small however many orders are
+/// open); reconciliation checks that `reserved` is the sum of the reserved reservations.
 public struct Stock: AggregateRoot, Hashable {
     public static let streamType = "Stock"
     public static let maximumOnHand = 1_000_000_000
 
     public let id: String
     public private(set) var onHand = 0
-    /// Quantity held per order.
-    public private(set) var holds: [String: Int] = [:]
+    public private(set) var reserved = 0
     public var pendingEvents = PendingEvents()
 
     public init(sku: String) { id = sku }
 
     public var sku: String { id }
-    public var reserved: Int { holds.values.reduce(0, +) }
     public var available: Int { onHand - reserved }
 
     /// Goods arrived.
@@ -32,21 +32,22 @@ public struct Stock: AggregateRoot, Hashable {
 
     func canReserve(_ quantity: Int) -> Bool { quantity >= 1 && quantity <= available }
 
-    mutating func hold(_ quantity: Int, for orderID: String) {
-        precondition(canReserve(quantity) && holds[orderID] == nil, "hold checked by Reservation")
-        holds[orderID] = quantity
+    mutating func hold(_ quantity: Int) {
+        precondition(canReserve(quantity), "checked by Reservation.reserve")
+        reserved += quantity
     }
 
-    /// Gives back an order's hold; returns what it held.
-    mutating func releaseHold(of orderID: String) -> Int {
-        holds.removeValue(forKey: orderID) ?? 0
+    /// Gives back a hold (the reservation knows it held `quantity`).
+    mutating func releaseHold(_ quantity: Int) {
+        precondition(quantity <= reserved, "released more than reserved")
+        reserved -= quantity
     }
 
-    /// The held goods leave the warehouse.
-    mutating func commitHold(of orderID: String) -> Int {
-        let quantity = holds.removeValue(forKey: orderID) ?? 0
+    /// Held goods leave the warehouse.
+    mutating func commitHold(_ quantity: Int) {
+        precondition(quantity <= reserved && quantity <= onHand, "committed more than reserved")
+        reserved -= quantity
         onHand -= quantity
-        return quantity
     }
 }
 
@@ -70,7 +71,7 @@ public struct Reservation: AggregateRoot, Hashable {
             .map { StockLine(sku: $0.sku, quantity: stocks[$0.sku]?.available ?? 0) }
         var reservation = Reservation(id: orderID, lines: lines, status: shortages.isEmpty ? .reserved : .failed)
         if shortages.isEmpty {
-            for line in lines { stocks[line.sku]!.hold(line.quantity, for: orderID) }
+            for line in lines { stocks[line.sku]!.hold(line.quantity) }
             reservation.record(StockReserved(orderID: orderID, lines: lines))
         } else {
             let detail = shortages.map { "\($0.sku): \($0.quantity) available" }.joined(separator: ", ")
@@ -81,14 +82,14 @@ public struct Reservation: AggregateRoot, Hashable {
 
     mutating func release(stocks: inout [String: Stock]) {
         guard status == .reserved else { return }
-        for line in lines { _ = stocks[line.sku]?.releaseHold(of: orderID) }
+        for line in lines { stocks[line.sku]?.releaseHold(line.quantity) }
         status = .released
         record(StockReleased(orderID: orderID, lines: lines))
     }
 
     mutating func commit(stocks: inout [String: Stock]) {
         guard status == .reserved else { return }
-        for line in lines { _ = stocks[line.sku]?.commitHold(of: orderID) }
+        for line in lines { stocks[line.sku]?.commitHold(line.quantity) }
         status = .committed
         record(StockCommitted(orderID: orderID, lines: lines))
     }

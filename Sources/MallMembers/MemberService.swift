@@ -59,19 +59,17 @@ public struct MemberService: Sendable {
         return token
     }
 
-    /// The member a bearer token belongs to.
+    /// The id of the member a bearer token belongs to (one read: the session).
     ///
     /// - Throws: ``MemberProblem/sessionInvalid`` for an unknown or expired token.
-    public func member(forToken token: String) async throws -> Member {
+    public func memberID(forToken token: String) async throws -> String {
         guard token.count <= 256 else { throw MemberProblem.sessionInvalid }
         let digest = Self.digest(token)
-        let work = engine.unitOfWork()
-        guard let session = try await work.load(Session.self, id: digest),
+        guard let session = try await engine.unitOfWork().load(Session.self, id: digest),
               ConstantTime.equals(session.id, digest),
-              session.expiresAt > engine.clock.now(),
-              let member = try await work.load(Member.self, id: session.memberID)
+              session.expiresAt > engine.clock.now()
         else { throw MemberProblem.sessionInvalid }
-        return member
+        return session.memberID
     }
 
     public func member(id: String) async throws -> Member {

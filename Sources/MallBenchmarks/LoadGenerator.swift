@@ -1,0 +1,95 @@
+import Foundation
+import Histogram
+import Synchronization
+
+/// Drives `POST /orders` from OS threads, each with its own keep-alive connection.
+struct LoadGenerator: Sendable {
+    let port: Int
+    let tokens: [String]
+    let skus: [String]
+
+    func orderBody(_ index: Int) -> [UInt8] {
+        let sku = skus[index % skus.count]
+        return Array(#"{"lines":[{"sku":"\#(sku)","quantity":1}],"address":{"name":"Bench","phone":"+1 555 0100","line1":"1 Loop Road","city":"Localhost","postcode":"12345"},"paymentMethod":"card","delivery":"standard"}"#.utf8)
+    }
+
+    /// Closed loop: `connections` threads place `total` orders between them, each waiting
+    /// for its previous response.
+    func placeOrders(total: Int, connections: Int) async throws {
+        let failure = Mutex<String?>(nil)
+        await runThreads(connections) { worker in
+            do {
+                let connection = try RawHTTPConnection(port: port)
+                for index in stride(from: worker, to: total, by: connections) {
+                    let (status, body) = try connection.send(method: "POST", path: "/orders", body: orderBody(index), token: tokens[index % tokens.count])
+                    guard status == 201 else { throw BenchError("POST /orders answered \(status): \(String(decoding: body, as: UTF8.self))") }
+                }
+            } catch {
+                failure.withLock { $0 = $0 ?? "\(error)" }
+            }
+        }
+        if let message = failure.withLock({ $0 }) { throw BenchError(message) }
+    }
+
+    /// Open loop: request i is due at start + i / rate and is sent by the next free worker;
+    /// its latency runs from its due time, so waiting for a worker (or for a stalled
+    /// server) is counted, never hidden.
+    func latencyAtFixedRate(rate: Double, seconds: Double, workers: Int = 64) async throws -> Histogram<UInt64> {
+        let count = Int(rate * seconds)
+        let queue = Mutex<[(index: Int, due: ContinuousClock.Instant)]>([])
+        let ready = DispatchSemaphore(value: 0)
+        let latencies = Mutex<[UInt64]>([])
+        let failure = Mutex<String?>(nil)
+        let start = ContinuousClock.now + .milliseconds(50)
+        await runThreads(workers + 1) { worker in
+            if worker == workers {
+                // The scheduler: releases each request at its due time.
+                for index in 0..<count {
+                    let due = start + .nanoseconds(Int64(Double(index) / rate * 1e9))
+                    let wait = due - ContinuousClock.now
+                    if wait > .zero { Thread.sleep(forTimeInterval: Double(wait.components.attoseconds) / 1e18 + Double(wait.components.seconds)) }
+                    queue.withLock { $0.append((index, due)) }
+                    ready.signal()
+                }
+                for _ in 0..<workers { ready.signal() }  // wake everyone to finish
+                return
+            }
+            do {
+                let connection = try RawHTTPConnection(port: port)
+                while true {
+                    ready.wait()
+                    guard let job = queue.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) else { return }
+                    let (status, _) = try connection.send(method: "POST", path: "/orders", body: orderBody(job.index), token: tokens[job.index % tokens.count])
+                    guard status == 201 else { throw BenchError("POST /orders answered \(status)") }
+                    let elapsed = ContinuousClock.now - job.due
+                    let micros = UInt64(elapsed.components.seconds) * 1_000_000 + UInt64(elapsed.components.attoseconds / 1_000_000_000_000)
+                    latencies.withLock { $0.append(micros) }
+                }
+            } catch {
+                failure.withLock { $0 = $0 ?? "\(error)" }
+            }
+        }
+        if let message = failure.withLock({ $0 }) { throw BenchError(message) }
+        var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
+        for latency in latencies.withLock({ $0 }) { histogram.record(latency) }
+        guard histogram.totalCount == UInt64(count) else { throw BenchError("\(histogram.totalCount) of \(count) requests answered") }
+        return histogram
+    }
+
+    /// Runs `body(0..<count)` on `count` threads and waits for all of them.
+    private func runThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let group = DispatchGroup()
+            for worker in 0..<count {
+                group.enter()
+                let thread = Thread {
+                    body(worker)
+                    group.leave()
+                }
+                thread.stackSize = 1 << 20
+                thread.start()
+            }
+            group.notify(queue: .global()) { continuation.resume() }
+        }
+    }
+}
