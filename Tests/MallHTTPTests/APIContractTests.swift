@@ -2,28 +2,17 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import Synchronization
 import Testing
 
 /// Authorization, bad input and the problem+json contract, against a real server.
-@Suite(.serialized) struct APIContractTests {
-    static let shared = SharedServer()
-
-    /// One server for the contract checks (they change nothing others read).
-    final class SharedServer: Sendable {
-        let task: Task<MallClient, any Error>
-        init() {
-            task = Task {
-                let server = MallServerProcess()
-                try await server.start()
-                Self.keep.withLock { $0 = server }
-                return MallClient(baseURL: server.baseURL)
-            }
-        }
-        static let keep = Mutex<MallServerProcess?>(nil)
+@Suite struct APIContractTests {
+    /// Each test gets its own server (a process shared by static state would outlive the
+    /// test run). The server lives as long as the returned object.
+    func server() async throws -> (MallServerProcess, MallClient) {
+        let server = MallServerProcess()
+        try await server.start()
+        return (server, MallClient(baseURL: server.baseURL))
     }
-
-    func client() async throws -> MallClient { try await Self.shared.task.value }
 
     func expectProblem(_ result: HTTPResult, _ status: Int, field: String? = nil, _ comment: Comment? = nil) {
         #expect(result.status == status, comment)
@@ -35,7 +24,8 @@ import Testing
     }
 
     @Test func memberRoutesNeedAValidToken() async throws {
-        let client = try await client()
+        let (server, client) = try await server()
+        defer { server.stop() }
         let missing = try await client.send("GET", "/cart")
         expectProblem(missing, 401)
         #expect(missing.headers["www-authenticate"] == "Bearer")
@@ -44,7 +34,8 @@ import Testing
     }
 
     @Test func adminRoutesNeedTheAdminToken() async throws {
-        let client = try await client()
+        let (server, client) = try await server()
+        defer { server.stop() }
         let member = try await client.member("mallory")
         expectProblem(try await client.send("GET", "/admin/subscriptions"), 401)
         expectProblem(try await client.send("GET", "/admin/subscriptions", token: member.token), 403)
@@ -53,7 +44,8 @@ import Testing
     }
 
     @Test func membersSeeOnlyTheirOwnOrders() async throws {
-        let client = try await client()
+        let (server, client) = try await server()
+        defer { server.stop() }
         let ada = try await client.member("ada")
         let bob = try await client.member("bob")
         let orderID = try #require(try await client.placeOrder(ada.token, [("cocoa", 1)]).string("id"))
@@ -65,7 +57,8 @@ import Testing
     }
 
     @Test func badInputIsAProblemNamingTheField() async throws {
-        let client = try await client()
+        let (server, client) = try await server()
+        defer { server.stop() }
         let member = try await client.member("fuzz")
         let token = member.token
         let malformed = try await client.send("POST", "/orders", raw: Data("{\"lines\": [".utf8), token: token)
@@ -98,14 +91,16 @@ import Testing
     }
 
     @Test func oversizedBodiesAreRefusedWith413() async throws {
-        let client = try await client()
+        let (server, client) = try await server()
+        defer { server.stop() }
         let member = try await client.member("big")
         let huge = Data(("{\"quantity\": 1, \"padding\": \"" + String(repeating: "x", count: 100_000) + "\"}").utf8)
         expectProblem(try await client.send("PUT", "/cart/lines/cocoa", raw: huge, token: member.token), 413)
     }
 
     @Test func aReusedIdempotencyKeyWithADifferentBodyIsAConflict() async throws {
-        let client = try await client()
+        let (server, client) = try await server()
+        defer { server.stop() }
         let member = try await client.member("retry")
         let first = try await client.placeOrder(member.token, [("cocoa", 1)], key: "same-key")
         #expect(first.status == 201)
@@ -114,7 +109,8 @@ import Testing
     }
 
     @Test func healthAndOpenAPIAreServed() async throws {
-        let client = try await client()
+        let (server, client) = try await server()
+        defer { server.stop() }
         #expect(try await client.send("GET", "/health/live").status == 200)
         #expect(try await client.send("GET", "/health/ready").status == 200)
         var request = URLRequest(url: URL(string: client.baseURL.absoluteString + "/openapi.yaml")!)
