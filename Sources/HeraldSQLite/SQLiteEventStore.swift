@@ -94,6 +94,15 @@ public final class SQLiteEventStore: EventStore {
         try await read { try EventsTable.after(position, limit: limit, $0) }
     }
 
+    /// One read: the end of the scanned range from the position index, then only the rows
+    /// of the wanted types within it.
+    public func events(after position: Int64, limit: Int, ofTypes types: Set<String>) async throws -> (events: [EventEnvelope], scannedThrough: Int64?) {
+        try await read { db in
+            guard let end = try EventsTable.endOfRange(after: position, limit: limit, db) else { return ([], nil) }
+            return (try EventsTable.between(position, end, ofTypes: types, db), end)
+        }
+    }
+
     public func events(at positions: [Int64]) async throws -> [EventEnvelope] {
         try await read { try EventsTable.at(positions, $0) }
     }

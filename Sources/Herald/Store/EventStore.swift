@@ -25,6 +25,14 @@ public protocol EventStore: Sendable {
     /// Up to `limit` events with a position greater than `position`, in position order.
     func events(after position: Int64, limit: Int) async throws -> [EventEnvelope]
 
+    /// The events of `types` among the next `limit` events after `position`, and the
+    /// position of the last of those `limit` events (`nil` when there are none), to which a
+    /// subscription's checkpoint may move.
+    ///
+    /// Same order and visibility as ``events(after:limit:)``; a store may skip reading the
+    /// other events' payloads. The default filters ``events(after:limit:)``.
+    func events(after position: Int64, limit: Int, ofTypes types: Set<String>) async throws -> (events: [EventEnvelope], scannedThrough: Int64?)
+
     /// The events at the given positions, in position order (missing positions are skipped).
     func events(at positions: [Int64]) async throws -> [EventEnvelope]
 
@@ -55,4 +63,11 @@ public protocol EventStore: Sendable {
 
     /// The scheduled message with this key, if it is still pending.
     func scheduledMessage(key: String) async throws -> ScheduledMessage?
+}
+
+extension EventStore {
+    public func events(after position: Int64, limit: Int, ofTypes types: Set<String>) async throws -> (events: [EventEnvelope], scannedThrough: Int64?) {
+        let scanned = try await events(after: position, limit: limit)
+        return (scanned.filter { types.contains($0.eventType) }, scanned.last?.position)
+    }
 }

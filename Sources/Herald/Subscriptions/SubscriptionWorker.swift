@@ -118,11 +118,23 @@ public final class SubscriptionWorker: Sendable {
     private func handleNewEvents(limit: Int, report: inout DrainReport) async throws -> Int {
         let initial = subscription.startPosition == .end ? try await store.headPosition() : 0
         let checkpoint = try await store.checkpoint(of: name, creatingAt: initial)
-        let events = try await store.events(after: checkpoint, limit: limit)
-        guard let last = events.last else { return 0 }
-        var blocked = Set(try await store.parkedEvents(subscription: name).map(\.stream))
+        // With a type filter the store may skip the other events' rows; the checkpoint still
+        // moves to the end of the scanned range.
+        let events: [EventEnvelope], scannedThrough: Int64?
+        if let types = subscription.eventTypes {
+            (events, scannedThrough) = try await store.events(after: checkpoint, limit: limit, ofTypes: types)
+        } else {
+            events = try await store.events(after: checkpoint, limit: limit)
+            scannedThrough = events.last?.position
+        }
+        guard let last = scannedThrough else { return 0 }
         var progress = SubscriptionProgress(subscription: name)
-        progress.checkpoint = (from: checkpoint, to: last.position)
+        progress.checkpoint = (from: checkpoint, to: last)
+        guard !events.isEmpty else {
+            try await commit(UnitOfWork(store: store, clock: clock, cache: cache), progress)
+            return limit
+        }
+        var blocked = Set(try await store.parkedEvents(subscription: name).map(\.stream))
         let work = UnitOfWork(store: store, clock: clock, cache: cache)
         var batchReport = report
         for event in events where subscription.wants(event) {

@@ -50,6 +50,23 @@ enum EventsTable {
         try fetch(db, sql: "SELECT \(columns) FROM herald_events WHERE position > ? ORDER BY position LIMIT ?", [position, limit])
     }
 
+    /// The position of the `limit`-th event after `position` (or the last one, if fewer).
+    static func endOfRange(after position: Int64, limit: Int, _ db: Database) throws -> Int64? {
+        try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT MAX(position) FROM (SELECT position FROM herald_events WHERE position > ? ORDER BY position LIMIT ?)"),
+            arguments: [position, limit])
+    }
+
+    /// Events of `types` with `after < position <= through`, in position order.
+    static func between(_ after: Int64, _ through: Int64, ofTypes types: Set<String>, _ db: Database) throws -> [EventEnvelope] {
+        guard !types.isEmpty else { return [] }
+        let sortedTypes = types.sorted()
+        let marks = Array(repeating: "?", count: sortedTypes.count).joined(separator: ",")
+        return try fetch(
+            db, sql: "SELECT \(columns) FROM herald_events WHERE position > ? AND position <= ? AND event_type IN (\(marks)) ORDER BY position",
+            StatementArguments([after, through]) + StatementArguments(sortedTypes))
+    }
+
     static func at(_ positions: [Int64], _ db: Database) throws -> [EventEnvelope] {
         guard !positions.isEmpty else { return [] }
         var result: [EventEnvelope] = []

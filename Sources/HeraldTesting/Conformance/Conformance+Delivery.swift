@@ -35,6 +35,24 @@ extension EventStoreConformance {
             try checkEqual(log.all.map(\.eventType), [TestReminder.eventType], "only the new reminder")
             try checkEqual(try await h.store.checkpoints()["late"], 6, "filtered events still move the checkpoint")
         },
+        ConformanceTest(name: "a typed read returns only those types and where its scan ended") { make in
+            let h = try await Harness(make)
+            try await h.increment(["a"], times: 4)
+            let work = h.engine.unitOfWork()
+            try work.append(TestReminder(note: "r"), to: StreamID(type: "Note", id: "n"))
+            try await work.commit()
+            try await h.increment(["b"], times: 3)
+            let all = try await h.store.events(after: 0, limit: 100)
+            let first = try await h.store.events(after: 0, limit: 6, ofTypes: [TestReminder.eventType])
+            try checkEqual(first.events.map(\.position), [all[4].position], "the one reminder among the first six")
+            try checkEqual(first.scannedThrough, all[5].position, "scan ends at the sixth event")
+            let rest = try await h.store.events(after: all[5].position, limit: 100, ofTypes: [TestIncremented.eventType])
+            try checkEqual(rest.events.map(\.position), Array(all[6...].map(\.position)), "the remaining increments")
+            try checkEqual(rest.scannedThrough, all.last!.position, "scan ends at the head")
+            let none = try await h.store.events(after: all.last!.position, limit: 10, ofTypes: [TestIncremented.eventType])
+            try checkEqual(none.events.count, 0, "nothing after the head")
+            try checkEqual(none.scannedThrough, nil, "no scan end after the head")
+        },
         ConformanceTest(name: "handler effects and new events commit with the checkpoint, carrying causation") { make in
             let h = try await Harness(make)
             let source = try await h.increment(["c"], times: 1)[0]
