@@ -136,6 +136,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "MallPricingTests", dependencies: ["MallPricing", "MallEvents"]),
+        .testTarget(name: "MallOrderingTests", dependencies: ["MallOrdering", "MallEvents"]),
         .testTarget(
             name: "MallHTTPTests",
             dependencies: [
