@@ -29,7 +29,7 @@ components:
       name: sku
       in: path
       required: true
-      schema: {type: string}
+      schema: {type: string, pattern: '^[A-Za-z0-9_-]{1,64}$'}
     orderId:
       name: id
       in: path
@@ -208,16 +208,23 @@ components:
         onHand: {type: integer}
         reserved: {type: integer}
         available: {type: integer}
+    Price:
+      type: object
+      description: A list price in the shop's currency.
+      required: [minorUnits, currency]
+      properties:
+        minorUnits: {type: integer, minimum: 1, maximum: 100000000}
+        currency: {type: string, enum: [USD]}
     ProductRequest:
       type: object
       required: [title, category, weightGrams, price]
       properties:
-        sku: {type: string, description: Required when creating.}
-        title: {type: string}
-        category: {type: string}
-        description: {type: string}
+        sku: {type: string, pattern: '^[A-Za-z0-9_-]{1,64}$', description: Required when creating.}
+        title: {type: string, minLength: 1, maxLength: 200, pattern: '^\S(.*\S)?$'}
+        category: {type: string, minLength: 1, maxLength: 64, pattern: '^\S(.*\S)?$'}
+        description: {type: string, maxLength: 2000}
         weightGrams: {type: integer, minimum: 0, maximum: 100000}
-        price: {$ref: '#/components/schemas/Money'}
+        price: {$ref: '#/components/schemas/Price'}
     SubscriptionStatus:
       type: object
       required: [name, checkpoint, lag, retrying, dead, held]
@@ -613,8 +620,8 @@ paths:
               type: object
               required: [id, name, minimumSpend]
               properties:
-                id: {type: string}
-                name: {type: string}
+                id: {type: string, pattern: '^[A-Za-z0-9-]{1,64}$'}
+                name: {type: string, minLength: 1, maxLength: 100, pattern: '^\S(.*\S)?$'}
                 amountOff: {$ref: '#/components/schemas/Money'}
                 percentOffBasisPoints: {type: integer, minimum: 1, maximum: 10000}
                 cap: {$ref: '#/components/schemas/Money'}
