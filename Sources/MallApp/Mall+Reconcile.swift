@@ -138,12 +138,8 @@ extension Mall {
     /// The ids of every stream of the given types that has events, from the log.
     private func streamIDs(of types: Set<String>) async throws -> [String: [String]] {
         var found: [String: Set<String>] = [:]
-        var position: Int64 = 0
-        while true {
-            let batch = try await engine.store.events(after: position, limit: 1000)
-            guard let last = batch.last else { break }
+        try await engine.store.scanLog { batch in
             for event in batch where types.contains(event.stream.type) { found[event.stream.type, default: []].insert(event.stream.id) }
-            position = last.position
         }
         return found.mapValues { $0.sorted() }
     }

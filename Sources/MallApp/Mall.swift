@@ -126,7 +126,7 @@ public struct Mall: Sendable {
         do {
             return try await engine.perform(attempts: 1) { work in
                 guard try await work.load(AdminCredential.self, id: AdminCredential.mainID) == nil else { return nil }
-                var credential = AdminCredential(digest: Self.digest(token))
+                var credential = AdminCredential(digest: MemberService.digest(token))
                 try work.save(&credential)
                 return token
             }
@@ -137,13 +137,9 @@ public struct Mall: Sendable {
 
     /// Whether `token` is the admin token (compared in constant time).
     public func isAdmin(token: String) async throws -> Bool {
-        if let configured = configuration.adminToken { return ConstantTime.equals(Self.digest(token), Self.digest(configured)) }
+        if let configured = configuration.adminToken { return ConstantTime.equals(MemberService.digest(token), MemberService.digest(configured)) }
         guard let credential = try await engine.unitOfWork().load(AdminCredential.self, id: AdminCredential.mainID) else { return false }
-        return ConstantTime.equals(Self.digest(token), credential.digest)
-    }
-
-    static func digest(_ text: String) -> String {
-        SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        return ConstantTime.equals(MemberService.digest(token), credential.digest)
     }
 }
 

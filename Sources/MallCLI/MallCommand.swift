@@ -109,14 +109,10 @@ struct Events: AsyncParsableCommand {
         let types = streamTypes.map { Set($0.split(separator: ",").map(String.init)) }
         let start = after
         try await Mall.withMall(try database.configuration(), logger: quietLogger) { mall in
-            var position = start
-            while true {
-                let batch = try await mall.engine.store.events(after: position, limit: 1000)
-                guard let last = batch.last else { return }
+            try await mall.engine.store.scanLog(after: start) { batch in
                 for event in batch where types?.contains(event.stream.type) ?? true {
                     say("\(event.position) \(event.stream) \(event.eventType) \(event.eventID) \(event.occurredAt.ISO8601Format())")
                 }
-                position = last.position
             }
         }
     }

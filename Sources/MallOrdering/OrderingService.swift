@@ -128,30 +128,30 @@ public struct OrderingService: Sendable {
     /// The customer cancels before paying.
     @discardableResult
     public func cancel(id: String, memberID: String) async throws -> Order {
-        try await change(id: id, memberID: memberID) { order, now in
+        try await change(id: id, memberID: memberID) { order, now, work in
             try order.cancel(.customer, detail: "cancelled by the customer", at: now)
+            work.cancelScheduledMessage(key: Order.deadlineKey(id))
         }
     }
 
     /// The warehouse hands a paid order to the carrier.
     @discardableResult
     public func ship(id: String) async throws -> Order {
-        try await change(id: id, memberID: nil) { order, now in try order.ship(at: now) }
+        try await change(id: id, memberID: nil) { order, now, _ in try order.ship(at: now) }
     }
 
     /// The customer received the order.
     @discardableResult
     public func complete(id: String, memberID: String?) async throws -> Order {
-        try await change(id: id, memberID: memberID) { order, now in try order.complete(at: now) }
+        try await change(id: id, memberID: memberID) { order, now, _ in try order.complete(at: now) }
     }
 
-    private func change(id: String, memberID: String?, _ body: @escaping (inout Order, Date) throws -> Void) async throws -> Order {
+    private func change(id: String, memberID: String?, _ body: @escaping (inout Order, Date, UnitOfWork) throws -> Void) async throws -> Order {
         try await engine.perform { work in
             guard var order = try await work.load(Order.self, id: id), memberID == nil || order.memberID == memberID else {
                 throw OrderProblem.notFound(id)
             }
-            try body(&order, engine.clock.now())
-            if order.status == .cancelled || order.status == .paid { work.cancelScheduledMessage(key: Order.deadlineKey(id)) }
+            try body(&order, engine.clock.now(), work)
             let result = order
             try work.save(&order)
             return result

@@ -67,6 +67,7 @@ public enum PricingSubscriptions {
                 case let cancelled as OrderCancelled:
                     guard var wallet = try await work.load(CouponWallet.self, id: cancelled.memberID) else { return }
                     wallet.giveBack(from: cancelled.orderID)
+                    guard !wallet.pendingEvents.isEmpty else { return }  // it held no coupon of this order
                     try work.save(&wallet)
                 default:
                     return

@@ -79,13 +79,8 @@ final class TestMall: Sendable {
     }
 
     func events(of type: String) async throws -> [EventEnvelope] {
-        var all: [EventEnvelope] = []
-        var position: Int64 = 0
-        while true {
-            let batch = try await mall.engine.store.events(after: position, limit: 1000)
-            guard let last = batch.last else { return all.filter { $0.eventType == type } }
-            all += batch
-            position = last.position
-        }
+        var found: [EventEnvelope] = []
+        try await mall.engine.store.scanLog { batch in found += batch.filter { $0.eventType == type } }
+        return found
     }
 }

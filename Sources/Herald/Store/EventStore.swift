@@ -66,6 +66,18 @@ public protocol EventStore: Sendable {
 }
 
 extension EventStore {
+    /// Reads the log after `position` to its current end, a batch of at most `batchSize`
+    /// events at a time, in delivery order (for tools: reconciliation, exports).
+    public func scanLog(after position: Int64 = 0, batchSize: Int = 1000, _ body: ([EventEnvelope]) async throws -> Void) async throws {
+        var position = position
+        while true {
+            let batch = try await events(after: position, limit: batchSize)
+            guard let last = batch.last else { return }
+            try await body(batch)
+            position = last.position
+        }
+    }
+
     public func events(after position: Int64, limit: Int, ofTypes types: Set<String>) async throws -> (events: [EventEnvelope], scannedThrough: Int64?) {
         let scanned = try await events(after: position, limit: limit)
         return (scanned.filter { types.contains($0.eventType) }, scanned.last?.position)
