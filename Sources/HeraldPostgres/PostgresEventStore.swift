@@ -213,6 +213,27 @@ public final class PostgresEventStore: EventStore, Service {
         try await onConnection { try await ScheduledTable.message(key: key, self.names, $0, self.logger) }
     }
 
+    public func heartbeat(group: String, node: String, now: Date, expiresAt: Date) async throws -> [String] {
+        try await onConnection {
+            try await LeasesTable.heartbeat(group: group, node: node, now: now, expiresAt: expiresAt, self.names, $0, self.logger)
+        }
+    }
+
+    public func acquireLease(subscription: String, partition: Int, owner: String, now: Date, expiresAt: Date) async throws -> PartitionLease? {
+        try await onConnection {
+            try await LeasesTable.acquire(
+                subscription: subscription, partition: partition, owner: owner, now: now, expiresAt: expiresAt, self.names, $0, self.logger)
+        }
+    }
+
+    public func releaseLease(_ lease: PartitionLease) async throws {
+        try await onConnection { try await LeasesTable.release(lease, self.names, $0, self.logger) }
+    }
+
+    public func leases(subscription: String) async throws -> [PartitionLease] {
+        try await onConnection { try await LeasesTable.leases(subscription: subscription, self.names, $0, self.logger) }
+    }
+
     /// Runs `attempt` until it reports nothing pending, or ``Options/horizonWait`` has passed;
     /// returns its last value. Backs off from 1 ms to 20 ms between attempts.
     private func waitingForHorizon<T: Sendable>(_ attempt: @escaping @Sendable (PostgresConnection) async throws -> (T, pending: Bool)) async throws -> T {

@@ -16,6 +16,8 @@ struct PostgresNames: Sendable {
     var inbox: String { "\(schema).herald_inbox" }
     var scheduled: String { "\(schema).herald_scheduled" }
     var meta: String { "\(schema).herald_meta" }
+    var leases: String { "\(schema).herald_leases" }
+    var nodes: String { "\(schema).herald_nodes" }
     /// The LISTEN/NOTIFY channel announcing commits to this schema's log.
     var channel: String { "herald_\(schema)" }
 }
@@ -24,7 +26,7 @@ struct PostgresNames: Sendable {
 /// queries live in its `*Table` type beside this file.
 enum PostgresSchema {
     /// The schema version this build creates and understands.
-    static let currentVersion = 1
+    static let currentVersion = 2
 
     /// Key of the advisory lock that serializes migrations of several nodes starting at once.
     static let migrationLock: Int64 = 0x4845_5241_4C44_0001  // "HERALD" + 1
@@ -43,6 +45,9 @@ enum PostgresSchema {
         }
         if found < 1 {
             for statement in version1(names) { try await connection.run(PostgresQuery(unsafeSQL: statement), logger) }
+        }
+        if found < 2 {
+            for statement in version2(names) { try await connection.run(PostgresQuery(unsafeSQL: statement), logger) }
         }
         try await connection.run("""
             INSERT INTO \(unescaped: names.meta) (key, value) VALUES ('schema_version', \(String(currentVersion)))
@@ -145,6 +150,32 @@ enum PostgresSchema {
             )
             """,
             "CREATE INDEX herald_scheduled_due ON \(n.scheduled) (due_at)",
+        ]
+    }
+}
+
+extension PostgresSchema {
+    /// Version 2: partition leases and the nodes that share them (see `Partitioning`).
+    fileprivate static func version2(_ n: PostgresNames) -> [String] {
+        [
+            """
+            CREATE TABLE \(n.leases) (
+                subscription text        NOT NULL,
+                partition    integer     NOT NULL,
+                owner        text        NOT NULL,
+                token        bigint      NOT NULL,
+                expires_at   timestamptz NOT NULL,
+                PRIMARY KEY (subscription, partition)
+            )
+            """,
+            """
+            CREATE TABLE \(n.nodes) (
+                group_name text        NOT NULL,
+                node       text        NOT NULL,
+                expires_at timestamptz NOT NULL,
+                PRIMARY KEY (group_name, node)
+            )
+            """,
         ]
     }
 }

@@ -145,6 +145,24 @@ public final class SQLiteEventStore: EventStore {
         try await read { try ScheduledTable.message(key: key, $0) }
     }
 
+    public func heartbeat(group: String, node: String, now: Date, expiresAt: Date) async throws -> [String] {
+        try await write { try LeasesTable.heartbeat(group: group, node: node, now: now, expiresAt: expiresAt, $0) }
+    }
+
+    public func acquireLease(subscription: String, partition: Int, owner: String, now: Date, expiresAt: Date) async throws -> PartitionLease? {
+        try await write {
+            try LeasesTable.acquire(subscription: subscription, partition: partition, owner: owner, now: now, expiresAt: expiresAt, $0)
+        }
+    }
+
+    public func releaseLease(_ lease: PartitionLease) async throws {
+        try await write { try LeasesTable.release(lease, $0) }
+    }
+
+    public func leases(subscription: String) async throws -> [PartitionLease] {
+        try await read { try LeasesTable.leases(subscription: subscription, $0) }
+    }
+
     // MARK: - Error mapping
 
     private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {

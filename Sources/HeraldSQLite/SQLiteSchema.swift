@@ -5,7 +5,7 @@ import Herald
 /// queries live in its `*Table` type beside this file.
 enum SQLiteSchema {
     /// The schema version this build creates and understands.
-    static let currentVersion = 1
+    static let currentVersion = 2
 
     /// Brings the schema to ``currentVersion``.
     ///
@@ -16,6 +16,7 @@ enum SQLiteSchema {
             throw StoreError.schemaTooNew(found: found, supported: currentVersion)
         }
         if found < 1 { try createVersion1(db) }
+        if found < 2 { try createVersion2(db) }
         try db.execute(
             sql: "INSERT INTO herald_meta (key, value) VALUES ('schema_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             arguments: [String(currentVersion)])
@@ -108,6 +109,27 @@ enum SQLiteSchema {
                 metadata       TEXT
             ) WITHOUT ROWID;
             CREATE INDEX herald_scheduled_due ON herald_scheduled (due_at);
+            """)
+    }
+
+    /// Version 2: partition leases and the nodes that share them (see ``Partitioning``).
+    private static func createVersion2(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE herald_leases (
+                subscription TEXT    NOT NULL,
+                partition    INTEGER NOT NULL,
+                owner        TEXT    NOT NULL,
+                token        INTEGER NOT NULL,
+                expires_at   INTEGER NOT NULL,
+                PRIMARY KEY (subscription, partition)
+            ) WITHOUT ROWID;
+
+            CREATE TABLE herald_nodes (
+                group_name TEXT    NOT NULL,
+                node       TEXT    NOT NULL,
+                expires_at INTEGER NOT NULL,
+                PRIMARY KEY (group_name, node)
+            ) WITHOUT ROWID;
             """)
     }
 }

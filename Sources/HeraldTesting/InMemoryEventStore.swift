@@ -14,6 +14,8 @@ public final class InMemoryEventStore: EventStore {
         var parked: [String: [Int64: ParkedEvent]] = [:]
         var inbox: [String: Set<UUID>] = [:]
         var scheduled: [String: ScheduledMessage] = [:]
+        var leases: [String: [Int: PartitionLease]] = [:]
+        var nodes: [String: [String: Date]] = [:]
     }
 
     private let state = Mutex(State())
@@ -37,12 +39,18 @@ public final class InMemoryEventStore: EventStore {
             for key in changeset.cancelledSchedules { next.scheduled[key] = nil }
             for message in changeset.scheduled { next.scheduled[message.key] = message }
             if let progress = changeset.subscription {
-                if let move = progress.checkpoint {
-                    let found = next.checkpoints[progress.subscription]
-                    guard found == move.from else {
-                        throw StoreError.checkpointMoved(subscription: progress.subscription, expected: move.from, found: found)
+                if let fence = progress.fence {
+                    let current = next.leases[fence.subscription]?[fence.partition]
+                    guard current?.owner == fence.owner, current?.token == fence.token else {
+                        throw StoreError.leaseLost(subscription: fence.subscription, partition: fence.partition)
                     }
-                    next.checkpoints[progress.subscription] = move.to
+                }
+                if let move = progress.checkpoint {
+                    let found = next.checkpoints[progress.checkpointName]
+                    guard found == move.from else {
+                        throw StoreError.checkpointMoved(subscription: progress.checkpointName, expected: move.from, found: found)
+                    }
+                    next.checkpoints[progress.checkpointName] = move.to
                 }
                 for position in progress.unpark { next.parked[progress.subscription]?[position] = nil }
                 for entry in progress.park { next.parked[progress.subscription, default: [:]][entry.position] = entry }
@@ -130,5 +138,42 @@ public final class InMemoryEventStore: EventStore {
 
     public func scheduledMessage(key: String) async throws -> ScheduledMessage? {
         state.withLock { $0.scheduled[key] }
+    }
+
+    public func heartbeat(group: String, node: String, now: Date, expiresAt: Date) async throws -> [String] {
+        state.withLock { state in
+            state.nodes[group, default: [:]][node] = expiresAt
+            state.nodes[group] = state.nodes[group]?.filter { $0.value > now }
+            return state.nodes[group, default: [:]].keys.sorted()
+        }
+    }
+
+    public func acquireLease(subscription: String, partition: Int, owner: String, now: Date, expiresAt: Date) async throws -> PartitionLease? {
+        state.withLock { state in
+            let current = state.leases[subscription]?[partition]
+            let token: Int64
+            switch current {
+            case nil: token = 1
+            case let lease? where lease.owner == owner && lease.expiresAt > now: token = lease.token
+            case let lease? where lease.expiresAt <= now: token = lease.token + 1
+            default: return nil
+            }
+            let lease = PartitionLease(subscription: subscription, partition: partition, owner: owner, token: token, expiresAt: expiresAt)
+            state.leases[subscription, default: [:]][partition] = lease
+            return lease
+        }
+    }
+
+    public func releaseLease(_ lease: PartitionLease) async throws {
+        state.withLock { state in
+            guard let current = state.leases[lease.subscription]?[lease.partition],
+                current.owner == lease.owner, current.token == lease.token
+            else { return }
+            state.leases[lease.subscription]?[lease.partition]?.expiresAt = Date(timeIntervalSince1970: 0)
+        }
+    }
+
+    public func leases(subscription: String) async throws -> [PartitionLease] {
+        state.withLock { state in (state.leases[subscription] ?? [:]).values.sorted { $0.partition < $1.partition } }
     }
 }

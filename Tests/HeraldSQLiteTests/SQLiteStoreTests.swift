@@ -26,12 +26,12 @@ struct SQLiteStoreTests {
         let path = directory.file("newer.sqlite")
         do {
             let store = try SQLiteEventStore(path: path)
-            #expect(try store.schemaVersion() == 1)
+            #expect(try store.schemaVersion() == 2)
             try store.database.write { try $0.execute(sql: "UPDATE herald_meta SET value = '7' WHERE key = 'schema_version'") }
         }
         let error = #expect(throws: StoreError.self) { try SQLiteEventStore(path: path) }
-        #expect(error == .schemaTooNew(found: 7, supported: 1))
-        #expect(error.map { "\($0)" }?.contains("version 7 is newer than this build supports (1)") == true)
+        #expect(error == .schemaTooNew(found: 7, supported: 2))
+        #expect(error.map { "\($0)" }?.contains("version 7 is newer than this build supports (2)") == true)
     }
 
     @Test func aReadOnlyDatabaseFileGivesAClearErrorAndWritesNothing() async throws {

@@ -20,13 +20,17 @@ public struct HeraldEngine: Sendable {
     public let logger: Logger
     /// Decoded aggregates shared by this engine's units of work and subscriptions.
     public let aggregateCache: AggregateCache
+    /// This process's name in partition leases; unique per process by default.
+    public let node: String
 
     public init(
         store: any EventStore, registry: EventRegistry = EventRegistry(),
         clock: any HeraldClock = SystemClock(), random: any RandomSource = SystemRandomSource(),
-        logger: Logger = Logger(label: "herald"), aggregateCache: AggregateCache = AggregateCache()
+        logger: Logger = Logger(label: "herald"), aggregateCache: AggregateCache = AggregateCache(),
+        node: String = HeraldEngine.defaultNodeName()
     ) {
         self.aggregateCache = aggregateCache
+        self.node = node
         self.store = store
         self.registry = registry
         self.clock = clock
@@ -39,13 +43,41 @@ public struct HeraldEngine: Sendable {
         UnitOfWork(store: store, clock: clock, cause: cause, cache: aggregateCache)
     }
 
+    /// `<host>-<pid>-<random>`: unique among the processes sharing a database.
+    public static func defaultNodeName() -> String {
+        let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        return "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(suffix)"
+    }
+
     /// A worker for one subscription, to drive by hand (tests, tools) or run in a service.
+    /// A partitioned subscription's worker handles every partition at once, without leases
+    /// (for tools and tests; a service coordinates partitions through leases instead).
     ///
     /// - Throws: ``ConfigurationError`` when the subscription's settings cannot work.
     public func worker(for subscription: Subscription) throws -> SubscriptionWorker {
+        var whole = subscription
+        whole.partitioning = nil
+        return try makeWorker(whole, slot: nil)
+    }
+
+    private func makeWorker(_ subscription: Subscription, slot: PartitionSlot?) throws -> SubscriptionWorker {
         try SubscriptionWorker(
             subscription: subscription, store: store, registry: registry, clock: clock, random: random, logger: logger,
-            cache: aggregateCache)
+            cache: aggregateCache, slot: slot)
+    }
+
+    /// The coordinator running this node's partitions of a partitioned subscription.
+    ///
+    /// - Throws: ``ConfigurationError`` when the subscription's settings cannot work or it
+    ///   has no ``Subscription/partitioning``.
+    public func coordinator(for subscription: Subscription) throws -> PartitionCoordinator {
+        try subscription.validate()
+        guard let partitioning = subscription.partitioning else {
+            throw ConfigurationError(setting: "Subscription.partitioning (\(subscription.name))", value: "nil", allowed: "a Partitioning")
+        }
+        return PartitionCoordinator(
+            subscription: subscription, partitioning: partitioning, node: node, store: store, clock: clock, logger: logger,
+            makeWorker: { slot in try makeWorker(subscription, slot: slot) })
     }
 
     /// The deliverer of scheduled messages.
@@ -61,7 +93,7 @@ public struct HeraldEngine: Sendable {
         let head = try await store.headPosition()
         let parked = try await store.parkedEvents(subscription: nil)
         return try await store.checkpoints().sorted { $0.key < $1.key }.map { name, checkpoint in
-            let mine = parked.filter { $0.subscription == name }
+            let mine = parked.filter { Self.checkpoint(name, covers: $0) }
             return SubscriptionStatus(
                 name: name, checkpoint: checkpoint, lag: max(0, head - checkpoint),
                 retrying: mine.count { $0.status == .retrying }, dead: mine.count { $0.status == .dead },
@@ -78,8 +110,21 @@ public struct HeraldEngine: Sendable {
             throw ConfigurationError(setting: "Subscription.name", value: subscription.name, allowed: "unique among the service's subscriptions")
         }
         return HeraldService(
-            workers: try subscriptions.map(worker(for:)), scheduler: scheduler(pollInterval: schedulerPollInterval),
-            signal: store.commitSignal)
+            workers: try subscriptions.filter { $0.partitioning == nil }.map(worker(for:)),
+            coordinators: try subscriptions.filter { $0.partitioning != nil }.map(coordinator(for:)),
+            scheduler: scheduler(pollInterval: schedulerPollInterval), signal: store.commitSignal)
+    }
+
+    /// Whether a parked event counts for the checkpoint `name`: its subscription's, or, for
+    /// a partition checkpoint `<subscription>#<partition>/<count>`, when its stream falls
+    /// in that partition.
+    static func checkpoint(_ name: String, covers parked: ParkedEvent) -> Bool {
+        guard let hash = name.lastIndex(of: "#") else { return parked.subscription == name }
+        let parts = name[name.index(after: hash)...].split(separator: "/")
+        guard parked.subscription == name[..<hash], parts.count == 2, let partition = Int(parts[0]), let count = Int(parts[1]),
+            count >= 1
+        else { return false }
+        return Partitioning(count: count).partition(of: parked.stream) == partition
     }
 }
 

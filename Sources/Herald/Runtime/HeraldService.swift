@@ -13,6 +13,8 @@ import ServiceLifecycle
 /// ```
 public struct HeraldService: Service {
     public let workers: [SubscriptionWorker]
+    /// This node's share of the partitioned subscriptions.
+    public let coordinators: [PartitionCoordinator]
     public let scheduler: MessageScheduler
     let signal: CommitSignal
 
@@ -22,6 +24,9 @@ public struct HeraldService: Service {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for worker in workers {
                     group.addTask { try await worker.run(stop: stop) }
+                }
+                for coordinator in coordinators {
+                    group.addTask { try await coordinator.run(stop: stop) }
                 }
                 group.addTask { try await scheduler.run(stop: stop) }
                 try await group.waitForAll()

@@ -63,10 +63,17 @@ public struct StoredAggregate: Sendable, Hashable {
 
 /// What a subscription worker commits together with its handlers' effects.
 public struct SubscriptionProgress: Sendable {
+    /// The subscription, which owns the parked events and the inbox.
     public var subscription: String
+    /// The checkpoint that moves: the subscription's own, or one partition's.
+    public var checkpointName: String
     /// Moves the checkpoint from `from` to `to`; the commit fails with
     /// ``StoreError/checkpointMoved(subscription:expected:found:)`` when it is not at `from`.
     public var checkpoint: (from: Int64, to: Int64)?
+    /// The lease under which a partition's worker commits: the commit fails with
+    /// ``StoreError/leaseLost(subscription:partition:)`` unless it is still the partition's
+    /// current lease (same owner and token).
+    public var fence: PartitionLease?
     /// Parked events to insert or replace (keyed by subscription and position).
     public var park: [ParkedEvent] = []
     /// Positions of parked events that are done (handled or discarded).
@@ -74,7 +81,10 @@ public struct SubscriptionProgress: Sendable {
     /// Event ids to record in the subscription's inbox.
     public var inbox: [UUID] = []
 
-    public init(subscription: String) { self.subscription = subscription }
+    public init(subscription: String, checkpointName: String? = nil) {
+        self.subscription = subscription
+        self.checkpointName = checkpointName ?? subscription
+    }
 
     public var isEmpty: Bool { checkpoint == nil && park.isEmpty && unpark.isEmpty && inbox.isEmpty }
 }

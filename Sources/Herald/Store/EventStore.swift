@@ -63,6 +63,28 @@ public protocol EventStore: Sendable {
 
     /// The scheduled message with this key, if it is still pending.
     func scheduledMessage(key: String) async throws -> ScheduledMessage?
+
+    // MARK: Partition leases (see ``Partitioning``)
+
+    /// Records `node` as alive in `group` until `expiresAt`, forgets the group's nodes that
+    /// expired at `now`, and returns the live nodes, sorted.
+    func heartbeat(group: String, node: String, now: Date, expiresAt: Date) async throws -> [String]
+
+    /// Takes or renews the lease on one partition for `owner`, until `expiresAt`.
+    ///
+    /// Granted when the partition has no lease, when its lease expired at `now`, or when
+    /// `owner` holds it still (a renewal, which keeps the token). Any other grant gives the
+    /// lease a token one higher than before (1 for a new lease).
+    ///
+    /// - Returns: the lease, or `nil` when another owner holds an unexpired lease.
+    func acquireLease(subscription: String, partition: Int, owner: String, now: Date, expiresAt: Date) async throws -> PartitionLease?
+
+    /// Ends `lease` at once, so another node may take the partition; does nothing when the
+    /// partition has changed hands since.
+    func releaseLease(_ lease: PartitionLease) async throws
+
+    /// The leases of one subscription's partitions, expired ones included, by partition.
+    func leases(subscription: String) async throws -> [PartitionLease]
 }
 
 extension EventStore {

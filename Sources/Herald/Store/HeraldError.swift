@@ -52,6 +52,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Hashable {
     /// A subscription's checkpoint moved while this process worked on it (another worker
     /// holds it). The batch was rolled back.
     case checkpointMoved(subscription: String, expected: Int64, found: Int64?)
+    /// Another node took this partition's lease: nothing was written.
+    case leaseLost(subscription: String, partition: Int)
     /// A scheduled message was already delivered or cancelled by someone else.
     case scheduledMessageGone(key: String)
     /// An event with this id is already in the log.
@@ -70,6 +72,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Hashable {
             return "disk is full, nothing was written: \(detail)"
         case .checkpointMoved(let subscription, let expected, let found):
             return "checkpoint of subscription \(subscription) moved: expected \(expected), found \(found.map(String.init) ?? "none")"
+        case .leaseLost(let subscription, let partition):
+            return "the lease on partition \(partition) of subscription \(subscription) has passed to another node; nothing was written"
         case .scheduledMessageGone(let key):
             return "scheduled message \(key) was already delivered or cancelled"
         case .duplicateEventID(let id):

@@ -46,13 +46,18 @@ public struct Subscription: Sendable {
     /// (commits by other processes are only seen by polling).
     public var pollInterval: Duration
     public var startPosition: StartPosition
+    /// Splits the streams into partitions that several nodes share through leases; `nil`
+    /// runs the whole subscription in every node that runs it, the nodes competing for its
+    /// one checkpoint (safe, but only one node's batch commits at a time).
+    public var partitioning: Partitioning?
     public var handler: Handler
 
     public init(
         name: String, eventTypes: Set<String>? = nil, retryPolicy: RetryPolicy = .default,
         batchSize: Int = 256, pollInterval: Duration = .seconds(1), startPosition: StartPosition = .beginning,
-        handler: Handler
+        partitioning: Partitioning? = nil, handler: Handler
     ) {
+        self.partitioning = partitioning
         self.name = name
         self.eventTypes = eventTypes
         self.retryPolicy = retryPolicy
@@ -66,9 +71,10 @@ public struct Subscription: Sendable {
     ///
     /// - Throws: ``ConfigurationError`` naming the setting.
     public func validate() throws {
-        guard !name.isEmpty, name.count <= 200 else {
-            throw ConfigurationError(setting: "Subscription.name", value: "\"\(name)\"", allowed: "1 to 200 characters")
+        guard !name.isEmpty, name.count <= 200, !name.contains("#") else {
+            throw ConfigurationError(setting: "Subscription.name", value: "\"\(name)\"", allowed: "1 to 200 characters, without #")
         }
+        try partitioning?.validate(subscription: name)
         guard batchSize >= 1, batchSize <= 10_000 else {
             throw ConfigurationError(setting: "Subscription.batchSize (\(name))", value: "\(batchSize)", allowed: "1 ... 10000")
         }

@@ -12,6 +12,10 @@ import Logging
 ///   dead letter; while it waits, later events of its stream are held, so per-stream order
 ///   is never broken; other streams keep flowing.
 ///
+/// A worker of a partitioned subscription (see ``Partitioning``) handles the streams of one
+/// partition, moves that partition's checkpoint, and commits only under the partition's
+/// lease, which a ``PartitionCoordinator`` takes and renews for it.
+///
 /// Tests drive a worker step by step with ``drain()`` and an injected clock; servers run it
 /// in ``HeraldService``.
 public final class SubscriptionWorker: Sendable {
@@ -34,22 +38,41 @@ public final class SubscriptionWorker: Sendable {
     let random: any RandomSource
     let logger: Logger
     let cache: AggregateCache?
+    /// The partition this worker handles, for a partitioned subscription.
+    public let slot: PartitionSlot?
+    /// The checkpoint this worker moves: the subscription's, or its partition's.
+    public let checkpointName: String
+    /// Whether the checkpoint is known to exist (so its start position need not be worked out).
+    private let checkpointExists = Mutex(false)
 
     init(subscription: Subscription, store: any EventStore, registry: EventRegistry,
-         clock: any HeraldClock, random: any RandomSource, logger: Logger, cache: AggregateCache? = nil) throws {
+         clock: any HeraldClock, random: any RandomSource, logger: Logger, cache: AggregateCache? = nil,
+         slot: PartitionSlot? = nil) throws {
         try subscription.validate()
         self.cache = cache
+        self.slot = slot
+        if let slot {
+            checkpointName = Partitioning.checkpointName(subscription: subscription.name, partition: slot.index, count: slot.partitioning.count)
+        } else {
+            checkpointName = subscription.name
+        }
         self.subscription = subscription
         self.store = store
         self.registry = registry
         self.clock = clock
         self.random = random
         var logger = logger
-        logger[metadataKey: "subscription"] = .string(subscription.name)
+        logger[metadataKey: "subscription"] = .string(checkpointName)
         self.logger = logger
     }
 
     private var name: String { subscription.name }
+
+    /// Whether this worker handles `stream` (always, unless the subscription is partitioned).
+    private func handles(_ stream: StreamID) -> Bool {
+        guard let slot else { return true }
+        return slot.partitioning.partition(of: stream) == slot.index
+    }
 
     /// Handles everything that can be handled now: due retries, released held events and
     /// new events, until caught up with the log.
@@ -60,6 +83,7 @@ public final class SubscriptionWorker: Sendable {
         var conflicts = 0
         while stop?.isRequested != true {
             do {
+                _ = try slot?.fence()
                 let retried = try await handleParked(report: &report)
                 let read = try await handleNewEvents(limit: limit, report: &report)
                 conflicts = 0
@@ -83,7 +107,7 @@ public final class SubscriptionWorker: Sendable {
     /// The earliest time a parked event of this subscription is due for another attempt.
     public func nextRetryDate() async throws -> Date? {
         try await store.parkedEvents(subscription: name)
-            .filter { $0.status == .retrying }
+            .filter { $0.status == .retrying && handles($0.stream) }
             .compactMap(\.nextAttemptAt)
             .min()
     }
@@ -92,7 +116,8 @@ public final class SubscriptionWorker: Sendable {
     /// due retries and every ``Subscription/pollInterval``.
     ///
     /// Storage errors are logged and retried after the poll interval; handler errors never
-    /// stop the worker (they park the event).
+    /// stop the worker (they park the event). A partition's worker returns when its lease
+    /// has passed to another node.
     public func run(stop: StopFlag) async throws {
         let signal = store.commitSignal
         while !stop.isRequested {
@@ -104,6 +129,9 @@ public final class SubscriptionWorker: Sendable {
                 if let retryAt = try await nextRetryDate() { deadline = min(deadline, retryAt) }
             } catch is CancellationError {
                 throw CancellationError()
+            } catch StoreError.leaseLost {
+                logger.info("partition lease lost; stopping")
+                return
             } catch {
                 if Task.isCancelled { throw CancellationError() }
                 logger.error("subscription pass failed, will retry", metadata: ["error": "\(error)"])
@@ -116,8 +144,13 @@ public final class SubscriptionWorker: Sendable {
     // MARK: - New events
 
     private func handleNewEvents(limit: Int, report: inout DrainReport) async throws -> Int {
-        let initial = subscription.startPosition == .end ? try await store.headPosition() : 0
-        let checkpoint = try await store.checkpoint(of: name, creatingAt: initial)
+        let checkpoint: Int64
+        if checkpointExists.withLock({ $0 }) {
+            checkpoint = try await store.checkpoint(of: checkpointName, creatingAt: 0)
+        } else {
+            checkpoint = try await store.checkpoint(of: checkpointName, creatingAt: try await startPosition())
+            checkpointExists.withLock { $0 = true }
+        }
         // With a type filter the store may skip the other events' rows; the checkpoint still
         // moves to the end of the scanned range.
         let events: [EventEnvelope], scannedThrough: Int64?
@@ -128,7 +161,7 @@ public final class SubscriptionWorker: Sendable {
             scannedThrough = events.last?.position
         }
         guard let last = scannedThrough else { return 0 }
-        var progress = SubscriptionProgress(subscription: name)
+        var progress = SubscriptionProgress(subscription: name, checkpointName: checkpointName)
         progress.checkpoint = (from: checkpoint, to: last)
         guard !events.isEmpty else {
             try await commit(UnitOfWork(store: store, clock: clock, cache: cache), progress)
@@ -137,7 +170,7 @@ public final class SubscriptionWorker: Sendable {
         var blocked = Set(try await store.parkedEvents(subscription: name).map(\.stream))
         let work = UnitOfWork(store: store, clock: clock, cache: cache)
         var batchReport = report
-        for event in events where subscription.wants(event) {
+        for event in events where subscription.wants(event) && handles(event.stream) {
             if blocked.contains(event.stream) {
                 progress.park.append(ParkedEvent(holding: event, for: name))
                 batchReport.held += 1
@@ -163,7 +196,7 @@ public final class SubscriptionWorker: Sendable {
     /// discarded ones, stream by stream, in position order.
     private func handleParked(report: inout DrainReport) async throws -> Int {
         let now = clock.now()
-        let parked = try await store.parkedEvents(subscription: name)
+        let parked = try await store.parkedEvents(subscription: name).filter { handles($0.stream) }
         guard !parked.isEmpty else { return 0 }
         let streams = Dictionary(grouping: parked, by: \.stream).values
             .map { $0.sorted { $0.position < $1.position } }
@@ -175,7 +208,7 @@ public final class SubscriptionWorker: Sendable {
         guard !streams.isEmpty else { return 0 }
         let events = Dictionary(
             uniqueKeysWithValues: try await store.events(at: streams.flatMap { $0.map(\.position) }).map { ($0.position, $0) })
-        var progress = SubscriptionProgress(subscription: name)
+        var progress = SubscriptionProgress(subscription: name, checkpointName: checkpointName)
         let work = UnitOfWork(store: store, clock: clock, cache: cache)
         var batchReport = report
         var attempted = 0
@@ -257,7 +290,33 @@ public final class SubscriptionWorker: Sendable {
         var changeset = try work.makeChangeset(recordedAt: clock.now())
         changeset.subscription = progress
         guard !changeset.isEmpty else { return }
+        changeset.subscription?.fence = try slot?.fence()
         _ = try await store.commit(changeset)
+    }
+
+    /// Where a new checkpoint starts: per ``Subscription/startPosition``, or, for a new
+    /// partition checkpoint, where the subscription's existing checkpoints of another
+    /// partition count all stand (a subscription that was not partitioned before, or whose
+    /// partition count changed while it was caught up).
+    ///
+    /// - Throws: ``ConfigurationError`` when those checkpoints differ: a new count cannot
+    ///   take over from them without losing or repeating events.
+    private func startPosition() async throws -> Int64 {
+        if let slot {
+            let others = try await store.checkpoints().filter { checkpoint, _ in
+                checkpoint == name || (checkpoint.hasPrefix(name + "#") && !checkpoint.hasSuffix("/\(slot.partitioning.count)"))
+            }
+            if let position = others.values.first {
+                guard others.values.allSatisfy({ $0 == position }) else {
+                    throw ConfigurationError(
+                        setting: "Partitioning.count (\(name))", value: "\(slot.partitioning.count)",
+                        allowed: "the count of its existing checkpoints (\(others.keys.sorted().joined(separator: ", "))) "
+                            + "until they all stand at one position; run the old count until caught up with writes stopped")
+                }
+                return position
+            }
+        }
+        return subscription.startPosition == .end ? try await store.headPosition() : 0
     }
 }
 

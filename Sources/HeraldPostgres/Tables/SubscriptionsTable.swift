@@ -8,17 +8,19 @@ import PostgresNIO
 enum SubscriptionsTable {
     static func apply(_ progress: SubscriptionProgress, at date: Date, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws {
         let name = progress.subscription
+        if let fence = progress.fence { try await LeasesTable.check(fence, names, connection, logger) }
         if let move = progress.checkpoint {
-            // A second worker on the same subscription waits on the row lock, then finds the
+            // A second worker on the same checkpoint waits on the row lock, then finds the
             // checkpoint moved and rolls back.
+            let checkpoint = progress.checkpointName
             let moved = try await connection.count("""
                 UPDATE \(unescaped: names.subscriptions) SET position = \(move.to), updated_at = \(date)
-                WHERE name = \(name) AND position = \(move.from)
+                WHERE name = \(checkpoint) AND position = \(move.from)
                 RETURNING 1
                 """, logger)
             if moved != 1 {
                 throw StoreError.checkpointMoved(
-                    subscription: name, expected: move.from, found: try await checkpoint(of: name, names, connection, logger))
+                    subscription: checkpoint, expected: move.from, found: try await Self.checkpoint(of: checkpoint, names, connection, logger))
             }
         }
         if !progress.unpark.isEmpty {

@@ -8,12 +8,14 @@ enum SubscriptionsTable {
     static func apply(_ progress: SubscriptionProgress, at date: Date, _ db: Database) throws {
         let name = progress.subscription
         let now = SQLiteValues.micros(date)
+        if let fence = progress.fence { try LeasesTable.check(fence, db) }
         if let move = progress.checkpoint {
+            let checkpoint = progress.checkpointName
             try db.cachedStatement(sql: "UPDATE herald_subscriptions SET position = ?, updated_at = ? WHERE name = ? AND position = ?")
-                .execute(arguments: [move.to, now, name, move.from])
+                .execute(arguments: [move.to, now, checkpoint, move.from])
             if db.changesCount != 1 {
-                let found = try Int64.fetchOne(db, sql: "SELECT position FROM herald_subscriptions WHERE name = ?", arguments: [name])
-                throw StoreError.checkpointMoved(subscription: name, expected: move.from, found: found)
+                let found = try Int64.fetchOne(db, sql: "SELECT position FROM herald_subscriptions WHERE name = ?", arguments: [checkpoint])
+                throw StoreError.checkpointMoved(subscription: checkpoint, expected: move.from, found: found)
             }
         }
         let unpark = try db.cachedStatement(sql: "DELETE FROM herald_parked WHERE subscription = ? AND position = ?")

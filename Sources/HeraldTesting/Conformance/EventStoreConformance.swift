@@ -30,5 +30,5 @@ public struct ConformanceTest: Sendable, CustomStringConvertible {
 /// ```
 public enum EventStoreConformance {
     public static let tests: [ConformanceTest] =
-        atomicity + concurrency + delivery + retries + deadLetters + scheduling + decoding
+        atomicity + concurrency + delivery + retries + deadLetters + scheduling + decoding + leases
 }
