@@ -71,7 +71,8 @@ let package = Package(
         .executableTarget(
             name: "HeraldCrashWorker",
             dependencies: [
-                "Herald", "HeraldSQLite",
+                "Herald", "HeraldSQLite", "HeraldPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -1,13 +1,17 @@
 import Foundation
 import Herald
+import HeraldPostgres
 import HeraldSQLite
 import Logging
+import PostgresNIO
 import ServiceLifecycle
 
 /// The process the crash tests SIGKILL at random moments.
 ///
 ///     herald-crash-worker run   DB SEED   # write, schedule, cancel and consume until killed
 ///     herald-crash-worker drain DB        # consume until every subscription is caught up
+///     herald-crash-worker consume POSTGRES_URL SCHEMA NODE PARTITIONS LEASE_MS
+///                                         # one node of a partitioned subscription, until killed
 ///
 /// `run` prints a line for each commit *after* it returned (an acknowledgement):
 /// `COMMIT <event id>`, `SCHEDULED <key>`, `CANCELLED <key>`.
@@ -15,15 +19,16 @@ import ServiceLifecycle
 struct CrashWorker {
     static func main() async throws {
         let arguments = CommandLine.arguments
+        if arguments.count == 7, arguments[1] == "consume", let partitions = Int(arguments[5]), let lease = Int(arguments[6]) {
+            try await consume(url: arguments[2], schema: arguments[3], node: arguments[4], partitions: partitions, leaseMilliseconds: lease)
+            return
+        }
         guard arguments.count >= 3, ["run", "drain"].contains(arguments[1]) else {
-            FileHandle.standardError.write(Data("usage: herald-crash-worker run DB SEED | drain DB\n".utf8))
+            FileHandle.standardError.write(Data(
+                "usage: herald-crash-worker run DB SEED | drain DB | consume POSTGRES_URL SCHEMA NODE PARTITIONS LEASE_MS\n".utf8))
             exit(64)
         }
         let store = try SQLiteEventStore(path: arguments[2])
-        var registry = EventRegistry()
-        registry.register(CrashIncremented.self)
-        registry.register(CrashReminder.self)
-        registry.register(CrashReminderCancelled.self)
         let engine = HeraldEngine(
             store: store, registry: registry,
             logger: Logger(label: "crash-worker", factory: { _ in SwiftLogNoOpLogHandler() }))
@@ -47,7 +52,12 @@ struct CrashWorker {
     /// (a second application would make it 2) and a tracker per stream that notes any
     /// event arriving out of stream order.
     static func effectSubscription(_ name: String) -> Subscription {
-        Subscription(name: name, batchSize: 50, pollInterval: .milliseconds(20), handler: .transactional { delivery, work in
+        effectSubscription(name, partitioning: nil)
+    }
+
+    static func effectSubscription(_ name: String, partitioning: Partitioning?) -> Subscription {
+        Subscription(
+            name: name, batchSize: 50, pollInterval: .milliseconds(partitioning == nil ? 20 : 200), partitioning: partitioning, handler: .transactional { delivery, work in
             let event = delivery.envelope
             var effect = try await work.load(EffectCount.self, id: "\(name)/\(event.eventID)") ?? EffectCount(id: "\(name)/\(event.eventID)")
             effect.applied += 1
@@ -58,6 +68,30 @@ struct CrashWorker {
             tracker.lastVersion = event.streamVersion
             try work.save(&tracker)
         })
+    }
+
+    static var registry: EventRegistry {
+        var registry = EventRegistry()
+        registry.register(CrashIncremented.self)
+        registry.register(CrashReminder.self)
+        registry.register(CrashReminderCancelled.self)
+        return registry
+    }
+
+    /// One node of the partitioned subscription `effects-p` and a scheduler, on PostgreSQL,
+    /// until killed or sent SIGTERM (then it finishes its batches and releases its leases).
+    static func consume(url: String, schema: String, node: String, partitions: Int, leaseMilliseconds: Int) async throws {
+        let logger = Logger(label: "consumer-\(node)", factory: { _ in SwiftLogNoOpLogHandler() })
+        let client = PostgresClient(configuration: try PostgresEventStore.configuration(url: url), backgroundLogger: logger)
+        let store = try PostgresEventStore(client: client, options: .init(schema: schema), logger: logger)
+        let engine = HeraldEngine(store: store, registry: registry, logger: logger, node: node)
+        let partitioning = Partitioning(count: partitions, leaseDuration: .milliseconds(leaseMilliseconds))
+        let service = try engine.service(
+            subscriptions: [effectSubscription("effects-p", partitioning: partitioning)], schedulerPollInterval: .milliseconds(100))
+        let group = ServiceGroup(
+            configuration: .init(services: [.init(service: client), .init(service: store), .init(service: service)],
+                                 gracefulShutdownSignals: [.sigterm], logger: logger))
+        try await group.run()
     }
 
     static func write(_ engine: HeraldEngine, random: SeededRandomSource) async throws {
