@@ -8,12 +8,14 @@ import Logging
 import PostgresNIO
 import Synchronization
 
-/// `herald-bench [--json] [--events N] [--latency-seconds S] [--commits N] [--database postgres://…]`
+/// `herald-bench [--json] [--events N] [--latency-seconds S] [--commits N] [--scale-events N] [--database postgres://…]`
 ///
 /// Measures Herald on SQLite next to plain GRDB on the same settings, in the same run, so
 /// the ratios mean something on a machine whose disk speed swings by 100×. With
 /// `--database postgres://…` it measures the PostgreSQL store next to plain PostgresNIO
-/// one-row INSERTs on the same server, each store in a schema of its own (dropped after).
+/// one-row INSERTs on the same server, each store in a schema of its own (dropped after),
+/// and scale-out: 1, 2 and 3 consumer processes (`herald-crash-worker consume`, which must
+/// sit next to this executable) sharing a partitioned subscription.
 @main
 struct HeraldBench {
     struct Settings {
@@ -23,6 +25,7 @@ struct HeraldBench {
         var backlog = 100_000
         var latencySeconds = 10
         var rate = 1000
+        var scaleEvents = 20_000
         var databaseURL: String?
     }
 
@@ -42,6 +45,7 @@ struct HeraldBench {
             case "--commits": settings.commits = value()
             case "--events": settings.backlog = value()
             case "--latency-seconds": settings.latencySeconds = value()
+            case "--scale-events": settings.scaleEvents = value()
             case "--database":
                 guard let url = arguments.popFirst(), (try? PostgresEventStore.configuration(url: url)) != nil else {
                     FileHandle.standardError.write(Data("herald-bench: --database needs a postgres://user@host:port/database URL\n".utf8))
@@ -50,7 +54,7 @@ struct HeraldBench {
                 settings.databaseURL = url
             default:
                 FileHandle.standardError.write(Data(
-                    "usage: herald-bench [--json] [--commits N] [--events N] [--latency-seconds S] [--database postgres://…]\n".utf8))
+                    "usage: herald-bench [--json] [--commits N] [--events N] [--latency-seconds S] [--scale-events N] [--database postgres://…]\n".utf8))
                 exit(64)
             }
         }
@@ -162,6 +166,13 @@ struct Bench {
         }
         results.set("batch_events_per_s", try await batchedEvents(transactions: 200, perTransaction: 100))
         results.set("drain_events_per_s", try await drain(backlog: settings.backlog))
+        if case .postgres = backend {
+            for consumers in 1...3 {
+                results.set("drain_events_per_s_\(consumers)", try await scaleOutDrain(consumers: consumers, events: settings.scaleEvents))
+            }
+            results.notes["drain_events_per_s_n"] = "\(settings.scaleEvents) events on 600 streams, 6 partitions, "
+                + "handler loads and saves 2 aggregates per event, batches of 50; N consumer processes"
+        }
         let latency = try await latency(seconds: settings.latencySeconds, rate: settings.rate)
         results.set("latency_p50_ms", latency.valueAtPercentile(50) .milliseconds)
         results.set("latency_p99_ms", latency.valueAtPercentile(99).milliseconds)
@@ -242,6 +253,62 @@ struct Bench {
         let elapsed = (ContinuousClock.now - start).timeInterval
         precondition(report.handled == backlog, "drained \(report.handled) of \(backlog)")
         return Double(backlog) / elapsed
+    }
+
+    /// Scale-out on PostgreSQL: `consumers` processes share the 6-partition subscription of
+    /// `herald-crash-worker consume` (two aggregate loads and saves per event). Once the
+    /// consumers have split the partitions, `events` events are appended in transactions of
+    /// 500; the rate is events over the time from the first append until every partition's
+    /// checkpoint reached the head.
+    func scaleOutDrain(consumers: Int, events: Int) async throws -> Double {
+        guard case .postgres(let client, let schemas) = backend, let url = settings.databaseURL else { return 0 }
+        let schema = "bench_scale_" + UUID().uuidString.prefix(8).lowercased()
+        schemas.add(schema)
+        let store = try PostgresEventStore(client: client, options: .init(schema: schema), logger: logger)
+        try await store.migrate()
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("herald-crash-worker")
+        var processes: [Process] = []
+        defer {
+            for process in processes where process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            for process in processes { process.waitUntilExit() }
+        }
+        for node in 1...consumers {
+            let process = Process()
+            process.executableURL = executable
+            process.arguments = ["consume", url, schema, "node-\(node)", "6", "3000"]
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            processes.append(process)
+        }
+        try await waitUntil("the consumers split the partitions") {
+            let owners = try await store.leases(subscription: "effects-p").filter { $0.expiresAt > Date() }.map(\.owner)
+            return owners.count == 6 && Set(owners).count == consumers && Set(owners.map { o in owners.count { $0 == o } }).count == 1
+        }
+        let engine = HeraldEngine(store: store, logger: logger)
+        let start = ContinuousClock.now
+        for first in stride(from: 0, to: events, by: 500) {
+            let work = engine.unitOfWork()
+            for index in first..<min(events, first + 500) {
+                try work.append(BenchDeposited(amount: index), to: StreamID(type: "Account", id: "\(index % 600)"))
+            }
+            try await work.commit()
+        }
+        let head = try await store.headPosition()
+        try await waitUntil("the consumers drain the log") {
+            let checkpoints = try await store.checkpoints().filter { $0.key.hasPrefix("effects-p#") }
+            return checkpoints.count == 6 && checkpoints.values.allSatisfy { $0 >= head }
+        }
+        return Double(events) / (ContinuousClock.now - start).timeInterval
+    }
+
+    /// Polls every 10 ms; fails after 10 minutes.
+    func waitUntil(_ what: String, _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(600)
+        while try await !condition() {
+            guard ContinuousClock.now < deadline else { throw BenchFailure(description: "timed out waiting until \(what)") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
     }
 
     /// Latency from the start of `commit()` to the start of the handler, at a steady rate,
@@ -352,6 +419,8 @@ struct BenchAccount: AggregateRoot {
         record(BenchDeposited(amount: amount))
     }
 }
+
+struct BenchFailure: Error, CustomStringConvertible { let description: String }
 
 struct BenchDeposited: DomainEvent { static let eventType = "bench.Deposited"; var amount: Int }
 

@@ -163,6 +163,15 @@ public final class PostgresEventStore: EventStore, Service {
         }
     }
 
+    /// Like ``events(after:limit:)``, reading only matching rows (a partition's streams
+    /// through the stored `stream_hash`, wanted types through `event_type`).
+    public func events(after position: Int64, limit: Int, matching filter: EventFilter) async throws -> (events: [EventEnvelope], scannedThrough: Int64?) {
+        try await waitingForHorizon { connection in
+            let read = try await EventsTable.after(position, limit: limit, matching: filter, self.names, connection, self.logger)
+            return ((read.events, read.scannedThrough), read.pending && read.events.count < limit)
+        }
+    }
+
     public func events(at positions: [Int64]) async throws -> [EventEnvelope] {
         try await onConnection { try await EventsTable.at(positions, self.names, $0, self.logger) }
     }

@@ -48,6 +48,7 @@ enum PostgresSchema {
         }
         if found < 2 {
             for statement in version2(names) { try await connection.run(PostgresQuery(unsafeSQL: statement), logger) }
+            try await backfillStreamHashes(names, connection, logger)
         }
         try await connection.run("""
             INSERT INTO \(unescaped: names.meta) (key, value) VALUES ('schema_version', \(String(currentVersion)))
@@ -155,9 +156,12 @@ enum PostgresSchema {
 }
 
 extension PostgresSchema {
-    /// Version 2: partition leases and the nodes that share them (see `Partitioning`).
+    /// Version 2: each event's stream hash (a partitioned subscription reads only its
+    /// partition's rows: `stream_hash % count = partition`), partition leases and the nodes
+    /// that share them (see `Partitioning`).
     fileprivate static func version2(_ n: PostgresNames) -> [String] {
         [
+            "ALTER TABLE \(n.events) ADD COLUMN stream_hash bigint NOT NULL DEFAULT 0",
             """
             CREATE TABLE \(n.leases) (
                 subscription text        NOT NULL,
@@ -177,6 +181,22 @@ extension PostgresSchema {
             )
             """,
         ]
+    }
+}
+
+extension PostgresSchema {
+    /// Sets `stream_hash` on events appended before version 2. The hash is computed in Swift
+    /// (`Partitioning.streamHash`), once per stream.
+    fileprivate static func backfillStreamHashes(_ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws {
+        let rows = try await connection.query("SELECT DISTINCT stream_type, stream_id FROM \(unescaped: names.events)", logger: logger)
+        var streams: [StreamID] = []
+        for try await (type, id) in rows.decode((String, String).self) { streams.append(StreamID(type: type, id: id)) }
+        for stream in streams {
+            try await connection.run("""
+                UPDATE \(unescaped: names.events) SET stream_hash = \(Partitioning.streamHash(stream))
+                WHERE stream_type = \(stream.type) AND stream_id = \(stream.id)
+                """, logger)
+        }
     }
 }
 

@@ -94,12 +94,15 @@ public final class SQLiteEventStore: EventStore {
         try await read { try EventsTable.after(position, limit: limit, $0) }
     }
 
-    /// One read: the end of the scanned range from the position index, then only the rows
-    /// of the wanted types within it.
-    public func events(after position: Int64, limit: Int, ofTypes types: Set<String>) async throws -> (events: [EventEnvelope], scannedThrough: Int64?) {
-        try await read { db in
-            guard let end = try EventsTable.endOfRange(after: position, limit: limit, db) else { return ([], nil) }
-            return (try EventsTable.between(position, end, ofTypes: types, db), end)
+    /// One read: the end of the scanned range from the position index (`limit` events, times
+    /// the partition count for one partition, up to 10,000), then the rows of the wanted
+    /// types within it, filtered by partition.
+    public func events(after position: Int64, limit: Int, matching filter: EventFilter) async throws -> (events: [EventEnvelope], scannedThrough: Int64?) {
+        let range = filter.partition == nil ? limit : min(10_000, max(limit, limit * filter.partitionCount))
+        return try await read { db in
+            guard let end = try EventsTable.endOfRange(after: position, limit: range, db) else { return ([], nil) }
+            let events = try EventsTable.between(position, end, ofTypes: filter.types, db).filter(filter.matches)
+            return (events.count > limit ? Array(events.prefix(limit)) : events, events.count > limit ? events[limit - 1].position : end)
         }
     }
 

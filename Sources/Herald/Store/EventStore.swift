@@ -25,13 +25,15 @@ public protocol EventStore: Sendable {
     /// Up to `limit` events with a position greater than `position`, in position order.
     func events(after position: Int64, limit: Int) async throws -> [EventEnvelope]
 
-    /// The events of `types` among the next `limit` events after `position`, and the
-    /// position of the last of those `limit` events (`nil` when there are none), to which a
+    /// Up to `limit` events after `position` that match `filter`, and the position through
+    /// which the log was scanned (`nil` when there was nothing new), to which a
     /// subscription's checkpoint may move.
     ///
-    /// Same order and visibility as ``events(after:limit:)``; a store may skip reading the
-    /// other events' payloads. The default filters ``events(after:limit:)``.
-    func events(after position: Int64, limit: Int, ofTypes types: Set<String>) async throws -> (events: [EventEnvelope], scannedThrough: Int64?)
+    /// Same order and visibility as ``events(after:limit:)``. The scan reaches at least the
+    /// last event returned; a store may end it before `limit` matches are found, and may
+    /// skip reading the other events' payloads. The default filters one page of
+    /// ``events(after:limit:)``.
+    func events(after position: Int64, limit: Int, matching filter: EventFilter) async throws -> (events: [EventEnvelope], scannedThrough: Int64?)
 
     /// The events at the given positions, in position order (missing positions are skipped).
     func events(at positions: [Int64]) async throws -> [EventEnvelope]
@@ -100,8 +102,30 @@ extension EventStore {
         }
     }
 
-    public func events(after position: Int64, limit: Int, ofTypes types: Set<String>) async throws -> (events: [EventEnvelope], scannedThrough: Int64?) {
+    public func events(after position: Int64, limit: Int, matching filter: EventFilter) async throws -> (events: [EventEnvelope], scannedThrough: Int64?) {
         let scanned = try await events(after: position, limit: limit)
-        return (scanned.filter { types.contains($0.eventType) }, scanned.last?.position)
+        return (scanned.filter(filter.matches), scanned.last?.position)
+    }
+}
+
+/// The events a subscription (or one partition of it) wants.
+public struct EventFilter: Sendable, Hashable {
+    /// Event types to match; `nil` matches all.
+    public var types: Set<String>?
+    /// One partition's streams only (see ``Partitioning``); `nil` matches all streams.
+    public var partition: Int?
+    /// The number of partitions `partition` counts in.
+    public var partitionCount: Int
+
+    public init(types: Set<String>? = nil, partition: Int? = nil, partitionCount: Int = 1) {
+        self.types = types
+        self.partition = partition
+        self.partitionCount = partitionCount
+    }
+
+    public func matches(_ event: EventEnvelope) -> Bool {
+        if let types, !types.contains(event.eventType) { return false }
+        if let partition { return Partitioning.partition(of: event.stream, count: partitionCount) == partition }
+        return true
     }
 }

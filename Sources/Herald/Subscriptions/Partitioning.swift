@@ -52,14 +52,21 @@ public struct Partitioning: Sendable, Hashable {
         }
     }
 
-    /// The partition of a stream: FNV-1a (64 bit) of `type`, a zero byte and `id`, modulo
-    /// ``count``. Stable across processes and builds, unlike `Hasher`.
-    public func partition(of stream: StreamID) -> Int {
+    /// The partition of a stream: its ``streamHash(_:)`` modulo ``count``.
+    public func partition(of stream: StreamID) -> Int { Self.partition(of: stream, count: count) }
+
+    /// The partition of a stream among `count`.
+    public static func partition(of stream: StreamID, count: Int) -> Int { Int(streamHash(stream) % Int64(count)) }
+
+    /// A stream's hash: FNV-1a (64 bit) of `type`, a zero byte and `id`, shifted right by one
+    /// so it is a non-negative `Int64` (a store can keep it in a signed column and take the
+    /// same modulo in SQL). Stable across processes and builds, unlike `Hasher`.
+    public static func streamHash(_ stream: StreamID) -> Int64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in stream.type.utf8 + [0] + stream.id.utf8 {
             hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
         }
-        return Int(hash % UInt64(count))
+        return Int64(hash >> 1)
     }
 
     /// The partitions that belong to `node` among the live `nodes`.

@@ -151,11 +151,12 @@ public final class SubscriptionWorker: Sendable {
             checkpoint = try await store.checkpoint(of: checkpointName, creatingAt: try await startPosition())
             checkpointExists.withLock { $0 = true }
         }
-        // With a type filter the store may skip the other events' rows; the checkpoint still
-        // moves to the end of the scanned range.
+        // With a type filter or a partition the store may skip the other events' rows; the
+        // checkpoint still moves to the end of the scanned range.
         let events: [EventEnvelope], scannedThrough: Int64?
-        if let types = subscription.eventTypes {
-            (events, scannedThrough) = try await store.events(after: checkpoint, limit: limit, ofTypes: types)
+        if subscription.eventTypes != nil || slot != nil {
+            let filter = EventFilter(types: subscription.eventTypes, partition: slot?.index, partitionCount: slot?.partitioning.count ?? 1)
+            (events, scannedThrough) = try await store.events(after: checkpoint, limit: limit, matching: filter)
         } else {
             events = try await store.events(after: checkpoint, limit: limit)
             scannedThrough = events.last?.position

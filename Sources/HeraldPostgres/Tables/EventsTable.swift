@@ -43,13 +43,14 @@ enum EventsTable {
             do {
                 rows = try await connection.query(try """
                     INSERT INTO \(unescaped: names.events) (event_id, stream_type, stream_id, stream_version, event_type,
-                        schema_version, payload, occurred_at, recorded_at, causation_id, correlation_id, traceparent, metadata)
+                        schema_version, payload, occurred_at, recorded_at, causation_id, correlation_id, traceparent, metadata,
+                        stream_hash)
                     VALUES (\(event.eventID), \(event.stream.type), \(event.stream.id),
                         (SELECT COALESCE(MAX(stream_version), 0) + 1 FROM \(unescaped: names.events)
                          WHERE stream_type = \(event.stream.type) AND stream_id = \(event.stream.id)),
                         \(event.eventType), \(event.schemaVersion), \(event.payload), \(event.occurredAt), \(recordedAt),
                         \(event.causationID), \(event.correlationID), \(event.traceparent),
-                        \(try StoredMetadata.encode(event.metadata))::jsonb)
+                        \(try StoredMetadata.encode(event.metadata))::jsonb, \(Partitioning.streamHash(event.stream)))
                     RETURNING position, stream_version
                     """, logger: logger)
                 for try await (position, version) in rows.decode((Int64, Int64).self) {
@@ -87,6 +88,46 @@ enum EventsTable {
             events.append(try envelope((r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10, r.11, r.12, r.13)))
         }
         return (events, pending)
+    }
+
+    /// Up to `limit` events after `position` that match `filter`, no further than the last
+    /// event safe to deliver; the position the scan reached; and whether newer events wait
+    /// for an older transaction still running.
+    ///
+    /// Two statements: the safe head first (as in ``head(_:_:_:)``), then the matching rows
+    /// up to it. Everything up to the head was committed before the second statement's
+    /// snapshot, so it sees all of it. `position` must be 0 or an event read as safe before
+    /// (a checkpoint is).
+    static func after(
+        _ position: Int64, limit: Int, matching filter: EventFilter, _ names: PostgresNames, _ connection: PostgresConnection,
+        _ logger: Logger
+    ) async throws -> (events: [EventEnvelope], scannedThrough: Int64?, pending: Bool) {
+        let head = try await self.head(names, connection, logger)
+        let start = "COALESCE((SELECT tx_id FROM \(names.events) WHERE position = $1), '0'::xid8)"
+        let end = "(SELECT tx_id FROM \(names.events) WHERE position = $2)"
+        guard head.position != position, head.position != 0 else { return ([], nil, head.pending) }
+        var bindings = PostgresBindings()
+        bindings.append(position)
+        bindings.append(head.position)
+        var conditions = ["(tx_id, position) > (\(start), $1)", "(tx_id, position) <= (\(end), $2)"]
+        if let types = filter.types {
+            bindings.append(types.sorted())
+            conditions.append("event_type = ANY($\(bindings.count))")
+        }
+        if let partition = filter.partition {
+            bindings.append(filter.partitionCount)
+            bindings.append(partition)
+            conditions.append("stream_hash % $\(bindings.count - 1) = $\(bindings.count)")
+        }
+        bindings.append(limit)
+        let sql = """
+            SELECT \(columns) FROM \(names.events) WHERE \(conditions.joined(separator: " AND "))
+            ORDER BY tx_id, position LIMIT $\(bindings.count)
+            """
+        let events = try await fetch(connection, logger, PostgresQuery(unsafeSQL: sql, binds: bindings))
+        // The head is safe, and so is every checkpoint: the safe set only grows, so the head
+        // comes after `position` in delivery order unless it is `position` (handled above).
+        return events.count == limit ? (events, events.last?.position, true) : (events, head.position, head.pending)
     }
 
     static func at(_ positions: [Int64], _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws -> [EventEnvelope] {

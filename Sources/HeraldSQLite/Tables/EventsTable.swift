@@ -57,8 +57,11 @@ enum EventsTable {
             arguments: [position, limit])
     }
 
-    /// Events of `types` with `after < position <= through`, in position order.
-    static func between(_ after: Int64, _ through: Int64, ofTypes types: Set<String>, _ db: Database) throws -> [EventEnvelope] {
+    /// Events of `types` (all when `nil`) with `after < position <= through`, in position order.
+    static func between(_ after: Int64, _ through: Int64, ofTypes types: Set<String>?, _ db: Database) throws -> [EventEnvelope] {
+        guard let types else {
+            return try fetch(db, sql: "SELECT \(columns) FROM herald_events WHERE position > ? AND position <= ? ORDER BY position", [after, through])
+        }
         guard !types.isEmpty else { return [] }
         let sortedTypes = types.sorted()
         let marks = Array(repeating: "?", count: sortedTypes.count).joined(separator: ",")

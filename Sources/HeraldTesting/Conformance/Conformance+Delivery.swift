@@ -47,7 +47,7 @@ extension EventStoreConformance {
             var position: Int64 = 0
             var incrementsSeen: [EventEnvelope] = []
             for _ in 0..<1000 where position < increments.last!.position {
-                let typed = try await h.store.events(after: position, limit: 3, ofTypes: [TestIncremented.eventType])
+                let typed = try await h.store.events(after: position, limit: 3, matching: EventFilter(types: [TestIncremented.eventType]))
                 guard let end = typed.scannedThrough else {
                     try await Task.sleep(for: .milliseconds(5))
                     continue
@@ -60,9 +60,37 @@ extension EventStoreConformance {
             }
             try checkEqual(incrementsSeen.map(\.eventID), increments.map(\.eventID), "every increment, once, in order")
             try check(position >= reminder.position, "the scan passed the reminder without returning it")
-            let none = try await h.store.events(after: position, limit: 10, ofTypes: [TestIncremented.eventType])
+            let none = try await h.store.events(after: position, limit: 10, matching: EventFilter(types: [TestIncremented.eventType]))
             try checkEqual(none.events.count, 0, "nothing after the head")
             try checkEqual(none.scannedThrough, nil, "no scan end after the head")
+        },
+        ConformanceTest(name: "a partition read returns that partition's events of the wanted types, in order, and scans to the head") { make in
+            let h = try await Harness(make)
+            let ids = (0..<12).map { "p\($0)" }
+            let increments = try await h.increment(ids, times: 3)
+            let work = h.engine.unitOfWork()
+            for id in ids { try work.append(TestReminder(note: id), to: Harness.counter(id)) }
+            let last = try await work.commit().last!
+            for partition in 0..<3 {
+                let filter = EventFilter(types: [TestIncremented.eventType], partition: partition, partitionCount: 3)
+                var position: Int64 = 0
+                var seen: [EventEnvelope] = []
+                for _ in 0..<1000 where position < last.position {
+                    let read = try await h.store.events(after: position, limit: 4, matching: filter)
+                    guard let end = read.scannedThrough else {
+                        try await Task.sleep(for: .milliseconds(5))
+                        continue
+                    }
+                    try check(read.events.count <= 4, "at most the limit")
+                    try check(read.events.allSatisfy { $0.position > position && $0.position <= end }, "events lie in the scanned range")
+                    seen += read.events
+                    position = end
+                }
+                let expected = increments.filter { Partitioning.partition(of: $0.stream, count: 3) == partition }
+                try check(!expected.isEmpty, "partition \(partition) has streams")
+                try checkEqual(seen.map(\.eventID), expected.map(\.eventID), "partition \(partition): its increments, once, in order")
+                try checkEqual(position, last.position, "partition \(partition): the scan reached the head")
+            }
         },
         ConformanceTest(name: "handler effects and new events commit with the checkpoint, carrying causation") { make in
             let h = try await Harness(make)
