@@ -302,12 +302,12 @@ struct Bench {
         return Double(events) / (ContinuousClock.now - start).timeInterval
     }
 
-    /// Polls every 10 ms; fails after 10 minutes.
+    /// Polls every 25 ms (more often costs CPU the consumers need); fails after 10 minutes.
     func waitUntil(_ what: String, _ condition: () async throws -> Bool) async throws {
         let deadline = ContinuousClock.now + .seconds(600)
         while try await !condition() {
             guard ContinuousClock.now < deadline else { throw BenchFailure(description: "timed out waiting until \(what)") }
-            try await Task.sleep(for: .milliseconds(10))
+            try await Task.sleep(for: .milliseconds(25))
         }
     }
 

@@ -124,9 +124,17 @@ public final class PostgresEventStore: EventStore, Service {
 
     // MARK: - Writing
 
+    /// Units of work (aggregates, events, cancellations) commit in one statement, one round
+    /// trip (see `CommitFunction`); commits with subscription progress or scheduled
+    /// messages run as a transaction of several statements.
     public func commit(_ changeset: Changeset) async throws -> [EventEnvelope] {
         guard !changeset.isEmpty else { return [] }
         let names = names, logger = logger
+        if CommitFunction.fits(changeset) {
+            let recorded = try await onConnection { try await CommitFunction.commit(changeset, names, $0, logger) }
+            commitSignal.notify()
+            return recorded
+        }
         let recorded = try await transaction { connection in
             try await EventsTable.lockStreams(Set(changeset.events.map(\.stream)), connection, logger)
             let now = changeset.recordedAt

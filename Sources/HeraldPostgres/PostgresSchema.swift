@@ -50,6 +50,7 @@ enum PostgresSchema {
             for statement in version2(names) { try await connection.run(PostgresQuery(unsafeSQL: statement), logger) }
             try await backfillStreamHashes(names, connection, logger)
         }
+        try await connection.run(PostgresQuery(unsafeSQL: CommitFunction.definition(names)), logger)
         try await connection.run("""
             INSERT INTO \(unescaped: names.meta) (key, value) VALUES ('schema_version', \(String(currentVersion)))
             ON CONFLICT (key) DO UPDATE SET value = excluded.value

@@ -1,0 +1,124 @@
+import Foundation
+import Herald
+import Logging
+import PostgresNIO
+
+/// `herald_commit(…)`: a unit of work's aggregates, events and cancelled messages in one
+/// statement, so one round trip.
+///
+/// PostgresNIO has no multi-statement query, so a transaction costs a round trip per
+/// statement (BEGIN, the stream locks, each aggregate, each event, NOTIFY, COMMIT). This
+/// function does the same steps, in the same order, inside one autocommit statement, which
+/// PostgreSQL runs as one transaction: the stream locks come first, before the first write
+/// gives the transaction its id, exactly as `EventsTable.lockStreams` requires for gap-safe
+/// reads.
+///
+/// A version mismatch raises SQLSTATE `HR409` with the aggregate's index and the version
+/// found; the caller turns it into ``ConcurrencyConflict``. Commits with subscription
+/// progress, scheduled messages or deliveries take the multi-statement path.
+enum CommitFunction {
+    static let conflictState = "HR409"
+
+    /// Whether a changeset fits the one-statement path.
+    static func fits(_ changeset: Changeset) -> Bool {
+        changeset.subscription == nil && changeset.scheduled.isEmpty && changeset.deliveredSchedules.isEmpty
+    }
+
+    /// `CREATE OR REPLACE` of the function; run by every migration, so it follows the code.
+    static func definition(_ n: PostgresNames) -> String {
+        """
+        CREATE OR REPLACE FUNCTION \(n.schema).herald_commit(
+            lock_keys text[],
+            agg_types text[], agg_ids text[], agg_expected bigint[], agg_states bytea[],
+            recorded timestamptz,
+            cancel_keys text[],
+            ev_ids uuid[], ev_stream_types text[], ev_stream_ids text[], ev_types text[], ev_schema_versions bigint[],
+            ev_payloads bytea[], ev_occurred timestamptz[], ev_causation text[], ev_correlation text[],
+            ev_traceparent text[], ev_metadata text[], ev_hashes bigint[]
+        ) RETURNS TABLE (event_position bigint, event_version bigint)
+        LANGUAGE plpgsql AS $fn$
+        DECLARE
+            i integer;
+            found_version bigint;
+        BEGIN
+            PERFORM count(*) FROM (
+                SELECT pg_advisory_xact_lock(\(EventsTable.streamLockNamespace), lock_key)
+                FROM (SELECT DISTINCT hashtext(name) AS lock_key FROM unnest(lock_keys) AS name) AS keys
+                ORDER BY lock_key
+            ) AS locked;
+            FOR i IN 1 .. coalesce(array_length(agg_types, 1), 0) LOOP
+                IF agg_expected[i] = 0 THEN
+                    INSERT INTO \(n.aggregates) AS a (stream_type, stream_id, version, state, updated_at)
+                    VALUES (agg_types[i], agg_ids[i], 1, agg_states[i], recorded)
+                    ON CONFLICT (stream_type, stream_id) DO NOTHING;
+                ELSE
+                    UPDATE \(n.aggregates) AS a SET version = a.version + 1, state = agg_states[i], updated_at = recorded
+                    WHERE a.stream_type = agg_types[i] AND a.stream_id = agg_ids[i] AND a.version = agg_expected[i];
+                END IF;
+                IF NOT FOUND THEN
+                    SELECT a.version INTO found_version FROM \(n.aggregates) AS a
+                    WHERE a.stream_type = agg_types[i] AND a.stream_id = agg_ids[i];
+                    RAISE EXCEPTION 'herald: concurrency conflict' USING ERRCODE = '\(conflictState)',
+                        DETAIL = i::text || ' ' || coalesce(found_version::text, 'none');
+                END IF;
+            END LOOP;
+            DELETE FROM \(n.scheduled) AS s WHERE s.key = ANY(cancel_keys);
+            FOR i IN 1 .. coalesce(array_length(ev_ids, 1), 0) LOOP
+                RETURN QUERY INSERT INTO \(n.events) AS e (event_id, stream_type, stream_id, stream_version, event_type,
+                    schema_version, payload, occurred_at, recorded_at, causation_id, correlation_id, traceparent, metadata,
+                    stream_hash)
+                VALUES (ev_ids[i], ev_stream_types[i], ev_stream_ids[i],
+                    (SELECT coalesce(max(x.stream_version), 0) + 1 FROM \(n.events) AS x
+                     WHERE x.stream_type = ev_stream_types[i] AND x.stream_id = ev_stream_ids[i]),
+                    ev_types[i], ev_schema_versions[i]::integer, ev_payloads[i], ev_occurred[i], recorded,
+                    nullif(ev_causation[i], '')::uuid, nullif(ev_correlation[i], '')::uuid, nullif(ev_traceparent[i], ''),
+                    nullif(ev_metadata[i], '')::jsonb, ev_hashes[i])
+                RETURNING e.position, e.stream_version;
+            END LOOP;
+            IF coalesce(array_length(ev_ids, 1), 0) > 0 THEN
+                PERFORM pg_notify('\(n.channel)', '');
+            END IF;
+        END
+        $fn$
+        """
+    }
+
+    /// Commits `changeset` (which ``fits(_:)``) with one statement.
+    ///
+    /// - Throws: ``ConcurrencyConflict``, ``StoreError/duplicateEventID(_:)``.
+    static func commit(_ changeset: Changeset, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws -> [EventEnvelope] {
+        let aggregates = changeset.aggregates, events = changeset.events
+        let locks = Set(events.map(\.stream)).map { "\($0.type)\u{1F}\($0.id)" }
+        let metadata = try events.map { try StoredMetadata.encode($0.metadata) ?? "" }
+        let query: PostgresQuery = """
+            SELECT event_position, event_version FROM \(unescaped: names.schema).herald_commit(
+                \(locks), \(aggregates.map(\.stream.type)), \(aggregates.map(\.stream.id)), \(aggregates.map(\.expectedVersion)),
+                \(aggregates.map { ByteBuffer(bytes: $0.state) }), \(changeset.recordedAt), \(changeset.cancelledSchedules),
+                \(events.map(\.eventID)), \(events.map(\.stream.type)), \(events.map(\.stream.id)), \(events.map(\.eventType)),
+                \(events.map { Int64($0.schemaVersion) }), \(events.map { ByteBuffer(bytes: $0.payload) }), \(events.map(\.occurredAt)),
+                \(events.map { $0.causationID?.uuidString ?? "" }), \(events.map { $0.correlationID?.uuidString ?? "" }),
+                \(events.map { $0.traceparent ?? "" }), \(metadata), \(events.map { Partitioning.streamHash($0.stream) }))
+            """
+        var recorded: [EventEnvelope] = []
+        recorded.reserveCapacity(events.count)
+        do {
+            let rows = try await connection.query(query, logger: logger)
+            for try await (position, version) in rows.decode((Int64, Int64).self) {
+                recorded.append(events[recorded.count].recorded(streamVersion: version, position: position, at: changeset.recordedAt))
+            }
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == conflictState {
+            let detail = (error.serverInfo?[.detail] ?? "").split(separator: " ")
+            guard detail.count == 2, let index = Int(detail[0]), aggregates.indices.contains(index - 1) else { throw error }
+            let write = aggregates[index - 1]
+            throw ConcurrencyConflict(stream: write.stream, expectedVersion: write.expectedVersion, actualVersion: Int64(detail[1]))
+        } catch let error as PSQLError where error.isUniqueViolation(on: "event_id") {
+            // The detail reads "Key (event_id)=(<uuid>) already exists."
+            let detail = error.serverInfo?[.detail] ?? ""
+            let id = detail.range(of: "=(").flatMap { start in
+                detail[start.upperBound...].split(separator: ")").first.flatMap { UUID(uuidString: String($0)) }
+            }
+            throw StoreError.duplicateEventID(id ?? events[0].eventID)
+        }
+        return recorded
+    }
+}
