@@ -29,6 +29,25 @@ extension EventStoreConformance {
             try checkEqual(reloaded?.value, 3, "reloaded state")
             try checkEqual(try await h.store.events(in: Harness.counter("c1")).count, 2, "events in stream")
         },
+        ConformanceTest(name: "an event id already in the log is refused by name, and nothing of that commit is written") { make in
+            let h = try await Harness(make)
+            let first = try await h.increment(["c1"], times: 1)[0]
+            for withProgress in [false, true] {
+                var changeset = Changeset(recordedAt: h.clock.now())
+                changeset.aggregates = [AggregateWrite(stream: Harness.counter("fresh"), expectedVersion: 0, state: Data("{}".utf8))]
+                changeset.events = [first.stream, StreamID(type: "Other", id: "o")].map { stream in
+                    NewEvent(eventID: UUID(), stream: stream, eventType: "test.Other", schemaVersion: 1, payload: Data("{}".utf8),
+                             occurredAt: h.clock.now())
+                }
+                changeset.events[1].eventID = first.eventID
+                if withProgress { changeset.subscription = SubscriptionProgress(subscription: "s") }
+                changeset.subscription?.inbox = [UUID()]
+                let error = try await checkThrows(StoreError.self, "duplicate event id") { try await h.store.commit(changeset) }
+                try checkEqual(error, .duplicateEventID(first.eventID), "the error names the id")
+                try checkEqual(try await h.store.headPosition(), first.position, "no event appended")
+                try checkEqual(try await h.store.aggregate(Harness.counter("fresh")), nil, "no aggregate written")
+            }
+        },
         ConformanceTest(name: "nothing is written before commit, and a rolled-back unit of work publishes nothing") { make in
             let h = try await Harness(make)
             let work = h.engine.unitOfWork()
