@@ -168,7 +168,9 @@ struct Bench {
         results.set("drain_events_per_s", try await drain(backlog: settings.backlog))
         if case .postgres = backend {
             for consumers in 1...3 {
+                let cpu = CPUTimes.now()
                 results.set("drain_events_per_s_\(consumers)", try await scaleOutDrain(consumers: consumers, events: settings.scaleEvents))
+                results.set("drain_cpu_busy_\(consumers)", CPUTimes.now().busyFraction(since: cpu))
             }
             results.notes["drain_events_per_s_n"] = "\(settings.scaleEvents) events on 600 streams, 6 partitions, "
                 + "handler loads and saves 2 aggregates per event, batches of 50; N consumer processes"
@@ -423,6 +425,28 @@ struct BenchAccount: AggregateRoot {
 struct BenchFailure: Error, CustomStringConvertible { let description: String }
 
 struct BenchDeposited: DomainEvent { static let eventType = "bench.Deposited"; var amount: Int }
+
+/// The machine's CPU time from `/proc/stat`, to tell a drain that waits from one that
+/// has every core busy.
+struct CPUTimes {
+    var busy: Double = 0
+    var total: Double = 0
+
+    static func now() -> CPUTimes {
+        guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+              let line = stat.split(separator: "\n").first(where: { $0.hasPrefix("cpu ") })
+        else { return CPUTimes() }
+        let fields = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        guard fields.count >= 5 else { return CPUTimes() }
+        let total = fields.reduce(0, +)
+        return CPUTimes(busy: total - fields[3] - fields[4], total: total)  // idle and iowait are not busy
+    }
+
+    /// The share of all cores' time spent busy since `start` (0 to 1).
+    func busyFraction(since start: CPUTimes) -> Double {
+        total > start.total ? (busy - start.busy) / (total - start.total) : 0
+    }
+}
 
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
