@@ -1,0 +1,60 @@
+import Foundation
+import Herald
+import HeraldTesting
+import Logging
+import Testing
+
+/// A running subscription that sees only events it does not want commits its checkpoint
+/// move once per poll interval, not once per commit; a batch it handles takes it along.
+@Suite("Checkpoint moves over unwanted events")
+struct SkippedCheckpointTests {
+    @Test func unwantedEventsMoveTheCheckpointOncePerPollIntervalOrWithTheNextHandledBatch() async throws {
+        let store = InMemoryEventStore()
+        let clock = ManualClock()
+        var registry = EventRegistry()
+        registry.register(TestReminder.self)
+        let engine = HeraldEngine(
+            store: store, registry: registry, clock: clock, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let handled = DeliveryLog()
+        let subscription = Subscription(
+            name: "reminders", eventTypes: [TestReminder.eventType], pollInterval: .seconds(5),
+            handler: .transactional { delivery, _ in handled.append(delivery.envelope) })
+        let stop = StopFlag()
+        let running = Task { try await engine.worker(for: subscription).run(stop: stop) }
+
+        func append(_ event: some DomainEvent) async throws -> Int64 {
+            let work = engine.unitOfWork()
+            try work.append(event, to: StreamID(type: "S", id: "1"))
+            return try await work.commit()[0].position
+        }
+        func checkpoint() async throws -> Int64? { try await store.checkpoints()["reminders"] }
+        func settle() async throws { for _ in 0..<50 { try await Task.sleep(for: .milliseconds(2)) } }
+
+        for index in 0..<3 { _ = try await append(TestIncremented(counterID: "x", amount: 1, value: index)) }
+        try await settle()
+        #expect(try await checkpoint() == 0, "three unwanted events: no checkpoint write yet")
+        clock.advance(by: .seconds(5))
+        try await waitUntil { try await checkpoint() == 3 }
+        #expect(try await checkpoint() == 3, "one poll interval later the skip is committed")
+
+        _ = try await append(TestIncremented(counterID: "x", amount: 1, value: 4))
+        let wanted = try await append(TestReminder(note: "r"))
+        try await waitUntil { handled.all.count == 1 }
+        try await waitUntil { try await checkpoint() == wanted }
+        #expect(try await checkpoint() == wanted, "the handled batch carried the pending skip along")
+        #expect(handled.all.map(\.position) == [wanted], "only the wanted event was handled, once")
+
+        stop.request()
+        store.commitSignal.notify()
+        clock.advance(by: .seconds(5))
+        try await running.value
+    }
+
+    private func waitUntil(_ condition: () async throws -> Bool) async throws {
+        for _ in 0..<2000 {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        Issue.record("condition never held")
+    }
+}
