@@ -20,10 +20,11 @@ if [[ "${HERALD_SKIP_POSTGRES:-}" == "1" ]]; then
 else
     echo "== tests (with a throwaway PostgreSQL server)"
     scripts/postgres.sh -- swift test --skip-build --disable-xctest "$@"
-    # Tests that restart the server need one of their own.
-    echo "== tests that restart PostgreSQL (on a second throwaway server)"
+    # Tests that restart the server, or hold its snapshot horizon back on purpose, need one
+    # of their own.
+    echo "== tests that restart PostgreSQL or hold its horizon (on a second throwaway server)"
     HERALD_POSTGRES_EXCLUSIVE=1 scripts/postgres.sh -- \
-        swift test --skip-build --disable-xctest --filter ServerRestartTests "$@"
+        swift test --skip-build --disable-xctest --filter "ServerRestartTests|GapSafetyTests" "$@"
 fi
 
 echo "== schemathesis against a live mall serve"

@@ -16,7 +16,7 @@ extension EventStoreConformance {
             let recorded = try await work.commit()
             try checkEqual(recorded.map(\.streamVersion), [1, 2], "stream versions")
             try check(recorded[0].position < recorded[1].position, "positions increase")
-            let stored = try await h.store.events(after: 0, limit: 10)
+            let stored = try await h.log(holding: 2)
             try checkEqual(stored, recorded, "stored envelopes equal the returned ones")
             try checkEqual(stored[0].metadata, ["tenant": "t1"], "metadata round-trips")
             try checkEqual(stored[0].traceparent, work.cause.traceparent, "traceparent round-trips")

@@ -75,7 +75,7 @@ extension EventStoreConformance {
                 for worker in workers { group.addTask { try await worker.drain() } }
                 try await group.waitForAll()
             }
-            let events = try await h.store.events(after: 0, limit: 1000)
+            let events = try await h.log(holding: 100)
             try checkEqual(events.count, 100, "source events")
             for event in events {
                 let effect = try await h.engine.unitOfWork().load(TestCounter.self, id: "effect-\(event.eventID)")

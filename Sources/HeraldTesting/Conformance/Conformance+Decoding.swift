@@ -34,7 +34,7 @@ extension EventStoreConformance {
             let h = try await Harness(make, registry: registerPrice)
             try await appendRaw(h, type: "test.PriceSet", version: 1, payload: #"{"sku":"tea","price":12}"#)
             try await appendRaw(h, type: "test.PriceChanged", version: 2, payload: #"{"sku":"tea","priceMinor":1250}"#)
-            let stored = try await h.store.events(after: 0, limit: 10)
+            let stored = try await h.log(holding: 2)
             let decoded = try stored.map { try h.engine.registry.decode(TestPriceChanged.self, from: $0) }
             try checkEqual(decoded, [TestPriceChanged(sku: "tea", priceMinor: 1200), TestPriceChanged(sku: "tea", priceMinor: 1250)], "decoded")
             try checkEqual(stored[0].schemaVersion, 1, "the log keeps the stored version")

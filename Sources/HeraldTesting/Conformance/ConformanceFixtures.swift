@@ -96,6 +96,20 @@ struct Harness {
             logger: Logger(label: "herald.conformance", factory: { _ in SwiftLogNoOpLogHandler() }))
     }
 
+    /// The log from the start, read as a subscriber reads it, once it holds `count` events:
+    /// a store may hold back committed events while older transactions elsewhere on its
+    /// server still run (PostgreSQL's gap-safe reads), so one read right after a commit may
+    /// come back short. Gives up after 30 s (a hang guard, not a speed claim).
+    func log(holding count: Int) async throws -> [EventEnvelope] {
+        let deadline = Date().addingTimeInterval(30)
+        while true {
+            var events: [EventEnvelope] = []
+            try await store.scanLog { events += $0 }
+            if events.count >= count || Date() > deadline { return events }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
     /// Commits `count` increments of each counter, interleaving the counters.
     @discardableResult
     func increment(_ ids: [String], times count: Int) async throws -> [EventEnvelope] {
