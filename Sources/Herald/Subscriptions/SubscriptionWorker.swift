@@ -117,6 +117,10 @@ public final class SubscriptionWorker: Sendable {
         return report
     }
 
+    /// How long a checkpoint move over events without anything to handle may wait for a
+    /// batch to take it along: 100 ms, or the poll interval if shorter.
+    public var skipCommitDelay: Duration { min(subscription.pollInterval, .milliseconds(100)) }
+
     /// Commits the checkpoint move that scans without anything to handle left pending.
     public func commitSkipped() async throws {
         guard let pending = skipped.withLock({ $0 }) else { return }
@@ -152,10 +156,10 @@ public final class SubscriptionWorker: Sendable {
     ///
     /// A scan that finds nothing for this subscription (other event types, other
     /// partitions) does not commit its checkpoint move at once: the next batch that handles
-    /// something takes it along, or it is committed one ``Subscription/pollInterval`` after
-    /// the first such scan. Under steady traffic that saves a write transaction per commit
-    /// and subscription; the checkpoint (and so the reported lag) trails by at most one poll
-    /// interval, and a restart only re-reads those events.
+    /// something takes it along, or it is committed ``skipCommitDelay`` after the first such
+    /// scan. Under steady traffic that saves a write transaction per commit and
+    /// subscription; the checkpoint (and so the reported lag) trails by at most that delay,
+    /// and a restart only re-reads those events.
     public func run(stop: StopFlag) async throws {
         let signal = store.commitSignal
         while !stop.isRequested {
@@ -165,7 +169,7 @@ public final class SubscriptionWorker: Sendable {
             do {
                 try await drain(stop: stop, deferringSkips: true)
                 if let since = skipped.withLock({ $0?.since }) {
-                    let due = since.adding(subscription.pollInterval)
+                    let due = since.adding(skipCommitDelay)
                     if due <= clock.now() { try await commitSkipped() } else { deadline = min(deadline, due) }
                 }
                 if let retryAt = try await nextRetryDate() { deadline = min(deadline, retryAt) }
