@@ -47,6 +47,8 @@ public final class SubscriptionWorker: Sendable {
     /// A scan past the stored checkpoint that found nothing to handle, not yet committed:
     /// how far it reached, and when the first such scan happened (see ``run(stop:)``).
     private let skipped = Mutex<(through: Int64, since: Date)?>(nil)
+    /// Whether the last read of this worker's parked events found none.
+    private let nothingParked = Mutex(false)
 
     init(subscription: Subscription, store: any EventStore, registry: EventRegistry,
          clock: any HeraldClock, random: any RandomSource, logger: Logger, cache: AggregateCache? = nil,
@@ -97,8 +99,12 @@ public final class SubscriptionWorker: Sendable {
         while stop?.isRequested != true {
             do {
                 _ = try slot?.fence()
-                let retried = try await handleParked(report: &report)
-                let read = try await handleNewEvents(limit: limit, deferringSkips: deferringSkips, report: &report)
+                // One read of the parked events serves both steps, unless the first changed them.
+                let parked = try await store.parkedEvents(subscription: name).filter { handles($0.stream) }
+                nothingParked.withLock { $0 = parked.isEmpty }
+                let retried = try await handleParked(parked, report: &report)
+                let read = try await handleNewEvents(
+                    limit: limit, parked: retried == 0 ? parked : nil, deferringSkips: deferringSkips, report: &report)
                 conflicts = 0
                 limit = subscription.batchSize
                 if retried == 0 && read == 0 { break }
@@ -167,12 +173,15 @@ public final class SubscriptionWorker: Sendable {
             let generation = signal.generation
             var deadline = clock.now().adding(subscription.pollInterval)
             do {
-                try await drain(stop: stop, deferringSkips: true)
+                let report = try await drain(stop: stop, deferringSkips: true)
                 if let since = skipped.withLock({ $0?.since }) {
                     let due = since.adding(skipCommitDelay)
                     if due <= clock.now() { try await commitSkipped() } else { deadline = min(deadline, due) }
                 }
-                if let retryAt = try await nextRetryDate() { deadline = min(deadline, retryAt) }
+                // Without parked events at the last look and no new failure, nothing waits for a retry.
+                if report.failed > 0 || !nothingParked.withLock({ $0 }), let retryAt = try await nextRetryDate() {
+                    deadline = min(deadline, retryAt)
+                }
             } catch is CancellationError {
                 throw CancellationError()
             } catch StoreError.leaseLost {
@@ -189,7 +198,9 @@ public final class SubscriptionWorker: Sendable {
 
     // MARK: - New events
 
-    private func handleNewEvents(limit: Int, deferringSkips: Bool, report: inout DrainReport) async throws -> Int {
+    /// Handles the next batch after the checkpoint. `parked` is this worker's parked events
+    /// if they are known to be current (else they are read).
+    private func handleNewEvents(limit: Int, parked: [ParkedEvent]?, deferringSkips: Bool, report: inout DrainReport) async throws -> Int {
         let checkpoint: Int64
         if checkpointExists.withLock({ $0 }) {
             checkpoint = try await store.checkpoint(of: checkpointName, creatingAt: 0)
@@ -222,7 +233,8 @@ public final class SubscriptionWorker: Sendable {
             }
             return limit
         }
-        var blocked = Set(try await store.parkedEvents(subscription: name).map(\.stream))
+        let current = if let parked { parked } else { try await store.parkedEvents(subscription: name) }
+        var blocked = Set(current.map(\.stream))
         let work = UnitOfWork(store: store, clock: clock, cache: cache)
         var batchReport = report
         for event in events where subscription.wants(event) && handles(event.stream) {
@@ -250,9 +262,8 @@ public final class SubscriptionWorker: Sendable {
 
     /// Retries due heads of parked streams and releases held events behind handled or
     /// discarded ones, stream by stream, in position order.
-    private func handleParked(report: inout DrainReport) async throws -> Int {
+    private func handleParked(_ parked: [ParkedEvent], report: inout DrainReport) async throws -> Int {
         let now = clock.now()
-        let parked = try await store.parkedEvents(subscription: name).filter { handles($0.stream) }
         guard !parked.isEmpty else { return 0 }
         let streams = Dictionary(grouping: parked, by: \.stream).values
             .map { $0.sorted { $0.position < $1.position } }
