@@ -37,6 +37,10 @@ public struct Mall: Sendable {
     }
 
     /// The subscriptions through which the contexts hear of each other.
+    ///
+    /// Each waits ``MallConfiguration/subscriptionWakeDelay`` after a wake-up before reading:
+    /// seven subscriptions woken by every commit otherwise read (and mostly find nothing)
+    /// thousands of times a second under load.
     public func subscriptions(retryPolicy: RetryPolicy = .default) -> [Subscription] {
         [
             PricingSubscriptions.catalog(retryPolicy: retryPolicy),
@@ -46,7 +50,11 @@ public struct Mall: Sendable {
             OrderingService.process(paymentWindow: configuration.paymentWindow, retryPolicy: retryPolicy),
             CartService.checkout(retryPolicy: retryPolicy),
             PaymentService.refunds(retryPolicy: retryPolicy),
-        ]
+        ].map { subscription in
+            var subscription = subscription
+            subscription.wakeDelay = configuration.subscriptionWakeDelay
+            return subscription
+        }
     }
 
     // MARK: Use cases across contexts

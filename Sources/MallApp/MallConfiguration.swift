@@ -21,6 +21,9 @@ public struct MallConfiguration: Sendable {
     public var passwordCost: UInt8 = 10
     /// Largest request body accepted, in bytes.
     public var maxBodyBytes: Int = 64 * 1024
+    /// How long each subscription waits after a wake-up before reading (see
+    /// `Subscription.wakeDelay`): a little delivery latency for far fewer reads under load.
+    public var subscriptionWakeDelay: Duration = .milliseconds(2)
     /// Whether to seed the demo catalog into an empty database.
     public var seedDemoCatalog = true
     public var pricing: PricingPolicy = MallConfiguration.defaultPricing
@@ -43,7 +46,7 @@ public struct MallConfiguration: Sendable {
 
     /// Reads `MALL_*` variables over the defaults: `MALL_DATABASE_URL`, `MALL_HOST`,
     /// `MALL_POSTGRES_SCHEMA`, `MALL_PORT`, `MALL_PAYMENT_WINDOW_SECONDS`, `MALL_GATEWAY_SECRET`, `MALL_ADMIN_TOKEN`,
-    /// `MALL_PASSWORD_COST`.
+    /// `MALL_PASSWORD_COST`, `MALL_SUBSCRIPTION_WAKE_DELAY_MS`.
     ///
     /// - Throws: ``ConfigurationError`` naming the variable and what it allows.
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> MallConfiguration {
@@ -62,6 +65,12 @@ public struct MallConfiguration: Sendable {
                 throw ConfigurationError(setting: "MALL_PASSWORD_COST", value: value, allowed: "bcrypt cost 4 ... 31")
             }
             configuration.passwordCost = cost
+        }
+        if let value = environment["MALL_SUBSCRIPTION_WAKE_DELAY_MS"] {
+            guard let milliseconds = Int(value), (0...500).contains(milliseconds) else {
+                throw ConfigurationError(setting: "MALL_SUBSCRIPTION_WAKE_DELAY_MS", value: value, allowed: "milliseconds, 0 ... 500")
+            }
+            configuration.subscriptionWakeDelay = .milliseconds(milliseconds)
         }
         try configuration.validate()
         return configuration

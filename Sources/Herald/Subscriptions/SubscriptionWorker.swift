@@ -103,11 +103,11 @@ public final class SubscriptionWorker: Sendable {
                 let parked = try await store.parkedEvents(subscription: name).filter { handles($0.stream) }
                 nothingParked.withLock { $0 = parked.isEmpty }
                 let retried = try await handleParked(parked, report: &report)
-                let read = try await handleNewEvents(
+                let moreMayWait = try await handleNewEvents(
                     limit: limit, parked: retried == 0 ? parked : nil, deferringSkips: deferringSkips, report: &report)
                 conflicts = 0
                 limit = subscription.batchSize
-                if retried == 0 && read == 0 { break }
+                if retried == 0 && !moreMayWait { break }
             } catch let conflict as ConcurrencyConflict {
                 // Another writer changed an aggregate a handler touched: nothing of the batch
                 // was written. Re-run it, smaller, so one hot aggregate cannot starve the rest.
@@ -193,6 +193,9 @@ public final class SubscriptionWorker: Sendable {
             }
             if stop.isRequested { break }
             await waitForWork(signal: signal, since: generation, until: deadline, clock: clock)
+            if subscription.wakeDelay > .zero, !stop.isRequested {
+                try? await clock.sleep(until: clock.now().adding(subscription.wakeDelay))
+            }
         }
     }
 
@@ -200,7 +203,11 @@ public final class SubscriptionWorker: Sendable {
 
     /// Handles the next batch after the checkpoint. `parked` is this worker's parked events
     /// if they are known to be current (else they are read).
-    private func handleNewEvents(limit: Int, parked: [ParkedEvent]?, deferringSkips: Bool, report: inout DrainReport) async throws -> Int {
+    ///
+    /// - Returns: whether more events may wait after this batch: `false` once a read came
+    ///   back short of `limit` (it reached the end of the log as of that read; anything
+    ///   committed since wakes the worker again).
+    private func handleNewEvents(limit: Int, parked: [ParkedEvent]?, deferringSkips: Bool, report: inout DrainReport) async throws -> Bool {
         let checkpoint: Int64
         if checkpointExists.withLock({ $0 }) {
             checkpoint = try await store.checkpoint(of: checkpointName, creatingAt: 0)
@@ -221,7 +228,11 @@ public final class SubscriptionWorker: Sendable {
             events = try await store.events(after: scanFrom, limit: limit)
             scannedThrough = events.last?.position
         }
-        guard let last = scannedThrough else { return 0 }
+        guard let last = scannedThrough else { return false }
+        // A filtered scan of fewer than `limit` positions held fewer than `limit` events: it
+        // reached the end. (Positions are unique and increasing; a store with gaps in them
+        // only costs one more read here.)
+        let moreMayWait = events.count >= limit || last - scanFrom >= Int64(limit)
         var progress = SubscriptionProgress(subscription: name, checkpointName: checkpointName)
         progress.checkpoint = (from: checkpoint, to: last)
         guard !events.isEmpty else {
@@ -231,7 +242,7 @@ public final class SubscriptionWorker: Sendable {
                 try await commit(UnitOfWork(store: store, clock: clock, cache: cache), progress)
                 skipped.withLock { $0 = nil }
             }
-            return limit
+            return moreMayWait
         }
         let current = if let parked { parked } else { try await store.parkedEvents(subscription: name) }
         var blocked = Set(current.map(\.stream))
@@ -252,10 +263,10 @@ public final class SubscriptionWorker: Sendable {
                 batchReport.handled += 1
             }
         }
-        try await commit(work, progress)
+        let appended = try await commit(work, progress)
         skipped.withLock { $0 = nil }
         report = batchReport
-        return events.count
+        return moreMayWait || appended > 0  // the batch's own events are new events too
     }
 
     // MARK: - Parked events
@@ -353,12 +364,14 @@ public final class SubscriptionWorker: Sendable {
             lastError: String(describing: error))
     }
 
-    private func commit(_ work: UnitOfWork, _ progress: SubscriptionProgress) async throws {
+    /// Commits the handlers' changes with `progress`; returns how many events it appended.
+    @discardableResult
+    private func commit(_ work: UnitOfWork, _ progress: SubscriptionProgress) async throws -> Int {
         var changeset = try work.makeChangeset(recordedAt: clock.now())
         changeset.subscription = progress
-        guard !changeset.isEmpty else { return }
+        guard !changeset.isEmpty else { return 0 }
         changeset.subscription?.fence = try slot?.fence()
-        _ = try await store.commit(changeset)
+        return try await store.commit(changeset).count
     }
 
     /// Where a new checkpoint starts: per ``Subscription/startPosition``, or, for a new
