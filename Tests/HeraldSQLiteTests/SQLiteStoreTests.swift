@@ -34,6 +34,25 @@ struct SQLiteStoreTests {
         #expect(error.map { "\($0)" }?.contains("version 7 is newer than this build supports (2)") == true)
     }
 
+    @Test func aVersion1FileIsMigratedToVersion2KeepingItsEvents() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("v1.sqlite")
+        try await Self.commitOneEvent(to: path)
+        do {  // make it look as version 1 left it: no lease tables
+            let store = try SQLiteEventStore(path: path)
+            try await store.database.write { db in
+                try db.execute(sql: "DROP TABLE herald_leases; DROP TABLE herald_nodes")
+                try db.execute(sql: "UPDATE herald_meta SET value = '1' WHERE key = 'schema_version'")
+            }
+        }
+        let store = try SQLiteEventStore(path: path)
+        #expect(try store.schemaVersion() == 2)
+        #expect(try await store.headPosition() == 1, "the event survived the migration")
+        let now = Date()
+        let lease = try await store.acquireLease(subscription: "s", partition: 0, owner: "a", now: now, expiresAt: now.addingTimeInterval(10))
+        #expect(lease?.token == 1, "the new lease table works")
+    }
+
     @Test func aReadOnlyDatabaseFileGivesAClearErrorAndWritesNothing() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("readonly.sqlite")
