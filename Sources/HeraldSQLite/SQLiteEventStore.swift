@@ -98,11 +98,23 @@ public final class SQLiteEventStore: EventStore {
     /// the partition count for one partition, up to 10,000), then the rows of the wanted
     /// types within it, filtered by partition.
     public func events(after position: Int64, limit: Int, matching filter: EventFilter) async throws -> (events: [EventEnvelope], scannedThrough: Int64?) {
-        let range = filter.partition == nil ? limit : min(10_000, max(limit, limit * filter.partitionCount))
-        return try await read { db in
-            guard let end = try EventsTable.endOfRange(after: position, limit: range, db) else { return ([], nil) }
-            let events = try EventsTable.between(position, end, ofTypes: filter.types, db).filter(filter.matches)
-            return (events.count > limit ? Array(events.prefix(limit)) : events, events.count > limit ? events[limit - 1].position : end)
+        try await read { try EventsTable.after(position, limit: limit, matching: filter, $0) }
+    }
+
+    /// One read transaction: one hop to a reader connection instead of three.
+    public func subscriptionRead(
+        subscription: String, checkpointName: String, skippedThrough: Int64?, limit: Int, matching filter: EventFilter?
+    ) async throws -> SubscriptionRead {
+        try await read { db in
+            let checkpoint = try SubscriptionsTable.checkpoint(of: checkpointName, db) ?? 0
+            let parked = try SubscriptionsTable.parked(subscription: subscription, db)
+            let from = max(checkpoint, skippedThrough ?? 0)
+            if let filter {
+                let read = try EventsTable.after(from, limit: limit, matching: filter, db)
+                return SubscriptionRead(checkpoint: checkpoint, parked: parked, events: read.events, scannedThrough: read.scannedThrough)
+            }
+            let events = try EventsTable.after(from, limit: limit, db)
+            return SubscriptionRead(checkpoint: checkpoint, parked: parked, events: events, scannedThrough: events.last?.position)
         }
     }
 

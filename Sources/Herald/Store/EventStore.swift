@@ -35,6 +35,15 @@ public protocol EventStore: Sendable {
     /// ``events(after:limit:)``.
     func events(after position: Int64, limit: Int, matching filter: EventFilter) async throws -> (events: [EventEnvelope], scannedThrough: Int64?)
 
+    /// What a subscription worker reads at the start of a pass, in one read where the store
+    /// can: the checkpoint `checkpointName` (which must exist), the subscription's parked
+    /// events, and up to `limit` events after the checkpoint or `skippedThrough`, whichever
+    /// is further, matching `filter` (all events when `nil`) as
+    /// ``events(after:limit:matching:)`` reads them. The default makes the separate calls.
+    func subscriptionRead(
+        subscription: String, checkpointName: String, skippedThrough: Int64?, limit: Int, matching filter: EventFilter?
+    ) async throws -> SubscriptionRead
+
     /// The events at the given positions, in position order (missing positions are skipped).
     func events(at positions: [Int64]) async throws -> [EventEnvelope]
 
@@ -105,6 +114,37 @@ extension EventStore {
     public func events(after position: Int64, limit: Int, matching filter: EventFilter) async throws -> (events: [EventEnvelope], scannedThrough: Int64?) {
         let scanned = try await events(after: position, limit: limit)
         return (scanned.filter(filter.matches), scanned.last?.position)
+    }
+
+    public func subscriptionRead(
+        subscription: String, checkpointName: String, skippedThrough: Int64?, limit: Int, matching filter: EventFilter?
+    ) async throws -> SubscriptionRead {
+        let checkpoint = try await self.checkpoint(of: checkpointName, creatingAt: 0)
+        let parked = try await parkedEvents(subscription: subscription)
+        let from = max(checkpoint, skippedThrough ?? 0)
+        if let filter {
+            let read = try await events(after: from, limit: limit, matching: filter)
+            return SubscriptionRead(checkpoint: checkpoint, parked: parked, events: read.events, scannedThrough: read.scannedThrough)
+        }
+        let events = try await events(after: from, limit: limit)
+        return SubscriptionRead(checkpoint: checkpoint, parked: parked, events: events, scannedThrough: events.last?.position)
+    }
+}
+
+/// What ``EventStore/subscriptionRead(subscription:checkpointName:skippedThrough:limit:matching:)``
+/// returns.
+public struct SubscriptionRead: Sendable {
+    public var checkpoint: Int64
+    public var parked: [ParkedEvent]
+    public var events: [EventEnvelope]
+    /// The position the scan reached (`nil` when there was nothing new).
+    public var scannedThrough: Int64?
+
+    public init(checkpoint: Int64, parked: [ParkedEvent], events: [EventEnvelope], scannedThrough: Int64?) {
+        self.checkpoint = checkpoint
+        self.parked = parked
+        self.events = events
+        self.scannedThrough = scannedThrough
     }
 }
 

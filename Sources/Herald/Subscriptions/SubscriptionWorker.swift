@@ -99,12 +99,20 @@ public final class SubscriptionWorker: Sendable {
         while stop?.isRequested != true {
             do {
                 _ = try slot?.fence()
-                // One read of the parked events serves both steps, unless the first changed them.
-                let parked = try await store.parkedEvents(subscription: name).filter { handles($0.stream) }
+                try await createCheckpointIfNeeded()
+                // One read serves both steps: the parked events, unless the first step changed
+                // them, and the new events (the first step never moves the checkpoint).
+                let filter = subscription.eventTypes != nil || slot != nil
+                    ? EventFilter(types: subscription.eventTypes, partition: slot?.index, partitionCount: slot?.partitioning.count ?? 1)
+                    : nil
+                let read = try await store.subscriptionRead(
+                    subscription: name, checkpointName: checkpointName, skippedThrough: skipped.withLock { $0?.through },
+                    limit: limit, matching: filter)
+                let parked = read.parked.filter { handles($0.stream) }
                 nothingParked.withLock { $0 = parked.isEmpty }
                 let retried = try await handleParked(parked, report: &report)
                 let moreMayWait = try await handleNewEvents(
-                    limit: limit, parked: retried == 0 ? parked : nil, deferringSkips: deferringSkips, report: &report)
+                    read, limit: limit, parked: retried == 0 ? parked : nil, deferringSkips: deferringSkips, report: &report)
                 conflicts = 0
                 limit = subscription.batchSize
                 if retried == 0 && !moreMayWait { break }
@@ -201,34 +209,28 @@ public final class SubscriptionWorker: Sendable {
 
     // MARK: - New events
 
-    /// Handles the next batch after the checkpoint. `parked` is this worker's parked events
-    /// if they are known to be current (else they are read).
+    /// Creates this worker's checkpoint at its start position the first time.
+    private func createCheckpointIfNeeded() async throws {
+        guard !checkpointExists.withLock({ $0 }) else { return }
+        _ = try await store.checkpoint(of: checkpointName, creatingAt: try await startPosition())
+        checkpointExists.withLock { $0 = true }
+    }
+
+    /// Handles the batch `read` found after the checkpoint (or after a pending skip: nothing
+    /// to handle lies before that). With a type filter or a partition the store may skip
+    /// the other events' rows; the checkpoint still moves to the end of the scanned range.
+    /// `parked` is this worker's parked events if they are known to be current (else they
+    /// are read).
     ///
     /// - Returns: whether more events may wait after this batch: `false` once a read came
     ///   back short of `limit` (it reached the end of the log as of that read; anything
     ///   committed since wakes the worker again).
-    private func handleNewEvents(limit: Int, parked: [ParkedEvent]?, deferringSkips: Bool, report: inout DrainReport) async throws -> Bool {
-        let checkpoint: Int64
-        if checkpointExists.withLock({ $0 }) {
-            checkpoint = try await store.checkpoint(of: checkpointName, creatingAt: 0)
-        } else {
-            checkpoint = try await store.checkpoint(of: checkpointName, creatingAt: try await startPosition())
-            checkpointExists.withLock { $0 = true }
-        }
-        // Nothing to handle lies between the checkpoint and a pending skip: scan on from there.
-        let pending = skipped.withLock { $0 }
-        let scanFrom = max(checkpoint, pending?.through ?? 0)
-        // With a type filter or a partition the store may skip the other events' rows; the
-        // checkpoint still moves to the end of the scanned range.
-        let events: [EventEnvelope], scannedThrough: Int64?
-        if subscription.eventTypes != nil || slot != nil {
-            let filter = EventFilter(types: subscription.eventTypes, partition: slot?.index, partitionCount: slot?.partitioning.count ?? 1)
-            (events, scannedThrough) = try await store.events(after: scanFrom, limit: limit, matching: filter)
-        } else {
-            events = try await store.events(after: scanFrom, limit: limit)
-            scannedThrough = events.last?.position
-        }
-        guard let last = scannedThrough else { return false }
+    private func handleNewEvents(
+        _ read: SubscriptionRead, limit: Int, parked: [ParkedEvent]?, deferringSkips: Bool, report: inout DrainReport
+    ) async throws -> Bool {
+        let checkpoint = read.checkpoint, events = read.events
+        let scanFrom = max(checkpoint, skipped.withLock { $0?.through } ?? 0)
+        guard let last = read.scannedThrough else { return false }
         // A filtered scan of fewer than `limit` positions held fewer than `limit` events: it
         // reached the end. (Positions are unique and increasing; a store with gaps in them
         // only costs one more read here.)

@@ -50,6 +50,16 @@ enum EventsTable {
         try fetch(db, sql: "SELECT \(columns) FROM herald_events WHERE position > ? ORDER BY position LIMIT ?", [position, limit])
     }
 
+    /// Events matching `filter` in a range after `position` of `limit` events (times the
+    /// partition count for one partition, up to 10,000): the end of the range from the
+    /// position index, then the rows of the wanted types within it, filtered by partition.
+    static func after(_ position: Int64, limit: Int, matching filter: EventFilter, _ db: Database) throws -> (events: [EventEnvelope], scannedThrough: Int64?) {
+        let range = filter.partition == nil ? limit : min(10_000, max(limit, limit * filter.partitionCount))
+        guard let end = try endOfRange(after: position, limit: range, db) else { return ([], nil) }
+        let events = try between(position, end, ofTypes: filter.types, db).filter(filter.matches)
+        return (events.count > limit ? Array(events.prefix(limit)) : events, events.count > limit ? events[limit - 1].position : end)
+    }
+
     /// The position of the `limit`-th event after `position` (or the last one, if fewer).
     static func endOfRange(after position: Int64, limit: Int, _ db: Database) throws -> Int64? {
         try Int64.fetchOne(
