@@ -20,11 +20,13 @@ if [[ "${HERALD_SKIP_POSTGRES:-}" == "1" ]]; then
 else
     echo "== tests (with a throwaway PostgreSQL server)"
     scripts/postgres.sh -- swift test --skip-build --disable-xctest "$@"
-    # Tests that restart the server, or hold its snapshot horizon back on purpose, need one
-    # of their own.
-    echo "== tests that restart PostgreSQL or hold its horizon (on a second throwaway server)"
-    HERALD_POSTGRES_EXCLUSIVE=1 scripts/postgres.sh -- \
-        swift test --skip-build --disable-xctest --filter "ServerRestartTests|GapSafetyTests" "$@"
+    # Tests that restart the server, or hold its snapshot horizon back on purpose, need a
+    # server each: one after the other, each on a throwaway server of its own.
+    for suite in ServerRestartTests GapSafetyTests; do
+        echo "== $suite (on a throwaway server of its own)"
+        HERALD_POSTGRES_EXCLUSIVE=1 scripts/postgres.sh -- \
+            swift test --skip-build --disable-xctest --filter "$suite" "$@"
+    done
 fi
 
 echo "== schemathesis against a live mall serve"
