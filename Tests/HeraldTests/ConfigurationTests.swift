@@ -58,6 +58,24 @@ struct ConfigurationTests {
 
 @Suite("Events and aggregates")
 struct EventModelTests {
+    @Test func invalidPartitioningIsRefusedNamingTheSetting() throws {
+        let engine = HeraldEngine(store: InMemoryEventStore())
+        let noop = Subscription.Handler.transactional { _, _ in }
+        func partitioned(_ partitioning: Partitioning, name: String = "s") -> Subscription {
+            Subscription(name: name, partitioning: partitioning, handler: noop)
+        }
+        let zero = #expect(throws: ConfigurationError.self) { try engine.coordinator(for: partitioned(Partitioning(count: 0))) }
+        #expect(zero?.setting == "Partitioning.count (s)")
+        let renewal = #expect(throws: ConfigurationError.self) {
+            try engine.coordinator(for: partitioned(Partitioning(count: 4, leaseDuration: .seconds(2), renewInterval: .seconds(1.5))))
+        }
+        #expect(renewal?.setting == "Partitioning.renewInterval (s)")
+        #expect(throws: ConfigurationError.self) { try engine.coordinator(for: partitioned(Partitioning(count: 4), name: "a#b")) }
+        let byHand = #expect(throws: ConfigurationError.self) { try engine.worker(for: partitioned(Partitioning(count: 4))) }
+        #expect(byHand?.description.contains("coordinator(for:)") == true, "a partitioned subscription is not driven by hand")
+        #expect(throws: Never.self) { try engine.coordinator(for: partitioned(Partitioning(count: 4))) }
+    }
+
     @Test func pendingEventsAreNeverPartOfTheStoredDocument() throws {
         var counter = TestCounter(id: "c")
         counter.increment()

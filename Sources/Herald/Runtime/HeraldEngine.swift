@@ -50,14 +50,17 @@ public struct HeraldEngine: Sendable {
     }
 
     /// A worker for one subscription, to drive by hand (tests, tools) or run in a service.
-    /// A partitioned subscription's worker handles every partition at once, without leases
-    /// (for tools and tests; a service coordinates partitions through leases instead).
     ///
-    /// - Throws: ``ConfigurationError`` when the subscription's settings cannot work.
+    /// - Throws: ``ConfigurationError`` when the subscription's settings cannot work, or
+    ///   when it is partitioned: its partitions' checkpoints are moved only under their
+    ///   leases, by ``coordinator(for:)`` (which ``service(subscriptions:schedulerPollInterval:)`` runs).
     public func worker(for subscription: Subscription) throws -> SubscriptionWorker {
-        var whole = subscription
-        whole.partitioning = nil
-        return try makeWorker(whole, slot: nil)
+        if let partitioning = subscription.partitioning {
+            throw ConfigurationError(
+                setting: "Subscription.partitioning (\(subscription.name))", value: "\(partitioning.count) partitions",
+                allowed: "nil for a worker driven by hand; run a partitioned subscription with coordinator(for:) or service(subscriptions:)")
+        }
+        return try makeWorker(subscription, slot: nil)
     }
 
     private func makeWorker(_ subscription: Subscription, slot: PartitionSlot?) throws -> SubscriptionWorker {
