@@ -265,8 +265,8 @@ public final class PostgresEventStore: EventStore, Service {
     }
 
     /// One pooled connection in a transaction, committed when `body` returns and rolled back
-    /// when it throws (the rollback's own failure is logged; the server rolls back anyway
-    /// when the connection is gone).
+    /// when it throws. When the rollback itself fails the connection is closed (the server
+    /// then rolls back), so it never returns to the pool inside a transaction.
     private func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let logger = logger
         return try await onConnection { connection in
@@ -277,7 +277,8 @@ public final class PostgresEventStore: EventStore, Service {
                 return value
             } catch {
                 do { try await connection.run("ROLLBACK", logger) } catch {
-                    logger.debug("herald: rollback failed", metadata: ["error": "\(error)"])
+                    logger.debug("herald: rollback failed; closing the connection", metadata: ["error": "\(error)"])
+                    try? await connection.close()
                 }
                 throw error
             }

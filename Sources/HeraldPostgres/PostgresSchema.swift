@@ -28,14 +28,16 @@ enum PostgresSchema {
     /// The schema version this build creates and understands.
     static let currentVersion = 2
 
-    /// Key of the advisory lock that serializes migrations of several nodes starting at once.
-    static let migrationLock: Int64 = 0x4845_5241_4C44_0001  // "HERALD" + 1
+    /// Namespace of the advisory lock that serializes migrations of one schema by several
+    /// nodes starting at once (the second key is the schema name's hash, so migrations of
+    /// different schemas do not wait for each other).
+    static let migrationLockNamespace: Int32 = 0x4845_524D  // "HERM"
 
     /// Brings the schema to ``currentVersion`` in one transaction.
     ///
     /// - Throws: ``StoreError/schemaTooNew(found:supported:)`` when a newer build created it.
     static func migrate(_ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws {
-        try await connection.run("SELECT pg_advisory_xact_lock(\(migrationLock))", logger)
+        try await connection.run("SELECT pg_advisory_xact_lock(\(migrationLockNamespace), hashtext(\(names.schema)))", logger)
         try await connection.run("CREATE SCHEMA IF NOT EXISTS \(unescaped: names.schema)", logger)
         try await connection.run(
             "CREATE TABLE IF NOT EXISTS \(unescaped: names.meta) (key text PRIMARY KEY, value text NOT NULL)", logger)

@@ -38,10 +38,15 @@ enum TestDatabase {
     struct MissingServer: Error, CustomStringConvertible { let description: String }
 
     /// A migrated store in a fresh schema.
+    ///
+    /// Its reads wait up to 10 s (not the default 0.5 s) for older transactions anywhere on
+    /// the server: the horizon is server-wide, and with every suite running at once on two
+    /// cores some transaction is often slower than that, so a check reading right after its
+    /// own commit would see nothing yet.
     static func makeStore(
         client: PostgresClient? = nil, schema: String = freshSchema(), operationTimeout: Duration = .seconds(30)
     ) async throws -> PostgresEventStore {
-        let options = PostgresEventStore.Options(schema: schema, operationTimeout: operationTimeout)
+        let options = PostgresEventStore.Options(schema: schema, horizonWait: .seconds(10), operationTimeout: operationTimeout)
         let store = try PostgresEventStore(client: try client ?? requireClient(), options: options, logger: logger)
         try await store.migrate()
         return store

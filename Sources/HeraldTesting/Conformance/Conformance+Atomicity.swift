@@ -44,7 +44,9 @@ extension EventStoreConformance {
                 changeset.subscription?.inbox = [UUID()]
                 let error = try await checkThrows(StoreError.self, "duplicate event id") { try await h.store.commit(changeset) }
                 try checkEqual(error, .duplicateEventID(first.eventID), "the error names the id")
-                try checkEqual(try await h.store.headPosition(), first.position, "no event appended")
+                // Reads by stream: no delivery-order visibility rules apply to them.
+                try checkEqual(try await h.store.events(in: first.stream).count, 1, "no event appended to the first stream")
+                try checkEqual(try await h.store.events(in: StreamID(type: "Other", id: "o")).count, 0, "nor to the other")
                 try checkEqual(try await h.store.aggregate(Harness.counter("fresh")), nil, "no aggregate written")
             }
         },
