@@ -24,8 +24,7 @@ import Synchronization
 /// A checkpoint is still the position of the last delivered event; the reader looks up
 /// that event's `tx_id` to continue. Per-stream order also needs transaction ids to follow
 /// stream order. A commit therefore first takes an advisory lock on each stream it
-/// appends to, before its first write gives it a transaction id (see
-/// `EventsTable.lockStreams`).
+/// appends to, before its first write gives it a transaction id (see `CommitFunction`).
 ///
 /// The cost: a long-running transaction elsewhere on the server holds the horizon back and
 /// delays delivery (never loses it) until it ends.
@@ -124,32 +123,29 @@ public final class PostgresEventStore: EventStore, Service {
 
     // MARK: - Writing
 
-    /// Units of work (aggregates, events, cancellations) commit in one statement, one round
-    /// trip (see `CommitFunction`); commits with subscription progress or scheduled
-    /// messages run as a transaction of several statements.
+    /// Aggregates, events, deliveries and cancellations are written by one `herald_commit(…)`
+    /// statement (see `CommitFunction`): a unit of work's or a scheduler's whole commit, one
+    /// round trip. Scheduled messages and subscription progress follow it in the same
+    /// transaction.
     public func commit(_ changeset: Changeset) async throws -> [EventEnvelope] {
         guard !changeset.isEmpty else { return [] }
         let names = names, logger = logger
-        if CommitFunction.fits(changeset) {
-            let recorded = try await onConnection { try await CommitFunction.commit(changeset, names, $0, logger) }
-            commitSignal.notify()
-            return recorded
-        }
-        let recorded = try await transaction { connection in
-            try await EventsTable.lockStreams(Set(changeset.events.map(\.stream)), connection, logger)
-            let now = changeset.recordedAt
-            for write in changeset.aggregates { try await AggregatesTable.write(write, at: now, names, connection, logger) }
-            for key in changeset.deliveredSchedules { try await ScheduledTable.markDelivered(key: key, names, connection, logger) }
-            for key in changeset.cancelledSchedules { try await ScheduledTable.cancel(key: key, names, connection, logger) }
-            for message in changeset.scheduled { try await ScheduledTable.upsert(message, names, connection, logger) }
-            if let progress = changeset.subscription {
-                try await SubscriptionsTable.apply(progress, at: now, names, connection, logger)
+        let recorded: [EventEnvelope]
+        if CommitFunction.suffices(for: changeset) {
+            recorded = try await onConnection { try await CommitFunction.commit(changeset, names, $0, logger) }
+        } else {
+            recorded = try await transaction { connection in
+                // First, so that its stream locks come before any write.
+                let recorded = CommitFunction.hasWork(in: changeset) ? try await CommitFunction.commit(changeset, names, connection, logger) : []
+                for message in changeset.scheduled { try await ScheduledTable.upsert(message, names, connection, logger) }
+                if let progress = changeset.subscription {
+                    try await SubscriptionsTable.apply(progress, at: changeset.recordedAt, names, connection, logger)
+                }
+                if changeset.events.isEmpty && !changeset.scheduled.isEmpty {  // the function announces events
+                    try await connection.run("SELECT pg_notify(\(names.channel), '')", logger)
+                }
+                return recorded
             }
-            let recorded = try await EventsTable.append(changeset.events, recordedAt: now, names, connection, logger)
-            if !changeset.events.isEmpty || !changeset.scheduled.isEmpty {
-                try await connection.run("SELECT pg_notify(\(names.channel), '')", logger)
-            }
-            return recorded
         }
         commitSignal.notify()
         return recorded

@@ -3,25 +3,44 @@ import Herald
 import Logging
 import PostgresNIO
 
-/// `herald_commit(…)`: a unit of work's aggregates, events and cancelled messages in one
-/// statement, so one round trip.
+/// `herald_commit(…)`: the one place that writes aggregates and appends events, with the
+/// delivered and cancelled messages, in one statement, so one round trip.
 ///
 /// PostgresNIO has no multi-statement query, so a transaction costs a round trip per
-/// statement (BEGIN, the stream locks, each aggregate, each event, NOTIFY, COMMIT). This
-/// function does the same steps, in the same order, inside one autocommit statement, which
-/// PostgreSQL runs as one transaction: the stream locks come first, before the first write
-/// gives the transaction its id, exactly as `EventsTable.lockStreams` requires for gap-safe
-/// reads.
+/// statement. A unit of work's changeset (aggregates, events, cancellations), or a
+/// scheduler's (deliveries and their events), is this one
+/// autocommit statement, which PostgreSQL runs as one transaction. Other changesets run it
+/// as the first statement of a transaction and add their scheduled messages, deliveries and
+/// subscription progress after it.
+///
+/// Deliveries are checked before any event is appended: of two schedulers delivering one
+/// message, the second fails on the missing message (SQLSTATE `HR410`, mapped to
+/// ``StoreError/scheduledMessageGone(key:)``), not on the event id the first one stored.
+///
+/// It first takes a transaction-scoped advisory lock on every stream it appends to, in one
+/// order for everyone (so two commits cannot deadlock on them). A lock gives no transaction
+/// id; the first write does, after the locks are held. Two transactions appending to one
+/// stream therefore get their ids in the order they append, and the delivery order
+/// `(tx_id, position)` keeps every stream's order (see ``PostgresEventStore``).
 ///
 /// A version mismatch raises SQLSTATE `HR409` with the aggregate's index and the version
-/// found; the caller turns it into ``ConcurrencyConflict``. Commits with subscription
-/// progress, scheduled messages or deliveries take the multi-statement path.
+/// found; the caller turns it into ``ConcurrencyConflict``.
 enum CommitFunction {
     static let conflictState = "HR409"
+    static let goneState = "HR410"
 
-    /// Whether a changeset fits the one-statement path.
-    static func fits(_ changeset: Changeset) -> Bool {
-        changeset.subscription == nil && changeset.scheduled.isEmpty && changeset.deliveredSchedules.isEmpty
+    /// Namespace of the per-stream advisory locks (the first key of the two-key form).
+    static let streamLockNamespace: Int32 = 0x4845_524C  // "HERL"
+
+    /// Whether the function alone commits the changeset (nothing else to write with it).
+    static func suffices(for changeset: Changeset) -> Bool {
+        changeset.subscription == nil && changeset.scheduled.isEmpty
+    }
+
+    /// Whether the changeset has anything for the function to write.
+    static func hasWork(in changeset: Changeset) -> Bool {
+        !changeset.aggregates.isEmpty || !changeset.events.isEmpty || !changeset.cancelledSchedules.isEmpty
+            || !changeset.deliveredSchedules.isEmpty
     }
 
     /// `CREATE OR REPLACE` of the function; run by every migration, so it follows the code.
@@ -31,7 +50,7 @@ enum CommitFunction {
             lock_keys text[],
             agg_types text[], agg_ids text[], agg_expected bigint[], agg_states bytea[],
             recorded timestamptz,
-            cancel_keys text[],
+            deliver_keys text[], cancel_keys text[],
             ev_ids uuid[], ev_stream_types text[], ev_stream_ids text[], ev_types text[], ev_schema_versions bigint[],
             ev_payloads bytea[], ev_occurred timestamptz[], ev_causation text[], ev_correlation text[],
             ev_traceparent text[], ev_metadata text[], ev_hashes bigint[]
@@ -42,7 +61,7 @@ enum CommitFunction {
             found_version bigint;
         BEGIN
             PERFORM count(*) FROM (
-                SELECT pg_advisory_xact_lock(\(EventsTable.streamLockNamespace), lock_key)
+                SELECT pg_advisory_xact_lock(\(streamLockNamespace), lock_key)
                 FROM (SELECT DISTINCT hashtext(name) AS lock_key FROM unnest(lock_keys) AS name) AS keys
                 ORDER BY lock_key
             ) AS locked;
@@ -60,6 +79,12 @@ enum CommitFunction {
                     WHERE a.stream_type = agg_types[i] AND a.stream_id = agg_ids[i];
                     RAISE EXCEPTION 'herald: concurrency conflict' USING ERRCODE = '\(conflictState)',
                         DETAIL = i::text || ' ' || coalesce(found_version::text, 'none');
+                END IF;
+            END LOOP;
+            FOR i IN 1 .. coalesce(array_length(deliver_keys, 1), 0) LOOP
+                DELETE FROM \(n.scheduled) AS s WHERE s.key = deliver_keys[i];
+                IF NOT FOUND THEN
+                    RAISE EXCEPTION 'herald: scheduled message gone' USING ERRCODE = '\(goneState)', DETAIL = deliver_keys[i];
                 END IF;
             END LOOP;
             DELETE FROM \(n.scheduled) AS s WHERE s.key = ANY(cancel_keys);
@@ -83,7 +108,9 @@ enum CommitFunction {
         """
     }
 
-    /// Commits `changeset` (which ``fits(_:)``) with one statement.
+    /// Writes the aggregates, cancellations and events of `changeset` with one statement:
+    /// committed at once in autocommit mode, or as part of the caller's transaction, of
+    /// which it must then be the first statement.
     ///
     /// - Throws: ``ConcurrencyConflict``, ``StoreError/duplicateEventID(_:)``.
     static func commit(_ changeset: Changeset, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws -> [EventEnvelope] {
@@ -93,7 +120,8 @@ enum CommitFunction {
         let query: PostgresQuery = """
             SELECT event_position, event_version FROM \(unescaped: names.schema).herald_commit(
                 \(locks), \(aggregates.map(\.stream.type)), \(aggregates.map(\.stream.id)), \(aggregates.map(\.expectedVersion)),
-                \(aggregates.map { ByteBuffer(bytes: $0.state) }), \(changeset.recordedAt), \(changeset.cancelledSchedules),
+                \(aggregates.map { ByteBuffer(bytes: $0.state) }), \(changeset.recordedAt), \(changeset.deliveredSchedules),
+                \(changeset.cancelledSchedules),
                 \(events.map(\.eventID)), \(events.map(\.stream.type)), \(events.map(\.stream.id)), \(events.map(\.eventType)),
                 \(events.map { Int64($0.schemaVersion) }), \(events.map { ByteBuffer(bytes: $0.payload) }), \(events.map(\.occurredAt)),
                 \(events.map { $0.causationID?.uuidString ?? "" }), \(events.map { $0.correlationID?.uuidString ?? "" }),
@@ -111,6 +139,8 @@ enum CommitFunction {
             guard detail.count == 2, let index = Int(detail[0]), aggregates.indices.contains(index - 1) else { throw error }
             let write = aggregates[index - 1]
             throw ConcurrencyConflict(stream: write.stream, expectedVersion: write.expectedVersion, actualVersion: Int64(detail[1]))
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == goneState {
+            throw StoreError.scheduledMessageGone(key: error.serverInfo?[.detail] ?? "")
         } catch let error as PSQLError where error.isUniqueViolation(on: "event_id") {
             // The detail reads "Key (event_id)=(<uuid>) already exists."
             let detail = error.serverInfo?[.detail] ?? ""

@@ -3,65 +3,12 @@ import Herald
 import Logging
 import PostgresNIO
 
-/// All SQL of `herald_events`.
+/// The reads of `herald_events` (appends: `CommitFunction`).
 enum EventsTable {
     static let columns = """
         position, event_id, stream_type, stream_id, stream_version, event_type, schema_version,
         payload, occurred_at, recorded_at, causation_id, correlation_id, traceparent, metadata::text
         """
-
-    /// Namespace of the per-stream advisory locks (the first key of the two-key form).
-    static let streamLockNamespace: Int32 = 0x4845_524C  // "HERL"
-
-    /// Takes a transaction-scoped advisory lock on every stream the transaction appends to,
-    /// in one order for everyone (so two transactions cannot deadlock on them).
-    ///
-    /// It must be the transaction's first statement: a SELECT gets no transaction id, so the
-    /// id is assigned by a later write, after the locks are held. Two transactions appending
-    /// to one stream therefore get their ids in the order they append, and the delivery
-    /// order `(tx_id, position)` keeps every stream's order.
-    static func lockStreams(_ streams: Set<StreamID>, _ connection: PostgresConnection, _ logger: Logger) async throws {
-        guard !streams.isEmpty else { return }
-        let keys = streams.map { "\($0.type)\u{1F}\($0.id)" }
-        try await connection.run("""
-            SELECT count(*) FROM (
-                SELECT pg_advisory_xact_lock(\(streamLockNamespace), key)
-                FROM (SELECT DISTINCT hashtext(name) AS key FROM unnest(\(keys)::text[]) AS name) AS keys
-                ORDER BY key
-            ) AS locked
-            """, logger)
-    }
-
-    /// Appends events in order, numbering each stream on from its last version.
-    static func append(
-        _ events: [NewEvent], recordedAt: Date, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger
-    ) async throws -> [EventEnvelope] {
-        var recorded: [EventEnvelope] = []
-        recorded.reserveCapacity(events.count)
-        for event in events {
-            let rows: PostgresRowSequence
-            do {
-                rows = try await connection.query(try """
-                    INSERT INTO \(unescaped: names.events) (event_id, stream_type, stream_id, stream_version, event_type,
-                        schema_version, payload, occurred_at, recorded_at, causation_id, correlation_id, traceparent, metadata,
-                        stream_hash)
-                    VALUES (\(event.eventID), \(event.stream.type), \(event.stream.id),
-                        (SELECT COALESCE(MAX(stream_version), 0) + 1 FROM \(unescaped: names.events)
-                         WHERE stream_type = \(event.stream.type) AND stream_id = \(event.stream.id)),
-                        \(event.eventType), \(event.schemaVersion), \(event.payload), \(event.occurredAt), \(recordedAt),
-                        \(event.causationID), \(event.correlationID), \(event.traceparent),
-                        \(try StoredMetadata.encode(event.metadata))::jsonb, \(Partitioning.streamHash(event.stream)))
-                    RETURNING position, stream_version
-                    """, logger: logger)
-                for try await (position, version) in rows.decode((Int64, Int64).self) {
-                    recorded.append(event.recorded(streamVersion: version, position: position, at: recordedAt))
-                }
-            } catch let error as PSQLError where error.isUniqueViolation(on: "event_id") {
-                throw StoreError.duplicateEventID(event.eventID)
-            }
-        }
-        return recorded
-    }
 
     /// Up to `limit` events after the one at `position`, in delivery order, and whether
     /// more events after them are visible already but not yet safe to deliver.

@@ -3,7 +3,7 @@ import Herald
 import Logging
 import PostgresNIO
 
-/// All SQL of `herald_scheduled`.
+/// All SQL of `herald_scheduled`, except deletions on delivery and cancellation (`CommitFunction`).
 enum ScheduledTable {
     static let columns = """
         key, due_at, event_id, stream_type, stream_id, event_type, schema_version, payload, occurred_at,
@@ -24,20 +24,6 @@ enum ScheduledTable {
                 causation_id = excluded.causation_id, correlation_id = excluded.correlation_id,
                 traceparent = excluded.traceparent, metadata = excluded.metadata
             """, logger)
-    }
-
-    /// Deletes a message; returns whether it was there.
-    @discardableResult
-    static func cancel(key: String, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws -> Bool {
-        try await connection.count("DELETE FROM \(unescaped: names.scheduled) WHERE key = \(key) RETURNING 1", logger) == 1
-    }
-
-    /// Removes a message being delivered. A racing deliverer waits on the row lock and then
-    /// finds it gone.
-    ///
-    /// - Throws: ``StoreError/scheduledMessageGone(key:)`` when it was cancelled or delivered already.
-    static func markDelivered(key: String, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws {
-        guard try await cancel(key: key, names, connection, logger) else { throw StoreError.scheduledMessageGone(key: key) }
     }
 
     static func due(at date: Date, limit: Int, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws -> [ScheduledMessage] {
