@@ -122,12 +122,8 @@ public struct HeraldEngine: Sendable {
     /// a partition checkpoint `<subscription>#<partition>/<count>`, when its stream falls
     /// in that partition.
     static func checkpoint(_ name: String, covers parked: ParkedEvent) -> Bool {
-        guard let hash = name.lastIndex(of: "#") else { return parked.subscription == name }
-        let parts = name[name.index(after: hash)...].split(separator: "/")
-        guard parked.subscription == name[..<hash], parts.count == 2, let partition = Int(parts[0]), let count = Int(parts[1]),
-            count >= 1
-        else { return false }
-        return Partitioning(count: count).partition(of: parked.stream) == partition
+        guard let part = Partitioning.partitionCheckpoint(name) else { return parked.subscription == name }
+        return parked.subscription == part.subscription && Partitioning.partition(of: parked.stream, count: part.count) == part.partition
     }
 }
 

@@ -80,6 +80,14 @@ public struct Partitioning: Sendable, Hashable {
     public static func checkpointName(subscription: String, partition: Int, count: Int) -> String {
         "\(subscription)#\(partition)/\(count)"
     }
+
+    /// The parts of a partition checkpoint's name; `nil` for any other checkpoint name.
+    public static func partitionCheckpoint(_ name: String) -> (subscription: String, partition: Int, count: Int)? {
+        guard let hash = name.lastIndex(of: "#") else { return nil }
+        let parts = name[name.index(after: hash)...].split(separator: "/")
+        guard parts.count == 2, let partition = Int(parts[0]), let count = Int(parts[1]), count >= 1 else { return nil }
+        return (String(name[..<hash]), partition, count)
+    }
 }
 
 /// The right to handle one partition of a subscription until ``expiresAt``.

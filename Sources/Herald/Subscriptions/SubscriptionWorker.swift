@@ -386,7 +386,8 @@ public final class SubscriptionWorker: Sendable {
     private func startPosition() async throws -> Int64 {
         if let slot {
             let others = try await store.checkpoints().filter { checkpoint, _ in
-                checkpoint == name || (checkpoint.hasPrefix(name + "#") && !checkpoint.hasSuffix("/\(slot.partitioning.count)"))
+                guard let part = Partitioning.partitionCheckpoint(checkpoint) else { return checkpoint == name }
+                return part.subscription == name && part.count != slot.partitioning.count
             }
             if let position = others.values.first {
                 guard others.values.allSatisfy({ $0 == position }) else {
