@@ -180,8 +180,16 @@ public final class SQLiteEventStore: EventStore {
 
     // MARK: - Error mapping
 
+    /// Runs `body` on a reader connection, synchronously on the calling thread.
+    ///
+    /// Every read here is a short statement or two on a local file, which a WAL reader never
+    /// waits for a writer to finish: blocking the caller for it costs far less than GRDB's
+    /// asynchronous `read`, which hops to a dispatch queue and back (two thread wake-ups per
+    /// read). Measured with `mall-bench`: server CPU per order 1.73 → 1.43 ms, end to end
+    /// 800–840 → 1,030–1,130 orders/s. Writes stay asynchronous: they queue for the one
+    /// writer, which may take a while under load.
     private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await Self.mappingErrors(path: path) { try await database.read(body) }
+        try Self.mappingErrors(path: path) { try database.read(body) }
     }
 
     private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {

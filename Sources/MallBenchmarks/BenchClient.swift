@@ -46,6 +46,17 @@ final class ServerProcess: Sendable {
         throw BenchError("mall serve did not start: \(String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self))")
     }
 
+    /// CPU time the server process has used so far (user + system), from `/proc/<pid>/stat`.
+    func cpuTime() -> Duration? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+              let end = stat.lastIndex(of: ")") else { return nil }
+        // Fields after the command name: state is field 3, utime 14, stime 15 (clock ticks).
+        let fields = stat[stat.index(after: end)...].split(separator: " ")
+        guard fields.count > 13, let user = Int64(fields[11]), let system = Int64(fields[12]) else { return nil }
+        let ticks = Int64(sysconf(Int32(_SC_CLK_TCK)))
+        return .milliseconds((user + system) * 1000 / ticks)
+    }
+
     func stop() {
         if process.isRunning {
             process.terminate()

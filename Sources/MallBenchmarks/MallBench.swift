@@ -31,8 +31,16 @@ struct MallBench {
         var json = false
     }
 
+    static let usage = "usage: mall-bench [--orders N] [--concurrency C] [--rate R] [--seconds S] [--json]"
+
     static func main() async throws {
-        let settings = try parse(CommandLine.arguments.dropFirst())
+        let settings: Settings
+        do {
+            settings = try parse(CommandLine.arguments.dropFirst())
+        } catch {
+            FileHandle.standardError.write(Data("mall-bench: \(error)\n\(usage)\n".utf8))
+            exit(2)
+        }
         let server = try await ServerProcess.start()
         defer { server.stop() }
         let client = BenchClient(baseURL: server.baseURL, connections: settings.concurrency)
@@ -43,15 +51,23 @@ struct MallBench {
 
         // 1. End to end.
         let load = LoadGenerator(port: server.baseURL.port!, tokens: members, skus: skus)
+        let cpuBefore = server.cpuTime()
         let start = ContinuousClock.now
         try await load.placeOrders(total: settings.orders, connections: settings.concurrency)
         let submitted = ContinuousClock.now
         try await client.waitUntilCaughtUp()
         let settled = ContinuousClock.now
+        let cpuAfter = server.cpuTime()
         let stored = try await client.storedOrderCount()
         guard stored >= settings.orders else { throw BenchError("only \(stored) of \(settings.orders) orders stored") }
         results.append(("orders_per_s_submitted", Double(settings.orders) / (submitted - start).seconds))
         results.append(("orders_per_s_end_to_end", Double(settings.orders) / (settled - start).seconds))
+        if let cpuBefore, let cpuAfter {
+            // What an order costs the server, whatever the host's speed at the moment: the
+            // CPU time of the whole end-to-end phase (both cores), per order.
+            results.append(("server_cpu_ms_per_order", (cpuAfter - cpuBefore).seconds * 1000 / Double(settings.orders)))
+            results.append(("server_cores_busy", (cpuAfter - cpuBefore).seconds / (settled - start).seconds))
+        }
 
         // 2. Latency at a fixed offered rate.
         let histogram = try await load.latencyAtFixedRate(rate: settings.rate, seconds: settings.seconds)
@@ -110,7 +126,10 @@ struct MallBench {
             case "--rate": settings.rate = Double(try positive(try value()))
             case "--seconds": settings.seconds = Double(try positive(try value()))
             case "--json": settings.json = true
-            default: throw BenchError("unknown argument \(argument); use --orders N --concurrency C --rate R --seconds S --json")
+            case "--help", "-h":
+                print(usage)
+                exit(0)
+            default: throw BenchError("unknown argument \(argument)")
             }
         }
         return settings
