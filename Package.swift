@@ -137,7 +137,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "MallPricingTests", dependencies: ["MallPricing", "MallEvents"]),
-        .testTarget(name: "MallOrderingTests", dependencies: ["MallOrdering", "MallEvents"]),
+        .testTarget(name: "MallOrderingTests", dependencies: ["MallOrdering", "MallEvents", "Herald", "HeraldTesting"]),
         .testTarget(
             name: "MallHTTPTests",
             dependencies: [

@@ -2,12 +2,82 @@ import Foundation
 import Herald
 import MallEvents
 
-/// A member's orders, newest last: kept in the same transaction as each submission.
+/// A member's orders, oldest first: kept in the same transaction as each submission.
+///
+/// Holds the ids of the member's latest orders, at most ``chunkSize`` of them; each full
+/// chunk moves to a ``MemberOrderChunk`` written once. A submission so rewrites a document
+/// of bounded size however many orders the member has placed (one growing list cost a
+/// little more JSON with every order). Order `n` (from 0) is in chunk `n / chunkSize`.
 struct MemberOrders: AggregateRoot {
     static let streamType = "MemberOrders"
+    static let chunkSize = 50
     let id: String
-    var orderIDs: [String] = []
+    /// How many orders the member has placed.
+    private(set) var count = 0
+    /// The ids of orders `count - recent.count ..< count`; `count - recent.count` is a
+    /// multiple of ``chunkSize``.
+    private(set) var recent: [String] = []
     var pendingEvents = PendingEvents()
+
+    init(memberID: String) { id = memberID }
+
+    /// Adds the member's newest order. Returns the chunks that filled up, to be saved with it.
+    mutating func append(_ orderID: String) -> [MemberOrderChunk] {
+        var full: [MemberOrderChunk] = []
+        // More than one only for a document from before chunks, which held every id.
+        while recent.count >= Self.chunkSize {
+            let index = (count - recent.count) / Self.chunkSize
+            full.append(MemberOrderChunk(memberID: id, index: index, orderIDs: Array(recent.prefix(Self.chunkSize))))
+            recent.removeFirst(Self.chunkSize)
+        }
+        recent.append(orderID)
+        count += 1
+        return full
+    }
+
+    /// Where order `n` (from 0, oldest first) is: in ``recent`` at an offset, or in a chunk.
+    func location(of n: Int) -> (recentOffset: Int?, chunk: Int) {
+        let firstRecent = count - recent.count
+        return n >= firstRecent ? (n - firstRecent, n / Self.chunkSize) : (nil, n / Self.chunkSize)
+    }
+
+    private enum CodingKeys: String, CodingKey { case id, count, recent, orderIDs }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        if let all = try container.decodeIfPresent([String].self, forKey: .orderIDs) {
+            // Written before chunks: every id, oldest first.
+            count = all.count
+            recent = all
+        } else {
+            count = try container.decode(Int.self, forKey: .count)
+            recent = try container.decode([String].self, forKey: .recent)
+        }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(count, forKey: .count)
+        try container.encode(recent, forKey: .recent)
+    }
+}
+
+/// ``MemberOrders/chunkSize`` order ids of one member, oldest first: orders
+/// `index × chunkSize ..< (index + 1) × chunkSize`. Written once, when the chunk fills.
+struct MemberOrderChunk: AggregateRoot {
+    static let streamType = "MemberOrderChunk"
+    let id: String
+    let orderIDs: [String]
+    var pendingEvents = PendingEvents()
+
+    init(memberID: String, index: Int, orderIDs: [String]) {
+        id = Self.id(memberID: memberID, index: index)
+        self.orderIDs = orderIDs
+    }
+
+    static func id(memberID: String, index: Int) -> String { "\(memberID)/\(index)" }
 }
 
 /// Remembers which order an `Idempotency-Key` created, and for which request.
@@ -81,8 +151,8 @@ public struct OrderingService: Sendable {
                 id: orderID, memberID: memberID, quote: quote, address: address, paymentMethod: details.paymentMethod,
                 delivery: details.delivery, fromCart: details.fromCart, at: engine.clock.now())
             let created = order
-            var list = try await work.load(MemberOrders.self, id: memberID) ?? MemberOrders(id: memberID)
-            list.orderIDs.append(orderID)
+            var list = try await work.load(MemberOrders.self, id: memberID) ?? MemberOrders(memberID: memberID)
+            for var chunk in list.append(orderID) { try work.save(&chunk) }
             try work.save(&order)
             try work.save(&list)
             if let idempotency, let recordID {
@@ -115,11 +185,25 @@ public struct OrderingService: Sendable {
     public func orders(memberID: String, page: Int = 1) async throws -> [Order] {
         guard page >= 1, page <= 10_000 else { throw InvalidInput(field: "page", "must be within 1...10000") }
         let work = engine.unitOfWork()
-        let ids = Array((try await work.load(MemberOrders.self, id: memberID)?.orderIDs ?? []).reversed())
-        let start = (page - 1) * Self.pageSize
-        guard start < ids.count else { return [] }
+        guard let list = try await work.load(MemberOrders.self, id: memberID) else { return [] }
+        // Page 1 is the newest `pageSize` orders: numbers count-1 down to count-pageSize.
+        let newest = list.count - 1 - (page - 1) * Self.pageSize
+        guard newest >= 0 else { return [] }
+        var chunks: [Int: [String]] = [:]
         var orders: [Order] = []
-        for id in ids[start..<min(start + Self.pageSize, ids.count)] {
+        for n in stride(from: newest, through: max(0, newest - Self.pageSize + 1), by: -1) {
+            let id: String
+            switch list.location(of: n) {
+            case (let offset?, _):
+                id = list.recent[offset]
+            case (nil, let chunk):
+                if chunks[chunk] == nil {
+                    chunks[chunk] = try await work.load(MemberOrderChunk.self, id: MemberOrderChunk.id(memberID: memberID, index: chunk))?.orderIDs ?? []
+                }
+                let ids = chunks[chunk]!, offset = n - chunk * MemberOrders.chunkSize
+                guard offset < ids.count else { continue }
+                id = ids[offset]
+            }
             if let order = try await work.load(Order.self, id: id) { orders.append(order) }
         }
         return orders
