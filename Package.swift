@@ -124,7 +124,7 @@ let package = Package(
         .executableTarget(
             name: "MallBenchmarks",
             dependencies: [
-                "Herald", "HeraldSQLite",
+                "Herald", "HeraldSQLite", "MallApp", "MallEvents", "MallOrdering",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]

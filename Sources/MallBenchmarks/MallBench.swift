@@ -19,7 +19,9 @@ import Logging
 /// 3. `uow_commits_per_s`: Herald unit-of-work commits on a SQLite file with the same options,
 ///    and the ratio of the two.
 ///
-/// `mall-bench [--orders N] [--concurrency C] [--rate R] [--seconds S] [--json]`
+/// 4. With `--stages`, instead: what each stage of an order costs in process (``StageBench``).
+///
+/// `mall-bench [--orders N] [--concurrency C] [--rate R] [--seconds S] [--json] [--stages]`
 @main
 struct MallBench {
     struct Settings {
@@ -29,9 +31,10 @@ struct MallBench {
         var seconds = 10.0
         var members = 64
         var json = false
+        var stages = false
     }
 
-    static let usage = "usage: mall-bench [--orders N] [--concurrency C] [--rate R] [--seconds S] [--json]"
+    static let usage = "usage: mall-bench [--orders N] [--concurrency C] [--rate R] [--seconds S] [--json] [--stages]"
 
     static func main() async throws {
         let settings: Settings
@@ -40,6 +43,10 @@ struct MallBench {
         } catch {
             FileHandle.standardError.write(Data("mall-bench: \(error)\n\(usage)\n".utf8))
             exit(2)
+        }
+        if settings.stages {
+            report(try await StageBench.run(orders: settings.orders, members: settings.members), json: settings.json)
+            return
         }
         let server = try await ServerProcess.start()
         defer { server.stop() }
@@ -82,7 +89,11 @@ struct MallBench {
         results.append(("uow_commits_per_s", uow))
         results.append(("orders_end_to_end_vs_uow_commits", results[1].1 / uow))
 
-        if settings.json {
+        report(results, json: settings.json)
+    }
+
+    static func report(_ results: [(String, Double)], json: Bool) {
+        if json {
             let body = results.map { "  \"\($0.0)\": \(String(format: "%.3f", $0.1))" }.joined(separator: ",\n")
             print("{\n\(body)\n}")
         } else {
@@ -126,6 +137,7 @@ struct MallBench {
             case "--rate": settings.rate = Double(try positive(try value()))
             case "--seconds": settings.seconds = Double(try positive(try value()))
             case "--json": settings.json = true
+            case "--stages": settings.stages = true
             case "--help", "-h":
                 print(usage)
                 exit(0)
