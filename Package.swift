@@ -40,7 +40,7 @@ let package = Package(
         ),
         .target(
             name: "HeraldSQLite",
-            dependencies: ["Herald", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["Herald", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift")]
         ),
         // The scale-out store: PostgreSQL through PostgresNIO's pooled client.
         .target(
@@ -63,7 +63,6 @@ let package = Package(
             dependencies: [
                 "Herald", "HeraldSQLite", "HeraldPostgres",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),

@@ -38,6 +38,7 @@ public final class SQLiteEventStore: EventStore {
     public let database: DatabasePool
     public let path: String
     public let commitSignal = CommitSignal()
+    private let reads: ReadConnections
 
     /// Opens (creating and migrating when needed) the store at `path`.
     ///
@@ -48,6 +49,7 @@ public final class SQLiteEventStore: EventStore {
         var configuration = Configuration()
         configuration.busyMode = .timeout(options.busyTimeout.timeInterval)
         configuration.label = "herald"
+        reads = ReadConnections(path: path, busyTimeout: options.busyTimeout)
         database = try Self.mappingErrors(path: path) { try DatabasePool(path: path, configuration: configuration) }
         // DatabasePool sets synchronous=NORMAL itself after prepareDatabase; override after opening.
         try Self.mappingErrors(path: path) {
@@ -87,77 +89,77 @@ public final class SQLiteEventStore: EventStore {
     }
 
     public func aggregate(_ stream: StreamID) async throws -> StoredAggregate? {
-        try await read { try AggregatesTable.fetch(stream, $0) }
+        try read { try AggregatesTable.fetch(stream, $0) }
     }
 
     public func events(after position: Int64, limit: Int) async throws -> [EventEnvelope] {
-        try await read { try EventsTable.after(position, limit: limit, $0) }
+        try read { try EventsTable.after(position, limit: limit, $0) }
     }
 
     /// One read: the end of the scanned range from the position index (`limit` events, times
     /// the partition count for one partition, up to 10,000), then the rows of the wanted
     /// types within it, filtered by partition.
     public func events(after position: Int64, limit: Int, matching filter: EventFilter) async throws -> (events: [EventEnvelope], scannedThrough: Int64?) {
-        try await read { try EventsTable.after(position, limit: limit, matching: filter, $0) }
+        try snapshot { try EventsTable.after(position, limit: limit, matching: filter, $0) }
     }
 
     /// One read transaction: one hop to a reader connection instead of three.
     public func subscriptionRead(
         subscription: String, checkpointName: String, skippedThrough: Int64?, limit: Int, matching filter: EventFilter?
     ) async throws -> SubscriptionRead {
-        try await read { db in
-            let checkpoint = try SubscriptionsTable.checkpoint(of: checkpointName, db) ?? 0
-            let parked = try SubscriptionsTable.parked(subscription: subscription, db)
+        try snapshot { connection in
+            let checkpoint = try SubscriptionsTable.checkpoint(of: checkpointName, connection) ?? 0
+            let parked = try SubscriptionsTable.parked(subscription: subscription, connection)
             let from = max(checkpoint, skippedThrough ?? 0)
             if let filter {
-                let read = try EventsTable.after(from, limit: limit, matching: filter, db)
+                let read = try EventsTable.after(from, limit: limit, matching: filter, connection)
                 return SubscriptionRead(checkpoint: checkpoint, parked: parked, events: read.events, scannedThrough: read.scannedThrough)
             }
-            let events = try EventsTable.after(from, limit: limit, db)
+            let events = try EventsTable.after(from, limit: limit, connection)
             return SubscriptionRead(checkpoint: checkpoint, parked: parked, events: events, scannedThrough: events.last?.position)
         }
     }
 
     public func events(at positions: [Int64]) async throws -> [EventEnvelope] {
-        try await read { try EventsTable.at(positions, $0) }
+        try snapshot { try EventsTable.at(positions, $0) }
     }
 
     public func events(in stream: StreamID) async throws -> [EventEnvelope] {
-        try await read { try EventsTable.inStream(stream, $0) }
+        try read { try EventsTable.inStream(stream, $0) }
     }
 
     public func headPosition() async throws -> Int64 {
-        try await read(EventsTable.head)
+        try read(EventsTable.head)
     }
 
     public func checkpoint(of subscription: String, creatingAt initialPosition: Int64) async throws -> Int64 {
-        if let existing = try await read({ try SubscriptionsTable.checkpoint(of: subscription, $0) }) { return existing }
+        if let existing = try read({ try SubscriptionsTable.checkpoint(of: subscription, $0) }) { return existing }
         let now = Date()
         return try await write { try SubscriptionsTable.checkpoint(of: subscription, creatingAt: initialPosition, at: now, $0) }
     }
 
     public func checkpoints() async throws -> [String: Int64] {
-        try await read(SubscriptionsTable.checkpoints)
+        try read(SubscriptionsTable.checkpoints)
     }
 
     public func parkedEvents(subscription: String?) async throws -> [ParkedEvent] {
-        try await read { try SubscriptionsTable.parked(subscription: subscription, $0) }
+        try read { try SubscriptionsTable.parked(subscription: subscription, $0) }
     }
 
     public func inboxContains(subscription: String, eventID: UUID) async throws -> Bool {
-        try await read { try SubscriptionsTable.inboxContains(subscription: subscription, eventID: eventID, $0) }
+        try read { try SubscriptionsTable.inboxContains(subscription: subscription, eventID: eventID, $0) }
     }
 
     public func dueScheduledMessages(at date: Date, limit: Int) async throws -> [ScheduledMessage] {
-        try await read { try ScheduledTable.due(at: date, limit: limit, $0) }
+        try read { try ScheduledTable.due(at: date, limit: limit, $0) }
     }
 
     public func nextScheduledDueDate() async throws -> Date? {
-        try await read(ScheduledTable.nextDueDate)
+        try read(ScheduledTable.nextDueDate)
     }
 
     public func scheduledMessage(key: String) async throws -> ScheduledMessage? {
-        try await read { try ScheduledTable.message(key: key, $0) }
+        try read { try ScheduledTable.message(key: key, $0) }
     }
 
     public func heartbeat(group: String, node: String, now: Date, expiresAt: Date) async throws -> [String] {
@@ -175,21 +177,26 @@ public final class SQLiteEventStore: EventStore {
     }
 
     public func leases(subscription: String) async throws -> [PartitionLease] {
-        try await read { try LeasesTable.leases(subscription: subscription, $0) }
+        try read { try LeasesTable.leases(subscription: subscription, $0) }
     }
 
     // MARK: - Error mapping
 
-    /// Runs `body` on a reader connection, synchronously on the calling thread.
+    /// Runs `body` on a read connection of its own (see ``ReadConnections``), synchronously
+    /// on the calling thread, each statement in its own snapshot.
     ///
-    /// Every read here is a short statement or two on a local file, which a WAL reader never
-    /// waits for a writer to finish: blocking the caller for it costs far less than GRDB's
+    /// Every read here is a statement or two on a local file, which a WAL reader never waits
+    /// for a writer to finish: blocking the caller for it costs far less than GRDB's
     /// asynchronous `read`, which hops to a dispatch queue and back (two thread wake-ups per
-    /// read). Measured with `mall-bench`: server CPU per order 1.73 → 1.43 ms, end to end
-    /// 800–840 → 1,030–1,130 orders/s. Writes stay asynchronous: they queue for the one
-    /// writer, which may take a while under load.
-    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try Self.mappingErrors(path: path) { try database.read(body) }
+    /// read; measured with `mall-bench`: server CPU per order 1.73 → 1.43 ms). Writes stay
+    /// asynchronous: they queue for the one writer, which may take a while under load.
+    private func read<T>(_ body: (ReadConnection) throws -> T) throws -> T {
+        try reads.read(body)
+    }
+
+    /// ``read(_:)`` in one read transaction: every statement of `body` sees the same snapshot.
+    private func snapshot<T>(_ body: (ReadConnection) throws -> T) throws -> T {
+        try reads.read { connection in try connection.transaction { try body(connection) } }
     }
 
     private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {

@@ -32,10 +32,9 @@ enum AggregatesTable {
             arguments: [stream.type, stream.id])
     }
 
-    static func fetch(_ stream: StreamID, _ db: Database) throws -> StoredAggregate? {
-        let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT version, state FROM herald_aggregates WHERE stream_type = ? AND stream_id = ?"),
-            arguments: [stream.type, stream.id])
-        return row.map { StoredAggregate(stream: stream, version: $0[0], state: $0[1]) }
+    static func fetch(_ stream: StreamID, _ connection: ReadConnection) throws -> StoredAggregate? {
+        try connection.row("SELECT version, state FROM herald_aggregates WHERE stream_type = ? AND stream_id = ?", [stream.type, stream.id]) {
+            StoredAggregate(stream: stream, version: $0[0], state: $0[1])
+        }
     }
 }

@@ -46,73 +46,69 @@ enum EventsTable {
             arguments: [stream.type, stream.id]) ?? 0
     }
 
-    static func after(_ position: Int64, limit: Int, _ db: Database) throws -> [EventEnvelope] {
-        try fetch(db, sql: "SELECT \(columns) FROM herald_events WHERE position > ? ORDER BY position LIMIT ?", [position, limit])
+    static func after(_ position: Int64, limit: Int, _ connection: ReadConnection) throws -> [EventEnvelope] {
+        try fetch(connection, sql: "SELECT \(columns) FROM herald_events WHERE position > ? ORDER BY position LIMIT ?", [position, limit])
     }
 
     /// Events matching `filter` in a range after `position` of `limit` events (times the
     /// partition count for one partition, up to 10,000): the end of the range from the
     /// position index, then the rows of the wanted types within it, filtered by partition.
-    static func after(_ position: Int64, limit: Int, matching filter: EventFilter, _ db: Database) throws -> (events: [EventEnvelope], scannedThrough: Int64?) {
+    static func after(_ position: Int64, limit: Int, matching filter: EventFilter, _ connection: ReadConnection) throws -> (events: [EventEnvelope], scannedThrough: Int64?) {
         let range = filter.partition == nil ? limit : min(10_000, max(limit, limit * filter.partitionCount))
-        guard let end = try endOfRange(after: position, limit: range, db) else { return ([], nil) }
-        let events = try between(position, end, ofTypes: filter.types, db).filter(filter.matches)
+        guard let end = try endOfRange(after: position, limit: range, connection) else { return ([], nil) }
+        let events = try between(position, end, ofTypes: filter.types, connection).filter(filter.matches)
         return (events.count > limit ? Array(events.prefix(limit)) : events, events.count > limit ? events[limit - 1].position : end)
     }
 
     /// The position of the `limit`-th event after `position` (or the last one, if fewer).
-    static func endOfRange(after position: Int64, limit: Int, _ db: Database) throws -> Int64? {
-        try Int64.fetchOne(
-            db.cachedStatement(sql: "SELECT MAX(position) FROM (SELECT position FROM herald_events WHERE position > ? ORDER BY position LIMIT ?)"),
-            arguments: [position, limit])
+    static func endOfRange(after position: Int64, limit: Int, _ connection: ReadConnection) throws -> Int64? {
+        try connection.value(
+            "SELECT MAX(position) FROM (SELECT position FROM herald_events WHERE position > ? ORDER BY position LIMIT ?)", [position, limit])
     }
 
     /// Events of `types` (all when `nil`) with `after < position <= through`, in position order.
-    static func between(_ after: Int64, _ through: Int64, ofTypes types: Set<String>?, _ db: Database) throws -> [EventEnvelope] {
+    static func between(_ after: Int64, _ through: Int64, ofTypes types: Set<String>?, _ connection: ReadConnection) throws -> [EventEnvelope] {
         guard let types else {
-            return try fetch(db, sql: "SELECT \(columns) FROM herald_events WHERE position > ? AND position <= ? ORDER BY position", [after, through])
+            return try fetch(
+                connection, sql: "SELECT \(columns) FROM herald_events WHERE position > ? AND position <= ? ORDER BY position", [after, through])
         }
         guard !types.isEmpty else { return [] }
         let sortedTypes = types.sorted()
         let marks = Array(repeating: "?", count: sortedTypes.count).joined(separator: ",")
         return try fetch(
-            db, sql: "SELECT \(columns) FROM herald_events WHERE position > ? AND position <= ? AND event_type IN (\(marks)) ORDER BY position",
-            StatementArguments([after, through]) + StatementArguments(sortedTypes))
+            connection, sql: "SELECT \(columns) FROM herald_events WHERE position > ? AND position <= ? AND event_type IN (\(marks)) ORDER BY position",
+            [after, through] + sortedTypes.map { $0 as any SQLiteArgument })
     }
 
-    static func at(_ positions: [Int64], _ db: Database) throws -> [EventEnvelope] {
+    static func at(_ positions: [Int64], _ connection: ReadConnection) throws -> [EventEnvelope] {
         guard !positions.isEmpty else { return [] }
         var result: [EventEnvelope] = []
         // Chunked to stay far below SQLite's bound-parameter limit.
         for chunk in stride(from: 0, to: positions.count, by: 500).map({ Array(positions[$0..<min($0 + 500, positions.count)]) }) {
             let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
-            result += try fetch(
-                db, sql: "SELECT \(columns) FROM herald_events WHERE position IN (\(marks))", StatementArguments(chunk))
+            result += try fetch(connection, sql: "SELECT \(columns) FROM herald_events WHERE position IN (\(marks))", chunk)
         }
         return result.sorted { $0.position < $1.position }
     }
 
-    static func inStream(_ stream: StreamID, _ db: Database) throws -> [EventEnvelope] {
+    static func inStream(_ stream: StreamID, _ connection: ReadConnection) throws -> [EventEnvelope] {
         try fetch(
-            db, sql: "SELECT \(columns) FROM herald_events WHERE stream_type = ? AND stream_id = ? ORDER BY stream_version",
+            connection, sql: "SELECT \(columns) FROM herald_events WHERE stream_type = ? AND stream_id = ? ORDER BY stream_version",
             [stream.type, stream.id])
     }
 
-    static func head(_ db: Database) throws -> Int64 {
-        try Int64.fetchOne(db, sql: "SELECT MAX(position) FROM herald_events") ?? 0
+    static func head(_ connection: ReadConnection) throws -> Int64 {
+        try connection.value("SELECT MAX(position) FROM herald_events") ?? 0
     }
 
-    private static func fetch(_ db: Database, sql: String, _ arguments: StatementArguments) throws -> [EventEnvelope] {
-        let cursor = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments)
-        var result: [EventEnvelope] = []
-        while let row = try cursor.next() {
-            result.append(EventEnvelope(
+    private static func fetch(_ connection: ReadConnection, sql: String, _ arguments: [any SQLiteArgument]) throws -> [EventEnvelope] {
+        try connection.rows(sql, arguments) { row in
+            EventEnvelope(
                 eventID: row[1], stream: StreamID(type: row[2], id: row[3]), streamVersion: row[4], position: row[0],
                 eventType: row[5], schemaVersion: row[6], payload: row[7],
                 occurredAt: SQLiteValues.date(row[8]), recordedAt: SQLiteValues.date(row[9]),
                 causationID: row[10], correlationID: row[11], traceparent: row[12],
-                metadata: try StoredMetadata.decode(row[13])))
+                metadata: try StoredMetadata.decode(row[13]))
         }
-        return result
     }
 }

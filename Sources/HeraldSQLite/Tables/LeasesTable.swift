@@ -39,11 +39,8 @@ enum LeasesTable {
             """).execute(arguments: [lease.subscription, lease.partition, lease.owner, lease.token])
     }
 
-    static func leases(subscription: String, _ db: Database) throws -> [PartitionLease] {
-        try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT partition, owner, token, expires_at FROM herald_leases WHERE subscription = ? ORDER BY partition"),
-            arguments: [subscription]
-        ).map { row in
+    static func leases(subscription: String, _ connection: ReadConnection) throws -> [PartitionLease] {
+        try connection.rows("SELECT partition, owner, token, expires_at FROM herald_leases WHERE subscription = ? ORDER BY partition", [subscription]) { row in
             PartitionLease(subscription: subscription, partition: row[0], owner: row[1], token: row[2], expiresAt: SQLiteValues.date(row[3]))
         }
     }

@@ -31,21 +31,21 @@ enum ScheduledTable {
         guard db.changesCount == 1 else { throw StoreError.scheduledMessageGone(key: key) }
     }
 
-    static func due(at date: Date, limit: Int, _ db: Database) throws -> [ScheduledMessage] {
-        try fetch(db, sql: "SELECT \(columns) FROM herald_scheduled WHERE due_at <= ? ORDER BY due_at, key LIMIT ?",
+    static func due(at date: Date, limit: Int, _ connection: ReadConnection) throws -> [ScheduledMessage] {
+        try fetch(connection, sql: "SELECT \(columns) FROM herald_scheduled WHERE due_at <= ? ORDER BY due_at, key LIMIT ?",
                   [SQLiteValues.micros(date), limit])
     }
 
-    static func message(key: String, _ db: Database) throws -> ScheduledMessage? {
-        try fetch(db, sql: "SELECT \(columns) FROM herald_scheduled WHERE key = ?", [key]).first
+    static func message(key: String, _ connection: ReadConnection) throws -> ScheduledMessage? {
+        try fetch(connection, sql: "SELECT \(columns) FROM herald_scheduled WHERE key = ?", [key]).first
     }
 
-    static func nextDueDate(_ db: Database) throws -> Date? {
-        try Int64.fetchOne(db, sql: "SELECT MIN(due_at) FROM herald_scheduled").map(SQLiteValues.date)
+    static func nextDueDate(_ connection: ReadConnection) throws -> Date? {
+        try (connection.value("SELECT MIN(due_at) FROM herald_scheduled") as Int64?).map(SQLiteValues.date)
     }
 
-    private static func fetch(_ db: Database, sql: String, _ arguments: StatementArguments) throws -> [ScheduledMessage] {
-        try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map { row in
+    private static func fetch(_ connection: ReadConnection, sql: String, _ arguments: [any SQLiteArgument]) throws -> [ScheduledMessage] {
+        try connection.rows(sql, arguments) { row in
             ScheduledMessage(
                 key: row[0],
                 event: NewEvent(

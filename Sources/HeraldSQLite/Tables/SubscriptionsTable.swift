@@ -42,32 +42,24 @@ enum SubscriptionsTable {
         return try Int64.fetchOne(db, sql: "SELECT position FROM herald_subscriptions WHERE name = ?", arguments: [name]) ?? initial
     }
 
-    static func checkpoint(of name: String, _ db: Database) throws -> Int64? {
-        try Int64.fetchOne(db.cachedStatement(sql: "SELECT position FROM herald_subscriptions WHERE name = ?"), arguments: [name])
+    static func checkpoint(of name: String, _ connection: ReadConnection) throws -> Int64? {
+        try connection.value("SELECT position FROM herald_subscriptions WHERE name = ?", [name])
     }
 
-    static func checkpoints(_ db: Database) throws -> [String: Int64] {
-        var result: [String: Int64] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT name, position FROM herald_subscriptions") {
-            result[row[0]] = row[1]
-        }
-        return result
+    static func checkpoints(_ connection: ReadConnection) throws -> [String: Int64] {
+        let rows = try connection.rows("SELECT name, position FROM herald_subscriptions") { row -> (String, Int64) in (row[0], row[1]) }
+        return Dictionary(rows) { first, _ in first }
     }
 
-    static func parked(subscription: String?, _ db: Database) throws -> [ParkedEvent] {
+    static func parked(subscription: String?, _ connection: ReadConnection) throws -> [ParkedEvent] {
         let columns = """
             subscription, position, event_id, stream_type, stream_id, event_type, status, attempts,
             next_attempt_at, first_failed_at, last_failed_at, last_error
             """
-        let rows: [Row]
-        if let subscription {
-            rows = try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT \(columns) FROM herald_parked WHERE subscription = ? ORDER BY position"),
-                arguments: [subscription])
-        } else {
-            rows = try Row.fetchAll(db, sql: "SELECT \(columns) FROM herald_parked ORDER BY subscription, position")
-        }
-        return rows.map { row in
+        let sql = subscription == nil
+            ? "SELECT \(columns) FROM herald_parked ORDER BY subscription, position"
+            : "SELECT \(columns) FROM herald_parked WHERE subscription = ? ORDER BY position"
+        return try connection.rows(sql, subscription.map { [$0] } ?? []) { row in
             ParkedEvent(
                 subscription: row[0], position: row[1], eventID: row[2], stream: StreamID(type: row[3], id: row[4]),
                 eventType: row[5], status: ParkedEvent.Status(rawValue: row[6]) ?? .dead, attempts: row[7],
@@ -76,9 +68,7 @@ enum SubscriptionsTable {
         }
     }
 
-    static func inboxContains(subscription: String, eventID: UUID, _ db: Database) throws -> Bool {
-        try Bool.fetchOne(
-            db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM herald_inbox WHERE subscription = ? AND event_id = ?)"),
-            arguments: [subscription, eventID]) ?? false
+    static func inboxContains(subscription: String, eventID: UUID, _ connection: ReadConnection) throws -> Bool {
+        try connection.value("SELECT EXISTS (SELECT 1 FROM herald_inbox WHERE subscription = ? AND event_id = ?)", [subscription, eventID]) ?? false
     }
 }
