@@ -190,6 +190,9 @@ public final class SQLiteEventStore: EventStore {
     /// asynchronous `read`, which hops to a dispatch queue and back (two thread wake-ups per
     /// read; measured with `mall-bench`: server CPU per order 1.73 → 1.43 ms). Writes stay
     /// asynchronous: they queue for the one writer, which may take a while under load.
+    ///
+    /// So a read never suspends the calling task: a loop that polls with reads until another
+    /// task makes progress must `await Task.yield()`, as it would around any synchronous work.
     private func read<T>(_ body: (ReadConnection) throws -> T) throws -> T {
         try reads.read(body)
     }

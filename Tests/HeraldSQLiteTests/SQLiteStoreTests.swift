@@ -108,6 +108,54 @@ struct SQLiteStoreTests {
         #expect(try await store.headPosition() == committed, "the failed commit left nothing behind")
     }
 
+    @Test func readersOnManyThreadsDuringCommitsSeeEachCommitWholeAndNeverGoBack() async throws {
+        let directory = try TemporaryDirectory()
+        let store = try SQLiteEventStore(path: directory.file("readers.sqlite"))
+        let engine = HeraldEngine(store: store, aggregateCache: AggregateCache(capacity: 0))
+        let commits = 300
+        let stream = StreamID(type: TestCounter.streamType, id: "c")
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            group.addTask {
+                for _ in 0..<commits {
+                    let work = engine.unitOfWork()
+                    var counter = try await work.load(TestCounter.self, id: "c") ?? TestCounter(id: "c")
+                    counter.increment()
+                    try work.save(&counter)
+                    try await work.commit()
+                }
+                return 0
+            }
+            for _ in 0..<8 {
+                group.addTask {
+                    var reads = 0, lastVersion: Int64 = 0, lastHead: Int64 = 0
+                    while lastVersion < Int64(commits) {
+                        // The document and its version come from one row: the value is the version.
+                        if let stored = try await store.aggregate(stream) {
+                            #expect(stored.version >= lastVersion)
+                            #expect(try JSONDecoder().decode(TestCounter.self, from: stored.state).value == Int(stored.version))
+                            lastVersion = stored.version
+                        }
+                        // The log holds every event up to the head, numbered without gaps, and at
+                        // least as many as the version read before it.
+                        let head = try await store.headPosition()
+                        let events = try await store.events(after: 0, limit: commits + 1)
+                        #expect(head >= lastHead && Int64(events.count) >= head && head >= lastVersion)
+                        #expect(events.map(\.position) == (0..<Int64(events.count)).map { $0 + 1 })
+                        lastHead = head
+                        reads += 1
+                        // Reads never suspend (they block the thread briefly instead): a loop
+                        // waiting for another task must yield, or it can starve that task.
+                        await Task.yield()
+                    }
+                    return reads
+                }
+            }
+            var total = 0
+            for try await reads in group { total += reads }
+            #expect(total > 0)
+        }
+    }
+
     // MARK: - Helpers
 
     static func commitOneEvent(to path: String) async throws {
