@@ -63,7 +63,21 @@ public final class UnitOfWork {
     /// Applied to events appended from now on.
     public var cause: Cause
     private var loadedVersions: [StreamID: Int64] = [:]
-    var staged = Staged()
+    private var staged = Staged()
+    /// What the open savepoint needs to undo, if one is open.
+    private var journal: Journal?
+
+    /// How to return to the moment ``beginSavepoint()`` was called: the lengths of the
+    /// append-only lists then, and what each key held before the savepoint first changed it.
+    /// (Copying ``Staged`` instead cost a copy of every staged item per handled event: a
+    /// batch's cost grew with the square of its length.)
+    private struct Journal {
+        var eventCount: Int
+        var aggregateOrderCount: Int
+        var aggregates: [StreamID: StagedAggregate?] = [:]
+        var scheduled: [String: ScheduledMessage?] = [:]
+        var cancelled: [String]?
+    }
 
     /// - Parameter cache: decoded aggregates to reuse across units of work (an engine's
     ///   units of work share one); `nil` decodes every load.
@@ -112,6 +126,7 @@ public final class UnitOfWork {
             try appendPending(pending.event, to: stream, metadata: pending.metadata)
         }
         aggregate.pendingEvents = PendingEvents()
+        if journal != nil, journal?.aggregates[stream] == nil { journal?.aggregates[stream] = .some(staged.aggregates[stream]) }
         if staged.aggregates[stream] == nil { staged.aggregateOrder.append(stream) }
         staged.aggregates[stream] = StagedAggregate(value: aggregate, expectedVersion: loadedVersions[stream] ?? 0)
     }
@@ -127,13 +142,24 @@ public final class UnitOfWork {
     /// Stored with this unit of work's commit; a message already scheduled under `key` is
     /// replaced.
     public func schedule<E: DomainEvent>(_ event: E, to stream: StreamID, at dueAt: Date, key: String) throws {
+        let message = ScheduledMessage(key: key, event: try newEvent(event, stream: stream, metadata: [:]), dueAt: dueAt)
+        journalSchedule(key, changingCancellations: staged.cancelled.contains(key))
         staged.cancelled.removeAll { $0 == key }
-        staged.scheduled[key] = ScheduledMessage(key: key, event: try newEvent(event, stream: stream, metadata: [:]), dueAt: dueAt)
+        staged.scheduled[key] = message
+    }
+
+    /// Notes what the open savepoint must restore before the scheduled message `key` (and,
+    /// when `changingCancellations`, the list of cancellations) changes.
+    private func journalSchedule(_ key: String, changingCancellations: Bool) {
+        guard journal != nil else { return }
+        if journal?.scheduled[key] == nil { journal?.scheduled[key] = .some(staged.scheduled[key]) }
+        if changingCancellations, journal?.cancelled == nil { journal?.cancelled = staged.cancelled }
     }
 
     /// Cancels the scheduled message with this key when this unit of work commits.
     /// Once that commit succeeded, the message is never delivered.
     public func cancelScheduledMessage(key: String) {
+        journalSchedule(key, changingCancellations: true)
         staged.scheduled[key] = nil
         staged.cancelled.append(key)
     }
@@ -154,6 +180,7 @@ public final class UnitOfWork {
             if let saved = staged.aggregates[write.stream] { cache?.store(saved.value, stream: write.stream, version: write.newVersion) }
         }
         staged = Staged()
+        journal = nil
         return recorded
     }
 
@@ -161,6 +188,31 @@ public final class UnitOfWork {
     public func rollback() {
         for stream in staged.aggregateOrder { loadedVersions[stream] = nil }
         staged = Staged()
+        journal = nil
+    }
+
+    // MARK: Savepoints (one handler's changes within a subscription's batch)
+
+    /// Marks the current staged changes, so that ``rollbackToSavepoint()`` can drop what is
+    /// staged after this. Replaces an open savepoint.
+    func beginSavepoint() {
+        journal = Journal(eventCount: staged.events.count, aggregateOrderCount: staged.aggregateOrder.count)
+    }
+
+    /// Drops what was staged since ``beginSavepoint()`` and closes the savepoint.
+    func rollbackToSavepoint() {
+        guard let journal else { return }
+        staged.events.removeSubrange(journal.eventCount...)
+        staged.aggregateOrder.removeSubrange(journal.aggregateOrderCount...)
+        for (stream, before) in journal.aggregates { staged.aggregates[stream] = before }
+        for (key, before) in journal.scheduled { staged.scheduled[key] = before }
+        if let cancelled = journal.cancelled { staged.cancelled = cancelled }
+        self.journal = nil
+    }
+
+    /// Keeps what was staged since ``beginSavepoint()`` and closes the savepoint.
+    func releaseSavepoint() {
+        journal = nil
     }
 
     /// The changeset a commit would write now; each saved aggregate is encoded here, once.

@@ -324,12 +324,13 @@ public final class SubscriptionWorker: Sendable {
         do {
             switch subscription.handler {
             case .transactional(let handle):
-                let before = work.staged
                 work.cause = UnitOfWork.Cause(handling: event)
+                work.beginSavepoint()
                 do {
                     try await handle(delivery, work)
+                    work.releaseSavepoint()
                 } catch {
-                    work.staged = before
+                    work.rollbackToSavepoint()
                     throw error
                 }
             case .external(let inbox, let handle):
