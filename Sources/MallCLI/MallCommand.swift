@@ -54,8 +54,7 @@ struct Serve: AsyncParsableCommand {
         if noSeed { configuration.seedDemoCatalog = false }
         try configuration.validate()
 
-        var logger = Logger(label: "mall")
-        logger.logLevel = .info
+        let logger = Logger(label: "mall", factory: ServerLogHandler.init)
         try await Mall.withMall(configuration, logger: logger) { [logger, configuration] mall in
             if configuration.seedDemoCatalog, try await mall.seedDemoCatalogIfEmpty() {
                 logger.info("seeded the demo catalog")
