@@ -13,10 +13,7 @@ struct HandlerSavepointTests {
     @Test func aFailingHandlerDropsOnlyItsOwnChangesToSharedAggregatesAndSchedules() async throws {
         let store = InMemoryEventStore()
         let clock = ManualClock()
-        var registry = EventRegistry()
-        registry.register(TestReminder.self)
-        let engine = HeraldEngine(
-            store: store, registry: registry, clock: clock, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let engine = quietEngine(store: store, clock: clock)
         // Each reminder bumps one shared counter; "reschedule …" reminders also reschedule
         // the message "follow-up", "cancel …" ones cancel the message "other". Reminders
         // ending in "fail" do all that, then throw.

@@ -11,10 +11,7 @@ struct SkippedCheckpointTests {
     @Test func unwantedEventsMoveTheCheckpointAfterADelayOrWithTheNextHandledBatch() async throws {
         let store = InMemoryEventStore()
         let clock = ManualClock()
-        var registry = EventRegistry()
-        registry.register(TestReminder.self)
-        let engine = HeraldEngine(
-            store: store, registry: registry, clock: clock, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let engine = quietEngine(store: store, clock: clock)
         let handled = DeliveryLog()
         let subscription = Subscription(
             name: "reminders", eventTypes: [TestReminder.eventType], pollInterval: .seconds(5),
