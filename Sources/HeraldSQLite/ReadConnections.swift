@@ -34,10 +34,13 @@ final class ReadConnections: Sendable {
 }
 
 /// One read-only SQLite connection and its prepared statements. Not for concurrent use:
-/// ``ReadConnections`` hands it to one caller at a time.
+/// ``ReadConnections`` hands it to one caller at a time. A closure given a ``ReadRow`` only
+/// reads its columns: it must not run another query on the connection (the statement being
+/// stepped may be the one it would reuse).
 final class ReadConnection: @unchecked Sendable {
-    /// Statements kept prepared per connection; SQL beyond that (e.g. `IN` lists of every
-    /// length) is prepared for each use.
+    /// Statements kept prepared per connection; SQL beyond that is prepared for each use.
+    /// SQL that varies with its arguments (an `IN` list per length) is never kept (see
+    /// ``rows(_:_:keep:_:)``), so the slots go to the statements every read uses.
     static let maximumStatements = 64
 
     private let handle: OpaquePointer
@@ -74,10 +77,11 @@ final class ReadConnection: @unchecked Sendable {
         }
     }
 
-    /// Every row of `sql` with `arguments` bound, each made by `make`.
-    func rows<T>(_ sql: String, _ arguments: [any SQLiteArgument] = [], _ make: (ReadRow) throws -> T) throws -> [T] {
+    /// Every row of `sql` with `arguments` bound, each made by `make`. `keep: false` for SQL
+    /// that is built for one call and will rarely be seen again.
+    func rows<T>(_ sql: String, _ arguments: [any SQLiteArgument] = [], keep: Bool = true, _ make: (ReadRow) throws -> T) throws -> [T] {
         var result: [T] = []
-        try step(sql, arguments) { row in
+        try step(sql, arguments, keep: keep) { row in
             result.append(try make(row))
             return true
         }
@@ -104,8 +108,8 @@ final class ReadConnection: @unchecked Sendable {
     }
 
     /// Steps through the rows of `sql` while `visit` returns `true`.
-    private func step(_ sql: String, _ arguments: [any SQLiteArgument], _ visit: (ReadRow) throws -> Bool) throws {
-        let statement = try prepared(sql)
+    private func step(_ sql: String, _ arguments: [any SQLiteArgument], keep: Bool = true, _ visit: (ReadRow) throws -> Bool) throws {
+        let statement = try prepared(sql, keep: keep)
         defer {
             sqlite3_reset(statement)
             sqlite3_clear_bindings(statement)
@@ -128,10 +132,10 @@ final class ReadConnection: @unchecked Sendable {
         }
     }
 
-    private func prepared(_ sql: String) throws -> OpaquePointer {
+    private func prepared(_ sql: String, keep wanted: Bool) throws -> OpaquePointer {
         if let statement = statements[sql] { return statement }
         var statement: OpaquePointer?
-        let keep = statements.count < Self.maximumStatements
+        let keep = wanted && statements.count < Self.maximumStatements
         let code = sqlite3_prepare_v3(handle, sql, -1, keep ? UInt32(SQLITE_PREPARE_PERSISTENT) : 0, &statement, nil)
         guard code == SQLITE_OK, let statement else { throw error(code, sql) }
         if keep { statements[sql] = statement }

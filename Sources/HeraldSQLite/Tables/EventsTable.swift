@@ -86,7 +86,7 @@ enum EventsTable {
         // Chunked to stay far below SQLite's bound-parameter limit.
         for chunk in stride(from: 0, to: positions.count, by: 500).map({ Array(positions[$0..<min($0 + 500, positions.count)]) }) {
             let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
-            result += try fetch(connection, sql: "SELECT \(columns) FROM herald_events WHERE position IN (\(marks))", chunk)
+            result += try fetch(connection, sql: "SELECT \(columns) FROM herald_events WHERE position IN (\(marks))", chunk, keep: false)
         }
         return result.sorted { $0.position < $1.position }
     }
@@ -101,8 +101,8 @@ enum EventsTable {
         try connection.value("SELECT MAX(position) FROM herald_events") ?? 0
     }
 
-    private static func fetch(_ connection: ReadConnection, sql: String, _ arguments: [any SQLiteArgument]) throws -> [EventEnvelope] {
-        try connection.rows(sql, arguments) { row in
+    private static func fetch(_ connection: ReadConnection, sql: String, _ arguments: [any SQLiteArgument], keep: Bool = true) throws -> [EventEnvelope] {
+        try connection.rows(sql, arguments, keep: keep) { row in
             EventEnvelope(
                 eventID: row[1], stream: StreamID(type: row[2], id: row[3]), streamVersion: row[4], position: row[0],
                 eventType: row[5], schemaVersion: row[6], payload: row[7],
