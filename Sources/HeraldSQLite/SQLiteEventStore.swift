@@ -180,7 +180,7 @@ public final class SQLiteEventStore: EventStore {
         try read { try LeasesTable.leases(subscription: subscription, $0) }
     }
 
-    // MARK: - Error mapping
+    // MARK: - Reads, writes and error mapping
 
     /// Runs `body` on a read connection of its own (see ``ReadConnections``), synchronously
     /// on the calling thread, each statement in its own snapshot.
