@@ -35,10 +35,18 @@ struct MemberOrders: AggregateRoot {
         return full
     }
 
-    /// Where order `n` (from 0, oldest first) is: in ``recent`` at an offset, or in a chunk.
-    func location(of n: Int) -> (recentOffset: Int?, chunk: Int) {
+    /// Where the id of an order is kept.
+    enum Place: Equatable {
+        /// In ``recent``, at this offset.
+        case recent(offset: Int)
+        /// In the ``MemberOrderChunk`` with this index, at this offset.
+        case chunk(index: Int, offset: Int)
+    }
+
+    /// Where the id of order `n` (from 0, oldest first) is kept.
+    func place(of n: Int) -> Place {
         let firstRecent = count - recent.count
-        return n >= firstRecent ? (n - firstRecent, n / Self.chunkSize) : (nil, n / Self.chunkSize)
+        return n >= firstRecent ? .recent(offset: n - firstRecent) : .chunk(index: n / Self.chunkSize, offset: n % Self.chunkSize)
     }
 
     private enum CodingKeys: String, CodingKey { case id, count, recent, orderIDs }
@@ -193,15 +201,14 @@ public struct OrderingService: Sendable {
         var orders: [Order] = []
         for n in stride(from: newest, through: max(0, newest - Self.pageSize + 1), by: -1) {
             let id: String
-            switch list.location(of: n) {
-            case (let offset?, _):
+            switch list.place(of: n) {
+            case .recent(let offset):
                 id = list.recent[offset]
-            case (nil, let chunk):
-                if chunks[chunk] == nil {
-                    chunks[chunk] = try await work.load(MemberOrderChunk.self, id: MemberOrderChunk.id(memberID: memberID, index: chunk))?.orderIDs ?? []
+            case .chunk(let index, let offset):
+                if chunks[index] == nil {
+                    chunks[index] = try await work.load(MemberOrderChunk.self, id: MemberOrderChunk.id(memberID: memberID, index: index))?.orderIDs ?? []
                 }
-                let ids = chunks[chunk]!, offset = n - chunk * MemberOrders.chunkSize
-                guard offset < ids.count else { continue }
+                guard let ids = chunks[index], offset < ids.count else { continue }
                 id = ids[offset]
             }
             if let order = try await work.load(Order.self, id: id) { orders.append(order) }

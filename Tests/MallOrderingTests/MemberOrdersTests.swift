@@ -41,14 +41,14 @@ import Testing
         let document = try JSONSerialization.data(withJSONObject: ["id": "ada", "orderIDs": old])
         var list = try JSONDecoder().decode(MemberOrders.self, from: document)
         #expect(list.count == old.count)
-        #expect(list.location(of: 3) == (3, 0))
+        #expect(list.place(of: 3) == .recent(offset: 3))
 
         let chunks = list.append("o-new")
         #expect(chunks.map(\.id) == ["ada/0", "ada/1"])
         #expect(chunks.map(\.orderIDs) == [Array(old[0..<50]), Array(old[50..<100])])
         #expect(list.recent == Array(old[100...]) + ["o-new"])
         #expect(list.count == old.count + 1)
-        #expect(list.location(of: 3) == (nil, 0))
-        #expect(list.location(of: old.count) == (7, 2))
+        #expect(list.place(of: 3) == .chunk(index: 0, offset: 3))
+        #expect(list.place(of: old.count) == .recent(offset: 7))
     }
 }
