@@ -105,9 +105,9 @@ struct MallBench {
                        "pen-fountain", "ink-blue", "notebook-a5", "bottle-steel", "headlamp", "stove-camp", "board-oak", "knife-chef"]
 
     static func unitOfWorkCommitsPerSecond(count: Int) async throws -> Double {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mall-bench-uow-\(UUID().uuidString).sqlite").path
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-        let engine = HeraldEngine(store: try SQLiteEventStore(path: path), logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let file = TemporarySQLiteFile("mall-bench-uow")
+        defer { file.remove() }
+        let engine = HeraldEngine(store: try SQLiteEventStore(path: file.path), logger: quietLogger)
         let start = ContinuousClock.now
         for index in 0..<count {
             let work = engine.unitOfWork()
@@ -164,6 +164,22 @@ struct CounterBumped: DomainEvent {
     static let eventType = "CounterBumped"
     var count: Int
 }
+
+/// A SQLite file in the temporary directory; ``remove()`` deletes it with its WAL and index.
+struct TemporarySQLiteFile {
+    let path: String
+
+    init(_ prefix: String) {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString).sqlite").path
+    }
+
+    func remove() {
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+    }
+}
+
+/// The benchmarks' in-process engines log nothing.
+let quietLogger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
 
 struct BenchError: Error, CustomStringConvertible {
     var description: String

@@ -1,7 +1,6 @@
 import Foundation
 import Herald
 import HeraldSQLite
-import Logging
 import MallApp
 import MallEvents
 import MallOrdering
@@ -18,13 +17,12 @@ import MallOrdering
 /// Microseconds of wall time per order; the host's speed swings, so compare keys of one run.
 enum StageBench {
     static func run(orders: Int, members memberCount: Int) async throws -> [(String, Double)] {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mall-bench-stages-\(UUID().uuidString).sqlite").path
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let file = TemporarySQLiteFile("mall-bench-stages")
+        defer { file.remove() }
         var configuration = MallConfiguration()
-        configuration.database = path
+        configuration.database = file.path
         configuration.passwordCost = 4
-        let logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
-        let engine = HeraldEngine(store: try SQLiteEventStore(path: path), registry: .mall, logger: logger)
+        let engine = HeraldEngine(store: try SQLiteEventStore(path: file.path), registry: .mall, logger: quietLogger)
         let mall = Mall(engine: engine, configuration: configuration)
         let workers = try mall.subscriptions().map(engine.worker(for:))
         func settle() async throws {
