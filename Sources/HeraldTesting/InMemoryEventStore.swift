@@ -52,6 +52,11 @@ public final class InMemoryEventStore: EventStore {
                     }
                     next.checkpoints[progress.checkpointName] = move.to
                 }
+                for expected in progress.expectedParked {
+                    guard next.parked[progress.subscription]?[expected.position]?.seen == expected else {
+                        throw StoreError.parkedEventChanged(subscription: progress.subscription, position: expected.position)
+                    }
+                }
                 for position in progress.unpark { next.parked[progress.subscription]?[position] = nil }
                 for entry in progress.park { next.parked[progress.subscription, default: [:]][entry.position] = entry }
                 next.inbox[progress.subscription, default: []].formUnion(progress.inbox)

@@ -74,6 +74,12 @@ public struct SubscriptionProgress: Sendable {
     /// ``StoreError/leaseLost(subscription:partition:)`` unless it is still the partition's
     /// current lease (same owner and token).
     public var fence: PartitionLease?
+    /// Parked events as this commit's author read them: the commit fails with
+    /// ``StoreError/parkedEventChanged(subscription:position:)``, and writes nothing, unless
+    /// each is still stored with the same status and attempts (compare-and-set). Every
+    /// retry, release, replay and discard of an existing parked event names it here; new
+    /// parked events need not (the checkpoint move guards them).
+    public var expectedParked: [ParkedEvent.Seen] = []
     /// Parked events to insert or replace (keyed by subscription and position).
     public var park: [ParkedEvent] = []
     /// Positions of parked events that are done (handled or discarded).

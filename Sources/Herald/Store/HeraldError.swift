@@ -52,6 +52,10 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Hashable {
     /// A subscription's checkpoint moved while this process worked on it (another worker
     /// holds it). The batch was rolled back.
     case checkpointMoved(subscription: String, expected: Int64, found: Int64?)
+    /// A parked event changed between its read and this commit (another worker retried or
+    /// released it, or an operator replayed or discarded it): nothing was written. Read
+    /// again and decide anew.
+    case parkedEventChanged(subscription: String, position: Int64)
     /// Another node took this partition's lease: nothing was written.
     case leaseLost(subscription: String, partition: Int)
     /// A scheduled message was already delivered or cancelled by someone else.
@@ -72,6 +76,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Hashable {
             return "disk is full, nothing was written: \(detail)"
         case .checkpointMoved(let subscription, let expected, let found):
             return "checkpoint of subscription \(subscription) moved: expected \(expected), found \(found.map(String.init) ?? "none")"
+        case .parkedEventChanged(let subscription, let position):
+            return "parked event at position \(position) of subscription \(subscription) changed since it was read; nothing was written"
         case .leaseLost(let subscription, let partition):
             return "the lease on partition \(partition) of subscription \(subscription) has passed to another node; nothing was written"
         case .scheduledMessageGone(let key):

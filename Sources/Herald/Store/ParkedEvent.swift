@@ -46,10 +46,33 @@ public struct ParkedEvent: Sendable, Hashable {
         self.lastError = lastError
     }
 
+    /// What this entry looks like to a compare-and-set (see ``SubscriptionProgress/expectedParked``).
+    public var seen: Seen { Seen(position: position, status: status, attempts: attempts) }
+
     /// A held entry for `event`.
     public init(holding event: EventEnvelope, for subscription: String) {
         self.init(
             subscription: subscription, position: event.position, eventID: event.eventID,
             stream: event.stream, eventType: event.eventType, status: .held)
+    }
+}
+
+extension ParkedEvent {
+    /// A parked event as its reader saw it: a commit that acts on it carries this, and the
+    /// store refuses the commit unless the stored row still has this status and attempts.
+    ///
+    /// Status and attempts change with every park, retry, replay and discard, so two
+    /// workers (or a worker and an operator's replay) that read the same row cannot both act
+    /// on it: the second commit fails with ``StoreError/parkedEventChanged(subscription:position:)``.
+    public struct Seen: Sendable, Hashable {
+        public var position: Int64
+        public var status: Status
+        public var attempts: Int
+
+        public init(position: Int64, status: Status, attempts: Int) {
+            self.position = position
+            self.status = status
+            self.attempts = attempts
+        }
     }
 }

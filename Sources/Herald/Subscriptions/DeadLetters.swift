@@ -70,8 +70,41 @@ public struct DeadLetters: Sendable {
     /// - Returns: how many were replayed.
     @discardableResult
     public func replay(_ filter: Filter) async throws -> Int {
+        try await applyMatching(filter, replaying)
+    }
+
+    /// Drops matching dead letters; events held behind them are released in order.
+    ///
+    /// - Returns: how many were discarded.
+    @discardableResult
+    public func discard(_ filter: Filter) async throws -> Int {
+        try await applyMatching(filter, discarding)
+    }
+
+    /// Replays exactly these dead letters, as ``list(_:)`` returned them.
+    ///
+    /// - Throws: ``StoreError/parkedEventChanged(subscription:position:)`` when one of them
+    ///   changed since it was listed (replayed, discarded, or handled by someone else); then
+    ///   none of that subscription's letters was replayed.
+    /// - Returns: how many were replayed.
+    @discardableResult
+    public func replay(_ letters: [DeadLetter]) async throws -> Int {
+        try await apply(letters.map(\.parked), replaying)
+    }
+
+    /// Discards exactly these dead letters, as ``list(_:)`` returned them.
+    ///
+    /// - Throws: ``StoreError/parkedEventChanged(subscription:position:)`` when one of them
+    ///   changed since it was listed; then none of that subscription's letters was discarded.
+    /// - Returns: how many were discarded.
+    @discardableResult
+    public func discard(_ letters: [DeadLetter]) async throws -> Int {
+        try await apply(letters.map(\.parked), discarding)
+    }
+
+    private var replaying: @Sendable (inout SubscriptionProgress, ParkedEvent) -> Void {
         let now = clock.now()
-        return try await apply(filter) { progress, entry in
+        return { progress, entry in
             var retry = entry
             retry.status = .retrying
             retry.attempts = 0
@@ -80,23 +113,42 @@ public struct DeadLetters: Sendable {
         }
     }
 
-    /// Drops matching dead letters; events held behind them are released in order.
-    ///
-    /// - Returns: how many were discarded.
-    @discardableResult
-    public func discard(_ filter: Filter) async throws -> Int {
-        try await apply(filter) { progress, entry in progress.unpark.append(entry.position) }
+    private var discarding: @Sendable (inout SubscriptionProgress, ParkedEvent) -> Void {
+        { progress, entry in progress.unpark.append(entry.position) }
     }
 
-    private func apply(_ filter: Filter, _ change: (inout SubscriptionProgress, ParkedEvent) -> Void) async throws -> Int {
+    /// Applies `change` to the dead letters matching `filter`, one commit per subscription.
+    /// A commit that finds a letter changed since it was read (a worker or another operator
+    /// acted on it) reads that subscription's letters again and retries, a few times.
+    private func applyMatching(_ filter: Filter, _ change: (inout SubscriptionProgress, ParkedEvent) -> Void) async throws -> Int {
         let dead = try await store.parkedEvents(subscription: filter.subscription).filter { $0.status == .dead && filter.matches($0) }
-        for (subscription, entries) in Dictionary(grouping: dead, by: \.subscription) {
+        var count = 0
+        for subscription in Set(dead.map(\.subscription)).sorted() {
+            var entries = dead.filter { $0.subscription == subscription }
+            for attempt in 1... {
+                do {
+                    count += try await apply(entries, change)
+                    break
+                } catch StoreError.parkedEventChanged where attempt < 5 {
+                    entries = try await store.parkedEvents(subscription: subscription).filter { $0.status == .dead && filter.matches($0) }
+                }
+            }
+        }
+        return count
+    }
+
+    /// One commit per subscription, each guarded by the entries as they were read.
+    private func apply(_ entries: [ParkedEvent], _ change: (inout SubscriptionProgress, ParkedEvent) -> Void) async throws -> Int {
+        for (subscription, entries) in Dictionary(grouping: entries, by: \.subscription).sorted(by: { $0.key < $1.key }) {
             var changeset = Changeset(recordedAt: clock.now())
             var progress = SubscriptionProgress(subscription: subscription)
-            for entry in entries { change(&progress, entry) }
+            for entry in entries {
+                progress.expectedParked.append(entry.seen)
+                change(&progress, entry)
+            }
             changeset.subscription = progress
             _ = try await store.commit(changeset)
         }
-        return dead.count
+        return entries.count
     }
 }

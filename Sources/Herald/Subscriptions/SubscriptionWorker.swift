@@ -123,8 +123,9 @@ public final class SubscriptionWorker: Sendable {
                 limit = max(1, limit / 2)
                 logger.debug("batch rolled back, retrying", metadata: ["conflict": "\(conflict)"])
                 if conflicts > 20 { throw conflict }
-            } catch StoreError.checkpointMoved {
-                // Another worker committed this subscription's progress; continue from there.
+            } catch StoreError.checkpointMoved, StoreError.parkedEventChanged {
+                // Another worker committed this subscription's progress, or acted on a parked
+                // event this batch acted on too; nothing of the batch was written. Read again.
                 continue
             }
         }
@@ -295,6 +296,8 @@ public final class SubscriptionWorker: Sendable {
         for entries in streams {
             for entry in entries {
                 guard entry.status != .dead else { break }
+                // Whatever happens to this entry below commits only if no one else acted on it meanwhile.
+                progress.expectedParked.append(entry.seen)
                 guard let event = events[entry.position] else {
                     progress.unpark.append(entry.position)  // pruned from the log: nothing to deliver
                     continue

@@ -23,6 +23,21 @@ enum SubscriptionsTable {
                     subscription: checkpoint, expected: move.from, found: try await Self.checkpoint(of: checkpoint, names, connection, logger))
             }
         }
+        if !progress.expectedParked.isEmpty {
+            // FOR UPDATE waits for a concurrent commit on these rows, then sees its result
+            // (a deleted row is not returned): the comparison is against the latest state.
+            let rows = try await connection.query("""
+                SELECT position, status, attempts FROM \(unescaped: names.parked)
+                WHERE subscription = \(name) AND position = ANY(\(progress.expectedParked.map(\.position)))
+                FOR UPDATE
+                """, logger: logger)
+            var stored: [Int64: (status: String, attempts: Int)] = [:]
+            for try await (position, status, attempts) in rows.decode((Int64, String, Int).self) { stored[position] = (status, attempts) }
+            for expected in progress.expectedParked
+            where stored[expected.position]?.status != expected.status.rawValue || stored[expected.position]?.attempts != expected.attempts {
+                throw StoreError.parkedEventChanged(subscription: name, position: expected.position)
+            }
+        }
         if !progress.unpark.isEmpty {
             try await connection.run("""
                 DELETE FROM \(unescaped: names.parked) WHERE subscription = \(name) AND position = ANY(\(progress.unpark))

@@ -18,6 +18,17 @@ enum SubscriptionsTable {
                 throw StoreError.checkpointMoved(subscription: checkpoint, expected: move.from, found: found)
             }
         }
+        if !progress.expectedParked.isEmpty {
+            // The one writer runs this inside the commit's transaction: the check and the
+            // writes below are one atomic step.
+            let current = try db.cachedStatement(sql: "SELECT status, attempts FROM herald_parked WHERE subscription = ? AND position = ?")
+            for expected in progress.expectedParked {
+                let row = try Row.fetchOne(current, arguments: [name, expected.position])
+                guard let row, row[0] as String == expected.status.rawValue, row[1] as Int == expected.attempts else {
+                    throw StoreError.parkedEventChanged(subscription: name, position: expected.position)
+                }
+            }
+        }
         let unpark = try db.cachedStatement(sql: "DELETE FROM herald_parked WHERE subscription = ? AND position = ?")
         for position in progress.unpark { try unpark.execute(arguments: [name, position]) }
         let park = try db.cachedStatement(sql: """

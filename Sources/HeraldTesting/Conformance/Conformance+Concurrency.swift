@@ -83,5 +83,73 @@ extension EventStoreConformance {
             }
             try checkEqual(try await h.store.checkpoints()["effects"], 100, "checkpoint at the head")
         },
+        ConformanceTest(name: "two workers that read the same parked event apply its retry's effect once") { make in
+            let h = try await Harness(make)
+            try await h.increment(["race"], times: 1)
+            let attempts = CallCounter()
+            let bothRead = Rendezvous(parties: 2)
+            let policy = try RetryPolicy(maxAttempts: 5, baseDelay: .seconds(1), maxDelay: .seconds(1))
+            let effects = StreamID(type: "Effect", id: "race")
+            let subscription = Subscription(
+                name: "retry-race", eventTypes: [TestIncremented.eventType], retryPolicy: policy, handler: .transactional { delivery, work in
+                    if attempts.increment("race") == 1 { throw InjectedFailure(description: "first attempt fails") }
+                    // Both workers hold the parked event before either commits its retry.
+                    try await bothRead.arrive("workers retrying the parked event")
+                    try work.append(TestReminder(note: "effect of \(delivery.envelope.eventID)"), to: effects)
+                })
+            let first = try h.engine.worker(for: subscription), second = try h.engine.worker(for: subscription)
+            try await first.drain()
+            try checkEqual(try await h.store.parkedEvents(subscription: "retry-race").map(\.status), [.retrying], "parked after one failure")
+            h.clock.advance(by: .seconds(2))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in [first, second] { group.addTask { try await worker.drain() } }
+                try await group.waitForAll()
+            }
+            try checkEqual(attempts.count("race"), 3, "one failed attempt, then one retry by each worker")
+            try checkEqual(try await h.store.events(in: effects).count, 1, "the retry's effect committed once")
+            try checkEqual(try await h.store.parkedEvents(subscription: "retry-race"), [], "nothing left parked")
+        },
+        ConformanceTest(name: "a commit acting on a parked event that changed since it was read fails and writes nothing") { make in
+            let h = try await Harness(make)
+            let events = try await h.increment(["p"], times: 1)
+            let event = events[0]
+            var failing = SubscriptionProgress(subscription: "cas")
+            failing.park = [ParkedEvent(subscription: "cas", position: event.position, eventID: event.eventID, stream: event.stream,
+                                        eventType: event.eventType, status: .retrying, attempts: 1, nextAttemptAt: h.clock.now())]
+            var park = Changeset(recordedAt: h.clock.now())
+            park.subscription = failing
+            _ = try await h.store.commit(park)
+            let read = try await h.store.parkedEvents(subscription: "cas")[0]
+
+            // Someone else retries it (attempts 1 → 2) after our read.
+            var other = SubscriptionProgress(subscription: "cas")
+            other.expectedParked = [read.seen]
+            var retried = read
+            retried.attempts = 2
+            other.park = [retried]
+            var otherChangeset = Changeset(recordedAt: h.clock.now())
+            otherChangeset.subscription = other
+            _ = try await h.store.commit(otherChangeset)
+
+            // Our release, from the stale read, must not win; nor may anything else in its changeset.
+            var stale = Changeset(recordedAt: h.clock.now())
+            var counter = TestCounter(id: "side-effect")
+            counter.increment()
+            stale.aggregates = [AggregateWrite(stream: counter.stream, expectedVersion: 0, state: try JSONEncoder().encode(counter))]
+            stale.subscription = SubscriptionProgress(subscription: "cas")
+            stale.subscription?.expectedParked = [read.seen]
+            stale.subscription?.unpark = [read.position]
+            let error = try await checkThrows(StoreError.self, "commit from a stale read") { try await h.store.commit(stale) }
+            try checkEqual(error, .parkedEventChanged(subscription: "cas", position: event.position), "error names subscription and position")
+            try checkEqual(try await h.store.parkedEvents(subscription: "cas").map(\.attempts), [2], "the other commit's state stands")
+            try checkEqual(try await h.store.aggregate(counter.stream), nil, "nothing of the failed changeset written")
+
+            // A parked event that is gone also fails the check.
+            var gone = Changeset(recordedAt: h.clock.now())
+            gone.subscription = SubscriptionProgress(subscription: "cas")
+            gone.subscription?.expectedParked = [ParkedEvent.Seen(position: 999, status: .dead, attempts: 3)]
+            gone.subscription?.unpark = [999]
+            _ = try await checkThrows(StoreError.self, "commit on a parked event that is gone") { try await h.store.commit(gone) }
+        },
     ]
 }

@@ -58,5 +58,27 @@ extension EventStoreConformance {
             try checkEqual(log.versions(of: Harness.counter("p")), [1, 3, 4, 5], "p continues after the discarded event, in order")
             try checkEqual(try await h.engine.deadLetters.list(), [], "no dead letters")
         },
+        ConformanceTest(name: "an operator acting on dead letters listed before someone else acted on them changes nothing") { make in
+            let h = try await Harness(make)
+            let log = DeliveryLog()
+            let worker = try await poisoned(h, log: log, fixed: Switch())
+            let listed = try await h.engine.deadLetters.list()
+            try checkEqual(listed.count, 1, "one dead letter listed")
+            // Another operator replays it, and the worker fails it once more (attempts 0 → 1).
+            try checkEqual(try await h.engine.deadLetters.replay(listed), 1, "first replay")
+            try await worker.drain()
+            try checkEqual(try await h.store.parkedEvents(subscription: "dl").first?.attempts, 1, "failed again after replay")
+            // The stale list must not discard the event that is retrying now.
+            let error = try await checkThrows(StoreError.self, "discard from a stale list") { try await h.engine.deadLetters.discard(listed) }
+            try checkEqual(error, .parkedEventChanged(subscription: "dl", position: 3), "error names the letter")
+            try checkEqual(try await h.store.parkedEvents(subscription: "dl").map(\.position), [3, 5, 7, 9], "nothing discarded or released")
+            // Replay and discard by filter race each other: exactly one of them acts.
+            h.clock.advance(by: .seconds(5))
+            try await worker.drain()
+            try checkEqual(try await h.engine.deadLetters.list().count, 1, "dead again")
+            async let replayed = h.engine.deadLetters.replay(.init(subscription: "dl"))
+            async let discarded = h.engine.deadLetters.discard(.init(subscription: "dl"))
+            try checkEqual(try await replayed + discarded, 1, "one of replay and discard acted")
+        },
     ]
 }

@@ -160,3 +160,24 @@ final class Switch: Sendable {
         set { state.withLock { $0 = newValue } }
     }
 }
+
+/// Makes `parties` tasks meet: each ``arrive(_:)`` returns once all of them have arrived,
+/// so a check can hold two workers at the same step. Throws after 30 s (a hang guard for a
+/// store that serialises what should run side by side, not a speed claim).
+final class Rendezvous: Sendable {
+    private let arrived = Mutex(0)
+    let parties: Int
+
+    init(parties: Int) { self.parties = parties }
+
+    func arrive(_ what: String) async throws {
+        arrived.withLock { $0 += 1 }
+        let deadline = Date().addingTimeInterval(30)
+        while arrived.withLock({ $0 }) < parties {
+            guard Date() < deadline else {
+                throw ConformanceFailure(description: "\(what): only \(arrived.withLock { $0 }) of \(parties) arrived", location: #fileID)
+            }
+            try await Task.sleep(for: .milliseconds(1))
+        }
+    }
+}
