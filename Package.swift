@@ -165,7 +165,7 @@ let package = Package(
             name: "HeraldSQLiteTests",
             dependencies: [
                 "Herald", "HeraldSQLite", "HeraldTesting",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
         ),
     ],

@@ -305,7 +305,7 @@ public final class PostgresEventStore: EventStore, Service {
                     }
                     operation.finish(.success(value))
                 } catch {
-                    operation.finish(.failure(error))
+                    operation.finish(.failure(Self.outage(error) ?? error))
                 }
             })
             tasks.append(Task {
@@ -314,6 +314,26 @@ public final class PostgresEventStore: EventStore, Service {
                 operation.finish(.failure(StoreError.unavailable("no answer from PostgreSQL within \(timeout)")))
                 try? await connection?.close()  // fails whatever a stuck query waits for
             })
+        }
+    }
+
+    /// ``StoreError/unavailable(_:)`` for errors that say the server or the connection
+    /// failed, not the data: a lost or refused connection, a server shutting down or out of
+    /// resources (SQLSTATE classes 08, 53, 57, 58), a serialization failure or deadlock the
+    /// server aborted (40001, 40P01), a lock it could not get (55P03). Subscriptions never
+    /// count these against a handler.
+    static func outage(_ error: any Error) -> StoreError? {
+        guard let error = error as? PSQLError else { return nil }
+        switch error.code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed, .queryCancelled:
+            return .unavailable("PostgreSQL connection: \(error.code)")
+        case .server:
+            let state = error.serverInfo?[.sqlState] ?? ""
+            let transient = ["08", "53", "57", "58"].contains(String(state.prefix(2))) || ["40001", "40P01", "55P03"].contains(state)
+            guard transient else { return nil }
+            return .unavailable("PostgreSQL \(state): \(error.serverInfo?[.message] ?? "")")
+        default:
+            return nil
         }
     }
 

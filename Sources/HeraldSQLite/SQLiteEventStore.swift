@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import Herald
 
 /// An ``EventStore`` in one SQLite file, through a GRDB `DatabasePool` in WAL mode.
@@ -194,12 +195,16 @@ public final class SQLiteEventStore: EventStore {
     /// So a read never suspends the calling task: a loop that polls with reads until another
     /// task makes progress must `await Task.yield()`, as it would around any synchronous work.
     private func read<T>(_ body: (ReadConnection) throws -> T) throws -> T {
-        try reads.read(body)
+        do {
+            return try reads.read(body)
+        } catch let error as SQLiteReadError {
+            throw Self.mapped(code: error.code, message: error.message, path: path) ?? error
+        }
     }
 
     /// ``read(_:)`` in one read transaction: every statement of `body` sees the same snapshot.
     private func snapshot<T>(_ body: (ReadConnection) throws -> T) throws -> T {
-        try reads.read { connection in try connection.transaction { try body(connection) } }
+        try read { connection in try connection.transaction { try body(connection) } }
     }
 
     private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
@@ -224,15 +229,26 @@ public final class SQLiteEventStore: EventStore {
     }
 
     private static func mapped(_ error: DatabaseError, path: String) -> any Error {
-        switch error.resultCode {
-        case .SQLITE_READONLY, .SQLITE_PERM:
-            return StoreError.readOnly("\(path): \(error.message ?? "\(error.resultCode)")")
-        case .SQLITE_CANTOPEN where FileManager.default.fileExists(atPath: path):
-            return StoreError.readOnly("\(path): \(error.message ?? "\(error.resultCode)")")
-        case .SQLITE_FULL:
-            return StoreError.diskFull("\(path): \(error.message ?? "\(error.resultCode)")")
+        mapped(code: error.resultCode.primaryResultCode.rawValue, message: error.message ?? "\(error.resultCode)", path: path) ?? error
+    }
+
+    /// The ``StoreError`` for SQLite's (primary or extended) result `code`, when it is one a
+    /// caller can act on: read-only, disk full, or an outage (busy, locked, I/O error, out of
+    /// memory, a file that cannot be opened or is damaged) that says nothing about the data
+    /// and that subscriptions therefore never count against a handler.
+    static func mapped(code: Int32, message: String, path: String) -> StoreError? {
+        let detail = "\(path): \(message)"
+        switch code & 0xff {
+        case SQLITE_READONLY, SQLITE_PERM:
+            return .readOnly(detail)
+        case SQLITE_CANTOPEN where FileManager.default.fileExists(atPath: path):
+            return .readOnly(detail)
+        case SQLITE_FULL:
+            return .diskFull(detail)
+        case SQLITE_BUSY, SQLITE_LOCKED, SQLITE_IOERR, SQLITE_NOMEM, SQLITE_CANTOPEN, SQLITE_PROTOCOL, SQLITE_CORRUPT, SQLITE_NOTADB:
+            return .unavailable(detail)
         default:
-            return error
+            return nil
         }
     }
 }

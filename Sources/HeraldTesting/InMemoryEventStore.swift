@@ -18,12 +18,42 @@ public final class InMemoryEventStore: EventStore {
         var nodes: [String: [String: Date]] = [:]
     }
 
+    /// The kinds of operation ``simulateOutage(of:error:)`` can make fail.
+    public enum Operation: Sendable, Hashable, CaseIterable {
+        case commit
+        /// ``aggregate(_:)``: what a handler's `work.load` reads.
+        case aggregateRead
+        /// Reads of the log: events by position or stream, the head.
+        case logRead
+        /// Checkpoints, parked events and the inbox.
+        case subscriptionRead
+        case scheduleRead
+        case lease
+    }
+
     private let state = Mutex(State())
+    private let outage = Mutex<(operations: Set<Operation>, error: StoreError)?>(nil)
     public let commitSignal = CommitSignal()
 
     public init() {}
 
+    /// Rehearses an outage: until ``endOutage()``, every operation of `operations` throws
+    /// `error` and changes nothing, as a durable store does when its database is unreachable.
+    public func simulateOutage(of operations: Set<Operation> = Set(Operation.allCases), error: StoreError = .unavailable("simulated outage")) {
+        outage.withLock { $0 = (operations, error) }
+    }
+
+    /// Ends a ``simulateOutage(of:error:)``.
+    public func endOutage() {
+        outage.withLock { $0 = nil }
+    }
+
+    private func check(_ operation: Operation) throws {
+        if let failure = outage.withLock({ $0 }), failure.operations.contains(operation) { throw failure.error }
+    }
+
     public func commit(_ changeset: Changeset) async throws -> [EventEnvelope] {
+        try check(.commit)
         let recorded = try state.withLock { state -> [EventEnvelope] in
             var next = state  // apply to a copy: all or nothing
             for write in changeset.aggregates {
@@ -80,18 +110,21 @@ public final class InMemoryEventStore: EventStore {
     }
 
     public func aggregate(_ stream: StreamID) async throws -> StoredAggregate? {
-        state.withLock { $0.aggregates[stream] }
+        try check(.aggregateRead)
+        return state.withLock { $0.aggregates[stream] }
     }
 
     public func events(after position: Int64, limit: Int) async throws -> [EventEnvelope] {
-        state.withLock { state in
+        try check(.logRead)
+        return state.withLock { state in
             let start = Int(max(0, min(position, Int64(state.events.count))))
             return Array(state.events[start..<min(state.events.count, start + limit)])
         }
     }
 
     public func events(at positions: [Int64]) async throws -> [EventEnvelope] {
-        state.withLock { state in
+        try check(.logRead)
+        return state.withLock { state in
             positions.sorted().compactMap { position in
                 position >= 1 && position <= state.events.count ? state.events[Int(position) - 1] : nil
             }
@@ -99,15 +132,18 @@ public final class InMemoryEventStore: EventStore {
     }
 
     public func events(in stream: StreamID) async throws -> [EventEnvelope] {
-        state.withLock { $0.events.filter { $0.stream == stream } }
+        try check(.logRead)
+        return state.withLock { $0.events.filter { $0.stream == stream } }
     }
 
     public func headPosition() async throws -> Int64 {
-        state.withLock { Int64($0.events.count) }
+        try check(.logRead)
+        return state.withLock { Int64($0.events.count) }
     }
 
     public func checkpoint(of subscription: String, creatingAt initialPosition: Int64) async throws -> Int64 {
-        state.withLock { state in
+        try check(.subscriptionRead)
+        return state.withLock { state in
             if let checkpoint = state.checkpoints[subscription] { return checkpoint }
             state.checkpoints[subscription] = initialPosition
             return initialPosition
@@ -115,11 +151,13 @@ public final class InMemoryEventStore: EventStore {
     }
 
     public func checkpoints() async throws -> [String: Int64] {
-        state.withLock { $0.checkpoints }
+        try check(.subscriptionRead)
+        return state.withLock { $0.checkpoints }
     }
 
     public func parkedEvents(subscription: String?) async throws -> [ParkedEvent] {
-        state.withLock { state in
+        try check(.subscriptionRead)
+        return state.withLock { state in
             state.parked
                 .filter { subscription == nil || $0.key == subscription }
                 .flatMap(\.value.values)
@@ -128,25 +166,30 @@ public final class InMemoryEventStore: EventStore {
     }
 
     public func inboxContains(subscription: String, eventID: UUID) async throws -> Bool {
-        state.withLock { $0.inbox[subscription]?.contains(eventID) ?? false }
+        try check(.subscriptionRead)
+        return state.withLock { $0.inbox[subscription]?.contains(eventID) ?? false }
     }
 
     public func dueScheduledMessages(at date: Date, limit: Int) async throws -> [ScheduledMessage] {
-        state.withLock { state in
+        try check(.scheduleRead)
+        return state.withLock { state in
             Array(state.scheduled.values.filter { $0.dueAt <= date }.sorted { ($0.dueAt, $0.key) < ($1.dueAt, $1.key) }.prefix(limit))
         }
     }
 
     public func nextScheduledDueDate() async throws -> Date? {
-        state.withLock { $0.scheduled.values.map(\.dueAt).min() }
+        try check(.scheduleRead)
+        return state.withLock { $0.scheduled.values.map(\.dueAt).min() }
     }
 
     public func scheduledMessage(key: String) async throws -> ScheduledMessage? {
-        state.withLock { $0.scheduled[key] }
+        try check(.scheduleRead)
+        return state.withLock { $0.scheduled[key] }
     }
 
     public func heartbeat(group: String, node: String, now: Date, expiresAt: Date) async throws -> [String] {
-        state.withLock { state in
+        try check(.lease)
+        return state.withLock { state in
             state.nodes[group, default: [:]][node] = expiresAt
             state.nodes[group] = state.nodes[group]?.filter { $0.value > now }
             return state.nodes[group, default: [:]].keys.sorted()
@@ -154,7 +197,8 @@ public final class InMemoryEventStore: EventStore {
     }
 
     public func acquireLease(subscription: String, partition: Int, owner: String, now: Date, expiresAt: Date) async throws -> PartitionLease? {
-        state.withLock { state in
+        try check(.lease)
+        return state.withLock { state in
             let current = state.leases[subscription]?[partition]
             let token: Int64
             switch current {
@@ -170,6 +214,7 @@ public final class InMemoryEventStore: EventStore {
     }
 
     public func releaseLease(_ lease: PartitionLease) async throws {
+        try check(.lease)
         state.withLock { state in
             guard let current = state.leases[lease.subscription]?[lease.partition],
                 current.owner == lease.owner, current.token == lease.token
@@ -179,6 +224,7 @@ public final class InMemoryEventStore: EventStore {
     }
 
     public func leases(subscription: String) async throws -> [PartitionLease] {
-        state.withLock { state in (state.leases[subscription] ?? [:]).values.sorted { $0.partition < $1.partition } }
+        try check(.lease)
+        return state.withLock { state in (state.leases[subscription] ?? [:]).values.sorted { $0.partition < $1.partition } }
     }
 }

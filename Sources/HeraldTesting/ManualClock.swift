@@ -25,6 +25,9 @@ public final class ManualClock: HeraldClock {
 
     public func now() -> Date { state.withLock { $0.now } }
 
+    /// How many tasks are sleeping on this clock now.
+    public var sleepers: Int { state.withLock { $0.sleepers.count } }
+
     /// Moves time forward and wakes every sleeper whose deadline has passed.
     public func advance(by duration: Duration) {
         advance(to: now().adding(duration))

@@ -28,7 +28,7 @@ struct ServerRestartTests {
         init(id: String) { self.id = id }
     }
 
-    @Test func restartsLoseNothingDoubleNothingAndListeningResumes() async throws {
+    @Test func restartsLoseNothingDoubleNothingDeadLetterNothingAndListeningResumes() async throws {
         let env = ProcessInfo.processInfo.environment
         let control = try #require(env["HERALD_POSTGRES_CTL"]), data = try #require(env["HERALD_POSTGRES_DATA"])
         let owner = env["HERALD_POSTGRES_OWNER"] ?? "postgres"
@@ -43,7 +43,11 @@ struct ServerRestartTests {
             backgroundLogger: TestDatabase.logger)
         let consumerStore = try PostgresEventStore(client: consumerClient, options: .init(schema: schema, operationTimeout: .seconds(3)), logger: TestDatabase.logger)
         let consumer = HeraldEngine(store: consumerStore, logger: TestDatabase.logger)
-        let tally = Subscription(name: "tally", pollInterval: .seconds(3600), handler: .transactional { delivery, work in
+        // One attempt per event: an outage mistaken for a handler failure would dead-letter
+        // the event at once (DESIGN §4.7).
+        let tally = Subscription(
+            name: "tally", retryPolicy: try RetryPolicy(maxAttempts: 1, baseDelay: .zero, maxDelay: .zero),
+            pollInterval: .seconds(3600), handler: .transactional { delivery, work in
             let id = delivery.envelope.stream.id
             var row = try await work.load(StreamTally.self, id: id) ?? StreamTally(id: id)
             if delivery.envelope.streamVersion != row.applied + 1 { row.outOfOrder += 1 }
@@ -93,6 +97,7 @@ struct ServerRestartTests {
         await group.triggerGracefulShutdown()
         try await consuming.value
 
+        #expect(try await writerStore.parkedEvents(subscription: nil).isEmpty, "no event parked or dead-lettered by the restarts")
         let storedIDs = Set(stored.map(\.eventID))
         #expect(acknowledged.all.allSatisfy { storedIDs.contains($0.eventID) }, "every acknowledged commit is stored")
         let perStream = Dictionary(grouping: stored, by: \.stream.id).mapValues { Int64($0.count) }
@@ -104,10 +109,6 @@ struct ServerRestartTests {
         print("server restarts: 2 restarts, \(acknowledged.all.count) acknowledged commits, \(failures.withLock { $0 }) failed while down (\(timeouts.withLock { $0 }) of them timed out), \(stored.count) stored")
     }
 
-    /// Runs pg_ctl (as the server's owner when we are root) and waits for it.
-    ///
-    /// Through `system(3)`, not Foundation's `Process`: here `Process.waitUntilExit()` never
-    /// returned once pg_ctl had exited (its child stayed a zombie, never reaped).
     /// Runs pg_ctl (as the server's owner when we are root) and waits for it.
     ///
     /// Through `system(3)`, not Foundation's `Process`: here `Process.waitUntilExit()` never

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import Herald
 import HeraldSQLite
 import HeraldTesting
@@ -154,6 +155,46 @@ struct SQLiteStoreTests {
             for try await reads in group { total += reads }
             #expect(total > 0)
         }
+    }
+
+    /// DESIGN §4.7 on a real file: another connection holds the write lock, so the
+    /// subscription's commit fails busy. That is an outage (no attempt, no dead letter, even
+    /// with one attempt allowed); once the lock is gone every effect happens once.
+    @Test func aDatabaseLockedByAnotherConnectionIsAnOutageNotAHandlerFailure() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("locked.sqlite")
+        let store = try SQLiteEventStore(path: path, options: .init(busyTimeout: .milliseconds(50)))
+        var registry = EventRegistry()
+        registry.register(TestReminder.self)
+        let engine = HeraldEngine(store: store, registry: registry, clock: ManualClock())
+        for index in 1...3 {
+            let work = engine.unitOfWork()
+            try work.append(TestReminder(note: "\(index)"), to: StreamID(type: "Note", id: "n"))
+            try await work.commit()
+        }
+        let notes = Subscription(
+            name: "notes", eventTypes: [TestReminder.eventType],
+            retryPolicy: try RetryPolicy(maxAttempts: 1, baseDelay: .zero, maxDelay: .zero),
+            handler: .transactional { delivery, work in
+                var tally = try await work.load(TestCounter.self, id: "notes") ?? TestCounter(id: "notes")
+                tally.value += 1
+                try work.save(&tally)
+            })
+        let worker = try engine.worker(for: notes)
+
+        // GRDB refuses to leave a transaction open, so the other connection is SQLite's own.
+        var other: OpaquePointer?
+        try #require(sqlite3_open(path, &other) == SQLITE_OK)
+        defer { sqlite3_close(other) }
+        try #require(sqlite3_exec(other, "BEGIN IMMEDIATE", nil, nil, nil) == SQLITE_OK, "the other connection holds the write lock")
+        let error = await #expect(throws: StoreError.self) { try await worker.drain() }
+        #expect(error.map(StoreError.isOutage) == true, "busy is an outage: \(String(describing: error))")
+        #expect(try await store.parkedEvents(subscription: nil).isEmpty, "no attempt counted, no dead letter")
+        try #require(sqlite3_exec(other, "ROLLBACK", nil, nil, nil) == SQLITE_OK)
+
+        try await worker.drain()
+        #expect(try await engine.unitOfWork().load(TestCounter.self, id: "notes")?.value == 3, "every effect once")
+        #expect(try await store.parkedEvents(subscription: nil).isEmpty)
     }
 
     // MARK: - Helpers

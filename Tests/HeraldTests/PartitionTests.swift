@@ -66,7 +66,7 @@ struct PartitionTests {
         let runB = Task { try await b.engine.coordinator(for: b.subscription()).run(stop: b.stop) }
 
         // Both nodes see each other within a renewal or two, and the partitions split 3 / 3.
-        try await eventually("the partitions split between the nodes", advancing: [a.clock, b.clock]) {
+        try await eventually("the partitions split between the nodes", advancing: [a.clock, b.clock], by: Self.partitioning.renewInterval) {
             let owners = try await store.leases(subscription: "split").filter { $0.expiresAt > a.clock.now() }.map(\.owner)
             return owners.count == 6 && owners.filter { $0 == a.name }.count == 3
         }
@@ -79,7 +79,7 @@ struct PartitionTests {
         // Node A freezes: its clock stops, so it renews nothing. Node B's time runs on; once
         // A's heartbeat and leases expire, B takes every partition and handles A's events,
         // up to the held one, where B too waits, before committing that batch.
-        try await eventually("node B takes over node A's partitions", advancing: [b.clock]) {
+        try await eventually("node B takes over node A's partitions", advancing: [b.clock], by: Self.partitioning.renewInterval) {
             let leases = try await store.leases(subscription: "split")
             return leases.count == 6 && leases.allSatisfy { $0.owner == b.name && $0.expiresAt > b.clock.now() }
         }
@@ -136,19 +136,5 @@ struct PartitionTests {
     private func effectCount(_ store: InMemoryEventStore) async throws -> Int {
         let log = try await store.events(after: 0, limit: 10_000)
         return Set(log.filter { $0.stream.type == "Effect" }.map(\.stream.id)).count
-    }
-
-    /// Polls `condition`, moving the given clocks on by a renewal interval between polls.
-    /// The bound only stops a hang; no outcome depends on how fast the machine is.
-    private func eventually(
-        _ what: String, advancing clocks: [ManualClock] = [], _ condition: () async throws -> Bool
-    ) async throws {
-        for _ in 0..<3000 {
-            if try await condition() { return }
-            for clock in clocks { clock.advance(by: Self.partitioning.renewInterval) }
-            try await Task.sleep(for: .milliseconds(2))
-        }
-        Issue.record("timed out waiting until \(what)")
-        throw CancellationError()
     }
 }

@@ -62,8 +62,11 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Hashable {
     case scheduledMessageGone(key: String)
     /// An event with this id is already in the log.
     case duplicateEventID(UUID)
-    /// The database server did not answer in time; the connection was dropped. A commit
-    /// that fails this way may or may not have been applied.
+    /// The store could not be used: the server is unreachable or did not answer in time,
+    /// the connection was lost, the database is busy or locked, an I/O error, a transaction
+    /// the database aborted (serialization failure, deadlock). Nothing about the data: the
+    /// same work may succeed later. A commit that fails this way may or may not have been
+    /// applied.
     case unavailable(String)
 
     public var description: String {
@@ -88,4 +91,22 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Hashable {
             return "database unavailable: \(detail)"
         }
     }
+}
+
+extension StoreError {
+    /// Whether the error is an outage of the store (``unavailable(_:)``, ``diskFull(_:)``,
+    /// ``readOnly(_:)``) rather than something about the data.
+    ///
+    /// A subscription never counts an outage as a handler failure: the pass ends and is
+    /// retried after back-off, with no attempt counted and no dead letter written. Handlers
+    /// should let the store's errors through as they are.
+    public var isOutage: Bool {
+        switch self {
+        case .unavailable, .diskFull, .readOnly: true
+        default: false
+        }
+    }
+
+    /// Whether `error` is a ``StoreError`` that ``isOutage``.
+    public static func isOutage(_ error: any Error) -> Bool { (error as? StoreError)?.isOutage ?? false }
 }

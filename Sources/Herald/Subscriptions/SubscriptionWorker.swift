@@ -165,9 +165,11 @@ public final class SubscriptionWorker: Sendable {
     /// Runs until `stop` is requested or the task is cancelled, waking on in-process commits,
     /// due retries and every ``Subscription/pollInterval``.
     ///
-    /// Storage errors are logged and retried after the poll interval; handler errors never
-    /// stop the worker (they park the event). A partition's worker returns when its lease
-    /// has passed to another node.
+    /// A pass that fails (the store is unreachable or busy, its commit fails) is logged and
+    /// retried after ``outageBackOff(afterFailedPasses:)``; it commits nothing and counts no
+    /// attempt, whether the store failed under a handler or at the commit. Only errors of a
+    /// handler's own logic count as attempts and park the event. A partition's worker
+    /// returns when its lease has passed to another node.
     ///
     /// A scan that finds nothing for this subscription (other event types, other
     /// partitions) does not commit its checkpoint move at once: the next batch that handles
@@ -177,6 +179,7 @@ public final class SubscriptionWorker: Sendable {
     /// and a restart only re-reads those events.
     public func run(stop: StopFlag) async throws {
         let signal = store.commitSignal
+        var failedPasses = 0
         while !stop.isRequested {
             try Task.checkCancellation()
             let generation = signal.generation
@@ -191,6 +194,7 @@ public final class SubscriptionWorker: Sendable {
                 if report.failed > 0 || !nothingParked.withLock({ $0 }), let retryAt = try await nextRetryDate() {
                     deadline = min(deadline, retryAt)
                 }
+                failedPasses = 0
             } catch is CancellationError {
                 throw CancellationError()
             } catch StoreError.leaseLost {
@@ -198,7 +202,11 @@ public final class SubscriptionWorker: Sendable {
                 return
             } catch {
                 if Task.isCancelled { throw CancellationError() }
-                logger.error("subscription pass failed, will retry", metadata: ["error": "\(error)"])
+                failedPasses += 1
+                deadline = clock.now().adding(outageBackOff(afterFailedPasses: failedPasses))
+                logger.error(
+                    "subscription pass failed; nothing was committed, no attempt counted; will retry",
+                    metadata: ["error": "\(error)", "failedPasses": "\(failedPasses)", "retryAt": "\(deadline)"])
             }
             if stop.isRequested { break }
             await waitForWork(signal: signal, since: generation, until: deadline, clock: clock)
@@ -206,6 +214,16 @@ public final class SubscriptionWorker: Sendable {
                 try? await clock.sleep(until: clock.now().adding(subscription.wakeDelay))
             }
         }
+    }
+
+    /// How long to wait after `failedPasses` passes in a row failed (the store is down,
+    /// say): the subscription's ``RetryPolicy`` back-off, jittered between half and all of
+    /// it, and within 100 ms ... 30 s (a policy without delays must not spin against a store
+    /// that is down). An in-process commit, or PostgreSQL's listener reconnecting, wakes the
+    /// worker sooner.
+    public func outageBackOff(afterFailedPasses failedPasses: Int) -> Duration {
+        let delay = subscription.retryPolicy.delay(afterFailedAttempts: failedPasses, unit: 0.5 + random.nextUnit() / 2)
+        return min(max(delay, .milliseconds(100)), .seconds(30))
     }
 
     // MARK: - New events
@@ -349,6 +367,9 @@ public final class SubscriptionWorker: Sendable {
             return nil
         } catch {
             if Task.isCancelled { throw CancellationError() }
+            // The store failed under the handler (or its inbox): not the event's fault. End
+            // the pass uncommitted; no attempt is counted.
+            if StoreError.isOutage(error) { throw error }
             logger.warning(
                 "handler failed",
                 metadata: ["position": "\(event.position)", "eventType": "\(event.eventType)",
