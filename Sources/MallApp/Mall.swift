@@ -113,8 +113,9 @@ public struct Mall: Sendable {
         return try await ordering.submit(memberID: memberID, quote: quote, details: details, idempotency: idempotency)
     }
 
-    /// Starts paying an order that awaits payment.
-    public func startPayment(orderID: String, memberID: String) async throws -> Payment {
+    /// Starts paying an order that awaits payment; a repeat returns the payment already
+    /// started (see ``PaymentService/request(orderID:memberID:amount:)``).
+    public func startPayment(orderID: String, memberID: String) async throws -> (payment: Payment, created: Bool) {
         let order = try await ordering.order(id: orderID, memberID: memberID)
         guard order.status == .awaitingPayment else {
             throw OrderProblem.wrongStatus(orderID, status: order.status, expected: .awaitingPayment)

@@ -13,8 +13,9 @@ public struct MallConfiguration: Sendable {
     public var port: Int = 8080
     /// How long an order may wait for payment before it is cancelled.
     public var paymentWindow: Duration = .seconds(15 * 60)
-    /// The secret the payment gateway signs callbacks with.
-    public var gatewaySecret: String = "mall-demo-gateway-secret"
+    /// The secret the payment gateway signs callbacks with; when `nil`, a random 256-bit
+    /// secret is generated on first start, stored in the database and printed once.
+    public var gatewaySecret: String?
     /// The admin bearer token; when `nil` one is generated on first start and printed once.
     public var adminToken: String?
     /// bcrypt's cost factor for member passwords (each +1 doubles the work).
@@ -58,7 +59,7 @@ public struct MallConfiguration: Sendable {
         if let value = environment["MALL_PAYMENT_WINDOW_SECONDS"] {
             configuration.paymentWindow = try paymentWindow(value, setting: "MALL_PAYMENT_WINDOW_SECONDS")
         }
-        if let value = environment["MALL_GATEWAY_SECRET"] { configuration.gatewaySecret = value }
+        if let value = environment["MALL_GATEWAY_SECRET"], !value.isEmpty { configuration.gatewaySecret = value }
         if let value = environment["MALL_ADMIN_TOKEN"], !value.isEmpty { configuration.adminToken = value }
         if let value = environment["MALL_PASSWORD_COST"] {
             guard let cost = UInt8(value) else {
@@ -91,7 +92,7 @@ public struct MallConfiguration: Sendable {
     }
 
     public func validate() throws {
-        guard gatewaySecret.utf8.count >= 16 else {
+        if let gatewaySecret, gatewaySecret.utf8.count < 16 {
             throw ConfigurationError(setting: "gateway secret", value: "\(gatewaySecret.utf8.count) bytes", allowed: "at least 16 bytes")
         }
         if let adminToken, adminToken.utf8.count < 16 {

@@ -12,7 +12,7 @@ struct MallCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mall",
         abstract: "Mall, the event-driven e-commerce back end built on Herald.",
-        subcommands: [Serve.self, Demo.self, Reconcile.self, DeadLettersCommand.self, Events.self],
+        subcommands: [Serve.self, Demo.self, Reconcile.self, DeadLettersCommand.self, Events.self, Gateway.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -38,7 +38,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Address to listen on (MALL_HOST).") var host: String?
     @Option(help: "Port to listen on, 0 for any free port (MALL_PORT).") var port: Int?
     @Option(help: "Seconds an order may wait for payment (MALL_PAYMENT_WINDOW_SECONDS, default 900).") var paymentWindow: Double?
-    @Option(help: "Secret the payment gateway signs callbacks with (MALL_GATEWAY_SECRET).") var gatewaySecret: String?
+    @Option(help: "Secret the payment gateway signs callbacks with (MALL_GATEWAY_SECRET); generated, stored and printed once when unset.")
+    var gatewaySecret: String?
     @Option(help: "Admin bearer token (MALL_ADMIN_TOKEN); generated and printed once when unset.") var adminToken: String?
     @Flag(help: "Do not seed the demo catalog into an empty database.") var noSeed = false
 
@@ -61,6 +62,9 @@ struct Serve: AsyncParsableCommand {
             }
             if let token = try await mall.establishAdminToken() {
                 say("admin token (printed once, keep it): \(token)")
+            }
+            if let secret = try await mall.payments.establishGatewaySecret() {
+                say("payment gateway secret (printed once, give it to the gateway): \(secret)")
             }
             let herald = try mall.engine.service(subscriptions: mall.subscriptions())
             let host = configuration.host

@@ -3,15 +3,11 @@ import Hummingbird
 import MallEvents
 import NIOCore
 
-/// JSON in and out: bodies read with a size limit, decoding errors turned into
-/// ``InvalidInput`` naming the field.
+/// JSON in and out: responses with keys in declaration order, bodies read with a size
+/// limit, decoding errors turned into ``InvalidInput`` naming the field.
 enum JSON {
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        return encoder
-    }()
+    /// Keys in declaration order, the same in every process (see ``OrderedJSONEncoder``).
+    static let encoder = OrderedJSONEncoder()
 
     static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()

@@ -100,15 +100,13 @@ extension MallServer {
         }
         router.post("/orders/{id}/payments") { request, context in
             let member = try await member(request)
-            let payment = try await mall.startPayment(orderID: try context.parameters.require("id"), memberID: member.id)
-            return try JSON.response(PaymentStarted(paymentId: payment.id, amount: payment.amount), status: .created)
+            let (payment, created) = try await mall.startPayment(orderID: try context.parameters.require("id"), memberID: member.id)
+            // A repeat returns the payment already started (200), never a second one.
+            return try JSON.response(PaymentStarted(paymentId: payment.id, amount: payment.amount), status: created ? .created : .ok)
         }
         router.post("/payment-gateway/callbacks") { request, _ in
             let body = try await JSON.decode(GatewayCallback.self, from: request, limit: bodyLimit)
-            guard let outcome = GatewayOutcome(rawValue: body.outcome) else {
-                throw InvalidInput(field: "outcome", "one of succeeded, failed")
-            }
-            let payment = try await mall.payments.callback(paymentID: body.paymentId, outcome: outcome, signature: body.signature)
+            let payment = try await mall.payments.callback(try body.report(), signature: body.signature)
             return try JSON.response(CallbackResult(paymentId: payment.id, orderId: payment.orderID, status: payment.status.rawValue))
         }
     }

@@ -65,6 +65,12 @@ components:
       properties:
         minorUnits: {type: integer}
         currency: {type: string}
+    PaymentStarted:
+      type: object
+      required: [paymentId, amount]
+      properties:
+        paymentId: {type: string}
+        amount: {$ref: '#/components/schemas/Money'}
     StockLine:
       type: object
       required: [sku, quantity]
@@ -483,29 +489,37 @@ paths:
           description: Payment started
           content:
             application/json:
-              schema:
-                type: object
-                required: [paymentId, amount]
-                properties:
-                  paymentId: {type: string}
-                  amount: {$ref: '#/components/schemas/Money'}
+              schema: {$ref: '#/components/schemas/PaymentStarted'}
+        '200':
+          description: The order's payment was started already and has not failed; it is returned, nothing new is created
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/PaymentStarted'}
         '401': {$ref: '#/components/responses/Unauthorized'}
         '404': {$ref: '#/components/responses/NotFound'}
         '409': {$ref: '#/components/responses/Conflict'}
   /payment-gateway/callbacks:
     post:
-      summary: The gateway reports a payment's outcome (HMAC-SHA256 hex of "paymentId:outcome"). Idempotent.
+      summary: The gateway reports a payment's outcome. Idempotent.
+      description: >-
+        `signature` is the hex HMAC-SHA256, under the install's gateway secret, of
+        "<timestamp>.<paymentId>.<outcome>.<amount.minorUnits>.<amount.currency>".
+        A bad signature, a timestamp more than 5 minutes from the server's clock, or an
+        amount or currency other than the payment's is refused with 401 and changes nothing.
+        `mall gateway sign --payment ID --outcome succeeded` prints such a body.
       requestBody:
         required: true
         content:
           application/json:
             schema:
               type: object
-              required: [paymentId, outcome, signature]
+              required: [paymentId, outcome, amount, timestamp, signature]
               properties:
                 paymentId: {type: string}
                 outcome: {type: string, enum: [succeeded, failed]}
-                signature: {type: string}
+                amount: {$ref: '#/components/schemas/Money'}
+                timestamp: {type: integer, format: int64, description: Unix seconds}
+                signature: {type: string, pattern: '^[0-9a-fA-F]{64}$'}
       responses:
         '200':
           description: Recorded (or already recorded)

@@ -60,13 +60,18 @@ public enum GatewayOutcome: String, Codable, Hashable, Sendable {
 
 public enum PaymentProblem: MallProblem, Hashable {
     case notFound(String)
+    /// The callback's signature does not match its fields under the install's secret.
     case badSignature
+    /// The callback's timestamp is further than ``GatewaySignature/tolerance`` from the server's clock.
+    case staleCallback(timestamp: Int64)
+    /// The callback's amount or currency is not the payment's.
+    case amountMismatch(paymentID: String)
     case contradictingCallback(paymentID: String, status: Payment.Status)
 
     public var kind: ProblemKind {
         switch self {
         case .notFound: .notFound
-        case .badSignature: .unauthenticated
+        case .badSignature, .staleCallback, .amountMismatch: .unauthenticated
         case .contradictingCallback: .conflict
         }
     }
@@ -75,6 +80,8 @@ public enum PaymentProblem: MallProblem, Hashable {
         switch self {
         case .notFound: "paymentId"
         case .badSignature: "signature"
+        case .staleCallback: "timestamp"
+        case .amountMismatch: "amount"
         case .contradictingCallback: "outcome"
         }
     }
@@ -83,27 +90,61 @@ public enum PaymentProblem: MallProblem, Hashable {
         switch self {
         case .notFound(let id): "no payment \(id)"
         case .badSignature: "the callback's signature does not match"
+        case .staleCallback(let timestamp):
+            "the callback's timestamp \(timestamp) is more than \(Int(GatewaySignature.tolerance.components.seconds / 60)) minutes from the server's clock"
+        case .amountMismatch(let id): "the callback's amount is not the amount of payment \(id)"
         case .contradictingCallback(let id, let status): "payment \(id) is already \(status.rawValue)"
         }
     }
 }
 
-/// The payment gateway's callback signature: hex HMAC-SHA256 of `"<paymentId>:<outcome>"`
-/// under the shared secret.
+/// What the payment gateway says happened to a payment: the fields its callback carries,
+/// all of them covered by the signature.
+public struct GatewayReport: Sendable, Hashable {
+    public var paymentID: String
+    public var outcome: GatewayOutcome
+    public var amount: Money
+    /// When the gateway signed it, in Unix seconds.
+    public var timestamp: Int64
+
+    public init(paymentID: String, outcome: GatewayOutcome, amount: Money, timestamp: Int64) {
+        self.paymentID = paymentID
+        self.outcome = outcome
+        self.amount = amount
+        self.timestamp = timestamp
+    }
+
+    /// The signed text: `"<timestamp>.<paymentId>.<outcome>.<amount minor units>.<currency>"`.
+    public var signedText: String { "\(timestamp).\(paymentID).\(outcome.rawValue).\(amount.minorUnits).\(amount.currency)" }
+}
+
+/// The payment gateway's callback signature: hex HMAC-SHA256 of
+/// ``GatewayReport/signedText`` under the install's secret (its UTF-8 bytes).
+///
+/// The signature covers the whole fact (payment, outcome, amount, currency) and the time,
+/// so a signed "succeeded" cannot be moved to another payment or amount, and a recorded
+/// callback cannot be replayed after ``tolerance``.
 public struct GatewaySignature: Sendable {
+    /// How far a callback's timestamp may be from the server's clock, either way.
+    public static let tolerance: Duration = .seconds(5 * 60)
+
     let key: SymmetricKey
 
     public init(secret: String) { key = SymmetricKey(data: Data(secret.utf8)) }
 
-    public func sign(paymentID: String, outcome: GatewayOutcome) -> String {
-        HMAC<SHA256>.authenticationCode(for: Data("\(paymentID):\(outcome.rawValue)".utf8), using: key)
-            .map { String(format: "%02x", $0) }.joined()
+    public func sign(_ report: GatewayReport) -> String {
+        HMAC<SHA256>.authenticationCode(for: Data(report.signedText.utf8), using: key).map { String(format: "%02x", $0) }.joined()
     }
 
     /// Checks in constant time (Crypto's comparison of authentication codes).
-    public func isValid(_ signature: String, paymentID: String, outcome: GatewayOutcome) -> Bool {
-        guard signature.count == 64, let bytes = Self.bytes(hex: signature) else { return false }
-        return HMAC<SHA256>.isValidAuthenticationCode(bytes, authenticating: Data("\(paymentID):\(outcome.rawValue)".utf8), using: key)
+    public func isValid(_ signature: String, for report: GatewayReport) -> Bool {
+        guard signature.utf8.count == 64, let bytes = Self.bytes(hex: signature) else { return false }
+        return HMAC<SHA256>.isValidAuthenticationCode(bytes, authenticating: Data(report.signedText.utf8), using: key)
+    }
+
+    /// Whether `timestamp` (Unix seconds) is within ``tolerance`` of `now`.
+    public static func isFresh(_ timestamp: Int64, at now: Date) -> Bool {
+        abs(Double(timestamp) - now.timeIntervalSince1970) <= Double(tolerance.components.seconds)
     }
 
     private static func bytes(hex: String) -> [UInt8]? {

@@ -5,34 +5,88 @@ import MallEvents
 /// The Payment context's use cases: starting payments, the gateway's callbacks, refunds.
 public struct PaymentService: Sendable {
     let engine: HeraldEngine
-    let signature: GatewaySignature
+    /// The configured gateway secret; `nil` uses the one stored in the database (see
+    /// ``establishGatewaySecret()``).
+    let configuredSecret: String?
 
-    public init(engine: HeraldEngine, gatewaySecret: String) {
+    public init(engine: HeraldEngine, gatewaySecret: String?) {
         self.engine = engine
-        self.signature = GatewaySignature(secret: gatewaySecret)
+        self.configuredSecret = gatewaySecret
     }
 
-    /// Starts a payment of `amount` for an order (the caller checked it awaits payment).
-    public func request(orderID: String, memberID: String, amount: Money) async throws -> Payment {
-        var generator = SystemRandomNumberGenerator()
-        let id = "pay-" + String(UInt64.random(in: .min ... .max, using: &generator), radix: 36)
+    /// Makes sure a gateway secret exists: the configured one, or one generated now and
+    /// stored, which every node then shares.
+    ///
+    /// - Returns: a newly generated secret (to print once), or `nil` when one was configured
+    ///   or generated on an earlier start.
+    public func establishGatewaySecret() async throws -> String? {
+        if configuredSecret != nil { return nil }
+        let secret = GatewaySecret.generate()
+        do {
+            return try await engine.perform(attempts: 1) { work in
+                guard try await work.load(GatewaySecret.self, id: GatewaySecret.mainID) == nil else { return nil }
+                var stored = GatewaySecret(secret: secret)
+                try work.save(&stored)
+                return secret
+            }
+        } catch is ConcurrencyConflict {
+            return nil  // another node generated it at the same moment
+        }
+    }
+
+    /// The secret callbacks are verified with: the configured one, else the stored one.
+    ///
+    /// - Throws: ``PaymentProblem/badSignature`` when there is none yet (nothing can be
+    ///   verified before ``establishGatewaySecret()`` ran).
+    public func gatewaySecret() async throws -> String {
+        if let configuredSecret { return configuredSecret }
+        guard let stored = try await engine.unitOfWork().load(GatewaySecret.self, id: GatewaySecret.mainID) else {
+            throw PaymentProblem.badSignature
+        }
+        return stored.secret
+    }
+
+    /// Starts paying an order (the caller checked it awaits payment). One open payment per
+    /// order: unless the last one failed, starting again returns it and creates nothing (a
+    /// double click or a retried request never charges twice).
+    ///
+    /// - Returns: the payment, and whether this call created it.
+    public func request(orderID: String, memberID: String, amount: Money) async throws -> (payment: Payment, created: Bool) {
+        let id = "pay-" + String(UInt64.random(in: .min ... .max), radix: 36)
         return try await engine.perform { work in
+            var attempts = try await work.load(OrderPayments.self, id: orderID) ?? OrderPayments(orderID: orderID)
+            if let open = attempts.open, let payment = try await work.load(Payment.self, id: open), payment.status != .failed {
+                return (payment, false)
+            }
             var payment = Payment.request(id: id, orderID: orderID, memberID: memberID, amount: amount)
+            attempts.open = id
             let result = payment
             try work.save(&payment)
-            return result
+            try work.save(&attempts)
+            return (result, true)
         }
     }
 
     /// The gateway reports an outcome. Idempotent by payment id: a duplicate callback
     /// returns the same payment and records nothing.
     ///
-    /// - Throws: ``PaymentProblem/badSignature`` (nothing recorded), ``PaymentProblem/notFound(_:)``.
-    public func callback(paymentID: String, outcome: GatewayOutcome, signature provided: String) async throws -> Payment {
-        guard signature.isValid(provided, paymentID: paymentID, outcome: outcome) else { throw PaymentProblem.badSignature }
+    /// Checked before anything is read or written, in this order: the signature over every
+    /// field (``PaymentProblem/badSignature``), the timestamp within
+    /// ``GatewaySignature/tolerance`` of the server's clock (``PaymentProblem/staleCallback(timestamp:)``),
+    /// then the amount and currency against the payment's (``PaymentProblem/amountMismatch(paymentID:)``).
+    /// Each of these is a 401 and changes nothing.
+    ///
+    /// - Throws: those, or ``PaymentProblem/notFound(_:)``.
+    public func callback(_ report: GatewayReport, signature provided: String) async throws -> Payment {
+        let signer = GatewaySignature(secret: try await gatewaySecret())
+        guard signer.isValid(provided, for: report) else { throw PaymentProblem.badSignature }
+        guard GatewaySignature.isFresh(report.timestamp, at: engine.clock.now()) else {
+            throw PaymentProblem.staleCallback(timestamp: report.timestamp)
+        }
         return try await engine.perform { work in
-            guard var payment = try await work.load(Payment.self, id: paymentID) else { throw PaymentProblem.notFound(paymentID) }
-            try payment.settle(outcome)
+            guard var payment = try await work.load(Payment.self, id: report.paymentID) else { throw PaymentProblem.notFound(report.paymentID) }
+            guard payment.amount == report.amount else { throw PaymentProblem.amountMismatch(paymentID: payment.id) }
+            try payment.settle(report.outcome)
             let result = payment
             if !payment.pendingEvents.isEmpty { try work.save(&payment) }
             return result
@@ -44,9 +98,12 @@ public struct PaymentService: Sendable {
         return payment
     }
 
-    /// What the simulated gateway signs; tests, the demo and load drivers use it.
-    public func sign(paymentID: String, outcome: GatewayOutcome) -> String {
-        signature.sign(paymentID: paymentID, outcome: outcome)
+    /// The callback body the gateway would send for `payment` now: what the demo, tests and
+    /// `mall gateway sign` use in place of a real gateway.
+    public func signedCallback(for payment: Payment, outcome: GatewayOutcome, at date: Date? = nil) async throws -> (report: GatewayReport, signature: String) {
+        let timestamp = Int64((date ?? engine.clock.now()).timeIntervalSince1970)
+        let report = GatewayReport(paymentID: payment.id, outcome: outcome, amount: payment.amount, timestamp: timestamp)
+        return (report, GatewaySignature(secret: try await gatewaySecret()).sign(report))
     }
 
     /// Requests a refund for every payment an order rejected, and completes it through the
@@ -63,4 +120,16 @@ public struct PaymentService: Sendable {
                 try work.save(&payment)
             })
     }
+}
+
+/// Which payment of an order is open: so that starting a payment twice (a double click, a
+/// retried request) returns the one already started instead of a second charge.
+struct OrderPayments: AggregateRoot {
+    static let streamType = "OrderPayments"
+    let id: String
+    /// The latest payment started; a new one may start once it failed.
+    var open: String?
+    var pendingEvents = PendingEvents()
+
+    init(orderID: String) { id = orderID }
 }

@@ -82,12 +82,11 @@ import Testing
         let ada = try await shop.member()
         let order = try await shop.order(ada, [("headlamp", 1)])
         try await shop.settle()
-        let payment = try await shop.mall.startPayment(orderID: order.id, memberID: ada)
+        let payment = try await shop.mall.startPayment(orderID: order.id, memberID: ada).payment
         try await shop.mall.ordering.cancel(id: order.id, memberID: ada)
         try await shop.settle()
 
-        _ = try await shop.mall.payments.callback(
-            paymentID: payment.id, outcome: .succeeded, signature: shop.mall.payments.sign(paymentID: payment.id, outcome: .succeeded))
+        try await shop.callback(payment)
         try await shop.settle()
 
         let after = try await shop.status(order.id)
@@ -171,23 +170,92 @@ import Testing
         let ada = try await shop.member()
         let order = try await shop.order(ada, [("cocoa", 1)])
         try await shop.settle()
-        let payment = try await shop.mall.startPayment(orderID: order.id, memberID: ada)
-        let signature = shop.mall.payments.sign(paymentID: payment.id, outcome: .succeeded)
+        let payment = try await shop.mall.startPayment(orderID: order.id, memberID: ada).payment
+        let signed = try await shop.mall.payments.signedCallback(for: payment, outcome: .succeeded)
         for _ in 0..<3 {
-            let result = try await shop.mall.payments.callback(paymentID: payment.id, outcome: .succeeded, signature: signature)
+            let result = try await shop.mall.payments.callback(signed.report, signature: signed.signature)
             #expect(result.status == .succeeded)
         }
         try await shop.settle()
         #expect(try await shop.events(of: PaymentSucceeded.eventType).count == 1)
         #expect(try await shop.events(of: OrderPaid.eventType).count == 1)
 
-        await #expect(throws: PaymentProblem.badSignature) {
-            try await shop.mall.payments.callback(paymentID: payment.id, outcome: .failed, signature: signature)
+        var flipped = signed.report
+        flipped.outcome = .failed
+        await #expect(throws: PaymentProblem.badSignature, "the signature covers the outcome") {
+            try await shop.mall.payments.callback(flipped, signature: signed.signature)
         }
         await #expect(throws: PaymentProblem.contradictingCallback(paymentID: payment.id, status: .succeeded)) {
-            try await shop.mall.payments.callback(
-                paymentID: payment.id, outcome: .failed, signature: shop.mall.payments.sign(paymentID: payment.id, outcome: .failed))
+            try await shop.callback(payment, .failed)
         }
+    }
+
+    @Test func aDefaultInstallHasItsOwnRandomGatewaySecretStoredOnce() async throws {
+        let first = try await TestMall(seed: false), second = try await TestMall(seed: false)
+        let secret = try await first.mall.payments.gatewaySecret()
+        #expect(secret.count == 64 && secret.allSatisfy(\.isHexDigit), "256 random bits as hex: \(secret)")
+        #expect(try await second.mall.payments.gatewaySecret() != secret, "no built-in secret: each install generates its own")
+        #expect(try await first.mall.payments.establishGatewaySecret() == nil, "generated once, on first start")
+        #expect(try await first.mall.payments.gatewaySecret() == secret, "kept across starts")
+    }
+
+    @Test func forgedStaleOrMismatchedCallbacksAreRefusedAndChangeNothing() async throws {
+        let shop = try await TestMall()
+        let ada = try await shop.member()
+        let order = try await shop.order(ada, [("cocoa", 1)])
+        try await shop.settle()
+        let payment = try await shop.mall.startPayment(orderID: order.id, memberID: ada).payment
+        let eventsBefore = try await shop.mall.engine.store.headPosition()
+        let now = Int64(shop.clock.now().timeIntervalSince1970)
+
+        // Signed with a secret the attacker guessed (the old built-in one, say).
+        let report = GatewayReport(paymentID: payment.id, outcome: .succeeded, amount: payment.amount, timestamp: now)
+        let forged = GatewaySignature(secret: "mall-demo-gateway-secret").sign(report)
+        await #expect(throws: PaymentProblem.badSignature) { try await shop.mall.payments.callback(report, signature: forged) }
+        await #expect(throws: PaymentProblem.badSignature) { try await shop.mall.payments.callback(report, signature: "not hex") }
+
+        // A genuine callback replayed (or held back) for more than five minutes.
+        let genuine = try await shop.mall.payments.signedCallback(for: payment, outcome: .succeeded)
+        shop.clock.advance(by: .seconds(5 * 60 + 1))
+        await #expect(throws: PaymentProblem.staleCallback(timestamp: genuine.report.timestamp)) {
+            try await shop.mall.payments.callback(genuine.report, signature: genuine.signature)
+        }
+        let future = try await shop.mall.payments.signedCallback(for: payment, outcome: .succeeded, at: shop.clock.now().addingTimeInterval(301))
+        await #expect(throws: PaymentProblem.staleCallback(timestamp: future.report.timestamp)) {
+            try await shop.mall.payments.callback(future.report, signature: future.signature)
+        }
+
+        // Correctly signed, but for another amount or currency than the payment's.
+        let secret = try await shop.mall.payments.gatewaySecret()
+        let current = Int64(shop.clock.now().timeIntervalSince1970)
+        for amount in [Money(minorUnits: 1, currency: payment.amount.currency), Money(minorUnits: payment.amount.minorUnits, currency: "EUR")] {
+            let other = GatewayReport(paymentID: payment.id, outcome: .succeeded, amount: amount, timestamp: current)
+            await #expect(throws: PaymentProblem.amountMismatch(paymentID: payment.id)) {
+                try await shop.mall.payments.callback(other, signature: GatewaySignature(secret: secret).sign(other))
+            }
+        }
+
+        #expect(try await shop.mall.payments.payment(id: payment.id).status == .pending, "nothing changed")
+        #expect(try await shop.mall.engine.store.headPosition() == eventsBefore, "no event recorded")
+        try await shop.callback(payment)
+        try await shop.settle()
+        #expect(try await shop.status(order.id).status == .paid, "the genuine, fresh callback still works")
+    }
+
+    @Test func startingAPaymentTwiceReturnsTheOpenPayment() async throws {
+        let shop = try await TestMall()
+        let ada = try await shop.member()
+        let order = try await shop.order(ada, [("cocoa", 1)])
+        try await shop.settle()
+        let first = try await shop.mall.startPayment(orderID: order.id, memberID: ada)
+        let again = try await shop.mall.startPayment(orderID: order.id, memberID: ada)
+        #expect(first.created && !again.created)
+        #expect(again.payment.id == first.payment.id, "one open payment per order")
+        #expect(try await shop.events(of: PaymentRequested.eventType).count == 1)
+
+        try await shop.callback(first.payment, .failed)
+        let retry = try await shop.mall.startPayment(orderID: order.id, memberID: ada)
+        #expect(retry.created && retry.payment.id != first.payment.id, "after a failed payment a new one may start")
     }
 
     @Test func membersSeeOnlyTheirOwnOrders() async throws {

@@ -28,6 +28,7 @@ final class TestMall: Sendable {
         let quick = try RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(1), maxDelay: .milliseconds(1))
         workers = try mall.subscriptions(retryPolicy: quick).map(engine.worker(for:))
         scheduler = engine.scheduler()
+        _ = try await mall.payments.establishGatewaySecret()
         if seed {
             try await mall.seedDemoCatalogIfEmpty()
             try await settle()
@@ -69,9 +70,15 @@ final class TestMall: Sendable {
     }
 
     func pay(_ orderID: String, _ memberID: String, outcome: GatewayOutcome = .succeeded) async throws -> Payment {
-        let payment = try await mall.startPayment(orderID: orderID, memberID: memberID)
-        return try await mall.payments.callback(
-            paymentID: payment.id, outcome: outcome, signature: mall.payments.sign(paymentID: payment.id, outcome: outcome))
+        let payment = try await mall.startPayment(orderID: orderID, memberID: memberID).payment
+        return try await callback(payment, outcome)
+    }
+
+    /// The gateway's signed callback for `payment`, delivered now.
+    @discardableResult
+    func callback(_ payment: Payment, _ outcome: GatewayOutcome = .succeeded) async throws -> Payment {
+        let signed = try await mall.payments.signedCallback(for: payment, outcome: outcome)
+        return try await mall.payments.callback(signed.report, signature: signed.signature)
     }
 
     func status(_ orderID: String) async throws -> Order {

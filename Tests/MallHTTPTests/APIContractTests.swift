@@ -83,7 +83,10 @@ import Testing
         wrongType["lines"] = [["sku": "cocoa", "quantity": 1]]
         wrongType["address"] = ["name": "", "phone": "1", "line1": "x", "city": "y", "postcode": "z"]
         expectProblem(try await client.send("POST", "/orders", json: wrongType, token: token), 400, field: "address.name")
-        expectProblem(try await client.send("POST", "/payment-gateway/callbacks", json: ["paymentId": "pay-x", "outcome": "succeeded", "signature": "00"]), 401, field: "signature")
+        expectProblem(try await client.send("POST", "/payment-gateway/callbacks", json: ["paymentId": "pay-x", "outcome": "succeeded", "signature": "00"]), 400, field: "amount")
+        expectProblem(try await client.send("POST", "/payment-gateway/callbacks", json: [
+            "paymentId": "pay-x", "outcome": "succeeded", "amount": ["minorUnits": 100, "currency": "USD"], "timestamp": 0, "signature": "00",
+        ]), 401, field: "signature")
         expectProblem(try await client.send("GET", "/products?page=0"), 400, field: "page")
         expectProblem(try await client.send("GET", "/no/such/route"), 404)
         // Nothing above created an order.

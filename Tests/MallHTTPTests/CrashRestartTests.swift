@@ -132,16 +132,12 @@ import Testing
                 return status
             }
             guard awaiting == "awaitingPayment" else { continue }
-            guard let paymentID = await retrying(stop: stop, endpoint: endpoint, { client in
+            guard let started = await retrying(stop: stop, endpoint: endpoint, { client in
                 let started = try await client.send("POST", "/orders/\(orderID)/payments", token: member.token)
-                return started.status == 201 ? started.string("paymentId") : nil
+                return [200, 201].contains(started.status) ? started : nil
             }) else { continue }
-            let signer = GatewaySignature(secret: MallServerProcess.gatewaySecret)
             let settled = await retrying(stop: stop, endpoint: endpoint) { client -> Bool? in
-                let callback = try await client.send("POST", "/payment-gateway/callbacks", json: [
-                    "paymentId": paymentID, "outcome": "succeeded", "signature": signer.sign(paymentID: paymentID, outcome: .succeeded),
-                ])
-                return callback.status == 200 ? true : nil
+                try await client.gatewayCallback(for: started).status == 200 ? true : nil
             }
             if settled == true { ledger.state.withLock { _ = $0.paid.insert(orderID) } }
         }

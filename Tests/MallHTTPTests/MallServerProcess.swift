@@ -2,6 +2,8 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import MallEvents
+import MallPayment
 import Testing
 
 /// A real `mall serve` child process on a fresh SQLite file and a free loopback port.
@@ -20,8 +22,14 @@ final class MallServerProcess: @unchecked Sendable {
     private(set) var process: Process?
     private(set) var baseURL: URL!
     let paymentWindow: Double
+    /// `--gateway-secret`; `nil` lets the server generate and store one.
+    let gatewaySecret: String?
+    /// More `mall serve` arguments.
+    let extraArguments: [String]
 
-    init(paymentWindow: Double = 900, backend: Backend = .sqlite) {
+    init(paymentWindow: Double = 900, backend: Backend = .sqlite, gatewaySecret: String? = MallServerProcess.gatewaySecret, arguments: [String] = []) {
+        self.gatewaySecret = gatewaySecret
+        self.extraArguments = arguments
         let id = UUID().uuidString.prefix(8)
         switch backend {
         case .sqlite:
@@ -41,6 +49,8 @@ final class MallServerProcess: @unchecked Sendable {
         database = other.database
         schema = other.schema
         paymentWindow = other.paymentWindow
+        gatewaySecret = other.gatewaySecret
+        extraArguments = other.extraArguments
         logStem = other.logStem + "-b"
         logPath = logStem + "-0.log"
     }
@@ -64,8 +74,8 @@ final class MallServerProcess: @unchecked Sendable {
         process.executableURL = try Self.executable()
         process.arguments = [
             "serve"] + databaseArguments + ["--host", "127.0.0.1", "--port", String(port),
-            "--admin-token", Self.adminToken, "--gateway-secret", Self.gatewaySecret, "--payment-window", String(paymentWindow),
-        ]
+            "--admin-token", Self.adminToken, "--payment-window", String(paymentWindow),
+        ] + (gatewaySecret.map { ["--gateway-secret", $0] } ?? []) + extraArguments
         var environment = ProcessInfo.processInfo.environment
         environment["MALL_PASSWORD_COST"] = "4"
         process.environment = environment
@@ -88,6 +98,23 @@ final class MallServerProcess: @unchecked Sendable {
     }
 
     private var starts = 0
+
+    /// This start's output so far.
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// Runs `mall ARGUMENTS` on this server's database; returns its exit status and output.
+    func runCommand(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = try Self.executable()
+        process.arguments = arguments + databaseArguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
 
     /// SIGKILL: no chance to finish anything.
     func kill() {
@@ -191,6 +218,22 @@ struct MallClient: Sendable {
         ]
         if let coupon { body["couponCode"] = coupon }
         return try await send("POST", "/orders", json: body, token: token, headers: key.map { ["Idempotency-Key": $0] } ?? [:])
+    }
+
+    /// The payment gateway's callback for a started payment (the answer to
+    /// `POST /orders/{id}/payments`), signed now with the test server's gateway secret.
+    func gatewayCallback(
+        for started: HTTPResult, outcome: GatewayOutcome = .succeeded, secret: String = MallServerProcess.gatewaySecret,
+        at date: Date = Date()
+    ) async throws -> HTTPResult {
+        let paymentID = try #require(started.string("paymentId"), "a started payment: \(started.json ?? "")")
+        let amount = try #require(started["amount"] as? [String: Any])
+        let money = Money(minorUnits: Int64(try #require(amount["minorUnits"] as? Int)), currency: try #require(amount["currency"] as? String))
+        let report = GatewayReport(paymentID: paymentID, outcome: outcome, amount: money, timestamp: Int64(date.timeIntervalSince1970))
+        return try await send("POST", "/payment-gateway/callbacks", json: [
+            "paymentId": paymentID, "outcome": outcome.rawValue, "amount": amount, "timestamp": report.timestamp,
+            "signature": GatewaySignature(secret: secret).sign(report),
+        ])
     }
 
     /// Polls the order until it has `status` (the saga runs in the server's subscriptions).

@@ -4,14 +4,6 @@ import Testing
 
 /// End to end over HTTP against a real `mall serve` process.
 @Suite struct PurchaseTests {
-    static let signer = GatewaySignature(secret: MallServerProcess.gatewaySecret)
-
-    static func callback(_ client: MallClient, paymentID: String, outcome: GatewayOutcome = .succeeded) async throws -> HTTPResult {
-        try await client.send("POST", "/payment-gateway/callbacks", json: [
-            "paymentId": paymentID, "outcome": outcome.rawValue, "signature": signer.sign(paymentID: paymentID, outcome: outcome),
-        ])
-    }
-
     @Test func aMemberBuysFromTheCartPaysAndTheOrderShips() async throws {
         let server = MallServerProcess()
         try await server.start()
@@ -59,9 +51,10 @@ import Testing
 
         let payment = try await client.send("POST", "/orders/\(orderID)/payments", token: ada.token)
         #expect(payment.status == 201)
-        let paymentID = try #require(payment.string("paymentId"))
-        let first = try await Self.callback(client, paymentID: paymentID)
-        let duplicate = try await Self.callback(client, paymentID: paymentID)
+        let again = try await client.send("POST", "/orders/\(orderID)/payments", token: ada.token)
+        #expect(again.status == 200 && again.string("paymentId") == payment.string("paymentId"), "a repeat returns the open payment")
+        let first = try await client.gatewayCallback(for: payment)
+        let duplicate = try await client.gatewayCallback(for: payment)
         #expect(first.status == 200 && duplicate.status == 200)
         #expect(first.string("status") == "succeeded" && duplicate.string("status") == "succeeded")
         try await client.waitForOrder(orderID, token: ada.token, status: "paid")
@@ -122,10 +115,10 @@ import Testing
         let eve = try await client.member("eve")
         let orderID = try #require(try await client.placeOrder(eve.token, [("headlamp", 1)]).string("id"))
         try await client.waitForOrder(orderID, token: eve.token, status: "awaitingPayment")
-        let paymentID = try #require(try await client.send("POST", "/orders/\(orderID)/payments", token: eve.token).string("paymentId"))
+        let payment = try await client.send("POST", "/orders/\(orderID)/payments", token: eve.token)
         #expect(try await client.send("POST", "/orders/\(orderID)/cancel", token: eve.token).status == 200)
 
-        #expect(try await Self.callback(client, paymentID: paymentID).status == 200)
+        #expect(try await client.gatewayCallback(for: payment).status == 200)
         var events: [String] = []
         for _ in 0..<400 where events.last != "OrderPaymentRejected" {
             let order = try await client.send("GET", "/orders/\(orderID)", token: eve.token)
