@@ -27,6 +27,10 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        // Already built for Hummingbird: NIOThreadPool for password hashing, and the HTTP
+        // part types of the server's request-timeout handler.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
     ],
     targets: [
         // Core: events, envelopes, aggregates, unit of work, subscriptions, retries,
@@ -48,6 +52,8 @@ let package = Package(
             dependencies: [
                 "Herald",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                // The pool's error type, to tell an outage (the pool's circuit breaker) from a bug.
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -96,6 +102,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         // The HTTP API (Hummingbird 2): routes, problem+json, auth, OpenAPI document.
@@ -105,7 +112,10 @@ let package = Package(
                 "Herald", "MallApp", "MallEvents", "MallCatalog", "MallMembers", "MallPricing", "MallCart",
                 "MallOrdering", "MallInventory", "MallPayment",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -140,7 +150,7 @@ let package = Package(
         .testTarget(
             name: "MallHTTPTests",
             dependencies: [
-                "MallPayment", "MallHTTP", "MallApp", "Herald", "HeraldTesting", "HeraldSQLite", "MallEvents",
+                "MallPayment", "MallHTTP", "MallApp", "Herald", "HeraldTesting", "HeraldSQLite", "MallEvents", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -152,10 +162,12 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Helpers the test targets share (a throwaway PostgreSQL server's control).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "HeraldPostgresTests",
             dependencies: [
-                "Herald", "HeraldPostgres", "HeraldTesting",
+                "Herald", "HeraldPostgres", "HeraldTesting", "TestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -55,13 +55,14 @@ as_owner "$bindir/initdb" -D "$datadir/data" -A trust -U "$user" -E UTF8 --no-lo
     exit 1
 }
 
+server_options() { echo "-p $port -k $datadir -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=on"; }
+
 # A random port; on a collision pg_ctl fails to start and we try another.
 started=""
 for _ in 1 2 3 4 5 6 7 8; do
     port=$(( 20000 + RANDOM % 40000 ))
     if as_owner "$bindir/pg_ctl" -D "$datadir/data" -l "$datadir/server.log" -w -t 30 \
-        -o "-p $port -k $datadir -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=on" \
-        start >/dev/null 2>&1; then
+        -o "$(server_options)" start >/dev/null 2>&1; then
         started=yes
         break
     fi
@@ -77,6 +78,7 @@ export HERALD_POSTGRES_URL="postgres://$user@127.0.0.1:$port/postgres"
 export HERALD_POSTGRES_CTL="$bindir/pg_ctl"
 export HERALD_POSTGRES_DATA="$datadir/data"
 export HERALD_POSTGRES_OWNER="$user"
+export HERALD_POSTGRES_OPTIONS="$(server_options)"
 
 if [[ "${1:-}" == "--" ]]; then
     shift

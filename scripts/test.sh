@@ -20,9 +20,9 @@ if [[ "${HERALD_SKIP_POSTGRES:-}" == "1" ]]; then
 else
     echo "== tests (with a throwaway PostgreSQL server)"
     scripts/postgres.sh -- swift test --skip-build --disable-xctest "$@"
-    # Tests that restart the server, or hold its snapshot horizon back on purpose, need a
-    # server each: one after the other, each on a throwaway server of its own.
-    for suite in ServerRestartTests GapSafetyTests; do
+    # Tests that stop or restart the server, or hold its snapshot horizon back on purpose,
+    # need a server each: one after the other, each on a throwaway server of its own.
+    for suite in ServerRestartTests GapSafetyTests StoreOutageTests; do
         echo "== $suite (on a throwaway server of its own)"
         HERALD_POSTGRES_EXCLUSIVE=1 scripts/postgres.sh -- \
             swift test --skip-build --disable-xctest --filter "$suite" "$@"

@@ -4,6 +4,7 @@ import Logging
 import PostgresNIO
 import ServiceLifecycle
 import Synchronization
+import _ConnectionPoolModule
 
 /// An ``EventStore`` in PostgreSQL, through PostgresNIO's pooled `PostgresClient`: the
 /// scale-out engine, shared by any number of processes.
@@ -318,11 +319,15 @@ public final class PostgresEventStore: EventStore, Service {
     }
 
     /// ``StoreError/unavailable(_:)`` for errors that say the server or the connection
-    /// failed, not the data: a lost or refused connection, a server shutting down or out of
+    /// failed, not the data: a lost or refused connection, a pool that gave up connecting, a server shutting down or out of
     /// resources (SQLSTATE classes 08, 53, 57, 58), a serialization failure or deadlock the
     /// server aborted (40001, 40P01), a lock it could not get (55P03). Subscriptions never
     /// count these against a handler.
     static func outage(_ error: any Error) -> StoreError? {
+        if let pool = error as? ConnectionPoolError {
+            // The pool gave up connecting (its circuit breaker), or is shut down.
+            return .unavailable("PostgreSQL connection pool: \(pool)")
+        }
         guard let error = error as? PSQLError else { return nil }
         switch error.code {
         case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed, .queryCancelled:

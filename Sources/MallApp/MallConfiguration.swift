@@ -9,6 +9,10 @@ public struct MallConfiguration: Sendable {
     public var database: String = "mall.sqlite"
     /// The PostgreSQL schema holding the tables (PostgreSQL only).
     public var postgresSchema: String = "herald"
+    /// The longest one PostgreSQL operation may take (waiting for a connection included)
+    /// before it fails as unavailable: how long a request waits during an outage before
+    /// its 503.
+    public var postgresOperationTimeout: Duration = .seconds(5)
     public var host: String = "127.0.0.1"
     public var port: Int = 8080
     /// How long an order may wait for payment before it is cancelled.
@@ -20,16 +24,54 @@ public struct MallConfiguration: Sendable {
     public var adminToken: String?
     /// bcrypt's cost factor for member passwords (each +1 doubles the work).
     public var passwordCost: UInt8 = 10
+    /// Threads hashing passwords, beside Swift's cooperative pool (default: one per core).
+    public var passwordThreads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// Password checks that may wait for a thread; past them a registration or log-in gets
+    /// 503 with `Retry-After` at once.
+    public var passwordQueue: Int = 64
     /// Largest request body accepted, in bytes.
     public var maxBodyBytes: Int = 64 * 1024
+    /// Open HTTP connections at most; beyond them new connections wait in the listen backlog.
+    public var maxConnections: Int = 2048
+    /// A connection that completes no request part for this long is closed.
+    public var idleTimeout: Duration = .seconds(60)
+    /// A new connection must have sent its whole request head within this time.
+    public var requestHeadTimeout: Duration = .seconds(10)
+    /// A request's body must have arrived within this time of its head.
+    public var requestBodyTimeout: Duration = .seconds(30)
     /// How long each subscription waits after a wake-up before reading (see
     /// `Subscription.wakeDelay`): a little delivery latency for far fewer reads under load.
     public var subscriptionWakeDelay: Duration = .milliseconds(2)
     /// Whether to seed the demo catalog into an empty database.
     public var seedDemoCatalog = true
     public var pricing: PricingPolicy = MallConfiguration.defaultPricing
+    /// What an acknowledged write survives (SQLite; PostgreSQL follows its server's settings).
+    public var durability: Durability = .normal
+    /// Orders one member may have awaiting payment at once (an account cannot hold the
+    /// shop's stock hostage with unpaid orders).
+    public var maxUnpaidOrdersPerMember: Int = 5
+    /// Units of one SKU per order line.
+    public var maxLineQuantity: Int = 20
+    /// How `mall serve` writes its log lines.
+    public var logFormat: LogFormat = .text
 
     public init() {}
+
+    /// SQLite's `synchronous` mode, as a promise.
+    public enum Durability: String, Sendable, CaseIterable {
+        /// `synchronous = FULL`: an acknowledged order or payment is on disk; it survives a
+        /// power loss or an operating-system crash. Every commit waits for an fsync.
+        case full
+        /// `synchronous = NORMAL` (WAL): an acknowledged commit survives a crash of the
+        /// process (SIGKILL); a power loss may lose the last commits before the WAL was synced.
+        case normal
+    }
+
+    /// Log lines as text (`2026-11-30T12:00:00Z info mall: [key=value] message`) or as one
+    /// JSON object per line.
+    public enum LogFormat: String, Sendable, CaseIterable {
+        case text, json
+    }
 
     public static let currency = "USD"
 
@@ -45,36 +87,85 @@ public struct MallConfiguration: Sendable {
                 feePerExtraKilogram: Money(minorUnits: 300, currency: currency), freeOver: nil),
         ])
 
-    /// Reads `MALL_*` variables over the defaults: `MALL_DATABASE_URL`, `MALL_HOST`,
-    /// `MALL_POSTGRES_SCHEMA`, `MALL_PORT`, `MALL_PAYMENT_WINDOW_SECONDS`, `MALL_GATEWAY_SECRET`, `MALL_ADMIN_TOKEN`,
-    /// `MALL_PASSWORD_COST`, `MALL_SUBSCRIPTION_WAKE_DELAY_MS`.
+    /// Reads `MALL_*` variables over the defaults (see the README's table of settings).
     ///
     /// - Throws: ``ConfigurationError`` naming the variable and what it allows.
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> MallConfiguration {
         var configuration = MallConfiguration()
-        if let value = environment["MALL_DATABASE_URL"], !value.isEmpty { configuration.database = value }
-        if let value = environment["MALL_HOST"], !value.isEmpty { configuration.host = value }
-        if let value = environment["MALL_POSTGRES_SCHEMA"], !value.isEmpty { configuration.postgresSchema = value }
+        let settings = Settings(environment: environment)
+        if let value = settings.text("MALL_DATABASE_URL") { configuration.database = value }
+        if let value = settings.text("MALL_HOST") { configuration.host = value }
+        if let value = settings.text("MALL_POSTGRES_SCHEMA") { configuration.postgresSchema = value }
+        if let value = try settings.seconds("MALL_POSTGRES_TIMEOUT_SECONDS") { configuration.postgresOperationTimeout = value }
         if let value = environment["MALL_PORT"] { configuration.port = try port(value, setting: "MALL_PORT") }
         if let value = environment["MALL_PAYMENT_WINDOW_SECONDS"] {
             configuration.paymentWindow = try paymentWindow(value, setting: "MALL_PAYMENT_WINDOW_SECONDS")
         }
-        if let value = environment["MALL_GATEWAY_SECRET"], !value.isEmpty { configuration.gatewaySecret = value }
-        if let value = environment["MALL_ADMIN_TOKEN"], !value.isEmpty { configuration.adminToken = value }
-        if let value = environment["MALL_PASSWORD_COST"] {
-            guard let cost = UInt8(value) else {
-                throw ConfigurationError(setting: "MALL_PASSWORD_COST", value: value, allowed: "bcrypt cost 4 ... 31")
-            }
-            configuration.passwordCost = cost
-        }
-        if let value = environment["MALL_SUBSCRIPTION_WAKE_DELAY_MS"] {
-            guard let milliseconds = Int(value), (0...500).contains(milliseconds) else {
-                throw ConfigurationError(setting: "MALL_SUBSCRIPTION_WAKE_DELAY_MS", value: value, allowed: "milliseconds, 0 ... 500")
-            }
+        if let value = settings.text("MALL_GATEWAY_SECRET") { configuration.gatewaySecret = value }
+        if let value = settings.text("MALL_ADMIN_TOKEN") { configuration.adminToken = value }
+        if let cost = try settings.integer("MALL_PASSWORD_COST", 4...31) { configuration.passwordCost = UInt8(cost) }
+        if let value = try settings.integer("MALL_PASSWORD_THREADS", 1...256) { configuration.passwordThreads = value }
+        if let value = try settings.integer("MALL_PASSWORD_QUEUE", 0...100_000) { configuration.passwordQueue = value }
+        if let value = try settings.integer("MALL_MAX_CONNECTIONS", 1...1_000_000) { configuration.maxConnections = value }
+        if let value = try settings.seconds("MALL_IDLE_TIMEOUT_SECONDS") { configuration.idleTimeout = value }
+        if let value = try settings.seconds("MALL_REQUEST_HEAD_TIMEOUT_SECONDS") { configuration.requestHeadTimeout = value }
+        if let value = try settings.seconds("MALL_REQUEST_BODY_TIMEOUT_SECONDS") { configuration.requestBodyTimeout = value }
+        if let milliseconds = try settings.integer("MALL_SUBSCRIPTION_WAKE_DELAY_MS", 0...500) {
             configuration.subscriptionWakeDelay = .milliseconds(milliseconds)
         }
+        if let value = try settings.choice("MALL_DURABILITY", Durability.self) { configuration.durability = value }
+        if let value = try settings.integer("MALL_MAX_UNPAID_ORDERS", 1...10_000) { configuration.maxUnpaidOrdersPerMember = value }
+        if let value = try settings.integer("MALL_MAX_LINE_QUANTITY", 1...999) { configuration.maxLineQuantity = value }
+        if let value = try settings.choice("MALL_LOG_FORMAT", LogFormat.self) { configuration.logFormat = value }
         try configuration.validate()
         return configuration
+    }
+
+    /// Reads one kind of value from the environment, naming the variable when it is wrong.
+    struct Settings {
+        let environment: [String: String]
+
+        func text(_ name: String) -> String? {
+            guard let value = environment[name], !value.isEmpty else { return nil }
+            return value
+        }
+
+        func integer(_ name: String, _ range: ClosedRange<Int>) throws -> Int? {
+            guard let text = text(name) else { return nil }
+            return try MallConfiguration.integer(text, range, setting: name)
+        }
+
+        func seconds(_ name: String) throws -> Duration? {
+            guard let text = text(name) else { return nil }
+            return try MallConfiguration.seconds(text, setting: name)
+        }
+
+        func choice<T: RawRepresentable & CaseIterable>(_ name: String, _ type: T.Type) throws -> T? where T.RawValue == String {
+            guard let text = text(name) else { return nil }
+            return try MallConfiguration.choice(text, type, setting: name)
+        }
+    }
+
+    public static func integer(_ text: String, _ range: ClosedRange<Int>, setting: String) throws -> Int {
+        guard let value = Int(text), range.contains(value) else {
+            throw ConfigurationError(setting: setting, value: text, allowed: "an integer \(range.lowerBound) ... \(range.upperBound)")
+        }
+        return value
+    }
+
+    /// A timeout in seconds, 0.1 ... 3600.
+    public static func seconds(_ text: String, setting: String) throws -> Duration {
+        guard let seconds = Double(text), seconds >= 0.1, seconds <= 3600 else {
+            throw ConfigurationError(setting: setting, value: text, allowed: "seconds, 0.1 ... 3600")
+        }
+        return .milliseconds(Int64(seconds * 1000))
+    }
+
+    public static func choice<T: RawRepresentable & CaseIterable>(_ text: String, _ type: T.Type, setting: String) throws -> T where T.RawValue == String {
+        guard let value = T(rawValue: text.lowercased()) else {
+            throw ConfigurationError(setting: setting, value: text, allowed: "one of " + T.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        return value
     }
 
     public static func port(_ text: String, setting: String) throws -> Int {
@@ -100,6 +191,15 @@ public struct MallConfiguration: Sendable {
         }
         guard (4...31).contains(passwordCost) else {
             throw ConfigurationError(setting: "password cost", value: "\(passwordCost)", allowed: "4 ... 31")
+        }
+        guard passwordThreads >= 1 else {
+            throw ConfigurationError(setting: "password threads", value: "\(passwordThreads)", allowed: "at least 1")
+        }
+        guard maxLineQuantity >= 1, maxLineQuantity <= 999 else {
+            throw ConfigurationError(setting: "max line quantity", value: "\(maxLineQuantity)", allowed: "1 ... 999")
+        }
+        guard maxUnpaidOrdersPerMember >= 1 else {
+            throw ConfigurationError(setting: "max unpaid orders", value: "\(maxUnpaidOrdersPerMember)", allowed: "at least 1")
         }
     }
 }

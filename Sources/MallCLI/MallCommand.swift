@@ -41,6 +41,16 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Secret the payment gateway signs callbacks with (MALL_GATEWAY_SECRET); generated, stored and printed once when unset.")
     var gatewaySecret: String?
     @Option(help: "Admin bearer token (MALL_ADMIN_TOKEN); generated and printed once when unset.") var adminToken: String?
+    @Option(help: "full: an acknowledged order or payment is on disk (fsync per commit); normal: survives a crash of the process, a power loss may lose the last commits (MALL_DURABILITY, default normal). SQLite only.")
+    var durability: String?
+    @Option(help: "Log lines as text or json, on standard output (MALL_LOG_FORMAT, default text).") var logFormat: String?
+    @Option(help: "Orders one member may have awaiting payment at once (MALL_MAX_UNPAID_ORDERS, default 5).") var maxUnpaidOrders: Int?
+    @Option(help: "Units of one SKU per order line (MALL_MAX_LINE_QUANTITY, default 20).") var maxLineQuantity: Int?
+    @Option(help: "Open HTTP connections at most (MALL_MAX_CONNECTIONS, default 2048).") var maxConnections: Int?
+    @Option(help: "Seconds before an idle connection is closed (MALL_IDLE_TIMEOUT_SECONDS, default 60).") var idleTimeout: Double?
+    @Option(help: "Seconds a new connection has to send its request head (MALL_REQUEST_HEAD_TIMEOUT_SECONDS, default 10).")
+    var requestHeadTimeout: Double?
+    @Option(help: "Seconds a request has to send its body (MALL_REQUEST_BODY_TIMEOUT_SECONDS, default 30).") var requestBodyTimeout: Double?
     @Flag(help: "Do not seed the demo catalog into an empty database.") var noSeed = false
 
     func run() async throws {
@@ -52,10 +62,29 @@ struct Serve: AsyncParsableCommand {
         }
         if let gatewaySecret { configuration.gatewaySecret = gatewaySecret }
         if let adminToken { configuration.adminToken = adminToken }
+        if let durability { configuration.durability = try MallConfiguration.choice(durability, MallConfiguration.Durability.self, setting: "--durability") }
+        if let logFormat { configuration.logFormat = try MallConfiguration.choice(logFormat, MallConfiguration.LogFormat.self, setting: "--log-format") }
+        if let maxUnpaidOrders {
+            configuration.maxUnpaidOrdersPerMember = try MallConfiguration.integer(String(maxUnpaidOrders), 1...10_000, setting: "--max-unpaid-orders")
+        }
+        if let maxLineQuantity {
+            configuration.maxLineQuantity = try MallConfiguration.integer(String(maxLineQuantity), 1...999, setting: "--max-line-quantity")
+        }
+        if let maxConnections {
+            configuration.maxConnections = try MallConfiguration.integer(String(maxConnections), 1...1_000_000, setting: "--max-connections")
+        }
+        if let idleTimeout { configuration.idleTimeout = try MallConfiguration.seconds(String(idleTimeout), setting: "--idle-timeout") }
+        if let requestHeadTimeout {
+            configuration.requestHeadTimeout = try MallConfiguration.seconds(String(requestHeadTimeout), setting: "--request-head-timeout")
+        }
+        if let requestBodyTimeout {
+            configuration.requestBodyTimeout = try MallConfiguration.seconds(String(requestBodyTimeout), setting: "--request-body-timeout")
+        }
         if noSeed { configuration.seedDemoCatalog = false }
         try configuration.validate()
 
-        let logger = Logger(label: "mall", factory: ServerLogHandler.init)
+        let format = configuration.logFormat
+        let logger = Logger(label: "mall", factory: { ServerLogHandler(label: $0, format: format) })
         try await Mall.withMall(configuration, logger: logger) { [logger, configuration] mall in
             if configuration.seedDemoCatalog, try await mall.seedDemoCatalogIfEmpty() {
                 logger.info("seeded the demo catalog")
@@ -66,6 +95,7 @@ struct Serve: AsyncParsableCommand {
             if let secret = try await mall.payments.establishGatewaySecret() {
                 say("payment gateway secret (printed once, give it to the gateway): \(secret)")
             }
+            if !configuration.usesPostgres { logger.info("SQLite durability: \(configuration.durability.rawValue)") }
             let herald = try mall.engine.service(subscriptions: mall.subscriptions())
             let host = configuration.host
             let app = MallServer(mall: mall, logger: logger).application(services: [herald]) { port in

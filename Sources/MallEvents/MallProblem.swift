@@ -26,6 +26,24 @@ public enum ProblemKind: Sendable, Hashable {
     case ruleViolation
     /// Credentials missing or wrong (401).
     case unauthenticated
+    /// Too many callers for a limited resource right now; retry after a pause (503 with
+    /// `Retry-After`).
+    case overloaded
+    /// One caller asked for more than a configured limit allows (409): e.g. too many
+    /// unpaid orders at once.
+    case limitReached
+}
+
+/// A bounded resource (a worker pool, a queue) is full: the request was refused before any
+/// work, and may be retried shortly.
+public struct Overloaded: MallProblem, Hashable, Sendable {
+    /// What is full, e.g. `"password hashing"`.
+    public var resource: String
+
+    public init(resource: String) { self.resource = resource }
+
+    public var kind: ProblemKind { .overloaded }
+    public var description: String { "\(resource) is busy; retry shortly" }
 }
 
 /// A validation failure naming its field.
@@ -43,11 +61,16 @@ public struct InvalidInput: MallProblem, Hashable, Sendable {
 }
 
 extension String {
-    /// Checks a free-text field's length after trimming; returns the trimmed text.
+    /// Checks a free-text field's length after trimming, and that it holds no control
+    /// characters (line breaks, escapes: nothing a name or an address needs, and what would
+    /// let input forge log lines or terminal output); returns the trimmed text.
     public func validated(field: String, maxLength: Int, allowEmpty: Bool = false) throws -> String {
         let trimmed = trimmingCharacters(in: .whitespacesAndNewlines)
         guard allowEmpty || !trimmed.isEmpty else { throw InvalidInput(field: field, "must not be empty") }
         guard trimmed.count <= maxLength else { throw InvalidInput(field: field, "at most \(maxLength) characters") }
+        guard !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0 == "\u{2028}" || $0 == "\u{2029}" }) else {
+            throw InvalidInput(field: field, "must not contain control characters or line breaks")
+        }
         return trimmed
     }
 }

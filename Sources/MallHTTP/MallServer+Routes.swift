@@ -13,7 +13,7 @@ extension MallServer {
     func addHealthRoutes(to router: Router<MallRequestContext>) {
         router.get("/health/live") { _, _ in try JSON.response(["status": "live"]) }
         router.get("/health/ready") { _, _ in
-            _ = try await mall.engine.store.headPosition()  // a StoreError becomes 503
+            try await mall.checkReady()  // an unreachable store becomes 503 within 2 s
             return try JSON.response(["status": "ready"])
         }
         router.get("/openapi.yaml") { _, _ in

@@ -1,6 +1,7 @@
 import Foundation
 import Herald
 import Hummingbird
+import HummingbirdCore
 import Logging
 import MallApp
 import MallMembers
@@ -34,10 +35,22 @@ public struct MallServer: Sendable {
 
     /// The application, serving on the configured host and port next to `services`
     /// (Herald's subscriptions). `onListening` gets the bound port (useful with port 0).
+    ///
+    /// The server protects itself (see ``MallConfiguration``): at most `maxConnections`
+    /// open connections (more wait in the listen backlog), connections idle for
+    /// `idleTimeout` closed, and a request whose head or body is too slow to arrive
+    /// (``RequestTimeoutHandler``) closed.
     public func application(services: [any Service], onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(
+        let settings = mall.configuration
+        let head = TimeAmount(settings.requestHeadTimeout), body = TimeAmount(settings.requestBodyTimeout)
+        return Application(
             router: router(),
-            configuration: .init(address: .hostname(mall.configuration.host, port: mall.configuration.port), serverName: "mall"),
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [RequestTimeoutHandler(headTimeout: head, bodyTimeout: body)],
+                idleTimeout: TimeAmount(settings.idleTimeout))),
+            configuration: .init(
+                address: .hostname(settings.host, port: settings.port), serverName: "mall",
+                availableConnectionsDelegate: MaximumAvailableConnections(settings.maxConnections, logger: logger)),
             services: services,
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: logger)

@@ -37,10 +37,16 @@ struct Problem: Codable, Sendable, Hashable {
             case .invalidInput: (.badRequest, "invalid-input")
             case .notFound: (.notFound, "not-found")
             case .conflict: (.conflict, "conflict")
+            case .limitReached: (.conflict, "limit-reached")
             case .ruleViolation: (.unprocessableContent, "rule-violation")
             case .unauthenticated: (.unauthorized, "unauthenticated")
+            case .overloaded: (.serviceUnavailable, "overloaded")
             }
-            let headers: HTTPFields = status == .unauthorized ? [.wwwAuthenticate: "Bearer"] : [:]
+            let headers: HTTPFields = switch status {
+            case .unauthorized: [.wwwAuthenticate: "Bearer"]
+            case .serviceUnavailable: [.retryAfter: "1"]
+            default: [:]
+            }
             return Problem(status, slug: slug, detail: problem.description, field: problem.field).response(headers: headers)
         case let conflict as ConcurrencyConflict:
             return Problem(.conflict, slug: "conflict", detail: "\(conflict.stream) changed meanwhile; retry the request").response()
@@ -51,8 +57,8 @@ struct Problem: Codable, Sendable, Hashable {
                            detail: http.body ?? http.status.reasonPhrase).response(headers: http.headers)
         case let response as any HTTPResponseError:
             return Problem(response.status, slug: "error", detail: response.status.reasonPhrase).response()
-        case let store as StoreError:
-            logger.error("store unavailable", metadata: ["error": "\(store)"])
+        case let store as StoreError where store.isOutage:
+            logger.warning("store unavailable", metadata: ["error": "\(store)"])
             return Problem(.serviceUnavailable, slug: "unavailable", detail: "storage is unavailable; retry shortly")
                 .response(headers: [.retryAfter: "1"])
         default:

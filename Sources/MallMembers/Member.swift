@@ -45,10 +45,16 @@ struct Session: AggregateRoot {
     var pendingEvents = PendingEvents()
 }
 
-/// Hashes and checks passwords. The application supplies bcrypt; tests may use a cheaper one.
+/// Hashes and checks passwords. The application supplies bcrypt on a bounded pool of its
+/// own; tests may use a cheaper one.
 public protocol PasswordHasher: Sendable {
-    func hash(_ password: String) -> String
-    func verify(_ password: String, against hash: String) -> Bool
+    /// - Throws: when the hasher is too busy to take more work (`Overloaded`).
+    func hash(_ password: String) async throws -> String
+    func verify(_ password: String, against hash: String) async throws -> Bool
+    /// A hash made at the configured cost, of a password nobody knows: a log-in for an
+    /// address that has no member is checked against it, so it costs what a real one does
+    /// and its timing does not tell which addresses are members.
+    var decoyHash: String { get }
 }
 
 public enum MemberProblem: MallProblem, Hashable {

@@ -6,6 +6,7 @@ import Logging
 import PostgresNIO
 import ServiceLifecycle
 import Synchronization
+import TestSupport
 import Testing
 
 /// Restarts the PostgreSQL server under a running writer and a consumer on another client.
@@ -15,8 +16,7 @@ import Testing
 /// throwaway server, with `HERALD_POSTGRES_EXCLUSIVE=1`.
 @Suite(
     "PostgreSQL server restarts",
-    .enabled(if: TestDatabase.enabled && ProcessInfo.processInfo.environment["HERALD_POSTGRES_EXCLUSIVE"] == "1",
-             "needs a server of its own (HERALD_POSTGRES_EXCLUSIVE=1)"))
+    .enabled(if: PostgresServerControl.isExclusive, "needs a server of its own (HERALD_POSTGRES_EXCLUSIVE=1)"))
 struct ServerRestartTests {
     /// Counts the events of one stream it has applied, and notices any applied out of order.
     struct StreamTally: AggregateRoot {
@@ -29,9 +29,6 @@ struct ServerRestartTests {
     }
 
     @Test func restartsLoseNothingDoubleNothingDeadLetterNothingAndListeningResumes() async throws {
-        let env = ProcessInfo.processInfo.environment
-        let control = try #require(env["HERALD_POSTGRES_CTL"]), data = try #require(env["HERALD_POSTGRES_DATA"])
-        let owner = env["HERALD_POSTGRES_OWNER"] ?? "postgres"
         let schema = TestDatabase.freshSchema()
         // A short operation timeout: a query that a restart leaves hanging fails soon.
         let writerStore = try await TestDatabase.makeStore(schema: schema, operationTimeout: .seconds(3))
@@ -81,7 +78,7 @@ struct ServerRestartTests {
 
         for restart in 1...2 {
             try await waitUntil("writes before restart \(restart)") { acknowledged.all.count >= restart * 300 }
-            try Self.pgctl(control, owner, ["-D", data, "-m", "fast", "-w", "-t", "60", "restart"])
+            try PostgresServerControl.restart()
         }
         try await waitUntil("writes after the last restart") { acknowledged.all.count >= 900 }
         writing.request()
@@ -107,17 +104,6 @@ struct ServerRestartTests {
             #expect(row?.outOfOrder == 0, "\(stream): in order")
         }
         print("server restarts: 2 restarts, \(acknowledged.all.count) acknowledged commits, \(failures.withLock { $0 }) failed while down (\(timeouts.withLock { $0 }) of them timed out), \(stored.count) stored")
-    }
-
-    /// Runs pg_ctl (as the server's owner when we are root) and waits for it.
-    ///
-    /// Through `system(3)`, not Foundation's `Process`: here `Process.waitUntilExit()` never
-    /// returned once pg_ctl had exited (its child stayed a zombie, never reaped).
-    static func pgctl(_ control: String, _ owner: String, _ arguments: [String]) throws {
-        let command = (getuid() == 0 ? ["runuser", "-u", owner, "--", control] : [control]) + arguments
-        let line = command.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
-        let status = system(line + " >/dev/null")
-        try #require(status == 0, "pg_ctl \(arguments.joined(separator: " ")) failed with status \(status)")
     }
 
     /// Polls `condition` every 10 ms, up to 60 s; fails the test when it never holds.
