@@ -32,7 +32,9 @@ public struct Mall: Sendable {
         members = MemberService(engine: engine, hasher: BcryptPasswordHasher(cost: configuration.passwordCost, pool: hashing))
         pricing = PricingService(engine: engine, policy: configuration.pricing)
         carts = CartService(engine: engine)
-        ordering = OrderingService(engine: engine)
+        ordering = OrderingService(
+            engine: engine,
+            limits: OrderLimits(openOrdersPerMember: configuration.maxUnpaidOrdersPerMember, quantityPerSKU: configuration.maxLineQuantity))
         inventory = InventoryService(engine: engine)
         payments = PaymentService(engine: engine, gatewaySecret: configuration.gatewaySecret)
     }
@@ -79,9 +81,11 @@ public struct Mall: Sendable {
         }
     }
 
-    /// Puts a line in the cart, checking the product is for sale.
+    /// Puts a line in the cart, checking the product is for sale and the quantity within
+    /// what one order may hold.
     public func setCartLine(memberID: String, sku: String, quantity: Int) async throws -> CartView {
         let product = try await catalog.product(sku: sku)
+        if (1...Cart.maximumQuantity).contains(quantity) { try ordering.limits.check([StockLine(sku: sku, quantity: quantity)]) }
         guard product.onSale else { throw PricingError.productNotOnSale(sku: sku) }
         try await carts.set(memberID: memberID, sku: sku, quantity: quantity)
         return try await cart(memberID: memberID)
@@ -107,6 +111,7 @@ public struct Mall: Sendable {
         case (nil, false):
             throw InvalidInput(field: "lines", "give lines, or fromCart: true")
         }
+        if lines.allSatisfy({ (1...Cart.maximumQuantity).contains($0.quantity) }) { try ordering.limits.check(lines) }
         let quote = try await pricing.quote(lines: lines, memberID: memberID, couponCode: request.couponCode, delivery: request.delivery)
         let details = OrderDetails(
             address: request.address, paymentMethod: request.paymentMethod, delivery: request.delivery.rawValue,

@@ -31,10 +31,28 @@ struct LoadGenerator: Sendable {
         if let message = failure.withLock({ $0 }) { throw BenchError(message) }
     }
 
+    /// One request of a load: what to send and the status that counts as success.
+    struct Request: Sendable {
+        var method: String
+        var path: String
+        var body: [UInt8]?
+        var token: String?
+        var expected: Int
+    }
+
+    /// ``latencyAtFixedRate(rate:seconds:workers:request:)`` of `POST /orders`.
+    func latencyAtFixedRate(rate: Double, seconds: Double, workers: Int = 64) async throws -> Histogram<UInt64> {
+        try await latencyAtFixedRate(rate: rate, seconds: seconds, workers: workers) { index in
+            Request(method: "POST", path: "/orders", body: orderBody(index), token: tokens[index % tokens.count], expected: 201)
+        }
+    }
+
     /// Open loop: request i is due at start + i / rate and is sent by the next free worker;
     /// its latency runs from its due time, so waiting for a worker (or for a stalled
     /// server) is counted, never hidden.
-    func latencyAtFixedRate(rate: Double, seconds: Double, workers: Int = 64) async throws -> Histogram<UInt64> {
+    func latencyAtFixedRate(
+        rate: Double, seconds: Double, workers: Int = 64, request: @escaping @Sendable (Int) -> Request
+    ) async throws -> Histogram<UInt64> {
         let count = Int(rate * seconds)
         let queue = Mutex<[(index: Int, due: ContinuousClock.Instant)]>([])
         let ready = DispatchSemaphore(value: 0)
@@ -59,8 +77,9 @@ struct LoadGenerator: Sendable {
                 while true {
                     ready.wait()
                     guard let job = queue.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) else { return }
-                    let (status, _) = try connection.send(method: "POST", path: "/orders", body: orderBody(job.index), token: tokens[job.index % tokens.count])
-                    guard status == 201 else { throw BenchError("POST /orders answered \(status)") }
+                    let sent = request(job.index)
+                    let (status, _) = try connection.send(method: sent.method, path: sent.path, body: sent.body, token: sent.token)
+                    guard status == sent.expected else { throw BenchError("\(sent.method) \(sent.path) answered \(status)") }
                     let elapsed = ContinuousClock.now - job.due
                     let micros = UInt64(elapsed.components.seconds) * 1_000_000 + UInt64(elapsed.components.attoseconds / 1_000_000_000_000)
                     latencies.withLock { $0.append(micros) }
@@ -77,7 +96,7 @@ struct LoadGenerator: Sendable {
     }
 
     /// Runs `body(0..<count)` on `count` threads and waits for all of them.
-    private func runThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) async {
+    func runThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let group = DispatchGroup()
             for worker in 0..<count {

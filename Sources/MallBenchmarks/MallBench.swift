@@ -20,8 +20,10 @@ import Logging
 ///    and the ratio of the two.
 ///
 /// 4. With `--stages`, instead: what each stage of an order costs in process (``StageBench``).
+/// 5. With `--login-storm`, instead: `GET /products` latency, quiet and while 64 clients log
+///    in continuously (``LoginStorm``), at `--rate` for `--seconds` each.
 ///
-/// `mall-bench [--orders N] [--concurrency C] [--rate R] [--seconds S] [--json] [--stages]`
+/// `mall-bench [--orders N] [--concurrency C] [--rate R] [--seconds S] [--json] [--stages | --login-storm]`
 @main
 struct MallBench {
     struct Settings {
@@ -32,9 +34,10 @@ struct MallBench {
         var members = 64
         var json = false
         var stages = false
+        var loginStorm = false
     }
 
-    static let usage = "usage: mall-bench [--orders N] [--concurrency C] [--rate R] [--seconds S] [--json] [--stages]"
+    static let usage = "usage: mall-bench [--orders N] [--concurrency C] [--rate R] [--seconds S] [--json] [--stages | --login-storm]"
 
     static func main() async throws {
         let settings: Settings
@@ -46,6 +49,10 @@ struct MallBench {
         }
         if settings.stages {
             report(try await StageBench.run(orders: settings.orders, members: settings.members), json: settings.json)
+            return
+        }
+        if settings.loginStorm {
+            report(try await LoginStorm.run(rate: settings.rate, seconds: settings.seconds), json: settings.json)
             return
         }
         let server = try await ServerProcess.start()
@@ -138,6 +145,7 @@ struct MallBench {
             case "--seconds": settings.seconds = Double(try positive(try value()))
             case "--json": settings.json = true
             case "--stages": settings.stages = true
+            case "--login-storm": settings.loginStorm = true
             case "--help", "-h":
                 print(usage)
                 exit(0)

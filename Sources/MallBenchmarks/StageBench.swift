@@ -22,6 +22,7 @@ enum StageBench {
         var configuration = MallConfiguration()
         configuration.database = file.path
         configuration.passwordCost = 4
+        configuration.maxUnpaidOrdersPerMember = 10_000  // the benchmark's members never pay
         let engine = HeraldEngine(store: try SQLiteEventStore(path: file.path), registry: .mall, logger: quietLogger)
         let mall = Mall(engine: engine, configuration: configuration)
         let workers = try mall.subscriptions().map(engine.worker(for:))

@@ -185,17 +185,25 @@ public enum OrderProblem: MallProblem, Hashable {
     case cannotCancel(String, status: Order.Status)
     case wrongStatus(String, status: Order.Status, expected: Order.Status)
     case idempotencyKeyReused(String)
+    /// The member has this many orders submitted or awaiting payment already.
+    case tooManyOpenOrders(limit: Int)
+    /// The order asks for more units of one SKU than one order may.
+    case quantityLimit(sku: String, quantity: Int, limit: Int)
 
     public var kind: ProblemKind {
         switch self {
         case .notFound: .notFound
         case .cannotCancel, .wrongStatus, .idempotencyKeyReused: .conflict
+        case .tooManyOpenOrders, .quantityLimit: .limitReached
         }
     }
 
     public var field: String? {
-        if case .idempotencyKeyReused = self { return "Idempotency-Key" }
-        return nil
+        switch self {
+        case .idempotencyKeyReused: "Idempotency-Key"
+        case .quantityLimit: "quantity"
+        default: nil
+        }
     }
 
     public var description: String {
@@ -204,6 +212,10 @@ public enum OrderProblem: MallProblem, Hashable {
         case .cannotCancel(let id, let status): "order \(id) is \(status.rawValue) and can no longer be cancelled"
         case .wrongStatus(let id, let status, let expected): "order \(id) is \(status.rawValue), it must be \(expected.rawValue)"
         case .idempotencyKeyReused(let key): "Idempotency-Key \(key) was used for a different request"
+        case .tooManyOpenOrders(let limit):
+            "at most \(limit) orders may await payment at once (limit: max unpaid orders per member); pay or cancel one first"
+        case .quantityLimit(let sku, let quantity, let limit):
+            "\(quantity) units of \(sku) asked for; at most \(limit) per order (limit: max line quantity)"
         }
     }
 }

@@ -88,6 +88,55 @@ struct MemberOrderChunk: AggregateRoot {
     static func id(memberID: String, index: Int) -> String { "\(memberID)/\(index)" }
 }
 
+/// A member's orders that are still open (submitted or awaiting payment): what the limit
+/// on unpaid orders counts. Never longer than that limit, so it stays small; an order leaves
+/// it when it is paid or cancelled.
+struct MemberOpenOrders: AggregateRoot {
+    static let streamType = "MemberOpenOrders"
+    let id: String
+    private(set) var orderIDs: [String] = []
+    var pendingEvents = PendingEvents()
+
+    init(memberID: String) { id = memberID }
+
+    /// Adds an order, unless the member already has `limit` open ones.
+    mutating func open(_ orderID: String, limit: Int) throws {
+        guard orderIDs.count < limit else { throw OrderProblem.tooManyOpenOrders(limit: limit) }
+        orderIDs.append(orderID)
+    }
+
+    /// Removes an order that is no longer open; whether it was there.
+    mutating func close(_ orderID: String) -> Bool {
+        guard let index = orderIDs.firstIndex(of: orderID) else { return false }
+        orderIDs.remove(at: index)
+        return true
+    }
+}
+
+/// How much one member may ask of the shop at once.
+public struct OrderLimits: Sendable, Hashable {
+    /// Orders submitted or awaiting payment at once, per member.
+    public var openOrdersPerMember: Int
+    /// Units of one SKU in one order (lines of the same SKU count together).
+    public var quantityPerSKU: Int
+
+    public init(openOrdersPerMember: Int = 5, quantityPerSKU: Int = 20) {
+        self.openOrdersPerMember = openOrdersPerMember
+        self.quantityPerSKU = quantityPerSKU
+    }
+
+    /// - Throws: ``OrderProblem/quantityLimit(sku:quantity:limit:)`` for the first SKU whose
+    ///   lines together ask for more than ``quantityPerSKU``.
+    public func check(_ lines: [StockLine]) throws {
+        var totals: [String: Int] = [:]
+        for line in lines {
+            let total = totals[line.sku, default: 0] &+ line.quantity
+            totals[line.sku] = total
+            guard total <= quantityPerSKU else { throw OrderProblem.quantityLimit(sku: line.sku, quantity: total, limit: quantityPerSKU) }
+        }
+    }
+}
+
 /// Remembers which order an `Idempotency-Key` created, and for which request.
 struct IdempotencyRecord: AggregateRoot {
     static let streamType = "OrderIdempotency"
@@ -132,14 +181,20 @@ public struct OrderingService: Sendable {
     public static let pageSize = 20
 
     let engine: HeraldEngine
+    public let limits: OrderLimits
 
-    public init(engine: HeraldEngine) { self.engine = engine }
+    public init(engine: HeraldEngine, limits: OrderLimits = OrderLimits()) {
+        self.engine = engine
+        self.limits = limits
+    }
 
     /// Creates an order from a server-computed quote.
     ///
     /// With an idempotency key, a repeated request returns the order the first one
-    /// created and creates nothing.
+    /// created and creates nothing. The member's open orders and the quantities are checked
+    /// against ``limits`` in the same transaction that stores the order.
     /// - Returns: the order, and whether it was created by this call.
+    /// - Throws: ``OrderProblem/tooManyOpenOrders(limit:)``, ``OrderProblem/quantityLimit(sku:quantity:limit:)``.
     public func submit(memberID: String, quote: PriceQuote, details: OrderDetails, idempotency: IdempotencyKey?) async throws -> (order: Order, created: Bool) {
         let address = try details.address.validated()
         guard Self.paymentMethods.contains(details.paymentMethod) else {
@@ -158,6 +213,10 @@ public struct OrderingService: Sendable {
             var order = Order.submit(
                 id: orderID, memberID: memberID, quote: quote, address: address, paymentMethod: details.paymentMethod,
                 delivery: details.delivery, fromCart: details.fromCart, at: engine.clock.now())
+            try limits.check(order.lines)
+            var open = try await work.load(MemberOpenOrders.self, id: memberID) ?? MemberOpenOrders(memberID: memberID)
+            try open.open(orderID, limit: limits.openOrdersPerMember)
+            try work.save(&open)
             let created = order
             var list = try await work.load(MemberOrders.self, id: memberID) ?? MemberOrders(memberID: memberID)
             for var chunk in list.append(orderID) { try work.save(&chunk) }
@@ -243,10 +302,18 @@ public struct OrderingService: Sendable {
                 throw OrderProblem.notFound(id)
             }
             try body(&order, engine.clock.now(), work)
+            try await Self.closeIfDone(order, in: work)
             let result = order
             try work.save(&order)
             return result
         }
+    }
+
+    /// Takes a paid or cancelled order out of its member's open orders.
+    static func closeIfDone(_ order: Order, in work: UnitOfWork) async throws {
+        guard order.status != .submitted, order.status != .awaitingPayment else { return }
+        guard var open = try await work.load(MemberOpenOrders.self, id: order.memberID), open.close(order.id) else { return }
+        try work.save(&open)
     }
 
     static func randomID() -> String {
@@ -293,6 +360,7 @@ public struct OrderingService: Sendable {
                 }
                 // Some steps change state without an event (stock held, coupon not yet).
                 guard order != loaded || !order.pendingEvents.isEmpty else { return }
+                if order.status != loaded.status { try await closeIfDone(order, in: work) }
                 try work.save(&order)
             })
     }

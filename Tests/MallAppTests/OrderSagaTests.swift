@@ -242,6 +242,42 @@ import Testing
         #expect(try await shop.status(order.id).status == .paid, "the genuine, fresh callback still works")
     }
 
+    @Test func aMemberMayHaveOnlySoManyUnpaidOrdersAtOnce() async throws {
+        let shop = try await TestMall(limits: OrderLimits(openOrdersPerMember: 2, quantityPerSKU: 3))
+        let ada = try await shop.member()
+        let first = try await shop.order(ada, [("cocoa", 1)])
+        let second = try await shop.order(ada, [("cocoa", 1)])
+        await #expect(throws: OrderProblem.tooManyOpenOrders(limit: 2)) { try await shop.order(ada, [("cocoa", 1)]) }
+        #expect(try await shop.mall.ordering.orders(memberID: ada).count == 2, "the refused order was not stored")
+
+        try await shop.settle()
+        _ = try await shop.pay(first.id, ada)
+        try await shop.settle()
+        let third = try await shop.order(ada, [("cocoa", 1)])  // a paid order no longer counts
+        await #expect(throws: OrderProblem.tooManyOpenOrders(limit: 2)) { try await shop.order(ada, [("cocoa", 1)]) }
+        try await shop.mall.ordering.cancel(id: second.id, memberID: ada)
+        _ = try await shop.order(ada, [("cocoa", 1)])  // nor does a cancelled one
+        try await shop.settle()
+        #expect(try await shop.status(third.id).status == .awaitingPayment)
+
+        let bob = try await shop.member("bob")
+        _ = try await shop.order(bob, [("cocoa", 1)])  // the limit is per member
+    }
+
+    @Test func oneOrderMayAskForOnlySoManyUnitsOfOneSKU() async throws {
+        let shop = try await TestMall(limits: OrderLimits(openOrdersPerMember: 5, quantityPerSKU: 3))
+        let ada = try await shop.member()
+        await #expect(throws: OrderProblem.quantityLimit(sku: "cocoa", quantity: 4, limit: 3)) { try await shop.order(ada, [("cocoa", 4)]) }
+        await #expect(throws: OrderProblem.quantityLimit(sku: "cocoa", quantity: 4, limit: 3), "lines of one SKU count together") {
+            try await shop.order(ada, [("cocoa", 2), ("teapot", 1), ("cocoa", 2)])
+        }
+        await #expect(throws: OrderProblem.quantityLimit(sku: "cocoa", quantity: 5, limit: 3), "the cart too") {
+            try await shop.mall.setCartLine(memberID: ada, sku: "cocoa", quantity: 5)
+        }
+        _ = try await shop.order(ada, [("cocoa", 3)])
+        #expect(try await shop.mall.ordering.orders(memberID: ada).count == 1)
+    }
+
     @Test func startingAPaymentTwiceReturnsTheOpenPayment() async throws {
         let shop = try await TestMall()
         let ada = try await shop.member()

@@ -16,13 +16,15 @@ final class TestMall: Sendable {
     private let workers: [SubscriptionWorker]
     private let scheduler: MessageScheduler
 
-    init(paymentWindow: Duration = .seconds(15 * 60), seed: Bool = true) async throws {
+    init(paymentWindow: Duration = .seconds(15 * 60), seed: Bool = true, limits: OrderLimits = OrderLimits(openOrdersPerMember: 1000, quantityPerSKU: 999)) async throws {
         path = FileManager.default.temporaryDirectory.appendingPathComponent("mall-test-\(UUID().uuidString).sqlite").path
         clock = ManualClock()
         var configuration = MallConfiguration()
         configuration.database = path
         configuration.paymentWindow = paymentWindow
         configuration.passwordCost = 4  // bcrypt's minimum: tests register many members
+        configuration.maxUnpaidOrdersPerMember = limits.openOrdersPerMember
+        configuration.maxLineQuantity = limits.quantityPerSKU
         let engine = HeraldEngine(store: try SQLiteEventStore(path: path), registry: .mall, clock: clock)
         mall = Mall(engine: engine, configuration: configuration)
         let quick = try RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(1), maxDelay: .milliseconds(1))

@@ -93,6 +93,21 @@ import Testing
         #expect(try await client.send("GET", "/orders", token: token).array.isEmpty)
     }
 
+    @Test func theOrderLimitsAre409ProblemsNamingTheLimit() async throws {
+        let (server, client) = try await server()
+        defer { server.stop() }
+        let member = try await client.member("hoarder")
+        let tooMany = try await client.placeOrder(member.token, [("cocoa", 21)])
+        expectProblem(tooMany, 409, field: "quantity")
+        #expect(tooMany.string("detail")?.contains("at most 20 per order") == true, "\(tooMany.json ?? "")")
+        expectProblem(try await client.send("PUT", "/cart/lines/cocoa", json: ["quantity": 21], token: member.token), 409, field: "quantity")
+        for _ in 0..<5 { #expect(try await client.placeOrder(member.token, [("cocoa", 1)]).status == 201) }
+        let sixth = try await client.placeOrder(member.token, [("cocoa", 1)])
+        expectProblem(sixth, 409)
+        #expect(sixth.string("detail")?.contains("at most 5 orders may await payment") == true, "\(sixth.json ?? "")")
+        #expect(try await client.send("GET", "/orders", token: member.token).array.count == 5)
+    }
+
     @Test func oversizedBodiesAreRefusedWith413() async throws {
         let (server, client) = try await server()
         defer { server.stop() }

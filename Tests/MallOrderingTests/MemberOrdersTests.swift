@@ -12,8 +12,8 @@ import Testing
 
     @Test func pagesRunNewestFirstAcrossChunksAndTheListDocumentStaysSmall() async throws {
         let engine = HeraldEngine(store: InMemoryEventStore())
-        let ordering = OrderingService(engine: engine)
         let total = 2 * MemberOrders.chunkSize + 25
+        let ordering = OrderingService(engine: engine, limits: OrderLimits(openOrdersPerMember: total))
         var placed: [String] = []
         for _ in 0..<total {
             placed.append(try await ordering.submit(memberID: "ada", quote: OrderTransitionTests.quote(), details: Self.details, idempotency: nil).order.id)
