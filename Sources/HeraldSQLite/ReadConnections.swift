@@ -100,7 +100,7 @@ final class ReadConnection: @unchecked Sendable {
 
     /// The first column of the first row, `nil` when there is no row or it is NULL.
     func value<T: SQLiteColumn>(_ sql: String, _ arguments: [any SQLiteArgument] = []) throws -> T? {
-        try row(sql, arguments) { row -> T? in row[0] } ?? nil
+        try row(sql, arguments) { row -> T? in try row[0] } ?? nil
     }
 
     private func execute(_ sql: String) throws {
@@ -163,7 +163,9 @@ public struct SQLiteReadError: Error, CustomStringConvertible, Sendable {
 struct ReadRow {
     fileprivate let statement: OpaquePointer
 
-    subscript<T: SQLiteColumn>(_ column: Int32) -> T { T.read(statement, column) }
+    subscript<T: SQLiteColumn>(_ column: Int32) -> T {
+        get throws { try T.read(statement, column) }
+    }
 }
 
 /// A value a read binds to a `?` parameter.
@@ -172,9 +174,10 @@ protocol SQLiteArgument {
 }
 
 /// A value read from a column. The store's columns have the types its schema gives them;
-/// a non-optional read of NULL is a programming error.
+/// a value that cannot be one (a damaged file, a row written by hand) throws
+/// ``SQLiteReadError`` rather than trapping.
 protocol SQLiteColumn {
-    static func read(_ statement: OpaquePointer, _ column: Int32) -> Self
+    static func read(_ statement: OpaquePointer, _ column: Int32) throws -> Self
 }
 
 /// SQLite copies bound text and blobs (`SQLITE_TRANSIENT`).
@@ -216,19 +219,20 @@ extension UUID: SQLiteArgument, SQLiteColumn {
         withUnsafeBytes(of: uuid) { sqlite3_bind_blob(statement, index, $0.baseAddress, 16, transient) }
     }
 
-    static func read(_ statement: OpaquePointer, _ column: Int32) -> UUID {
+    static func read(_ statement: OpaquePointer, _ column: Int32) throws -> UUID {
         if sqlite3_column_type(statement, column) == SQLITE_TEXT, let parsed = UUID(uuidString: String.read(statement, column)) {
             return parsed
         }
         guard sqlite3_column_bytes(statement, column) == 16, let bytes = sqlite3_column_blob(statement, column) else {
-            preconditionFailure("column \(column) holds no UUID")
+            let sql = sqlite3_sql(statement).map { String(cString: $0) }
+            throw SQLiteReadError(code: SQLITE_MISMATCH, message: "column \(column) holds no UUID", sql: sql)
         }
         return UUID(uuid: bytes.loadUnaligned(as: uuid_t.self))
     }
 }
 
 extension Optional: SQLiteColumn where Wrapped: SQLiteColumn {
-    static func read(_ statement: OpaquePointer, _ column: Int32) -> Wrapped? {
-        sqlite3_column_type(statement, column) == SQLITE_NULL ? nil : Wrapped.read(statement, column)
+    static func read(_ statement: OpaquePointer, _ column: Int32) throws -> Wrapped? {
+        sqlite3_column_type(statement, column) == SQLITE_NULL ? nil : try Wrapped.read(statement, column)
     }
 }

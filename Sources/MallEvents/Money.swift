@@ -1,8 +1,12 @@
+import Herald
+
 /// An amount of money in integer minor units (cents, fen) of one currency.
 ///
-/// Never floating point: every price, discount and total in Mall is a `Money`. Adding or
-/// comparing amounts of different currencies is a programming error (the shop has one
-/// currency, checked where prices enter the system), so those operations trap.
+/// Never floating point: every price, discount and total in Mall is a `Money`. Sums and
+/// products are checked: adding amounts of different currencies, or going beyond what
+/// `Int64` holds, throws ``DataIntegrityError`` (the shop has one currency and bounded
+/// prices, checked where they enter; only damaged stored data gets here) instead of
+/// trapping the process.
 ///
 /// Rounding: percentages are applied with ``Rate/portion(of:)``, which rounds half up to a
 /// whole minor unit (12.5 cents → 13 cents); see ``Rate``.
@@ -22,26 +26,37 @@ public struct Money: Codable, Hashable, Sendable, Comparable, CustomStringConver
     public var isZero: Bool { minorUnits == 0 }
     public var isNegative: Bool { minorUnits < 0 }
 
-    public static func + (lhs: Money, rhs: Money) -> Money {
-        precondition(lhs.currency == rhs.currency, "adding \(lhs.currency) to \(rhs.currency)")
-        return Money(minorUnits: lhs.minorUnits + rhs.minorUnits, currency: lhs.currency)
+    /// - Throws: ``DataIntegrityError`` for two currencies or an overflow.
+    public static func + (lhs: Money, rhs: Money) throws -> Money {
+        try checked(lhs, rhs, "+") { $0.addingReportingOverflow($1) }
     }
 
-    public static func - (lhs: Money, rhs: Money) -> Money {
-        precondition(lhs.currency == rhs.currency, "subtracting \(rhs.currency) from \(lhs.currency)")
-        return Money(minorUnits: lhs.minorUnits - rhs.minorUnits, currency: lhs.currency)
+    /// - Throws: ``DataIntegrityError`` for two currencies or an overflow.
+    public static func - (lhs: Money, rhs: Money) throws -> Money {
+        try checked(lhs, rhs, "−") { $0.subtractingReportingOverflow($1) }
     }
 
-    public static func += (lhs: inout Money, rhs: Money) { lhs = lhs + rhs }
-    public static func -= (lhs: inout Money, rhs: Money) { lhs = lhs - rhs }
+    public static func += (lhs: inout Money, rhs: Money) throws { lhs = try lhs + rhs }
+    public static func -= (lhs: inout Money, rhs: Money) throws { lhs = try lhs - rhs }
 
-    public static func * (lhs: Money, rhs: Int) -> Money {
-        Money(minorUnits: lhs.minorUnits * Int64(rhs), currency: lhs.currency)
+    /// - Throws: ``DataIntegrityError`` on overflow.
+    public static func * (lhs: Money, rhs: Int) throws -> Money {
+        let (product, overflow) = lhs.minorUnits.multipliedReportingOverflow(by: Int64(rhs))
+        guard !overflow else { throw DataIntegrityError("\(lhs) × \(rhs) is beyond what an amount can hold") }
+        return Money(minorUnits: product, currency: lhs.currency)
     }
 
+    private static func checked(_ lhs: Money, _ rhs: Money, _ operation: String, _ body: (Int64, Int64) -> (partialValue: Int64, overflow: Bool)) throws -> Money {
+        guard lhs.currency == rhs.currency else { throw DataIntegrityError("\(lhs) \(operation) \(rhs): two currencies in one sum") }
+        let (value, overflow) = body(lhs.minorUnits, rhs.minorUnits)
+        guard !overflow else { throw DataIntegrityError("\(lhs) \(operation) \(rhs) is beyond what an amount can hold") }
+        return Money(minorUnits: value, currency: lhs.currency)
+    }
+
+    /// By amount within one currency. Amounts of different currencies (which a sum would
+    /// refuse) order by currency code, so sorting never traps.
     public static func < (lhs: Money, rhs: Money) -> Bool {
-        precondition(lhs.currency == rhs.currency, "comparing \(lhs.currency) with \(rhs.currency)")
-        return lhs.minorUnits < rhs.minorUnits
+        lhs.currency == rhs.currency ? lhs.minorUnits < rhs.minorUnits : lhs.currency < rhs.currency
     }
 
     /// The smaller of two amounts.
@@ -73,8 +88,11 @@ public struct Rate: Codable, Hashable, Sendable, Comparable, CustomStringConvert
     public var isValidDiscount: Bool { basisPoints > 0 && basisPoints <= 10_000 }
 
     /// `amount × rate`, rounded half up to a minor unit (for non-negative amounts).
-    public func portion(of amount: Money) -> Money {
-        let product = amount.minorUnits * Int64(basisPoints)
+    ///
+    /// - Throws: ``DataIntegrityError`` when the product is beyond what an amount can hold.
+    public func portion(of amount: Money) throws -> Money {
+        let (product, overflow) = amount.minorUnits.multipliedReportingOverflow(by: Int64(basisPoints))
+        guard !overflow, product <= Int64.max - 5_000 else { throw DataIntegrityError("\(self) of \(amount) is beyond what an amount can hold") }
         return Money(minorUnits: (product + 5_000) / 10_000, currency: amount.currency)
     }
 
@@ -83,4 +101,17 @@ public struct Rate: Codable, Hashable, Sendable, Comparable, CustomStringConvert
     public var description: String {
         basisPoints % 100 == 0 ? "\(basisPoints / 100)%" : "\(Double(basisPoints) / 100)%"
     }
+}
+
+/// Stored or received data that breaks an invariant the code relies on: two currencies in
+/// one sum, an amount beyond `Int64`, a reservation line of a SKU listed twice, more stock
+/// released than held. It comes from damaged records or a bug, never from a well-formed
+/// request; it names what is wrong instead of trapping the process.
+///
+/// A subscription dead-letters the event at once (retrying cannot fix it); a request gets a
+/// 500 problem response naming it; the server keeps serving.
+public struct DataIntegrityError: Error, CustomStringConvertible, Hashable, Sendable, PermanentFailure {
+    public var description: String
+
+    public init(_ description: String) { self.description = description }
 }

@@ -57,6 +57,15 @@ struct Problem: Codable, Sendable, Hashable {
                            detail: http.body ?? http.status.reasonPhrase).response(headers: http.headers)
         case let response as any HTTPResponseError:
             return Problem(response.status, slug: "error", detail: response.status.reasonPhrase).response()
+        case let damaged as AggregateDecodingError:
+            // A damaged stored document: this request cannot be served, the server can.
+            logger.error("damaged record", metadata: ["error": "\(damaged)"])
+            return Problem(.internalServerError, slug: "damaged-record",
+                           detail: "the stored record \(damaged.stream) cannot be read; the operator has been told").response()
+        case let damaged as DataIntegrityError:
+            logger.error("damaged record", metadata: ["error": "\(damaged)"])
+            return Problem(.internalServerError, slug: "damaged-record",
+                           detail: "stored data breaks a rule (\(damaged)); the operator has been told").response()
         case let store as StoreError where store.isOutage:
             logger.warning("store unavailable", metadata: ["error": "\(store)"])
             return Problem(.serviceUnavailable, slug: "unavailable", detail: "storage is unavailable; retry shortly")

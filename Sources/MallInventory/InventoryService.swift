@@ -40,17 +40,17 @@ public struct InventoryService: Sendable {
                 case let submitted as OrderSubmitted:
                     guard try await work.load(Reservation.self, id: submitted.orderID) == nil else { return }
                     var stocks = try await load(submitted.lines, in: work)
-                    var reservation = Reservation.reserve(orderID: submitted.orderID, lines: submitted.lines, stocks: &stocks)
+                    var reservation = try Reservation.reserve(orderID: submitted.orderID, lines: submitted.lines, stocks: &stocks)
                     try save(&stocks, &reservation, in: work)
                 case let cancelled as OrderCancelled:
                     guard var reservation = try await work.load(Reservation.self, id: cancelled.orderID) else { return }
                     var stocks = try await load(reservation.lines, in: work)
-                    reservation.release(stocks: &stocks)
+                    try reservation.release(stocks: &stocks)
                     try save(&stocks, &reservation, in: work)
                 case let shipped as OrderShipped:
                     guard var reservation = try await work.load(Reservation.self, id: shipped.orderID) else { return }
                     var stocks = try await load(reservation.lines, in: work)
-                    reservation.commit(stocks: &stocks)
+                    try reservation.commit(stocks: &stocks)
                     try save(&stocks, &reservation, in: work)
                 default:
                     return
@@ -69,8 +69,7 @@ public struct InventoryService: Sendable {
     private static func save(_ stocks: inout [String: Stock], _ reservation: inout Reservation, in work: UnitOfWork) throws {
         guard !reservation.pendingEvents.isEmpty else { return }
         if reservation.status != .failed {
-            for sku in stocks.keys.sorted() {
-                var stock = stocks[sku]!
+            for var stock in stocks.values.sorted(by: { $0.sku < $1.sku }) {
                 try work.save(&stock)
             }
         }

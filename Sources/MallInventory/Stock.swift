@@ -32,20 +32,34 @@ public struct Stock: AggregateRoot, Hashable {
 
     func canReserve(_ quantity: Int) -> Bool { quantity >= 1 && quantity <= available }
 
-    mutating func hold(_ quantity: Int) {
-        precondition(canReserve(quantity), "checked by Reservation.reserve")
+    /// Holds `quantity` for an order.
+    ///
+    /// - Throws: ``DataIntegrityError`` when that much is not available (the reservation
+    ///   checks first, so only damaged stored data gets here).
+    mutating func hold(_ quantity: Int) throws {
+        guard canReserve(quantity) else {
+            throw DataIntegrityError("Stock/\(id): cannot hold \(quantity), \(available) available (on hand \(onHand), reserved \(reserved))")
+        }
         reserved += quantity
     }
 
     /// Gives back a hold (the reservation knows it held `quantity`).
-    mutating func releaseHold(_ quantity: Int) {
-        precondition(quantity <= reserved, "released more than reserved")
+    ///
+    /// - Throws: ``DataIntegrityError`` when less than that is reserved.
+    mutating func releaseHold(_ quantity: Int) throws {
+        guard quantity >= 0, quantity <= reserved else {
+            throw DataIntegrityError("Stock/\(id): cannot release \(quantity), only \(reserved) reserved")
+        }
         reserved -= quantity
     }
 
     /// Held goods leave the warehouse.
-    mutating func commitHold(_ quantity: Int) {
-        precondition(quantity <= reserved && quantity <= onHand, "committed more than reserved")
+    ///
+    /// - Throws: ``DataIntegrityError`` when less than that is reserved or on hand.
+    mutating func commitHold(_ quantity: Int) throws {
+        guard quantity >= 0, quantity <= reserved, quantity <= onHand else {
+            throw DataIntegrityError("Stock/\(id): cannot ship \(quantity), \(reserved) reserved and \(onHand) on hand")
+        }
         reserved -= quantity
         onHand -= quantity
     }
@@ -66,12 +80,20 @@ public struct Reservation: AggregateRoot, Hashable {
     public var orderID: String { id }
 
     /// Reserves every line of an order, or none (recording why).
-    static func reserve(orderID: String, lines: [StockLine], stocks: inout [String: Stock]) -> Reservation {
+    ///
+    /// - Throws: ``DataIntegrityError`` for lines that list a SKU twice or a quantity below 1
+    ///   (an order never has them: a damaged or forged event), or stock missing from `stocks`.
+    static func reserve(orderID: String, lines: [StockLine], stocks: inout [String: Stock]) throws -> Reservation {
+        try validate(lines, of: orderID)
         let shortages = lines.filter { !(stocks[$0.sku]?.canReserve($0.quantity) ?? false) }
             .map { StockLine(sku: $0.sku, quantity: stocks[$0.sku]?.available ?? 0) }
         var reservation = Reservation(id: orderID, lines: lines, status: shortages.isEmpty ? .reserved : .failed)
         if shortages.isEmpty {
-            for line in lines { stocks[line.sku]!.hold(line.quantity) }
+            for line in lines {
+                guard var stock = stocks[line.sku] else { throw DataIntegrityError("order \(orderID): no stock loaded for \(line.sku)") }
+                try stock.hold(line.quantity)
+                stocks[line.sku] = stock
+            }
             reservation.record(StockReserved(orderID: orderID, lines: lines))
         } else {
             let detail = shortages.map { "\($0.sku): \($0.quantity) available" }.joined(separator: ", ")
@@ -80,17 +102,25 @@ public struct Reservation: AggregateRoot, Hashable {
         return reservation
     }
 
-    mutating func release(stocks: inout [String: Stock]) {
+    mutating func release(stocks: inout [String: Stock]) throws {
         guard status == .reserved else { return }
-        for line in lines { stocks[line.sku]?.releaseHold(line.quantity) }
+        for line in lines { try stocks[line.sku]?.releaseHold(line.quantity) }
         status = .released
         record(StockReleased(orderID: orderID, lines: lines))
     }
 
-    mutating func commit(stocks: inout [String: Stock]) {
+    mutating func commit(stocks: inout [String: Stock]) throws {
         guard status == .reserved else { return }
-        for line in lines { stocks[line.sku]?.commitHold(line.quantity) }
+        for line in lines { try stocks[line.sku]?.commitHold(line.quantity) }
         status = .committed
         record(StockCommitted(orderID: orderID, lines: lines))
+    }
+
+    private static func validate(_ lines: [StockLine], of orderID: String) throws {
+        var seen = Set<String>()
+        for line in lines {
+            guard seen.insert(line.sku).inserted else { throw DataIntegrityError("order \(orderID) lists \(line.sku) twice") }
+            guard line.quantity >= 1 else { throw DataIntegrityError("order \(orderID) asks for \(line.quantity) of \(line.sku)") }
+        }
     }
 }

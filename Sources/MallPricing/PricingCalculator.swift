@@ -97,19 +97,19 @@ public struct PricingCalculator: Sendable {
                 return (promotion, rate)
             }.max { $0.1 < $1.1 }
             if let (promotion, rate) = best {
-                lines[index].apply(rate.portion(of: lines[index].net), rule: promotion.name, kind: .productPromotion)
+                try lines[index].apply(try rate.portion(of: lines[index].net), rule: promotion.name, kind: .productPromotion)
             }
         }
 
         var grouped = Set<Int>()
         for promotion in active where promotion.isMultiProduct {
             let members = lines.indices.filter { !grouped.contains($0) && promotion.covers(lines[$0].product) }
-            if applyGroup(promotion, to: members, in: &lines) { grouped.formUnion(members) }
+            if try applyGroup(promotion, to: members, in: &lines) { grouped.formUnion(members) }
         }
 
         if let level = request.memberLevel, let rate = policy.memberDiscounts[level], rate.isValidDiscount {
             for index in lines.indices where !grouped.contains(index) {
-                lines[index].apply(rate.portion(of: lines[index].net), rule: "Member price (\(level.rawValue), \(rate) off)", kind: .memberPrice)
+                try lines[index].apply(try rate.portion(of: lines[index].net), rule: "Member price (\(level.rawValue), \(rate) off)", kind: .memberPrice)
             }
         }
 
@@ -117,15 +117,19 @@ public struct PricingCalculator: Sendable {
 
         guard let freightRate = policy.freight[request.delivery] else { throw PricingError.deliveryNotOffered(request.delivery) }
         let zero = Money.zero(policy.currency)
-        let listTotal = lines.reduce(zero) { $0 + $1.listAmount }
-        let goodsTotal = lines.reduce(zero) { $0 + $1.net }
-        let weight = lines.reduce(0) { $0 + $1.product.weightGrams * $1.quantity }
-        let (freight, freightRule) = freightRate.charge(goodsTotal: goodsTotal, weightGrams: weight)
+        let listTotal = try lines.reduce(zero) { try $0 + $1.listAmount }
+        let goodsTotal = try lines.reduce(zero) { try $0 + $1.net }
+        let weight = try lines.reduce(0) { total, line in
+            let (grams, overflow) = line.product.weightGrams.multipliedReportingOverflow(by: line.quantity)
+            guard !overflow, grams <= Int.max - total else { throw DataIntegrityError("the weight of \(line.product.sku) × \(line.quantity) is beyond range") }
+            return total + grams
+        }
+        let (freight, freightRule) = try freightRate.charge(goodsTotal: goodsTotal, weightGrams: weight)
         return PriceQuote(
             currency: policy.currency,
-            lines: lines.map(\.quoted), discounts: Self.summarise(lines),
-            listTotal: listTotal, discountTotal: listTotal - goodsTotal, goodsTotal: goodsTotal,
-            freight: freight, freightRule: freightRule, total: goodsTotal + freight,
+            lines: lines.map(\.quoted), discounts: try Self.summarise(lines),
+            listTotal: listTotal, discountTotal: try listTotal - goodsTotal, goodsTotal: goodsTotal,
+            freight: freight, freightRule: freightRule, total: try goodsTotal + freight,
             couponCode: request.coupon?.code)
     }
 
@@ -146,19 +150,19 @@ public struct PricingCalculator: Sendable {
                 guard quantity <= Self.maximumQuantity else {
                     throw PricingError.invalidQuantity(sku: line.sku, quantity: quantity, limit: Self.maximumQuantity)
                 }
-                lines[index] = WorkingLine(product: product, quantity: quantity)
+                lines[index] = try WorkingLine(product: product, quantity: quantity)
             } else {
                 indexBySKU[line.sku] = lines.count
-                lines.append(WorkingLine(product: product, quantity: line.quantity))
+                lines.append(try WorkingLine(product: product, quantity: line.quantity))
             }
         }
         return lines
     }
 
     /// Applies one multi-product promotion to the candidate lines; whether its condition held.
-    private func applyGroup(_ promotion: Promotion, to members: [Int], in lines: inout [WorkingLine]) -> Bool {
+    private func applyGroup(_ promotion: Promotion, to members: [Int], in lines: inout [WorkingLine]) throws -> Bool {
         guard !members.isEmpty else { return false }
-        let base = members.reduce(Money.zero(policy.currency)) { $0 + lines[$1].net }
+        let base = try members.reduce(Money.zero(policy.currency)) { try $0 + lines[$1].net }
         let items = members.reduce(0) { $0 + lines[$1].quantity }
         switch promotion.rule {
         case .productDiscount:
@@ -166,13 +170,13 @@ public struct PricingCalculator: Sendable {
         case .spendAndSave(_, let threshold, let saving, let repeating):
             guard threshold.minorUnits > 0, base >= threshold else { return false }
             let times = repeating ? base.minorUnits / threshold.minorUnits : 1
-            let discount = Money(minorUnits: saving.minorUnits * times, currency: base.currency).capped(at: base)
-            share(discount, over: members, in: &lines, rule: promotion.name, kind: .groupPromotion)
+            let discount = try (Money(minorUnits: saving.minorUnits, currency: base.currency) * Int(times)).capped(at: base)
+            try share(discount, over: members, in: &lines, rule: promotion.name, kind: .groupPromotion)
             return true
         case .quantityDiscount(_, let minimumItems, let rate):
             guard items >= minimumItems else { return false }
             for index in members {
-                lines[index].apply(rate.portion(of: lines[index].net), rule: promotion.name, kind: .groupPromotion)
+                try lines[index].apply(try rate.portion(of: lines[index].net), rule: promotion.name, kind: .groupPromotion)
             }
             return true
         case .cheapestFree(_, let groupSize, let freeItems):
@@ -192,7 +196,7 @@ public struct PricingCalculator: Sendable {
                 let amount = lines[index].net.minorUnits.multipliedFullWidth(by: Int64(units))
                 let (quotient, remainder) = Int64(lines[index].quantity).dividingFullWidth(amount)
                 let value = quotient + (2 * remainder >= Int64(lines[index].quantity) ? 1 : 0)
-                lines[index].apply(Money(minorUnits: value, currency: policy.currency), rule: promotion.name, kind: .groupPromotion)
+                try lines[index].apply(Money(minorUnits: value, currency: policy.currency), rule: promotion.name, kind: .groupPromotion)
             }
             return true
         }
@@ -207,7 +211,7 @@ public struct PricingCalculator: Sendable {
         guard !covered.isEmpty else {
             throw PricingError.couponNotApplicable(code: coupon.code, reason: "no item in the order is covered by it")
         }
-        let eligible = covered.reduce(Money.zero(policy.currency)) { $0 + lines[$1].net }
+        let eligible = try covered.reduce(Money.zero(policy.currency)) { try $0 + lines[$1].net }
         guard eligible >= terms.minimumSpend else {
             throw PricingError.couponNotApplicable(
                 code: coupon.code, reason: "covered items cost \(eligible), the minimum spend is \(terms.minimumSpend)")
@@ -215,14 +219,16 @@ public struct PricingCalculator: Sendable {
         let discount: Money
         switch terms.benefit {
         case .amountOff(let amount): discount = amount.capped(at: eligible)
-        case .percentOff(let rate, let cap): discount = cap.map { rate.portion(of: eligible).capped(at: $0) } ?? rate.portion(of: eligible)
+        case .percentOff(let rate, let cap):
+            let portion = try rate.portion(of: eligible)
+            discount = cap.map { portion.capped(at: $0) } ?? portion
         }
-        share(discount, over: covered, in: &lines, rule: "Coupon \(coupon.code) (\(coupon.campaignName))", kind: .coupon)
+        try share(discount, over: covered, in: &lines, rule: "Coupon \(coupon.code) (\(coupon.campaignName))", kind: .coupon)
     }
 
     /// Splits `amount` over `members` in proportion to their amounts, by largest remainder
     /// (ties to the earlier line). Requires `amount` ≤ the members' total.
-    private func share(_ amount: Money, over members: [Int], in lines: inout [WorkingLine], rule: String, kind: PriceQuote.Adjustment.Kind) {
+    private func share(_ amount: Money, over members: [Int], in lines: inout [WorkingLine], rule: String, kind: PriceQuote.Adjustment.Kind) throws {
         let total = members.reduce(Int64(0)) { $0 + lines[$1].net.minorUnits }
         guard total > 0, amount.minorUnits > 0 else { return }
         var shares: [(index: Int, value: Int64, remainder: Int64)] = members.map { index in
@@ -235,16 +241,16 @@ public struct PricingCalculator: Sendable {
             left -= 1
         }
         for share in shares {
-            lines[share.index].apply(Money(minorUnits: share.value, currency: amount.currency), rule: rule, kind: kind)
+            try lines[share.index].apply(Money(minorUnits: share.value, currency: amount.currency), rule: rule, kind: kind)
         }
     }
 
-    private static func summarise(_ lines: [WorkingLine]) -> [PriceQuote.Adjustment] {
+    private static func summarise(_ lines: [WorkingLine]) throws -> [PriceQuote.Adjustment] {
         var order: [String] = []
         var totals: [String: PriceQuote.Adjustment] = [:]
         for adjustment in lines.flatMap(\.adjustments) {
             if var existing = totals[adjustment.rule] {
-                existing.amount += adjustment.amount
+                try existing.amount += adjustment.amount
                 totals[adjustment.rule] = existing
             } else {
                 order.append(adjustment.rule)
@@ -273,18 +279,19 @@ private struct WorkingLine {
     var adjustments: [PriceQuote.Adjustment] = []
     var net: Money
 
-    init(product: PricedProduct, quantity: Int) {
+    let listAmount: Money
+
+    init(product: PricedProduct, quantity: Int) throws {
         self.product = product
         self.quantity = quantity
-        self.net = product.listPrice * quantity
+        listAmount = try product.listPrice * quantity
+        net = listAmount
     }
 
-    var listAmount: Money { product.listPrice * quantity }
-
-    mutating func apply(_ amount: Money, rule: String, kind: PriceQuote.Adjustment.Kind) {
+    mutating func apply(_ amount: Money, rule: String, kind: PriceQuote.Adjustment.Kind) throws {
         let taken = amount.capped(at: net)
         guard taken.minorUnits > 0 else { return }
-        net -= taken
+        try net -= taken
         adjustments.append(PriceQuote.Adjustment(rule: rule, kind: kind, amount: taken))
     }
 

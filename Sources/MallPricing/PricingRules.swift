@@ -145,13 +145,13 @@ public struct FreightRate: Codable, Hashable, Sendable {
     }
 
     /// The freight for a parcel, and the rule's description.
-    func charge(goodsTotal: Money, weightGrams: Int) -> (Money, String) {
+    func charge(goodsTotal: Money, weightGrams: Int) throws -> (Money, String) {
         if let freeOver, goodsTotal >= freeOver {
             return (.zero(goodsTotal.currency), "\(name), free over \(freeOver)")
         }
         let extraGrams = max(0, weightGrams - includedGrams)
         let extraKilograms = (extraGrams + 999) / 1000
-        let fee = baseFee + feePerExtraKilogram * extraKilograms
+        let fee = try baseFee + (try feePerExtraKilogram * extraKilograms)
         return (fee, extraKilograms == 0 ? name : "\(name), \(extraKilograms) kg over \(includedGrams / 1000) kg")
     }
 }

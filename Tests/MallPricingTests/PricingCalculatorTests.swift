@@ -152,10 +152,10 @@ import Testing
         #expect(quote.total.minorUnits == example.total)
         // The itemisation adds up.
         #expect(quote.goodsTotal.minorUnits == example.nets.reduce(0, +))
-        #expect(quote.listTotal - quote.discountTotal == quote.goodsTotal)
-        #expect(quote.goodsTotal + quote.freight == quote.total)
+        #expect(try quote.listTotal - quote.discountTotal == quote.goodsTotal)
+        #expect(try quote.goodsTotal + quote.freight == quote.total)
         for line in quote.lines {
-            #expect(line.listAmount - line.adjustments.reduce(.zero("USD")) { $0 + $1.amount } == line.netAmount)
+            #expect(try line.listAmount - line.adjustments.reduce(.zero("USD")) { try $0 + $1.amount } == line.netAmount)
             #expect(!line.netAmount.isNegative)
         }
     }
@@ -206,11 +206,30 @@ import Testing
         }
     }
 
-    @Test func rateRoundsHalfUp() {
-        #expect(Rate(percent: 5).portion(of: Self.usd(990)).minorUnits == 50)    // 49.5 → 50
-        #expect(Rate(percent: 5).portion(of: Self.usd(989)).minorUnits == 49)    // 49.45 → 49
-        #expect(Rate(basisPoints: 1250).portion(of: Self.usd(100)).minorUnits == 13)  // 12.5 → 13
-        #expect(Rate(percent: 10).portion(of: Self.usd(0)).minorUnits == 0)
+    @Test func rateRoundsHalfUp() throws {
+        #expect(try Rate(percent: 5).portion(of: Self.usd(990)).minorUnits == 50)    // 49.5 → 50
+        #expect(try Rate(percent: 5).portion(of: Self.usd(989)).minorUnits == 49)    // 49.45 → 49
+        #expect(try Rate(basisPoints: 1250).portion(of: Self.usd(100)).minorUnits == 13)  // 12.5 → 13
+        #expect(try Rate(percent: 10).portion(of: Self.usd(0)).minorUnits == 0)
+    }
+
+    @Test func moneyFromDamagedDataThrowsInsteadOfTrapping() throws {
+        let usd = Self.usd(100), eur = Money(minorUnits: 100, currency: "EUR")
+        #expect(throws: DataIntegrityError.self, "two currencies") { try usd + eur }
+        #expect(throws: DataIntegrityError.self, "two currencies") { try usd - eur }
+        #expect(throws: DataIntegrityError.self, "overflow") { try Money(minorUnits: .max, currency: "USD") + usd }
+        #expect(throws: DataIntegrityError.self, "overflow") { try Money(minorUnits: .max / 2, currency: "USD") * 3 }
+        #expect(throws: DataIntegrityError.self, "overflow") { try Rate(percent: 50).portion(of: Money(minorUnits: .max / 100, currency: "USD")) }
+        #expect(eur < usd && !(usd < eur), "amounts of two currencies still sort, by currency")
+
+        // A stored product whose price is in another currency, or beyond range, prices as an error.
+        let damaged = PricingCalculator(
+            policy: Self.policy, products: ["x": PricedProduct(sku: "x", title: "X", category: "c", listPrice: eur, weightGrams: 1, onSale: true),
+                                            "y": PricedProduct(sku: "y", title: "Y", category: "c", listPrice: Money(minorUnits: .max / 2, currency: "USD"), weightGrams: 1, onSale: true),
+                                            "z": PricedProduct(sku: "z", title: "Z", category: "c", listPrice: usd, weightGrams: 1, onSale: true)],
+            promotions: [])
+        #expect(throws: DataIntegrityError.self) { try damaged.quote(QuoteRequest(lines: [StockLine(sku: "x", quantity: 1), StockLine(sku: "z", quantity: 1)], memberLevel: nil, at: Date())) }
+        #expect(throws: DataIntegrityError.self) { try damaged.quote(QuoteRequest(lines: [StockLine(sku: "y", quantity: 3)], memberLevel: nil, at: Date())) }
     }
 
     @Test func moneyPrintsWithTwoDecimals() {

@@ -34,7 +34,7 @@ enum AggregatesTable {
 
     static func fetch(_ stream: StreamID, _ connection: ReadConnection) throws -> StoredAggregate? {
         try connection.row("SELECT version, state FROM herald_aggregates WHERE stream_type = ? AND stream_id = ?", [stream.type, stream.id]) {
-            StoredAggregate(stream: stream, version: $0[0], state: $0[1])
+            try StoredAggregate(stream: stream, version: $0[0], state: $0[1])
         }
     }
 }

@@ -103,7 +103,7 @@ enum EventsTable {
 
     private static func fetch(_ connection: ReadConnection, sql: String, _ arguments: [any SQLiteArgument], keep: Bool = true) throws -> [EventEnvelope] {
         try connection.rows(sql, arguments, keep: keep) { row in
-            EventEnvelope(
+            try EventEnvelope(
                 eventID: row[1], stream: StreamID(type: row[2], id: row[3]), streamVersion: row[4], position: row[0],
                 eventType: row[5], schemaVersion: row[6], payload: row[7],
                 occurredAt: SQLiteValues.date(row[8]), recordedAt: SQLiteValues.date(row[9]),

@@ -41,7 +41,7 @@ enum LeasesTable {
 
     static func leases(subscription: String, _ connection: ReadConnection) throws -> [PartitionLease] {
         try connection.rows("SELECT partition, owner, token, expires_at FROM herald_leases WHERE subscription = ? ORDER BY partition", [subscription]) { row in
-            PartitionLease(subscription: subscription, partition: row[0], owner: row[1], token: row[2], expiresAt: SQLiteValues.date(row[3]))
+            try PartitionLease(subscription: subscription, partition: row[0], owner: row[1], token: row[2], expiresAt: SQLiteValues.date(row[3]))
         }
     }
 

@@ -46,7 +46,7 @@ enum ScheduledTable {
 
     private static func fetch(_ connection: ReadConnection, sql: String, _ arguments: [any SQLiteArgument]) throws -> [ScheduledMessage] {
         try connection.rows(sql, arguments) { row in
-            ScheduledMessage(
+            try ScheduledMessage(
                 key: row[0],
                 event: NewEvent(
                     eventID: row[2], stream: StreamID(type: row[3], id: row[4]), eventType: row[5], schemaVersion: row[6],

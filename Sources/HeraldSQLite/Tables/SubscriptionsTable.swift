@@ -58,7 +58,7 @@ enum SubscriptionsTable {
     }
 
     static func checkpoints(_ connection: ReadConnection) throws -> [String: Int64] {
-        let rows = try connection.rows("SELECT name, position FROM herald_subscriptions") { row -> (String, Int64) in (row[0], row[1]) }
+        let rows = try connection.rows("SELECT name, position FROM herald_subscriptions") { row -> (String, Int64) in (try row[0], try row[1]) }
         return Dictionary(rows) { first, _ in first }
     }
 
@@ -71,7 +71,7 @@ enum SubscriptionsTable {
             ? "SELECT \(columns) FROM herald_parked ORDER BY subscription, position"
             : "SELECT \(columns) FROM herald_parked WHERE subscription = ? ORDER BY position"
         return try connection.rows(sql, subscription.map { [$0] } ?? []) { row in
-            ParkedEvent(
+            try ParkedEvent(
                 subscription: row[0], position: row[1], eventID: row[2], stream: StreamID(type: row[3], id: row[4]),
                 eventType: row[5], status: ParkedEvent.Status(rawValue: row[6]) ?? .dead, attempts: row[7],
                 nextAttemptAt: (row[8] as Int64?).map(SQLiteValues.date), firstFailedAt: (row[9] as Int64?).map(SQLiteValues.date),
