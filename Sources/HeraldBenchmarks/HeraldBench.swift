@@ -29,7 +29,17 @@ struct HeraldBench {
         var databaseURL: String?
     }
 
-    static func main() async throws {
+    /// Any failure is one line on standard error and exit status 1, never a crash report.
+    static func main() async {
+        do {
+            try await run()
+        } catch {
+            FileHandle.standardError.write(Data("herald-bench: \(error)\n".utf8))
+            exit(1)
+        }
+    }
+
+    static func run() async throws {
         var settings = Settings()
         var arguments = CommandLine.arguments.dropFirst()
         while let argument = arguments.popFirst() {
@@ -52,6 +62,14 @@ struct HeraldBench {
                     exit(64)
                 }
                 settings.databaseURL = url
+                let worker = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+                    .deletingLastPathComponent().appendingPathComponent("herald-crash-worker")
+                guard FileManager.default.isExecutableFile(atPath: worker.path) else {
+                    FileHandle.standardError.write(Data((
+                        "herald-bench: --database measures scale-out with \(worker.path), which is not built; "
+                        + "run `swift build -c release --product herald-crash-worker` first\n").utf8))
+                    exit(64)
+                }
             default:
                 FileHandle.standardError.write(Data(
                     "usage: herald-bench [--json] [--commits N] [--events N] [--latency-seconds S] [--scale-events N] [--database postgres://…]\n".utf8))
@@ -253,7 +271,7 @@ struct Bench {
         let start = ContinuousClock.now
         let report = try await worker.drain()
         let elapsed = (ContinuousClock.now - start).timeInterval
-        precondition(report.handled == backlog, "drained \(report.handled) of \(backlog)")
+        guard report.handled == backlog else { throw BenchFailure(description: "the drain handled \(report.handled) of \(backlog) events") }
         return Double(backlog) / elapsed
     }
 

@@ -28,7 +28,9 @@ public struct Mall: Sendable {
         self.configuration = configuration
         self.engine = engine
         catalog = CatalogService(engine: engine, currency: configuration.pricing.currency)
-        let hashing = BoundedThreadPool(name: "password hashing", threads: configuration.passwordThreads, queueLimit: configuration.passwordQueue)
+        let hashing = BoundedThreadPool(
+            name: "password hashing", threads: configuration.passwordThreads, queueLimit: configuration.passwordQueue,
+            priority: configuration.passwordPriority)
         members = MemberService(engine: engine, hasher: BcryptPasswordHasher(cost: configuration.passwordCost, pool: hashing))
         pricing = PricingService(engine: engine, policy: configuration.pricing)
         carts = CartService(engine: engine)

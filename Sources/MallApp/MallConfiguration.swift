@@ -29,6 +29,9 @@ public struct MallConfiguration: Sendable {
     /// Password checks that may wait for a thread; past them a registration or log-in gets
     /// 503 with `Retry-After` at once.
     public var passwordQueue: Int = 64
+    /// How the hashing threads are scheduled (Linux): `idle` by default, so a log-in storm
+    /// yields the cores to request handling (see `mall-bench --login-storm` in BENCHMARKS.md).
+    public var passwordPriority: BoundedThreadPool.Priority = .idle
     /// Largest request body accepted, in bytes.
     public var maxBodyBytes: Int = 64 * 1024
     /// Open HTTP connections at most; beyond them new connections wait in the listen backlog.
@@ -106,6 +109,9 @@ public struct MallConfiguration: Sendable {
         if let cost = try settings.integer("MALL_PASSWORD_COST", 4...31) { configuration.passwordCost = UInt8(cost) }
         if let value = try settings.integer("MALL_PASSWORD_THREADS", 1...256) { configuration.passwordThreads = value }
         if let value = try settings.integer("MALL_PASSWORD_QUEUE", 0...100_000) { configuration.passwordQueue = value }
+        if let value = settings.text("MALL_PASSWORD_PRIORITY") {
+            configuration.passwordPriority = try threadPriority(value, setting: "MALL_PASSWORD_PRIORITY")
+        }
         if let value = try settings.integer("MALL_MAX_CONNECTIONS", 1...1_000_000) { configuration.maxConnections = value }
         if let value = try settings.seconds("MALL_IDLE_TIMEOUT_SECONDS") { configuration.idleTimeout = value }
         if let value = try settings.seconds("MALL_REQUEST_HEAD_TIMEOUT_SECONDS") { configuration.requestHeadTimeout = value }
@@ -143,6 +149,19 @@ public struct MallConfiguration: Sendable {
         func choice<T: RawRepresentable & CaseIterable>(_ name: String, _ type: T.Type) throws -> T? where T.RawValue == String {
             guard let text = text(name) else { return nil }
             return try MallConfiguration.choice(text, type, setting: name)
+        }
+    }
+
+    /// `idle`, `normal`, or a nice value 1 … 19.
+    public static func threadPriority(_ text: String, setting: String) throws -> BoundedThreadPool.Priority {
+        switch text.lowercased() {
+        case "idle": return .idle
+        case "normal", "0": return .normal
+        default:
+            guard let niceness = Int32(text), (1...19).contains(niceness) else {
+                throw ConfigurationError(setting: setting, value: text, allowed: "idle, normal, or a nice value 1 ... 19")
+            }
+            return .nice(niceness)
         }
     }
 

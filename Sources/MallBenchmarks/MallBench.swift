@@ -39,7 +39,17 @@ struct MallBench {
 
     static let usage = "usage: mall-bench [--orders N] [--concurrency C] [--rate R] [--seconds S] [--json] [--stages | --login-storm]"
 
-    static func main() async throws {
+    /// Any failure is one line on standard error and exit status 1, never a crash report.
+    static func main() async {
+        do {
+            try await run()
+        } catch {
+            FileHandle.standardError.write(Data("mall-bench: \(error)\n".utf8))
+            exit(1)
+        }
+    }
+
+    static func run() async throws {
         let settings: Settings
         do {
             settings = try parse(CommandLine.arguments.dropFirst())

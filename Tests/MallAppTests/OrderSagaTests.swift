@@ -44,7 +44,7 @@ import Testing
         let done = try await shop.status(submitted.id)
         #expect(done.status == .completed)
         #expect(done.timeline.map(\.event) == ["OrderSubmitted", "OrderAwaitingPayment", "OrderPaid", "OrderShipped", "OrderCompleted"])
-        #expect(try await shop.mall.reconcile(submittedGrace: .zero).drifts == [])
+        try await shop.expectNoDrift()
     }
 
     @Test func theDeadlineCancelsAnUnpaidOrderAndReturnsStockAndCoupon() async throws {
@@ -69,7 +69,7 @@ import Testing
         #expect(try await shop.mall.inventory.stock(sku: "knife-chef").available == before.available)
         #expect(try await shop.mall.pricing.wallet(memberID: ada).coupon(coupon)?.status == .available)
         #expect(try await shop.events(of: CouponReturned.eventType).count == 1)
-        #expect(try await shop.mall.reconcile(submittedGrace: .zero).drifts == [])
+        try await shop.expectNoDrift()
 
         // The returned coupon works again.
         _ = try await shop.order(ada, [("knife-chef", 1)], coupon: coupon)
@@ -95,7 +95,7 @@ import Testing
         #expect(after.timeline.map(\.event).suffix(2) == ["OrderCancelled", "OrderPaymentRejected"])
         #expect(try await shop.mall.payments.payment(id: payment.id).status == .refunded)
         #expect(try await shop.events(of: RefundRequested.eventType).map { try JSONDecoder().decode(RefundRequested.self, from: $0.payload).orderID } == [order.id])
-        #expect(try await shop.mall.reconcile(submittedGrace: .zero).drifts == [])
+        try await shop.expectNoDrift()
     }
 
     @Test func aPaidOrderCannotBeCancelled() async throws {
@@ -109,6 +109,7 @@ import Testing
             try await shop.mall.ordering.cancel(id: order.id, memberID: ada)
         }
         #expect(try await shop.status(order.id).status == .paid)
+        try await shop.expectNoDrift()
     }
 
     @Test func fiftyConcurrentOrdersForTenInStockReserveExactlyTen() async throws {
@@ -129,7 +130,7 @@ import Testing
         #expect(statuses == [.awaitingPayment: 10, .cancelled: 40])
         let stock = try await shop.mall.inventory.stock(sku: sku)
         #expect(stock.onHand == 10 && stock.reserved == 10 && stock.available == 0)
-        #expect(try await shop.mall.reconcile(submittedGrace: .zero).drifts == [])
+        try await shop.expectNoDrift()
     }
 
     @Test func anOrderShortOfOneLineReservesNothingAndReturnsItsCoupon() async throws {
@@ -143,7 +144,7 @@ import Testing
         #expect(cancelled.cancellation?.reason == .outOfStock)
         #expect(try await shop.mall.inventory.stock(sku: "teapot").reserved == 0)
         #expect(try await shop.mall.pricing.wallet(memberID: ada).coupon(coupon)?.status == .available)
-        #expect(try await shop.mall.reconcile(submittedGrace: .zero).drifts == [])
+        try await shop.expectNoDrift()
     }
 
     @Test func aRetriedOrderWithTheSameKeyCreatesNothingNew() async throws {
@@ -163,6 +164,7 @@ import Testing
             try await shop.order(ada, [("mug-stone", 3)], key: "k-1")
         }
         #expect(try await shop.mall.ordering.orders(memberID: ada).count == 2)
+        try await shop.expectNoDrift()
     }
 
     @Test func duplicateGatewayCallbacksHaveOneEffect() async throws {
@@ -188,6 +190,7 @@ import Testing
         await #expect(throws: PaymentProblem.contradictingCallback(paymentID: payment.id, status: .succeeded)) {
             try await shop.callback(payment, .failed)
         }
+        try await shop.expectNoDrift()
     }
 
     @Test func aDefaultInstallHasItsOwnRandomGatewaySecretStoredOnce() async throws {
@@ -240,6 +243,7 @@ import Testing
         try await shop.callback(payment)
         try await shop.settle()
         #expect(try await shop.status(order.id).status == .paid, "the genuine, fresh callback still works")
+        try await shop.expectNoDrift()
     }
 
     @Test func aMemberMayHaveOnlySoManyUnpaidOrdersAtOnce() async throws {
@@ -262,6 +266,7 @@ import Testing
 
         let bob = try await shop.member("bob")
         _ = try await shop.order(bob, [("cocoa", 1)])  // the limit is per member
+        try await shop.expectNoDrift()
     }
 
     @Test func oneOrderMayAskForOnlySoManyUnitsOfOneSKU() async throws {
@@ -276,6 +281,7 @@ import Testing
         }
         _ = try await shop.order(ada, [("cocoa", 3)])
         #expect(try await shop.mall.ordering.orders(memberID: ada).count == 1)
+        try await shop.expectNoDrift()
     }
 
     @Test func startingAPaymentTwiceReturnsTheOpenPayment() async throws {
@@ -292,6 +298,7 @@ import Testing
         try await shop.callback(first.payment, .failed)
         let retry = try await shop.mall.startPayment(orderID: order.id, memberID: ada)
         #expect(retry.created && retry.payment.id != first.payment.id, "after a failed payment a new one may start")
+        try await shop.expectNoDrift()
     }
 
     @Test func membersSeeOnlyTheirOwnOrders() async throws {
@@ -303,6 +310,7 @@ import Testing
         await #expect(throws: OrderProblem.notFound(order.id)) { try await shop.mall.ordering.cancel(id: order.id, memberID: bob) }
         #expect(try await shop.mall.ordering.orders(memberID: bob).isEmpty)
         #expect(try await shop.mall.ordering.orders(memberID: ada).map(\.id) == [order.id])
+        try await shop.expectNoDrift()
     }
 
     @Test func clientCannotChooseThePrice() async throws {
@@ -313,5 +321,6 @@ import Testing
         // 1200 − 20% tea week = 960; 120 g → standard 500.
         #expect(order.quote.goodsTotal.minorUnits == 960)
         #expect(order.total.minorUnits == 1460)
+        try await shop.expectNoDrift()
     }
 }

@@ -6,6 +6,9 @@ import MallEvents
 import MallMembers
 import Synchronization
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Password hashing cannot stall the server or tell who is a member.
 @Suite struct PasswordHashingTests {
@@ -30,6 +33,15 @@ import Testing
         #expect(pool.load == 0)
         try await pool.run {}
         #expect(threadNames.all.allSatisfy { $0.hasPrefix("TP-") }, "NIOThreadPool's own threads: \(threadNames.all)")
+    }
+
+    @Test func hashingThreadsRunAtTheConfiguredLowerPriorityAndNoOtherThreadDoes() async throws {
+        let idle = BoundedThreadPool(name: "password hashing", threads: 2, queueLimit: 4, priority: .idle)
+        for _ in 0..<4 { #expect(try await idle.run { BoundedThreadPool.currentThreadIsIdlePriority }) }
+        #expect(!BoundedThreadPool.currentThreadIsIdlePriority, "the caller's thread keeps its policy")
+        let nice = BoundedThreadPool(name: "password hashing", threads: 1, queueLimit: 4, priority: .nice(10))
+        #expect(try await nice.run { getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) } == 10)
+        #expect(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) == 0, "and its nice value")
     }
 
     @Test func registeringATakenAddressCostsNoHashAndAnUnknownAddressCostsOneAtLogIn() async throws {

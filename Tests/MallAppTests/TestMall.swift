@@ -6,6 +6,7 @@ import MallApp
 import MallEvents
 import MallOrdering
 import MallPayment
+import Testing
 
 /// A Mall on a fresh SQLite file with a manual clock, driven by hand: ``settle()`` runs
 /// every subscription until nothing is left, so tests see the saga's outcome without sleeping.
@@ -81,6 +82,15 @@ final class TestMall: Sendable {
     func callback(_ payment: Payment, _ outcome: GatewayOutcome = .succeeded) async throws -> Payment {
         let signed = try await mall.payments.signedCallback(for: payment, outcome: outcome)
         return try await mall.payments.callback(signed.report, signature: signed.signature)
+    }
+
+    /// Settles the saga and checks every reconciliation rule holds: what each saga test
+    /// ends with, whatever it did.
+    func expectNoDrift(sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        try await settle()
+        let report = try await mall.reconcile(submittedGrace: .zero)
+        #expect(report.drifts == [], "reconciliation after the test", sourceLocation: sourceLocation)
+        #expect(report.lag.isEmpty, "every subscription caught up", sourceLocation: sourceLocation)
     }
 
     func status(_ orderID: String) async throws -> Order {
