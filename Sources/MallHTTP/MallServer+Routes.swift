@@ -78,9 +78,12 @@ extension MallServer {
             let member = try await member(request)
             let body = try await JSON.decode(PlaceOrder.self, from: request, limit: bodyLimit)
             let key = request.headers[HTTPField.Name("Idempotency-Key")!]
-            let (order, _) = try await mall.placeOrder(memberID: member.id, body, idempotencyKey: key)
-            // A retry under the same key gets the first response again.
-            return try JSON.response(OrderDTO(order), status: .created)
+            let (order, created) = try await mall.placeOrder(memberID: member.id, body, idempotencyKey: key)
+            // A retry under the same key gets the first response again (the order as it was
+            // created, status 201), marked as a replay.
+            var response = try JSON.response(OrderDTO(order), status: .created)
+            if !created { response.headers[HTTPField.Name("Idempotent-Replayed")!] = "true" }
+            return response
         }
         router.get("/orders") { request, _ in
             let member = try await member(request)

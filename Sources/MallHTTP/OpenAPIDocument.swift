@@ -434,16 +434,25 @@ paths:
         '401': {$ref: '#/components/responses/Unauthorized'}
     post:
       summary: Submit an order. With Idempotency-Key, a retry returns the first response.
+      description: >-
+        A retry under the same Idempotency-Key with the same body creates nothing and gets the
+        first response again: status 201 and the order as it was when created (not its current
+        state; GET /orders/{id} has that), with the header `Idempotent-Replayed: true`. The
+        same key with a different body is 409.
       security: [{member: []}]
       parameters:
-        - {name: Idempotency-Key, in: header, required: false, schema: {type: string, minLength: 1, maxLength: 128}}
+        - {name: Idempotency-Key, in: header, required: false, schema: {type: string, minLength: 1, maxLength: 128, pattern: '^[!-~]+$'}}
       requestBody:
         required: true
         content:
           application/json:
             schema: {$ref: '#/components/schemas/PlaceOrder'}
       responses:
-        '201': {description: Submitted, content: {application/json: {schema: {$ref: '#/components/schemas/Order'}}}}
+        '201':
+          description: Submitted (or, for a retry, the first response again)
+          headers:
+            Idempotent-Replayed: {description: 'true when this is the replayed first response of a retry', schema: {type: string, enum: ['true']}}
+          content: {application/json: {schema: {$ref: '#/components/schemas/Order'}}}
         '400': {$ref: '#/components/responses/BadRequest'}
         '401': {$ref: '#/components/responses/Unauthorized'}
         '404': {$ref: '#/components/responses/NotFound'}

@@ -137,12 +137,16 @@ public struct OrderLimits: Sendable, Hashable {
     }
 }
 
-/// Remembers which order an `Idempotency-Key` created, and for which request.
+/// Remembers which order an `Idempotency-Key` created, for which request, and the order
+/// as that request's response showed it: a retry gets the same answer, whatever happened to
+/// the order since.
 struct IdempotencyRecord: AggregateRoot {
     static let streamType = "OrderIdempotency"
     let id: String
     var orderID: String
     var fingerprint: String
+    /// The order as first created (`nil` in records written before it was kept).
+    var created: Order?
     var pendingEvents = PendingEvents()
 }
 
@@ -207,6 +211,7 @@ public struct OrderingService: Sendable {
         return try await engine.perform(attempts: 3) { work in
             if let idempotency, let recordID, let record = try await work.load(IdempotencyRecord.self, id: recordID) {
                 guard record.fingerprint == idempotency.fingerprint else { throw OrderProblem.idempotencyKeyReused(idempotency.key) }
+                if let created = record.created { return (created, false) }
                 guard let order = try await work.load(Order.self, id: record.orderID) else { throw OrderProblem.notFound(record.orderID) }
                 return (order, false)
             }
@@ -223,20 +228,22 @@ public struct OrderingService: Sendable {
             try work.save(&order)
             try work.save(&list)
             if let idempotency, let recordID {
-                var record = IdempotencyRecord(id: recordID, orderID: orderID, fingerprint: idempotency.fingerprint)
+                var record = IdempotencyRecord(id: recordID, orderID: orderID, fingerprint: idempotency.fingerprint, created: created)
                 try work.save(&record)
             }
             return (created, true)
         }
     }
 
-    /// The order an earlier request with this idempotency key created, if any.
+    /// The order an earlier request with this idempotency key created, as that request's
+    /// response showed it (its state then, not now), if any.
     ///
     /// - Throws: ``OrderProblem/idempotencyKeyReused(_:)`` when that request was different.
     public func existingOrder(memberID: String, idempotency: IdempotencyKey) async throws -> Order? {
         let work = engine.unitOfWork()
         guard let record = try await work.load(IdempotencyRecord.self, id: "\(memberID)/\(idempotency.key)") else { return nil }
         guard record.fingerprint == idempotency.fingerprint else { throw OrderProblem.idempotencyKeyReused(idempotency.key) }
+        if let created = record.created { return created }
         return try await work.load(Order.self, id: record.orderID)
     }
 

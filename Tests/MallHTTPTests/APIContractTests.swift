@@ -116,6 +116,28 @@ import Testing
         expectProblem(try await client.send("PUT", "/cart/lines/cocoa", raw: huge, token: member.token), 413)
     }
 
+    @Test func aRetriedOrderGetsTheFirstResponseAgainByteForByte() async throws {
+        let (server, client) = try await server()
+        defer { server.stop() }
+        let member = try await client.member("retry")
+        var request = URLRequest(url: URL(string: client.baseURL.absoluteString + "/orders")!)
+        request.httpMethod = "POST"
+        request.setValue("Bearer \(member.token)", forHTTPHeaderField: "Authorization")
+        request.setValue("retry-1", forHTTPHeaderField: "Idempotency-Key")
+        request.httpBody = try JSONSerialization.data(withJSONObject: [
+            "lines": [["sku": "cocoa", "quantity": 1]], "address": MallClient.address, "paymentMethod": "card", "delivery": "standard",
+        ])
+        let (firstBody, first) = try await URLSession.shared.data(for: request)
+        let orderID = try #require((try JSONSerialization.jsonObject(with: firstBody) as? [String: Any])?["id"] as? String)
+        try await client.waitForOrder(orderID, token: member.token, status: "awaitingPayment")  // the order moved on meanwhile
+        let (retryBody, retry) = try await URLSession.shared.data(for: request)
+        #expect((first as? HTTPURLResponse)?.statusCode == 201 && (retry as? HTTPURLResponse)?.statusCode == 201)
+        #expect(retryBody == firstBody, "the same status and body as the first response")
+        #expect((retry as? HTTPURLResponse)?.value(forHTTPHeaderField: "Idempotent-Replayed") == "true")
+        #expect((first as? HTTPURLResponse)?.value(forHTTPHeaderField: "Idempotent-Replayed") == nil)
+        #expect(try await client.send("GET", "/orders", token: member.token).array.count == 1, "nothing new created")
+    }
+
     @Test func aReusedIdempotencyKeyWithADifferentBodyIsAConflict() async throws {
         let (server, client) = try await server()
         defer { server.stop() }
