@@ -3,9 +3,9 @@ import Foundation
 /// The one JSON format Herald stores payloads and aggregate documents in.
 ///
 /// Dates are encoded as milliseconds since 1970 so that other languages can read the log.
-/// Keys are not sorted: a struct's keys come out in declaration order anyway, and sorting
-/// cost about 8% of a unit-of-work commit (herald-bench, `uow_commits_per_s`). Nothing
-/// compares stored documents byte for byte.
+/// Keys are not sorted (on Linux their order then varies from one process to the next):
+/// nothing compares stored documents byte for byte, and sorting cost about 8% of a
+/// unit-of-work commit (herald-bench, `uow_commits_per_s`).
 enum HeraldJSON {
     // Configured once and shared: creating a coder per call was a measurable part of a
     // unit-of-work commit. Foundation's coders are safe to use from several threads.
