@@ -3,7 +3,8 @@
 # starts a throwaway PostgreSQL server (scripts/postgres.sh), then runs every Swift Testing
 # suite: conformance against the in-memory, SQLite and PostgreSQL stores, the fault tests,
 # the gap-safety test, the SIGKILL crash tests, Mall's pricing, saga and end-to-end HTTP
-# tests; then fuzzes a live `mall serve` against its OpenAPI document (schemathesis).
+# tests; then runs the README's walkthrough verbatim and fuzzes a live `mall serve` against
+# its OpenAPI document (schemathesis).
 #
 # PostgreSQL is required. HERALD_SKIP_POSTGRES=1 skips its tests, and says so.
 set -euo pipefail
@@ -28,6 +29,9 @@ else
             swift test --skip-build --disable-xctest --filter "$suite" "$@"
     done
 fi
+
+echo "== the README's walkthrough, verbatim, against a fresh mall serve"
+scripts/readme-walkthrough.sh
 
 echo "== schemathesis against a live mall serve"
 scripts/schemathesis.sh
