@@ -107,7 +107,7 @@ public struct Mall: Sendable {
             lines = given
         case (nil, true):
             lines = try await carts.cart(memberID: memberID).lines
-            guard !lines.isEmpty else { throw InvalidInput(field: "fromCart", "the cart is empty") }
+            guard !lines.isEmpty else { throw OrderProblem.cartEmpty }
         case (_?, true):
             throw InvalidInput(field: "lines", "give lines or fromCart, not both")
         case (nil, false):

@@ -78,7 +78,7 @@ public struct ProductDetails: Codable, Hashable, Sendable {
             sku: sku,
             title: try title.validated(field: "title", maxLength: 200),
             category: try category.validated(field: "category", maxLength: 64).lowercased(),
-            description: try description.validated(field: "description", maxLength: 2000, allowEmpty: true),
+            description: try description.validated(field: "description", maxLength: 2000, allowEmpty: true, multiline: true),
             weightGrams: weightGrams)
     }
 }

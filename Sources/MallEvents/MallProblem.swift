@@ -60,17 +60,60 @@ public struct InvalidInput: MallProblem, Hashable, Sendable {
     public var description: String { "\(field ?? "request"): \(reason)" }
 }
 
+/// Well-formed input that breaks a rule no single field's format can state: two fields that
+/// must agree (a saving below its threshold, an end after a start), or what the shop holds
+/// now (a reference to a member that does not exist). 422, naming the field.
+public struct RuleViolation: MallProblem, Hashable, Sendable {
+    public var field: String?
+    public var reason: String
+
+    public init(field: String, _ reason: String) {
+        self.field = field
+        self.reason = reason
+    }
+
+    public var kind: ProblemKind { .ruleViolation }
+    public var description: String { "\(field ?? "request"): \(reason)" }
+}
+
+/// Something with this id exists already (409), naming the field.
+public struct AlreadyExists: MallProblem, Hashable, Sendable {
+    public var field: String?
+    public var what: String
+
+    public init(field: String, _ what: String) {
+        self.field = field
+        self.what = what
+    }
+
+    public var kind: ProblemKind { .conflict }
+    public var description: String { "\(what) exists already" }
+}
+
 extension String {
-    /// Checks a free-text field's length after trimming, and that it holds no control
-    /// characters (line breaks, escapes: nothing a name or an address needs, and what would
-    /// let input forge log lines or terminal output); returns the trimmed text.
-    public func validated(field: String, maxLength: Int, allowEmpty: Bool = false) throws -> String {
+    /// Checks a free-text field and returns it trimmed of surrounding whitespace.
+    ///
+    /// The rules are the ones the OpenAPI document states, in JSON Schema's terms, so the
+    /// server and the document agree on every input: at most `maxLength` Unicode scalars
+    /// (what `maxLength` counts), not blank unless `allowEmpty`, and no control characters
+    /// anywhere (nothing a name or an address needs, and what would let input forge log
+    /// lines or terminal output); `multiline` text (a description) may hold line breaks and tabs.
+    public func validated(field: String, maxLength: Int, allowEmpty: Bool = false, multiline: Bool = false) throws -> String {
+        guard unicodeScalars.count <= maxLength else { throw InvalidInput(field: field, "at most \(maxLength) characters") }
         let trimmed = trimmingCharacters(in: .whitespacesAndNewlines)
-        guard allowEmpty || !trimmed.isEmpty else { throw InvalidInput(field: field, "must not be empty") }
-        guard trimmed.count <= maxLength else { throw InvalidInput(field: field, "at most \(maxLength) characters") }
-        guard !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0 == "\u{2028}" || $0 == "\u{2029}" }) else {
-            throw InvalidInput(field: field, "must not contain control characters or line breaks")
+        // One line: nothing of control inside (around it is trimmed away). Several lines:
+        // line breaks and tabs anywhere, nothing else of control anywhere.
+        let allowed: Set<Unicode.Scalar> = multiline ? ["\n", "\r", "\t"] : []
+        let checked = multiline ? self : trimmed
+        guard !checked.unicodeScalars.contains(where: { Self.isControl($0) && !allowed.contains($0) }) else {
+            throw InvalidInput(field: field, multiline ? "must not contain control characters" : "must not contain control characters or line breaks")
         }
+        guard allowEmpty || !trimmed.isEmpty else { throw InvalidInput(field: field, "must not be empty") }
         return trimmed
+    }
+
+    /// C0, DEL, C1, and the Unicode line and paragraph separators.
+    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029
     }
 }

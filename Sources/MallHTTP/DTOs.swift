@@ -185,7 +185,9 @@ struct PromotionRequest: Decodable {
         case .quantityDiscount: .quantityDiscount(scope: scope, minimumItems: try need(minimumItems, "minimumItems"), rate: Rate(basisPoints: try need(rateBasisPoints, "rateBasisPoints")))
         case .cheapestFree: .cheapestFree(scope: scope, groupSize: try need(groupSize, "groupSize"), freeItems: try need(freeItems, "freeItems"))
         }
-        guard !id.isEmpty, id.count <= 64 else { throw InvalidInput(field: "id", "1 to 64 characters") }
+        guard (1...64).contains(id.utf8.count), id.utf8.allSatisfy({ $0.isASCIIAlphanumeric || $0 == UInt8(ascii: "-") }) else {
+            throw InvalidInput(field: "id", "1 to 64 letters, digits or '-'")
+        }
         return Promotion(id: id, name: name, rule: rule, window: try window(from: validFrom, until: validUntil))
     }
 }
@@ -200,7 +202,7 @@ private func scope(categories: [String]?, skus: [String]?) throws -> ProductScop
 }
 
 private func window(from: Date?, until: Date?) throws -> ValidityWindow {
-    if let from, let until, until <= from { throw InvalidInput(field: "validUntil", "must be after validFrom") }
+    if let from, let until, until <= from { throw RuleViolation(field: "validUntil", "must be after validFrom") }
     return ValidityWindow(from: from, until: until)
 }
 

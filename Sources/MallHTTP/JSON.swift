@@ -11,9 +11,39 @@ enum JSON {
 
     static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        decoder.dateDecodingStrategy = .custom(decodeDate)
         return decoder
     }()
+
+    /// An RFC 3339 `date-time` (what the document's `format: date-time` allows): with or
+    /// without fractional seconds, `T`/`Z` in either case, any offset RFC 3339 allows
+    /// (Foundation's parser stops at ±18 hours; RFC 3339 goes to ±23:59).
+    @Sendable static func decodeDate(_ decoder: any Decoder) throws -> Date {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let date = rfc3339(text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an RFC 3339 date-time: \(text)"))
+        }
+        return date
+    }
+
+    static func rfc3339(_ text: String) -> Date? {
+        var local = text.uppercased()
+        var offset = 0
+        if !local.hasSuffix("Z") {
+            // "+HH:MM" or "-HH:MM": read it here, parse the rest as UTC, then apply it.
+            let suffix = local.suffix(6)
+            guard suffix.count == 6, let sign = suffix.first, sign == "+" || sign == "-",
+                  suffix.dropFirst(3).first == ":",
+                  let hours = Int(suffix.dropFirst().prefix(2)), let minutes = Int(suffix.suffix(2)),
+                  (0...23).contains(hours), (0...59).contains(minutes)
+            else { return nil }
+            offset = (hours * 3600 + minutes * 60) * (sign == "-" ? -1 : 1)
+            local = local.dropLast(6) + "Z"
+        }
+        let parsed = (try? Date(local, strategy: .iso8601))
+            ?? (try? Date(local, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
+        return parsed.map { $0.addingTimeInterval(TimeInterval(-offset)) }
+    }
 
     static func response<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
         let data = try encoder.encode(value)

@@ -5,6 +5,7 @@ import Hummingbird
 import MallApp
 import MallCatalog
 import MallEvents
+import MallMembers
 import MallOrdering
 import MallPayment
 import MallPricing
@@ -55,7 +56,7 @@ extension MallServer {
         }
         router.get("/products/{sku}") { request, context in
             let member = try await optionalMember(request)
-            return try JSON.response(try await mall.product(sku: try context.parameters.require("sku"), memberID: member?.id))
+            return try JSON.response(try await mall.product(sku: try Self.sku(context), memberID: member?.id))
         }
         router.get("/cart") { request, _ in
             let member = try await member(request)
@@ -64,11 +65,11 @@ extension MallServer {
         router.put("/cart/lines/{sku}") { request, context in
             let member = try await member(request)
             let body = try await JSON.decode(QuantityRequest.self, from: request, limit: bodyLimit)
-            return try JSON.response(try await mall.setCartLine(memberID: member.id, sku: try context.parameters.require("sku"), quantity: body.quantity))
+            return try JSON.response(try await mall.setCartLine(memberID: member.id, sku: try Self.sku(context), quantity: body.quantity))
         }
         router.delete("/cart/lines/{sku}") { request, context in
             let member = try await member(request)
-            try await mall.carts.remove(memberID: member.id, sku: try context.parameters.require("sku"))
+            try await mall.carts.remove(memberID: member.id, sku: try Self.sku(context))
             return try JSON.response(try await mall.cart(memberID: member.id))
         }
     }
@@ -126,17 +127,18 @@ extension MallServer {
         admin.put("/products/{sku}") { request, context in
             try await requireAdmin(request)
             let body = try await JSON.decode(ProductRequest.self, from: request, limit: bodyLimit)
-            let sku = try context.parameters.require("sku")
+            let sku = try Self.sku(context)
+            if let given = body.sku, !Self.isSKU(given) { throw InvalidInput(field: "sku", "1 to 64 letters, digits, '-' or '_' (the path's SKU is the one updated)") }
             let details = ProductDetails(sku: sku, title: body.title, category: body.category, description: body.description ?? "", weightGrams: body.weightGrams)
             return try JSON.response(try await mall.catalog.update(details, price: body.price))
         }
         admin.delete("/products/{sku}") { request, context in
             try await requireAdmin(request)
-            return try JSON.response(try await mall.catalog.delist(sku: try context.parameters.require("sku")))
+            return try JSON.response(try await mall.catalog.delist(sku: try Self.sku(context)))
         }
         admin.post("/stock/{sku}/receipts") { request, context in
             try await requireAdmin(request)
-            let sku = try context.parameters.require("sku")
+            let sku = try Self.sku(context)
             _ = try await mall.catalog.product(sku: sku)  // stock only for products we sell
             let body = try await JSON.decode(StockReceipt.self, from: request, limit: bodyLimit)
             let stock = try await mall.inventory.receive(sku: sku, quantity: body.quantity)
@@ -144,7 +146,7 @@ extension MallServer {
         }
         admin.get("/stock/{sku}") { request, context in
             try await requireAdmin(request)
-            let stock = try await mall.inventory.stock(sku: try context.parameters.require("sku"))
+            let stock = try await mall.inventory.stock(sku: try Self.sku(context))
             return try JSON.response(StockDTO(sku: stock.sku, onHand: stock.onHand, reserved: stock.reserved, available: stock.available))
         }
         admin.post("/orders/{id}/ship") { request, context in
@@ -164,7 +166,11 @@ extension MallServer {
         admin.post("/coupon-campaigns/{id}/coupons") { request, context in
             try await requireAdmin(request)
             let body = try await JSON.decode(IssueCouponRequest.self, from: request, limit: bodyLimit)
-            _ = try await mall.members.member(id: body.memberId)
+            do {
+                _ = try await mall.members.member(id: body.memberId)
+            } catch MemberProblem.memberNotFound {
+                throw RuleViolation(field: "memberId", "no member \(body.memberId)")  // the campaign exists; the body names no one
+            }
             let code = try await mall.pricing.issueCoupon(campaignID: try context.parameters.require("id"), to: body.memberId)
             return try JSON.response(CouponCodeResponse(code: code), status: .created)
         }

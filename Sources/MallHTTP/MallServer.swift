@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import MallApp
+import MallEvents
 import MallMembers
 import NIOCore
 import ServiceLifecycle
@@ -24,12 +25,15 @@ public struct MallServer: Sendable {
     /// The router with every route.
     public func router() -> Router<MallRequestContext> {
         let router = Router(context: MallRequestContext.self)
+        let routes = RouteMethods()
         router.add(middleware: ProblemMiddleware())
+        router.add(middleware: MethodNotAllowedMiddleware(routes: routes))
         addHealthRoutes(to: router)
         addMemberRoutes(to: router)
         addShopRoutes(to: router)
         addOrderRoutes(to: router)
         addAdminRoutes(to: router)
+        routes.load(router.routes)
         return router
     }
 
@@ -81,10 +85,29 @@ public struct MallServer: Sendable {
         var id: String
     }
 
+    /// The `{sku}` path parameter, checked against the SKU pattern (as the document states it).
+    static func sku(_ context: MallRequestContext) throws -> String {
+        let sku = try context.parameters.require("sku")
+        guard isSKU(sku) else { throw InvalidInput(field: "sku", "1 to 64 letters, digits, '-' or '_'") }
+        return sku
+    }
+
+    /// Whether `text` has the form of a SKU (`^[A-Za-z0-9_-]{1,64}$`).
+    static func isSKU(_ text: String) -> Bool {
+        (1...64).contains(text.utf8.count) && text.utf8.allSatisfy { $0.isASCIIAlphanumeric || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
+    }
+
     static func bearerToken(_ request: Request) -> String? {
         guard let header = request.headers[.authorization], header.count <= 512 else { return nil }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
         return String(parts[1]).trimmingCharacters(in: .whitespaces)
+    }
+}
+
+extension UInt8 {
+    var isASCIIAlphanumeric: Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(self) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(self)
+            || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self)
     }
 }

@@ -4,6 +4,16 @@
 /// method (and nothing else is), and `scripts/schemathesis.sh` checks live responses
 /// against these schemas.
 public enum OpenAPIDocument {
+    /// One line of text that is not blank: what `String.validated(field:maxLength:)` accepts.
+    /// Surrounding whitespace (Unicode White_Space, spelled out: regex `\s` differs between
+    /// engines) is allowed, and trimmed by the server; inside, no control characters.
+    /// Lengths count Unicode scalars, on the server as in JSON Schema.
+    static let line = #"'^[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\x00-\x1F\x7F-\x9F\u2028\u2029]([^\x00-\x1F\x7F-\x9F\u2028\u2029]*[^\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\x00-\x1F\x7F-\x9F\u2028\u2029])?[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$'"#
+    /// Text that may span lines (a description): no control characters but line breaks and tabs.
+    static let multiline = #"'^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\u2028\u2029]*$'"#
+    /// A phone number: digits, spaces and `+ - ( )`, surrounding whitespace trimmed.
+    static let phone = #"'^[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[0-9()+-]([0-9 ()+-]*[0-9()+-])?[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$'"#
+
     public static let yaml = #"""
 openapi: 3.1.0
 info:
@@ -48,7 +58,14 @@ components:
     Conflict: {description: Conflicts with the current state, content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}}
     TooLarge: {description: Request body too large, content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}}
     Unprocessable: {description: Against a business rule, content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}}
-    Unavailable: {description: Storage unavailable; retry after the Retry-After seconds, content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}}
+    Unavailable:
+      description: Storage unavailable; retry after the Retry-After seconds
+      headers: {Retry-After: {schema: {type: integer, format: int64, minimum: -9223372036854775808, maximum: 9223372036854775807}}}
+      content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
+    Overloaded:
+      description: Password hashing (or storage) is busy; retry after the Retry-After seconds
+      headers: {Retry-After: {schema: {type: integer, format: int64, minimum: -9223372036854775808, maximum: 9223372036854775807}}}
+      content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
   schemas:
     Problem:
       type: object
@@ -56,15 +73,31 @@ components:
       properties:
         type: {type: string}
         title: {type: string}
-        status: {type: integer}
+        status: {type: integer, format: int64, minimum: -9223372036854775808, maximum: 9223372036854775807}
         detail: {type: string}
         field: {type: string}
     Money:
       type: object
       required: [minorUnits, currency]
       properties:
-        minorUnits: {type: integer}
+        minorUnits: {type: integer, format: int64, minimum: -9223372036854775808, maximum: 9223372036854775807}
         currency: {type: string}
+    PositiveAmount:
+      type: object
+      description: An amount of more than zero in the shop's currency.
+      required: [minorUnits, currency]
+      properties:
+        minorUnits: {type: integer, format: int64, minimum: 1, maximum: 9223372036854775807}
+        currency: {type: string, enum: [USD]}
+    AmountOrZero:
+      type: object
+      description: An amount of zero or more in the shop's currency.
+      required: [minorUnits, currency]
+      properties:
+        minorUnits: {type: integer, format: int64, minimum: 0, maximum: 9223372036854775807}
+        currency: {type: string, enum: [USD]}
+    NullableMoney:
+      oneOf: [{$ref: '#/components/schemas/Money'}, {type: 'null'}]
     PaymentStarted:
       type: object
       required: [paymentId, amount]
@@ -75,8 +108,8 @@ components:
       type: object
       required: [sku, quantity]
       properties:
-        sku: {type: string}
-        quantity: {type: integer}
+        sku: {type: string, pattern: '^[A-Za-z0-9_-]{1,64}$'}
+        quantity: {type: integer, minimum: 1, maximum: 999, description: 'At most 20 units of a SKU per order by default (409 beyond; MALL_MAX_LINE_QUANTITY).'}
     ProductSummary:
       type: object
       required: [sku, title, category, description, listPrice, weightGrams, onSale]
@@ -86,23 +119,23 @@ components:
         category: {type: string}
         description: {type: string}
         listPrice: {$ref: '#/components/schemas/Money'}
-        weightGrams: {type: integer}
+        weightGrams: {type: integer, format: int64, minimum: -9223372036854775808, maximum: 9223372036854775807}
         onSale: {type: boolean}
     ProductPage:
       type: object
       required: [items, page, pageSize, total]
       properties:
         items: {type: array, items: {$ref: '#/components/schemas/ProductSummary'}}
-        page: {type: integer}
-        pageSize: {type: integer}
-        total: {type: integer}
+        page: {type: integer, format: int64, minimum: -9223372036854775808, maximum: 9223372036854775807}
+        pageSize: {type: integer, format: int64, minimum: -9223372036854775808, maximum: 9223372036854775807}
+        total: {type: integer, format: int64, minimum: -9223372036854775808, maximum: 9223372036854775807}
     ProductView:
       type: object
       required: [product, available]
       properties:
         product: {$ref: '#/components/schemas/ProductSummary'}
         yourPrice: {$ref: '#/components/schemas/Money'}
-        available: {type: integer}
+        available: {type: integer, format: int64, minimum: -9223372036854775808, maximum: 9223372036854775807}
     Adjustment:
       type: object
       required: [rule, kind, amount]
@@ -116,7 +149,7 @@ components:
       properties:
         sku: {type: string}
         title: {type: string}
-        quantity: {type: integer}
+        quantity: {type: integer, format: int64, minimum: -9223372036854775808, maximum: 9223372036854775807}
         unitListPrice: {$ref: '#/components/schemas/Money'}
         listAmount: {$ref: '#/components/schemas/Money'}
         adjustments: {type: array, items: {$ref: '#/components/schemas/Adjustment'}}
@@ -146,22 +179,38 @@ components:
       type: object
       required: [name, phone, line1, city, postcode]
       properties:
-        name: {type: string, minLength: 1, maxLength: 100}
-        phone: {type: string, minLength: 1, maxLength: 32}
-        line1: {type: string, minLength: 1, maxLength: 200}
-        city: {type: string, minLength: 1, maxLength: 100}
-        postcode: {type: string, minLength: 1, maxLength: 16}
+        name: {type: string, minLength: 1, maxLength: 100, pattern: \#(line)}
+        phone: {type: string, minLength: 1, maxLength: 32, pattern: \#(phone)}
+        line1: {type: string, minLength: 1, maxLength: 200, pattern: \#(line)}
+        city: {type: string, minLength: 1, maxLength: 100, pattern: \#(line)}
+        postcode: {type: string, minLength: 1, maxLength: 16, pattern: \#(line)}
     PlaceOrder:
       type: object
       required: [address, paymentMethod, delivery]
-      description: Give `lines`, or `fromCart` true. Prices are always computed by the server.
+      description: >-
+        Give `lines`, or `fromCart` true (not both). Prices are always computed by the server.
+        A member may have 5 orders awaiting payment at once by default (409 beyond;
+        MALL_MAX_UNPAID_ORDERS).
+      oneOf:
+        - required: [lines]
+          properties: {lines: {type: array}, fromCart: {enum: [false, null]}}
+        - required: [fromCart]
+          properties: {fromCart: {const: true}, lines: {type: 'null'}}
+      examples:
+        - lines: [{sku: cocoa, quantity: 1}]
+          address: {name: Ada Lovelace, phone: '+44 20 7946 0000', line1: 12 St James's Square, city: London, postcode: SW1Y 4JH}
+          paymentMethod: card
+          delivery: standard
       properties:
-        lines: {type: array, items: {$ref: '#/components/schemas/StockLine'}}
-        fromCart: {type: boolean}
+        lines:
+          anyOf:
+            - {type: array, minItems: 1, maxItems: 100, items: {$ref: '#/components/schemas/StockLine'}}
+            - {type: 'null'}
+        fromCart: {type: [boolean, 'null']}
         address: {$ref: '#/components/schemas/Address'}
         paymentMethod: {type: string, enum: [card, wallet]}
         delivery: {type: string, enum: [standard, express]}
-        couponCode: {type: string}
+        couponCode: {type: [string, 'null'], minLength: 1, maxLength: 64}
     TimelineEntry:
       type: object
       required: [at, event, detail]
@@ -211,9 +260,9 @@ components:
       required: [sku, onHand, reserved, available]
       properties:
         sku: {type: string}
-        onHand: {type: integer}
-        reserved: {type: integer}
-        available: {type: integer}
+        onHand: {type: integer, format: int64, minimum: -9223372036854775808, maximum: 9223372036854775807}
+        reserved: {type: integer, format: int64, minimum: -9223372036854775808, maximum: 9223372036854775807}
+        available: {type: integer, format: int64, minimum: -9223372036854775808, maximum: 9223372036854775807}
     Price:
       type: object
       description: A list price in the shop's currency.
@@ -225,10 +274,10 @@ components:
       type: object
       required: [title, category, weightGrams, price]
       properties:
-        sku: {type: string, pattern: '^[A-Za-z0-9_-]{1,64}$', description: Required when creating.}
-        title: {type: string, minLength: 1, maxLength: 200, pattern: '^\S(.*\S)?$'}
-        category: {type: string, minLength: 1, maxLength: 64, pattern: '^\S(.*\S)?$'}
-        description: {type: string, maxLength: 2000}
+        sku: {type: [string, 'null'], pattern: '^[A-Za-z0-9_-]{1,64}$', description: Required when creating; ignored when updating.}
+        title: {type: string, minLength: 1, maxLength: 200, pattern: \#(line)}
+        category: {type: string, minLength: 1, maxLength: 64, pattern: \#(line)}
+        description: {type: [string, 'null'], maxLength: 2000, pattern: \#(multiline)}
         weightGrams: {type: integer, minimum: 0, maximum: 100000}
         price: {$ref: '#/components/schemas/Price'}
     SubscriptionStatus:
@@ -236,35 +285,35 @@ components:
       required: [name, checkpoint, lag, retrying, dead, held]
       properties:
         name: {type: string}
-        checkpoint: {type: integer}
-        lag: {type: integer}
-        retrying: {type: integer}
-        dead: {type: integer}
-        held: {type: integer}
+        checkpoint: {type: integer, format: int64, minimum: -9223372036854775808, maximum: 9223372036854775807}
+        lag: {type: integer, format: int64, minimum: -9223372036854775808, maximum: 9223372036854775807}
+        retrying: {type: integer, format: int64, minimum: -9223372036854775808, maximum: 9223372036854775807}
+        dead: {type: integer, format: int64, minimum: -9223372036854775808, maximum: 9223372036854775807}
+        held: {type: integer, format: int64, minimum: -9223372036854775808, maximum: 9223372036854775807}
     DeadLetter:
       type: object
       required: [subscription, position, eventId, eventType, stream, attempts, heldBehind]
       properties:
         subscription: {type: string}
-        position: {type: integer}
+        position: {type: integer, format: int64, minimum: -9223372036854775808, maximum: 9223372036854775807}
         eventId: {type: string}
         eventType: {type: string}
         stream: {type: string}
-        attempts: {type: integer}
+        attempts: {type: integer, format: int64, minimum: -9223372036854775808, maximum: 9223372036854775807}
         lastError: {type: string}
-        heldBehind: {type: integer}
+        heldBehind: {type: integer, format: int64, minimum: -9223372036854775808, maximum: 9223372036854775807}
     DeadLetterSelection:
       type: object
-      description: No field selects every dead letter.
+      description: No field (or null) selects every dead letter.
       properties:
-        subscription: {type: string}
-        position: {type: integer}
-        eventType: {type: string}
+        subscription: {type: [string, 'null']}
+        position: {type: [integer, 'null'], format: int64, minimum: -9223372036854775808, maximum: 9223372036854775807}
+        eventType: {type: [string, 'null']}
     Count:
       type: object
       required: [count]
       properties:
-        count: {type: integer}
+        count: {type: integer, format: int64, minimum: -9223372036854775808, maximum: 9223372036854775807}
     Id:
       type: object
       required: [id]
@@ -294,6 +343,7 @@ paths:
         '200': {description: The OpenAPI document, content: {application/yaml: {schema: {type: string}}}}
   /members:
     post:
+      operationId: register
       summary: Register a member.
       requestBody:
         required: true
@@ -305,14 +355,16 @@ paths:
               properties:
                 email: {type: string, format: email}
                 password: {type: string, minLength: 8, maxLength: 128}
-                name: {type: string, minLength: 1, maxLength: 100}
+                name: {type: string, minLength: 1, maxLength: 100, pattern: \#(line)}
       responses:
         '201': {description: Registered, content: {application/json: {schema: {$ref: '#/components/schemas/Id'}}}}
         '400': {$ref: '#/components/responses/BadRequest'}
         '409': {$ref: '#/components/responses/Conflict'}
         '413': {$ref: '#/components/responses/TooLarge'}
+        '503': {$ref: '#/components/responses/Overloaded'}
   /sessions:
     post:
+      operationId: logIn
       summary: Log in; returns a bearer token.
       requestBody:
         required: true
@@ -338,27 +390,38 @@ paths:
         '400': {$ref: '#/components/responses/BadRequest'}
         '401': {$ref: '#/components/responses/Unauthorized'}
         '413': {$ref: '#/components/responses/TooLarge'}
+        '503': {$ref: '#/components/responses/Overloaded'}
   /products:
     get:
+      operationId: listProducts
       summary: Products on sale, by title; filter by category and text.
       parameters:
         - {name: category, in: query, required: false, schema: {type: string}}
         - {name: q, in: query, required: false, schema: {type: string}}
         - {$ref: '#/components/parameters/page'}
       responses:
-        '200': {description: One page, content: {application/json: {schema: {$ref: '#/components/schemas/ProductPage'}}}}
+        '200':
+          description: One page
+          content: {application/json: {schema: {$ref: '#/components/schemas/ProductPage'}}}
+          links:
+            GetProduct: {operationId: getProduct, parameters: {sku: '$response.body#/items/0/sku'}}
+            SetCartLine: {operationId: setCartLine, parameters: {sku: '$response.body#/items/0/sku'}}
+            RemoveCartLine: {operationId: removeCartLine, parameters: {sku: '$response.body#/items/0/sku'}}
         '400': {$ref: '#/components/responses/BadRequest'}
   /products/{sku}:
     get:
+      operationId: getProduct
       summary: One product, with the caller's price when logged in.
       security: [{}, {member: []}]
       parameters: [{$ref: '#/components/parameters/sku'}]
       responses:
+        '400': {$ref: '#/components/responses/BadRequest'}
         '200': {description: The product, content: {application/json: {schema: {$ref: '#/components/schemas/ProductView'}}}}
         '401': {$ref: '#/components/responses/Unauthorized'}
         '404': {$ref: '#/components/responses/NotFound'}
   /cart:
     get:
+      operationId: getCart
       summary: The member's cart with a fresh, itemised quote.
       security: [{member: []}]
       responses:
@@ -366,6 +429,7 @@ paths:
         '401': {$ref: '#/components/responses/Unauthorized'}
   /cart/lines/{sku}:
     put:
+      operationId: setCartLine
       summary: Set a line's quantity.
       security: [{member: []}]
       parameters: [{$ref: '#/components/parameters/sku'}]
@@ -387,21 +451,25 @@ paths:
         '413': {$ref: '#/components/responses/TooLarge'}
         '422': {$ref: '#/components/responses/Unprocessable'}
     delete:
+      operationId: removeCartLine
       summary: Remove a line.
       security: [{member: []}]
       parameters: [{$ref: '#/components/parameters/sku'}]
       responses:
+        '400': {$ref: '#/components/responses/BadRequest'}
         '200': {description: The cart, content: {application/json: {schema: {$ref: '#/components/schemas/CartView'}}}}
         '401': {$ref: '#/components/responses/Unauthorized'}
         '409': {$ref: '#/components/responses/Conflict'}
   /coupons:
     get:
+      operationId: listCoupons
       summary: The member's coupons.
       security: [{member: []}]
       responses:
         '200': {description: Coupons, content: {application/json: {schema: {type: array, items: {$ref: '#/components/schemas/Coupon'}}}}}
         '401': {$ref: '#/components/responses/Unauthorized'}
     post:
+      operationId: claimCoupon
       summary: Claim a coupon of a campaign (within its per-member limit).
       security: [{member: []}]
       requestBody:
@@ -425,6 +493,7 @@ paths:
         '422': {$ref: '#/components/responses/Unprocessable'}
   /orders:
     get:
+      operationId: listOrders
       summary: The member's orders, newest first.
       security: [{member: []}]
       parameters: [{$ref: '#/components/parameters/page'}]
@@ -433,6 +502,7 @@ paths:
         '400': {$ref: '#/components/responses/BadRequest'}
         '401': {$ref: '#/components/responses/Unauthorized'}
     post:
+      operationId: placeOrder
       summary: Submit an order. With Idempotency-Key, a retry returns the first response.
       description: >-
         A retry under the same Idempotency-Key with the same body creates nothing and gets the
@@ -453,6 +523,11 @@ paths:
           headers:
             Idempotent-Replayed: {description: 'true when this is the replayed first response of a retry', schema: {type: string, enum: ['true']}}
           content: {application/json: {schema: {$ref: '#/components/schemas/Order'}}}
+          links:
+            GetOrder: {operationId: getOrder, parameters: {id: '$response.body#/id'}}
+            CancelOrder: {operationId: cancelOrder, parameters: {id: '$response.body#/id'}}
+            StartPayment: {operationId: startPayment, parameters: {id: '$response.body#/id'}}
+            CompleteOrder: {operationId: completeOrder, parameters: {id: '$response.body#/id'}}
         '400': {$ref: '#/components/responses/BadRequest'}
         '401': {$ref: '#/components/responses/Unauthorized'}
         '404': {$ref: '#/components/responses/NotFound'}
@@ -461,6 +536,7 @@ paths:
         '422': {$ref: '#/components/responses/Unprocessable'}
   /orders/{id}:
     get:
+      operationId: getOrder
       summary: One of the member's orders, with its timeline.
       security: [{member: []}]
       parameters: [{$ref: '#/components/parameters/orderId'}]
@@ -470,6 +546,7 @@ paths:
         '404': {$ref: '#/components/responses/NotFound'}
   /orders/{id}/cancel:
     post:
+      operationId: cancelOrder
       summary: Cancel before payment.
       security: [{member: []}]
       parameters: [{$ref: '#/components/parameters/orderId'}]
@@ -480,6 +557,7 @@ paths:
         '409': {$ref: '#/components/responses/Conflict'}
   /orders/{id}/complete:
     post:
+      operationId: completeOrder
       summary: Confirm receipt of a shipped order.
       security: [{member: []}]
       parameters: [{$ref: '#/components/parameters/orderId'}]
@@ -490,6 +568,7 @@ paths:
         '409': {$ref: '#/components/responses/Conflict'}
   /orders/{id}/payments:
     post:
+      operationId: startPayment
       summary: Start paying an order that awaits payment.
       security: [{member: []}]
       parameters: [{$ref: '#/components/parameters/orderId'}]
@@ -527,7 +606,7 @@ paths:
                 paymentId: {type: string}
                 outcome: {type: string, enum: [succeeded, failed]}
                 amount: {$ref: '#/components/schemas/Money'}
-                timestamp: {type: integer, format: int64, description: Unix seconds}
+                timestamp: {type: integer, format: int64, minimum: -9223372036854775808, maximum: 9223372036854775807, description: Unix seconds}
                 signature: {type: string, pattern: '^[0-9a-fA-F]{64}$'}
       responses:
         '200':
@@ -548,11 +627,19 @@ paths:
         '413': {$ref: '#/components/responses/TooLarge'}
   /admin/products:
     post:
+      operationId: addProduct
       summary: List a product.
       security: [{admin: []}]
-      requestBody: {required: true, content: {application/json: {schema: {$ref: '#/components/schemas/ProductRequest'}}}}
+      requestBody: {required: true, content: {application/json: {schema: {allOf: [{$ref: '#/components/schemas/ProductRequest'}, {required: [sku], properties: {sku: {type: string}}}]}}}}
       responses:
-        '201': {description: Listed, content: {application/json: {schema: {$ref: '#/components/schemas/ProductSummary'}}}}
+        '201':
+          description: Listed
+          content: {application/json: {schema: {$ref: '#/components/schemas/ProductSummary'}}}
+          links:
+            UpdateProduct: {operationId: updateProduct, parameters: {sku: '$response.body#/sku'}}
+            DelistProduct: {operationId: delistProduct, parameters: {sku: '$response.body#/sku'}}
+            GetStock: {operationId: getStock, parameters: {sku: '$response.body#/sku'}}
+            ReceiveStock: {operationId: receiveStock, parameters: {sku: '$response.body#/sku'}}
         '400': {$ref: '#/components/responses/BadRequest'}
         '401': {$ref: '#/components/responses/Unauthorized'}
         '403': {$ref: '#/components/responses/Forbidden'}
@@ -560,6 +647,7 @@ paths:
         '413': {$ref: '#/components/responses/TooLarge'}
   /admin/products/{sku}:
     put:
+      operationId: updateProduct
       summary: Update a product's details and price.
       security: [{admin: []}]
       parameters: [{$ref: '#/components/parameters/sku'}]
@@ -573,6 +661,7 @@ paths:
         '409': {$ref: '#/components/responses/Conflict'}
         '413': {$ref: '#/components/responses/TooLarge'}
     delete:
+      operationId: delistProduct
       summary: Delist a product.
       security: [{admin: []}]
       parameters: [{$ref: '#/components/parameters/sku'}]
@@ -585,15 +674,18 @@ paths:
         '409': {$ref: '#/components/responses/Conflict'}
   /admin/stock/{sku}:
     get:
+      operationId: getStock
       summary: Stock of a SKU.
       security: [{admin: []}]
       parameters: [{$ref: '#/components/parameters/sku'}]
       responses:
+        '400': {$ref: '#/components/responses/BadRequest'}
         '200': {description: Stock, content: {application/json: {schema: {$ref: '#/components/schemas/Stock'}}}}
         '401': {$ref: '#/components/responses/Unauthorized'}
         '403': {$ref: '#/components/responses/Forbidden'}
   /admin/stock/{sku}/receipts:
     post:
+      operationId: receiveStock
       summary: Goods arrived.
       security: [{admin: []}]
       parameters: [{$ref: '#/components/parameters/sku'}]
@@ -601,7 +693,7 @@ paths:
         required: true
         content:
           application/json:
-            schema: {type: object, required: [quantity], properties: {quantity: {type: integer, minimum: 1}}}
+            schema: {type: object, required: [quantity], properties: {quantity: {type: integer, minimum: 1, maximum: 1000000000}}}
       responses:
         '201': {description: Received, content: {application/json: {schema: {$ref: '#/components/schemas/Stock'}}}}
         '400': {$ref: '#/components/responses/BadRequest'}
@@ -610,8 +702,10 @@ paths:
         '404': {$ref: '#/components/responses/NotFound'}
         '409': {$ref: '#/components/responses/Conflict'}
         '413': {$ref: '#/components/responses/TooLarge'}
+        '422': {$ref: '#/components/responses/Unprocessable'}
   /admin/orders/{id}:
     get:
+      operationId: getAnyOrder
       summary: Any order.
       security: [{admin: []}]
       parameters: [{$ref: '#/components/parameters/orderId'}]
@@ -622,6 +716,7 @@ paths:
         '404': {$ref: '#/components/responses/NotFound'}
   /admin/orders/{id}/ship:
     post:
+      operationId: shipOrder
       summary: Ship a paid order (its stock is committed).
       security: [{admin: []}]
       parameters: [{$ref: '#/components/parameters/orderId'}]
@@ -633,6 +728,7 @@ paths:
         '409': {$ref: '#/components/responses/Conflict'}
   /admin/coupon-campaigns:
     post:
+      operationId: createCampaign
       summary: Start a coupon campaign (amountOff, or percentOffBasisPoints with an optional cap).
       security: [{admin: []}]
       requestBody:
@@ -641,28 +737,43 @@ paths:
           application/json:
             schema:
               type: object
+              description: >-
+                Exactly one of amountOff and percentOffBasisPoints (with an optional cap);
+                a scope by categories or by skus, not both. validUntil after validFrom (else 422).
               required: [id, name, minimumSpend]
+              oneOf:
+                - required: [amountOff]
+                  properties: {amountOff: {$ref: '#/components/schemas/PositiveAmount'}, percentOffBasisPoints: {type: 'null'}}
+                - required: [percentOffBasisPoints]
+                  properties: {percentOffBasisPoints: {type: integer, format: int64, minimum: -9223372036854775808, maximum: 9223372036854775807}, amountOff: {type: 'null'}}
+              not: {required: [categories, skus], properties: {categories: {type: array}, skus: {type: array}}}
               properties:
                 id: {type: string, pattern: '^[A-Za-z0-9-]{1,64}$'}
-                name: {type: string, minLength: 1, maxLength: 100, pattern: '^\S(.*\S)?$'}
-                amountOff: {$ref: '#/components/schemas/Money'}
-                percentOffBasisPoints: {type: integer, minimum: 1, maximum: 10000}
-                cap: {$ref: '#/components/schemas/Money'}
-                minimumSpend: {$ref: '#/components/schemas/Money'}
-                categories: {type: array, items: {type: string}}
-                skus: {type: array, items: {type: string}}
-                validFrom: {type: string, format: date-time}
-                validUntil: {type: string, format: date-time}
-                perMemberLimit: {type: integer, minimum: 1, maximum: 100}
+                name: {type: string, minLength: 1, maxLength: 100, pattern: \#(line)}
+                amountOff: {oneOf: [{$ref: '#/components/schemas/PositiveAmount'}, {type: 'null'}]}
+                percentOffBasisPoints: {type: [integer, 'null'], minimum: 1, maximum: 10000}
+                cap: {oneOf: [{$ref: '#/components/schemas/PositiveAmount'}, {type: 'null'}]}
+                minimumSpend: {$ref: '#/components/schemas/AmountOrZero'}
+                categories: {type: [array, 'null'], items: {type: string}}
+                skus: {type: [array, 'null'], items: {type: string}}
+                validFrom: {type: [string, 'null'], format: date-time}
+                validUntil: {type: [string, 'null'], format: date-time}
+                perMemberLimit: {type: [integer, 'null'], minimum: 1, maximum: 100}
       responses:
-        '201': {description: Created, content: {application/json: {schema: {$ref: '#/components/schemas/Id'}}}}
+        '201':
+          description: Created
+          content: {application/json: {schema: {$ref: '#/components/schemas/Id'}}}
+          links:
+            IssueCoupon: {operationId: issueCoupon, parameters: {id: '$response.body#/id'}}
         '400': {$ref: '#/components/responses/BadRequest'}
         '401': {$ref: '#/components/responses/Unauthorized'}
         '403': {$ref: '#/components/responses/Forbidden'}
         '409': {$ref: '#/components/responses/Conflict'}
         '413': {$ref: '#/components/responses/TooLarge'}
+        '422': {$ref: '#/components/responses/Unprocessable'}
   /admin/coupon-campaigns/{id}/coupons:
     post:
+      operationId: issueCoupon
       summary: Issue a coupon of the campaign to a member.
       security: [{admin: []}]
       parameters: [{name: id, in: path, required: true, schema: {type: string}}]
@@ -692,23 +803,39 @@ paths:
           application/json:
             schema:
               type: object
+              description: >-
+                `kind` decides which fields count: productDiscount needs sku and rateBasisPoints;
+                spendAndSave threshold and saving (saving below threshold, else 422);
+                quantityDiscount minimumItems and rateBasisPoints; cheapestFree groupSize and
+                freeItems (fewer free than the group, else 422). A scope by categories or by
+                skus, not both. validUntil after validFrom (else 422).
               required: [id, name, kind]
+              oneOf:
+                - required: [sku, rateBasisPoints]
+                  properties: {kind: {const: productDiscount}, sku: {type: string}, rateBasisPoints: {type: integer, minimum: 1, maximum: 10000}}
+                - required: [threshold, saving]
+                  properties: {kind: {const: spendAndSave}, threshold: {$ref: '#/components/schemas/PositiveAmount'}, saving: {$ref: '#/components/schemas/PositiveAmount'}}
+                - required: [minimumItems, rateBasisPoints]
+                  properties: {kind: {const: quantityDiscount}, minimumItems: {type: integer, minimum: 1, maximum: 1000}, rateBasisPoints: {type: integer, minimum: 1, maximum: 10000}}
+                - required: [groupSize, freeItems]
+                  properties: {kind: {const: cheapestFree}, groupSize: {type: integer, minimum: 2, maximum: 100}, freeItems: {type: integer, minimum: 1, maximum: 99}}
+              not: {required: [categories, skus], properties: {categories: {type: array}, skus: {type: array}}}
               properties:
-                id: {type: string}
-                name: {type: string}
+                id: {type: string, pattern: '^[A-Za-z0-9-]{1,64}$'}
+                name: {type: string, minLength: 1, maxLength: 100, pattern: \#(line)}
                 kind: {type: string, enum: [productDiscount, spendAndSave, quantityDiscount, cheapestFree]}
-                sku: {type: string}
-                rateBasisPoints: {type: integer}
-                threshold: {$ref: '#/components/schemas/Money'}
-                saving: {$ref: '#/components/schemas/Money'}
-                repeating: {type: boolean}
-                minimumItems: {type: integer}
-                groupSize: {type: integer}
-                freeItems: {type: integer}
-                categories: {type: array, items: {type: string}}
-                skus: {type: array, items: {type: string}}
-                validFrom: {type: string, format: date-time}
-                validUntil: {type: string, format: date-time}
+                sku: {type: [string, 'null']}
+                rateBasisPoints: {type: [integer, 'null'], format: int64, minimum: -9223372036854775808, maximum: 9223372036854775807}
+                threshold: {$ref: '#/components/schemas/NullableMoney'}
+                saving: {$ref: '#/components/schemas/NullableMoney'}
+                repeating: {type: [boolean, 'null']}
+                minimumItems: {type: [integer, 'null'], format: int64, minimum: -9223372036854775808, maximum: 9223372036854775807}
+                groupSize: {type: [integer, 'null'], format: int64, minimum: -9223372036854775808, maximum: 9223372036854775807}
+                freeItems: {type: [integer, 'null'], format: int64, minimum: -9223372036854775808, maximum: 9223372036854775807}
+                categories: {type: [array, 'null'], items: {type: string}}
+                skus: {type: [array, 'null'], items: {type: string}}
+                validFrom: {type: [string, 'null'], format: date-time}
+                validUntil: {type: [string, 'null'], format: date-time}
       responses:
         '201': {description: Added, content: {application/json: {schema: {$ref: '#/components/schemas/Id'}}}}
         '400': {$ref: '#/components/responses/BadRequest'}
@@ -716,6 +843,7 @@ paths:
         '403': {$ref: '#/components/responses/Forbidden'}
         '409': {$ref: '#/components/responses/Conflict'}
         '413': {$ref: '#/components/responses/TooLarge'}
+        '422': {$ref: '#/components/responses/Unprocessable'}
   /admin/members/{id}/level:
     put:
       summary: Change a member's level.
@@ -787,10 +915,10 @@ paths:
                 type: object
                 required: [orders, stocks, wallets, payments, drifts, lag]
                 properties:
-                  orders: {type: integer}
-                  stocks: {type: integer}
-                  wallets: {type: integer}
-                  payments: {type: integer}
+                  orders: {type: integer, format: int64, minimum: -9223372036854775808, maximum: 9223372036854775807}
+                  stocks: {type: integer, format: int64, minimum: -9223372036854775808, maximum: 9223372036854775807}
+                  wallets: {type: integer, format: int64, minimum: -9223372036854775808, maximum: 9223372036854775807}
+                  payments: {type: integer, format: int64, minimum: -9223372036854775808, maximum: 9223372036854775807}
                   drifts:
                     type: array
                     items:
@@ -800,7 +928,7 @@ paths:
                         rule: {type: string}
                         subject: {type: string}
                         detail: {type: string}
-                  lag: {type: object, additionalProperties: {type: integer}}
+                  lag: {type: object, additionalProperties: {type: integer, format: int64, minimum: -9223372036854775808, maximum: 9223372036854775807}}
         '401': {$ref: '#/components/responses/Unauthorized'}
         '403': {$ref: '#/components/responses/Forbidden'}
 """#

@@ -22,9 +22,14 @@ public struct Stock: AggregateRoot, Hashable {
     public var available: Int { onHand - reserved }
 
     /// Goods arrived.
+    /// - Throws: ``InvalidInput`` outside 1 ... ``maximumOnHand``; ``RuleViolation`` when the
+    ///   stock would then pass ``maximumOnHand``.
     public mutating func receive(_ quantity: Int) throws {
-        guard quantity >= 1, quantity <= Self.maximumOnHand - onHand else {
-            throw InvalidInput(field: "quantity", "must be within 1...\(Self.maximumOnHand - onHand)")
+        guard (1...Self.maximumOnHand).contains(quantity) else {
+            throw InvalidInput(field: "quantity", "must be within 1...\(Self.maximumOnHand)")
+        }
+        guard quantity <= Self.maximumOnHand - onHand else {
+            throw RuleViolation(field: "quantity", "\(onHand) on hand already; at most \(Self.maximumOnHand - onHand) more fit")
         }
         onHand += quantity
         record(StockReceived(sku: id, quantity: quantity, onHand: onHand))

@@ -20,7 +20,7 @@ public struct Address: Codable, Hashable, Sendable {
 
     public func validated() throws -> Address {
         let phone = try phone.validated(field: "address.phone", maxLength: 32)
-        guard phone.allSatisfy({ $0.isNumber || " +-()".contains($0) }) else {
+        guard phone.allSatisfy({ ($0.isASCII && $0.isNumber) || " +-()".contains($0) }) else {
             throw InvalidInput(field: "address.phone", "digits, spaces and + - ( ) only")
         }
         return Address(
@@ -185,6 +185,8 @@ public enum OrderProblem: MallProblem, Hashable {
     case cannotCancel(String, status: Order.Status)
     case wrongStatus(String, status: Order.Status, expected: Order.Status)
     case idempotencyKeyReused(String)
+    /// `fromCart` was asked for, and the cart is empty.
+    case cartEmpty
     /// The member has this many orders submitted or awaiting payment already.
     case tooManyOpenOrders(limit: Int)
     /// The order asks for more units of one SKU than one order may.
@@ -195,6 +197,7 @@ public enum OrderProblem: MallProblem, Hashable {
         case .notFound: .notFound
         case .cannotCancel, .wrongStatus, .idempotencyKeyReused: .conflict
         case .tooManyOpenOrders, .quantityLimit: .limitReached
+        case .cartEmpty: .ruleViolation
         }
     }
 
@@ -202,6 +205,7 @@ public enum OrderProblem: MallProblem, Hashable {
         switch self {
         case .idempotencyKeyReused: "Idempotency-Key"
         case .quantityLimit: "quantity"
+        case .cartEmpty: "fromCart"
         default: nil
         }
     }
@@ -212,6 +216,7 @@ public enum OrderProblem: MallProblem, Hashable {
         case .cannotCancel(let id, let status): "order \(id) is \(status.rawValue) and can no longer be cancelled"
         case .wrongStatus(let id, let status, let expected): "order \(id) is \(status.rawValue), it must be \(expected.rawValue)"
         case .idempotencyKeyReused(let key): "Idempotency-Key \(key) was used for a different request"
+        case .cartEmpty: "the cart is empty"
         case .tooManyOpenOrders(let limit):
             "at most \(limit) orders may await payment at once (limit: max unpaid orders per member); pay or cancel one first"
         case .quantityLimit(let sku, let quantity, let limit):

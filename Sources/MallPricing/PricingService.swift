@@ -45,7 +45,7 @@ public struct PricingService: Sendable {
         try await engine.perform { work in
             var book = try await work.load(PromotionBook.self, id: PromotionBook.mainID) ?? PromotionBook()
             guard !book.promotions.contains(where: { $0.id == promotion.id }) else {
-                throw InvalidInput(field: "id", "a promotion \(promotion.id) exists")
+                throw AlreadyExists(field: "id", "a promotion \(promotion.id)")
             }
             book.promotions.append(promotion)
             try work.save(&book)
@@ -65,7 +65,7 @@ public struct PricingService: Sendable {
         }
         try Self.validate(terms, currency: policy.currency)
         return try await engine.perform { work in
-            guard try await work.load(CouponCampaign.self, id: id) == nil else { throw InvalidInput(field: "id", "a campaign \(id) exists") }
+            guard try await work.load(CouponCampaign.self, id: id) == nil else { throw AlreadyExists(field: "id", "a campaign \(id)") }
             var campaign = CouponCampaign(id: id, name: name, terms: terms)
             try work.save(&campaign)
             return campaign
@@ -103,13 +103,13 @@ public struct PricingService: Sendable {
             guard rate.isValidDiscount else { throw InvalidInput(field: "rule.rate", "must be within 1...10000 basis points") }
         case .spendAndSave(_, let threshold, let saving, _):
             guard threshold.currency == currency, saving.currency == currency else { throw InvalidInput(field: "rule", "amounts must be in \(currency)") }
-            guard threshold.minorUnits > 0, saving.minorUnits > 0, saving < threshold else {
-                throw InvalidInput(field: "rule.saving", "must be positive and less than the threshold")
-            }
+            guard threshold.minorUnits > 0, saving.minorUnits > 0 else { throw InvalidInput(field: "saving", "must be positive") }
+            guard saving < threshold else { throw RuleViolation(field: "saving", "must be less than the threshold") }
         case .cheapestFree(_, let groupSize, let freeItems):
-            guard groupSize >= 2, groupSize <= 100, freeItems >= 1, freeItems < groupSize else {
-                throw InvalidInput(field: "rule.freeItems", "need 1 ≤ freeItems < groupSize ≤ 100")
+            guard (2...100).contains(groupSize), (1...99).contains(freeItems) else {
+                throw InvalidInput(field: "freeItems", "need 2 ≤ groupSize ≤ 100 and 1 ≤ freeItems ≤ 99")
             }
+            guard freeItems < groupSize else { throw RuleViolation(field: "freeItems", "must be less than groupSize") }
         }
         if case .quantityDiscount(_, let minimum, _) = promotion.rule, !(1...1000).contains(minimum) {
             throw InvalidInput(field: "rule.minimumItems", "must be within 1...1000")
