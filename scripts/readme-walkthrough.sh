@@ -13,22 +13,10 @@ for tool in curl jq; do
     fi
 done
 
-MALL=.build/debug/mall
-[[ -x "$MALL" ]] || { echo "readme-walkthrough.sh: build first (swift build)" >&2; exit 1; }
-WORK=$(mktemp -d)
-export MALL_DATABASE_URL="$WORK/mall.sqlite" MALL_PASSWORD_COST=4
-"$MALL" serve --port 0 > "$WORK/server.log" 2>&1 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
-M=""
-for _ in $(seq 1 600); do
-    M=$(sed -n 's/^mall listening on //p' "$WORK/server.log" | head -1)
-    [[ -n "$M" ]] && break
-    kill -0 $SERVER 2>/dev/null || { cat "$WORK/server.log"; echo "mall serve exited" >&2; exit 1; }
-    sleep 0.1
-done
-[[ -n "$M" ]] || { cat "$WORK/server.log"; echo "mall serve did not start" >&2; exit 1; }
-export M
+export MALL_PASSWORD_COST=4
+source scripts/lib/mall-server.sh
+start_mall_server
+export MALL_DATABASE_URL="$WORK/mall.sqlite" M="$URL"  # what the walkthrough's `mall gateway sign` opens
 
 grep -q '^admin token (printed once, keep it): ' "$WORK/server.log" || { echo "FAIL: no admin token printed on first start" >&2; exit 1; }
 grep -q '^payment gateway secret (printed once, give it to the gateway): [0-9a-f]\{64\}$' "$WORK/server.log" \

@@ -28,22 +28,9 @@ if [[ ! -x "$VENV/bin/schemathesis" ]] || ! "$VENV/bin/schemathesis" --version |
     "$VENV/bin/pip" install --quiet "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
-MALL=${MALL_BINARY:-.build/debug/mall}
-WORK=$(mktemp -d)
 ADMIN_TOKEN="schemathesis-admin-token-$$-$RANDOM"
-"$MALL" serve --database "$WORK/mall.sqlite" --host 127.0.0.1 --port 0 --admin-token "$ADMIN_TOKEN" \
-    --max-unpaid-orders 10000 > "$WORK/server.log" 2>&1 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
-
-URL=""
-for _ in $(seq 1 600); do
-    URL=$(sed -n 's/^mall listening on //p' "$WORK/server.log" | head -1)
-    [[ -n "$URL" ]] && break
-    kill -0 $SERVER 2>/dev/null || { cat "$WORK/server.log"; echo "mall serve exited" >&2; exit 1; }
-    sleep 0.1
-done
-[[ -n "$URL" ]] || { cat "$WORK/server.log"; echo "mall serve did not start" >&2; exit 1; }
+source scripts/lib/mall-server.sh
+start_mall_server --admin-token "$ADMIN_TOKEN" --max-unpaid-orders 10000
 echo "== mall serve at $URL"
 
 MEMBER_TOKEN=$(python3 - "$URL" <<'PY'
