@@ -44,7 +44,9 @@ print(post("/sessions", {"email": "fuzz@example.com", "password": "fuzzing-passw
 PY
 )
 
-COMMON=(--checks all --phases examples,coverage,fuzzing,stateful --max-examples "${SCHEMATHESIS_EXAMPLES:-25}"
+# Every check but max_response_time: a wall-clock limit (10 s by default) fails on a busy
+# machine, not on a broken contract; speed is measured by the benchmarks, never asserted.
+COMMON=(--checks all --exclude-checks max_response_time --phases examples,coverage,fuzzing,stateful --max-examples "${SCHEMATHESIS_EXAMPLES:-25}"
         --seed "${SCHEMATHESIS_SEED:-20261130}" --workers 2 --request-timeout 30 --no-color --suppress-health-check all)
 
 echo "== schemathesis: public and member routes"
