@@ -16,6 +16,9 @@ public final class InMemoryEventStore: EventStore {
         var scheduled: [String: ScheduledMessage] = [:]
         var leases: [String: [Int: PartitionLease]] = [:]
         var nodes: [String: [String: Date]] = [:]
+        var projections: [String: ProjectionState] = [:]
+        /// Rows of each physical projection table, by primary key.
+        var projectionTables: [String: [[ProjectionValue]: [String: ProjectionValue]]] = [:]
     }
 
     /// The kinds of operation ``simulateOutage(of:error:)`` can make fail.
@@ -46,6 +49,10 @@ public final class InMemoryEventStore: EventStore {
     /// Ends a ``simulateOutage(of:error:)``.
     public func endOutage() {
         outage.withLock { $0 = nil }
+    }
+
+    private func withState<T>(_ body: (inout State) throws -> T) rethrows -> T {
+        try state.withLock { try body(&$0) }
     }
 
     private func check(_ operation: Operation) throws {
@@ -91,6 +98,13 @@ public final class InMemoryEventStore: EventStore {
                 for entry in progress.park { next.parked[progress.subscription, default: [:]][entry.position] = entry }
                 next.inbox[progress.subscription, default: []].formUnion(progress.inbox)
             }
+            if let fence = changeset.projectionFence {
+                let state = next.projections[fence.projection]
+                guard state?.serving.number == fence.generation || state?.building?.number == fence.generation else {
+                    throw StoreError.projectionGenerationGone(projection: fence.projection, generation: fence.generation)
+                }
+            }
+            for write in changeset.projectionWrites { try Self.apply(write, to: &next) }
             var recorded: [EventEnvelope] = []
             for event in changeset.events {
                 guard next.eventIDs.insert(event.eventID).inserted else {
@@ -223,8 +237,114 @@ public final class InMemoryEventStore: EventStore {
         }
     }
 
+    private static func apply(_ write: ProjectionWrite, to state: inout State) throws {
+        switch write {
+        case .upsert(let table, let columns, let values, let key):
+            guard state.projectionTables[table] != nil else { throw ProjectionError.unknownTable(projection: "?", table: table) }
+            let row = Dictionary(uniqueKeysWithValues: zip(columns, values))
+            state.projectionTables[table]?[key.map { row[$0] ?? .null }] = row
+        case .delete(let table, _, let values):
+            guard state.projectionTables[table] != nil else { throw ProjectionError.unknownTable(projection: "?", table: table) }
+            state.projectionTables[table]?[values] = nil
+        }
+    }
+
     public func leases(subscription: String) async throws -> [PartitionLease] {
         try check(.lease)
         return state.withLock { state in (state.leases[subscription] ?? [:]).values.sorted { $0.partition < $1.partition } }
+    }
+}
+
+extension InMemoryEventStore: ProjectionStore {
+    public func prepareProjection(_ schema: ProjectionSchema) async throws -> ProjectionState {
+        try check(.subscriptionRead)
+        return withState { state in
+            if let known = state.projections[schema.name] { return known }
+            let first = ProjectionState.Generation(number: 1, version: schema.version, tables: schema.physicalTables(generation: 1))
+            for physical in first.tables.values { state.projectionTables[physical] = [:] }
+            let created = ProjectionState(name: schema.name, serving: first, building: nil)
+            state.projections[schema.name] = created
+            return created
+        }
+    }
+
+    public func projectionState(_ name: String) async throws -> ProjectionState? {
+        try check(.subscriptionRead)
+        return withState { $0.projections[name] }
+    }
+
+    public func beginProjectionBuild(_ schema: ProjectionSchema) async throws -> ProjectionState {
+        try check(.commit)
+        return try withState { state in
+            guard var known = state.projections[schema.name] else { throw ProjectionError.unknownProjection(schema.name) }
+            if let building = known.building {
+                if building.version == schema.version { return known }
+                Self.drop(building, of: schema, from: &state)  // a build of another version, abandoned
+            }
+            let number = max(known.serving.number, known.building?.number ?? 0) + 1
+            let building = ProjectionState.Generation(number: number, version: schema.version, tables: schema.physicalTables(generation: number))
+            for physical in building.tables.values { state.projectionTables[physical] = [:] }
+            known.building = building
+            state.projections[schema.name] = known
+            return known
+        }
+    }
+
+    public func completeProjectionBuild(_ schema: ProjectionSchema, generation: Int) async throws {
+        try check(.commit)
+        try withState { state in
+            guard var known = state.projections[schema.name], let building = known.building, building.number == generation else {
+                throw StoreError.projectionGenerationGone(projection: schema.name, generation: generation)
+            }
+            Self.drop(known.serving, of: schema, from: &state)
+            known.serving = building
+            known.building = nil
+            state.projections[schema.name] = known
+        }
+        commitSignal.notify()
+    }
+
+    /// Drops a generation's tables, checkpoint and parked events.
+    private static func drop(_ generation: ProjectionState.Generation, of schema: ProjectionSchema, from state: inout State) {
+        for physical in generation.tables.values { state.projectionTables[physical] = nil }
+        let checkpoint = schema.checkpointName(generation: generation.number)
+        state.checkpoints[checkpoint] = nil
+        state.parked[checkpoint] = nil
+    }
+
+    public func projectionRows(_ table: ProjectionTable, physical: String, query: ProjectionQuery) async throws -> [ProjectionRow] {
+        try check(.logRead)
+        let rows = try matching(table, physical: physical, query: query).sorted { a, b in
+            for key in query.order {
+                let order = ProjectionValue.compare(a[key.column] ?? .null, b[key.column] ?? .null) ?? 0
+                if order != 0 { return key.ascending ? order < 0 : order > 0 }
+            }
+            return ProjectionValue.compareKeys(table.primaryKey.map { a[$0] ?? .null }, table.primaryKey.map { b[$0] ?? .null }) < 0
+        }
+        let page = rows.dropFirst(query.offset).prefix(query.limit ?? Int.max)
+        return page.map { ProjectionRow(table: table.name, values: $0) }
+    }
+
+    public func projectionCount(_ table: ProjectionTable, physical: String, query: ProjectionQuery) async throws -> Int {
+        try check(.logRead)
+        return try matching(table, physical: physical, query: query).count
+    }
+
+    private func matching(_ table: ProjectionTable, physical: String, query: ProjectionQuery) throws -> [[String: ProjectionValue]] {
+        try withState { state in
+            guard let rows = state.projectionTables[physical] else { throw ProjectionError.unknownTable(projection: "?", table: physical) }
+            return rows.values.filter(query.matches)
+        }
+    }
+}
+
+extension ProjectionValue {
+    /// Orders two primary keys column by column.
+    static func compareKeys(_ a: [ProjectionValue], _ b: [ProjectionValue]) -> Int {
+        for (x, y) in zip(a, b) {
+            let order = compare(x, y) ?? 0
+            if order != 0 { return order }
+        }
+        return 0
     }
 }

@@ -9,3 +9,11 @@ struct InMemoryConformanceTests {
         try await test.run { InMemoryEventStore() }
     }
 }
+
+@Suite("In-memory store: projections")
+struct InMemoryProjectionConformanceTests {
+    @Test(arguments: EventStoreConformance.projections)
+    func conformance(_ test: ConformanceTest) async throws {
+        try await test.run { InMemoryEventStore() }
+    }
+}

@@ -53,8 +53,18 @@ public final class UnitOfWork {
         var events: [NewEvent] = []
         var scheduled: [String: ScheduledMessage] = [:]
         var cancelled: [String] = []
+        /// Projection row changes, in order, and each touched row's latest state (`nil`:
+        /// deleted), which reads within the batch see.
+        var projectionWrites: [ProjectionWrite] = []
+        var projectionRows: [ProjectionRowKey: [String: ProjectionValue]?] = [:]
 
-        var isEmpty: Bool { aggregates.isEmpty && events.isEmpty && scheduled.isEmpty && cancelled.isEmpty }
+        var isEmpty: Bool { aggregates.isEmpty && events.isEmpty && scheduled.isEmpty && cancelled.isEmpty && projectionWrites.isEmpty }
+    }
+
+    /// A row of a physical projection table.
+    struct ProjectionRowKey: Hashable {
+        var table: String
+        var key: [ProjectionValue]
     }
 
     let store: any EventStore
@@ -74,9 +84,11 @@ public final class UnitOfWork {
     private struct Journal {
         var eventCount: Int
         var aggregateOrderCount: Int
+        var projectionWriteCount: Int
         var aggregates: [StreamID: StagedAggregate?] = [:]
         var scheduled: [String: ScheduledMessage?] = [:]
         var cancelled: [String]?
+        var projectionRows: [ProjectionRowKey: [String: ProjectionValue]??] = [:]
     }
 
     /// - Parameter cache: decoded aggregates to reuse across units of work (an engine's
@@ -196,7 +208,9 @@ public final class UnitOfWork {
     /// Marks the current staged changes, so that ``rollbackToSavepoint()`` can drop what is
     /// staged after this. Replaces an open savepoint.
     func beginSavepoint() {
-        journal = Journal(eventCount: staged.events.count, aggregateOrderCount: staged.aggregateOrder.count)
+        journal = Journal(
+            eventCount: staged.events.count, aggregateOrderCount: staged.aggregateOrder.count,
+            projectionWriteCount: staged.projectionWrites.count)
     }
 
     /// Drops what was staged since ``beginSavepoint()`` and closes the savepoint.
@@ -207,6 +221,8 @@ public final class UnitOfWork {
         for (stream, before) in journal.aggregates { staged.aggregates[stream] = before }
         for (key, before) in journal.scheduled { staged.scheduled[key] = before }
         if let cancelled = journal.cancelled { staged.cancelled = cancelled }
+        staged.projectionWrites.removeSubrange(journal.projectionWriteCount...)
+        for (row, before) in journal.projectionRows { staged.projectionRows[row] = before }
         self.journal = nil
     }
 
@@ -225,7 +241,40 @@ public final class UnitOfWork {
         changeset.events = staged.events
         changeset.scheduled = staged.scheduled.values.sorted { $0.key < $1.key }
         changeset.cancelledSchedules = staged.cancelled
+        changeset.projectionWrites = staged.projectionWrites
         return changeset
+    }
+
+    // MARK: Projection rows (see ``ProjectionRows``)
+
+    /// The row as this unit of work left it, else as stored.
+    func projectionRow(_ table: ProjectionTable, physical: String, key: [ProjectionValue]) async throws -> ProjectionRow? {
+        if let staged = staged.projectionRows[ProjectionRowKey(table: physical, key: key)] {
+            return staged.map { ProjectionRow(table: table.name, values: $0) }
+        }
+        guard let projections = store as? any ProjectionStore else { throw ProjectionError.unknownProjection(physical) }
+        var query = ProjectionQuery(table.name)
+        for (column, value) in zip(table.primaryKey, key) { query = query.where(.equals(column, value)) }
+        return try await projections.projectionRows(table, physical: physical, query: query).first
+    }
+
+    func stageProjectionUpsert(_ table: ProjectionTable, physical: String, row: [String: ProjectionValue]) {
+        let key = table.primaryKey.map { row[$0] ?? .null }
+        journalProjectionRow(ProjectionRowKey(table: physical, key: key))
+        staged.projectionRows[ProjectionRowKey(table: physical, key: key)] = .some(row)
+        let columns = table.columns.map(\.name)
+        staged.projectionWrites.append(.upsert(table: physical, columns: columns, values: columns.map { row[$0] ?? .null }, key: table.primaryKey))
+    }
+
+    func stageProjectionDelete(_ table: ProjectionTable, physical: String, key: [ProjectionValue]) {
+        journalProjectionRow(ProjectionRowKey(table: physical, key: key))
+        staged.projectionRows[ProjectionRowKey(table: physical, key: key)] = .some(nil)
+        staged.projectionWrites.append(.delete(table: physical, key: table.primaryKey, values: key))
+    }
+
+    private func journalProjectionRow(_ row: ProjectionRowKey) {
+        guard journal != nil, journal?.projectionRows[row] == nil else { return }
+        journal?.projectionRows[row] = .some(staged.projectionRows[row])
     }
 
     private static func encode<A: AggregateRoot>(_ aggregate: A) throws -> Data { try HeraldJSON.encode(aggregate) }

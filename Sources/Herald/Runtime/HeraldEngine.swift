@@ -22,6 +22,8 @@ public struct HeraldEngine: Sendable {
     public let aggregateCache: AggregateCache
     /// This process's name in partition leases; unique per process by default.
     public let node: String
+    /// The serving generation of each projection, as this engine last read it.
+    public let projectionStates = ProjectionStateCache()
 
     public init(
         store: any EventStore, registry: EventRegistry = EventRegistry(),
@@ -104,17 +106,20 @@ public struct HeraldEngine: Sendable {
         }
     }
 
-    /// A service running every subscription and the scheduler until shutdown.
+    /// A service running every subscription and projection and the scheduler until shutdown.
     ///
-    /// - Throws: ``ConfigurationError`` for invalid settings or duplicate subscription names.
-    public func service(subscriptions: [Subscription], schedulerPollInterval: Duration = .seconds(1)) throws -> HeraldService {
+    /// - Throws: ``ConfigurationError`` for invalid settings or duplicate names.
+    public func service(
+        subscriptions: [Subscription], projections: [Projection] = [], schedulerPollInterval: Duration = .seconds(1)
+    ) throws -> HeraldService {
         var names = Set<String>()
-        for subscription in subscriptions where !names.insert(subscription.name).inserted {
-            throw ConfigurationError(setting: "Subscription.name", value: subscription.name, allowed: "unique among the service's subscriptions")
+        for name in subscriptions.map(\.name) + projections.map(\.name) where !names.insert(name).inserted {
+            throw ConfigurationError(setting: "Subscription.name", value: name, allowed: "unique among the service's subscriptions and projections")
         }
         return HeraldService(
             workers: try subscriptions.filter { $0.partitioning == nil }.map(worker(for:)),
             coordinators: try subscriptions.filter { $0.partitioning != nil }.map(coordinator(for:)),
+            projections: try projections.map(projectionWorker(for:)),
             scheduler: scheduler(pollInterval: schedulerPollInterval), signal: store.commitSignal)
     }
 

@@ -15,6 +15,7 @@ public struct HeraldService: Service {
     public let workers: [SubscriptionWorker]
     /// This node's share of the partitioned subscriptions.
     public let coordinators: [PartitionCoordinator]
+    public let projections: [ProjectionWorker]
     public let scheduler: MessageScheduler
     let signal: CommitSignal
 
@@ -27,6 +28,9 @@ public struct HeraldService: Service {
                 }
                 for coordinator in coordinators {
                     group.addTask { try await coordinator.run(stop: stop) }
+                }
+                for projection in projections {
+                    group.addTask { try await projection.run(stop: stop) }
                 }
                 group.addTask { try await scheduler.run(stop: stop) }
                 try await group.waitForAll()

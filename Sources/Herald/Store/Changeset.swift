@@ -18,6 +18,11 @@ public struct Changeset: Sendable {
     public var deliveredSchedules: [String] = []
     /// Progress of one subscription, committed with the effects above.
     public var subscription: SubscriptionProgress?
+    /// Rows of projection tables to write, in order (see ``ProjectionStore``).
+    public var projectionWrites: [ProjectionWrite] = []
+    /// The projection generation the writes belong to: the commit fails, writing nothing,
+    /// unless it is still serving or being built.
+    public var projectionFence: ProjectionFence?
     /// The time the store records as the events' `recordedAt`.
     public var recordedAt: Date
 
@@ -26,7 +31,7 @@ public struct Changeset: Sendable {
     /// Whether committing would change nothing.
     public var isEmpty: Bool {
         aggregates.isEmpty && events.isEmpty && scheduled.isEmpty && cancelledSchedules.isEmpty
-            && deliveredSchedules.isEmpty && (subscription?.isEmpty ?? true)
+            && deliveredSchedules.isEmpty && (subscription?.isEmpty ?? true) && projectionWrites.isEmpty
     }
 }
 

@@ -56,6 +56,9 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Hashable {
     /// released it, or an operator replayed or discarded it): nothing was written. Read
     /// again and decide anew.
     case parkedEventChanged(subscription: String, position: Int64)
+    /// The projection generation a commit wrote for is neither serving nor being built any
+    /// more (a rebuild replaced it): nothing was written. Read the projection's state again.
+    case projectionGenerationGone(projection: String, generation: Int)
     /// Another node took this partition's lease: nothing was written.
     case leaseLost(subscription: String, partition: Int)
     /// A scheduled message was already delivered or cancelled by someone else.
@@ -81,6 +84,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Hashable {
             return "checkpoint of subscription \(subscription) moved: expected \(expected), found \(found.map(String.init) ?? "none")"
         case .parkedEventChanged(let subscription, let position):
             return "parked event at position \(position) of subscription \(subscription) changed since it was read; nothing was written"
+        case .projectionGenerationGone(let projection, let generation):
+            return "generation \(generation) of projection \(projection) was replaced; nothing was written"
         case .leaseLost(let subscription, let partition):
             return "the lease on partition \(partition) of subscription \(subscription) has passed to another node; nothing was written"
         case .scheduledMessageGone(let key):

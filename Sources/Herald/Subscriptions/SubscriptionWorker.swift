@@ -40,6 +40,8 @@ public final class SubscriptionWorker: Sendable {
     let cache: AggregateCache?
     /// The partition this worker handles, for a partitioned subscription.
     public let slot: PartitionSlot?
+    /// For a projection's worker: the generation its commits belong to.
+    let projectionFence: ProjectionFence?
     /// The checkpoint this worker moves: the subscription's, or its partition's.
     public let checkpointName: String
     /// Whether the checkpoint is known to exist (so its start position need not be worked out).
@@ -52,10 +54,11 @@ public final class SubscriptionWorker: Sendable {
 
     init(subscription: Subscription, store: any EventStore, registry: EventRegistry,
          clock: any HeraldClock, random: any RandomSource, logger: Logger, cache: AggregateCache? = nil,
-         slot: PartitionSlot? = nil) throws {
+         slot: PartitionSlot? = nil, projectionFence: ProjectionFence? = nil) throws {
         try subscription.validate()
         self.cache = cache
         self.slot = slot
+        self.projectionFence = projectionFence
         if let slot {
             checkpointName = Partitioning.checkpointName(subscription: subscription.name, partition: slot.index, count: slot.partitioning.count)
         } else {
@@ -199,6 +202,9 @@ public final class SubscriptionWorker: Sendable {
                 throw CancellationError()
             } catch StoreError.leaseLost {
                 logger.info("partition lease lost; stopping")
+                return
+            } catch StoreError.projectionGenerationGone {
+                logger.info("projection generation replaced; stopping")
                 return
             } catch {
                 if Task.isCancelled { throw CancellationError() }
@@ -398,6 +404,7 @@ public final class SubscriptionWorker: Sendable {
         changeset.subscription = progress
         guard !changeset.isEmpty else { return 0 }
         changeset.subscription?.fence = try slot?.fence()
+        changeset.projectionFence = projectionFence
         return try await store.commit(changeset).count
     }
 

@@ -1,0 +1,216 @@
+import Foundation
+import Synchronization
+
+extension HeraldEngine {
+    /// The store's projection capability.
+    ///
+    /// - Throws: ``ConfigurationError`` for a store without one.
+    var projectionStore: any ProjectionStore {
+        get throws {
+            guard let store = store as? any ProjectionStore else {
+                throw ConfigurationError(setting: "HeraldEngine.store", value: "\(type(of: store))", allowed: "a store that supports projections")
+            }
+            return store
+        }
+    }
+
+    /// Creates the projection's tables when it is new, and returns where it stands.
+    @discardableResult
+    public func prepare(_ projection: Projection) async throws -> ProjectionState {
+        try projection.validate()
+        let state = try await projectionStore.prepareProjection(projection.schema)
+        projectionStates.remember(state)
+        return state
+    }
+
+    /// Rows of one of `projection`'s tables, from its serving generation.
+    ///
+    /// - Throws: ``ProjectionError/notReady(projection:serving:declared:)`` while the tables
+    ///   serving are of another version than `projection`'s (a rebuild is due or under way).
+    public func rows(_ projection: Projection, _ query: ProjectionQuery) async throws -> [ProjectionRow] {
+        try await reading(projection, query) { store, table, physical in try await store.projectionRows(table, physical: physical, query: query) }
+    }
+
+    /// How many rows of one of `projection`'s tables match `query`'s conditions.
+    public func count(_ projection: Projection, _ query: ProjectionQuery) async throws -> Int {
+        try await reading(projection, query) { store, table, physical in try await store.projectionCount(table, physical: physical, query: query) }
+    }
+
+    /// Runs `read` against the serving generation, remembered between queries; when the
+    /// read fails and a rebuild has swapped generations meanwhile, once more on the new one.
+    private func reading<T>(
+        _ projection: Projection, _ query: ProjectionQuery,
+        _ read: (any ProjectionStore, ProjectionTable, String) async throws -> T
+    ) async throws -> T {
+        let store = try projectionStore
+        let table = try projection.table(query.table)
+        try query.validate(against: table)
+        var state = try await servingState(projection, refresh: false)
+        do {
+            return try await read(store, table, try physical(projection, state, table: table.name))
+        } catch {
+            let fresh = try await servingState(projection, refresh: true)
+            guard fresh.serving.number != state.serving.number else { throw error }
+            state = fresh
+            return try await read(store, table, try physical(projection, state, table: table.name))
+        }
+    }
+
+    private func servingState(_ projection: Projection, refresh: Bool) async throws -> ProjectionState {
+        if !refresh, let known = projectionStates.state(projection.name) { return known }
+        guard let state = try await projectionStore.projectionState(projection.name) else { throw ProjectionError.unknownProjection(projection.name) }
+        projectionStates.remember(state)
+        return state
+    }
+
+    private func physical(_ projection: Projection, _ state: ProjectionState, table: String) throws -> String {
+        guard state.serving.version == projection.version else {
+            throw ProjectionError.notReady(projection: projection.name, serving: state.serving.version, declared: projection.version)
+        }
+        guard let physical = state.serving.tables[table] else { throw ProjectionError.unknownTable(projection: projection.name, table: table) }
+        return physical
+    }
+
+    /// The worker keeping `projection` up to date (see ``ProjectionWorker``).
+    public func projectionWorker(for projection: Projection) throws -> ProjectionWorker {
+        try projection.validate()
+        return ProjectionWorker(projection: projection, engine: self)
+    }
+
+    /// A worker filling one generation of `projection`'s tables.
+    func generationWorker(_ projection: Projection, _ generation: ProjectionState.Generation) throws -> SubscriptionWorker {
+        try SubscriptionWorker(
+            subscription: projection.subscription(for: generation), store: store, registry: registry, clock: clock, random: random,
+            logger: logger, cache: aggregateCache, projectionFence: ProjectionFence(projection: projection.name, generation: generation.number))
+    }
+
+    /// Rebuilds `projection` from the start of the log into fresh tables while its current
+    /// tables keep answering queries, then swaps the fresh ones in (and drops the old) in one
+    /// transaction. Reports the building checkpoint and the head of the log as it goes.
+    ///
+    /// Safe beside running projection workers, on this node or others: their next commit to
+    /// the replaced tables fails, and they continue on the new ones.
+    public func rebuild(_ projection: Projection, progress: @escaping @Sendable (ProjectionRebuildProgress) -> Void = { _ in }) async throws {
+        try projection.validate()
+        let store = try projectionStore
+        _ = try await store.prepareProjection(projection.schema)
+        let state = try await store.beginProjectionBuild(projection.schema)
+        guard let building = state.building else { return }
+        try await build(projection, building, progress: progress)
+    }
+
+    /// Fills `building` up to the head of the log, then makes it serve.
+    func build(
+        _ projection: Projection, _ building: ProjectionState.Generation,
+        progress: @escaping @Sendable (ProjectionRebuildProgress) -> Void
+    ) async throws {
+        let projections = try projectionStore, log = store
+        let worker = try generationWorker(projection, building)
+        let checkpointName = projection.schema.checkpointName(generation: building.number)
+        let reporting = Task {
+            while !Task.isCancelled {
+                if let checkpoint = try? await log.checkpoints()[checkpointName], let head = try? await log.headPosition() {
+                    progress(ProjectionRebuildProgress(projection: projection.name, generation: building.number, position: checkpoint, head: head))
+                }
+                try? await Task.sleep(for: .milliseconds(500))
+            }
+        }
+        defer { reporting.cancel() }
+        try await worker.drain()
+        let head = try await log.headPosition()
+        progress(ProjectionRebuildProgress(projection: projection.name, generation: building.number, position: head, head: head))
+        do {
+            try await projections.completeProjectionBuild(projection.schema, generation: building.number)
+        } catch StoreError.projectionGenerationGone {
+            // Another node completed (or replaced) this build meanwhile.
+        }
+        projectionStates.forget(projection.name)
+    }
+}
+
+/// How far a rebuild has come.
+public struct ProjectionRebuildProgress: Sendable, Hashable {
+    public var projection: String
+    public var generation: Int
+    /// The building checkpoint: events up to here are in the new tables.
+    public var position: Int64
+    public var head: Int64
+}
+
+/// Keeps a projection up to date, following its generations: it fills the serving
+/// generation; when the serving tables are of another version than the code's, it builds
+/// the declared version from the start of the log and swaps it in; when another node (or
+/// ``HeraldEngine/rebuild(_:progress:)``) swaps generations, it moves to the new one.
+public final class ProjectionWorker: Sendable {
+    public let projection: Projection
+    let engine: HeraldEngine
+
+    init(projection: Projection, engine: HeraldEngine) {
+        self.projection = projection
+        self.engine = engine
+    }
+
+    /// Handles everything that can be handled now (building first, when a build is due).
+    @discardableResult
+    public func drain() async throws -> SubscriptionWorker.DrainReport {
+        while true {
+            let state = try await engine.prepare(projection)
+            if let due = try await dueBuild(state) {
+                try await engine.build(projection, due) { _ in }
+                continue
+            }
+            do {
+                return try await engine.generationWorker(projection, state.serving).drain()
+            } catch StoreError.projectionGenerationGone {
+                continue  // a rebuild swapped generations: again, on the new one
+            }
+        }
+    }
+
+    /// Runs until `stop` is requested or the task is cancelled.
+    public func run(stop: StopFlag) async throws {
+        while !stop.isRequested {
+            try Task.checkCancellation()
+            do {
+                let state = try await engine.prepare(projection)
+                if let due = try await dueBuild(state) {
+                    try await engine.build(projection, due) { progress in
+                        self.engine.logger.info("building projection", metadata: [
+                            "projection": "\(progress.projection)", "generation": "\(progress.generation)",
+                            "position": "\(progress.position)", "head": "\(progress.head)",
+                        ])
+                    }
+                    continue
+                }
+                // Returns when its generation is replaced; then round again, on the new one.
+                try await engine.generationWorker(projection, state.serving).run(stop: stop)
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                if Task.isCancelled { throw CancellationError() }
+                engine.logger.error("projection pass failed, will retry", metadata: ["projection": "\(projection.name)", "error": "\(error)"])
+                try? await engine.clock.sleep(until: engine.clock.now().adding(projection.pollInterval))
+            }
+        }
+    }
+
+    /// The generation to build now: when the serving tables are of another version than
+    /// the code's, the build of the code's version (begun here unless under way).
+    private func dueBuild(_ state: ProjectionState) async throws -> ProjectionState.Generation? {
+        guard state.serving.version != projection.version else { return nil }
+        if let building = state.building, building.version == projection.version { return building }
+        return try await engine.projectionStore.beginProjectionBuild(projection.schema).building
+    }
+}
+
+/// The serving generation of each projection, as last read: queries need not read it each
+/// time; a query that fails after a swap reads it again.
+public final class ProjectionStateCache: Sendable {
+    private let states = Mutex<[String: ProjectionState]>([:])
+
+    public init() {}
+
+    func state(_ name: String) -> ProjectionState? { states.withLock { $0[name] } }
+    func remember(_ state: ProjectionState) { states.withLock { $0[state.name] = state } }
+    func forget(_ name: String) { states.withLock { $0[name] = nil } }
+}

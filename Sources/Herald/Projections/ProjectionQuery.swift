@@ -1,0 +1,197 @@
+import Foundation
+
+/// A read of one projection table: conditions, order, a page. The same query runs on every
+/// store (parameterised SQL on SQLite and PostgreSQL, a filter in memory); values are always
+/// bound, never spliced.
+///
+/// ```swift
+/// let page = try await engine.rows(catalog, ProjectionQuery("products")
+///     .where(.equals("category", .text("books")))
+///     .ordered(by: "title").page(size: 20, offset: 40))
+/// ```
+public struct ProjectionQuery: Sendable, Hashable {
+    public enum Condition: Sendable, Hashable {
+        case equals(String, ProjectionValue)
+        case lessThan(String, ProjectionValue)
+        case atMost(String, ProjectionValue)
+        case greaterThan(String, ProjectionValue)
+        case atLeast(String, ProjectionValue)
+        /// A text column holding `substring` (case-sensitive: store a lower-cased column to
+        /// search without case).
+        case contains(String, String)
+        case hasPrefix(String, String)
+
+        var column: String {
+            switch self {
+            case .equals(let c, _), .lessThan(let c, _), .atMost(let c, _), .greaterThan(let c, _), .atLeast(let c, _),
+                 .contains(let c, _), .hasPrefix(let c, _): c
+            }
+        }
+    }
+
+    public struct SortKey: Sendable, Hashable {
+        public var column: String
+        public var ascending: Bool
+    }
+
+    public var table: String
+    public var conditions: [Condition] = []
+    public var order: [SortKey] = []
+    public var limit: Int?
+    public var offset = 0
+
+    public init(_ table: String) { self.table = table }
+
+    public func `where`(_ condition: Condition) -> ProjectionQuery {
+        var query = self
+        query.conditions.append(condition)
+        return query
+    }
+
+    public func ordered(by column: String, ascending: Bool = true) -> ProjectionQuery {
+        var query = self
+        query.order.append(SortKey(column: column, ascending: ascending))
+        return query
+    }
+
+    public func page(size: Int, offset: Int = 0) -> ProjectionQuery {
+        var query = self
+        query.limit = size
+        query.offset = offset
+        return query
+    }
+
+    /// - Throws: ``ProjectionError`` naming the column or value that does not fit `table`.
+    func validate(against table: ProjectionTable) throws {
+        for condition in conditions {
+            guard let column = table.column(condition.column) else { throw ProjectionError.unknownColumn(table: table.name, column: condition.column) }
+            switch condition {
+            case .equals(_, let value), .lessThan(_, let value), .atMost(_, let value), .greaterThan(_, let value), .atLeast(_, let value):
+                guard value != .null, value.fits(column) else { throw ProjectionError.mismatchedValue(table: table.name, column: column.name, value: value) }
+            case .contains, .hasPrefix:
+                guard column.type == .text else { throw ProjectionError.mismatchedValue(table: table.name, column: column.name, value: .text("…")) }
+            }
+        }
+        for key in order where table.column(key.column) == nil { throw ProjectionError.unknownColumn(table: table.name, column: key.column) }
+        if let limit, limit < 0 { throw ProjectionError.mismatchedValue(table: table.name, column: "limit", value: .integer(Int64(limit))) }
+        guard offset >= 0 else { throw ProjectionError.mismatchedValue(table: table.name, column: "offset", value: .integer(Int64(offset))) }
+    }
+
+    /// Whether `row` meets every condition (the in-memory store's evaluation; SQL stores
+    /// express the same in SQL).
+    public func matches(_ row: [String: ProjectionValue]) -> Bool {
+        conditions.allSatisfy { condition in
+            let value = row[condition.column] ?? .null
+            switch condition {
+            case .equals(_, let wanted): return value == wanted
+            case .lessThan(_, let bound): return ProjectionValue.compare(value, bound).map { $0 < 0 } ?? false
+            case .atMost(_, let bound): return ProjectionValue.compare(value, bound).map { $0 <= 0 } ?? false
+            case .greaterThan(_, let bound): return ProjectionValue.compare(value, bound).map { $0 > 0 } ?? false
+            case .atLeast(_, let bound): return ProjectionValue.compare(value, bound).map { $0 >= 0 } ?? false
+            case .contains(_, let substring):
+                guard case .text(let text) = value else { return false }
+                return substring.isEmpty || text.utf8.firstRange(of: substring.utf8) != nil
+            case .hasPrefix(_, let prefix):
+                guard case .text(let text) = value else { return false }
+                return text.utf8.starts(with: prefix.utf8)
+            }
+        }
+    }
+}
+
+extension ProjectionValue {
+    /// Ordering as the SQL stores order: NULL first, then numbers, text by its UTF-8 bytes
+    /// (SQLite's BINARY collation, PostgreSQL's "C"), blobs by bytes. `nil` across kinds.
+    public static func compare(_ a: ProjectionValue, _ b: ProjectionValue) -> Int? {
+        func sign<T: Comparable>(_ x: T, _ y: T) -> Int { x < y ? -1 : (x > y ? 1 : 0) }
+        switch (a, b) {
+        case (.null, .null): return 0
+        case (.null, _): return -1
+        case (_, .null): return 1
+        case (.integer(let x), .integer(let y)): return sign(x, y)
+        case (.real(let x), .real(let y)): return sign(x, y)
+        case (.integer(let x), .real(let y)): return sign(Double(x), y)
+        case (.real(let x), .integer(let y)): return sign(x, Double(y))
+        case (.text(let x), .text(let y)): return x.utf8.lexicographicallyPrecedes(y.utf8) ? -1 : (x == y ? 0 : 1)
+        case (.blob(let x), .blob(let y)): return x.lexicographicallyPrecedes(y) ? -1 : (x == y ? 0 : 1)
+        default: return nil
+        }
+    }
+}
+
+/// One row of a projection table, with typed access that names the column when it fails.
+public struct ProjectionRow: Sendable, Hashable {
+    public let table: String
+    public let values: [String: ProjectionValue]
+
+    public init(table: String, values: [String: ProjectionValue]) {
+        self.table = table
+        self.values = values
+    }
+
+    public subscript(column: String) -> ProjectionValue { values[column] ?? .null }
+
+    public func integer(_ column: String) throws -> Int64 {
+        guard case .integer(let value) = self[column] else { throw mismatch(column, "an integer") }
+        return value
+    }
+
+    public func optionalInteger(_ column: String) throws -> Int64? {
+        if self[column] == .null { return nil }
+        return try integer(column)
+    }
+
+    public func real(_ column: String) throws -> Double {
+        switch self[column] {
+        case .real(let value): return value
+        case .integer(let value): return Double(value)
+        default: throw mismatch(column, "a number")
+        }
+    }
+
+    public func text(_ column: String) throws -> String {
+        guard case .text(let value) = self[column] else { throw mismatch(column, "text") }
+        return value
+    }
+
+    public func optionalText(_ column: String) throws -> String? {
+        if self[column] == .null { return nil }
+        return try text(column)
+    }
+
+    public func blob(_ column: String) throws -> Data {
+        guard case .blob(let value) = self[column] else { throw mismatch(column, "a blob") }
+        return value
+    }
+
+    private func mismatch(_ column: String, _ expected: String) -> ProjectionError {
+        .mismatchedRow(table: table, column: column, expected: expected, found: self[column])
+    }
+}
+
+/// What goes wrong with a projection: each case names the projection, table or column.
+public enum ProjectionError: Error, Hashable, Sendable, CustomStringConvertible {
+    case unknownProjection(String)
+    case unknownTable(projection: String, table: String)
+    case unknownColumn(table: String, column: String)
+    case mismatchedValue(table: String, column: String, value: ProjectionValue)
+    case mismatchedRow(table: String, column: String, expected: String, found: ProjectionValue)
+    case missingColumn(table: String, column: String)
+    /// The projection's serving tables are of another version than the code's: a rebuild
+    /// into the declared version is on its way (or must be started).
+    case notReady(projection: String, serving: Int?, declared: Int)
+
+    public var description: String {
+        switch self {
+        case .unknownProjection(let name): "no projection \(name) in this store"
+        case .unknownTable(let projection, let table): "projection \(projection) has no table \(table)"
+        case .unknownColumn(let table, let column): "projection table \(table) has no column \(column)"
+        case .mismatchedValue(let table, let column, let value): "\(value) does not fit column \(column) of projection table \(table)"
+        case .mismatchedRow(let table, let column, let expected, let found):
+            "column \(column) of projection table \(table) holds \(found), not \(expected)"
+        case .missingColumn(let table, let column): "a row of projection table \(table) needs column \(column)"
+        case .notReady(let projection, let serving, let declared):
+            "projection \(projection) serves version \(serving.map(String.init) ?? "none"); version \(declared) is being built"
+        }
+    }
+}

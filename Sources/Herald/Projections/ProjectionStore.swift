@@ -1,0 +1,107 @@
+import Foundation
+
+/// A projection's shape as a store needs it: its name, version and tables.
+public struct ProjectionSchema: Sendable, Hashable {
+    public var name: String
+    public var version: Int
+    public var tables: [ProjectionTable]
+
+    public init(name: String, version: Int, tables: [ProjectionTable]) {
+        self.name = name
+        self.version = version
+        self.tables = tables
+    }
+
+    /// The physical tables of generation `generation`, by table name.
+    public func physicalTables(generation: Int) -> [String: String] {
+        Dictionary(uniqueKeysWithValues: tables.map { ($0.name, ProjectionNames.physical(projection: name, table: $0.name, generation: generation)) })
+    }
+
+    /// The checkpoint of the subscription that fills generation `generation`.
+    public func checkpointName(generation: Int) -> String { "\(name)@g\(generation)" }
+}
+
+/// Where a projection stands in a store: the generation queries read, and one being built.
+public struct ProjectionState: Sendable, Hashable {
+    /// One set of the projection's tables, filled by its own checkpoint.
+    public struct Generation: Sendable, Hashable {
+        public var number: Int
+        /// The projection version the tables were created for.
+        public var version: Int
+        /// The physical tables, by table name.
+        public var tables: [String: String]
+
+        public init(number: Int, version: Int, tables: [String: String]) {
+            self.number = number
+            self.version = version
+            self.tables = tables
+        }
+    }
+
+    public var name: String
+    public var serving: Generation
+    /// A rebuild in progress: filled from the start of the log while ``serving`` answers.
+    public var building: Generation?
+
+    public init(name: String, serving: Generation, building: Generation?) {
+        self.name = name
+        self.serving = serving
+        self.building = building
+    }
+}
+
+/// One row change of a projection table, as a commit carries it (tables and columns are
+/// validated identifiers; values are bound).
+public enum ProjectionWrite: Sendable, Hashable {
+    /// Inserts the row, or replaces every column of the row with the same key.
+    case upsert(table: String, columns: [String], values: [ProjectionValue], key: [String])
+    case delete(table: String, key: [String], values: [ProjectionValue])
+}
+
+/// Projection tables and their generations: the store capability behind ``Projection``.
+///
+/// A store guarantees:
+/// - A changeset's ``Changeset/projectionWrites`` commit in its transaction, with its
+///   checkpoint and events: a projection's rows never show an uncommitted change.
+/// - A changeset fenced by ``Changeset/projectionFence`` commits only while its generation
+///   is serving or being built; otherwise it fails with
+///   ``StoreError/projectionGenerationGone(projection:generation:)`` and writes nothing.
+/// - Creating, switching and dropping generations is atomic.
+public protocol ProjectionStore: Sendable {
+    /// The projection's state, creating it when new: generation 1 of `schema`, serving at
+    /// once (empty, filled by its subscription from the start of the log).
+    func prepareProjection(_ schema: ProjectionSchema) async throws -> ProjectionState
+
+    /// The projection's state, if the store knows it.
+    func projectionState(_ name: String) async throws -> ProjectionState?
+
+    /// Starts a rebuild of `schema` into new, empty tables: the building generation, one
+    /// number above the newest. When a build of `schema.version` is under way already (a
+    /// second node started it), returns that one instead.
+    func beginProjectionBuild(_ schema: ProjectionSchema) async throws -> ProjectionState
+
+    /// Makes the building generation `generation` serve: drops the tables, checkpoint and
+    /// parked events of the generation it replaces, in one transaction.
+    ///
+    /// - Throws: ``StoreError/projectionGenerationGone(projection:generation:)`` when
+    ///   `generation` is not the one being built.
+    func completeProjectionBuild(_ schema: ProjectionSchema, generation: Int) async throws
+
+    /// Rows of `table` (stored as `physical`) matching `query`, in its order.
+    func projectionRows(_ table: ProjectionTable, physical: String, query: ProjectionQuery) async throws -> [ProjectionRow]
+
+    /// How many rows of `table` match `query`'s conditions (its order and page ignored).
+    func projectionCount(_ table: ProjectionTable, physical: String, query: ProjectionQuery) async throws -> Int
+}
+
+/// The projection generation a commit writes for: it commits only while that generation is
+/// still serving or being built (see ``ProjectionStore``).
+public struct ProjectionFence: Sendable, Hashable {
+    public var projection: String
+    public var generation: Int
+
+    public init(projection: String, generation: Int) {
+        self.projection = projection
+        self.generation = generation
+    }
+}

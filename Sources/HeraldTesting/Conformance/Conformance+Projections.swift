@@ -1,0 +1,167 @@
+import Foundation
+import Herald
+import Synchronization
+
+extension EventStoreConformance {
+    /// The tally projection the checks use: per counter stream, how many increments, their
+    /// sum, the last version seen and how many arrived out of order; and one grand total.
+    static func tally(version: Int = 1, failing: (@Sendable (Delivery) throws -> Void)? = nil) -> Projection {
+        var streams = ProjectionTable(
+            name: "streams",
+            columns: [.init("stream", .text), .init("events", .integer), .init("amount", .integer),
+                      .init("last_version", .integer), .init("out_of_order", .integer)],
+            primaryKey: ["stream"], indexes: [["amount"]])
+        if version >= 2 { streams.columns.append(.init("label", .text, nullable: true)) }
+        let totals = ProjectionTable(name: "totals", columns: [.init("id", .text), .init("amount", .integer)], primaryKey: ["id"])
+        return Projection(name: "tally", version: version, tables: [streams, totals], eventTypes: [TestIncremented.eventType], batchSize: 7) { delivery, rows in
+            try failing?(delivery)
+            let event = try delivery.decode(TestIncremented.self)
+            let streamVersion = delivery.envelope.streamVersion
+            let stream = delivery.envelope.stream.id
+            let row = try await rows.row("streams", key: .text(stream))
+            let last = try row?.integer("last_version") ?? 0
+            var values: [String: ProjectionValue] = [
+                "stream": .text(stream), "events": .integer((try row?.integer("events") ?? 0) + 1),
+                "amount": .integer((try row?.integer("amount") ?? 0) + Int64(event.amount)), "last_version": .integer(streamVersion),
+                "out_of_order": .integer((try row?.integer("out_of_order") ?? 0) + (streamVersion == last + 1 ? 0 : 1)),
+            ]
+            if version >= 2 { values["label"] = .text("v2:\(stream)") }
+            try rows.upsert("streams", values)
+            let total = try await rows.row("totals", key: .text("all"))
+            try rows.upsert("totals", ["id": .text("all"), "amount": .integer((try total?.integer("amount") ?? 0) + Int64(event.amount))])
+        }
+    }
+
+    /// The tally, folded from the log directly: what the projection's rows must equal.
+    static func fold(_ h: Harness) async throws -> [String: (events: Int64, amount: Int64, last: Int64)] {
+        var fold: [String: (events: Int64, amount: Int64, last: Int64)] = [:]
+        for event in try await h.log(holding: 0) where event.eventType == TestIncremented.eventType {
+            let amount = Int64(try JSONDecoder().decode(TestIncremented.self, from: event.payload).amount)
+            let before = fold[event.stream.id] ?? (0, 0, 0)
+            fold[event.stream.id] = (before.events + 1, before.amount + amount, event.streamVersion)
+        }
+        return fold
+    }
+
+    static func checkRowsEqualFold(_ h: Harness, _ projection: Projection, _ what: String) async throws {
+        let fold = try await fold(h)
+        let rows = try await h.engine.rows(projection, ProjectionQuery("streams").ordered(by: "stream"))
+        try checkEqual(rows.map { try $0.text("stream") }, fold.keys.sorted(), "\(what): one row per stream")
+        for row in rows {
+            let expected = fold[try row.text("stream")]!
+            try checkEqual(try row.integer("events"), expected.events, "\(what): events of \(try row.text("stream"))")
+            try checkEqual(try row.integer("amount"), expected.amount, "\(what): amount of \(try row.text("stream"))")
+            try checkEqual(try row.integer("last_version"), expected.last, "\(what): last version of \(try row.text("stream"))")
+            try checkEqual(try row.integer("out_of_order"), 0, "\(what): stream order of \(try row.text("stream"))")
+        }
+        let total = try await h.engine.rows(projection, ProjectionQuery("totals")).first
+        try checkEqual(try total?.integer("amount") ?? 0, fold.values.reduce(0) { $0 + $1.amount }, "\(what): grand total")
+    }
+
+    public static let projections: [ConformanceTest] = [
+        ConformanceTest(name: "a projection's rows equal a fold of the log, also after passes that failed halfway") { make in
+            let h = try await Harness(make)
+            let projection = tally()
+            try await h.engine.prepare(projection)
+            try await h.increment(["a", "b", "c"], times: 5)
+            // A pass that dies in the middle of a batch (an outage mid-handler): nothing of it commits.
+            let dying = try h.engine.projectionWorker(for: tally(failing: { delivery in
+                if delivery.envelope.position == 9 { throw StoreError.unavailable("the process died here") }
+            }))
+            _ = try? await dying.drain()
+            try await h.increment(["a", "d"], times: 3)
+            let worker = try h.engine.projectionWorker(for: projection)
+            try await worker.drain()
+            try await checkRowsEqualFold(h, projection, "after a failed pass")
+            try await h.increment(["e"], times: 2)
+            try await worker.drain()
+            try await checkRowsEqualFold(h, projection, "after more events")
+        },
+        ConformanceTest(name: "a rebuild fills fresh tables with the same rows and swaps them in") { make in
+            let h = try await Harness(make)
+            let projection = tally()
+            try await h.increment(["a", "b"], times: 6)
+            let worker = try h.engine.projectionWorker(for: projection)
+            try await worker.drain()
+            let before = try await h.engine.rows(projection, ProjectionQuery("streams").ordered(by: "stream"))
+            let progress = ProgressLog()
+            try await h.engine.rebuild(projection) { progress.append($0) }
+            let state = try await h.engine.prepare(projection)
+            try checkEqual(state.serving.number, 2, "the rebuilt generation serves")
+            try check(state.building == nil, "no build left over")
+            try checkEqual(try await h.engine.rows(projection, ProjectionQuery("streams").ordered(by: "stream")), before, "same rows")
+            try check(progress.last?.position == progress.last?.head, "progress reached the head: \(progress.all)")
+            // The worker of the replaced generation carries on, on the new tables.
+            try await h.increment(["a", "c"], times: 2)
+            try await worker.drain()
+            try await checkRowsEqualFold(h, projection, "after the rebuild")
+            let checkpoints = try await h.store.checkpoints()
+            try check(checkpoints["tally@g1"] == nil, "the old generation's checkpoint is gone: \(checkpoints)")
+        },
+        ConformanceTest(name: "a projection never shows rows of a transaction that has not committed") { make in
+            let h = try await Harness(make)
+            try await h.increment(["a"], times: 1)
+            let inside = Rendezvous(parties: 2), release = Rendezvous(parties: 2)
+            let projection = tally(failing: { _ in })
+            let blocking = Projection(name: "tally", version: 1, tables: projection.tables, eventTypes: projection.eventTypes) { delivery, rows in
+                try await projection.handler(delivery, rows)
+                try await inside.arrive("the handler staged its rows")
+                try await release.arrive("the check looked")
+            }
+            try await h.engine.prepare(blocking)
+            let worker = try h.engine.projectionWorker(for: blocking)
+            let draining = Task { try await worker.drain() }
+            try await inside.arrive("the check waits for the handler")
+            try checkEqual(try await h.engine.count(blocking, ProjectionQuery("streams")), 0, "staged rows are not visible before the commit")
+            try await release.arrive("the check lets the handler go")
+            try await draining.value
+            try checkEqual(try await h.engine.count(blocking, ProjectionQuery("streams")), 1, "visible after the commit")
+        },
+        ConformanceTest(name: "a new version of a projection is built from the log and swapped in; queries wait for it") { make in
+            let h = try await Harness(make)
+            try await h.increment(["a", "b"], times: 3)
+            let first = tally(version: 1)
+            try await h.engine.projectionWorker(for: first).drain()
+            let second = tally(version: 2)
+            let state = try await h.engine.prepare(second)
+            try checkEqual(state.serving.version, 1, "version 1 serves until version 2 is built")
+            let early = try await checkThrows(ProjectionError.self, "a version 2 query before the build") {
+                try await h.engine.rows(second, ProjectionQuery("streams"))
+            }
+            try checkEqual(early, .notReady(projection: "tally", serving: 1, declared: 2), "names both versions")
+            try await h.engine.projectionWorker(for: second).drain()
+            let labels = try await h.engine.rows(second, ProjectionQuery("streams").ordered(by: "stream")).map { try $0.text("label") }
+            try checkEqual(labels, ["v2:a", "v2:b"], "version 2's rows")
+            _ = try await checkThrows(ProjectionError.self, "old code's query after the swap") { try await h.engine.rows(first, ProjectionQuery("streams")) }
+        },
+        ConformanceTest(name: "projection queries filter, order, page and count alike on every store") { make in
+            let h = try await Harness(make)
+            for (id, times) in [("apple", 1), ("apricot", 2), ("banana", 3), ("cherry", 4), ("date", 5)] { try await h.increment([id], times: times) }
+            let projection = tally()
+            try await h.engine.projectionWorker(for: projection).drain()
+            func skus(_ query: ProjectionQuery) async throws -> [String] { try await h.engine.rows(projection, query).map { try $0.text("stream") } }
+            let streams = ProjectionQuery("streams")
+            try checkEqual(try await skus(streams.where(.hasPrefix("stream", "ap")).ordered(by: "stream")), ["apple", "apricot"], "prefix")
+            try checkEqual(try await skus(streams.where(.contains("stream", "an")).ordered(by: "stream")), ["banana"], "contains")
+            try checkEqual(try await skus(streams.where(.atLeast("events", .integer(3))).ordered(by: "events", ascending: false)),
+                           ["date", "cherry", "banana"], "range, descending")
+            try checkEqual(try await skus(streams.where(.greaterThan("events", .integer(1))).where(.lessThan("events", .integer(5)))
+                .ordered(by: "stream").page(size: 2, offset: 1)), ["banana", "cherry"], "two conditions, a page")
+            try checkEqual(try await skus(streams.where(.equals("events", .integer(4)))), ["cherry"], "equals")
+            try checkEqual(try await h.engine.count(projection, streams.where(.atMost("events", .integer(2)))), 2, "count")
+            try checkEqual(try await skus(streams.where(.contains("stream", "%")).ordered(by: "stream")), [], "LIKE wildcards are literal")
+            _ = try await checkThrows(ProjectionError.self, "an unknown column") { try await h.engine.rows(projection, streams.where(.equals("nope", .integer(1)))) }
+            _ = try await checkThrows(ProjectionError.self, "a value of the wrong type") {
+                try await h.engine.rows(projection, streams.where(.equals("events", .text("four"))))
+            }
+        },
+    ]
+}
+
+/// Progress reports of a rebuild, across tasks.
+final class ProgressLog: Sendable {
+    private let entries = Mutex<[ProjectionRebuildProgress]>([])
+    func append(_ entry: ProjectionRebuildProgress) { entries.withLock { $0.append(entry) } }
+    var all: [ProjectionRebuildProgress] { entries.withLock { $0 } }
+    var last: ProjectionRebuildProgress? { all.last }
+}
