@@ -83,6 +83,8 @@ public final class SQLiteEventStore: EventStore {
             for key in changeset.cancelledSchedules { try ScheduledTable.cancel(key: key, db) }
             for message in changeset.scheduled { try ScheduledTable.upsert(message, db) }
             if let progress = changeset.subscription { try SubscriptionsTable.apply(progress, at: now, db) }
+            if let fence = changeset.projectionFence { try ProjectionsTable.check(fence, db) }
+            for write in changeset.projectionWrites { try ProjectionsTable.apply(write, db) }
             return try EventsTable.append(changeset.events, recordedAt: now, db)
         }
         commitSignal.notify()
@@ -250,5 +252,33 @@ public final class SQLiteEventStore: EventStore {
         default:
             return nil
         }
+    }
+}
+
+extension SQLiteEventStore: ProjectionStore {
+    public func prepareProjection(_ schema: ProjectionSchema) async throws -> ProjectionState {
+        if let known = try read({ try ProjectionsTable.state(schema.name, $0) }) { return known }
+        return try await write { try ProjectionsTable.prepare(schema, $0) }
+    }
+
+    public func projectionState(_ name: String) async throws -> ProjectionState? {
+        try read { try ProjectionsTable.state(name, $0) }
+    }
+
+    public func beginProjectionBuild(_ schema: ProjectionSchema) async throws -> ProjectionState {
+        try await write { try ProjectionsTable.beginBuild(schema, $0) }
+    }
+
+    public func completeProjectionBuild(_ schema: ProjectionSchema, generation: Int) async throws {
+        try await write { try ProjectionsTable.completeBuild(schema, generation: generation, $0) }
+        commitSignal.notify()
+    }
+
+    public func projectionRows(_ table: ProjectionTable, physical: String, query: ProjectionQuery) async throws -> [ProjectionRow] {
+        try read { try ProjectionsTable.rows(table, physical: physical, query: query, $0) }
+    }
+
+    public func projectionCount(_ table: ProjectionTable, physical: String, query: ProjectionQuery) async throws -> Int {
+        try read { try ProjectionsTable.count(table, physical: physical, query: query, $0) }
     }
 }

@@ -5,7 +5,7 @@ import Herald
 /// queries live in its `*Table` type beside this file.
 enum SQLiteSchema {
     /// The schema version this build creates and understands.
-    static let currentVersion = 2
+    static let currentVersion = 3
 
     /// Brings the schema to ``currentVersion``.
     ///
@@ -17,6 +17,7 @@ enum SQLiteSchema {
         }
         if found < 1 { try createVersion1(db) }
         if found < 2 { try createVersion2(db) }
+        if found < 3 { try createVersion3(db) }
         try db.execute(
             sql: "INSERT INTO herald_meta (key, value) VALUES ('schema_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             arguments: [String(currentVersion)])
@@ -129,6 +130,22 @@ enum SQLiteSchema {
                 node       TEXT    NOT NULL,
                 expires_at INTEGER NOT NULL,
                 PRIMARY KEY (group_name, node)
+            ) WITHOUT ROWID;
+            """)
+    }
+
+    /// Version 3: projections (see ``ProjectionStore``): which generation of each serves,
+    /// and which is being built. Their tables are created as projections declare them.
+    private static func createVersion3(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE IF NOT EXISTS herald_projections (
+                name                TEXT PRIMARY KEY NOT NULL,
+                serving_generation  INTEGER NOT NULL,
+                serving_version     INTEGER NOT NULL,
+                serving_tables      TEXT    NOT NULL, -- JSON object: table name → physical name
+                building_generation INTEGER,
+                building_version    INTEGER,
+                building_tables     TEXT
             ) WITHOUT ROWID;
             """)
     }

@@ -12,3 +12,12 @@ struct SQLiteConformanceTests {
         try await test.run { try SQLiteEventStore(path: directory.file("herald-\(UUID().uuidString).sqlite")) }
     }
 }
+
+@Suite("SQLite store: projections")
+struct SQLiteProjectionConformanceTests {
+    @Test(arguments: EventStoreConformance.projections)
+    func conformance(_ test: ConformanceTest) async throws {
+        let directory = try TemporaryDirectory()
+        try await test.run { try SQLiteEventStore(path: directory.file("herald-\(UUID().uuidString).sqlite")) }
+    }
+}

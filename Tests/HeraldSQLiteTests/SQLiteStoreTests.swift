@@ -27,27 +27,27 @@ struct SQLiteStoreTests {
         let path = directory.file("newer.sqlite")
         do {
             let store = try SQLiteEventStore(path: path)
-            #expect(try store.schemaVersion() == 2)
+            #expect(try store.schemaVersion() == 3)
             try store.database.write { try $0.execute(sql: "UPDATE herald_meta SET value = '7' WHERE key = 'schema_version'") }
         }
         let error = #expect(throws: StoreError.self) { try SQLiteEventStore(path: path) }
-        #expect(error == .schemaTooNew(found: 7, supported: 2))
-        #expect(error.map { "\($0)" }?.contains("version 7 is newer than this build supports (2)") == true)
+        #expect(error == .schemaTooNew(found: 7, supported: 3))
+        #expect(error.map { "\($0)" }?.contains("version 7 is newer than this build supports (3)") == true)
     }
 
-    @Test func aVersion1FileIsMigratedToVersion2KeepingItsEvents() async throws {
+    @Test func aVersion1FileIsMigratedToTheCurrentVersionKeepingItsEvents() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("v1.sqlite")
         try await Self.commitOneEvent(to: path)
-        do {  // make it look as version 1 left it: no lease tables
+        do {  // make it look as version 1 left it: no lease or projection tables
             let store = try SQLiteEventStore(path: path)
             try await store.database.write { db in
-                try db.execute(sql: "DROP TABLE herald_leases; DROP TABLE herald_nodes")
+                try db.execute(sql: "DROP TABLE herald_leases; DROP TABLE herald_nodes; DROP TABLE herald_projections")
                 try db.execute(sql: "UPDATE herald_meta SET value = '1' WHERE key = 'schema_version'")
             }
         }
         let store = try SQLiteEventStore(path: path)
-        #expect(try store.schemaVersion() == 2)
+        #expect(try store.schemaVersion() == 3, "migrated to the current version")
         #expect(try await store.headPosition() == 1, "the event survived the migration")
         let now = Date()
         let lease = try await store.acquireLease(subscription: "s", partition: 0, owner: "a", now: now, expiresAt: now.addingTimeInterval(10))

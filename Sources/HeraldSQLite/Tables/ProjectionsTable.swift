@@ -1,0 +1,228 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+import Herald
+
+/// All SQL of projections: their state (`herald_projections`), the DDL of their tables, row
+/// writes within a commit, and queries.
+///
+/// Table and column names are validated identifiers (``ProjectionTable``) and quoted; every
+/// value is bound.
+enum ProjectionsTable {
+    // MARK: State
+
+    static func state(_ name: String, _ db: Database) throws -> ProjectionState? {
+        guard let row = try Row.fetchOne(db, sql: """
+            SELECT serving_generation, serving_version, serving_tables, building_generation, building_version, building_tables
+            FROM herald_projections WHERE name = ?
+            """, arguments: [name]) else { return nil }
+        return try state(name, serving: (row[0], row[1], row[2]), building: (row[3], row[4], row[5]))
+    }
+
+    static func state(_ name: String, _ connection: ReadConnection) throws -> ProjectionState? {
+        try connection.row("""
+            SELECT serving_generation, serving_version, serving_tables, building_generation, building_version, building_tables
+            FROM herald_projections WHERE name = ?
+            """, [name]) { row in
+            try state(name, serving: (try row[0], try row[1], try row[2]), building: (try row[3], try row[4], try row[5]))
+        } ?? nil
+    }
+
+    private static func state(
+        _ name: String, serving: (Int, Int, String), building: (Int?, Int?, String?)
+    ) throws -> ProjectionState? {
+        let servingGeneration = ProjectionState.Generation(number: serving.0, version: serving.1, tables: try tables(serving.2))
+        var buildingGeneration: ProjectionState.Generation?
+        if let number = building.0, let version = building.1, let tables = building.2 {
+            buildingGeneration = ProjectionState.Generation(number: number, version: version, tables: try self.tables(tables))
+        }
+        return ProjectionState(name: name, serving: servingGeneration, building: buildingGeneration)
+    }
+
+    private static func tables(_ json: String) throws -> [String: String] {
+        try JSONDecoder().decode([String: String].self, from: Data(json.utf8))
+    }
+
+    private static func json(_ tables: [String: String]) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(tables), as: UTF8.self)
+    }
+
+    static func prepare(_ schema: ProjectionSchema, _ db: Database) throws -> ProjectionState {
+        if let known = try state(schema.name, db) { return known }
+        let first = ProjectionState.Generation(number: 1, version: schema.version, tables: schema.physicalTables(generation: 1))
+        try create(schema, first, db)
+        try db.execute(sql: """
+            INSERT INTO herald_projections (name, serving_generation, serving_version, serving_tables) VALUES (?, ?, ?, ?)
+            """, arguments: [schema.name, first.number, first.version, try json(first.tables)])
+        return ProjectionState(name: schema.name, serving: first, building: nil)
+    }
+
+    static func beginBuild(_ schema: ProjectionSchema, _ db: Database) throws -> ProjectionState {
+        guard var known = try state(schema.name, db) else { throw ProjectionError.unknownProjection(schema.name) }
+        if let building = known.building {
+            if building.version == schema.version { return known }
+            try drop(building, of: schema, db)  // a build of another version, abandoned
+        }
+        let number = max(known.serving.number, known.building?.number ?? 0) + 1
+        let building = ProjectionState.Generation(number: number, version: schema.version, tables: schema.physicalTables(generation: number))
+        try create(schema, building, db)
+        try db.execute(sql: """
+            UPDATE herald_projections SET building_generation = ?, building_version = ?, building_tables = ? WHERE name = ?
+            """, arguments: [building.number, building.version, try json(building.tables), schema.name])
+        known.building = building
+        return known
+    }
+
+    static func completeBuild(_ schema: ProjectionSchema, generation: Int, _ db: Database) throws {
+        guard let known = try state(schema.name, db), let building = known.building, building.number == generation else {
+            throw StoreError.projectionGenerationGone(projection: schema.name, generation: generation)
+        }
+        try drop(known.serving, of: schema, db)
+        try db.execute(sql: """
+            UPDATE herald_projections SET serving_generation = ?, serving_version = ?, serving_tables = ?,
+                building_generation = NULL, building_version = NULL, building_tables = NULL
+            WHERE name = ?
+            """, arguments: [building.number, building.version, try json(building.tables), schema.name])
+    }
+
+    /// Fails the commit unless `fence`'s generation is serving or being built.
+    static func check(_ fence: ProjectionFence, _ db: Database) throws {
+        let row = try Row.fetchOne(
+            db, sql: "SELECT serving_generation, building_generation FROM herald_projections WHERE name = ?", arguments: [fence.projection])
+        guard let row, row[0] as Int == fence.generation || row[1] as Int? == fence.generation else {
+            throw StoreError.projectionGenerationGone(projection: fence.projection, generation: fence.generation)
+        }
+    }
+
+    // MARK: DDL
+
+    private static func create(_ schema: ProjectionSchema, _ generation: ProjectionState.Generation, _ db: Database) throws {
+        for table in schema.tables {
+            guard let physical = generation.tables[table.name] else { continue }
+            let columns = table.columns.map { column in
+                "\"\(column.name)\" \(type(column.type))\(column.nullable ? "" : " NOT NULL")"
+            }
+            let key = table.primaryKey.map { "\"\($0)\"" }.joined(separator: ", ")
+            try db.execute(sql: "CREATE TABLE IF NOT EXISTS \"\(physical)\" (\(columns.joined(separator: ", ")), PRIMARY KEY (\(key)))")
+            for (number, index) in table.indexes.enumerated() {
+                let list = index.map { "\"\($0)\"" }.joined(separator: ", ")
+                try db.execute(sql: "CREATE INDEX IF NOT EXISTS \"\(physical)_i\(number)\" ON \"\(physical)\" (\(list))")
+            }
+        }
+    }
+
+    /// Drops a generation's tables, its checkpoint and its parked events.
+    private static func drop(_ generation: ProjectionState.Generation, of schema: ProjectionSchema, _ db: Database) throws {
+        for physical in generation.tables.values { try db.execute(sql: "DROP TABLE IF EXISTS \"\(physical)\"") }
+        let checkpoint = schema.checkpointName(generation: generation.number)
+        try db.execute(sql: "DELETE FROM herald_subscriptions WHERE name = ?", arguments: [checkpoint])
+        try db.execute(sql: "DELETE FROM herald_parked WHERE subscription = ?", arguments: [checkpoint])
+    }
+
+    private static func type(_ type: ProjectionTable.ColumnType) -> String {
+        switch type {
+        case .integer: "INTEGER"
+        case .real: "REAL"
+        case .text: "TEXT"
+        case .blob: "BLOB"
+        }
+    }
+
+    // MARK: Rows
+
+    static func apply(_ write: ProjectionWrite, _ db: Database) throws {
+        switch write {
+        case .upsert(let table, let columns, let values, _):
+            let names = columns.map { "\"\($0)\"" }.joined(separator: ", ")
+            let marks = Array(repeating: "?", count: columns.count).joined(separator: ", ")
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO \"\(table)\" (\(names)) VALUES (\(marks))")
+                .execute(arguments: StatementArguments(values.map(\.databaseValue)))
+        case .delete(let table, let key, let values):
+            let condition = key.map { "\"\($0)\" = ?" }.joined(separator: " AND ")
+            try db.cachedStatement(sql: "DELETE FROM \"\(table)\" WHERE \(condition)").execute(arguments: StatementArguments(values.map(\.databaseValue)))
+        }
+    }
+
+    static func rows(_ table: ProjectionTable, physical: String, query: ProjectionQuery, _ connection: ReadConnection) throws -> [ProjectionRow] {
+        let (conditions, arguments) = whereClause(query)
+        var order = query.order.map { "\"\($0.column)\" \($0.ascending ? "ASC" : "DESC")" }
+        order += table.primaryKey.map { "\"\($0)\" ASC" }  // the same order for ties on every store
+        var sql = "SELECT \(table.columns.map { "\"\($0.name)\"" }.joined(separator: ", ")) FROM \"\(physical)\"\(conditions)"
+        sql += " ORDER BY \(order.joined(separator: ", "))"
+        var all = arguments
+        if query.limit != nil || query.offset > 0 {
+            sql += " LIMIT ? OFFSET ?"
+            all += [ProjectionValue.integer(Int64(query.limit ?? -1)), .integer(Int64(query.offset))]
+        }
+        let names = table.columns.map(\.name)
+        return try connection.rows(sql, all, keep: false) { row in
+            var values: [String: ProjectionValue] = [:]
+            for (index, name) in names.enumerated() { values[name] = try row[Int32(index)] as ProjectionValue }
+            return ProjectionRow(table: table.name, values: values)
+        }
+    }
+
+    static func count(_ table: ProjectionTable, physical: String, query: ProjectionQuery, _ connection: ReadConnection) throws -> Int {
+        let (conditions, arguments) = whereClause(query)
+        return try connection.row("SELECT COUNT(*) FROM \"\(physical)\"\(conditions)", arguments) { row -> Int in try row[0] } ?? 0
+    }
+
+    private static func whereClause(_ query: ProjectionQuery) -> (String, [ProjectionValue]) {
+        var terms: [String] = []
+        var arguments: [ProjectionValue] = []
+        for condition in query.conditions {
+            switch condition {
+            case .equals(let column, let value): terms.append("\"\(column)\" = ?"); arguments.append(value)
+            case .lessThan(let column, let value): terms.append("\"\(column)\" < ?"); arguments.append(value)
+            case .atMost(let column, let value): terms.append("\"\(column)\" <= ?"); arguments.append(value)
+            case .greaterThan(let column, let value): terms.append("\"\(column)\" > ?"); arguments.append(value)
+            case .atLeast(let column, let value): terms.append("\"\(column)\" >= ?"); arguments.append(value)
+            case .contains(let column, let text): terms.append("instr(\"\(column)\", ?) > 0"); arguments.append(.text(text))
+            case .hasPrefix(let column, let text):
+                // substr counts characters: the prefix's length in Unicode scalars.
+                terms.append("substr(\"\(column)\", 1, ?) = ?")
+                arguments += [.integer(Int64(text.unicodeScalars.count)), .text(text)]
+            }
+        }
+        return (terms.isEmpty ? "" : " WHERE " + terms.joined(separator: " AND "), arguments)
+    }
+}
+
+extension ProjectionValue {
+    var databaseValue: DatabaseValue {
+        switch self {
+        case .null: .null
+        case .integer(let value): value.databaseValue
+        case .real(let value): value.databaseValue
+        case .text(let value): value.databaseValue
+        case .blob(let value): value.databaseValue
+        }
+    }
+}
+
+/// SQLite copies bound blobs (`SQLITE_TRANSIENT`, which Swift does not import).
+private let copyBound = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+extension ProjectionValue: SQLiteArgument, SQLiteColumn {
+    func bind(to statement: OpaquePointer, at index: Int32) -> Int32 {
+        switch self {
+        case .null: sqlite3_bind_null(statement, index)
+        case .integer(let value): value.bind(to: statement, at: index)
+        case .real(let value): sqlite3_bind_double(statement, index, value)
+        case .text(let value): value.bind(to: statement, at: index)
+        case .blob(let value): value.withUnsafeBytes { sqlite3_bind_blob(statement, index, $0.baseAddress, Int32($0.count), copyBound) }
+        }
+    }
+
+    static func read(_ statement: OpaquePointer, _ column: Int32) throws -> ProjectionValue {
+        switch sqlite3_column_type(statement, column) {
+        case SQLITE_NULL: .null
+        case SQLITE_INTEGER: .integer(try Int64.read(statement, column))
+        case SQLITE_FLOAT: .real(sqlite3_column_double(statement, column))
+        case SQLITE_BLOB: .blob(try Data.read(statement, column))
+        default: .text(try String.read(statement, column))
+        }
+    }
+}
