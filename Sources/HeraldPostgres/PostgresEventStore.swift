@@ -142,6 +142,8 @@ public final class PostgresEventStore: EventStore, Service {
                 if let progress = changeset.subscription {
                     try await SubscriptionsTable.apply(progress, at: changeset.recordedAt, names, connection, logger)
                 }
+                if let fence = changeset.projectionFence { try await ProjectionsTable.check(fence, names, connection, logger) }
+                for write in changeset.projectionWrites { try await ProjectionsTable.apply(write, names, connection, logger) }
                 if changeset.events.isEmpty && !changeset.scheduled.isEmpty {  // the function announces events
                     try await connection.run("SELECT pg_notify(\(names.channel), '')", logger)
                 }
@@ -405,5 +407,39 @@ final class BoundedOperation<T: Sendable>: Sendable {
             defer { state.continuation = nil }
             return state.continuation
         }?.resume(with: result)
+    }
+}
+
+extension PostgresEventStore: ProjectionStore {
+    public func prepareProjection(_ schema: ProjectionSchema) async throws -> ProjectionState {
+        if let known = try await projectionState(schema.name) { return known }
+        let names = names, logger = logger
+        return try await transaction { try await ProjectionsTable.prepare(schema, names, $0, logger) }
+    }
+
+    public func projectionState(_ name: String) async throws -> ProjectionState? {
+        let names = names, logger = logger
+        return try await onConnection { try await ProjectionsTable.state(name, names, $0, logger) }
+    }
+
+    public func beginProjectionBuild(_ schema: ProjectionSchema) async throws -> ProjectionState {
+        let names = names, logger = logger
+        return try await transaction { try await ProjectionsTable.beginBuild(schema, names, $0, logger) }
+    }
+
+    public func completeProjectionBuild(_ schema: ProjectionSchema, generation: Int) async throws {
+        let names = names, logger = logger
+        try await transaction { try await ProjectionsTable.completeBuild(schema, generation: generation, names, $0, logger) }
+        commitSignal.notify()
+    }
+
+    public func projectionRows(_ table: ProjectionTable, physical: String, query: ProjectionQuery) async throws -> [ProjectionRow] {
+        let names = names, logger = logger
+        return try await onConnection { try await ProjectionsTable.rows(table, physical: physical, query: query, names, $0, logger) }
+    }
+
+    public func projectionCount(_ table: ProjectionTable, physical: String, query: ProjectionQuery) async throws -> Int {
+        let names = names, logger = logger
+        return try await onConnection { try await ProjectionsTable.count(table, physical: physical, query: query, names, $0, logger) }
     }
 }

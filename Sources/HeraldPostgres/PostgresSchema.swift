@@ -18,6 +18,9 @@ struct PostgresNames: Sendable {
     var meta: String { "\(schema).herald_meta" }
     var leases: String { "\(schema).herald_leases" }
     var nodes: String { "\(schema).herald_nodes" }
+    var projections: String { "\(schema).herald_projections" }
+    /// A projection table (validated identifier) in this schema.
+    func projectionTable(_ physical: String) -> String { "\(schema).\"\(physical)\"" }
     /// The LISTEN/NOTIFY channel announcing commits to this schema's log.
     var channel: String { "herald_\(schema)" }
 }
@@ -26,7 +29,7 @@ struct PostgresNames: Sendable {
 /// queries live in its `*Table` type beside this file.
 enum PostgresSchema {
     /// The schema version this build creates and understands.
-    static let currentVersion = 2
+    static let currentVersion = 3
 
     /// Namespace of the advisory lock that serializes migrations of one schema by several
     /// nodes starting at once (the second key is the schema name's hash, so migrations of
@@ -51,6 +54,9 @@ enum PostgresSchema {
         if found < 2 {
             for statement in version2(names) { try await connection.run(PostgresQuery(unsafeSQL: statement), logger) }
             try await backfillStreamHashes(names, connection, logger)
+        }
+        if found < 3 {
+            for statement in version3(names) { try await connection.run(PostgresQuery(unsafeSQL: statement), logger) }
         }
         try await connection.run(PostgresQuery(unsafeSQL: CommitFunction.definition(names)), logger)
         try await connection.run("""
@@ -181,6 +187,26 @@ extension PostgresSchema {
                 node       text        NOT NULL,
                 expires_at timestamptz NOT NULL,
                 PRIMARY KEY (group_name, node)
+            )
+            """,
+        ]
+    }
+}
+
+extension PostgresSchema {
+    /// Version 3: projections (see `ProjectionStore`): which generation of each serves, and
+    /// which is being built. Their tables are created as projections declare them.
+    fileprivate static func version3(_ n: PostgresNames) -> [String] {
+        [
+            """
+            CREATE TABLE IF NOT EXISTS \(n.projections) (
+                name                text PRIMARY KEY,
+                serving_generation  integer NOT NULL,
+                serving_version     integer NOT NULL,
+                serving_tables      text    NOT NULL,
+                building_generation integer,
+                building_version    integer,
+                building_tables     text
             )
             """,
         ]

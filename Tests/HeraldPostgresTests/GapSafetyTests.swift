@@ -123,7 +123,7 @@ extension GapSafetyTests {
     /// position commits and is read. A reader that orders by position alone moves past the
     /// open one and never sees it; the subscriber waits for it and gets both, in commit order.
     @Test func anEventCommittedAfterALaterOneWasReadStillReachesTheSubscriber() async throws {
-        let store = try await PostgresEventStore(
+        let store = try PostgresEventStore(
             client: try TestDatabase.requireClient(),
             options: .init(schema: TestDatabase.freshSchema(), horizonWait: .milliseconds(100)), logger: TestDatabase.logger)
         try await store.migrate()

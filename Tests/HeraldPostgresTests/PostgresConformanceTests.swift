@@ -10,3 +10,11 @@ struct PostgresConformanceTests {
         try await test.run { try await TestDatabase.makeStore() }
     }
 }
+
+@Suite("PostgreSQL store: projections", .enabled(if: TestDatabase.enabled, "HERALD_SKIP_POSTGRES=1"))
+struct PostgresProjectionConformanceTests {
+    @Test(arguments: EventStoreConformance.projections)
+    func conformance(_ test: ConformanceTest) async throws {
+        try await test.run { try await TestDatabase.makeStore() }
+    }
+}

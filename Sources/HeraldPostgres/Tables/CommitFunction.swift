@@ -34,7 +34,7 @@ enum CommitFunction {
 
     /// Whether the function alone commits the changeset (nothing else to write with it).
     static func suffices(for changeset: Changeset) -> Bool {
-        changeset.subscription == nil && changeset.scheduled.isEmpty
+        changeset.subscription == nil && changeset.scheduled.isEmpty && changeset.projectionWrites.isEmpty && changeset.projectionFence == nil
     }
 
     /// Whether the changeset has anything for the function to write.

@@ -1,0 +1,247 @@
+import Foundation
+import Herald
+import Logging
+import PostgresNIO
+
+/// All SQL of projections: their state (`herald_projections`), the DDL of their tables, row
+/// writes within a commit, and queries.
+///
+/// Table and column names are validated identifiers (``ProjectionTable``) and quoted; every
+/// value is bound. Text is compared and ordered in the "C" collation (bytes), as SQLite and
+/// the in-memory store do, whatever the database's own collation.
+enum ProjectionsTable {
+    // MARK: State
+
+    static func state(_ name: String, lock: String = "", _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws -> ProjectionState? {
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: """
+            SELECT serving_generation, serving_version, serving_tables, building_generation, building_version, building_tables
+            FROM \(names.projections) WHERE name = $1 \(lock)
+            """, binds: bindings([.text(name)])), logger: logger)
+        for try await row in rows.decode((Int, Int, String, Int?, Int?, String?).self) {
+            let serving = ProjectionState.Generation(number: row.0, version: row.1, tables: try tables(row.2))
+            var building: ProjectionState.Generation?
+            if let number = row.3, let version = row.4, let json = row.5 {
+                building = ProjectionState.Generation(number: number, version: version, tables: try tables(json))
+            }
+            return ProjectionState(name: name, serving: serving, building: building)
+        }
+        return nil
+    }
+
+    private static func tables(_ json: String) throws -> [String: String] {
+        try JSONDecoder().decode([String: String].self, from: Data(json.utf8))
+    }
+
+    private static func json(_ tables: [String: String]) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(tables), as: UTF8.self)
+    }
+
+    /// In a transaction: creates the projection (generation 1, serving) unless it exists.
+    static func prepare(_ schema: ProjectionSchema, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws -> ProjectionState {
+        let first = ProjectionState.Generation(number: 1, version: schema.version, tables: schema.physicalTables(generation: 1))
+        let inserted = try await connection.count("""
+            INSERT INTO \(unescaped: names.projections) (name, serving_generation, serving_version, serving_tables)
+            VALUES (\(schema.name), \(first.number), \(first.version), \(try json(first.tables)))
+            ON CONFLICT (name) DO NOTHING RETURNING 1
+            """, logger)
+        if inserted == 1 { try await create(schema, first, names, connection, logger) }
+        guard let state = try await state(schema.name, names, connection, logger) else { throw ProjectionError.unknownProjection(schema.name) }
+        return state
+    }
+
+    /// In a transaction: the building generation of `schema.version`, begun unless under way.
+    static func beginBuild(_ schema: ProjectionSchema, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws -> ProjectionState {
+        guard var known = try await state(schema.name, lock: "FOR UPDATE", names, connection, logger) else {
+            throw ProjectionError.unknownProjection(schema.name)
+        }
+        if let building = known.building {
+            if building.version == schema.version { return known }
+            try await drop(building, of: schema, names, connection, logger)  // a build of another version, abandoned
+        }
+        let number = max(known.serving.number, known.building?.number ?? 0) + 1
+        let building = ProjectionState.Generation(number: number, version: schema.version, tables: schema.physicalTables(generation: number))
+        try await create(schema, building, names, connection, logger)
+        try await connection.run("""
+            UPDATE \(unescaped: names.projections)
+            SET building_generation = \(building.number), building_version = \(building.version), building_tables = \(try json(building.tables))
+            WHERE name = \(schema.name)
+            """, logger)
+        known.building = building
+        return known
+    }
+
+    /// In a transaction: the building generation serves; the one it replaces is dropped.
+    static func completeBuild(_ schema: ProjectionSchema, generation: Int, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws {
+        guard let known = try await state(schema.name, lock: "FOR UPDATE", names, connection, logger),
+              let building = known.building, building.number == generation
+        else { throw StoreError.projectionGenerationGone(projection: schema.name, generation: generation) }
+        try await drop(known.serving, of: schema, names, connection, logger)
+        try await connection.run("""
+            UPDATE \(unescaped: names.projections)
+            SET serving_generation = \(building.number), serving_version = \(building.version), serving_tables = \(try json(building.tables)),
+                building_generation = NULL, building_version = NULL, building_tables = NULL
+            WHERE name = \(schema.name)
+            """, logger)
+    }
+
+    /// Fails the commit unless `fence`'s generation is serving or being built. The row lock
+    /// (shared) keeps a build from completing, and dropping these tables, until the commit ends.
+    static func check(_ fence: ProjectionFence, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws {
+        let current = try await connection.count("""
+            SELECT 1 FROM \(unescaped: names.projections)
+            WHERE name = \(fence.projection) AND (serving_generation = \(fence.generation) OR building_generation = \(fence.generation))
+            FOR SHARE
+            """, logger)
+        guard current == 1 else { throw StoreError.projectionGenerationGone(projection: fence.projection, generation: fence.generation) }
+    }
+
+    // MARK: DDL
+
+    private static func create(
+        _ schema: ProjectionSchema, _ generation: ProjectionState.Generation, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger
+    ) async throws {
+        for table in schema.tables {
+            guard let physical = generation.tables[table.name] else { continue }
+            let columns = table.columns.map { column in
+                "\"\(column.name)\" \(type(column.type))\(column.nullable ? "" : " NOT NULL")"
+            }
+            let key = table.primaryKey.map { "\"\($0)\"" }.joined(separator: ", ")
+            try await connection.run(PostgresQuery(unsafeSQL: """
+                CREATE TABLE IF NOT EXISTS \(names.projectionTable(physical)) (\(columns.joined(separator: ", ")), PRIMARY KEY (\(key)))
+                """), logger)
+            for (number, index) in table.indexes.enumerated() {
+                let list = index.map { column in table.column(column)?.type == .text ? "\"\(column)\" COLLATE \"C\"" : "\"\(column)\"" }
+                try await connection.run(PostgresQuery(unsafeSQL: """
+                    CREATE INDEX IF NOT EXISTS "\(physical)_i\(number)" ON \(names.projectionTable(physical)) (\(list.joined(separator: ", ")))
+                    """), logger)
+            }
+        }
+    }
+
+    /// Drops a generation's tables, its checkpoint and its parked events.
+    private static func drop(
+        _ generation: ProjectionState.Generation, of schema: ProjectionSchema, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger
+    ) async throws {
+        for physical in generation.tables.values {
+            try await connection.run(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \(names.projectionTable(physical))"), logger)
+        }
+        let checkpoint = schema.checkpointName(generation: generation.number)
+        try await connection.run("DELETE FROM \(unescaped: names.subscriptions) WHERE name = \(checkpoint)", logger)
+        try await connection.run("DELETE FROM \(unescaped: names.parked) WHERE subscription = \(checkpoint)", logger)
+    }
+
+    private static func type(_ type: ProjectionTable.ColumnType) -> String {
+        switch type {
+        case .integer: "bigint"
+        case .real: "double precision"
+        case .text: "text"
+        case .blob: "bytea"
+        }
+    }
+
+    // MARK: Rows
+
+    static func apply(_ write: ProjectionWrite, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws {
+        switch write {
+        case .upsert(let table, let columns, let values, let key):
+            let list = columns.map { "\"\($0)\"" }.joined(separator: ", ")
+            let marks = (1...columns.count).map { "$\($0)" }.joined(separator: ", ")
+            let updates = columns.filter { !key.contains($0) }.map { "\"\($0)\" = EXCLUDED.\"\($0)\"" }
+            let conflict = updates.isEmpty ? "DO NOTHING" : "DO UPDATE SET \(updates.joined(separator: ", "))"
+            try await connection.run(PostgresQuery(unsafeSQL: """
+                INSERT INTO \(names.projectionTable(table)) (\(list)) VALUES (\(marks))
+                ON CONFLICT (\(key.map { "\"\($0)\"" }.joined(separator: ", "))) \(conflict)
+                """, binds: bindings(values)), logger)
+        case .delete(let table, let key, let values):
+            let condition = key.enumerated().map { "\"\($1)\" = $\($0 + 1)" }.joined(separator: " AND ")
+            try await connection.run(PostgresQuery(unsafeSQL: "DELETE FROM \(names.projectionTable(table)) WHERE \(condition)", binds: bindings(values)), logger)
+        }
+    }
+
+    static func rows(
+        _ table: ProjectionTable, physical: String, query: ProjectionQuery, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger
+    ) async throws -> [ProjectionRow] {
+        var arguments: [ProjectionValue] = []
+        let conditions = whereClause(table, query, &arguments)
+        var order = query.order.map { "\(sortable(table, $0.column)) \($0.ascending ? "ASC" : "DESC")" }
+        order += table.primaryKey.map { "\(sortable(table, $0)) ASC" }  // the same order for ties on every store
+        var sql = "SELECT \(table.columns.map { "\"\($0.name)\"" }.joined(separator: ", ")) FROM \(names.projectionTable(physical))\(conditions)"
+        sql += " ORDER BY \(order.joined(separator: ", "))"
+        if let limit = query.limit {
+            arguments.append(.integer(Int64(limit)))
+            sql += " LIMIT $\(arguments.count)"
+        }
+        if query.offset > 0 {
+            arguments.append(.integer(Int64(query.offset)))
+            sql += " OFFSET $\(arguments.count)"
+        }
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings(arguments)), logger: logger)
+        var result: [ProjectionRow] = []
+        for try await row in rows {
+            let cells = row.makeRandomAccess()
+            var values: [String: ProjectionValue] = [:]
+            for (index, column) in table.columns.enumerated() { values[column.name] = try value(cells[index], column.type) }
+            result.append(ProjectionRow(table: table.name, values: values))
+        }
+        return result
+    }
+
+    static func count(
+        _ table: ProjectionTable, physical: String, query: ProjectionQuery, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger
+    ) async throws -> Int {
+        var arguments: [ProjectionValue] = []
+        let conditions = whereClause(table, query, &arguments)
+        let rows = try await connection.query(
+            PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(names.projectionTable(physical))\(conditions)", binds: bindings(arguments)), logger: logger)
+        for try await count in rows.decode(Int64.self) { return Int(count) }
+        return 0
+    }
+
+    private static func sortable(_ table: ProjectionTable, _ column: String) -> String {
+        table.column(column)?.type == .text ? "\"\(column)\" COLLATE \"C\"" : "\"\(column)\""
+    }
+
+    private static func whereClause(_ table: ProjectionTable, _ query: ProjectionQuery, _ arguments: inout [ProjectionValue]) -> String {
+        func bind(_ value: ProjectionValue) -> String {
+            arguments.append(value)
+            return "$\(arguments.count)"
+        }
+        let terms = query.conditions.map { condition -> String in
+            switch condition {
+            case .equals(let column, let value): "\(sortable(table, column)) = \(bind(value))"
+            case .lessThan(let column, let value): "\(sortable(table, column)) < \(bind(value))"
+            case .atMost(let column, let value): "\(sortable(table, column)) <= \(bind(value))"
+            case .greaterThan(let column, let value): "\(sortable(table, column)) > \(bind(value))"
+            case .atLeast(let column, let value): "\(sortable(table, column)) >= \(bind(value))"
+            case .contains(let column, let text): "strpos(\"\(column)\", \(bind(.text(text)))) > 0"
+            case .hasPrefix(let column, let text): "starts_with(\"\(column)\", \(bind(.text(text))))"
+            }
+        }
+        return terms.isEmpty ? "" : " WHERE " + terms.joined(separator: " AND ")
+    }
+
+    private static func bindings(_ values: [ProjectionValue]) -> PostgresBindings {
+        var bindings = PostgresBindings()
+        for value in values {
+            switch value {
+            case .null: bindings.appendNull()
+            case .integer(let value): bindings.append(value)
+            case .real(let value): bindings.append(value)
+            case .text(let value): bindings.append(value)
+            case .blob(let value): bindings.append(ByteBuffer(bytes: value))
+            }
+        }
+        return bindings
+    }
+
+    private static func value(_ cell: PostgresCell, _ type: ProjectionTable.ColumnType) throws -> ProjectionValue {
+        switch type {
+        case .integer: try cell.decode(Int64?.self).map(ProjectionValue.integer) ?? .null
+        case .real: try cell.decode(Double?.self).map(ProjectionValue.real) ?? .null
+        case .text: try cell.decode(String?.self).map(ProjectionValue.text) ?? .null
+        case .blob: try cell.decode(ByteBuffer?.self).map { .blob(Data($0.readableBytesView)) } ?? .null
+        }
+    }
+}
