@@ -20,11 +20,13 @@ public struct ProjectionQuery: Sendable, Hashable {
         /// search without case).
         case contains(String, String)
         case hasPrefix(String, String)
+        /// The column equals one of `values` (SQL `IN`); none given matches nothing.
+        case oneOf(String, [ProjectionValue])
 
         var column: String {
             switch self {
             case .equals(let c, _), .lessThan(let c, _), .atMost(let c, _), .greaterThan(let c, _), .atLeast(let c, _),
-                 .contains(let c, _), .hasPrefix(let c, _): c
+                 .contains(let c, _), .hasPrefix(let c, _), .oneOf(let c, _): c
             }
         }
     }
@@ -39,6 +41,9 @@ public struct ProjectionQuery: Sendable, Hashable {
     public var order: [SortKey] = []
     public var limit: Int?
     public var offset = 0
+
+    /// The most values a ``Condition/oneOf(_:_:)`` may list (each is a bound parameter).
+    public static let maximumListedValues = 1000
 
     public init(_ table: String) { self.table = table }
 
@@ -68,6 +73,13 @@ public struct ProjectionQuery: Sendable, Hashable {
             switch condition {
             case .equals(_, let value), .lessThan(_, let value), .atMost(_, let value), .greaterThan(_, let value), .atLeast(_, let value):
                 guard value != .null, value.fits(column) else { throw ProjectionError.mismatchedValue(table: table.name, column: column.name, value: value) }
+            case .oneOf(_, let values):
+                for value in values where value == .null || !value.fits(column) {
+                    throw ProjectionError.mismatchedValue(table: table.name, column: column.name, value: value)
+                }
+                guard values.count <= ProjectionQuery.maximumListedValues else {
+                    throw ProjectionError.mismatchedValue(table: table.name, column: column.name, value: .integer(Int64(values.count)))
+                }
             case .contains, .hasPrefix:
                 guard column.type == .text else { throw ProjectionError.mismatchedValue(table: table.name, column: column.name, value: .text("…")) }
             }
@@ -94,6 +106,7 @@ public struct ProjectionQuery: Sendable, Hashable {
             case .hasPrefix(_, let prefix):
                 guard case .text(let text) = value else { return false }
                 return text.utf8.starts(with: prefix.utf8)
+            case .oneOf(_, let values): return values.contains(value)
             }
         }
     }

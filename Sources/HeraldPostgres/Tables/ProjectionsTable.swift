@@ -217,6 +217,8 @@ enum ProjectionsTable {
             case .atLeast(let column, let value): "\(sortable(table, column)) >= \(bind(value))"
             case .contains(let column, let text): "strpos(\"\(column)\", \(bind(.text(text)))) > 0"
             case .hasPrefix(let column, let text): "starts_with(\"\(column)\", \(bind(.text(text))))"
+            case .oneOf(let column, let values):
+                values.isEmpty ? "false" : "\(sortable(table, column)) IN (\(values.map(bind).joined(separator: ", ")))"
             }
         }
         return terms.isEmpty ? "" : " WHERE " + terms.joined(separator: " AND ")

@@ -184,6 +184,9 @@ enum ProjectionsTable {
                 // substr counts characters: the prefix's length in Unicode scalars.
                 terms.append("substr(\"\(column)\", 1, ?) = ?")
                 arguments += [.integer(Int64(text.unicodeScalars.count)), .text(text)]
+            case .oneOf(let column, let values):
+                terms.append(values.isEmpty ? "0" : "\"\(column)\" IN (\(Array(repeating: "?", count: values.count).joined(separator: ", ")))")
+                arguments += values
             }
         }
         return (terms.isEmpty ? "" : " WHERE " + terms.joined(separator: " AND "), arguments)
@@ -216,13 +219,13 @@ extension ProjectionValue: SQLiteArgument, SQLiteColumn {
         }
     }
 
-    static func read(_ statement: OpaquePointer, _ column: Int32) throws -> ProjectionValue {
+    static func read(_ statement: OpaquePointer, _ column: Int32) -> ProjectionValue {
         switch sqlite3_column_type(statement, column) {
         case SQLITE_NULL: .null
-        case SQLITE_INTEGER: .integer(try Int64.read(statement, column))
+        case SQLITE_INTEGER: .integer(Int64.read(statement, column))
         case SQLITE_FLOAT: .real(sqlite3_column_double(statement, column))
-        case SQLITE_BLOB: .blob(try Data.read(statement, column))
-        default: .text(try String.read(statement, column))
+        case SQLITE_BLOB: .blob(Data.read(statement, column))
+        default: .text(String.read(statement, column))
         }
     }
 }

@@ -114,7 +114,7 @@ extension EventStoreConformance {
             try await inside.arrive("the check waits for the handler")
             try checkEqual(try await h.engine.count(blocking, ProjectionQuery("streams")), 0, "staged rows are not visible before the commit")
             try await release.arrive("the check lets the handler go")
-            try await draining.value
+            _ = try await draining.value
             try checkEqual(try await h.engine.count(blocking, ProjectionQuery("streams")), 1, "visible after the commit")
         },
         ConformanceTest(name: "a new version of a projection is built from the log and swapped in; queries wait for it") { make in
@@ -148,6 +148,9 @@ extension EventStoreConformance {
             try checkEqual(try await skus(streams.where(.greaterThan("events", .integer(1))).where(.lessThan("events", .integer(5)))
                 .ordered(by: "stream").page(size: 2, offset: 1)), ["banana", "cherry"], "two conditions, a page")
             try checkEqual(try await skus(streams.where(.equals("events", .integer(4)))), ["cherry"], "equals")
+            try checkEqual(try await skus(streams.where(.oneOf("stream", [.text("date"), .text("apple"), .text("fig")])).ordered(by: "stream")),
+                           ["apple", "date"], "one of several values")
+            try checkEqual(try await skus(streams.where(.oneOf("stream", []))), [], "one of no values")
             try checkEqual(try await h.engine.count(projection, streams.where(.atMost("events", .integer(2)))), 2, "count")
             try checkEqual(try await skus(streams.where(.contains("stream", "%")).ordered(by: "stream")), [], "LIKE wildcards are literal")
             _ = try await checkThrows(ProjectionError.self, "an unknown column") { try await h.engine.rows(projection, streams.where(.equals("nope", .integer(1)))) }
