@@ -314,12 +314,13 @@ extension InMemoryEventStore: ProjectionStore {
 
     public func projectionRows(_ table: ProjectionTable, physical: String, query: ProjectionQuery) async throws -> [ProjectionRow] {
         try check(.logRead)
+        let keys = query.sortKeys(for: table)
         let rows = try matching(table, physical: physical, query: query).sorted { a, b in
-            for key in query.order {
+            for key in keys {
                 let order = ProjectionValue.compare(a[key.column] ?? .null, b[key.column] ?? .null) ?? 0
                 if order != 0 { return key.ascending ? order < 0 : order > 0 }
             }
-            return ProjectionValue.compareKeys(table.primaryKey.map { a[$0] ?? .null }, table.primaryKey.map { b[$0] ?? .null }) < 0
+            return false
         }
         let page = rows.dropFirst(query.offset).prefix(query.limit ?? Int.max)
         return page.map { ProjectionRow(table: table.name, values: $0) }
@@ -335,16 +336,5 @@ extension InMemoryEventStore: ProjectionStore {
             guard let rows = state.projectionTables[physical] else { throw ProjectionError.unknownTable(projection: "?", table: physical) }
             return rows.values.filter(query.matches)
         }
-    }
-}
-
-extension ProjectionValue {
-    /// Orders two primary keys column by column.
-    static func compareKeys(_ a: [ProjectionValue], _ b: [ProjectionValue]) -> Int {
-        for (x, y) in zip(a, b) {
-            let order = compare(x, y) ?? 0
-            if order != 0 { return order }
-        }
-        return 0
     }
 }

@@ -66,6 +66,12 @@ public struct ProjectionQuery: Sendable, Hashable {
         return query
     }
 
+    /// The order rows come in: ``order``, then the primary key's columns not in it
+    /// (ascending), so ties come in the same order on every store.
+    public func sortKeys(for table: ProjectionTable) -> [SortKey] {
+        order + table.primaryKey.filter { key in !order.contains { $0.column == key } }.map { SortKey(column: $0, ascending: true) }
+    }
+
     /// - Throws: ``ProjectionError`` naming the column or value that does not fit `table`.
     func validate(against table: ProjectionTable) throws {
         for condition in conditions {

@@ -104,15 +104,17 @@ enum ProjectionsTable {
     ) async throws {
         for table in schema.tables {
             guard let physical = generation.tables[table.name] else { continue }
+            // Text in the "C" collation (byte order, as SQLite and the in-memory store sort):
+            // the primary key and every index then serve the queries' comparisons.
             let columns = table.columns.map { column in
-                "\"\(column.name)\" \(type(column.type))\(column.nullable ? "" : " NOT NULL")"
+                "\"\(column.name)\" \(type(column.type))\(column.type == .text ? " COLLATE \"C\"" : "")\(column.nullable ? "" : " NOT NULL")"
             }
             let key = table.primaryKey.map { "\"\($0)\"" }.joined(separator: ", ")
             try await connection.run(PostgresQuery(unsafeSQL: """
                 CREATE TABLE IF NOT EXISTS \(names.projectionTable(physical)) (\(columns.joined(separator: ", ")), PRIMARY KEY (\(key)))
                 """), logger)
             for (number, index) in table.indexes.enumerated() {
-                let list = index.map { column in table.column(column)?.type == .text ? "\"\(column)\" COLLATE \"C\"" : "\"\(column)\"" }
+                let list = index.map { "\"\($0)\"" }
                 try await connection.run(PostgresQuery(unsafeSQL: """
                     CREATE INDEX IF NOT EXISTS "\(physical)_i\(number)" ON \(names.projectionTable(physical)) (\(list.joined(separator: ", ")))
                     """), logger)
@@ -165,8 +167,7 @@ enum ProjectionsTable {
     ) async throws -> [ProjectionRow] {
         var arguments: [ProjectionValue] = []
         let conditions = whereClause(table, query, &arguments)
-        var order = query.order.map { "\(sortable(table, $0.column)) \($0.ascending ? "ASC" : "DESC")" }
-        order += table.primaryKey.map { "\(sortable(table, $0)) ASC" }  // the same order for ties on every store
+        let order = query.sortKeys(for: table).map { "\(quoted($0.column)) \($0.ascending ? "ASC" : "DESC")" }
         var sql = "SELECT \(table.columns.map { "\"\($0.name)\"" }.joined(separator: ", ")) FROM \(names.projectionTable(physical))\(conditions)"
         sql += " ORDER BY \(order.joined(separator: ", "))"
         if let limit = query.limit {
@@ -199,9 +200,7 @@ enum ProjectionsTable {
         return 0
     }
 
-    private static func sortable(_ table: ProjectionTable, _ column: String) -> String {
-        table.column(column)?.type == .text ? "\"\(column)\" COLLATE \"C\"" : "\"\(column)\""
-    }
+    private static func quoted(_ column: String) -> String { "\"\(column)\"" }
 
     private static func whereClause(_ table: ProjectionTable, _ query: ProjectionQuery, _ arguments: inout [ProjectionValue]) -> String {
         func bind(_ value: ProjectionValue) -> String {
@@ -210,15 +209,15 @@ enum ProjectionsTable {
         }
         let terms = query.conditions.map { condition -> String in
             switch condition {
-            case .equals(let column, let value): "\(sortable(table, column)) = \(bind(value))"
-            case .lessThan(let column, let value): "\(sortable(table, column)) < \(bind(value))"
-            case .atMost(let column, let value): "\(sortable(table, column)) <= \(bind(value))"
-            case .greaterThan(let column, let value): "\(sortable(table, column)) > \(bind(value))"
-            case .atLeast(let column, let value): "\(sortable(table, column)) >= \(bind(value))"
+            case .equals(let column, let value): "\(quoted(column)) = \(bind(value))"
+            case .lessThan(let column, let value): "\(quoted(column)) < \(bind(value))"
+            case .atMost(let column, let value): "\(quoted(column)) <= \(bind(value))"
+            case .greaterThan(let column, let value): "\(quoted(column)) > \(bind(value))"
+            case .atLeast(let column, let value): "\(quoted(column)) >= \(bind(value))"
             case .contains(let column, let text): "strpos(\"\(column)\", \(bind(.text(text)))) > 0"
             case .hasPrefix(let column, let text): "starts_with(\"\(column)\", \(bind(.text(text))))"
             case .oneOf(let column, let values):
-                values.isEmpty ? "false" : "\(sortable(table, column)) IN (\(values.map(bind).joined(separator: ", ")))"
+                values.isEmpty ? "false" : "\(quoted(column)) IN (\(values.map(bind).joined(separator: ", ")))"
             }
         }
         return terms.isEmpty ? "" : " WHERE " + terms.joined(separator: " AND ")

@@ -147,8 +147,7 @@ enum ProjectionsTable {
 
     static func rows(_ table: ProjectionTable, physical: String, query: ProjectionQuery, _ connection: ReadConnection) throws -> [ProjectionRow] {
         let (conditions, arguments) = whereClause(query)
-        var order = query.order.map { "\"\($0.column)\" \($0.ascending ? "ASC" : "DESC")" }
-        order += table.primaryKey.map { "\"\($0)\" ASC" }  // the same order for ties on every store
+        let order = query.sortKeys(for: table).map { "\"\($0.column)\" \($0.ascending ? "ASC" : "DESC")" }
         var sql = "SELECT \(table.columns.map { "\"\($0.name)\"" }.joined(separator: ", ")) FROM \"\(physical)\"\(conditions)"
         sql += " ORDER BY \(order.joined(separator: ", "))"
         var all = arguments
