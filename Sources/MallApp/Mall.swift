@@ -48,7 +48,6 @@ public struct Mall: Sendable {
     /// thousands of times a second under load.
     public func subscriptions(retryPolicy: RetryPolicy = .default) -> [Subscription] {
         [
-            PricingSubscriptions.catalog(retryPolicy: retryPolicy),
             PricingSubscriptions.members(retryPolicy: retryPolicy),
             PricingSubscriptions.coupons(retryPolicy: retryPolicy),
             InventoryService.reservations(retryPolicy: retryPolicy),
@@ -60,6 +59,34 @@ public struct Mall: Sendable {
             subscription.wakeDelay = configuration.subscriptionWakeDelay
             return subscription
         }
+    }
+
+    /// The read side: the projections the contexts query (each kept from events, in the
+    /// same transaction as its checkpoint).
+    public func projections(retryPolicy: RetryPolicy = .default) -> [Projection] {
+        [
+            CatalogListing.projection(retryPolicy: retryPolicy),
+            PriceBook.projection(retryPolicy: retryPolicy),
+        ].map { projection in
+            var projection = projection
+            projection.wakeDelay = configuration.subscriptionWakeDelay
+            return projection
+        }
+    }
+
+    /// What keeps the shop moving: every subscription and projection, and the scheduler
+    /// that delivers payment deadlines.
+    public func service(retryPolicy: RetryPolicy = .default, also extra: [Subscription] = [], schedulerPollInterval: Duration = .seconds(1)) throws -> HeraldService {
+        try engine.service(
+            subscriptions: subscriptions(retryPolicy: retryPolicy) + extra, projections: projections(retryPolicy: retryPolicy),
+            schedulerPollInterval: schedulerPollInterval)
+    }
+
+    /// Creates the projections' tables where they are new, so queries can run at once
+    /// (answering from what has been projected so far). Every command that opens the shop
+    /// calls it first.
+    public func prepareProjections() async throws {
+        for projection in projections() { try await engine.prepare(projection) }
     }
 
     // MARK: Use cases across contexts

@@ -20,7 +20,9 @@ extension Mall {
         guard configuration.usesPostgres else {
             let synchronous: SQLiteEventStore.Options.Synchronous = configuration.durability == .full ? .full : .normal
             let store = try SQLiteEventStore(path: configuration.database, options: .init(synchronous: synchronous))
-            return try await body(Mall(engine: HeraldEngine(store: store, registry: .mall, logger: logger), configuration: configuration))
+            let mall = Mall(engine: HeraldEngine(store: store, registry: .mall, logger: logger), configuration: configuration)
+            try await mall.prepareProjections()
+            return try await body(mall)
         }
         let client = PostgresClient(configuration: try PostgresEventStore.configuration(url: configuration.database), backgroundLogger: logger)
         let options = PostgresEventStore.Options(schema: configuration.postgresSchema, operationTimeout: configuration.postgresOperationTimeout)
@@ -30,7 +32,9 @@ extension Mall {
             group.addTask { try await store.run() }
             defer { group.cancelAll() }
             try await store.migrate()
-            return try await body(Mall(engine: HeraldEngine(store: store, registry: .mall, logger: logger), configuration: configuration))
+            let mall = Mall(engine: HeraldEngine(store: store, registry: .mall, logger: logger), configuration: configuration)
+            try await mall.prepareProjections()
+            return try await body(mall)
         }
     }
 }

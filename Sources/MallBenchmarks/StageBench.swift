@@ -25,11 +25,14 @@ enum StageBench {
         configuration.maxUnpaidOrdersPerMember = 10_000  // the benchmark's members never pay
         let engine = HeraldEngine(store: try SQLiteEventStore(path: file.path), registry: .mall, logger: quietLogger)
         let mall = Mall(engine: engine, configuration: configuration)
+        try await mall.prepareProjections()
         let workers = try mall.subscriptions().map(engine.worker(for:))
+        let projectors = try mall.projections().map(engine.projectionWorker(for:))
         func settle() async throws {
             for _ in 0..<100 {
                 var handled = 0
                 for worker in workers { handled += try await worker.drain().handled }
+                for projector in projectors { handled += try await projector.drain().handled }
                 if handled == 0 { return }
             }
         }

@@ -24,6 +24,7 @@ struct Demo: AsyncParsableCommand {
         configuration.passwordCost = 6
         let quiet = Logger(label: "mall-demo", factory: { _ in SwiftLogNoOpLogHandler() })
         let mall = Mall(engine: HeraldEngine(store: try SQLiteEventStore(path: path), registry: .mall, logger: quiet), configuration: configuration)
+        try await mall.prepareProjections()
         _ = try await mall.payments.establishGatewaySecret()  // this throwaway shop's own, as on a first start
 
         // A subscriber with a bug: it cannot send the receipt of one order until "fixed".
@@ -43,7 +44,7 @@ struct Demo: AsyncParsableCommand {
                 sent.withLock { _ = $0.insert(paid.orderID) }
             })
         let fast = try RetryPolicy(maxAttempts: 5, baseDelay: .milliseconds(20), maxDelay: .milliseconds(200))
-        let service = try mall.engine.service(subscriptions: mall.subscriptions(retryPolicy: fast) + [receipts], schedulerPollInterval: .milliseconds(100))
+        let service = try mall.service(retryPolicy: fast, also: [receipts], schedulerPollInterval: .milliseconds(100))
         let running = Task { try await service.run() }
         defer { running.cancel() }
 

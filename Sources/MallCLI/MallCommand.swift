@@ -96,7 +96,7 @@ struct Serve: AsyncParsableCommand {
                 say("payment gateway secret (printed once, give it to the gateway): \(secret)")
             }
             if !configuration.usesPostgres { logger.info("SQLite durability: \(configuration.durability.rawValue)") }
-            let herald = try mall.engine.service(subscriptions: mall.subscriptions())
+            let herald = try mall.service()
             let host = configuration.host
             let app = MallServer(mall: mall, logger: logger).application(services: [herald]) { port in
                 say("mall listening on http://\(host):\(port)")

@@ -59,39 +59,32 @@ public struct CatalogService: Sendable {
         }
     }
 
+    /// The product as stored now (read from its own document: a change shows at once,
+    /// on or off sale).
     public func product(sku: String) async throws -> ProductSummary {
-        let index = try await engine.unitOfWork().load(CatalogIndex.self, id: CatalogIndex.mainID) ?? CatalogIndex()
-        guard let entry = index.entries[sku] else { throw ProductNotFound(sku: sku) }
-        return entry
+        guard CatalogRules.isValidSKU(sku), let product = try await engine.unitOfWork().load(Product.self, id: sku) else {
+            throw ProductNotFound(sku: sku)
+        }
+        return ProductSummary(product)
     }
 
-    /// Products on sale, by title, filtered by category and by a text in title or
-    /// description, one page (from 1) of ``pageSize``.
-    public func products(category: String? = nil, query: String? = nil, page: Int = 1) async throws -> (items: [ProductSummary], total: Int) {
-        guard page >= 1, page <= 10_000 else { throw InvalidInput(field: "page", "must be within 1...10000") }
-        let index = try await engine.unitOfWork().load(CatalogIndex.self, id: CatalogIndex.mainID) ?? CatalogIndex()
-        let needle = query?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
-        let matching = index.entries.values
-            .filter { $0.onSale }
-            .filter { category == nil || $0.category == category!.lowercased() }
-            .filter { needle.isEmpty || $0.title.lowercased().contains(needle) || $0.description.lowercased().contains(needle) }
-            .sorted { ($0.title, $0.sku) < ($1.title, $1.sku) }
-        let start = (page - 1) * Self.pageSize
-        let items = start < matching.count ? Array(matching[start..<min(start + Self.pageSize, matching.count)]) : []
-        return (items, matching.count)
+    /// One page (of ``pageSize``) of the products on sale that match `search`, and how
+    /// many match in all: an indexed query of the catalog's listing, which follows product
+    /// changes within moments (it is kept from their events).
+    public func products(_ search: ProductSearch = ProductSearch()) async throws -> (items: [ProductSummary], total: Int) {
+        guard search.page >= 1, search.page <= 10_000 else { throw InvalidInput(field: "page", "must be within 1...10000") }
+        if let text = search.text, text.count > 200 { throw InvalidInput(field: "q", "at most 200 characters") }
+        return try await CatalogListing.page(search, pageSize: Self.pageSize, engine: engine)
     }
 
-    /// Saves the product and the index in one transaction, running again when another
-    /// change got in first (two admins editing at once).
+    /// Saves the product: one small commit whatever the catalog's size, run again when
+    /// another change to the same product got in first.
     private func change(sku: String, _ body: @escaping (Product?) throws -> Product) async throws -> ProductSummary {
         guard CatalogRules.isValidSKU(sku) else { throw InvalidInput(field: "sku", "1 to 64 letters, digits, '-' or '_'") }
         return try await engine.perform { work in
             var product = try body(try await work.load(Product.self, id: sku))
-            var index = try await work.load(CatalogIndex.self, id: CatalogIndex.mainID) ?? CatalogIndex()
-            index.update(from: product)
             let summary = ProductSummary(product)
             try work.save(&product)
-            try work.save(&index)
             return summary
         }
     }

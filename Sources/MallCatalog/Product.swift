@@ -26,7 +26,9 @@ public struct Product: AggregateRoot, Hashable {
         var product = Product(
             id: details.sku, title: details.title, category: details.category, description: details.description,
             listPrice: price, weightGrams: details.weightGrams, onSale: true)
-        product.record(ProductListed(sku: details.sku, title: details.title, category: details.category, listPrice: price, weightGrams: details.weightGrams))
+        product.record(ProductListed(
+            sku: details.sku, title: details.title, category: details.category, listPrice: price, weightGrams: details.weightGrams,
+            description: details.description))
         return product
     }
 
@@ -35,7 +37,7 @@ public struct Product: AggregateRoot, Hashable {
         let details = try details.validated()
         guard details.title != title || details.category != category || details.description != description || details.weightGrams != weightGrams else { return }
         (title, category, description, weightGrams) = (details.title, details.category, details.description, details.weightGrams)
-        record(ProductDetailsChanged(sku: id, title: title, category: category, weightGrams: weightGrams))
+        record(ProductDetailsChanged(sku: id, title: title, category: category, weightGrams: weightGrams, description: description))
     }
 
     public mutating func changePrice(to price: Money) throws {

@@ -1,7 +1,8 @@
 import Herald
 
 // The Catalog context's published events: other contexts keep their own copies of what
-// they need from these (Pricing its price list, Inventory nothing, Cart nothing).
+// they need from these (Pricing its price list, Inventory nothing, Cart nothing), and the
+// Catalog's own read side (its listing and search) is built from them.
 
 /// A product was put on sale.
 public struct ProductListed: DomainEvent {
@@ -11,29 +12,35 @@ public struct ProductListed: DomainEvent {
     public var category: String
     public var listPrice: Money
     public var weightGrams: Int
+    /// `nil` in events recorded before descriptions were published.
+    public var description: String?
 
-    public init(sku: String, title: String, category: String, listPrice: Money, weightGrams: Int) {
+    public init(sku: String, title: String, category: String, listPrice: Money, weightGrams: Int, description: String) {
         self.sku = sku
         self.title = title
         self.category = category
         self.listPrice = listPrice
         self.weightGrams = weightGrams
+        self.description = description
     }
 }
 
-/// A product's title, category or weight changed (not its price).
+/// A product's title, category, description or weight changed (not its price).
 public struct ProductDetailsChanged: DomainEvent {
     public static let eventType = "ProductDetailsChanged"
     public var sku: String
     public var title: String
     public var category: String
     public var weightGrams: Int
+    /// `nil` in events recorded before descriptions were published (the description did not change).
+    public var description: String?
 
-    public init(sku: String, title: String, category: String, weightGrams: Int) {
+    public init(sku: String, title: String, category: String, weightGrams: Int, description: String) {
         self.sku = sku
         self.title = title
         self.category = category
         self.weightGrams = weightGrams
+        self.description = description
     }
 }
 

@@ -50,8 +50,15 @@ extension MallServer {
         router.get("/products") { request, _ in
             let page = try request.page()
             let category = request.uri.queryParameters.get("category").flatMap { $0.isEmpty ? nil : $0 }
-            let query = request.uri.queryParameters.get("q")
-            let (items, total) = try await mall.catalog.products(category: category, query: query, page: page)
+            let text = request.uri.queryParameters.get("q")
+            let sort = try request.uri.queryParameters.get("sort").map { value in
+                guard let sort = ProductSearch.Sort(rawValue: value) else {
+                    throw InvalidInput(field: "sort", "one of \(ProductSearch.Sort.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return sort
+            } ?? .title
+            let search = ProductSearch(category: category, text: text, sort: sort, page: page)
+            let (items, total) = try await mall.catalog.products(search)
             return try JSON.response(ProductPage(items: items, page: page, pageSize: CatalogService.pageSize, total: total))
         }
         router.get("/products/{sku}") { request, context in

@@ -394,10 +394,15 @@ paths:
   /products:
     get:
       operationId: listProducts
-      summary: Products on sale, by title; filter by category and text.
+      summary: Products on sale, by title or price; filter by category and words.
+      description: >-
+        An indexed query of the catalog's listing, which follows product changes within
+        moments (it is a projection of their events). `q` finds the products whose title
+        or description holds every word given (whole words, any case or accent).
       parameters:
         - {name: category, in: query, required: false, schema: {type: string}}
-        - {name: q, in: query, required: false, schema: {type: string}}
+        - {name: q, in: query, required: false, schema: {type: string, maxLength: 200}}
+        - {name: sort, in: query, required: false, schema: {type: string, enum: [title, price, '-price'], default: title}}
         - {$ref: '#/components/parameters/page'}
       responses:
         '200':

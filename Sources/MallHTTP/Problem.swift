@@ -66,6 +66,16 @@ struct Problem: Codable, Sendable, Hashable {
             logger.error("damaged record", metadata: ["error": "\(damaged)"])
             return Problem(.internalServerError, slug: "damaged-record",
                            detail: "stored data breaks a rule (\(damaged)); the operator has been told").response()
+        case let projection as ProjectionError:
+            if case .notReady = projection {
+                // This code declares a new version of a read model whose tables are still
+                // being built from the log: an upgrade in progress, not a fault.
+                logger.warning("read model not ready", metadata: ["error": "\(projection)"])
+                return Problem(.serviceUnavailable, slug: "unavailable", detail: "this listing is being rebuilt; retry shortly")
+                    .response(headers: [.retryAfter: "5"])
+            }
+            logger.error("request failed", metadata: ["error": "\(error)"])
+            return Problem(.internalServerError, slug: "internal", detail: "the server failed to handle the request").response()
         case let store as StoreError where store.isOutage:
             logger.warning("store unavailable", metadata: ["error": "\(store)"])
             return Problem(.serviceUnavailable, slug: "unavailable", detail: "storage is unavailable; retry shortly")

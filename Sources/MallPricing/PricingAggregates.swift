@@ -2,27 +2,26 @@ import Foundation
 import Herald
 import MallEvents
 
-/// Pricing's own copy of the catalog: kept from Catalog's published events by the
-/// `pricing.catalog` subscription, never read from the Catalog's tables.
-public struct PriceList: AggregateRoot {
-    public static let streamType = "PriceList"
-    public static let mainID = "main"
-    public let id: String
-    public var products: [String: PricedProduct] = [:]
-    public var pendingEvents = PendingEvents()
+/// A promotion the shop runs: one document per promotion, so adding one is a small
+/// commit however many there are. Quotes read promotions from ``PriceBook``.
+struct ShopPromotion: AggregateRoot {
+    static let streamType = "Promotion"
+    let id: String
+    var promotion: Promotion
+    var pendingEvents = PendingEvents()
 
-    public init() { id = Self.mainID }
+    static func add(_ promotion: Promotion) -> ShopPromotion {
+        var added = ShopPromotion(id: promotion.id, promotion: promotion)
+        added.record(PromotionAdded(promotion: promotion))
+        return added
+    }
 }
 
-/// The promotions the shop runs, in the order multi-product ones are applied.
-public struct PromotionBook: AggregateRoot {
-    public static let streamType = "PromotionBook"
-    public static let mainID = "main"
-    public let id: String
-    public var promotions: [Promotion] = []
-    public var pendingEvents = PendingEvents()
-
-    public init() { id = Self.mainID }
+/// A promotion was added. Pricing's own event (no other context hears it): it feeds the
+/// promotions ``PriceBook`` keeps for quotes.
+public struct PromotionAdded: DomainEvent {
+    public static let eventType = "PromotionAdded"
+    public var promotion: Promotion
 }
 
 /// A member's level as Pricing knows it (from Members' events).

@@ -4,6 +4,9 @@ import MallEvents
 
 /// The Pricing context's use cases: quotes, promotions, coupon campaigns and coupons.
 public struct PricingService: Sendable {
+    /// Events Pricing records for its own read side, heard by no other context.
+    public static let ownEvents: [any DomainEvent.Type] = [PromotionAdded.self]
+
     let engine: HeraldEngine
     public let policy: PricingPolicy
 
@@ -17,8 +20,7 @@ public struct PricingService: Sendable {
     /// - Throws: ``PricingError`` or ``CouponProblem`` naming what cannot be priced.
     public func quote(lines: [StockLine], memberID: String?, couponCode: String? = nil, delivery: DeliveryOption = .standard) async throws -> PriceQuote {
         let work = engine.unitOfWork()
-        let priceList = try await work.load(PriceList.self, id: PriceList.mainID) ?? PriceList()
-        let book = try await work.load(PromotionBook.self, id: PromotionBook.mainID) ?? PromotionBook()
+        let now = engine.clock.now()
         var level: MemberLevel?
         var coupon: PresentedCoupon?
         if let memberID {
@@ -35,34 +37,35 @@ public struct PricingService: Sendable {
         } else if let couponCode {
             throw CouponProblem.notMine(code: couponCode)
         }
-        let calculator = PricingCalculator(policy: policy, products: priceList.products, promotions: book.promotions)
-        return try calculator.quote(QuoteRequest(lines: lines, memberLevel: level, coupon: coupon, delivery: delivery, at: engine.clock.now()))
+        guard lines.count <= PricingCalculator.maximumLines else { throw PricingError.tooManyLines(count: lines.count, limit: PricingCalculator.maximumLines) }
+        let basket = try await PriceBook.basket(Set(lines.map(\.sku)), at: now, engine: engine)
+        let calculator = PricingCalculator(policy: policy, products: basket.products, promotions: basket.promotions)
+        return try calculator.quote(QuoteRequest(lines: lines, memberLevel: level, coupon: coupon, delivery: delivery, at: now))
     }
 
     /// Adds a promotion; multi-product promotions apply in the order they were added.
+    /// Quotes see it within moments (they read ``PriceBook``, kept from its event).
     public func addPromotion(_ promotion: Promotion) async throws {
         try Self.validate(promotion, currency: policy.currency)
         try await engine.perform { work in
-            var book = try await work.load(PromotionBook.self, id: PromotionBook.mainID) ?? PromotionBook()
-            guard !book.promotions.contains(where: { $0.id == promotion.id }) else {
+            guard try await work.load(ShopPromotion.self, id: promotion.id) == nil else {
                 throw AlreadyExists(field: "id", "a promotion \(promotion.id)")
             }
-            book.promotions.append(promotion)
-            try work.save(&book)
+            var added = ShopPromotion.add(promotion)
+            try work.save(&added)
         }
     }
 
+    /// Every promotion, in the order they were added.
     public func promotions() async throws -> [Promotion] {
-        try await engine.unitOfWork().load(PromotionBook.self, id: PromotionBook.mainID)?.promotions ?? []
+        try await PriceBook.allPromotions(engine: engine)
     }
 
     /// Starts a coupon campaign.
     @discardableResult
     public func createCampaign(id: String, name: String, terms: CouponTerms) async throws -> CouponCampaign {
         let name = try name.validated(field: "name", maxLength: 100)
-        guard !id.isEmpty, id.count <= 64, id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else {
-            throw InvalidInput(field: "id", "1 to 64 letters, digits or '-'")
-        }
+        try Self.validate(id: id)
         try Self.validate(terms, currency: policy.currency)
         return try await engine.perform { work in
             guard try await work.load(CouponCampaign.self, id: id) == nil else { throw AlreadyExists(field: "id", "a campaign \(id)") }
@@ -96,7 +99,14 @@ public struct PricingService: Sendable {
         return String((0..<10).map { _ in alphabet.randomElement(using: &generator)! })
     }
 
+    static func validate(id: String) throws {
+        guard !id.isEmpty, id.count <= 64, id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else {
+            throw InvalidInput(field: "id", "1 to 64 letters, digits or '-'")
+        }
+    }
+
     static func validate(_ promotion: Promotion, currency: String) throws {
+        try validate(id: promotion.id)
         _ = try promotion.name.validated(field: "name", maxLength: 100)
         switch promotion.rule {
         case .productDiscount(_, let rate), .quantityDiscount(_, _, let rate):

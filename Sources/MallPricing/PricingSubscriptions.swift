@@ -3,33 +3,6 @@ import MallEvents
 
 /// The subscriptions through which Pricing learns what other contexts did.
 public enum PricingSubscriptions {
-    /// Keeps ``PriceList`` in step with the Catalog.
-    public static func catalog(retryPolicy: RetryPolicy = .default) -> Subscription {
-        Subscription(
-            name: "pricing.catalog",
-            eventTypes: [ProductListed.eventType, ProductDetailsChanged.eventType, ProductPriceChanged.eventType, ProductDelisted.eventType],
-            retryPolicy: retryPolicy,
-            handler: .transactional { delivery, work in
-                var list = try await work.load(PriceList.self, id: PriceList.mainID) ?? PriceList()
-                switch try delivery.event() {
-                case let listed as ProductListed:
-                    list.products[listed.sku] = PricedProduct(
-                        sku: listed.sku, title: listed.title, category: listed.category, listPrice: listed.listPrice, weightGrams: listed.weightGrams)
-                case let changed as ProductDetailsChanged:
-                    list.products[changed.sku]?.title = changed.title
-                    list.products[changed.sku]?.category = changed.category
-                    list.products[changed.sku]?.weightGrams = changed.weightGrams
-                case let changed as ProductPriceChanged:
-                    list.products[changed.sku]?.listPrice = changed.newPrice
-                case let delisted as ProductDelisted:
-                    list.products[delisted.sku]?.onSale = false
-                default:
-                    return
-                }
-                try work.save(&list)
-            })
-    }
-
     /// Keeps each member's level for member prices.
     public static func members(retryPolicy: RetryPolicy = .default) -> Subscription {
         Subscription(

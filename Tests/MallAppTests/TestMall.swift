@@ -9,12 +9,13 @@ import MallPayment
 import Testing
 
 /// A Mall on a fresh SQLite file with a manual clock, driven by hand: ``settle()`` runs
-/// every subscription until nothing is left, so tests see the saga's outcome without sleeping.
+/// every subscription and projection until nothing is left, so tests see the saga's outcome without sleeping.
 final class TestMall: Sendable {
     let mall: Mall
     let clock: ManualClock
     let path: String
     private let workers: [SubscriptionWorker]
+    private let projectors: [ProjectionWorker]
     private let scheduler: MessageScheduler
 
     init(paymentWindow: Duration = .seconds(15 * 60), seed: Bool = true, limits: OrderLimits = OrderLimits(openOrdersPerMember: 1000, quantityPerSKU: 999)) async throws {
@@ -30,6 +31,8 @@ final class TestMall: Sendable {
         mall = Mall(engine: engine, configuration: configuration)
         let quick = try RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(1), maxDelay: .milliseconds(1))
         workers = try mall.subscriptions(retryPolicy: quick).map(engine.worker(for:))
+        projectors = try mall.projections(retryPolicy: quick).map(engine.projectionWorker(for:))
+        try await mall.prepareProjections()
         scheduler = engine.scheduler()
         _ = try await mall.payments.establishGatewaySecret()
         if seed {
@@ -49,6 +52,10 @@ final class TestMall: Sendable {
             var handled = try await scheduler.deliverDueMessages().count
             for worker in workers {
                 let report = try await worker.drain()
+                handled += report.handled + report.failed
+            }
+            for projector in projectors {
+                let report = try await projector.drain()
                 handled += report.handled + report.failed
             }
             if handled == 0 { return }

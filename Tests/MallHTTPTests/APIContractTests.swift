@@ -88,6 +88,8 @@ import Testing
             "paymentId": "pay-x", "outcome": "succeeded", "amount": ["minorUnits": 100, "currency": "USD"], "timestamp": 0, "signature": "00",
         ]), 401, field: "signature")
         expectProblem(try await client.send("GET", "/products?page=0"), 400, field: "page")
+        expectProblem(try await client.send("GET", "/products?sort=newest"), 400, field: "sort")
+        expectProblem(try await client.send("GET", "/products?q=" + String(repeating: "a", count: 201)), 400, field: "q")
         expectProblem(try await client.send("GET", "/no/such/route"), 404)
         // Nothing above created an order.
         #expect(try await client.send("GET", "/orders", token: token).array.isEmpty)

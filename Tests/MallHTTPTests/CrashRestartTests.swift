@@ -78,7 +78,7 @@ import Testing
         var caughtUp = false
         for _ in 0..<1200 where !caughtUp {
             let statuses = try await client.send("GET", "/admin/subscriptions", token: MallServerProcess.adminToken).array
-            caughtUp = statuses.count == 7 && statuses.allSatisfy { ($0["lag"] as? Int) == 0 && ($0["retrying"] as? Int) == 0 }
+            caughtUp = statuses.count == 8 && statuses.allSatisfy { ($0["lag"] as? Int) == 0 && ($0["retrying"] as? Int) == 0 }
             if !caughtUp { try await Task.sleep(for: .milliseconds(50)) }
         }
         #expect(caughtUp, "subscriptions drained")

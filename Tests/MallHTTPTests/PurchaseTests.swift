@@ -1,5 +1,6 @@
 import Foundation
 import MallPayment
+import TestSupport
 import Testing
 
 /// End to end over HTTP against a real `mall serve` process.
@@ -12,11 +13,15 @@ import Testing
         let ada = try await client.member("ada")
         #expect(try await client.send("PUT", "/admin/members/\(ada.id)/level", json: ["level": "gold"], token: admin).status == 200)
 
+        // The listing is a projection of the seeded catalog's events: it may still be filling.
+        try await eventually("the listing shows the seeded catalog") { try await client.send("GET", "/products")["total"] as? Int == 22 }
         let drinks = try await client.send("GET", "/products?category=drinks")
         #expect(drinks.status == 200)
         #expect((drinks["items"] as? [[String: Any]])?.count == 4)
         let search = try await client.send("GET", "/products?q=teapot")
         #expect((search["items"] as? [[String: Any]])?.map { $0["sku"] as? String } == ["teapot"])
+        let cheapest = try await client.send("GET", "/products?sort=price")
+        #expect(((cheapest["items"] as? [[String: Any]])?.first?["sku"]) as? String == "pencil-set")
 
         // Pricing learns of the level through an event: wait for the member price.
         var price: Int?
@@ -74,7 +79,7 @@ import Testing
         let orders = try await client.send("GET", "/orders", token: ada.token)
         #expect(orders.array.map { $0["id"] as? String } == [orderID])
         let subscriptions = try await client.send("GET", "/admin/subscriptions", token: admin)
-        #expect(subscriptions.array.count == 7)
+        #expect(subscriptions.array.count == 8, "six subscriptions and two projections")
         server.stop()
     }
 

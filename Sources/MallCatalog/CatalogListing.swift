@@ -1,0 +1,182 @@
+import Foundation
+import Herald
+import MallEvents
+
+/// The Catalog's read side: the products on sale, for browsing and search, kept from the
+/// Catalog's own events by a Herald projection.
+///
+/// Two tables, each indexed for the pages the shop shows:
+/// - `products`, one row per SKU, indexed by sale status, category and each sort order;
+/// - `terms`, one row per word of an on-sale product's title or description, carrying the
+///   sort keys, so a search walks one index range in the page's order instead of scanning
+///   the catalog.
+///
+/// A product change touches its own rows only, however large the catalog.
+public enum CatalogListing {
+    /// The words one product is found by, at most (title words first).
+    static let maximumWords = 100
+    /// The words of a search used, at most.
+    static let maximumQueryWords = 8
+
+    static let products = ProjectionTable(
+        name: "products",
+        columns: [
+            .init("sku", .text), .init("title", .text), .init("category", .text), .init("description", .text),
+            .init("price", .integer), .init("currency", .text), .init("weight_grams", .integer), .init("on_sale", .integer),
+            // " word word … ": the product's search words, for the further words of a search.
+            .init("words", .text),
+        ],
+        primaryKey: ["sku"],
+        indexes: [
+            ["on_sale", "title", "sku"], ["on_sale", "category", "title", "sku"],
+            ["on_sale", "price", "sku"], ["on_sale", "category", "price", "sku"],
+        ])
+
+    static let terms = ProjectionTable(
+        name: "terms",
+        columns: [
+            .init("term", .text), .init("sku", .text), .init("title", .text), .init("category", .text), .init("price", .integer),
+            .init("words", .text),
+        ],
+        primaryKey: ["term", "sku"],
+        indexes: [["term", "title", "sku"], ["term", "price", "sku"]])
+
+    /// The declaration queries go through (the service runs the same projection).
+    static let reader = projection()
+
+    /// The projection; its service keeps it current, `mall projections rebuild catalog` rebuilds it.
+    public static func projection(retryPolicy: RetryPolicy = .default) -> Projection {
+        Projection(
+            name: "catalog", version: 1, tables: [products, terms],
+            eventTypes: [ProductListed.eventType, ProductDetailsChanged.eventType, ProductPriceChanged.eventType, ProductDelisted.eventType],
+            retryPolicy: retryPolicy
+        ) { delivery, rows in
+            switch try delivery.event() {
+            case let listed as ProductListed:
+                let product = ProductSummary(
+                    sku: listed.sku, title: listed.title, category: listed.category, description: listed.description ?? "",
+                    listPrice: listed.listPrice, weightGrams: listed.weightGrams, onSale: true)
+                try await store(product, in: rows)
+            case let changed as ProductDetailsChanged:
+                guard var product = try await stored(changed.sku, in: rows) else { return }
+                product.title = changed.title
+                product.category = changed.category
+                product.weightGrams = changed.weightGrams
+                if let description = changed.description { product.description = description }
+                try await store(product, in: rows)
+            case let changed as ProductPriceChanged:
+                guard var product = try await stored(changed.sku, in: rows) else { return }
+                product.listPrice = changed.newPrice
+                try await store(product, in: rows)
+            case let delisted as ProductDelisted:
+                guard var product = try await stored(delisted.sku, in: rows) else { return }
+                product.onSale = false
+                try await store(product, in: rows)
+            default:
+                return
+            }
+        }
+    }
+
+    private static func stored(_ sku: String, in rows: ProjectionRows) async throws -> ProductSummary? {
+        try await rows.row(products.name, key: .text(sku)).map(ProductSummary.init(row:))
+    }
+
+    /// Writes the product's row and its search terms: words it lost are deleted, and an
+    /// off-sale product has none.
+    private static func store(_ product: ProductSummary, in rows: ProjectionRows) async throws {
+        let previous = try await rows.row(products.name, key: .text(product.sku)).map { try words(in: $0.text("words")) } ?? []
+        let current = product.onSale ? Array(searchWords(of: product).prefix(maximumWords)) : []
+        for word in Set(previous).subtracting(current) { try rows.delete(terms.name, key: .text(word), .text(product.sku)) }
+        let packed = " " + current.joined(separator: " ") + " "
+        try rows.upsert(products.name, [
+            "sku": .text(product.sku), "title": .text(product.title), "category": .text(product.category),
+            "description": .text(product.description), "price": .integer(product.listPrice.minorUnits),
+            "currency": .text(product.listPrice.currency), "weight_grams": .integer(Int64(product.weightGrams)),
+            "on_sale": .integer(product.onSale ? 1 : 0), "words": .text(packed),
+        ])
+        for word in current {
+            try rows.upsert(terms.name, [
+                "term": .text(word), "sku": .text(product.sku), "title": .text(product.title), "category": .text(product.category),
+                "price": .integer(product.listPrice.minorUnits), "words": .text(packed),
+            ])
+        }
+    }
+
+    static func searchWords(of product: ProductSummary) -> [String] {
+        var seen = Set<String>()
+        return (words(in: product.title) + words(in: product.description)).filter { seen.insert($0).inserted }
+    }
+
+    /// A text's words as search compares them: letters and digits, lower-cased, accents
+    /// folded ("Café" is found by "cafe").
+    static func words(in text: String) -> [String] {
+        text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil)
+            .split { !($0.isLetter || $0.isNumber) }
+            .map(String.init)
+    }
+}
+
+/// What a shopper asks the catalog for: one page of the products on sale.
+public struct ProductSearch: Sendable, Hashable {
+    /// The sort orders the listing offers (each served by an index).
+    public enum Sort: String, Sendable, Hashable, CaseIterable {
+        case title
+        case price
+        case priceDescending = "-price"
+    }
+
+    public var category: String?
+    /// Words every product found has in its title or description (whole words, any case).
+    public var text: String?
+    public var sort: Sort
+    /// From 1.
+    public var page: Int
+
+    public init(category: String? = nil, text: String? = nil, sort: Sort = .title, page: Int = 1) {
+        self.category = category
+        self.text = text
+        self.sort = sort
+        self.page = page
+    }
+}
+
+extension ProductSummary {
+    init(row: ProjectionRow) throws {
+        self.init(
+            sku: try row.text("sku"), title: try row.text("title"), category: try row.text("category"),
+            description: try row.text("description"),
+            listPrice: Money(minorUnits: try row.integer("price"), currency: try row.text("currency")),
+            weightGrams: Int(try row.integer("weight_grams")), onSale: try row.integer("on_sale") != 0)
+    }
+}
+
+extension CatalogListing {
+    /// One page of `search`, and how many products match in all.
+    static func page(_ search: ProductSearch, pageSize: Int, engine: HeraldEngine) async throws -> (items: [ProductSummary], total: Int) {
+        let projection = reader
+        let wanted = Array(search.text.map(words(in:))?.prefix(maximumQueryWords) ?? [])
+        var query: ProjectionQuery
+        if let driver = wanted.max(by: { $0.count < $1.count }) {
+            // The longest word is likely the rarest: its terms rows are walked in page
+            // order, the other words checked on each.
+            query = ProjectionQuery(terms.name).where(.equals("term", .text(driver)))
+            for word in Set(wanted).subtracting([driver]) { query = query.where(.contains("words", " \(word) ")) }
+        } else {
+            query = ProjectionQuery(products.name).where(.equals("on_sale", .integer(1)))
+        }
+        if let category = search.category { query = query.where(.equals("category", .text(category.lowercased()))) }
+        query = switch search.sort {
+        case .title: query.ordered(by: "title").ordered(by: "sku")
+        case .price: query.ordered(by: "price").ordered(by: "sku")
+        case .priceDescending: query.ordered(by: "price", ascending: false).ordered(by: "sku", ascending: false)
+        }
+        let total = try await engine.count(projection, query)
+        let found = try await engine.rows(projection, query.page(size: pageSize, offset: (search.page - 1) * pageSize))
+        guard !wanted.isEmpty else { return (try found.map(ProductSummary.init(row:)), total) }
+        let skus = try found.map { try $0.text("sku") }
+        let rows = try await engine.rows(projection, ProjectionQuery(products.name).where(.oneOf("sku", skus.map(ProjectionValue.text))))
+        let bySKU = try Dictionary(uniqueKeysWithValues: rows.map { (try $0.text("sku"), try ProductSummary(row: $0)) })
+        return (skus.compactMap { bySKU[$0] }, total)
+    }
+}

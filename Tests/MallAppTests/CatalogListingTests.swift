@@ -1,0 +1,100 @@
+import Foundation
+import Herald
+import MallApp
+import MallCatalog
+import MallEvents
+import MallPricing
+import Testing
+
+/// The catalog's listing and search, and Pricing's price book, read through projections:
+/// what a shopper finds follows product changes once the projections have caught up, and
+/// a rebuild from the log finds the same.
+@Suite struct CatalogListingTests {
+    func skus(_ shop: TestMall, _ search: ProductSearch) async throws -> [String] {
+        try await shop.mall.catalog.products(search).items.map(\.sku)
+    }
+
+    func usd(_ cents: Int64) -> Money { Money(minorUnits: cents, currency: "USD") }
+
+    @Test func aSearchFindsProductsWithEveryWordInTitleOrDescriptionInAnyCaseOrAccent() async throws {
+        let shop = try await TestMall()
+        try await shop.mall.catalog.list(
+            ProductDetails(sku: "cafe-cup", title: "Café cup", category: "kitchen", description: "Porcelain, holds a double espresso", weightGrams: 200),
+            price: usd(900))
+        try await shop.settle()
+        #expect(try await skus(shop, ProductSearch(text: "TEAPOT")) == ["teapot"])
+        #expect(try await skus(shop, ProductSearch(text: "cafe")) == ["cafe-cup"], "accents folded")
+        #expect(try await skus(shop, ProductSearch(text: "double espresso")) == ["cafe-cup"], "words of the description")
+        #expect(try await skus(shop, ProductSearch(text: "espresso teapot")) == [], "every word must be there")
+        #expect(try await skus(shop, ProductSearch(text: "tea")).sorted() == ["tea-jasmine", "tea-oolong"], "whole words: not teapot")
+        #expect(try await skus(shop, ProductSearch(category: "drinks", text: "100")) == ["tea-jasmine", "tea-oolong"])
+        #expect(try await skus(shop, ProductSearch(text: "  ;; ")).count == 20, "no words: the whole listing")
+    }
+
+    @Test func theListingIsFilteredSortedAndPagedAndCountsEveryMatch() async throws {
+        let shop = try await TestMall()
+        let kitchen = try await shop.mall.catalog.products(ProductSearch(category: "Kitchen"))
+        #expect(kitchen.total == 5)
+        #expect(kitchen.items.map(\.title) == kitchen.items.map(\.title).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }, "by title")
+        let cheapest = try await shop.mall.catalog.products(ProductSearch(sort: .price)).items.map(\.listPrice.minorUnits)
+        #expect(cheapest == cheapest.sorted() && cheapest.first == 700)
+        let dearest = try await shop.mall.catalog.products(ProductSearch(sort: .priceDescending)).items.map(\.listPrice.minorUnits)
+        #expect(dearest.first == 18900 && dearest == dearest.sorted(by: >))
+        let all = try await shop.mall.catalog.products(ProductSearch())
+        let second = try await shop.mall.catalog.products(ProductSearch(page: 2))
+        #expect(all.total == 22 && all.items.count == 20 && second.items.count == 2)
+        #expect(Set(all.items.map(\.sku) + second.items.map(\.sku)).count == 22, "pages neither overlap nor skip")
+        await #expect(throws: InvalidInput.self) { try await shop.mall.catalog.products(ProductSearch(page: 0)) }
+    }
+
+    @Test func anEditedProductIsFoundByItsNewWordsOnlyAndADelistedOneNotAtAll() async throws {
+        let shop = try await TestMall()
+        try await shop.mall.catalog.update(
+            ProductDetails(sku: "teapot", title: "Glass kettle, 1 l", category: "kitchen", description: "Borosilicate", weightGrams: 800),
+            price: usd(3700))
+        try await shop.mall.catalog.delist(sku: "headlamp")
+        #expect(try await shop.mall.catalog.product(sku: "teapot").title == "Glass kettle, 1 l", "the product itself shows the change at once")
+        try await shop.settle()
+        #expect(try await skus(shop, ProductSearch(text: "teapot")) == [])
+        #expect(try await skus(shop, ProductSearch(text: "borosilicate kettle")) == ["teapot"])
+        let kettle = try #require(try await shop.mall.catalog.products(ProductSearch(text: "kettle")).items.first)
+        #expect(kettle.listPrice == usd(3700) && kettle.description == "Borosilicate")
+        #expect(try await skus(shop, ProductSearch(text: "headlamp")) == [])
+        #expect(try await shop.mall.catalog.products(ProductSearch(category: "outdoor")).total == 4)
+        #expect(try await shop.mall.catalog.product(sku: "headlamp").onSale == false)
+        let quote = try await shop.mall.pricing.quote(lines: [StockLine(sku: "teapot", quantity: 1)], memberID: nil)
+        #expect(quote.lines.first?.listAmount == usd(3700), "Pricing's copy follows the new price")
+    }
+
+    @Test func rebuildingTheReadSideFromTheLogFindsTheSame() async throws {
+        let shop = try await TestMall()
+        try await shop.mall.catalog.update(
+            ProductDetails(sku: "mug-stone", title: "Stoneware mug, blue", category: "kitchen", weightGrams: 400), price: usd(1500))
+        try await shop.settle()
+        let searches = [ProductSearch(), ProductSearch(page: 2), ProductSearch(category: "kitchen", sort: .priceDescending), ProductSearch(text: "blue")]
+        var before: [[ProductSummary]] = []
+        for search in searches { before.append(try await shop.mall.catalog.products(search).items) }
+        let promotions = try await shop.mall.pricing.promotions()
+        for projection in shop.mall.projections() { try await shop.mall.engine.rebuild(projection) }
+        for (search, items) in zip(searches, before) {
+            #expect(try await shop.mall.catalog.products(search).items == items, "\(search)")
+        }
+        #expect(try await shop.mall.pricing.promotions() == promotions)
+        #expect(promotions.map(\.id) == ["tea-week", "kitchen-50-5", "stationery-3-for-2"], "in the order they were added")
+    }
+
+    @Test func aQuoteAppliesAPromotionOnceThePriceBookHasIt() async throws {
+        let shop = try await TestMall()
+        try await shop.mall.pricing.addPromotion(Promotion(
+            id: "socks", name: "Socks 10% off", rule: .productDiscount(sku: "socks-wool", rate: Rate(percent: 10))))
+        await #expect(throws: AlreadyExists.self) {
+            try await shop.mall.pricing.addPromotion(Promotion(id: "socks", name: "again", rule: .productDiscount(sku: "cocoa", rate: Rate(percent: 10))))
+        }
+        await #expect(throws: InvalidInput.self) {
+            try await shop.mall.pricing.addPromotion(Promotion(id: "no spaces", name: "x", rule: .productDiscount(sku: "cocoa", rate: Rate(percent: 10))))
+        }
+        try await shop.settle()
+        let quote = try await shop.mall.pricing.quote(lines: [StockLine(sku: "socks-wool", quantity: 2)], memberID: nil)
+        #expect(quote.goodsTotal == usd(3240))
+    }
+}
