@@ -33,7 +33,7 @@ struct CrashWorker {
             store: store, registry: registry,
             logger: Logger(label: "crash-worker", factory: { _ in SwiftLogNoOpLogHandler() }))
         let service = try engine.service(
-            subscriptions: ["effects-a", "effects-b"].map(effectSubscription), schedulerPollInterval: .milliseconds(20))
+            subscriptions: ["effects-a", "effects-b"].map(effectSubscription), projections: [tally], schedulerPollInterval: .milliseconds(20))
         if arguments[1] == "drain" {
             try await drain(engine, service: service)
         } else {
@@ -68,6 +68,25 @@ struct CrashWorker {
             tracker.lastVersion = event.streamVersion
             try work.save(&tracker)
         })
+    }
+
+    /// A projection whose rows can be checked against a fold of the log: per stream, how
+    /// many events, the last version and the sum of their positions (an event missed or
+    /// applied twice changes the count and the sum).
+    static let tally = Projection(
+        name: "tally", version: 1,
+        tables: [ProjectionTable(
+            name: "streams",
+            columns: [.init("stream", .text), .init("events", .integer), .init("last_version", .integer), .init("position_sum", .integer)],
+            primaryKey: ["stream"])],
+        batchSize: 50, pollInterval: .milliseconds(20)
+    ) { delivery, rows in
+        let event = delivery.envelope
+        let row = try await rows.row("streams", key: .text("\(event.stream)"))
+        try rows.upsert("streams", [
+            "stream": .text("\(event.stream)"), "events": .integer((try row?.integer("events") ?? 0) + 1),
+            "last_version": .integer(event.streamVersion), "position_sum": .integer((try row?.integer("position_sum") ?? 0) + event.position),
+        ])
     }
 
     static var registry: EventRegistry {
@@ -143,7 +162,7 @@ struct CrashWorker {
                 try await Task.sleep(for: .milliseconds(50))
                 let head = try await engine.store.headPosition()
                 let statuses = try await engine.subscriptionStatuses()
-                let caughtUp = statuses.count == 2 && statuses.allSatisfy { $0.checkpoint == head && $0.retrying + $0.dead + $0.held == 0 }
+                let caughtUp = statuses.count == 3 && statuses.allSatisfy { $0.checkpoint == head && $0.retrying + $0.dead + $0.held == 0 }
                 if caughtUp, try await engine.store.nextScheduledDueDate() == nil { break }
             }
             group.cancelAll()

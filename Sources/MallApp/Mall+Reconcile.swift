@@ -42,105 +42,119 @@ extension Mall {
     ///   an order's coupon is redeemed for it.
     /// - `payment.applied-or-refunded`: money taken is either the order's payment or refunded.
     ///
-    /// Reports only; it never changes data.
+    /// Reports only; it never changes data. Reads the ids to check from
+    /// ``ReconciliationSubjects`` page by page, and each page's documents in a unit of work
+    /// of its own, so memory stays bounded whatever the shop's size: what it keeps across
+    /// pages is the quantity the reserved reservations hold per SKU.
     public func reconcile(submittedGrace: Duration = .seconds(300)) async throws -> ReconciliationReport {
         var report = ReconciliationReport()
-        let streams = try await streamIDs(of: [Order.streamType, Stock.streamType, CouponWallet.streamType, Payment.streamType])
-        let work = engine.unitOfWork()
         func drift(_ rule: String, _ subject: String, _ detail: String) {
             report.drifts.append(Drift(rule: rule, subject: subject, detail: detail))
         }
-
-        var orders: [String: Order] = [:]
-        var reservations: [String: Reservation] = [:]
-        for id in streams[Order.streamType, default: []] {
-            guard let order = try await work.load(Order.self, id: id) else { continue }
-            orders[id] = order
-            if let reservation = try await work.load(Reservation.self, id: id) { reservations[id] = reservation }
-        }
-        report.orders = orders.count
         let now = engine.clock.now()
-        for (id, order) in orders.sorted(by: { $0.key < $1.key }) {
-            let subject = "Order/\(id)"
-            if order.status == .cancelled, let paymentID = order.paymentID {
-                drift("order.paid-never-cancelled", subject, "cancelled with payment \(paymentID) applied")
-            }
-            if order.status == .submitted, order.submittedAt.adding(submittedGrace) < now {
-                drift("order.not-stuck", subject, "submitted at \(order.submittedAt) and still waiting for stock or coupon")
-            }
-            let held = reservations[id]?.status
-            let expected: Set<Reservation.Status?> = switch order.status {
-            case .submitted: [nil, .reserved, .failed, .released]
-            case .awaitingPayment, .paid: [.reserved]
-            case .shipped, .completed: [.committed]
-            case .cancelled: [nil, .failed, .released]
-            }
-            if !expected.contains(held) {
-                drift("order.reservation-matches-status", subject, "order is \(order.status.rawValue), reservation is \(held?.rawValue ?? "missing")")
+
+        var reservedBySKU: [String: Int] = [:]
+        try await ReconciliationSubjects.forEachPage(of: Order.streamType, engine: engine) { ids in
+            let work = engine.unitOfWork()
+            for id in ids {
+                guard let order = try await work.load(Order.self, id: id) else { continue }
+                report.orders += 1
+                let subject = "Order/\(id)"
+                if order.status == .cancelled, let paymentID = order.paymentID {
+                    drift("order.paid-never-cancelled", subject, "cancelled with payment \(paymentID) applied")
+                }
+                if order.status == .submitted, order.submittedAt.adding(submittedGrace) < now {
+                    drift("order.not-stuck", subject, "submitted at \(order.submittedAt) and still waiting for stock or coupon")
+                }
+                let reservation = try await work.load(Reservation.self, id: id)
+                if let reservation, reservation.status == .reserved {
+                    for line in reservation.lines { reservedBySKU[line.sku, default: 0] += line.quantity }
+                }
+                let held = reservation?.status
+                let expected: Set<Reservation.Status?> = switch order.status {
+                case .submitted: [nil, .reserved, .failed, .released]
+                case .awaitingPayment, .paid: [.reserved]
+                case .shipped, .completed: [.committed]
+                case .cancelled: [nil, .failed, .released]
+                }
+                if !expected.contains(held) {
+                    drift("order.reservation-matches-status", subject, "order is \(order.status.rawValue), reservation is \(held?.rawValue ?? "missing")")
+                }
+                if order.couponSettled, order.status != .cancelled, let code = order.quote.couponCode {
+                    let coupon = try await work.load(CouponWallet.self, id: order.memberID)?.coupon(code)
+                    if coupon?.status != .redeemed || coupon?.orderID != id {
+                        drift("coupon.redeemed-once", subject, "uses coupon \(code), which is not redeemed for it")
+                    }
+                }
             }
         }
 
-        for sku in streams[Stock.streamType, default: []] {
-            guard let stock = try await work.load(Stock.self, id: sku) else { continue }
-            report.stocks += 1
-            let subject = "Stock/\(sku)"
-            if stock.onHand < 0 || stock.reserved < 0 || stock.available < 0 {
-                drift("stock.non-negative", subject, "on hand \(stock.onHand), reserved \(stock.reserved), available \(stock.available)")
-            }
-            let expected = reservations.values.filter { $0.status == .reserved }
-                .flatMap(\.lines).filter { $0.sku == sku }.reduce(0) { $0 + $1.quantity }
-            if stock.reserved != expected {
-                drift("stock.reserved-matches-reservations", subject,
-                      "reserved \(stock.reserved), but the reserved reservations hold \(expected)")
+        try await ReconciliationSubjects.forEachPage(of: Stock.streamType, engine: engine) { skus in
+            let work = engine.unitOfWork()
+            for sku in skus {
+                guard let stock = try await work.load(Stock.self, id: sku) else { continue }
+                report.stocks += 1
+                let subject = "Stock/\(sku)"
+                if stock.onHand < 0 || stock.reserved < 0 || stock.available < 0 {
+                    drift("stock.non-negative", subject, "on hand \(stock.onHand), reserved \(stock.reserved), available \(stock.available)")
+                }
+                let expected = reservedBySKU[sku] ?? 0
+                if stock.reserved != expected {
+                    drift("stock.reserved-matches-reservations", subject,
+                          "reserved \(stock.reserved), but the reserved reservations hold \(expected)")
+                }
             }
         }
 
-        var redeemedBy: [String: String] = [:]  // order id → coupon code
-        for memberID in streams[CouponWallet.streamType, default: []] {
-            guard let wallet = try await work.load(CouponWallet.self, id: memberID) else { continue }
-            report.wallets += 1
-            for coupon in wallet.coupons where coupon.status == .redeemed {
+        try await ReconciliationSubjects.forEachPage(of: CouponWallet.streamType, engine: engine) { memberIDs in
+            let work = engine.unitOfWork()
+            for memberID in memberIDs {
+                guard let wallet = try await work.load(CouponWallet.self, id: memberID) else { continue }
+                report.wallets += 1
                 let subject = "CouponWallet/\(memberID)"
-                guard let orderID = coupon.orderID, let order = orders[orderID] else {
-                    drift("coupon.redeemed-once", subject, "coupon \(coupon.code) redeemed for an unknown order")
-                    continue
+                for coupon in wallet.coupons where coupon.status == .redeemed {
+                    guard let orderID = coupon.orderID, let order = try await work.load(Order.self, id: orderID) else {
+                        drift("coupon.redeemed-once", subject, "coupon \(coupon.code) redeemed for an unknown order")
+                        continue
+                    }
+                    if order.status == .cancelled {
+                        drift("coupon.redeemed-once", subject, "coupon \(coupon.code) still held by cancelled order \(orderID)")
+                    } else if order.quote.couponCode != coupon.code {
+                        drift("coupon.redeemed-once", subject, "coupon \(coupon.code) held by order \(orderID), which does not use it")
+                    }
                 }
-                redeemedBy[orderID] = coupon.code
-                if order.status == .cancelled {
-                    drift("coupon.redeemed-once", subject, "coupon \(coupon.code) still held by cancelled order \(orderID)")
-                } else if order.quote.couponCode != coupon.code {
-                    drift("coupon.redeemed-once", subject, "coupon \(coupon.code) held by order \(orderID), which does not use it")
-                }
-            }
-        }
-        for (id, order) in orders where order.couponSettled && order.status != .cancelled {
-            if let code = order.quote.couponCode, redeemedBy[id] != code {
-                drift("coupon.redeemed-once", "Order/\(id)", "uses coupon \(code), which is not redeemed for it")
             }
         }
 
-        for paymentID in streams[Payment.streamType, default: []] {
-            guard let payment = try await work.load(Payment.self, id: paymentID) else { continue }
-            report.payments += 1
-            guard payment.status == .succeeded else { continue }
-            if orders[payment.orderID]?.paymentID != paymentID {
-                drift("payment.applied-or-refunded", "Payment/\(paymentID)", "succeeded, but neither applied to order \(payment.orderID) nor refunded")
+        try await ReconciliationSubjects.forEachPage(of: Payment.streamType, engine: engine) { paymentIDs in
+            let work = engine.unitOfWork()
+            for paymentID in paymentIDs {
+                guard let payment = try await work.load(Payment.self, id: paymentID) else { continue }
+                report.payments += 1
+                guard payment.status == .succeeded else { continue }
+                if try await work.load(Order.self, id: payment.orderID)?.paymentID != paymentID {
+                    drift("payment.applied-or-refunded", "Payment/\(paymentID)", "succeeded, but neither applied to order \(payment.orderID) nor refunded")
+                }
             }
         }
 
-        let head = try await engine.store.headPosition()
-        for (name, checkpoint) in try await engine.store.checkpoints() where head > checkpoint {
-            report.lag[name] = head - checkpoint
-        }
+        report.lag = try await lag()
         return report
     }
 
-    /// The ids of every stream of the given types that has events, from the log.
-    private func streamIDs(of types: Set<String>) async throws -> [String: [String]] {
-        var found: [String: Set<String>] = [:]
-        try await engine.store.scanLog { batch in
-            for event in batch where types.contains(event.stream.type) { found[event.stream.type, default: []].insert(event.stream.id) }
+    /// Events not yet handled by each subscription and projection this Mall runs (a
+    /// checkpoint left by one it no longer runs is not lag).
+    func lag() async throws -> [String: Int64] {
+        var names = Set(subscriptions().map(\.name))
+        for projection in projections() {
+            let state = try await engine.prepare(projection)
+            names.insert(projection.schema.checkpointName(generation: state.serving.number))
         }
-        return found.mapValues { $0.sorted() }
+        let head = try await engine.store.headPosition()
+        var lag: [String: Int64] = [:]
+        for (name, checkpoint) in try await engine.store.checkpoints() where names.contains(name) && head > checkpoint {
+            lag[name] = head - checkpoint
+        }
+        return lag
     }
 }

@@ -67,6 +67,8 @@ public struct Mall: Sendable {
         [
             CatalogListing.projection(retryPolicy: retryPolicy),
             PriceBook.projection(retryPolicy: retryPolicy),
+            OrderHistory.projection(retryPolicy: retryPolicy),
+            ReconciliationSubjects.projection(retryPolicy: retryPolicy),
         ].map { projection in
             var projection = projection
             projection.wakeDelay = configuration.subscriptionWakeDelay

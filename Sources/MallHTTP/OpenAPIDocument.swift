@@ -500,6 +500,9 @@ paths:
     get:
       operationId: listOrders
       summary: The member's orders, newest first.
+      description: >-
+        A query of the order history, a projection that follows submissions within moments:
+        an order just placed may show a moment later (its own URL shows it at once).
       security: [{member: []}]
       parameters: [{$ref: '#/components/parameters/page'}]
       responses:

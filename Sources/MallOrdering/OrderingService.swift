@@ -2,26 +2,12 @@ import Foundation
 import Herald
 import MallEvents
 
-/// A member's orders, oldest first: kept in the same transaction as each submission.
-///
-/// Holds the ids of the member's latest orders, at most ``chunkSize`` of them; each full
-/// chunk moves to a ``MemberOrderChunk`` written once. A submission so rewrites a document
-/// of bounded size however many orders the member has placed (one growing list cost a
-/// little more JSON with every order). Order `n` (from 0) is in chunk `n / chunkSize`.
-///
-/// Also the member's open orders (submitted or awaiting payment), which the limit on unpaid
+/// A member's open orders (submitted or awaiting payment), which the limit on unpaid
 /// orders counts: never more than that limit, and checked in the same transaction that
-/// stores an order. (A document of their own cost an extra row write per order: about 12%
-/// of the server's CPU per order in `mall-bench`.)
+/// stores an order. (The member's whole history is ``OrderHistory``, a projection.)
 struct MemberOrders: AggregateRoot {
     static let streamType = "MemberOrders"
-    static let chunkSize = 50
     let id: String
-    /// How many orders the member has placed.
-    private(set) var count = 0
-    /// The ids of orders `count - recent.count ..< count`; `count - recent.count` is a
-    /// multiple of ``chunkSize``.
-    private(set) var recent: [String] = []
     /// Orders submitted or awaiting payment; one leaves when it is paid or cancelled.
     private(set) var open: [String] = []
     var pendingEvents = PendingEvents()
@@ -41,73 +27,21 @@ struct MemberOrders: AggregateRoot {
         return true
     }
 
-    /// Adds the member's newest order. Returns the chunks that filled up, to be saved with it.
-    mutating func append(_ orderID: String) -> [MemberOrderChunk] {
-        var full: [MemberOrderChunk] = []
-        // More than one only for a document from before chunks, which held every id.
-        while recent.count >= Self.chunkSize {
-            let index = (count - recent.count) / Self.chunkSize
-            full.append(MemberOrderChunk(memberID: id, index: index, orderIDs: Array(recent.prefix(Self.chunkSize))))
-            recent.removeFirst(Self.chunkSize)
-        }
-        recent.append(orderID)
-        count += 1
-        return full
-    }
-
-    /// Where the id of an order is kept.
-    enum Place: Equatable {
-        /// In ``recent``, at this offset.
-        case recent(offset: Int)
-        /// In the ``MemberOrderChunk`` with this index, at this offset.
-        case chunk(index: Int, offset: Int)
-    }
-
-    /// Where the id of order `n` (from 0, oldest first) is kept.
-    func place(of n: Int) -> Place {
-        let firstRecent = count - recent.count
-        return n >= firstRecent ? .recent(offset: n - firstRecent) : .chunk(index: n / Self.chunkSize, offset: n % Self.chunkSize)
-    }
-
-    private enum CodingKeys: String, CodingKey { case id, count, recent, open, orderIDs }
+    private enum CodingKeys: String, CodingKey { case id, open }
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         id = try container.decode(String.self, forKey: .id)
-        if let all = try container.decodeIfPresent([String].self, forKey: .orderIDs) {
-            // Written before chunks: every id, oldest first.
-            count = all.count
-            recent = all
-        } else {
-            count = try container.decode(Int.self, forKey: .count)
-            recent = try container.decode([String].self, forKey: .recent)
-        }
-        open = try container.decodeIfPresent([String].self, forKey: .open) ?? []  // none before the limit existed
+        // Documents from before the history moved to OrderHistory also hold the ids of every
+        // order (`recent`, `orderIDs`); they are ignored, and dropped on the next save.
+        open = try container.decodeIfPresent([String].self, forKey: .open) ?? []
     }
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(id, forKey: .id)
-        try container.encode(count, forKey: .count)
-        try container.encode(recent, forKey: .recent)
         try container.encode(open, forKey: .open)
     }
-}
-
-/// ``MemberOrders/chunkSize`` order ids of one member, oldest first: orders
-/// `index × chunkSize ..< (index + 1) × chunkSize`. Written once, when the chunk fills.
-struct MemberOrderChunk: AggregateRoot {
-    static let streamType = "MemberOrderChunk"
-    let id: String
-    let orderIDs: [String]
-    var pendingEvents = PendingEvents()
-
-    init(memberID: String, index: Int, orderIDs: [String]) {
-        id = Self.id(memberID: memberID, index: index)
-        self.orderIDs = orderIDs
-    }
-
-    static func id(memberID: String, index: Int) -> String { "\(memberID)/\(index)" }
 }
 
 /// How much one member may ask of the shop at once.
@@ -219,7 +153,6 @@ public struct OrderingService: Sendable {
             let created = order
             var list = try await work.load(MemberOrders.self, id: memberID) ?? MemberOrders(memberID: memberID)
             try list.open(orderID, limit: limits.openOrdersPerMember)
-            for var chunk in list.append(orderID) { try work.save(&chunk) }
             try work.save(&order)
             try work.save(&list)
             if let idempotency, let recordID {
@@ -250,28 +183,13 @@ public struct OrderingService: Sendable {
         return order
     }
 
-    /// The member's orders, newest first, one page (from 1).
+    /// The member's orders, newest first, one page (from 1): a query of ``OrderHistory``
+    /// (which follows submissions within moments), each order as stored now.
     public func orders(memberID: String, page: Int = 1) async throws -> [Order] {
         guard page >= 1, page <= 10_000 else { throw InvalidInput(field: "page", "must be within 1...10000") }
         let work = engine.unitOfWork()
-        guard let list = try await work.load(MemberOrders.self, id: memberID) else { return [] }
-        // Page 1 is the newest `pageSize` orders: numbers count-1 down to count-pageSize.
-        let newest = list.count - 1 - (page - 1) * Self.pageSize
-        guard newest >= 0 else { return [] }
-        var chunks: [Int: [String]] = [:]
         var orders: [Order] = []
-        for n in stride(from: newest, through: max(0, newest - Self.pageSize + 1), by: -1) {
-            let id: String
-            switch list.place(of: n) {
-            case .recent(let offset):
-                id = list.recent[offset]
-            case .chunk(let index, let offset):
-                if chunks[index] == nil {
-                    chunks[index] = try await work.load(MemberOrderChunk.self, id: MemberOrderChunk.id(memberID: memberID, index: index))?.orderIDs ?? []
-                }
-                guard let ids = chunks[index], offset < ids.count else { continue }
-                id = ids[offset]
-            }
+        for id in try await OrderHistory.page(memberID: memberID, page: page, pageSize: Self.pageSize, engine: engine) {
             if let order = try await work.load(Order.self, id: id) { orders.append(order) }
         }
         return orders

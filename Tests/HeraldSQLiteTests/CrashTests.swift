@@ -11,8 +11,9 @@ import Glibc
 
 /// Kills a real writer-and-consumer process with SIGKILL at seeded random moments, restarts
 /// it, and checks after every kill and after a final drain that nothing acknowledged was
-/// lost, no effect was applied twice, no checkpoint ran ahead of its effects, per-stream
-/// order held and scheduled messages fired once and never after their cancellation.
+/// lost, no effect was applied twice, no checkpoint ran ahead of its effects, a projection's
+/// rows were the fold of the log up to its checkpoint, per-stream order held and scheduled
+/// messages fired once and never after their cancellation.
 @Suite("Crash recovery with SIGKILL", .serialized)
 struct CrashTests {
     static let subscriptions = ["effects-a", "effects-b"]
@@ -67,6 +68,14 @@ struct CrashTests {
                 }
             }
         }
+        // The projection's rows are the fold of the log up to its checkpoint, nothing more.
+        let checkpoint = snapshot.checkpoints["tally@g1"] ?? 0
+        var fold: [String: Snapshot.Tally] = [:]
+        for event in snapshot.events where event.position <= checkpoint {
+            let before = fold["\(event.stream)"] ?? Snapshot.Tally(events: 0, lastVersion: 0, positionSum: 0)
+            fold["\(event.stream)"] = Snapshot.Tally(events: before.events + 1, lastVersion: event.streamVersion, positionSum: before.positionSum + event.position)
+        }
+        #expect(snapshot.tally == fold, "round \(round): the projection's rows equal the fold of the log up to its checkpoint \(checkpoint)")
     }
 
     static func verifyDrained(_ path: String, _ acknowledged: Acknowledgements) throws {
@@ -75,6 +84,7 @@ struct CrashTests {
         #expect(snapshot.eventIDs.count == snapshot.events.count, "every event id stored once")
         for subscription in subscriptions {
             #expect(snapshot.checkpoints[subscription] == snapshot.events.last?.position, "\(subscription) caught up")
+            #expect(snapshot.checkpoints["tally@g1"] == snapshot.events.last?.position && !snapshot.tally.isEmpty, "the projection caught up")
             for (stream, versions) in snapshot.streamVersions {
                 let tracker = snapshot.trackers["\(subscription)/\(stream)"]
                 #expect(tracker?.lastVersion == versions.max(), "\(subscription) saw all of \(stream)")
@@ -156,6 +166,9 @@ struct Snapshot {
     var reminders: [String: [Int64]] = [:]
     var cancellations: [String: Int64] = [:]
     var parkedCount = 0
+    struct Tally: Hashable { var events: Int64; var lastVersion: Int64; var positionSum: Int64 }
+    /// The crash worker's `tally` projection, by stream.
+    var tally: [String: Tally] = [:]
 
     init(_ path: String) throws {
         let queue = try DatabaseQueue(path: path)
@@ -186,6 +199,11 @@ struct Snapshot {
                 }
             }
             parkedCount = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM herald_parked") ?? 0
+            if try db.tableExists("p_tally_streams_g1") {
+                for row in try Row.fetchAll(db, sql: "SELECT stream, events, last_version, position_sum FROM p_tally_streams_g1") {
+                    tally[row[0]] = Tally(events: row[1], lastVersion: row[2], positionSum: row[3])
+                }
+            }
         }
     }
 }

@@ -163,6 +163,7 @@ import Testing
         await #expect(throws: OrderProblem.idempotencyKeyReused("k-1")) {
             try await shop.order(ada, [("mug-stone", 3)], key: "k-1")
         }
+        try await shop.settle()  // the history is a projection
         #expect(try await shop.mall.ordering.orders(memberID: ada).count == 2)
         try await shop.expectNoDrift()
     }
@@ -252,6 +253,7 @@ import Testing
         let first = try await shop.order(ada, [("cocoa", 1)])
         let second = try await shop.order(ada, [("cocoa", 1)])
         await #expect(throws: OrderProblem.tooManyOpenOrders(limit: 2)) { try await shop.order(ada, [("cocoa", 1)]) }
+        try await shop.settle()  // the history is a projection
         #expect(try await shop.mall.ordering.orders(memberID: ada).count == 2, "the refused order was not stored")
 
         try await shop.settle()
@@ -280,6 +282,7 @@ import Testing
             try await shop.mall.setCartLine(memberID: ada, sku: "cocoa", quantity: 5)
         }
         _ = try await shop.order(ada, [("cocoa", 3)])
+        try await shop.settle()  // the history is a projection
         #expect(try await shop.mall.ordering.orders(memberID: ada).count == 1)
         try await shop.expectNoDrift()
     }
@@ -308,6 +311,7 @@ import Testing
         let order = try await shop.order(ada, [("cocoa", 1)])
         await #expect(throws: OrderProblem.notFound(order.id)) { try await shop.mall.ordering.order(id: order.id, memberID: bob) }
         await #expect(throws: OrderProblem.notFound(order.id)) { try await shop.mall.ordering.cancel(id: order.id, memberID: bob) }
+        try await shop.settle()  // the history is a projection
         #expect(try await shop.mall.ordering.orders(memberID: bob).isEmpty)
         #expect(try await shop.mall.ordering.orders(memberID: ada).map(\.id) == [order.id])
         try await shop.expectNoDrift()

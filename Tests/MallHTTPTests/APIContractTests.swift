@@ -52,6 +52,7 @@ import Testing
         expectProblem(try await client.send("GET", "/orders/\(orderID)", token: bob.token), 404)
         expectProblem(try await client.send("POST", "/orders/\(orderID)/cancel", token: bob.token), 404)
         expectProblem(try await client.send("POST", "/orders/\(orderID)/payments", token: bob.token), 404)
+        try await client.waitUntilCaughtUp()  // the order history is a projection
         #expect(try await client.send("GET", "/orders", token: bob.token).array.isEmpty)
         #expect(try await client.send("GET", "/orders/\(orderID)", token: ada.token).status == 200)
     }
@@ -92,6 +93,7 @@ import Testing
         expectProblem(try await client.send("GET", "/products?q=" + String(repeating: "a", count: 201)), 400, field: "q")
         expectProblem(try await client.send("GET", "/no/such/route"), 404)
         // Nothing above created an order.
+        try await client.waitUntilCaughtUp()
         #expect(try await client.send("GET", "/orders", token: token).array.isEmpty)
     }
 
@@ -107,6 +109,7 @@ import Testing
         let sixth = try await client.placeOrder(member.token, [("cocoa", 1)])
         expectProblem(sixth, 409)
         #expect(sixth.string("detail")?.contains("at most 5 orders may await payment") == true, "\(sixth.json ?? "")")
+        try await client.waitUntilCaughtUp()
         #expect(try await client.send("GET", "/orders", token: member.token).array.count == 5)
     }
 
@@ -137,6 +140,7 @@ import Testing
         #expect(retryBody == firstBody, "the same status and body as the first response")
         #expect((retry as? HTTPURLResponse)?.value(forHTTPHeaderField: "Idempotent-Replayed") == "true")
         #expect((first as? HTTPURLResponse)?.value(forHTTPHeaderField: "Idempotent-Replayed") == nil)
+        try await client.waitUntilCaughtUp()
         #expect(try await client.send("GET", "/orders", token: member.token).array.count == 1, "nothing new created")
     }
 
@@ -147,6 +151,7 @@ import Testing
         let first = try await client.placeOrder(member.token, [("cocoa", 1)], key: "same-key")
         #expect(first.status == 201)
         expectProblem(try await client.placeOrder(member.token, [("cocoa", 2)], key: "same-key"), 409, field: "Idempotency-Key")
+        try await client.waitUntilCaughtUp()
         #expect(try await client.send("GET", "/orders", token: member.token).array.count == 1)
     }
 

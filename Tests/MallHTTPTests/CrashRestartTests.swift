@@ -78,7 +78,7 @@ import Testing
         var caughtUp = false
         for _ in 0..<1200 where !caughtUp {
             let statuses = try await client.send("GET", "/admin/subscriptions", token: MallServerProcess.adminToken).array
-            caughtUp = statuses.count == 8 && statuses.allSatisfy { ($0["lag"] as? Int) == 0 && ($0["retrying"] as? Int) == 0 }
+            caughtUp = statuses.count == 10 && statuses.allSatisfy { ($0["lag"] as? Int) == 0 && ($0["retrying"] as? Int) == 0 }
             if !caughtUp { try await Task.sleep(for: .milliseconds(50)) }
         }
         #expect(caughtUp, "subscriptions drained")
@@ -88,6 +88,19 @@ import Testing
             #expect(order.status == 200, "acknowledged order \(orderID) exists")
             #expect(order.string("status") != "submitted", "order \(orderID) moved on")
             if acknowledged.paid.contains(orderID) { #expect(order.string("status") == "paid", "acknowledged payment of \(orderID) applied") }
+        }
+        // The order history (a projection written with its checkpoint) lost and doubled
+        // nothing through the kills: each acknowledged order is listed once for its member.
+        for token in Set(acknowledged.orders.values) {
+            var listed: [String] = []
+            for page in 1... {
+                let ids = try await client.send("GET", "/orders?page=\(page)", token: token).array.compactMap { $0["id"] as? String }
+                if ids.isEmpty { break }
+                listed += ids
+            }
+            #expect(listed.count == Set(listed).count, "no order listed twice")
+            let mine = acknowledged.orders.filter { $0.value == token }.keys
+            #expect(Set(mine).isSubset(of: listed), "every acknowledged order listed: missing \(Set(mine).subtracting(listed))")
         }
         for node in nodes { node.stop() }
 

@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 import MallEvents
 import MallPayment
+import TestSupport
 import Testing
 
 /// A real `mall serve` child process on a fresh SQLite file and a free loopback port.
@@ -252,4 +253,13 @@ struct MallClient: Sendable {
     }
 
     struct WaitTimedOut: Error {}
+
+    /// Waits until every subscription and projection has handled the whole log: what a
+    /// test reading the read side (the order history, the listing) needs after a write.
+    func waitUntilCaughtUp() async throws {
+        try await eventually("every subscription and projection caught up") {
+            let statuses = try await send("GET", "/admin/subscriptions", token: MallServerProcess.adminToken).array
+            return !statuses.isEmpty && statuses.allSatisfy { ($0["lag"] as? Int) == 0 }
+        }
+    }
 }

@@ -76,10 +76,11 @@ import Testing
             stock = try await client.send("GET", "/admin/stock/teapot", token: admin)
         }
         #expect(stock["onHand"] as? Int == 39 && stock["reserved"] as? Int == 0)
+        try await client.waitUntilCaughtUp()
         let orders = try await client.send("GET", "/orders", token: ada.token)
         #expect(orders.array.map { $0["id"] as? String } == [orderID])
         let subscriptions = try await client.send("GET", "/admin/subscriptions", token: admin)
-        #expect(subscriptions.array.count == 8, "six subscriptions and two projections")
+        #expect(subscriptions.array.count == 10, "six subscriptions and four projections")
         server.stop()
     }
 
