@@ -12,7 +12,7 @@ struct MallCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mall",
         abstract: "Mall, the event-driven e-commerce back end built on Herald.",
-        subcommands: [Serve.self, Demo.self, Reconcile.self, DeadLettersCommand.self, Events.self, Gateway.self],
+        subcommands: [Serve.self, Demo.self, Reconcile.self, DeadLettersCommand.self, ProjectionsCommand.self, Events.self, Gateway.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -197,6 +197,55 @@ struct DeadLettersCommand: AsyncParsableCommand {
         func run() async throws {
             let filter = selection.filter
             print("discarded \(try await selection.withMall { try await $0.engine.deadLetters.discard(filter) }) dead letter(s)")
+        }
+    }
+}
+
+struct ProjectionsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "projections", abstract: "List the read models (projections) or rebuild one from the event log.",
+        subcommands: [List.self, Rebuild.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Each projection: version, generation serving, checkpoint and lag.")
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let lines = try await Mall.withMall(try database.configuration(), logger: quietLogger) { mall in
+                let head = try await mall.engine.store.headPosition()
+                let checkpoints = try await mall.engine.store.checkpoints()
+                var lines: [String] = []
+                for projection in mall.projections() {
+                    let state = try await mall.engine.prepare(projection)
+                    let checkpoint = checkpoints[projection.schema.checkpointName(generation: state.serving.number)] ?? 0
+                    var line = "\(projection.name)  version \(state.serving.version)  generation \(state.serving.number)  at \(checkpoint) of \(head)"
+                    if let building = state.building { line += "  (building generation \(building.number), version \(building.version))" }
+                    lines.append(line)
+                }
+                return lines
+            }
+            for line in lines { print(line) }
+        }
+    }
+
+    struct Rebuild: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Replay the event log into fresh tables while the current ones keep serving, then swap them in.")
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: "The projection (see `mall projections list`).") var name: String
+
+        func run() async throws {
+            let name = self.name
+            try await Mall.withMall(try database.configuration(), logger: quietLogger) { mall in
+                guard let projection = mall.projections().first(where: { $0.name == name }) else {
+                    throw ValidationError("no projection \(name); there are \(mall.projections().map(\.name).joined(separator: ", "))")
+                }
+                let start = ContinuousClock.now
+                try await mall.engine.rebuild(projection) { progress in
+                    say("rebuilding \(progress.projection) (generation \(progress.generation)): \(progress.position) of \(progress.head)")
+                }
+                say("rebuilt \(name) in \((ContinuousClock.now - start).formatted(.units(allowed: [.seconds], fractionalPart: .show(length: 1))))")
+            }
         }
     }
 }
