@@ -133,7 +133,8 @@ let package = Package(
         .executableTarget(
             name: "MallBenchmarks",
             dependencies: [
-                "Herald", "HeraldSQLite", "MallApp", "MallEvents", "MallOrdering",
+                "Herald", "HeraldSQLite", "MallApp", "MallCatalog", "MallEvents", "MallOrdering",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]

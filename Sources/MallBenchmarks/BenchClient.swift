@@ -4,7 +4,8 @@ import FoundationNetworking
 #endif
 import Histogram
 
-/// `mall serve` as a child process on a fresh SQLite file and a free loopback port.
+/// `mall serve` as a child process on a free loopback port, on a fresh SQLite file or a
+/// given one.
 final class ServerProcess: Sendable {
     static let adminToken = "bench-admin-token-0123456789"
     let process: Process
@@ -17,18 +18,20 @@ final class ServerProcess: Sendable {
         self.directory = directory
     }
 
-    /// - Parameter passwordCost: bcrypt's cost; `nil` for the server's default (10). The
-    ///   order benchmarks register members with cost 4, which is not what they measure.
-    static func start(passwordCost: Int? = 4) async throws -> ServerProcess {
-        let bin = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+    /// - Parameters:
+    ///   - passwordCost: bcrypt's cost; `nil` for the server's default (10). The order
+    ///     benchmarks register members with cost 4, which is not what they measure.
+    ///   - database: a SQLite file to serve (kept); `nil` for a fresh one, deleted by ``stop()``.
+    static func start(passwordCost: Int? = 4, database: String? = nil) async throws -> ServerProcess {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mall-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let log = directory.appendingPathComponent("server.log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let process = Process()
-        process.executableURL = bin.appendingPathComponent("mall")
+        process.executableURL = URL(fileURLWithPath: try MallBench.sibling("mall"))
         process.arguments = [
-            "serve", "--database", directory.appendingPathComponent("mall.sqlite").path, "--port", "0", "--admin-token", adminToken,
+            "serve", "--database", database ?? directory.appendingPathComponent("mall.sqlite").path, "--port", "0",
+            "--admin-token", adminToken,
             "--max-unpaid-orders", "10000",  // the benchmark's members never pay
         ]
         var environment = ProcessInfo.processInfo.environment

@@ -95,6 +95,43 @@ struct LoadGenerator: Sendable {
         return histogram
     }
 
+    /// Closed loop: `connections` threads each send their next request as soon as the last
+    /// one answers, for `seconds`. Returns the requests answered per second and their
+    /// latencies (microseconds).
+    func closedLoop(
+        connections: Int, seconds: Double, request: @escaping @Sendable (Int) -> Request
+    ) async throws -> (rate: Double, latencies: Histogram<UInt64>) {
+        let latencies = Mutex<[UInt64]>([])
+        let failure = Mutex<String?>(nil)
+        let start = ContinuousClock.now
+        let end = start + .milliseconds(Int64(seconds * 1000))
+        await runThreads(connections) { worker in
+            do {
+                let connection = try RawHTTPConnection(port: port)
+                var mine: [UInt64] = []
+                var index = worker
+                while ContinuousClock.now < end {
+                    let sent = request(index)
+                    let began = ContinuousClock.now
+                    let (status, _) = try connection.send(method: sent.method, path: sent.path, body: sent.body, token: sent.token)
+                    guard status == sent.expected else { throw BenchError("\(sent.method) \(sent.path) answered \(status)") }
+                    let elapsed = ContinuousClock.now - began
+                    mine.append(UInt64(elapsed.components.seconds) * 1_000_000 + UInt64(elapsed.components.attoseconds / 1_000_000_000_000))
+                    index += connections
+                }
+                latencies.withLock { $0 += mine }
+            } catch {
+                failure.withLock { $0 = $0 ?? "\(error)" }
+            }
+        }
+        if let message = failure.withLock({ $0 }) { throw BenchError(message) }
+        let elapsed = (ContinuousClock.now - start).seconds
+        var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
+        let all = latencies.withLock { $0 }
+        for latency in all { histogram.record(latency) }
+        return (Double(all.count) / elapsed, histogram)
+    }
+
     /// Runs `body(0..<count)` on `count` threads and waits for all of them.
     func runThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -22,91 +23,112 @@ import Logging
 /// 4. With `--stages`, instead: what each stage of an order costs in process (``StageBench``).
 /// 5. With `--login-storm`, instead: `GET /products` latency, quiet and while 64 clients log
 ///    in continuously (``LoginStorm``), at `--rate` for `--seconds` each.
-///
-/// `mall-bench [--orders N] [--concurrency C] [--rate R] [--seconds S] [--json] [--stages | --login-storm]`
+/// 6. With `--catalog`, instead: the shop at 100,000 products (``CatalogBench``).
 @main
-struct MallBench {
-    struct Settings {
-        var orders = 3000
-        var concurrency = 32
-        var rate = 200.0
-        var seconds = 10.0
-        var members = 64
-        var json = false
-        var stages = false
-        var loginStorm = false
+struct MallBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mall-bench", abstract: "Mall's end-to-end numbers against a real `mall serve` on loopback.")
+
+    @Option(help: "Orders to place end to end.") var orders = 3000
+    @Option(help: "Concurrent connections.") var concurrency = 32
+    @Option(help: "Offered rate (requests per second) of the fixed-rate phases.") var rate = 200.0
+    @Option(help: "Seconds each fixed-rate or closed-loop phase runs.") var seconds = 10.0
+    @Option(help: "Products of the --catalog shop.") var products = 100_000
+    @Option(help: "Orders the --catalog run reconciles.") var reconcileOrders = 100_000
+    @Flag(help: "Print one JSON object.") var json = false
+    @Flag(help: "What each stage of an order costs in process.") var stages = false
+    @Flag(help: "GET /products latency while 64 clients log in.") var loginStorm = false
+    @Flag(help: "The shop at --products products: edits, listing, search, orders, reconciliation.") var catalog = false
+
+    static let members = 64
+
+    func validate() throws {
+        guard orders > 0, concurrency > 0, rate > 0, seconds > 0, products >= 1000, reconcileOrders > 0 else {
+            throw ValidationError("--orders, --concurrency, --rate, --seconds and --reconcile-orders must be positive; --products at least 1000")
+        }
+        guard [stages, loginStorm, catalog].count(where: { $0 }) <= 1 else { throw ValidationError("choose one of --stages, --login-storm, --catalog") }
     }
 
-    static let usage = "usage: mall-bench [--orders N] [--concurrency C] [--rate R] [--seconds S] [--json] [--stages | --login-storm]"
-
-    /// Any failure is one line on standard error and exit status 1, never a crash report.
-    static func main() async {
-        do {
-            try await run()
-        } catch {
-            FileHandle.standardError.write(Data("mall-bench: \(error)\n".utf8))
-            exit(1)
+    func run() async throws {
+        if stages {
+            Self.report(try await StageBench.run(orders: orders, members: Self.members), json: json)
+        } else if loginStorm {
+            Self.report(try await LoginStorm.run(rate: rate, seconds: seconds), json: json)
+        } else if catalog {
+            let settings = CatalogBench.Settings(
+                products: products, reconcileOrders: reconcileOrders, orders: orders, concurrency: concurrency, seconds: seconds, members: Self.members)
+            Self.report(try await CatalogBench.run(settings), json: json)
+        } else {
+            Self.report(try await endToEnd(), json: json)
         }
     }
 
-    static func run() async throws {
-        let settings: Settings
-        do {
-            settings = try parse(CommandLine.arguments.dropFirst())
-        } catch {
-            FileHandle.standardError.write(Data("mall-bench: \(error)\n\(usage)\n".utf8))
-            exit(2)
-        }
-        if settings.stages {
-            report(try await StageBench.run(orders: settings.orders, members: settings.members), json: settings.json)
-            return
-        }
-        if settings.loginStorm {
-            report(try await LoginStorm.run(rate: settings.rate, seconds: settings.seconds), json: settings.json)
-            return
-        }
+    func endToEnd() async throws -> [(String, Double)] {
         let server = try await ServerProcess.start()
         defer { server.stop() }
-        let client = BenchClient(baseURL: server.baseURL, connections: settings.concurrency)
-        let members = try await client.members(settings.members)
-        for sku in skus { try await client.receiveStock(sku: sku, quantity: 1_000_000) }
-        try await client.waitUntilCaughtUp()
         var results: [(String, Double)] = []
 
         // 1. End to end.
+        let phase = try await Self.ordersEndToEndPhase(server: server, orders: orders, concurrency: concurrency, members: Self.members)
+        results += phase.results
+
+        // 2. Latency at a fixed offered rate.
+        let histogram = try await phase.load.latencyAtFixedRate(rate: rate, seconds: seconds)
+        results.append(("post_orders_offered_rps", rate))
+        results.append(("post_orders_p50_ms", Double(histogram.valueAtPercentile(50)) / 1000))
+        results.append(("post_orders_p99_ms", Double(histogram.valueAtPercentile(99)) / 1000))
+        results.append(("post_orders_samples", Double(histogram.totalCount)))
+        try await phase.client.waitUntilCaughtUp()
+
+        // 3. Herald's unit of work on the same SQLite settings, in the same run.
+        let uow = try await Self.unitOfWorkCommitsPerSecond(count: 3000)
+        results.append(("uow_commits_per_s", uow))
+        results.append(("orders_end_to_end_vs_uow_commits", results[1].1 / uow))
+        return results
+    }
+
+    /// Orders end to end against `server`: `orders` from `POST /orders` until every one
+    /// awaits payment, from `concurrency` connections, after registering `members` members
+    /// and stocking the benchmark's SKUs.
+    static func ordersEndToEndPhase(
+        server: ServerProcess, orders: Int, concurrency: Int, members count: Int
+    ) async throws -> (results: [(String, Double)], load: LoadGenerator, client: BenchClient) {
+        let client = BenchClient(baseURL: server.baseURL, connections: concurrency)
+        let before = try await client.storedOrderCount()
+        let members = try await client.members(count)
+        for sku in skus { try await client.receiveStock(sku: sku, quantity: 1_000_000) }
+        try await client.waitUntilCaughtUp()
+        var results: [(String, Double)] = []
         let load = LoadGenerator(port: server.baseURL.port!, tokens: members, skus: skus)
         let cpuBefore = server.cpuTime()
         let start = ContinuousClock.now
-        try await load.placeOrders(total: settings.orders, connections: settings.concurrency)
+        try await load.placeOrders(total: orders, connections: concurrency)
         let submitted = ContinuousClock.now
         try await client.waitUntilCaughtUp()
         let settled = ContinuousClock.now
         let cpuAfter = server.cpuTime()
-        let stored = try await client.storedOrderCount()
-        guard stored >= settings.orders else { throw BenchError("only \(stored) of \(settings.orders) orders stored") }
-        results.append(("orders_per_s_submitted", Double(settings.orders) / (submitted - start).seconds))
-        results.append(("orders_per_s_end_to_end", Double(settings.orders) / (settled - start).seconds))
+        let stored = try await client.storedOrderCount() - before
+        guard stored >= orders else { throw BenchError("only \(stored) of \(orders) orders stored") }
+        results.append(("orders_per_s_submitted", Double(orders) / (submitted - start).seconds))
+        results.append(("orders_per_s_end_to_end", Double(orders) / (settled - start).seconds))
         if let cpuBefore, let cpuAfter {
             // What an order costs the server, whatever the host's speed at the moment: the
             // CPU time of the whole end-to-end phase (both cores), per order.
-            results.append(("server_cpu_ms_per_order", (cpuAfter - cpuBefore).seconds * 1000 / Double(settings.orders)))
+            results.append(("server_cpu_ms_per_order", (cpuAfter - cpuBefore).seconds * 1000 / Double(orders)))
             results.append(("server_cores_busy", (cpuAfter - cpuBefore).seconds / (settled - start).seconds))
         }
+        return (results, load, client)
+    }
 
-        // 2. Latency at a fixed offered rate.
-        let histogram = try await load.latencyAtFixedRate(rate: settings.rate, seconds: settings.seconds)
-        results.append(("post_orders_offered_rps", settings.rate))
-        results.append(("post_orders_p50_ms", Double(histogram.valueAtPercentile(50)) / 1000))
-        results.append(("post_orders_p99_ms", Double(histogram.valueAtPercentile(99)) / 1000))
-        results.append(("post_orders_samples", Double(histogram.totalCount)))
-        try await client.waitUntilCaughtUp()
+    /// `orders_per_s_end_to_end` of ``ordersEndToEndPhase(server:orders:concurrency:members:)``.
+    static func ordersEndToEnd(server: ServerProcess, orders: Int, concurrency: Int, members: Int) async throws -> Double {
+        let phase = try await ordersEndToEndPhase(server: server, orders: orders, concurrency: concurrency, members: members)
+        return phase.results.first { $0.0 == "orders_per_s_end_to_end" }!.1
+    }
 
-        // 3. Herald's unit of work on the same SQLite settings, in the same run.
-        let uow = try await unitOfWorkCommitsPerSecond(count: 3000)
-        results.append(("uow_commits_per_s", uow))
-        results.append(("orders_end_to_end_vs_uow_commits", results[1].1 / uow))
-
-        report(results, json: settings.json)
+    /// An executable built next to this one (`mall`).
+    static func sibling(_ name: String) throws -> String {
+        URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent(name).path
     }
 
     static func report(_ results: [(String, Double)], json: Bool) {
@@ -134,35 +156,6 @@ struct MallBench {
             try await work.commit()
         }
         return Double(count) / (ContinuousClock.now - start).seconds
-    }
-
-    static func parse(_ arguments: ArraySlice<String>) throws -> Settings {
-        var settings = Settings()
-        var iterator = arguments.makeIterator()
-        while let argument = iterator.next() {
-            func value() throws -> String {
-                guard let value = iterator.next() else { throw BenchError("\(argument) needs a value") }
-                return value
-            }
-            func positive(_ text: String) throws -> Int {
-                guard let number = Int(text), number > 0 else { throw BenchError("\(argument): a positive integer, not \(text)") }
-                return number
-            }
-            switch argument {
-            case "--orders": settings.orders = try positive(try value())
-            case "--concurrency": settings.concurrency = try positive(try value())
-            case "--rate": settings.rate = Double(try positive(try value()))
-            case "--seconds": settings.seconds = Double(try positive(try value()))
-            case "--json": settings.json = true
-            case "--stages": settings.stages = true
-            case "--login-storm": settings.loginStorm = true
-            case "--help", "-h":
-                print(usage)
-                exit(0)
-            default: throw BenchError("unknown argument \(argument)")
-            }
-        }
-        return settings
     }
 }
 

@@ -1,0 +1,277 @@
+import Foundation
+import Herald
+import Histogram
+import MallApp
+import MallCatalog
+import MallEvents
+import MallOrdering
+
+/// `mall-bench --catalog`: does the shop still work at a realistic size?
+///
+/// In one run:
+/// 1. `orders_per_s_small`: orders end to end (as the default benchmark) on a fresh shop
+///    with the 22 demo products.
+/// 2. A shop of `--products` products (100,000 by default, plus the demo catalog) is seeded
+///    in process through the Catalog's service, each product one commit, the read side
+///    (listing, search terms, price book) kept by its projections. Product edits are timed
+///    at 1,000 products and at the full size: `product_edit_commits_per_s_*` (the edits'
+///    commits alone) and `product_edits_per_s_*` (until the projections have them too).
+/// 3. `mall serve` on that database, 32 connections in a closed loop for `--seconds` each:
+///    `GET /health/live` (`health_rps`, the HTTP stack's own limit on this machine, as
+///    the baseline), a category page (`get_products_rps`, `get_products_p99_ms`) and a text
+///    search (`search_rps`, `search_p99_ms`); then orders end to end again
+///    (`orders_per_s_100k`, and `orders_100k_vs_small`).
+/// 4. Orders are added in process until `--reconcile-orders` (100,000) exist, and
+///    `mall reconcile` runs on the database as a child process: `reconcile_seconds` and its
+///    peak resident memory, `reconcile_rss_mb` (from `wait4`'s `ru_maxrss`).
+enum CatalogBench {
+    struct Settings {
+        var products = 100_000
+        var reconcileOrders = 100_000
+        var orders = 2000
+        var edits = 500
+        var concurrency = 32
+        var seconds = 10.0
+        var members = 64
+    }
+
+    static func run(_ settings: Settings) async throws -> [(String, Double)] {
+        var results: [(String, Double)] = []
+        @Sendable func note(_ line: String) { FileHandle.standardError.write(Data("mall-bench --catalog: \(line)\n".utf8)) }
+
+        note("orders end to end with the 22 demo products")
+        let small = try await ServerProcess.start()
+        let smallRate = try await MallBench.ordersEndToEnd(server: small, orders: settings.orders, concurrency: settings.concurrency, members: settings.members)
+        small.stop()
+        results.append(("orders_per_s_small", smallRate))
+
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mall-bench-catalog-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let database = directory.appendingPathComponent("mall.sqlite").path
+        var configuration = MallConfiguration()
+        configuration.database = database
+        configuration.passwordCost = 4
+        configuration.maxUnpaidOrdersPerMember = 1_000_000
+
+        let seeding = ContinuousClock.now
+        results += try await Mall.withMall(configuration, logger: quietLogger) { mall in
+            let shop = try InProcessShop(mall: mall)
+            try await mall.seedDemoCatalogIfEmpty()
+            try await shop.list(CatalogGenerator.products(0..<min(1000, settings.products), currency: mall.configuration.pricing.currency))
+            try await shop.settle()
+            note("edits at 1,000 products")
+            var measured = try await shop.timeEdits(settings.edits, among: min(1000, settings.products), suffix: "1k")
+            var next = 1000
+            while next < settings.products {
+                let end = min(next + 10_000, settings.products)
+                try await shop.list(CatalogGenerator.products(next..<end, currency: mall.configuration.pricing.currency))
+                try await shop.settle()
+                note("\(end) products listed")
+                next = end
+            }
+            note("edits at \(settings.products) products")
+            measured += try await shop.timeEdits(settings.edits, among: settings.products, suffix: "100k")
+            for sku in MallBench.skus { try await mall.inventory.receive(sku: sku, quantity: 10_000_000) }
+            try await shop.settle()
+            return measured
+        }
+        results.append(("seed_seconds", (ContinuousClock.now - seeding).seconds))
+
+        note("serving \(settings.products) products")
+        let big = try await ServerProcess.start(database: database)
+        let client = BenchClient(baseURL: big.baseURL, connections: settings.concurrency)
+        try await client.waitUntilCaughtUp()
+        let load = LoadGenerator(port: big.baseURL.port!, tokens: [], skus: [])
+        let categories = CatalogGenerator.categories
+        let vocabulary = CatalogGenerator.vocabulary
+        let probes: [(String, @Sendable (Int) -> LoadGenerator.Request)] = [
+            ("health", { _ in LoadGenerator.Request(method: "GET", path: "/health/live", expected: 200) }),
+            ("get_products", { index in
+                LoadGenerator.Request(
+                    method: "GET", path: "/products?category=\(categories[index % categories.count])&page=\(index % 5 + 1)", expected: 200)
+            }),
+            ("search", { index in
+                LoadGenerator.Request(method: "GET", path: "/products?q=\(vocabulary[(index &* 7919) % vocabulary.count])", expected: 200)
+            }),
+        ]
+        for (name, request) in probes {
+            _ = try await load.closedLoop(connections: settings.concurrency, seconds: 1, request: request)  // warm-up
+            let (rate, histogram) = try await load.closedLoop(connections: settings.concurrency, seconds: settings.seconds, request: request)
+            results.append(("\(name)_rps", rate))
+            results.append(("\(name)_p50_ms", Double(histogram.valueAtPercentile(50)) / 1000))
+            results.append(("\(name)_p99_ms", Double(histogram.valueAtPercentile(99)) / 1000))
+        }
+        results.append(("get_products_vs_health_rps", value("get_products_rps", in: results) / value("health_rps", in: results)))
+        note("orders end to end with \(settings.products) products")
+        let bigRate = try await MallBench.ordersEndToEnd(server: big, orders: settings.orders, concurrency: settings.concurrency, members: settings.members)
+        big.stop()
+        results.append(("orders_per_s_100k", bigRate))
+        results.append(("orders_100k_vs_small", bigRate / smallRate))
+
+        note("placing orders until \(settings.reconcileOrders) exist")
+        let placed = try await Mall.withMall(configuration, logger: quietLogger) { mall in
+            let shop = try InProcessShop(mall: mall)
+            return try await shop.placeOrders(until: settings.reconcileOrders)
+        }
+        note("reconciling \(placed) orders")
+        let reconcile = try ChildProcess.run(
+            try MallBench.sibling("mall"), ["reconcile", "--database", database, "--submitted-grace", "100000000"],
+            output: directory.appendingPathComponent("reconcile.out").path)
+        let report = (try? String(contentsOfFile: directory.appendingPathComponent("reconcile.out").path, encoding: .utf8)) ?? ""
+        guard reconcile.status == 0, report.contains("checked \(placed) orders") else {
+            throw BenchError("mall reconcile exited \(reconcile.status): \(report.prefix(2000))")
+        }
+        results.append(("reconcile_orders", Double(placed)))
+        results.append(("reconcile_seconds", reconcile.seconds))
+        results.append(("reconcile_rss_mb", reconcile.maxResidentKilobytes / 1024))
+        return results
+    }
+
+    static func value(_ key: String, in results: [(String, Double)]) -> Double {
+        results.first { $0.0 == key }?.1 ?? .nan
+    }
+}
+
+/// A Mall driven in process: its subscriptions and projections drained by hand.
+struct InProcessShop {
+    let mall: Mall
+    let workers: [SubscriptionWorker]
+    let projectors: [ProjectionWorker]
+
+    init(mall: Mall) throws {
+        self.mall = mall
+        workers = try mall.subscriptions().map(mall.engine.worker(for:))
+        projectors = try mall.projections().map(mall.engine.projectionWorker(for:))
+    }
+
+    /// Drains every subscription and projection until a round handles nothing.
+    func settle() async throws {
+        while true {
+            var handled = 0
+            for worker in workers { handled += try await worker.drain().handled }
+            for projector in projectors { handled += try await projector.drain().handled }
+            if handled == 0 { return }
+        }
+    }
+
+    func list(_ products: [(ProductDetails, Money)]) async throws {
+        for (details, price) in products { try await mall.catalog.list(details, price: price) }
+    }
+
+    /// `count` edits of products among the first `among` generated ones (new title words
+    /// and price): their commits' rate, and the rate until the read side has them.
+    func timeEdits(_ count: Int, among: Int, suffix: String) async throws -> [(String, Double)] {
+        var generator = SplitMix(seed: UInt64(among))
+        let currency = mall.configuration.pricing.currency
+        let start = ContinuousClock.now
+        for edit in 0..<count {
+            let index = Int(generator.next() % UInt64(among))
+            var (details, _) = CatalogGenerator.product(index, currency: currency)
+            details.title += " \(CatalogGenerator.vocabulary[edit % CatalogGenerator.vocabulary.count])"
+            try await mall.catalog.update(details, price: Money(minorUnits: Int64(100 + edit), currency: currency))
+        }
+        let committed = ContinuousClock.now
+        try await settle()
+        let projected = ContinuousClock.now
+        return [
+            ("product_edit_commits_per_s_\(suffix)", Double(count) / (committed - start).seconds),
+            ("product_edits_per_s_\(suffix)", Double(count) / (projected - start).seconds),
+        ]
+    }
+
+    /// Places one-line orders of the benchmark's SKUs until the shop holds `total`, in
+    /// batches whose saga is settled before the next. Returns how many orders exist.
+    func placeOrders(until total: Int) async throws -> Int {
+        var existing = 0
+        try await mall.engine.store.scanLog { batch in existing += batch.count { $0.eventType == OrderSubmitted.eventType } }
+        var members: [String] = []
+        for index in 0..<100 {
+            members.append(try await mall.members.register(email: "reconcile-\(index)@example.com", password: "bench-password", name: "R \(index)"))
+        }
+        let address = Address(name: "Bench", phone: "+1 555 0100", line1: "1 Loop Road", city: "Localhost", postcode: "12345")
+        var placed = existing
+        while placed < total {
+            for _ in 0..<min(2000, total - placed) {
+                let request = PlaceOrder(
+                    lines: [StockLine(sku: MallBench.skus[placed % MallBench.skus.count], quantity: 1)], address: address, paymentMethod: "card")
+                _ = try await mall.placeOrder(memberID: members[placed % members.count], request, idempotencyKey: nil)
+                placed += 1
+            }
+            try await settle()
+        }
+        return placed
+    }
+}
+
+/// A deterministic catalog of any size: titles and descriptions from a made-up vocabulary
+/// (each word in about 0.7% of the products), fifty categories, varied prices and weights.
+enum CatalogGenerator {
+    static let categories = (0..<50).map { "category-\($0)" }
+
+    /// 2,000 distinct made-up words of two or three syllables.
+    static let vocabulary: [String] = {
+        let syllables = ["ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "zu", "pe", "da", "fi", "go", "hu", "ja", "be", "co", "ly", "mo", "ta"]
+        var words: [String] = []
+        for a in syllables { for b in syllables { words.append(a + b) } }
+        for a in syllables { for b in syllables { for c in syllables where words.count < 2000 { words.append(a + b + c) } } }
+        return Array(words.prefix(2000))
+    }()
+
+    static func product(_ index: Int, currency: String) -> (ProductDetails, Money) {
+        var generator = SplitMix(seed: UInt64(index) &* 0x9E37_79B9_7F4A_7C15 &+ 1)
+        func word() -> String { vocabulary[Int(generator.next() % UInt64(vocabulary.count))] }
+        let title = (0..<3).map { _ in word() }.joined(separator: " ").capitalized
+        let description = (0..<10).map { _ in word() }.joined(separator: " ")
+        let details = ProductDetails(
+            sku: "gen-\(index)", title: title, category: categories[index % categories.count], description: description,
+            weightGrams: Int(generator.next() % 5000))
+        return (details, Money(minorUnits: Int64(100 + generator.next() % 100_000), currency: currency))
+    }
+
+    static func products(_ range: Range<Int>, currency: String) -> [(ProductDetails, Money)] {
+        range.map { product($0, currency: currency) }
+    }
+}
+
+/// SplitMix64: a small seeded generator, so every run builds the same catalog.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// A child process run to its end with `posix_spawn` and reaped with `wait4`, for its own
+/// resource usage (Foundation's `Process` reaps children itself and does not report it).
+enum ChildProcess {
+    struct Outcome {
+        var status: Int32
+        var seconds: Double
+        var maxResidentKilobytes: Double
+    }
+
+    static func run(_ executable: String, _ arguments: [String], output: String) throws -> Outcome {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        let start = ContinuousClock.now
+        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        guard spawned == 0 else { throw BenchError("could not start \(executable): error \(spawned)") }
+        var status: Int32 = 0
+        var usage = rusage()
+        guard wait4(pid, &status, 0, &usage) == pid else { throw BenchError("wait4 failed for \(executable)") }
+        let exited = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return Outcome(status: exited, seconds: (ContinuousClock.now - start).seconds, maxResidentKilobytes: Double(usage.ru_maxrss))
+    }
+}
