@@ -68,6 +68,7 @@ let package = Package(
             name: "HeraldBenchmarks",
             dependencies: [
                 "Herald", "HeraldSQLite", "HeraldPostgres",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
@@ -77,26 +78,43 @@ let package = Package(
             name: "HeraldCrashWorker",
             dependencies: [
                 "Herald", "HeraldSQLite", "HeraldPostgres",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // Mall: one module per bounded context. A context imports Herald and MallEvents
-        // (the published events and shared kernel), never another context.
-        .target(name: "MallEvents", dependencies: ["Herald"]),
-        .target(name: "MallPricing", dependencies: ["Herald", "MallEvents"]),
-        .target(name: "MallCatalog", dependencies: ["Herald", "MallEvents"]),
-        .target(name: "MallMembers", dependencies: ["Herald", "MallEvents", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "MallCart", dependencies: ["Herald", "MallEvents"]),
-        .target(name: "MallOrdering", dependencies: ["Herald", "MallEvents"]),
-        .target(name: "MallInventory", dependencies: ["Herald", "MallEvents"]),
-        .target(name: "MallPayment", dependencies: ["Herald", "MallEvents", .product(name: "Crypto", package: "swift-crypto")]),
+        // Mall: one module per bounded context, and one per context's published events.
+        // A context imports the shared kernel, its own events and the events of the contexts
+        // it listens to, never another context: who hears whom is read off these lines.
+        .target(name: "MallKernel", dependencies: ["Herald"]),  // money, rates, stock lines, problems
+        .target(name: "MallCatalogEvents", dependencies: ["Herald", "MallKernel"]),
+        .target(name: "MallMemberEvents", dependencies: ["Herald", "MallKernel"]),
+        .target(name: "MallPricingEvents", dependencies: ["Herald", "MallKernel"]),
+        .target(name: "MallInventoryEvents", dependencies: ["Herald", "MallKernel"]),
+        .target(name: "MallOrderingEvents", dependencies: ["Herald", "MallKernel"]),
+        .target(name: "MallPaymentEvents", dependencies: ["Herald", "MallKernel"]),
+        .target(name: "MallCatalog", dependencies: ["Herald", "MallKernel", "MallCatalogEvents"]),
+        .target(name: "MallMembers", dependencies: ["Herald", "MallKernel", "MallMemberEvents", .product(name: "Crypto", package: "swift-crypto")]),
+        // Pricing hears the Catalog (prices), Members (levels) and Ordering (coupons to redeem or give back).
+        .target(name: "MallPricing", dependencies: ["Herald", "MallKernel", "MallPricingEvents", "MallCatalogEvents", "MallMemberEvents", "MallOrderingEvents"]),
+        // The cart hears Ordering (emptied at checkout).
+        .target(name: "MallCart", dependencies: ["Herald", "MallKernel", "MallOrderingEvents"]),
+        // Ordering hears Inventory (stock held or not), Pricing (coupon redeemed or not) and Payment.
+        .target(name: "MallOrdering", dependencies: [
+            "Herald", "MallKernel", "MallOrderingEvents", "MallInventoryEvents", "MallPricingEvents", "MallPaymentEvents",
+        ]),
+        // Inventory hears Ordering (reserve, release, commit).
+        .target(name: "MallInventory", dependencies: ["Herald", "MallKernel", "MallInventoryEvents", "MallOrderingEvents"]),
+        // Payment hears Ordering (refund what was rejected).
+        .target(name: "MallPayment", dependencies: [
+            "Herald", "MallKernel", "MallPaymentEvents", "MallOrderingEvents", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // Composition: the contexts on one engine, their subscriptions, cross-context use cases.
         .target(
             name: "MallApp",
             dependencies: [
-                "Herald", "HeraldSQLite", "HeraldPostgres", "MallEvents", "MallCatalog", "MallMembers", "MallPricing", "MallCart",
+                "Herald", "HeraldSQLite", "HeraldPostgres", "MallKernel", "MallCatalogEvents", "MallMemberEvents", "MallPricingEvents", "MallInventoryEvents", "MallOrderingEvents", "MallPaymentEvents", "MallCatalog", "MallMembers", "MallPricing", "MallCart",
                 "MallOrdering", "MallInventory", "MallPayment",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -109,7 +127,7 @@ let package = Package(
         .target(
             name: "MallHTTP",
             dependencies: [
-                "Herald", "MallApp", "MallEvents", "MallCatalog", "MallMembers", "MallPricing", "MallCart",
+                "Herald", "MallApp", "MallKernel", "MallMemberEvents", "MallCatalog", "MallMembers", "MallPricing", "MallCart",
                 "MallOrdering", "MallInventory", "MallPayment",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -124,7 +142,7 @@ let package = Package(
         .executableTarget(
             name: "MallCLI",
             dependencies: [
-                "Herald", "HeraldSQLite", "MallApp", "MallHTTP", "MallEvents", "MallOrdering", "MallPayment",
+                "Herald", "HeraldSQLite", "MallApp", "MallHTTP", "MallKernel", "MallOrderingEvents", "MallOrdering", "MallPayment",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -133,7 +151,7 @@ let package = Package(
         .executableTarget(
             name: "MallBenchmarks",
             dependencies: [
-                "Herald", "HeraldSQLite", "MallApp", "MallCatalog", "MallEvents", "MallOrdering",
+                "Herald", "HeraldSQLite", "MallApp", "MallCatalog", "MallKernel", "MallOrderingEvents", "MallOrdering",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -142,16 +160,16 @@ let package = Package(
         .testTarget(
             name: "MallAppTests",
             dependencies: [
-                "MallApp", "Herald", "HeraldSQLite", "HeraldTesting", "MallEvents", "MallCatalog", "MallMembers", "MallPricing",
+                "MallApp", "Herald", "HeraldSQLite", "HeraldTesting", "MallKernel", "MallOrderingEvents", "MallPaymentEvents", "MallPricingEvents", "MallCatalog", "MallMembers", "MallPricing",
                 "MallCart", "MallOrdering", "MallInventory", "MallPayment",
             ]
         ),
-        .testTarget(name: "MallPricingTests", dependencies: ["MallPricing", "MallEvents"]),
-        .testTarget(name: "MallOrderingTests", dependencies: ["MallOrdering", "MallEvents", "Herald", "HeraldTesting"]),
+        .testTarget(name: "MallPricingTests", dependencies: ["MallPricing", "MallKernel", "MallMemberEvents"]),
+        .testTarget(name: "MallOrderingTests", dependencies: ["MallOrdering", "MallKernel", "MallOrderingEvents", "Herald", "HeraldTesting"]),
         .testTarget(
             name: "MallHTTPTests",
             dependencies: [
-                "MallPayment", "MallHTTP", "MallApp", "Herald", "HeraldTesting", "HeraldSQLite", "MallEvents", "TestSupport",
+                "MallPayment", "MallHTTP", "MallApp", "Herald", "HeraldTesting", "HeraldSQLite", "MallKernel", "MallOrderingEvents", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import GRDB
 import Herald
@@ -9,6 +10,7 @@ import PostgresNIO
 import Synchronization
 
 /// `herald-bench [--json] [--events N] [--latency-seconds S] [--commits N] [--scale-events N] [--database postgres://…]`
+/// (`--help` lists them)
 ///
 /// Measures Herald on SQLite next to plain GRDB on the same settings, in the same run, so
 /// the ratios mean something on a machine whose disk speed swings by 100×. With
@@ -17,7 +19,10 @@ import Synchronization
 /// and scale-out: 1, 2 and 3 consumer processes (`herald-crash-worker consume`, which must
 /// sit next to this executable) sharing a partitioned subscription.
 @main
-struct HeraldBench {
+struct HeraldBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "herald-bench", abstract: "Herald on SQLite (or PostgreSQL) next to the plain driver, in the same run.")
+
     struct Settings {
         var json = false
         var commits = 4000
@@ -29,53 +34,37 @@ struct HeraldBench {
         var databaseURL: String?
     }
 
-    /// Any failure is one line on standard error and exit status 1, never a crash report.
-    static func main() async {
-        do {
-            try await run()
-        } catch {
-            FileHandle.standardError.write(Data("herald-bench: \(error)\n".utf8))
-            exit(1)
+    @Flag(help: "Print one JSON object.") var json = false
+    @Option(help: "Commits of the commit-rate phases.") var commits = 4000
+    @Option(name: .customLong("events"), help: "Events of the backlog drained.") var backlog = 100_000
+    @Option(help: "Seconds of the fixed-rate latency phase.") var latencySeconds = 10
+    @Option(help: "Events of the scale-out phase (PostgreSQL).") var scaleEvents = 20_000
+    @Option(help: "A postgres://user@host:port/database URL: measure the PostgreSQL store and scale-out.") var database: String?
+
+    func validate() throws {
+        guard commits > 0, backlog > 0, latencySeconds > 0, scaleEvents > 0 else {
+            throw ValidationError("--commits, --events, --latency-seconds and --scale-events must be positive")
+        }
+        guard let database else { return }
+        guard (try? PostgresEventStore.configuration(url: database)) != nil else {
+            throw ValidationError("--database needs a postgres://user@host:port/database URL")
+        }
+        let worker = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("herald-crash-worker")
+        guard FileManager.default.isExecutableFile(atPath: worker.path) else {
+            throw ValidationError(
+                "--database measures scale-out with \(worker.path), which is not built; run `swift build -c release --product herald-crash-worker` first")
         }
     }
 
-    static func run() async throws {
+    func run() async throws {
         var settings = Settings()
-        var arguments = CommandLine.arguments.dropFirst()
-        while let argument = arguments.popFirst() {
-            func value() -> Int {
-                guard let text = arguments.popFirst(), let number = Int(text), number > 0 else {
-                    FileHandle.standardError.write(Data("herald-bench: \(argument) needs a positive integer\n".utf8))
-                    exit(64)
-                }
-                return number
-            }
-            switch argument {
-            case "--json": settings.json = true
-            case "--commits": settings.commits = value()
-            case "--events": settings.backlog = value()
-            case "--latency-seconds": settings.latencySeconds = value()
-            case "--scale-events": settings.scaleEvents = value()
-            case "--database":
-                guard let url = arguments.popFirst(), (try? PostgresEventStore.configuration(url: url)) != nil else {
-                    FileHandle.standardError.write(Data("herald-bench: --database needs a postgres://user@host:port/database URL\n".utf8))
-                    exit(64)
-                }
-                settings.databaseURL = url
-                let worker = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-                    .deletingLastPathComponent().appendingPathComponent("herald-crash-worker")
-                guard FileManager.default.isExecutableFile(atPath: worker.path) else {
-                    FileHandle.standardError.write(Data((
-                        "herald-bench: --database measures scale-out with \(worker.path), which is not built; "
-                        + "run `swift build -c release --product herald-crash-worker` first\n").utf8))
-                    exit(64)
-                }
-            default:
-                FileHandle.standardError.write(Data(
-                    "usage: herald-bench [--json] [--commits N] [--events N] [--latency-seconds S] [--scale-events N] [--database postgres://…]\n".utf8))
-                exit(64)
-            }
-        }
+        settings.json = json
+        settings.commits = commits
+        settings.backlog = backlog
+        settings.latencySeconds = latencySeconds
+        settings.scaleEvents = scaleEvents
+        settings.databaseURL = database
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-bench-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Herald
 import HeraldPostgres
@@ -16,36 +17,62 @@ import ServiceLifecycle
 /// `run` prints a line for each commit *after* it returned (an acknowledgement):
 /// `COMMIT <event id>`, `SCHEDULED <key>`, `CANCELLED <key>`.
 @main
-struct CrashWorker {
-    static func main() async throws {
-        let arguments = CommandLine.arguments
-        if arguments.count == 7, arguments[1] == "consume", let partitions = Int(arguments[5]), let lease = Int(arguments[6]) {
-            try await consume(url: arguments[2], schema: arguments[3], node: arguments[4], partitions: partitions, leaseMilliseconds: lease)
-            return
-        }
-        guard arguments.count >= 3, ["run", "drain"].contains(arguments[1]) else {
-            FileHandle.standardError.write(Data(
-                "usage: herald-crash-worker run DB SEED | drain DB | consume POSTGRES_URL SCHEMA NODE PARTITIONS LEASE_MS\n".utf8))
-            exit(64)
-        }
-        let store = try SQLiteEventStore(path: arguments[2])
-        let engine = HeraldEngine(
-            store: store, registry: registry,
-            logger: Logger(label: "crash-worker", factory: { _ in SwiftLogNoOpLogHandler() }))
-        let service = try engine.service(
-            subscriptions: ["effects-a", "effects-b"].map(effectSubscription), projections: [tally], schedulerPollInterval: .milliseconds(20))
-        if arguments[1] == "drain" {
-            try await drain(engine, service: service)
-        } else {
-            let seed = arguments.count > 3 ? UInt64(arguments[3]) ?? 1 : 1
+struct CrashWorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "herald-crash-worker", abstract: "The process the crash tests SIGKILL at random moments.",
+        subcommands: [Run.self, Drain.self, Consume.self])
+
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write, schedule, cancel and consume until killed.")
+        @Argument(help: "SQLite file.") var database: String
+        @Argument(help: "Seed of the writers' random choices.") var seed: UInt64 = 1
+
+        func run() async throws {
+            let (engine, service) = try CrashWorker.open(database)
+            let seed = self.seed
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await service.run() }
                 for writer in 0..<2 {
-                    group.addTask { try await write(engine, random: SeededRandomSource(seed: seed &* 31 &+ UInt64(writer))) }
+                    group.addTask { try await CrashWorker.write(engine, random: SeededRandomSource(seed: seed &* 31 &+ UInt64(writer))) }
                 }
                 try await group.waitForAll()
             }
         }
+    }
+
+    struct Drain: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Consume until every subscription and the projection are caught up.")
+        @Argument(help: "SQLite file.") var database: String
+
+        func run() async throws {
+            let (engine, service) = try CrashWorker.open(database)
+            try await CrashWorker.drain(engine, service: service)
+        }
+    }
+
+    struct Consume: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "One node of a partitioned subscription on PostgreSQL, until killed.")
+        @Argument(help: "postgres:// URL.") var url: String
+        @Argument var schema: String
+        @Argument var node: String
+        @Argument var partitions: Int
+        @Argument(help: "Lease duration in milliseconds.") var leaseMilliseconds: Int
+
+        func run() async throws {
+            try await CrashWorker.consume(url: url, schema: schema, node: node, partitions: partitions, leaseMilliseconds: leaseMilliseconds)
+        }
+    }
+}
+
+enum CrashWorker {
+    /// The SQLite engine and the service of the `run` and `drain` commands.
+    static func open(_ path: String) throws -> (HeraldEngine, HeraldService) {
+        let engine = HeraldEngine(
+            store: try SQLiteEventStore(path: path), registry: registry,
+            logger: Logger(label: "crash-worker", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let service = try engine.service(
+            subscriptions: ["effects-a", "effects-b"].map(effectSubscription), projections: [tally], schedulerPollInterval: .milliseconds(20))
+        return (engine, service)
     }
 
     /// A transactional subscriber whose effects can be counted: one counter per event id

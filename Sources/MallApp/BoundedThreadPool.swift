@@ -1,5 +1,5 @@
 import Foundation
-import MallEvents
+import MallKernel
 import NIOPosix
 import Synchronization
 

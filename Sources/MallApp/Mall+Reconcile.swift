@@ -1,6 +1,5 @@
 import Foundation
 import Herald
-import MallEvents
 import MallInventory
 import MallOrdering
 import MallPayment

@@ -1,6 +1,6 @@
 import Herald
 import MallCatalog
-import MallEvents
+import MallKernel
 import MallPricing
 
 extension Mall {

@@ -1,6 +1,6 @@
 import Foundation
 import Herald
-import MallEvents
+import MallKernel
 import MallPricing
 
 /// Everything `mall serve` and friends can be told, with the defaults of a fresh checkout.

@@ -1,13 +1,20 @@
 import Herald
-import MallEvents
+import MallCatalogEvents
+import MallInventoryEvents
+import MallMemberEvents
+import MallOrderingEvents
+import MallPaymentEvents
 import MallPricing
+import MallPricingEvents
 
 extension EventRegistry {
-    /// Every event Mall records, registered under its stable name: those the contexts
-    /// publish, and those a context keeps to itself.
+    /// Every event Mall records, registered under its stable name: what each context
+    /// publishes, and what a context keeps to itself.
     public static var mall: EventRegistry {
         var registry = EventRegistry()
-        for type in PublishedEvents.all + PricingService.ownEvents { registry.registerOpened(type) }
+        let published = CatalogEvents.published + MemberEvents.published + PricingEvents.published + InventoryEvents.published
+            + OrderingEvents.published + PaymentEvents.published
+        for type in published + PricingService.ownEvents { registry.registerOpened(type) }
         return registry
     }
 

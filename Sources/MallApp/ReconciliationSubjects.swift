@@ -1,9 +1,12 @@
 import Herald
-import MallEvents
 import MallInventory
+import MallInventoryEvents
 import MallOrdering
+import MallOrderingEvents
 import MallPayment
+import MallPaymentEvents
 import MallPricing
+import MallPricingEvents
 
 /// What reconciliation checks: the id of every order, stock, coupon wallet and payment,
 /// kept from the events that create them by a Herald projection, so a run pages through

@@ -3,8 +3,9 @@ import Herald
 import Histogram
 import MallApp
 import MallCatalog
-import MallEvents
+import MallKernel
 import MallOrdering
+import MallOrderingEvents
 
 /// `mall-bench --catalog`: does the shop still work at a realistic size?
 ///
@@ -33,6 +34,8 @@ enum CatalogBench {
         var concurrency = 32
         var seconds = 10.0
         var members = 64
+        /// Where to keep the shop's SQLite file afterwards (deleted when `nil`).
+        var keep: String?
     }
 
     static func run(_ settings: Settings) async throws -> [(String, Double)] {
@@ -47,8 +50,16 @@ enum CatalogBench {
 
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mall-bench-catalog-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
         let database = directory.appendingPathComponent("mall.sqlite").path
+        defer {
+            if let keep = settings.keep {
+                for suffix in ["", "-wal", "-shm"] {
+                    try? FileManager.default.removeItem(atPath: keep + suffix)
+                    try? FileManager.default.moveItem(atPath: database + suffix, toPath: keep + suffix)
+                }
+            }
+            try? FileManager.default.removeItem(at: directory)
+        }
         var configuration = MallConfiguration()
         configuration.database = database
         configuration.passwordCost = 4

@@ -35,6 +35,7 @@ struct MallBench: AsyncParsableCommand {
     @Option(help: "Seconds each fixed-rate or closed-loop phase runs.") var seconds = 10.0
     @Option(help: "Products of the --catalog shop.") var products = 100_000
     @Option(help: "Orders the --catalog run reconciles.") var reconcileOrders = 100_000
+    @Option(help: "Keep the --catalog shop's SQLite file at this path (to serve it again by hand).") var keep: String?
     @Flag(help: "Print one JSON object.") var json = false
     @Flag(help: "What each stage of an order costs in process.") var stages = false
     @Flag(help: "GET /products latency while 64 clients log in.") var loginStorm = false
@@ -56,7 +57,8 @@ struct MallBench: AsyncParsableCommand {
             Self.report(try await LoginStorm.run(rate: rate, seconds: seconds), json: json)
         } else if catalog {
             let settings = CatalogBench.Settings(
-                products: products, reconcileOrders: reconcileOrders, orders: orders, concurrency: concurrency, seconds: seconds, members: Self.members)
+                products: products, reconcileOrders: reconcileOrders, orders: orders, concurrency: concurrency, seconds: seconds, members: Self.members,
+                keep: keep)
             Self.report(try await CatalogBench.run(settings), json: json)
         } else {
             Self.report(try await endToEnd(), json: json)

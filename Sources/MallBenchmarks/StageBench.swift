@@ -2,7 +2,7 @@ import Foundation
 import Herald
 import HeraldSQLite
 import MallApp
-import MallEvents
+import MallKernel
 import MallOrdering
 
 /// `mall-bench --stages`: what each stage of an order costs, in process, on a real SQLite

@@ -4,8 +4,9 @@ import Herald
 import HeraldSQLite
 import Logging
 import MallApp
-import MallEvents
+import MallKernel
 import MallOrdering
+import MallOrderingEvents
 import MallPayment
 import Synchronization
 
@@ -132,7 +133,7 @@ struct Demo: AsyncParsableCommand {
         if !report.drifts.isEmpty { throw ExitCode(1) }
     }
 
-    private func printQuote(_ quote: PriceQuote) {
+    private func printQuote(_ quote: OrderPricing) {
         for line in quote.lines {
             say("   \(line.quantity) × \(line.title) at \(line.unitListPrice) = \(line.listAmount)")
             for adjustment in line.adjustments { say("       − \(adjustment.amount)  \(adjustment.rule)") }

@@ -1,5 +1,6 @@
 import Herald
-import MallEvents
+import MallKernel
+import MallOrderingEvents
 
 /// A member's shopping cart: lines by SKU, in the order first added.
 public struct Cart: AggregateRoot, Hashable {
@@ -70,15 +71,4 @@ public struct CartService: Sendable {
         }
     }
 
-    /// Empties the ordered lines out of the member's cart once an order from it is submitted.
-    public static func checkout(retryPolicy: RetryPolicy = .default) -> Subscription {
-        Subscription(
-            name: "cart.checkout", eventTypes: [OrderSubmitted.eventType], retryPolicy: retryPolicy,
-            handler: .transactional { delivery, work in
-                let submitted = try delivery.decode(OrderSubmitted.self)
-                guard submitted.fromCart, var cart = try await work.load(Cart.self, id: submitted.memberID) else { return }
-                cart.checkOut(submitted.lines)
-                try work.save(&cart)
-            })
-    }
 }

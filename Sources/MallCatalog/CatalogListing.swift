@@ -1,6 +1,7 @@
 import Foundation
 import Herald
-import MallEvents
+import MallCatalogEvents
+import MallKernel
 
 /// The Catalog's read side: the products on sale, for browsing and search, kept from the
 /// Catalog's own events by a Herald projection.

@@ -1,6 +1,6 @@
 import Foundation
 import Herald
-import MallEvents
+import MallKernel
 
 /// No product has this SKU.
 public struct ProductNotFound: MallProblem, Hashable {

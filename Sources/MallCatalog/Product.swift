@@ -1,6 +1,7 @@
 import Foundation
 import Herald
-import MallEvents
+import MallCatalogEvents
+import MallKernel
 
 /// A product for sale: the Catalog's aggregate, one per SKU.
 public struct Product: AggregateRoot, Hashable {

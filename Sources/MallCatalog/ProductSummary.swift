@@ -1,5 +1,5 @@
 import Herald
-import MallEvents
+import MallKernel
 
 /// A product as the catalog shows it.
 public struct ProductSummary: Codable, Hashable, Sendable {

@@ -1,6 +1,6 @@
 import Foundation
 import Hummingbird
-import MallEvents
+import MallKernel
 import NIOCore
 
 /// JSON in and out: responses with keys in declaration order, bodies read with a size

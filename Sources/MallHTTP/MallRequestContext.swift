@@ -1,10 +1,52 @@
 import Hummingbird
+import MallKernel
+import MallMembers
 
-/// The request context of every Mall route.
+/// The request context of every Mall route: who is calling (set by the authentication
+/// middleware), how large a body may be (set by ``RequestLimitsMiddleware``), and the one
+/// way bodies are decoded.
 public struct MallRequestContext: RequestContext {
+    /// Who made the request, once authenticated.
+    public enum Caller: Sendable, Hashable {
+        case member(id: String)
+        case admin
+    }
+
     public var coreContext: CoreRequestContextStorage
+    public var caller: Caller?
+    /// The largest request body accepted, in bytes (larger ones are refused with 413).
+    public var bodyLimit = 64 * 1024
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+    }
+
+    /// The member making the request. Routes behind ``MemberAuthentication`` always have one.
+    ///
+    /// - Throws: ``MemberProblem/sessionInvalid`` (401) when nobody authenticated.
+    public func memberID() throws -> String {
+        guard case .member(let id) = caller else { throw MemberProblem.sessionInvalid }
+        return id
+    }
+
+    /// The member making the request, if one authenticated.
+    public var optionalMemberID: String? {
+        if case .member(let id) = caller { id } else { nil }
+    }
+
+    /// The request's JSON body, read up to ``bodyLimit`` bytes (else 413) and decoded; a
+    /// malformed body is an ``InvalidInput`` naming the field.
+    public func decode<Body: Decodable>(_ type: Body.Type, from request: Request) async throws -> Body {
+        try await JSON.decode(type, from: request, limit: bodyLimit)
+    }
+
+    /// A path parameter that must be there (the route's pattern names it).
+    func parameter(_ name: String) throws -> String { try parameters.require(name) }
+
+    /// The `{sku}` path parameter, checked against the SKU pattern (as the document states it).
+    func sku() throws -> String {
+        let sku = try parameters.require("sku")
+        guard MallServer.isSKU(sku) else { throw InvalidInput(field: "sku", "1 to 64 letters, digits, '-' or '_'") }
+        return sku
     }
 }

@@ -4,7 +4,7 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import MallApp
-import MallEvents
+import MallKernel
 import MallMembers
 import NIOCore
 import ServiceLifecycle
@@ -20,20 +20,29 @@ public struct MallServer: Sendable {
         self.logger = logger
     }
 
-    var bodyLimit: Int { mall.configuration.maxBodyBytes }
-
-    /// The router with every route.
+    /// The router: every context's route collection, the admin ones under `/admin` behind
+    /// ``AdminAuthentication``; members' routes authenticate with ``MemberAuthentication``.
     public func router() -> Router<MallRequestContext> {
         let router = Router(context: MallRequestContext.self)
-        let routes = RouteMethods()
+        let methods = RouteMethods()
         router.add(middleware: ProblemMiddleware())
-        router.add(middleware: MethodNotAllowedMiddleware(routes: routes))
-        addHealthRoutes(to: router)
-        addMemberRoutes(to: router)
-        addShopRoutes(to: router)
-        addOrderRoutes(to: router)
-        addAdminRoutes(to: router)
-        routes.load(router.routes)
+        router.add(middleware: MethodNotAllowedMiddleware(routes: methods))
+        router.add(middleware: RequestLimitsMiddleware(bodyLimit: mall.configuration.maxBodyBytes))
+        router.addRoutes(HealthRoutes(mall: mall).routes())
+        router.addRoutes(MemberRoutes(mall: mall).routes())
+        router.addRoutes(CatalogRoutes(mall: mall).routes())
+        router.addRoutes(CartRoutes(mall: mall).routes())
+        router.addRoutes(OrderRoutes(mall: mall).routes())
+        router.addRoutes(PaymentRoutes(mall: mall).routes())
+        router.addRoutes(PricingRoutes(mall: mall).routes())
+        let admin = router.group("/admin").add(middleware: AdminAuthentication(mall: mall))
+        admin.addRoutes(CatalogRoutes(mall: mall).admin())
+        admin.addRoutes(InventoryRoutes(mall: mall).admin())
+        admin.addRoutes(OrderRoutes(mall: mall).admin())
+        admin.addRoutes(PricingRoutes(mall: mall).admin())
+        admin.addRoutes(MemberRoutes(mall: mall).admin())
+        admin.addRoutes(OperationsRoutes(mall: mall).admin())
+        methods.load(router.routes)
         return router
     }
 
@@ -60,48 +69,9 @@ public struct MallServer: Sendable {
             logger: logger)
     }
 
-    // MARK: Authentication
-
-    /// The member whose bearer token the request carries.
-    func member(_ request: Request) async throws -> Caller {
-        guard let token = Self.bearerToken(request) else { throw MemberProblem.sessionInvalid }
-        return Caller(id: try await mall.members.memberID(forToken: token))
-    }
-
-    /// The member, when the request carries a token at all (a bad token is still an error).
-    func optionalMember(_ request: Request) async throws -> Caller? {
-        guard request.headers[.authorization] != nil else { return nil }
-        return try await member(request)
-    }
-
-    /// Fails unless the request carries the admin token.
-    func requireAdmin(_ request: Request) async throws {
-        guard let token = Self.bearerToken(request) else { throw HTTPError(.unauthorized, headers: [.wwwAuthenticate: "Bearer"], message: "the admin token is required") }
-        guard try await mall.isAdmin(token: token) else { throw HTTPError(.forbidden, message: "not the admin token") }
-    }
-
-    /// The authenticated member of a request.
-    struct Caller {
-        var id: String
-    }
-
-    /// The `{sku}` path parameter, checked against the SKU pattern (as the document states it).
-    static func sku(_ context: MallRequestContext) throws -> String {
-        let sku = try context.parameters.require("sku")
-        guard isSKU(sku) else { throw InvalidInput(field: "sku", "1 to 64 letters, digits, '-' or '_'") }
-        return sku
-    }
-
     /// Whether `text` has the form of a SKU (`^[A-Za-z0-9_-]{1,64}$`).
     static func isSKU(_ text: String) -> Bool {
         (1...64).contains(text.utf8.count) && text.utf8.allSatisfy { $0.isASCIIAlphanumeric || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
-    }
-
-    static func bearerToken(_ request: Request) -> String? {
-        guard let header = request.headers[.authorization], header.count <= 512 else { return nil }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        return String(parts[1]).trimmingCharacters(in: .whitespaces)
     }
 }
 

@@ -2,7 +2,7 @@ import Foundation
 import Herald
 import Hummingbird
 import Logging
-import MallEvents
+import MallKernel
 import NIOCore
 
 /// An RFC 9457 problem document: the body of every error response.

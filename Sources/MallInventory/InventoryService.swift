@@ -1,5 +1,6 @@
 import Herald
-import MallEvents
+import MallKernel
+import MallOrderingEvents
 
 /// The Inventory context's use cases and the subscription that serves orders.
 public struct InventoryService: Sendable {
@@ -27,38 +28,8 @@ public struct InventoryService: Sendable {
         try await engine.unitOfWork().load(Reservation.self, id: orderID)
     }
 
-    /// Reserves a submitted order's lines (all or none), releases them when it is
-    /// cancelled, and commits them when it ships. Each step is idempotent through the
-    /// order's ``Reservation``.
-    public static func reservations(retryPolicy: RetryPolicy = .default) -> Subscription {
-        Subscription(
-            name: "inventory.reservations",
-            eventTypes: [OrderSubmitted.eventType, OrderCancelled.eventType, OrderShipped.eventType],
-            retryPolicy: retryPolicy,
-            handler: .transactional { delivery, work in
-                switch try delivery.event() {
-                case let submitted as OrderSubmitted:
-                    guard try await work.load(Reservation.self, id: submitted.orderID) == nil else { return }
-                    var stocks = try await load(submitted.lines, in: work)
-                    var reservation = try Reservation.reserve(orderID: submitted.orderID, lines: submitted.lines, stocks: &stocks)
-                    try save(&stocks, &reservation, in: work)
-                case let cancelled as OrderCancelled:
-                    guard var reservation = try await work.load(Reservation.self, id: cancelled.orderID) else { return }
-                    var stocks = try await load(reservation.lines, in: work)
-                    try reservation.release(stocks: &stocks)
-                    try save(&stocks, &reservation, in: work)
-                case let shipped as OrderShipped:
-                    guard var reservation = try await work.load(Reservation.self, id: shipped.orderID) else { return }
-                    var stocks = try await load(reservation.lines, in: work)
-                    try reservation.commit(stocks: &stocks)
-                    try save(&stocks, &reservation, in: work)
-                default:
-                    return
-                }
-            })
-    }
 
-    private static func load(_ lines: [StockLine], in work: UnitOfWork) async throws -> [String: Stock] {
+    static func load(_ lines: [StockLine], in work: UnitOfWork) async throws -> [String: Stock] {
         var stocks: [String: Stock] = [:]
         for sku in Set(lines.map(\.sku)).sorted() {
             stocks[sku] = try await work.load(Stock.self, id: sku) ?? Stock(sku: sku)
@@ -66,7 +37,7 @@ public struct InventoryService: Sendable {
         return stocks
     }
 
-    private static func save(_ stocks: inout [String: Stock], _ reservation: inout Reservation, in work: UnitOfWork) throws {
+    static func save(_ stocks: inout [String: Stock], _ reservation: inout Reservation, in work: UnitOfWork) throws {
         guard !reservation.pendingEvents.isEmpty else { return }
         if reservation.status != .failed {
             for var stock in stocks.values.sorted(by: { $0.sku < $1.sku }) {

@@ -1,5 +1,6 @@
 import Herald
-import MallEvents
+import MallInventoryEvents
+import MallKernel
 
 /// Stock of one SKU: on hand, and how much of it is held for orders.
 ///

@@ -1,6 +1,7 @@
 import Foundation
 import Herald
-import MallEvents
+import MallKernel
+import MallMemberEvents
 
 /// A registered customer: the Members context's aggregate.
 public struct Member: AggregateRoot, Hashable {

@@ -1,7 +1,8 @@
 import Crypto
 import Foundation
 import Herald
-import MallEvents
+import MallKernel
+import MallMemberEvents
 
 /// The Members context's use cases: registration, log-in, token checks, levels.
 public struct MemberService: Sendable {

@@ -1,6 +1,6 @@
 import Foundation
 import Herald
-import MallEvents
+import MallOrderingEvents
 
 /// Each member's orders, newest first: Ordering's read side, a Herald projection of
 /// ``OrderSubmitted``. One row per order, indexed by member and submission, so a page of a

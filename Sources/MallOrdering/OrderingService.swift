@@ -1,85 +1,10 @@
 import Foundation
 import Herald
-import MallEvents
-
-/// A member's open orders (submitted or awaiting payment), which the limit on unpaid
-/// orders counts: never more than that limit, and checked in the same transaction that
-/// stores an order. (The member's whole history is ``OrderHistory``, a projection.)
-struct MemberOrders: AggregateRoot {
-    static let streamType = "MemberOrders"
-    let id: String
-    /// Orders submitted or awaiting payment; one leaves when it is paid or cancelled.
-    private(set) var open: [String] = []
-    var pendingEvents = PendingEvents()
-
-    init(memberID: String) { id = memberID }
-
-    /// Counts an order as open, unless the member already has `limit` open ones.
-    mutating func open(_ orderID: String, limit: Int) throws {
-        guard open.count < limit else { throw OrderProblem.tooManyOpenOrders(limit: limit) }
-        open.append(orderID)
-    }
-
-    /// An order is no longer open; whether it was.
-    mutating func close(_ orderID: String) -> Bool {
-        guard let index = open.firstIndex(of: orderID) else { return false }
-        open.remove(at: index)
-        return true
-    }
-
-    private enum CodingKeys: String, CodingKey { case id, open }
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        id = try container.decode(String.self, forKey: .id)
-        // Documents from before the history moved to OrderHistory also hold the ids of every
-        // order (`recent`, `orderIDs`); they are ignored, and dropped on the next save.
-        open = try container.decodeIfPresent([String].self, forKey: .open) ?? []
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode(open, forKey: .open)
-    }
-}
-
-/// How much one member may ask of the shop at once.
-public struct OrderLimits: Sendable, Hashable {
-    /// Orders submitted or awaiting payment at once, per member.
-    public var openOrdersPerMember: Int
-    /// Units of one SKU in one order (lines of the same SKU count together).
-    public var quantityPerSKU: Int
-
-    public init(openOrdersPerMember: Int = 5, quantityPerSKU: Int = 20) {
-        self.openOrdersPerMember = openOrdersPerMember
-        self.quantityPerSKU = quantityPerSKU
-    }
-
-    /// - Throws: ``OrderProblem/quantityLimit(sku:quantity:limit:)`` for the first SKU whose
-    ///   lines together ask for more than ``quantityPerSKU``.
-    public func check(_ lines: [StockLine]) throws {
-        var totals: [String: Int] = [:]
-        for line in lines {
-            let total = totals[line.sku, default: 0] &+ line.quantity
-            totals[line.sku] = total
-            guard total <= quantityPerSKU else { throw OrderProblem.quantityLimit(sku: line.sku, quantity: total, limit: quantityPerSKU) }
-        }
-    }
-}
-
-/// Remembers which order an `Idempotency-Key` created, for which request, and the order
-/// as that request's response showed it: a retry gets the same answer, whatever happened to
-/// the order since.
-struct IdempotencyRecord: AggregateRoot {
-    static let streamType = "OrderIdempotency"
-    let id: String
-    var orderID: String
-    var fingerprint: String
-    /// The order as first created (`nil` in records written before it was kept).
-    var created: Order?
-    var pendingEvents = PendingEvents()
-}
+import MallInventoryEvents
+import MallKernel
+import MallOrderingEvents
+import MallPaymentEvents
+import MallPricingEvents
 
 /// What the customer asked for, besides the lines (which the quote carries).
 public struct OrderDetails: Sendable, Hashable {
@@ -96,21 +21,7 @@ public struct OrderDetails: Sendable, Hashable {
     }
 }
 
-/// An `Idempotency-Key` and a fingerprint of the request it came with.
-public struct IdempotencyKey: Sendable, Hashable {
-    public var key: String
-    public var fingerprint: String
-
-    public init(key: String, fingerprint: String) throws {
-        guard (1...128).contains(key.count), key.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
-            throw InvalidInput(field: "Idempotency-Key", "1 to 128 visible ASCII characters")
-        }
-        self.key = key
-        self.fingerprint = fingerprint
-    }
-}
-
-/// The Ordering context's use cases and the process that moves orders along.
+/// The Ordering context's use cases (its reactions are ``OrderingReactions``).
 public struct OrderingService: Sendable {
     public static let paymentMethods: Set<String> = ["card", "wallet"]
     public static let pageSize = 20
@@ -130,7 +41,7 @@ public struct OrderingService: Sendable {
     /// against ``limits`` in the same transaction that stores the order.
     /// - Returns: the order, and whether it was created by this call.
     /// - Throws: ``OrderProblem/tooManyOpenOrders(limit:)``, ``OrderProblem/quantityLimit(sku:quantity:limit:)``.
-    public func submit(memberID: String, quote: PriceQuote, details: OrderDetails, idempotency: IdempotencyKey?) async throws -> (order: Order, created: Bool) {
+    public func submit(memberID: String, pricing: OrderPricing, details: OrderDetails, idempotency: IdempotencyKey?) async throws -> (order: Order, created: Bool) {
         let address = try details.address.validated()
         guard Self.paymentMethods.contains(details.paymentMethod) else {
             throw InvalidInput(field: "paymentMethod", "one of \(Self.paymentMethods.sorted().joined(separator: ", "))")
@@ -147,7 +58,7 @@ public struct OrderingService: Sendable {
                 return (order, false)
             }
             var order = Order.submit(
-                id: orderID, memberID: memberID, quote: quote, address: address, paymentMethod: details.paymentMethod,
+                id: orderID, memberID: memberID, quote: pricing, address: address, paymentMethod: details.paymentMethod,
                 delivery: details.delivery, fromCart: details.fromCart, at: engine.clock.now())
             try limits.check(order.lines)
             let created = order
@@ -241,59 +152,5 @@ public struct OrderingService: Sendable {
         return String(UInt64.random(in: .min ... .max, using: &generator), radix: 36)
     }
 
-    /// Moves orders along as Inventory, Pricing and Payment report back, and when payment
-    /// deadlines pass. `paymentWindow` is how long an order may wait for payment.
-    public static func process(paymentWindow: Duration, retryPolicy: RetryPolicy = .default) -> Subscription {
-        Subscription(
-            name: "ordering.process",
-            eventTypes: [
-                StockReserved.eventType, StockReservationFailed.eventType, CouponRedeemed.eventType, CouponRejected.eventType,
-                PaymentSucceeded.eventType, PaymentDeadlineReached.eventType,
-            ],
-            retryPolicy: retryPolicy,
-            handler: .transactional { delivery, work in
-                let now = delivery.envelope.occurredAt
-                let event = try delivery.event()
-                guard let orderID = orderID(of: event), let loaded = try await work.load(Order.self, id: orderID) else { return }
-                var order = loaded
-                var deadline: Date?
-                switch event {
-                case is StockReserved:
-                    deadline = order.stockWasReserved(at: now, paymentWindow: paymentWindow)
-                case let failed as StockReservationFailed:
-                    try order.cancel(.outOfStock, detail: failed.reason, at: now)
-                case is CouponRedeemed:
-                    deadline = order.couponWasRedeemed(at: now, paymentWindow: paymentWindow)
-                case let rejected as CouponRejected:
-                    try order.cancel(.couponRejected, detail: rejected.reason, at: now)
-                case let paid as PaymentSucceeded:
-                    if order.paymentSucceeded(paymentID: paid.paymentID, amount: paid.amount, at: now), order.status == .paid {
-                        work.cancelScheduledMessage(key: Order.deadlineKey(orderID))
-                    }
-                case is PaymentDeadlineReached:
-                    order.paymentDeadlineReached(at: now)
-                default:
-                    return
-                }
-                if let deadline {
-                    try work.schedule(PaymentDeadlineReached(orderID: orderID), to: order.stream, at: deadline, key: Order.deadlineKey(orderID))
-                }
-                // Some steps change state without an event (stock held, coupon not yet).
-                guard order != loaded || !order.pendingEvents.isEmpty else { return }
-                if order.status != loaded.status { try await closeIfDone(order, in: work) }
-                try work.save(&order)
-            })
-    }
 
-    private static func orderID(of event: any DomainEvent) -> String? {
-        switch event {
-        case let e as StockReserved: e.orderID
-        case let e as StockReservationFailed: e.orderID
-        case let e as CouponRedeemed: e.orderID
-        case let e as CouponRejected: e.orderID
-        case let e as PaymentSucceeded: e.orderID
-        case let e as PaymentDeadlineReached: e.orderID
-        default: nil
-        }
-    }
 }

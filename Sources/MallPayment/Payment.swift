@@ -1,7 +1,8 @@
 import Crypto
 import Foundation
 import Herald
-import MallEvents
+import MallKernel
+import MallPaymentEvents
 
 /// One payment attempt for an order, settled by the gateway's callback.
 public struct Payment: AggregateRoot, Hashable {

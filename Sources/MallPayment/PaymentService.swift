@@ -1,6 +1,7 @@
 import Foundation
 import Herald
-import MallEvents
+import MallKernel
+import MallOrderingEvents
 
 /// The Payment context's use cases: starting payments, the gateway's callbacks, refunds.
 public struct PaymentService: Sendable {
@@ -106,20 +107,6 @@ public struct PaymentService: Sendable {
         return (report, GatewaySignature(secret: try await gatewaySecret()).sign(report))
     }
 
-    /// Requests a refund for every payment an order rejected, and completes it through the
-    /// (simulated, in-process) gateway in the same step.
-    public static func refunds(retryPolicy: RetryPolicy = .default) -> Subscription {
-        Subscription(
-            name: "payment.refunds", eventTypes: [OrderPaymentRejected.eventType], retryPolicy: retryPolicy,
-            handler: .transactional { delivery, work in
-                let rejected = try delivery.decode(OrderPaymentRejected.self)
-                guard var payment = try await work.load(Payment.self, id: rejected.paymentID) else { return }
-                payment.requestRefund(reason: rejected.reason)
-                payment.refundCompleted()
-                guard !payment.pendingEvents.isEmpty else { return }
-                try work.save(&payment)
-            })
-    }
 }
 
 /// Which payment of an order is open: so that starting a payment twice (a double click, a

@@ -1,6 +1,7 @@
 import Foundation
 import Herald
-import MallEvents
+import MallCatalogEvents
+import MallKernel
 
 /// Pricing's read side: its own copy of the catalog's prices (from the Catalog's published
 /// events, never from the Catalog's tables) and the promotions it runs, kept by a Herald

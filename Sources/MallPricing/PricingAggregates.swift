@@ -1,6 +1,8 @@
 import Foundation
 import Herald
-import MallEvents
+import MallKernel
+import MallMemberEvents
+import MallPricingEvents
 
 /// A promotion the shop runs: one document per promotion, so adding one is a small
 /// commit however many there are. Quotes read promotions from ``PriceBook``.

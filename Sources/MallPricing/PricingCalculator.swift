@@ -1,5 +1,6 @@
 import Foundation
-import MallEvents
+import MallKernel
+import MallMemberEvents
 
 /// Shop-wide pricing settings: currency, member discount per level, freight per delivery option.
 public struct PricingPolicy: Codable, Hashable, Sendable {

@@ -1,5 +1,5 @@
 import Foundation
-import MallEvents
+import MallKernel
 
 /// What Pricing knows of a product (its own copy, kept from Catalog's events).
 public struct PricedProduct: Codable, Hashable, Sendable {

@@ -1,6 +1,7 @@
 import Foundation
 import Herald
-import MallEvents
+import MallKernel
+import MallMemberEvents
 
 /// The Pricing context's use cases: quotes, promotions, coupon campaigns and coupons.
 public struct PricingService: Sendable {

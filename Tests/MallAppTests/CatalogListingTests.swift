@@ -2,7 +2,7 @@ import Foundation
 import Herald
 import MallApp
 import MallCatalog
-import MallEvents
+import MallKernel
 import MallPricing
 import Testing
 

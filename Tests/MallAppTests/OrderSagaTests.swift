@@ -1,11 +1,14 @@
 import Foundation
 import Herald
 import MallApp
-import MallEvents
 import MallInventory
+import MallKernel
 import MallOrdering
+import MallOrderingEvents
 import MallPayment
+import MallPaymentEvents
 import MallPricing
+import MallPricingEvents
 import Testing
 
 @Suite struct OrderSagaTests {

@@ -2,12 +2,12 @@ import Foundation
 import Herald
 import HeraldSQLite
 import MallApp
-import MallEvents
 import MallMembers
 import Synchronization
 import Testing
 #if canImport(Glibc)
 import Glibc
+import MallKernel
 #endif
 
 /// Password hashing cannot stall the server or tell who is a member.

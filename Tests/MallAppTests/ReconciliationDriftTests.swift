@@ -1,7 +1,6 @@
 import Foundation
 import Herald
 import MallApp
-import MallEvents
 import MallOrdering
 import MallPayment
 import Testing

@@ -3,7 +3,7 @@ import Herald
 import HeraldSQLite
 import HeraldTesting
 import MallApp
-import MallEvents
+import MallKernel
 import MallOrdering
 import MallPayment
 import Testing

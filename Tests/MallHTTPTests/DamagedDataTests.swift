@@ -1,7 +1,8 @@
 import Foundation
 import Herald
 import HeraldSQLite
-import MallEvents
+import MallKernel
+import MallOrderingEvents
 import Testing
 
 /// A bad stored record never crashes the process: written straight into the database of a

@@ -1,7 +1,8 @@
 import Foundation
 import Herald
 import HeraldSQLite
-import MallEvents
+import MallKernel
+import MallOrderingEvents
 import Testing
 
 /// An operator's dead-letter work on a running shop, end to end: `mall dead-letters

@@ -2,10 +2,10 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import MallEvents
 import MallPayment
 import TestSupport
 import Testing
+import MallKernel
 
 /// A real `mall serve` child process on a fresh SQLite file and a free loopback port.
 final class MallServerProcess: @unchecked Sendable {

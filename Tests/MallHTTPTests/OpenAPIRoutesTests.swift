@@ -2,7 +2,6 @@ import Herald
 import HeraldTesting
 import Logging
 import MallApp
-import MallEvents
 import MallHTTP
 import Testing
 

@@ -1,8 +1,8 @@
 import Foundation
 import Herald
 import HeraldTesting
-import MallEvents
 @testable import MallOrdering
+import MallOrderingEvents
 import Testing
 
 /// A member's order history: newest first, page by page, from the OrderHistory projection;
@@ -21,9 +21,9 @@ import Testing
         let ordering = OrderingService(engine: engine, limits: OrderLimits(openOrdersPerMember: total))
         var placed: [String] = []
         for index in 0..<total {
-            placed.append(try await ordering.submit(memberID: "ada", quote: OrderTransitionTests.quote(), details: Self.details, idempotency: nil).order.id)
+            placed.append(try await ordering.submit(memberID: "ada", pricing: OrderTransitionTests.quote(), details: Self.details, idempotency: nil).order.id)
             if index % 10 == 0 {
-                _ = try await ordering.submit(memberID: "bob", quote: OrderTransitionTests.quote(), details: Self.details, idempotency: nil)
+                _ = try await ordering.submit(memberID: "bob", pricing: OrderTransitionTests.quote(), details: Self.details, idempotency: nil)
             }
         }
         #expect(try await ordering.orders(memberID: "ada").isEmpty, "the history follows the log: nothing before the projection ran")

@@ -1,5 +1,6 @@
 import Foundation
-import MallEvents
+import MallKernel
+import MallMemberEvents
 import MallPricing
 import Testing
 

@@ -13,7 +13,7 @@ extension EventStoreConformance {
                         group.addTask {
                             do {
                                 let work = h.engine.unitOfWork()
-                                var counter = try await work.load(TestCounter.self, id: "hot")!
+                                var counter = try required(try await work.load(TestCounter.self, id: "hot"), "the hot counter")
                                 counter.increment()
                                 try work.save(&counter)
                                 return .success(try await work.commit()[0].streamVersion)
@@ -39,7 +39,7 @@ extension EventStoreConformance {
                 }
             }
             let events = try await h.store.events(in: Harness.counter("hot"))
-            let final = try await h.engine.unitOfWork().load(TestCounter.self, id: "hot")!
+            let final = try required(try await h.engine.unitOfWork().load(TestCounter.self, id: "hot"), "the hot counter")
             try checkEqual(Int64(final.value), Int64(events.count), "every committed increment has exactly one event")
             try checkEqual(events.map(\.streamVersion), Array(1...Int64(events.count)), "stream versions have no gaps")
         },
@@ -47,8 +47,8 @@ extension EventStoreConformance {
             let h = try await Harness(make)
             try await h.increment(["c"], times: 1)
             let first = h.engine.unitOfWork(), second = h.engine.unitOfWork()
-            var a = try await first.load(TestCounter.self, id: "c")!
-            var b = try await second.load(TestCounter.self, id: "c")!
+            var a = try required(try await first.load(TestCounter.self, id: "c"), "counter c")
+            var b = try required(try await second.load(TestCounter.self, id: "c"), "counter c")
             a.increment()
             b.increment(by: 5)
             try first.save(&a)

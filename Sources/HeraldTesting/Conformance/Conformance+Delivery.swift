@@ -46,7 +46,8 @@ extension EventStoreConformance {
             // commit (a store may hold back events that are not yet safe to read).
             var position: Int64 = 0
             var incrementsSeen: [EventEnvelope] = []
-            for _ in 0..<1000 where position < increments.last!.position {
+            let lastPosition = try required(increments.last, "the commit's events").position
+            for _ in 0..<1000 where position < lastPosition {
                 let typed = try await h.store.events(after: position, limit: 3, matching: EventFilter(types: [TestIncremented.eventType]))
                 guard let end = typed.scannedThrough else {
                     try await Task.sleep(for: .milliseconds(5))
@@ -70,7 +71,7 @@ extension EventStoreConformance {
             let increments = try await h.increment(ids, times: 3)
             let work = h.engine.unitOfWork()
             for id in ids { try work.append(TestReminder(note: id), to: Harness.counter(id)) }
-            let last = try await work.commit().last!
+            let last = try required(try await work.commit().last, "the commit's events")
             for partition in 0..<3 {
                 let filter = EventFilter(types: [TestIncremented.eventType], partition: partition, partitionCount: 3)
                 var position: Int64 = 0

@@ -27,9 +27,9 @@ extension EventStoreConformance {
             try checkEqual(listed.map(\.partition), [0, 1], "leases by partition")
             try checkEqual(listed.map(\.owner), ["b", "c"], "owners")
 
-            try await store.releaseLease(renewed!)
+            try await store.releaseLease(try required(renewed, "the renewed lease"))
             try checkEqual(try await acquire("a"), nil, "releasing a lease that changed hands does nothing")
-            try await store.releaseLease(takenOver!)
+            try await store.releaseLease(try required(takenOver, "the lease taken over"))
             try checkEqual(try await acquire("a")?.token, 3, "a released lease can be taken at once, with a new token")
         },
         ConformanceTest(name: "a commit fenced by a lease that has changed hands writes nothing") { make in

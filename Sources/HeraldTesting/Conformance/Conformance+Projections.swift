@@ -48,7 +48,7 @@ extension EventStoreConformance {
         let rows = try await h.engine.rows(projection, ProjectionQuery("streams").ordered(by: "stream"))
         try checkEqual(rows.map { try $0.text("stream") }, fold.keys.sorted(), "\(what): one row per stream")
         for row in rows {
-            let expected = fold[try row.text("stream")]!
+            let expected = try required(fold[try row.text("stream")], "a row of a stream the log has")
             try checkEqual(try row.integer("events"), expected.events, "\(what): events of \(try row.text("stream"))")
             try checkEqual(try row.integer("amount"), expected.amount, "\(what): amount of \(try row.text("stream"))")
             try checkEqual(try row.integer("last_version"), expected.last, "\(what): last version of \(try row.text("stream"))")

@@ -20,13 +20,13 @@ extension EventStoreConformance {
             try checkEqual(log.versions(of: Harness.counter("a")), [1], "failing stream stops at the failure")
             let parked = try await h.store.parkedEvents(subscription: "retry")
             try checkEqual(parked.map(\.status), [.retrying, .held], "failed event retrying, later one held")
-            let due = parked[0].nextAttemptAt!
+            let due = try required(parked[0].nextAttemptAt, "the retrying event's next attempt")
             try check(due > h.clock.now() && due <= h.clock.now().addingTimeInterval(10), "first back-off within 0...10 s: \(due)")
             h.clock.advance(to: due.addingTimeInterval(-0.001))
             try await worker.drain()
             try checkEqual(calls.count("a2"), 1, "not retried before its time")
             while calls.count("a2") < 3 {
-                h.clock.advance(to: try await worker.nextRetryDate()!)
+                h.clock.advance(to: try required(try await worker.nextRetryDate(), "the next retry date"))
                 try await worker.drain()
             }
             try checkEqual(log.versions(of: Harness.counter("a")), [1, 2, 3], "stream order kept through retries")
@@ -59,7 +59,8 @@ extension EventStoreConformance {
             try checkEqual(dead[0].attempts, 4, "dead letter attempts")
             try checkEqual(dead[0].heldBehind, 1, "the poison stream's later event waits behind it")
             try check(dead[0].lastError?.contains("poison #4") == true, "last error kept: \(dead[0].lastError ?? "nil")")
-            try check(dead[0].parked.firstFailedAt! < dead[0].parked.lastFailedAt!, "first and last failure times kept")
+            let first = try required(dead[0].parked.firstFailedAt, "the first failure time"), last = try required(dead[0].parked.lastFailedAt, "the last failure time")
+            try check(first < last, "first and last failure times kept")
             try checkEqual(dead[0].event?.eventType, TestIncremented.eventType, "dead letter carries its event")
             let status = try await h.engine.subscriptionStatuses()
             try checkEqual(status.map(\.dead), [1], "status counts the dead letter")

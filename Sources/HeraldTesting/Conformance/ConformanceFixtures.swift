@@ -65,6 +65,13 @@ func checkEqual<T: Equatable>(_ actual: T, _ expected: T, _ what: String, file: 
     try check(actual == expected, "\(what): expected \(expected), got \(actual)", file: file, line: line)
 }
 
+/// `value`, or a failure naming `what` when the store gave `nil` (a wrong `nil` is the
+/// store's failure, reported, never a crash of the suite).
+func required<T>(_ value: T?, _ what: String, file: StaticString = #fileID, line: UInt = #line) throws -> T {
+    guard let value else { throw ConformanceFailure(description: "\(what): expected a value, got nil", location: "\(file):\(line)") }
+    return value
+}
+
 /// Expects `body` to throw an error of type `E` and returns it.
 func checkThrows<E: Error, T>(_ type: E.Type, _ what: String, file: StaticString = #fileID, line: UInt = #line,
                               _ body: () async throws -> T) async throws -> E {

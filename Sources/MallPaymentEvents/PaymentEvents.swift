@@ -1,4 +1,5 @@
 import Herald
+import MallKernel
 
 /// A payment for an order was started with the gateway.
 public struct PaymentRequested: DomainEvent {
@@ -72,4 +73,12 @@ public struct RefundCompleted: DomainEvent {
         self.orderID = orderID
         self.amount = amount
     }
+}
+
+/// The Payment context's published language: the events other contexts may hear, registered under
+/// their stable names by the application.
+public enum PaymentEvents {
+    public static let published: [any DomainEvent.Type] = [
+        PaymentRequested.self, PaymentSucceeded.self, PaymentFailed.self, RefundRequested.self, RefundCompleted.self,
+    ]
 }

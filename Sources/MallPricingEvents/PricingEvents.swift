@@ -1,4 +1,5 @@
 import Herald
+import MallKernel
 
 /// A coupon of a campaign was given to a member.
 public struct CouponIssued: DomainEvent {
@@ -56,4 +57,12 @@ public struct CouponReturned: DomainEvent {
         self.memberID = memberID
         self.orderID = orderID
     }
+}
+
+/// The Pricing context's published language: the events other contexts may hear, registered under
+/// their stable names by the application.
+public enum PricingEvents {
+    public static let published: [any DomainEvent.Type] = [
+        CouponIssued.self, CouponRedeemed.self, CouponRejected.self, CouponReturned.self,
+    ]
 }

@@ -1,8 +1,10 @@
 import Herald
-import MallEvents
+import MallMemberEvents
+import MallOrderingEvents
 
-/// The subscriptions through which Pricing learns what other contexts did.
-public enum PricingSubscriptions {
+/// What Pricing does when other contexts report: member levels for member prices, coupons
+/// redeemed for submitted orders and given back by cancelled ones.
+public enum PricingReactions {
     /// Keeps each member's level for member prices.
     public static func members(retryPolicy: RetryPolicy = .default) -> Subscription {
         Subscription(

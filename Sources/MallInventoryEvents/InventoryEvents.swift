@@ -1,15 +1,5 @@
 import Herald
-
-/// A quantity of one SKU.
-public struct StockLine: Codable, Hashable, Sendable {
-    public var sku: String
-    public var quantity: Int
-
-    public init(sku: String, quantity: Int) {
-        self.sku = sku
-        self.quantity = quantity
-    }
-}
+import MallKernel
 
 /// Goods arrived: on hand grew by `quantity`.
 public struct StockReceived: DomainEvent {
@@ -74,4 +64,12 @@ public struct StockCommitted: DomainEvent {
         self.orderID = orderID
         self.lines = lines
     }
+}
+
+/// The Inventory context's published language: the events other contexts may hear, registered under
+/// their stable names by the application.
+public enum InventoryEvents {
+    public static let published: [any DomainEvent.Type] = [
+        StockReceived.self, StockReserved.self, StockReservationFailed.self, StockReleased.self, StockCommitted.self,
+    ]
 }

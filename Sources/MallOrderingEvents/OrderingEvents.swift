@@ -1,5 +1,6 @@
 import Foundation
 import Herald
+import MallKernel
 
 /// Why an order was cancelled.
 public enum CancellationReason: String, Codable, Hashable, Sendable {
@@ -124,4 +125,12 @@ public struct OrderCancelled: DomainEvent {
         self.reason = reason
         self.detail = detail
     }
+}
+
+/// The Ordering context's published language: the events other contexts may hear, registered under
+/// their stable names by the application.
+public enum OrderingEvents {
+    public static let published: [any DomainEvent.Type] = [
+        OrderSubmitted.self, OrderAwaitingPayment.self, PaymentDeadlineReached.self, OrderPaid.self, OrderPaymentRejected.self, OrderShipped.self, OrderCompleted.self, OrderCancelled.self,
+    ]
 }

@@ -1,4 +1,5 @@
 import Herald
+import MallKernel
 
 // The Catalog context's published events: other contexts keep their own copies of what
 // they need from these (Pricing its price list, Inventory nothing, Cart nothing), and the
@@ -64,4 +65,12 @@ public struct ProductDelisted: DomainEvent {
     public var sku: String
 
     public init(sku: String) { self.sku = sku }
+}
+
+/// The Catalog context's published language: the events other contexts may hear, registered under
+/// their stable names by the application.
+public enum CatalogEvents {
+    public static let published: [any DomainEvent.Type] = [
+        ProductListed.self, ProductDetailsChanged.self, ProductPriceChanged.self, ProductDelisted.self,
+    ]
 }

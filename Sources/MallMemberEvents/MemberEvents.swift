@@ -1,4 +1,5 @@
 import Herald
+import MallKernel
 
 /// A member's level, which sets their member price.
 public enum MemberLevel: String, Codable, Hashable, Sendable, CaseIterable {
@@ -33,4 +34,12 @@ public struct MemberLevelChanged: DomainEvent {
         self.from = from
         self.to = to
     }
+}
+
+/// The Members context's published language: the events other contexts may hear, registered under
+/// their stable names by the application.
+public enum MemberEvents {
+    public static let published: [any DomainEvent.Type] = [
+        MemberRegistered.self, MemberLevelChanged.self,
+    ]
 }

@@ -1,0 +1,53 @@
+import Hummingbird
+import MallApp
+import MallCatalog
+import MallKernel
+
+/// The Catalog: browsing and search for anyone (a member's token adds their price);
+/// listing, editing and delisting products for the admin.
+struct CatalogRoutes {
+    let mall: Mall
+
+    func routes() -> RouteCollection<MallRequestContext> {
+        let routes = RouteCollection(context: MallRequestContext.self)
+        routes.get("/products") { request, _ in
+            let page = try request.page()
+            let category = request.uri.queryParameters.get("category").flatMap { $0.isEmpty ? nil : $0 }
+            let sort = try request.uri.queryParameters.get("sort").map { value in
+                guard let sort = ProductSearch.Sort(rawValue: value) else {
+                    throw InvalidInput(field: "sort", "one of \(ProductSearch.Sort.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return sort
+            } ?? .title
+            let search = ProductSearch(category: category, text: request.uri.queryParameters.get("q"), sort: sort, page: page)
+            let (items, total) = try await mall.catalog.products(search)
+            return try JSON.response(ProductPage(items: items.map(ProductBody.init), page: page, pageSize: CatalogService.pageSize, total: total))
+        }
+        routes.add(middleware: MemberAuthentication(members: mall.members, required: false))
+        routes.get("/products/{sku}") { _, context in
+            try JSON.response(ProductViewBody(try await mall.product(sku: try context.sku(), memberID: context.optionalMemberID)))
+        }
+        return routes
+    }
+
+    func admin() -> RouteCollection<MallRequestContext> {
+        let routes = RouteCollection(context: MallRequestContext.self)
+        routes.post("/products") { request, context in
+            let body = try await context.decode(ProductRequest.self, from: request)
+            guard let sku = body.sku else { throw InvalidInput(field: "sku", "is required") }
+            return try JSON.response(ProductBody(try await mall.catalog.list(body.details(sku: sku), price: body.price.money)), status: .created)
+        }
+        routes.put("/products/{sku}") { request, context in
+            let body = try await context.decode(ProductRequest.self, from: request)
+            let sku = try context.sku()
+            if let given = body.sku, !MallServer.isSKU(given) {
+                throw InvalidInput(field: "sku", "1 to 64 letters, digits, '-' or '_' (the path's SKU is the one updated)")
+            }
+            return try JSON.response(ProductBody(try await mall.catalog.update(body.details(sku: sku), price: body.price.money)))
+        }
+        routes.delete("/products/{sku}") { _, context in
+            try JSON.response(ProductBody(try await mall.catalog.delist(sku: try context.sku())))
+        }
+        return routes
+    }
+}

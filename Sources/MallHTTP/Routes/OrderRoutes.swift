@@ -1,0 +1,48 @@
+import HTTPTypes
+import Hummingbird
+import MallApp
+
+/// Orders: placing, reading, cancelling and completing them for their member; shipping
+/// and reading any of them for the admin.
+struct OrderRoutes {
+    let mall: Mall
+
+    func routes() -> RouteCollection<MallRequestContext> {
+        let routes = RouteCollection(context: MallRequestContext.self)
+        routes.add(middleware: MemberAuthentication(members: mall.members))
+        routes.post("/orders") { request, context in
+            let body = try await context.decode(PlaceOrderRequest.self, from: request)
+            let key = request.headers[HTTPField.Name("Idempotency-Key")!]
+            let (order, created) = try await mall.placeOrder(memberID: try context.memberID(), body.command, idempotencyKey: key)
+            // A retry under the same key gets the first response again (the order as it was
+            // created, status 201), marked as a replay.
+            var response = try JSON.response(OrderBody(order), status: .created)
+            if !created { response.headers[HTTPField.Name("Idempotent-Replayed")!] = "true" }
+            return response
+        }
+        routes.get("/orders") { request, context in
+            try JSON.response(try await mall.ordering.orders(memberID: try context.memberID(), page: try request.page()).map(OrderSummaryBody.init))
+        }
+        routes.get("/orders/{id}") { _, context in
+            try JSON.response(OrderBody(try await mall.ordering.order(id: try context.parameter("id"), memberID: try context.memberID())))
+        }
+        routes.post("/orders/{id}/cancel") { _, context in
+            try JSON.response(OrderBody(try await mall.ordering.cancel(id: try context.parameter("id"), memberID: try context.memberID())))
+        }
+        routes.post("/orders/{id}/complete") { _, context in
+            try JSON.response(OrderBody(try await mall.ordering.complete(id: try context.parameter("id"), memberID: try context.memberID())))
+        }
+        return routes
+    }
+
+    func admin() -> RouteCollection<MallRequestContext> {
+        let routes = RouteCollection(context: MallRequestContext.self)
+        routes.post("/orders/{id}/ship") { _, context in
+            try JSON.response(OrderBody(try await mall.ordering.ship(id: try context.parameter("id"))))
+        }
+        routes.get("/orders/{id}") { _, context in
+            try JSON.response(OrderBody(try await mall.ordering.order(id: try context.parameter("id"), memberID: nil)))
+        }
+        return routes
+    }
+}
