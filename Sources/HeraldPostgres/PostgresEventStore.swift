@@ -183,10 +183,6 @@ public final class PostgresEventStore: EventStore, Service {
         try await onConnection { try await EventsTable.at(positions, self.names, $0, self.logger) }
     }
 
-    public func events(in stream: StreamID) async throws -> [EventEnvelope] {
-        try await onConnection { try await EventsTable.inStream(stream, self.names, $0, self.logger) }
-    }
-
     /// The last event in delivery order that readers may have; like ``events(after:limit:)``
     /// it waits (up to ``Options/horizonWait``) for older transactions still running.
     public func headPosition() async throws -> Int64 {
@@ -223,10 +219,6 @@ public final class PostgresEventStore: EventStore, Service {
 
     public func nextScheduledDueDate() async throws -> Date? {
         try await onConnection { try await ScheduledTable.nextDueDate(self.names, $0, self.logger) }
-    }
-
-    public func scheduledMessage(key: String) async throws -> ScheduledMessage? {
-        try await onConnection { try await ScheduledTable.message(key: key, self.names, $0, self.logger) }
     }
 
     public func heartbeat(group: String, node: String, now: Date, expiresAt: Date) async throws -> [String] {

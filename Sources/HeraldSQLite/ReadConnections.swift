@@ -18,16 +18,18 @@ final class ReadConnections: Sendable {
 
     private let path: String
     private let busyTimeout: Duration
+    private let memoryMap: Int
     private let idle = Mutex<[ReadConnection]>([])
 
-    init(path: String, busyTimeout: Duration) {
+    init(path: String, busyTimeout: Duration, memoryMap: Int) {
         self.path = path
         self.busyTimeout = busyTimeout
+        self.memoryMap = memoryMap
     }
 
     /// Runs `body` with a connection of its own.
     func read<T>(_ body: (ReadConnection) throws -> T) throws -> T {
-        let connection = try idle.withLock { $0.popLast() } ?? ReadConnection(path: path, busyTimeout: busyTimeout)
+        let connection = try idle.withLock { $0.popLast() } ?? ReadConnection(path: path, busyTimeout: busyTimeout, memoryMap: memoryMap)
         defer { idle.withLock { if $0.count < Self.maximumIdle { $0.append(connection) } } }
         return try body(connection)
     }
@@ -46,7 +48,7 @@ final class ReadConnection: @unchecked Sendable {
     private let handle: OpaquePointer
     private var statements: [String: OpaquePointer] = [:]
 
-    init(path: String, busyTimeout: Duration) throws {
+    init(path: String, busyTimeout: Duration, memoryMap: Int) throws {
         var handle: OpaquePointer?
         let code = sqlite3_open_v2(path, &handle, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nil)
         guard code == SQLITE_OK, let handle else {
@@ -57,6 +59,7 @@ final class ReadConnection: @unchecked Sendable {
         let milliseconds = busyTimeout.components.seconds * 1000 + busyTimeout.components.attoseconds / 1_000_000_000_000_000
         sqlite3_busy_timeout(handle, Int32(clamping: milliseconds))
         self.handle = handle
+        if memoryMap > 0 { try execute("PRAGMA mmap_size = \(memoryMap)") }
     }
 
     deinit {

@@ -145,11 +145,6 @@ public final class InMemoryEventStore: EventStore {
         }
     }
 
-    public func events(in stream: StreamID) async throws -> [EventEnvelope] {
-        try check(.logRead)
-        return state.withLock { $0.events.filter { $0.stream == stream } }
-    }
-
     public func headPosition() async throws -> Int64 {
         try check(.logRead)
         return state.withLock { Int64($0.events.count) }
@@ -194,11 +189,6 @@ public final class InMemoryEventStore: EventStore {
     public func nextScheduledDueDate() async throws -> Date? {
         try check(.scheduleRead)
         return state.withLock { $0.scheduled.values.map(\.dueAt).min() }
-    }
-
-    public func scheduledMessage(key: String) async throws -> ScheduledMessage? {
-        try check(.scheduleRead)
-        return state.withLock { $0.scheduled[key] }
     }
 
     public func heartbeat(group: String, node: String, now: Date, expiresAt: Date) async throws -> [String] {

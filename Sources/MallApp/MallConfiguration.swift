@@ -50,6 +50,10 @@ public struct MallConfiguration: Sendable {
     public var pricing: PricingPolicy = MallConfiguration.defaultPricing
     /// What an acknowledged write survives (SQLite; PostgreSQL follows its server's settings).
     public var durability: Durability = .normal
+    /// How much of the SQLite file each read connection maps into memory, in MiB (0: none).
+    /// Reads of a large catalog then skip a system call and a copy per page; the mapped
+    /// pages count towards resident memory while the kernel keeps them.
+    public var sqliteMemoryMapMiB: Int = 256
     /// Orders one member may have awaiting payment at once (an account cannot hold the
     /// shop's stock hostage with unpaid orders).
     public var maxUnpaidOrdersPerMember: Int = 5
@@ -120,6 +124,7 @@ public struct MallConfiguration: Sendable {
             configuration.subscriptionWakeDelay = .milliseconds(milliseconds)
         }
         if let value = try settings.choice("MALL_DURABILITY", Durability.self) { configuration.durability = value }
+        if let value = try settings.integer("MALL_SQLITE_MMAP_MIB", 0...65_536) { configuration.sqliteMemoryMapMiB = value }
         if let value = try settings.integer("MALL_MAX_UNPAID_ORDERS", 1...10_000) { configuration.maxUnpaidOrdersPerMember = value }
         if let value = try settings.integer("MALL_MAX_LINE_QUANTITY", 1...999) { configuration.maxLineQuantity = value }
         if let value = try settings.choice("MALL_LOG_FORMAT", LogFormat.self) { configuration.logFormat = value }

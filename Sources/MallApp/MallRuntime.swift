@@ -19,7 +19,9 @@ extension Mall {
     ) async throws -> Result {
         guard configuration.usesPostgres else {
             let synchronous: SQLiteEventStore.Options.Synchronous = configuration.durability == .full ? .full : .normal
-            let store = try SQLiteEventStore(path: configuration.database, options: .init(synchronous: synchronous))
+            let store = try SQLiteEventStore(
+                path: configuration.database,
+                options: .init(synchronous: synchronous, readMemoryMap: configuration.sqliteMemoryMapMiB * 1024 * 1024))
             let mall = Mall(engine: HeraldEngine(store: store, registry: .mall, logger: logger), configuration: configuration)
             try await mall.prepareProjections()
             return try await body(mall)

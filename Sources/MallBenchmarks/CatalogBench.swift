@@ -10,8 +10,8 @@ import MallOrderingEvents
 /// `mall-bench --catalog`: does the shop still work at a realistic size?
 ///
 /// In one run:
-/// 1. `orders_per_s_small`: orders end to end (as the default benchmark) on a fresh shop
-///    with the 22 demo products.
+/// 1. On a fresh shop with the 22 demo products, the probes of step 3 (`*_small`) and
+///    orders end to end as the default benchmark (`orders_per_s_small`).
 /// 2. A shop of `--products` products (100,000 by default, plus the demo catalog) is seeded
 ///    in process through the Catalog's service, each product one commit, the read side
 ///    (listing, search terms, price book) kept by its projections. Product edits are timed
@@ -20,7 +20,8 @@ import MallOrderingEvents
 /// 3. `mall serve` on that database, 32 connections in a closed loop for `--seconds` each:
 ///    `GET /health/live` (`health_rps`, the HTTP stack's own limit on this machine, as
 ///    the baseline), a category page (`get_products_rps`, `get_products_p99_ms`) and a text
-///    search (`search_rps`, `search_p99_ms`); then orders end to end again
+///    search (`search_rps`, `search_p99_ms`), and the category page at 4 connections (its
+///    latency without 32 requests queueing on 2 cores); then orders end to end again
 ///    (`orders_per_s_100k`, and `orders_100k_vs_small`).
 /// 4. Orders are added in process until `--reconcile-orders` (100,000) exist, and
 ///    `mall reconcile` runs on the database as a child process: `reconcile_seconds` and its
@@ -42,8 +43,11 @@ enum CatalogBench {
         var results: [(String, Double)] = []
         @Sendable func note(_ line: String) { FileHandle.standardError.write(Data("mall-bench --catalog: \(line)\n".utf8)) }
 
-        note("orders end to end with the 22 demo products")
+        note("the 22 demo products: listing, search, orders end to end")
         let small = try await ServerProcess.start()
+        results += try await probe(
+            small, categories: ["drinks", "kitchen", "books", "stationery", "outdoor"], words: ["tea", "mug", "pen", "steel", "oak", "salt"],
+            settings: settings, suffix: "_small")
         let smallRate = try await MallBench.ordersEndToEnd(server: small, orders: settings.orders, concurrency: settings.concurrency, members: settings.members)
         small.stop()
         results.append(("orders_per_s_small", smallRate))
@@ -93,27 +97,9 @@ enum CatalogBench {
         let big = try await ServerProcess.start(database: database)
         let client = BenchClient(baseURL: big.baseURL, connections: settings.concurrency)
         try await client.waitUntilCaughtUp()
-        let load = LoadGenerator(port: big.baseURL.port!, tokens: [], skus: [])
-        let categories = CatalogGenerator.categories
-        let vocabulary = CatalogGenerator.vocabulary
-        let probes: [(String, @Sendable (Int) -> LoadGenerator.Request)] = [
-            ("health", { _ in LoadGenerator.Request(method: "GET", path: "/health/live", expected: 200) }),
-            ("get_products", { index in
-                LoadGenerator.Request(
-                    method: "GET", path: "/products?category=\(categories[index % categories.count])&page=\(index % 5 + 1)", expected: 200)
-            }),
-            ("search", { index in
-                LoadGenerator.Request(method: "GET", path: "/products?q=\(vocabulary[(index &* 7919) % vocabulary.count])", expected: 200)
-            }),
-        ]
-        for (name, request) in probes {
-            _ = try await load.closedLoop(connections: settings.concurrency, seconds: 1, request: request)  // warm-up
-            let (rate, histogram) = try await load.closedLoop(connections: settings.concurrency, seconds: settings.seconds, request: request)
-            results.append(("\(name)_rps", rate))
-            results.append(("\(name)_p50_ms", Double(histogram.valueAtPercentile(50)) / 1000))
-            results.append(("\(name)_p99_ms", Double(histogram.valueAtPercentile(99)) / 1000))
-        }
+        results += try await probe(big, categories: CatalogGenerator.categories, words: CatalogGenerator.vocabulary, settings: settings, suffix: "")
         results.append(("get_products_vs_health_rps", value("get_products_rps", in: results) / value("health_rps", in: results)))
+        results.append(("get_products_100k_vs_small_rps", value("get_products_rps", in: results) / value("get_products_rps_small", in: results)))
         note("orders end to end with \(settings.products) products")
         let bigRate = try await MallBench.ordersEndToEnd(server: big, orders: settings.orders, concurrency: settings.concurrency, members: settings.members)
         big.stop()
@@ -136,6 +122,35 @@ enum CatalogBench {
         results.append(("reconcile_orders", Double(placed)))
         results.append(("reconcile_seconds", reconcile.seconds))
         results.append(("reconcile_rss_mb", reconcile.maxResidentKilobytes / 1024))
+        return results
+    }
+
+    /// `GET /health/live`, a category page and a one-word search on `server`, each in a
+    /// closed loop of `settings.concurrency` connections, then the category page at 4
+    /// connections (what one request takes when few wait in line).
+    static func probe(
+        _ server: ServerProcess, categories: [String], words: [String], settings: Settings, suffix: String
+    ) async throws -> [(String, Double)] {
+        let load = LoadGenerator(port: server.baseURL.port!, tokens: [], skus: [])
+        let page: @Sendable (Int) -> LoadGenerator.Request = { index in
+            LoadGenerator.Request(method: "GET", path: "/products?category=\(categories[index % categories.count])&page=\(index % 5 + 1)", expected: 200)
+        }
+        let probes: [(String, Int, @Sendable (Int) -> LoadGenerator.Request)] = [
+            ("health", settings.concurrency, { _ in LoadGenerator.Request(method: "GET", path: "/health/live", expected: 200) }),
+            ("get_products", settings.concurrency, page),
+            ("search", settings.concurrency, { index in
+                LoadGenerator.Request(method: "GET", path: "/products?q=\(words[(index &* 7919) % words.count])", expected: 200)
+            }),
+            ("get_products_4_connections", 4, page),
+        ]
+        var results: [(String, Double)] = []
+        for (name, connections, request) in probes {
+            _ = try await load.closedLoop(connections: connections, seconds: 1, request: request)  // warm-up
+            let (rate, histogram) = try await load.closedLoop(connections: connections, seconds: settings.seconds, request: request)
+            results.append(("\(name)_rps\(suffix)", rate))
+            results.append(("\(name)_p50_ms\(suffix)", Double(histogram.valueAtPercentile(50)) / 1000))
+            results.append(("\(name)_p99_ms\(suffix)", Double(histogram.valueAtPercentile(99)) / 1000))
+        }
         return results
     }
 
@@ -173,7 +188,7 @@ struct InProcessShop {
     /// `count` edits of products among the first `among` generated ones (new title words
     /// and price): their commits' rate, and the rate until the read side has them.
     func timeEdits(_ count: Int, among: Int, suffix: String) async throws -> [(String, Double)] {
-        var generator = SplitMix(seed: UInt64(among))
+        let generator = SeededRandomSource(seed: UInt64(among))
         let currency = mall.configuration.pricing.currency
         let start = ContinuousClock.now
         for edit in 0..<count {
@@ -230,7 +245,7 @@ enum CatalogGenerator {
     }()
 
     static func product(_ index: Int, currency: String) -> (ProductDetails, Money) {
-        var generator = SplitMix(seed: UInt64(index) &* 0x9E37_79B9_7F4A_7C15 &+ 1)
+        let generator = SeededRandomSource(seed: UInt64(index) &* 0x9E37_79B9_7F4A_7C15 &+ 1)
         func word() -> String { vocabulary[Int(generator.next() % UInt64(vocabulary.count))] }
         let title = (0..<3).map { _ in word() }.joined(separator: " ").capitalized
         let description = (0..<10).map { _ in word() }.joined(separator: " ")
@@ -242,19 +257,6 @@ enum CatalogGenerator {
 
     static func products(_ range: Range<Int>, currency: String) -> [(ProductDetails, Money)] {
         range.map { product($0, currency: currency) }
-    }
-}
-
-/// SplitMix64: a small seeded generator, so every run builds the same catalog.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

@@ -13,19 +13,19 @@ struct OrderedJSONEncoder: Sendable {
     func encode<T: Encodable>(_ value: T) throws -> Data {
         var output = [UInt8]()
         output.reserveCapacity(256)
-        try OrderedJSONEncoder.value(of: value, at: []).write(to: &output)
+        try OrderedJSONEncoder.value(of: value, at: nil).write(to: &output)
         return Data(output)
     }
 
     /// The JSON tree of `value`, with special cases for the Foundation types `JSONEncoder`
     /// treats as scalars.
-    fileprivate static func value(of value: some Encodable, at codingPath: [any CodingKey]) throws -> Node {
+    fileprivate static func value(of value: some Encodable, at path: CodingPath?) throws -> Node {
         switch value {
         case let date as Date: return .string(date.formatted(.iso8601))
         case let data as Data: return .string(data.base64EncodedString())
         case let url as URL: return .string(url.absoluteString)
         default:
-            let encoder = TreeEncoder(codingPath: codingPath)
+            let encoder = TreeEncoder(path: path)
             try value.encode(to: encoder)
             return encoder.result ?? .object(ObjectNode())
         }
@@ -71,7 +71,11 @@ fileprivate enum Node {
     /// everything else, `/` and non-ASCII included, as UTF-8.
     static func writeString(_ text: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
-        let hex = Array("0123456789abcdef".utf8)
+        guard text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
+            output.append(contentsOf: text.utf8)  // nothing to escape: most strings
+            output.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\""): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
@@ -81,8 +85,8 @@ fileprivate enum Node {
             case 0x09: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
             case 0x00..<0x20:
                 output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
-                output.append(hex[Int(byte >> 4)])
-                output.append(hex[Int(byte & 0x0F)])
+                output.append(hexDigits[Int(byte >> 4)])
+                output.append(hexDigits[Int(byte & 0x0F)])
             default: output.append(byte)
             }
         }
@@ -90,23 +94,24 @@ fileprivate enum Node {
     }
 }
 
+private let hexDigits = Array("0123456789abcdef".utf8)
+
 fileprivate final class ArrayNode {
     var items: [Node] = []
 }
 
 fileprivate final class ObjectNode {
     private(set) var entries: [(key: String, value: Node)] = []
-    private var index: [String: Int] = [:]
 
-    /// Sets `key`, keeping its first position when it is set again.
+    /// Sets `key`, keeping its first position when it is set again. (A linear search: an
+    /// object has a dozen keys, and hashing each cost more than the search.)
     subscript(key: String) -> Node? {
-        get { index[key].map { entries[$0].value } }
+        get { entries.first { $0.key == key }?.value }
         set {
             guard let newValue else { return }
-            if let position = index[key] {
+            if let position = entries.firstIndex(where: { $0.key == key }) {
                 entries[position].value = newValue
             } else {
-                index[key] = entries.count
                 entries.append((key, newValue))
             }
         }
@@ -116,12 +121,13 @@ fileprivate final class ObjectNode {
 // MARK: - Encoder and containers
 
 fileprivate final class TreeEncoder: Encoder {
-    let codingPath: [any CodingKey]
+    let path: CodingPath?
+    var codingPath: [any CodingKey] { CodingPath.keys(path) }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
     /// What was encoded; `nil` until something was.
     var result: Node?
 
-    init(codingPath: [any CodingKey]) { self.codingPath = codingPath }
+    init(path: CodingPath?) { self.path = path }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
         let object: ObjectNode
@@ -129,7 +135,7 @@ fileprivate final class TreeEncoder: Encoder {
             object = ObjectNode()
             result = .object(object)
         }
-        return KeyedEncodingContainer(KeyedContainer<Key>(object: object, codingPath: codingPath))
+        return KeyedEncodingContainer(KeyedContainer<Key>(object: object, path: path))
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
@@ -138,7 +144,7 @@ fileprivate final class TreeEncoder: Encoder {
             array = ArrayNode()
             result = .array(array)
         }
-        return UnkeyedContainer(array: array, codingPath: codingPath)
+        return UnkeyedContainer(array: array, path: path)
     }
 
     func singleValueContainer() -> any SingleValueEncodingContainer { SingleValueContainer(encoder: self) }
@@ -146,9 +152,9 @@ fileprivate final class TreeEncoder: Encoder {
 
 /// Scalars every container encodes the same way.
 fileprivate enum Scalar {
-    static func number<T: BinaryFloatingPoint & LosslessStringConvertible>(_ value: T, at codingPath: [any CodingKey]) throws -> Node {
+    static func number<T: BinaryFloatingPoint & LosslessStringConvertible>(_ value: T, at path: CodingPath?) throws -> Node {
         guard value.isFinite else {
-            throw EncodingError.invalidValue(value, .init(codingPath: codingPath, debugDescription: "\(value) is not a JSON number"))
+            throw EncodingError.invalidValue(value, .init(codingPath: CodingPath.keys(path), debugDescription: "\(value) is not a JSON number"))
         }
         var text = value.description
         if text.hasSuffix(".0") { text.removeLast(2) }
@@ -160,15 +166,18 @@ fileprivate enum Scalar {
 
 fileprivate struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     let object: ObjectNode
-    let codingPath: [any CodingKey]
+    let path: CodingPath?
+    var codingPath: [any CodingKey] { CodingPath.keys(path) }
+
+    private func path(_ key: some CodingKey) -> CodingPath { CodingPath(parent: path, key: key) }
 
     private func set(_ node: Node, _ key: Key) { object[key.stringValue] = node }
 
     mutating func encodeNil(forKey key: Key) throws { set(.null, key) }
     mutating func encode(_ value: Bool, forKey key: Key) throws { set(.literal(value ? "true" : "false"), key) }
     mutating func encode(_ value: String, forKey key: Key) throws { set(.string(value), key) }
-    mutating func encode(_ value: Double, forKey key: Key) throws { set(try Scalar.number(value, at: codingPath + [key]), key) }
-    mutating func encode(_ value: Float, forKey key: Key) throws { set(try Scalar.number(value, at: codingPath + [key]), key) }
+    mutating func encode(_ value: Double, forKey key: Key) throws { set(try Scalar.number(value, at: path(key)), key) }
+    mutating func encode(_ value: Float, forKey key: Key) throws { set(try Scalar.number(value, at: path(key)), key) }
     mutating func encode(_ value: Int, forKey key: Key) throws { set(Scalar.integer(value), key) }
     mutating func encode(_ value: Int8, forKey key: Key) throws { set(Scalar.integer(value), key) }
     mutating func encode(_ value: Int16, forKey key: Key) throws { set(Scalar.integer(value), key) }
@@ -180,19 +189,19 @@ fileprivate struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtoco
     mutating func encode(_ value: UInt32, forKey key: Key) throws { set(Scalar.integer(value), key) }
     mutating func encode(_ value: UInt64, forKey key: Key) throws { set(Scalar.integer(value), key) }
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-        set(try OrderedJSONEncoder.value(of: value, at: codingPath + [key]), key)
+        set(try OrderedJSONEncoder.value(of: value, at: path(key)), key)
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
         let nested = ObjectNode()
         set(.object(nested), key)
-        return KeyedEncodingContainer(KeyedContainer<NestedKey>(object: nested, codingPath: codingPath + [key]))
+        return KeyedEncodingContainer(KeyedContainer<NestedKey>(object: nested, path: path(key)))
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
         let nested = ArrayNode()
         set(.array(nested), key)
-        return UnkeyedContainer(array: nested, codingPath: codingPath + [key])
+        return UnkeyedContainer(array: nested, path: path(key))
     }
 
     mutating func superEncoder() -> any Encoder { superEncoder(named: "super") }
@@ -200,17 +209,18 @@ fileprivate struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtoco
 
     private func superEncoder(named name: String) -> any Encoder {
         let key = AnyKey(name)
-        let encoder = DeferredEncoder(codingPath: codingPath + [key]) { [object] node in object[name] = node }
+        let encoder = DeferredEncoder(path: path(key)) { [object] node in object[name] = node }
         return encoder
     }
 }
 
 fileprivate struct UnkeyedContainer: UnkeyedEncodingContainer {
     let array: ArrayNode
-    let codingPath: [any CodingKey]
+    let path: CodingPath?
+    var codingPath: [any CodingKey] { CodingPath.keys(path) }
     var count: Int { array.items.count }
 
-    private var nextPath: [any CodingKey] { codingPath + [AnyKey(index: array.items.count)] }
+    private var nextPath: CodingPath { CodingPath(parent: path, key: AnyKey(index: array.items.count)) }
 
     mutating func encodeNil() throws { array.items.append(.null) }
     mutating func encode(_ value: Bool) throws { array.items.append(.literal(value ? "true" : "false")) }
@@ -235,34 +245,35 @@ fileprivate struct UnkeyedContainer: UnkeyedEncodingContainer {
         let path = nextPath
         let nested = ObjectNode()
         array.items.append(.object(nested))
-        return KeyedEncodingContainer(KeyedContainer<NestedKey>(object: nested, codingPath: path))
+        return KeyedEncodingContainer(KeyedContainer<NestedKey>(object: nested, path: path))
     }
 
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
         let path = nextPath
         let nested = ArrayNode()
         array.items.append(.array(nested))
-        return UnkeyedContainer(array: nested, codingPath: path)
+        return UnkeyedContainer(array: nested, path: path)
     }
 
     mutating func superEncoder() -> any Encoder {
         let position = array.items.count
         array.items.append(.null)
-        return DeferredEncoder(codingPath: nextPath) { [array] node in array.items[position] = node }
+        return DeferredEncoder(path: nextPath) { [array] node in array.items[position] = node }
     }
 }
 
 fileprivate struct SingleValueContainer: SingleValueEncodingContainer {
     let encoder: TreeEncoder
     var codingPath: [any CodingKey] { encoder.codingPath }
+    private var path: CodingPath? { encoder.path }
 
     private func set(_ node: Node) { encoder.result = node }
 
     mutating func encodeNil() throws { set(.null) }
     mutating func encode(_ value: Bool) throws { set(.literal(value ? "true" : "false")) }
     mutating func encode(_ value: String) throws { set(.string(value)) }
-    mutating func encode(_ value: Double) throws { set(try Scalar.number(value, at: codingPath)) }
-    mutating func encode(_ value: Float) throws { set(try Scalar.number(value, at: codingPath)) }
+    mutating func encode(_ value: Double) throws { set(try Scalar.number(value, at: path)) }
+    mutating func encode(_ value: Float) throws { set(try Scalar.number(value, at: path)) }
     mutating func encode(_ value: Int) throws { set(Scalar.integer(value)) }
     mutating func encode(_ value: Int8) throws { set(Scalar.integer(value)) }
     mutating func encode(_ value: Int16) throws { set(Scalar.integer(value)) }
@@ -273,7 +284,7 @@ fileprivate struct SingleValueContainer: SingleValueEncodingContainer {
     mutating func encode(_ value: UInt16) throws { set(Scalar.integer(value)) }
     mutating func encode(_ value: UInt32) throws { set(Scalar.integer(value)) }
     mutating func encode(_ value: UInt64) throws { set(Scalar.integer(value)) }
-    mutating func encode<T: Encodable>(_ value: T) throws { set(try OrderedJSONEncoder.value(of: value, at: codingPath)) }
+    mutating func encode<T: Encodable>(_ value: T) throws { set(try OrderedJSONEncoder.value(of: value, at: path)) }
 }
 
 /// A super encoder: what it encodes is stored where it was asked for, once done.
@@ -283,8 +294,8 @@ fileprivate final class DeferredEncoder: Encoder {
     var codingPath: [any CodingKey] { inner.codingPath }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
-    init(codingPath: [any CodingKey], store: @escaping (Node) -> Void) {
-        inner = TreeEncoder(codingPath: codingPath)
+    init(path: CodingPath?, store: @escaping (Node) -> Void) {
+        inner = TreeEncoder(path: path)
         self.store = store
     }
 
@@ -293,6 +304,28 @@ fileprivate final class DeferredEncoder: Encoder {
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> { inner.container(keyedBy: type) }
     func unkeyedContainer() -> any UnkeyedEncodingContainer { inner.unkeyedContainer() }
     func singleValueContainer() -> any SingleValueEncodingContainer { inner.singleValueContainer() }
+}
+
+/// Where a value sits, as a chain to its parent: built for every value encoded, so it is
+/// one small allocation, and the `[CodingKey]` array only when an error asks for it.
+fileprivate final class CodingPath {
+    let parent: CodingPath?
+    let key: any CodingKey
+
+    init(parent: CodingPath?, key: some CodingKey) {
+        self.parent = parent
+        self.key = key
+    }
+
+    static func keys(_ path: CodingPath?) -> [any CodingKey] {
+        var keys: [any CodingKey] = []
+        var node = path
+        while let current = node {
+            keys.append(current.key)
+            node = current.parent
+        }
+        return keys.reversed()
+    }
 }
 
 fileprivate struct AnyKey: CodingKey {

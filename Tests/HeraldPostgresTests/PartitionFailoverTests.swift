@@ -2,6 +2,7 @@ import Foundation
 import Herald
 import HeraldPostgres
 import HeraldTesting
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -47,7 +48,7 @@ struct PartitionFailoverTests {
         }
         defer { for process in consumers.values where process.isRunning { kill(process.processIdentifier, SIGKILL) } }
 
-        try await eventually("the six partitions are split two by two") {
+        try await eventually("the six partitions are split two by two", timeout: .seconds(120), every: .milliseconds(50)) {
             let owners = try await Self.liveLeases(store).map(\.owner)
             return owners.count == 6 && Set(owners).count == 3 && Self.nodes.allSatisfy { node in owners.count { $0 == node } == 2 }
         }
@@ -74,7 +75,7 @@ struct PartitionFailoverTests {
             try await work.commit()
         }
 
-        try await eventually("the two survivors drain every partition and every scheduled message") {
+        try await eventually("the two survivors drain every partition and every scheduled message", timeout: .seconds(120), every: .milliseconds(50)) {
             let head = try await store.headPosition()
             let checkpoints = try await store.checkpoints().filter { $0.key.hasPrefix(Self.subscription + "#") }
             let pending = try await store.nextScheduledDueDate()
@@ -112,7 +113,7 @@ struct PartitionFailoverTests {
         for node in ["node-1", "node-3"] { if let process = consumers[node] { kill(process.processIdentifier, SIGTERM) } }
         for node in ["node-1", "node-3"] {
             let process = try #require(consumers[node])
-            try await eventually("\(node) stops on SIGTERM") { !process.isRunning }
+            try await eventually("\(node) stops on SIGTERM", timeout: .seconds(120), every: .milliseconds(50)) { !process.isRunning }
             #expect(process.terminationReason == .exit && process.terminationStatus == 0, "\(node) shut down cleanly")
         }
         let released = try await Self.liveLeases(store)
@@ -121,17 +122,6 @@ struct PartitionFailoverTests {
 
     static func liveLeases(_ store: PostgresEventStore) async throws -> [PartitionLease] {
         try await store.leases(subscription: subscription).filter { $0.expiresAt > Date() }
-    }
-
-    /// Polls `condition` until it holds; the bound only stops a hang, it is no speed claim.
-    private func eventually(_ what: String, _ condition: () async throws -> Bool) async throws {
-        let deadline = Date().addingTimeInterval(120)
-        while Date() < deadline {
-            if try await condition() { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        Issue.record("timed out waiting until \(what)")
-        throw CancellationError()
     }
 
     static func workerExecutable() throws -> URL {

@@ -77,10 +77,10 @@ struct ServerRestartTests {
         }
 
         for restart in 1...2 {
-            try await waitUntil("writes before restart \(restart)") { acknowledged.all.count >= restart * 300 }
+            try await eventually("writes before restart \(restart)", toleratingErrors: true) { acknowledged.all.count >= restart * 300 }
             try PostgresServerControl.restart()
         }
-        try await waitUntil("writes after the last restart") { acknowledged.all.count >= 900 }
+        try await eventually("writes after the last restart", toleratingErrors: true) { acknowledged.all.count >= 900 }
         writing.request()
         try await writer.value
 
@@ -90,7 +90,7 @@ struct ServerRestartTests {
         for event in try await finalWork.commit() { acknowledged.append(event) }
         let stored = try await writerStore.events(after: 0, limit: 1_000_000)
         let head = try #require(stored.last).position
-        try await waitUntil("the consumer caught up") { try await consumerStore.checkpoints()["tally"] == head }
+        try await eventually("the consumer caught up", toleratingErrors: true) { try await consumerStore.checkpoints()["tally"] == head }
         await group.triggerGracefulShutdown()
         try await consuming.value
 
@@ -104,16 +104,5 @@ struct ServerRestartTests {
             #expect(row?.outOfOrder == 0, "\(stream): in order")
         }
         print("server restarts: 2 restarts, \(acknowledged.all.count) acknowledged commits, \(failures.withLock { $0 }) failed while down (\(timeouts.withLock { $0 }) of them timed out), \(stored.count) stored")
-    }
-
-    /// Polls `condition` every 10 ms, up to 60 s; fails the test when it never holds.
-    func waitUntil(_ what: String, _ condition: () async throws -> Bool) async throws {
-        for round in 0..<6_000 {
-            if (try? await condition()) == true { return }
-            if round % 100 == 0 { print("waiting for \(what) (\(round / 100) s)") }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        Issue.record("timed out waiting for: \(what)")
-        throw CancellationError()
     }
 }

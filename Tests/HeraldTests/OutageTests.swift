@@ -3,6 +3,7 @@ import Herald
 import HeraldTesting
 import Logging
 import Synchronization
+import TestSupport
 import Testing
 
 /// DESIGN §4.7: an outage of the store is never mistaken for a handler failure. A pass that
@@ -97,9 +98,9 @@ struct OutageTests {
         let stop = StopFlag()
         let running = Task { try await worker.run(stop: stop) }
         // The worker tries, fails and waits on the manual clock; time moves only when we say.
-        try await eventually("the worker waits after its failed pass") { clock.sleepers > 0 }
+        try await eventually("the worker waits after its failed pass", every: .milliseconds(2)) { clock.sleepers > 0 }
         store.endOutage()
-        try await eventually("the worker catches up", advancing: [clock], by: .seconds(30)) { try await copyValue("b") == 2 }
+        try await eventually("the worker catches up", every: .milliseconds(2), between: { clock.advance(by: .seconds(30)) }) { try await copyValue("b") == 2 }
         stop.request()
         store.commitSignal.notify()
         clock.advance(by: .seconds(60))

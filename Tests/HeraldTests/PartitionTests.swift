@@ -3,6 +3,7 @@ import Herald
 import HeraldTesting
 import Logging
 import Synchronization
+import TestSupport
 import Testing
 
 /// Two nodes share a partitioned subscription on one store. Each node has its own manual
@@ -66,7 +67,7 @@ struct PartitionTests {
         let runB = Task { try await b.engine.coordinator(for: b.subscription()).run(stop: b.stop) }
 
         // Both nodes see each other within a renewal or two, and the partitions split 3 / 3.
-        try await eventually("the partitions split between the nodes", advancing: [a.clock, b.clock], by: Self.partitioning.renewInterval) {
+        try await eventually("the partitions split between the nodes", every: .milliseconds(2), between: { for clock in [a.clock, b.clock] { clock.advance(by: Self.partitioning.renewInterval) } }) {
             let owners = try await store.leases(subscription: "split").filter { $0.expiresAt > a.clock.now() }.map(\.owner)
             return owners.count == 6 && owners.filter { $0 == a.name }.count == 3
         }
@@ -74,26 +75,26 @@ struct PartitionTests {
         let streams = (0..<24).map { StreamID(type: "Order", id: "o\($0)") }
         let held = try #require(streams.first { partitionsOfA.contains(Self.partitioning.partition(of: $0)) })
         try await append(to: streams, notes: { $0 == held ? "hold" : "go" }, engine: a.engine)
-        try await eventually("node A holds a batch open in its handler") { a.gate.entered }
+        try await eventually("node A holds a batch open in its handler", every: .milliseconds(2)) { a.gate.entered }
 
         // Node A freezes: its clock stops, so it renews nothing. Node B's time runs on; once
         // A's heartbeat and leases expire, B takes every partition and handles A's events,
         // up to the held one, where B too waits, before committing that batch.
-        try await eventually("node B takes over node A's partitions", advancing: [b.clock], by: Self.partitioning.renewInterval) {
+        try await eventually("node B takes over node A's partitions", every: .milliseconds(2), between: { b.clock.advance(by: Self.partitioning.renewInterval) }) {
             let leases = try await store.leases(subscription: "split")
             return leases.count == 6 && leases.allSatisfy { $0.owner == b.name && $0.expiresAt > b.clock.now() }
         }
-        try await eventually("node B reaches the held event") { b.gate.entered }
+        try await eventually("node B reaches the held event", every: .milliseconds(2)) { b.gate.entered }
         // A thaws: its handler returns and its worker tries to commit the batch it held.
         // The checkpoint has not moved, so only the fence can stop that commit.
         a.gate.open()
-        try await eventually("node A's handler returns") { a.gate.left }
+        try await eventually("node A's handler returns", every: .milliseconds(2)) { a.gate.left }
         a.stop.request()
         store.commitSignal.notify()
         a.clock.advance(by: .seconds(1))
         try await runA.value  // every worker of node A has finished, its commit attempt included
         b.gate.open()
-        try await eventually("node B handles every event") {
+        try await eventually("node B handles every event", every: .milliseconds(2)) {
             try await effectCount(store) == streams.count * 3
         }
 

@@ -2,6 +2,7 @@ import Foundation
 import Herald
 import HeraldTesting
 import Logging
+import TestSupport
 import Testing
 
 /// A running subscription that sees only events it does not want commits its checkpoint
@@ -34,13 +35,13 @@ struct SkippedCheckpointTests {
         try await settle()
         #expect(try await checkpoint() == 0, "99 ms later: still no write")
         clock.advance(by: .milliseconds(1))
-        try await waitUntil { try await checkpoint() == 3 }
+        try await eventually("the skipped checkpoint is committed", every: .milliseconds(2)) { try await checkpoint() == 3 }
         #expect(try await checkpoint() == 3, "100 ms after the first skip it is committed")
 
         _ = try await append(TestIncremented(counterID: "x", amount: 1, value: 4))
         let wanted = try await append(TestReminder(note: "r"))
-        try await waitUntil { handled.all.count == 1 }
-        try await waitUntil { try await checkpoint() == wanted }
+        try await eventually("the wanted event is handled", every: .milliseconds(2)) { handled.all.count == 1 }
+        try await eventually("the checkpoint reaches the wanted event", every: .milliseconds(2)) { try await checkpoint() == wanted }
         #expect(try await checkpoint() == wanted, "the handled batch carried the pending skip along")
         #expect(handled.all.map(\.position) == [wanted], "only the wanted event was handled, once")
 
@@ -48,13 +49,5 @@ struct SkippedCheckpointTests {
         store.commitSignal.notify()
         clock.advance(by: .seconds(5))
         try await running.value
-    }
-
-    private func waitUntil(_ condition: () async throws -> Bool) async throws {
-        for _ in 0..<2000 {
-            if try await condition() { return }
-            try await Task.sleep(for: .milliseconds(2))
-        }
-        Issue.record("condition never held")
     }
 }

@@ -11,17 +11,3 @@ func quietEngine(store: InMemoryEventStore, clock: ManualClock) -> HeraldEngine 
     registry.register(TestReminder.self)
     return HeraldEngine(store: store, registry: registry, clock: clock, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
 }
-
-/// Polls `condition`, moving the given clocks on by `step` between polls. The bound only
-/// stops a hang; no outcome depends on how fast the machine is.
-func eventually(
-    _ what: String, advancing clocks: [ManualClock] = [], by step: Duration = .seconds(1), _ condition: () async throws -> Bool
-) async throws {
-    for _ in 0..<15_000 {
-        if try await condition() { return }
-        for clock in clocks { clock.advance(by: step) }
-        try await Task.sleep(for: .milliseconds(2))
-    }
-    Issue.record("timed out waiting until \(what)")
-    throw CancellationError()
-}

@@ -5,6 +5,7 @@ import FoundationNetworking
 import Herald
 import MallPayment
 import Synchronization
+import TestSupport
 import Testing
 
 /// The system crash test: a driver places and pays orders over HTTP while the server
@@ -55,7 +56,7 @@ import Testing
             Task { await Self.drive(member: member, seed: UInt64(index + 1), endpoint: endpoint, ledger: ledger, stop: stop) }
         }
 
-        var generator = SeededGenerator(seed: 20_261_123)
+        var generator = SeededRandomSource(seed: 20_261_123)
         for _ in 0..<Self.kills {
             try await Task.sleep(for: .milliseconds(Int.random(in: 300...900, using: &generator)))
             let victim = Int.random(in: 0..<nodes.count, using: &generator)
@@ -75,13 +76,10 @@ import Testing
         print("crash test (\(backend.testDescription), \(nodes.count) node(s)): \(Self.kills) SIGKILLs; \(acknowledged.orders.count) orders and \(acknowledged.paid.count) payments acknowledged")
         #expect(acknowledged.orders.count >= 20, "the driver placed orders between the kills")
         #expect(acknowledged.paid.count >= 5, "the driver paid orders between the kills")
-        var caughtUp = false
-        for _ in 0..<1200 where !caughtUp {
+        try await eventually("every subscription and projection drained", every: .milliseconds(50)) {
             let statuses = try await client.send("GET", "/admin/subscriptions", token: MallServerProcess.adminToken).array
-            caughtUp = statuses.count == 10 && statuses.allSatisfy { ($0["lag"] as? Int) == 0 && ($0["retrying"] as? Int) == 0 }
-            if !caughtUp { try await Task.sleep(for: .milliseconds(50)) }
+            return statuses.count == 10 && statuses.allSatisfy { ($0["lag"] as? Int) == 0 && ($0["retrying"] as? Int) == 0 }
         }
-        #expect(caughtUp, "subscriptions drained")
 
         for (orderID, token) in acknowledged.orders {
             let order = try await client.send("GET", "/orders/\(orderID)", token: token)
@@ -126,7 +124,7 @@ import Testing
     /// One member's loop: place an order (retrying under its idempotency key through
     /// crashes), wait for it to await payment, pay it, repeat.
     static func drive(member: (id: String, token: String), seed: UInt64, endpoint: Endpoint, ledger: Ledger, stop: StopFlag) async {
-        var generator = SeededGenerator(seed: seed)
+        var generator = SeededRandomSource(seed: seed)
         var sequence = 0
         while !stop.isRequested {
             sequence += 1
@@ -194,18 +192,5 @@ import Testing
             }
         }
         return nil
-    }
-}
-
-/// A small deterministic generator (SplitMix64), so a run's schedule can be repeated.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -3,6 +3,7 @@ import Herald
 import HeraldSQLite
 import MallKernel
 import MallOrderingEvents
+import TestSupport
 import Testing
 
 /// An operator's dead-letter work on a running shop, end to end: `mall dead-letters
@@ -49,13 +50,12 @@ import Testing
 
         /// Waits until the admin API lists `count` dead letters; returns them.
         func waitForDeadLetters(_ count: Int) async throws -> [[String: Any]] {
-            for _ in 0..<800 {
-                let letters = try await deadLetters()
-                if letters.count == count { return letters }
-                try await Task.sleep(for: .milliseconds(25))
+            var letters: [[String: Any]] = []
+            try await eventually("\(count) dead letters") {
+                letters = try await deadLetters()
+                return letters.count == count
             }
-            Issue.record("never \(count) dead letters: \(try await deadLetters())")
-            throw MallClient.WaitTimedOut()
+            return letters
         }
 
         func mall(_ arguments: String...) throws -> String {

@@ -240,19 +240,13 @@ struct MallClient: Sendable {
     /// Polls the order until it has `status` (the saga runs in the server's subscriptions).
     @discardableResult
     func waitForOrder(_ id: String, token: String, status: String, timeout: Double = 60) async throws -> HTTPResult {
-        let start = Date()
         var last: HTTPResult?
-        while Date().timeIntervalSince(start) < timeout {
-            let order = try await send("GET", "/orders/\(id)", token: token)
-            if order.string("status") == status { return order }
-            last = order
-            try await Task.sleep(for: .milliseconds(25))
+        try await eventually("order \(id) becomes \(status)", timeout: .seconds(timeout)) {
+            last = try await send("GET", "/orders/\(id)", token: token)
+            return last?.string("status") == status
         }
-        Issue.record("order \(id) never became \(status); last: \(last?.json ?? "nothing")")
-        throw WaitTimedOut()
+        return try #require(last)
     }
-
-    struct WaitTimedOut: Error {}
 
     /// Waits until every subscription and projection has handled the whole log: what a
     /// test reading the read side (the order history, the listing) needs after a write.

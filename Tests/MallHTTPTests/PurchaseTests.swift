@@ -24,13 +24,10 @@ import Testing
         #expect(((cheapest["items"] as? [[String: Any]])?.first?["sku"]) as? String == "pencil-set")
 
         // Pricing learns of the level through an event: wait for the member price.
-        var price: Int?
-        for _ in 0..<400 where price != 4950 {
+        try await eventually("gold: 10% off USD 55.00") {
             let book = try await client.send("GET", "/products/book-ddd", token: ada.token)
-            price = (book["yourPrice"] as? [String: Any])?["minorUnits"] as? Int
-            if price != 4950 { try await Task.sleep(for: .milliseconds(25)) }
+            return (book["yourPrice"] as? [String: Any])?["minorUnits"] as? Int == 4950
         }
-        #expect(price == 4950, "gold: 10% off USD 55.00")
 
         let coupon = try await client.send("POST", "/coupons", json: ["campaignId": "welcome"], token: ada.token)
         #expect(coupon.status == 201)
@@ -70,12 +67,10 @@ import Testing
         #expect((done["timeline"] as? [[String: Any]])?.map { $0["event"] as? String } == [
             "OrderSubmitted", "OrderAwaitingPayment", "OrderPaid", "OrderShipped", "OrderCompleted",
         ])
-        var stock = try await client.send("GET", "/admin/stock/teapot", token: admin)
-        for _ in 0..<400 where stock["reserved"] as? Int != 0 {
-            try await Task.sleep(for: .milliseconds(25))
-            stock = try await client.send("GET", "/admin/stock/teapot", token: admin)
+        try await eventually("the shipped teapot's stock is committed") {
+            try await client.send("GET", "/admin/stock/teapot", token: admin)["reserved"] as? Int == 0
         }
-        #expect(stock["onHand"] as? Int == 39 && stock["reserved"] as? Int == 0)
+        #expect(try await client.send("GET", "/admin/stock/teapot", token: admin)["onHand"] as? Int == 39)
         try await client.waitUntilCaughtUp()
         let orders = try await client.send("GET", "/orders", token: ada.token)
         #expect(orders.array.map { $0["id"] as? String } == [orderID])
@@ -98,15 +93,11 @@ import Testing
         let cancelled = try await client.waitForOrder(orderID, token: bob.token, status: "cancelled")
         #expect((cancelled["cancellation"] as? [String: Any])?["reason"] as? String == "paymentDeadline")
 
-        var available = -1
-        var couponStatus: String?
-        for _ in 0..<400 where available != before || couponStatus != "available" {
-            available = try await client.send("GET", "/products/stove-camp")["available"] as? Int ?? -1
-            couponStatus = try await client.send("GET", "/coupons", token: bob.token).array.first { $0["code"] as? String == code }?["status"] as? String
-            try await Task.sleep(for: .milliseconds(25))
+        try await eventually("the stock and the coupon are returned") {
+            let available = try await client.send("GET", "/products/stove-camp")["available"] as? Int
+            let coupon = try await client.send("GET", "/coupons", token: bob.token).array.first { $0["code"] as? String == code }
+            return available == before && coupon?["status"] as? String == "available"
         }
-        #expect(available == before)
-        #expect(couponStatus == "available")
 
         // Paying now is refused (the order is cancelled)…
         let late = try await client.send("POST", "/orders/\(orderID)/payments", token: bob.token)
@@ -126,10 +117,10 @@ import Testing
 
         #expect(try await client.gatewayCallback(for: payment).status == 200)
         var events: [String] = []
-        for _ in 0..<400 where events.last != "OrderPaymentRejected" {
+        try await eventually("the late payment is rejected") {
             let order = try await client.send("GET", "/orders/\(orderID)", token: eve.token)
             events = (order["timeline"] as? [[String: Any]])?.compactMap { $0["event"] as? String } ?? []
-            try await Task.sleep(for: .milliseconds(25))
+            return events.last == "OrderPaymentRejected"
         }
         #expect(events == ["OrderSubmitted", "OrderAwaitingPayment", "OrderCancelled", "OrderPaymentRejected"])
         #expect(try await client.send("GET", "/orders/\(orderID)", token: eve.token).string("status") == "cancelled")
@@ -166,9 +157,9 @@ import Testing
         var statuses: [String: Int] = [:]
         for (id, token) in placed {
             var status = "submitted"
-            for _ in 0..<400 where status == "submitted" {
+            try await eventually("order \(id) moves on") {
                 status = try await client.send("GET", "/orders/\(id)", token: token).string("status") ?? "?"
-                if status == "submitted" { try await Task.sleep(for: .milliseconds(25)) }
+                return status != "submitted"
             }
             statuses[status, default: 0] += 1
         }

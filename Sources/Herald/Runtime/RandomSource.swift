@@ -12,8 +12,10 @@ public struct SystemRandomSource: RandomSource {
     public func nextUnit() -> Double { Double.random(in: 0..<1) }
 }
 
-/// A deterministic generator (SplitMix64): the same seed gives the same sequence.
-public final class SeededRandomSource: RandomSource {
+/// A deterministic generator (SplitMix64): the same seed gives the same sequence. The one
+/// seeded generator of the project: retry jitter in tests, and any run (a benchmark's
+/// catalog, a crash test's schedule) that must be repeatable.
+public final class SeededRandomSource: RandomSource, RandomNumberGenerator {
     private let state: Mutex<UInt64>
 
     public init(seed: UInt64) { state = Mutex(seed) }

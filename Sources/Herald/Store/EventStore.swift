@@ -1,16 +1,22 @@
 import Foundation
 
-/// Storage for aggregates, the event log, subscription progress and scheduled messages.
+/// Storage for aggregates, the event log, subscription progress, scheduled messages and
+/// partition leases: every capability Herald's runtime uses, each its own protocol below
+/// with its slice of the conformance suite (`EventStoreConformance` in `HeraldTesting`).
+/// Projections are a further capability, ``ProjectionStore``.
 ///
 /// A store guarantees:
-/// - ``commit(_:)`` is atomic: every part of a ``Changeset`` is written, or nothing is.
+/// - ``ChangesetCommitting/commit(_:)`` is atomic: every part of a ``Changeset`` is written,
+///   or nothing is.
 /// - Aggregate writes are checked optimistically; a mismatch throws ``ConcurrencyConflict``.
 /// - Event positions are strictly increasing in commit order as readers see it: a reader
-///   of ``events(after:limit:)`` never skips an event that becomes visible later.
+///   of ``EventLog/events(after:limit:)`` never skips an event that becomes visible later.
 /// - Per stream, events are numbered 1, 2, 3, … in append order.
-///
-/// `HeraldTesting` holds the conformance suite every implementation must pass.
-public protocol EventStore: Sendable {
+public protocol EventStore: ChangesetCommitting, EventLog, AggregateDocuments, SubscriptionProgressStore, ScheduledMessageStore, PartitionLeases {}
+
+/// Writes a ``Changeset`` (aggregates, events, checkpoints, parked events, scheduled
+/// messages, projection rows) in one transaction.
+public protocol ChangesetCommitting: Sendable {
     /// Signalled after every commit made through this store instance.
     var commitSignal: CommitSignal { get }
 
@@ -18,10 +24,10 @@ public protocol EventStore: Sendable {
     ///
     /// - Throws: ``ConcurrencyConflict``, ``StoreError``; nothing is written when it throws.
     func commit(_ changeset: Changeset) async throws -> [EventEnvelope]
+}
 
-    /// The stored document of one aggregate.
-    func aggregate(_ stream: StreamID) async throws -> StoredAggregate?
-
+/// The event log, read in position order.
+public protocol EventLog: Sendable {
     /// Up to `limit` events with a position greater than `position`, in position order.
     func events(after position: Int64, limit: Int) async throws -> [EventEnvelope]
 
@@ -35,23 +41,29 @@ public protocol EventStore: Sendable {
     /// ``events(after:limit:)``.
     func events(after position: Int64, limit: Int, matching filter: EventFilter) async throws -> (events: [EventEnvelope], scannedThrough: Int64?)
 
+    /// The events at the given positions, in position order (missing positions are skipped).
+    func events(at positions: [Int64]) async throws -> [EventEnvelope]
+
+    /// The position of the last event in the log (0 when empty).
+    func headPosition() async throws -> Int64
+}
+
+/// Each aggregate's current document, written by commits.
+public protocol AggregateDocuments: Sendable {
+    /// The stored document of one aggregate.
+    func aggregate(_ stream: StreamID) async throws -> StoredAggregate?
+}
+
+/// Where each subscription stands: its checkpoint, its parked events, its inbox.
+public protocol SubscriptionProgressStore: EventLog {
     /// What a subscription worker reads at the start of a pass, in one read where the store
     /// can: the checkpoint `checkpointName` (which must exist), the subscription's parked
     /// events, and up to `limit` events after the checkpoint or `skippedThrough`, whichever
     /// is further, matching `filter` (all events when `nil`) as
-    /// ``events(after:limit:matching:)`` reads them. The default makes the separate calls.
+    /// ``EventLog/events(after:limit:matching:)`` reads them. The default makes the separate calls.
     func subscriptionRead(
         subscription: String, checkpointName: String, skippedThrough: Int64?, limit: Int, matching filter: EventFilter?
     ) async throws -> SubscriptionRead
-
-    /// The events at the given positions, in position order (missing positions are skipped).
-    func events(at positions: [Int64]) async throws -> [EventEnvelope]
-
-    /// Every event of one stream, in stream order.
-    func events(in stream: StreamID) async throws -> [EventEnvelope]
-
-    /// The position of the last event in the log (0 when empty).
-    func headPosition() async throws -> Int64
 
     /// The checkpoint of a subscription, creating it at `initialPosition` when it is new.
     func checkpoint(of subscription: String, creatingAt initialPosition: Int64) async throws -> Int64
@@ -65,18 +77,20 @@ public protocol EventStore: Sendable {
 
     /// Whether the subscription's inbox already holds this event id.
     func inboxContains(subscription: String, eventID: UUID) async throws -> Bool
+}
 
+/// Messages scheduled for later, delivered by ``MessageScheduler``.
+public protocol ScheduledMessageStore: Sendable {
     /// Scheduled messages due at or before `date`, earliest first.
     func dueScheduledMessages(at date: Date, limit: Int) async throws -> [ScheduledMessage]
 
     /// The due time of the earliest scheduled message, if any.
     func nextScheduledDueDate() async throws -> Date?
+}
 
-    /// The scheduled message with this key, if it is still pending.
-    func scheduledMessage(key: String) async throws -> ScheduledMessage?
-
-    // MARK: Partition leases (see ``Partitioning``)
-
+/// Leases on the partitions of a partitioned subscription, and the live nodes of a group
+/// (see ``Partitioning``).
+public protocol PartitionLeases: Sendable {
     /// Records `node` as alive in `group` until `expiresAt`, forgets the group's nodes that
     /// expired at `now`, and returns the live nodes, sorted.
     func heartbeat(group: String, node: String, now: Date, expiresAt: Date) async throws -> [String]
@@ -98,7 +112,7 @@ public protocol EventStore: Sendable {
     func leases(subscription: String) async throws -> [PartitionLease]
 }
 
-extension EventStore {
+extension EventLog {
     /// Reads the log after `position` to its current end, a batch of at most `batchSize`
     /// events at a time, in delivery order (for tools: reconciliation, exports).
     public func scanLog(after position: Int64 = 0, batchSize: Int = 1000, _ body: ([EventEnvelope]) async throws -> Void) async throws {
@@ -115,7 +129,9 @@ extension EventStore {
         let scanned = try await events(after: position, limit: limit)
         return (scanned.filter(filter.matches), scanned.last?.position)
     }
+}
 
+extension SubscriptionProgressStore {
     public func subscriptionRead(
         subscription: String, checkpointName: String, skippedThrough: Int64?, limit: Int, matching filter: EventFilter?
     ) async throws -> SubscriptionRead {
@@ -131,7 +147,7 @@ extension EventStore {
     }
 }
 
-/// What ``EventStore/subscriptionRead(subscription:checkpointName:skippedThrough:limit:matching:)``
+/// What ``SubscriptionProgressStore/subscriptionRead(subscription:checkpointName:skippedThrough:limit:matching:)``
 /// returns.
 public struct SubscriptionRead: Sendable {
     public var checkpoint: Int64

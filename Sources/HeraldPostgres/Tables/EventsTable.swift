@@ -84,13 +84,6 @@ enum EventsTable {
             """)
     }
 
-    static func inStream(_ stream: StreamID, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws -> [EventEnvelope] {
-        try await fetch(connection, logger, """
-            SELECT \(unescaped: columns) FROM \(unescaped: names.events)
-            WHERE stream_type = \(stream.type) AND stream_id = \(stream.id) ORDER BY stream_version
-            """)
-    }
-
     /// The last event in delivery order that is safe to deliver (0 when none), and whether
     /// newer events are visible already but wait for an older transaction still running.
     /// One statement, so both answers come from the same snapshot.

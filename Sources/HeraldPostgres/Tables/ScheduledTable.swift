@@ -32,10 +32,6 @@ enum ScheduledTable {
             """)
     }
 
-    static func message(key: String, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws -> ScheduledMessage? {
-        try await fetch(connection, logger, "SELECT \(unescaped: columns) FROM \(unescaped: names.scheduled) WHERE key = \(key)").first
-    }
-
     static func nextDueDate(_ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws -> Date? {
         let rows = try await connection.query("SELECT MIN(due_at) FROM \(unescaped: names.scheduled)", logger: logger)
         for try await date in rows.decode(Date?.self) { return date }

@@ -91,12 +91,6 @@ enum EventsTable {
         return result.sorted { $0.position < $1.position }
     }
 
-    static func inStream(_ stream: StreamID, _ connection: ReadConnection) throws -> [EventEnvelope] {
-        try fetch(
-            connection, sql: "SELECT \(columns) FROM herald_events WHERE stream_type = ? AND stream_id = ? ORDER BY stream_version",
-            [stream.type, stream.id])
-    }
-
     static func head(_ connection: ReadConnection) throws -> Int64 {
         try connection.value("SELECT MAX(position) FROM herald_events") ?? 0
     }

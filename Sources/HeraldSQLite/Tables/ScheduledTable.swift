@@ -36,10 +36,6 @@ enum ScheduledTable {
                   [SQLiteValues.micros(date), limit])
     }
 
-    static func message(key: String, _ connection: ReadConnection) throws -> ScheduledMessage? {
-        try fetch(connection, sql: "SELECT \(columns) FROM herald_scheduled WHERE key = ?", [key]).first
-    }
-
     static func nextDueDate(_ connection: ReadConnection) throws -> Date? {
         try (connection.value("SELECT MIN(due_at) FROM herald_scheduled") as Int64?).map(SQLiteValues.date)
     }

@@ -35,6 +35,60 @@ extension EventStoreConformance {
             try checkEqual(log.all.map(\.eventType), [TestReminder.eventType], "only the new reminder")
             try checkEqual(try await h.store.checkpoints()["late"], 6, "filtered events still move the checkpoint")
         },
+        ConformanceTest(name: "handler effects and new events commit with the checkpoint, carrying causation") { make in
+            let h = try await Harness(make)
+            let source = try await h.increment(["c"], times: 1)[0]
+            let subscription = Subscription(name: "echo", eventTypes: [TestIncremented.eventType], handler: .transactional { delivery, work in
+                try work.append(TestReminder(note: "seen \(delivery.envelope.position)"), to: StreamID(type: "Echo", id: "e"))
+            })
+            try await h.engine.worker(for: subscription).drain()
+            let echoes = try await h.store.events(in: StreamID(type: "Echo", id: "e"))
+            try checkEqual(echoes.count, 1, "one echo")
+            try checkEqual(echoes[0].causationID, source.eventID, "causation is the handled event")
+            try checkEqual(echoes[0].correlationID, source.eventID, "correlation starts at the first event")
+            try checkEqual(try await h.store.checkpoints()["echo"], source.position + 1, "checkpoint passed the echo too")
+        },
+        ConformanceTest(name: "a worker wakes on an in-process commit without waiting for its poll interval") { make in
+            let h = try await Harness(make)
+            let log = DeliveryLog()
+            var subscription = h.logging("wake", into: log)
+            subscription.pollInterval = .seconds(3600)  // the manual clock never gets there
+            let worker = try h.engine.worker(for: subscription)
+            let stop = StopFlag()
+            let running = Task { try await worker.run(stop: stop) }
+            defer { running.cancel() }
+            try await h.increment(["w"], times: 1)
+            // Bounded wait for an outcome; never a speed assertion.
+            for _ in 0..<3000 where log.all.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+            try checkEqual(log.all.count, 1, "delivered after the commit signal")
+            stop.request()
+            h.store.commitSignal.notify()
+            try await running.value
+        },
+        ConformanceTest(name: "an external handler's inbox drops a re-delivery after an abandoned batch") { make in
+            let h = try await Harness(make)
+            try await h.increment(["x"], times: 3)
+            let calls = CallCounter()
+            let subscription = Subscription(name: "mailer", handler: .external(inbox: true) { delivery in
+                let count = calls.increment("\(delivery.envelope.streamVersion)")
+                if delivery.envelope.streamVersion == 2 && count == 1 {
+                    withUnsafeCurrentTask { $0?.cancel() }  // the process dies mid-batch
+                    throw CancellationError()
+                }
+            })
+            let first = Task { try await h.engine.worker(for: subscription).drain() }
+            _ = await first.result
+            try checkEqual(try await h.store.checkpoints()["mailer"], 0, "abandoned batch moved no checkpoint")
+            try await h.engine.worker(for: subscription).drain()
+            try checkEqual(calls.count("1"), 1, "event 1 was in the inbox: not delivered again")
+            try checkEqual(calls.count("2"), 2, "event 2 delivered again (at least once)")
+            try checkEqual(calls.count("3"), 1, "event 3 delivered")
+            try checkEqual(try await h.store.checkpoints()["mailer"], 3, "checkpoint at head")
+        },
+    ]
+
+    /// ``EventLog``: reads by position, by type and by partition, in commit order.
+    public static let eventLog: [ConformanceTest] = [
         ConformanceTest(name: "a typed read returns only those types and where its scan ended") { make in
             let h = try await Harness(make)
             var increments = try await h.increment(["a"], times: 4)
@@ -92,56 +146,6 @@ extension EventStoreConformance {
                 try checkEqual(seen.map(\.eventID), expected.map(\.eventID), "partition \(partition): its increments, once, in order")
                 try checkEqual(position, last.position, "partition \(partition): the scan reached the head")
             }
-        },
-        ConformanceTest(name: "handler effects and new events commit with the checkpoint, carrying causation") { make in
-            let h = try await Harness(make)
-            let source = try await h.increment(["c"], times: 1)[0]
-            let subscription = Subscription(name: "echo", eventTypes: [TestIncremented.eventType], handler: .transactional { delivery, work in
-                try work.append(TestReminder(note: "seen \(delivery.envelope.position)"), to: StreamID(type: "Echo", id: "e"))
-            })
-            try await h.engine.worker(for: subscription).drain()
-            let echoes = try await h.store.events(in: StreamID(type: "Echo", id: "e"))
-            try checkEqual(echoes.count, 1, "one echo")
-            try checkEqual(echoes[0].causationID, source.eventID, "causation is the handled event")
-            try checkEqual(echoes[0].correlationID, source.eventID, "correlation starts at the first event")
-            try checkEqual(try await h.store.checkpoints()["echo"], source.position + 1, "checkpoint passed the echo too")
-        },
-        ConformanceTest(name: "a worker wakes on an in-process commit without waiting for its poll interval") { make in
-            let h = try await Harness(make)
-            let log = DeliveryLog()
-            var subscription = h.logging("wake", into: log)
-            subscription.pollInterval = .seconds(3600)  // the manual clock never gets there
-            let worker = try h.engine.worker(for: subscription)
-            let stop = StopFlag()
-            let running = Task { try await worker.run(stop: stop) }
-            defer { running.cancel() }
-            try await h.increment(["w"], times: 1)
-            // Bounded wait for an outcome; never a speed assertion.
-            for _ in 0..<3000 where log.all.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
-            try checkEqual(log.all.count, 1, "delivered after the commit signal")
-            stop.request()
-            h.store.commitSignal.notify()
-            try await running.value
-        },
-        ConformanceTest(name: "an external handler's inbox drops a re-delivery after an abandoned batch") { make in
-            let h = try await Harness(make)
-            try await h.increment(["x"], times: 3)
-            let calls = CallCounter()
-            let subscription = Subscription(name: "mailer", handler: .external(inbox: true) { delivery in
-                let count = calls.increment("\(delivery.envelope.streamVersion)")
-                if delivery.envelope.streamVersion == 2 && count == 1 {
-                    withUnsafeCurrentTask { $0?.cancel() }  // the process dies mid-batch
-                    throw CancellationError()
-                }
-            })
-            let first = Task { try await h.engine.worker(for: subscription).drain() }
-            _ = await first.result
-            try checkEqual(try await h.store.checkpoints()["mailer"], 0, "abandoned batch moved no checkpoint")
-            try await h.engine.worker(for: subscription).drain()
-            try checkEqual(calls.count("1"), 1, "event 1 was in the inbox: not delivered again")
-            try checkEqual(calls.count("2"), 2, "event 2 delivered again (at least once)")
-            try checkEqual(calls.count("3"), 1, "event 3 delivered")
-            try checkEqual(try await h.store.checkpoints()["mailer"], 3, "checkpoint at head")
         },
     ]
 }

@@ -20,7 +20,8 @@ public struct ConformanceTest: Sendable, CustomStringConvertible {
 }
 
 /// The behaviour every ``EventStore`` must show, as tests that try to break each guarantee
-/// of Herald (DESIGN §4). Run it from your test target:
+/// of Herald (DESIGN §4), in one slice per capability of the store. Run it from your test
+/// target:
 ///
 /// ```swift
 /// @Test(arguments: EventStoreConformance.tests)
@@ -28,7 +29,18 @@ public struct ConformanceTest: Sendable, CustomStringConvertible {
 ///     try await test.run { try MyStore(path: temporaryPath()) }
 /// }
 /// ```
+///
+/// A store offering only some capabilities runs those slices.
 public enum EventStoreConformance {
-    public static let tests: [ConformanceTest] =
-        atomicity + concurrency + delivery + retries + deadLetters + scheduling + decoding + leases
+    /// Every slice but ``projections`` (which needs ``ProjectionStore``).
+    public static let tests: [ConformanceTest] = eventLog + aggregateDocuments + subscriptionProgress + scheduledMessages + partitionLeases
+
+    /// ``AggregateDocuments`` with ``ChangesetCommitting``: atomic, checked commits, and documents that report damage.
+    public static let aggregateDocuments: [ConformanceTest] = atomicity + concurrency + decoding
+    /// ``SubscriptionProgress``: delivery once and in order, retries, dead letters.
+    public static let subscriptionProgress: [ConformanceTest] = delivery + retries + deadLetters
+    /// ``ScheduledMessageStore``: messages fire once, never early, never after cancellation.
+    public static let scheduledMessages: [ConformanceTest] = scheduling
+    /// ``PartitionLeases``: one owner per partition, fenced commits, heartbeats.
+    public static let partitionLeases: [ConformanceTest] = leases
 }
