@@ -136,7 +136,9 @@ let package = Package(
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            // The API's contract, spec-first: served as is at /openapi.yaml.
+            resources: [.copy("Resources/openapi.yaml")]
         ),
         // `mall`: serve, demo, reconcile, dead-letters.
         .executableTarget(
@@ -171,6 +173,10 @@ let package = Package(
             dependencies: [
                 "MallPayment", "MallHTTP", "MallApp", "Herald", "HeraldTesting", "HeraldSQLite", "MallKernel", "MallOrderingEvents", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .testTarget(

@@ -166,12 +166,14 @@ enum Backend: Sendable, CustomTestStringConvertible {
     }
 }
 
-/// A JSON response: status, headers and the parsed body.
+/// A JSON response: status, headers, the body and the body parsed.
 struct HTTPResult: @unchecked Sendable {
     // @unchecked: `json` holds JSONSerialization's immutable Foundation values.
     var status: Int
     var contentType: String?
+    /// Lower-cased names.
     var headers: [String: String]
+    var body: Data
     var json: Any?
 
     subscript(key: String) -> Any? { (json as? [String: Any])?[key] }
@@ -179,26 +181,41 @@ struct HTTPResult: @unchecked Sendable {
     var array: [[String: Any]] { json as? [[String: Any]] ?? [] }
 }
 
-/// The client side of the tests: URLSession against 127.0.0.1 only.
+/// The client side of the tests: a real server through URLSession (127.0.0.1 only), or
+/// the API in process through HummingbirdTesting (``InProcessMall``).
 struct MallClient: Sendable {
-    let baseURL: URL
+    /// Sends a request (method, path with query, headers, body) and returns the status,
+    /// lower-cased headers and body.
+    typealias Transport = @Sendable (String, String, [String: String], Data?) async throws -> (Int, [String: String], Data)
+    let transport: Transport
+
+    init(transport: @escaping Transport) { self.transport = transport }
+
+    /// A client of the server at `baseURL`.
+    init(baseURL: URL) {
+        transport = { method, path, headers, body in
+            var request = URLRequest(url: URL(string: baseURL.absoluteString + path)!)
+            request.httpMethod = method
+            request.timeoutInterval = 60
+            request.httpBody = body
+            for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+            let (data, response) = try await URLSession.shared.data(for: request)
+            let http = response as! HTTPURLResponse
+            var fields: [String: String] = [:]
+            for (name, value) in http.allHeaderFields { fields[String(describing: name).lowercased()] = String(describing: value) }
+            return (http.statusCode, fields, data)
+        }
+    }
 
     func send(_ method: String, _ path: String, json body: Any? = nil, raw: Data? = nil, token: String? = nil, headers: [String: String] = [:]) async throws -> HTTPResult {
-        var request = URLRequest(url: URL(string: baseURL.absoluteString + path)!)
-        request.httpMethod = method
-        request.timeoutInterval = 60
-        if let body { request.httpBody = try JSONSerialization.data(withJSONObject: body) }
-        if let raw { request.httpBody = raw }
-        if request.httpBody != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
-        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        let (data, response) = try await URLSession.shared.data(for: request)
-        let http = response as! HTTPURLResponse
-        var fields: [String: String] = [:]
-        for (name, value) in http.allHeaderFields { fields[String(describing: name).lowercased()] = String(describing: value) }
+        var fields = headers
+        let data = try raw ?? body.map { try JSONSerialization.data(withJSONObject: $0) }
+        if data != nil { fields["Content-Type"] = "application/json" }
+        if let token { fields["Authorization"] = "Bearer \(token)" }
+        let (status, responseHeaders, responseBody) = try await transport(method, path, fields, data)
         return HTTPResult(
-            status: http.statusCode, contentType: fields["content-type"], headers: fields,
-            json: data.isEmpty ? nil : try? JSONSerialization.jsonObject(with: data))
+            status: status, contentType: responseHeaders["content-type"], headers: responseHeaders, body: responseBody,
+            json: responseBody.isEmpty ? nil : try? JSONSerialization.jsonObject(with: responseBody))
     }
 
     /// Registers and logs in a member; returns (member id, token).

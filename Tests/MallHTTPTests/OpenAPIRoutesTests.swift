@@ -34,4 +34,25 @@ import Testing
         #expect(routes.subtracting(documented).sorted() == [], "routes missing from /openapi.yaml")
         #expect(documented.subtracting(routes).sorted() == [], "documented operations with no route")
     }
+
+    /// Every `$ref` names a component the document defines, and every component is used.
+    @Test func everyReferenceResolvesAndEveryComponentIsUsed() throws {
+        let yaml = OpenAPIDocument.yaml
+        let referenced = Set(yaml.matches(of: /\$ref: '#\/components\/(\w+)\/(\w+)'/).map { "\($0.1)/\($0.2)" })
+        var defined = Set<String>()
+        var section: String?
+        var inComponents = false
+        for line in yaml.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line == "components:" { inComponents = true; continue }
+            guard inComponents else { continue }
+            if !line.hasPrefix(" "), !line.isEmpty { inComponents = false; continue }
+            if line.hasPrefix("  "), !line.hasPrefix("   "), line.hasSuffix(":") { section = String(line.dropFirst(2).dropLast()) }
+            if let section, line.hasPrefix("    "), !line.hasPrefix("     "), let name = line.split(separator: ":").first {
+                defined.insert("\(section)/\(name.trimmingCharacters(in: .whitespaces))")
+            }
+        }
+        #expect(!referenced.isEmpty && !defined.isEmpty)
+        #expect(referenced.subtracting(defined).sorted() == [], "references to undefined components")
+        #expect(defined.subtracting(referenced).filter { !$0.hasPrefix("securitySchemes/") }.sorted() == [], "components never referenced")
+    }
 }

@@ -1,0 +1,45 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import MallApp
+import MallHTTP
+import NIOCore
+
+/// The API in process: a Mall on a fresh SQLite file with its Herald service running, and
+/// requests through HummingbirdTesting's router client (no socket, no child process). For
+/// the contract tests; crash and end-to-end tests keep a real `mall serve`.
+enum InProcessMall {
+    static func run(_ body: @escaping @Sendable (MallClient) async throws -> Void) async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mall-inprocess-\(UUID().uuidString).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        var configuration = MallConfiguration()
+        configuration.database = path
+        configuration.adminToken = MallServerProcess.adminToken
+        configuration.gatewaySecret = MallServerProcess.gatewaySecret
+        configuration.passwordCost = 4
+        let logger = Logger(label: "in-process", factory: { _ in SwiftLogNoOpLogHandler() })
+        try await Mall.withMall(configuration, logger: logger) { mall in
+            _ = try await mall.seedDemoCatalogIfEmpty()
+            _ = try await mall.payments.establishGatewaySecret()
+            let app = MallServer(mall: mall, logger: logger).application(services: [try mall.service()])
+            try await app.test(.router) { client in try await body(MallClient(client)) }
+        }
+    }
+}
+
+extension MallClient {
+    /// A client of HummingbirdTesting's `client`.
+    init(_ client: some TestClientProtocol) {
+        self.init { method, path, headers, body in
+            var fields = HTTPFields()
+            for (name, value) in headers { fields[HTTPField.Name(name)!] = value }
+            let response = try await client.executeRequest(
+                uri: path, method: HTTPRequest.Method(method)!, headers: fields, body: body.map { ByteBuffer(bytes: $0) })
+            var responseHeaders: [String: String] = [:]
+            for field in response.headers { responseHeaders[field.name.canonicalName] = field.value }
+            return (response.status.code, responseHeaders, Data(response.body.readableBytesView))
+        }
+    }
+}
