@@ -73,7 +73,7 @@ public struct CatalogService: Sendable {
     /// changes within moments (it is kept from their events).
     public func products(_ search: ProductSearch = ProductSearch()) async throws -> (items: [ProductSummary], total: Int) {
         guard search.page >= 1, search.page <= 10_000 else { throw InvalidInput(field: "page", "must be within 1...10000") }
-        if let text = search.text, text.count > 200 { throw InvalidInput(field: "q", "at most 200 characters") }
+        if let text = search.text, text.unicodeScalars.count > 200 { throw InvalidInput(field: "q", "at most 200 characters") }
         return try await CatalogListing.page(search, pageSize: Self.pageSize, engine: engine)
     }
 

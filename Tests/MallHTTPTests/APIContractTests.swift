@@ -81,6 +81,9 @@ import Testing
             expectProblem(try await client.send("GET", "/products?page=0"), 400, field: "page")
             expectProblem(try await client.send("GET", "/products?sort=newest"), 400, field: "sort")
             expectProblem(try await client.send("GET", "/products?q=" + String(repeating: "a", count: 201)), 400, field: "q")
+            // maxLength counts Unicode scalars, as JSON Schema does: 101 letters with a
+            // combining accent each are 202 scalars (but 101 characters to Swift).
+            expectProblem(try await client.send("GET", "/products?q=" + String(repeating: "e%CC%81", count: 101)), 400, field: "q")
             expectProblem(try await client.send("GET", "/no/such/route"), 404)
             // Nothing above created an order.
             try await client.waitUntilCaughtUp()

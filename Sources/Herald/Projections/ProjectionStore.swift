@@ -105,3 +105,18 @@ public struct ProjectionFence: Sendable, Hashable {
         self.generation = generation
     }
 }
+
+extension ProjectionState.Generation {
+    /// A generation's physical table names as the SQL stores keep them: a JSON object,
+    /// keys sorted.
+    public static func json(of tables: [String: String]) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(tables), as: UTF8.self)
+    }
+
+    /// The table names ``json(of:)`` wrote.
+    public static func tables(fromJSON json: String) throws -> [String: String] {
+        try JSONDecoder().decode([String: String].self, from: Data(json.utf8))
+    }
+}

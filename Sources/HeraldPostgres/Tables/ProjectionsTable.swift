@@ -28,15 +28,9 @@ enum ProjectionsTable {
         return nil
     }
 
-    private static func tables(_ json: String) throws -> [String: String] {
-        try JSONDecoder().decode([String: String].self, from: Data(json.utf8))
-    }
+    private static func tables(_ json: String) throws -> [String: String] { try ProjectionState.Generation.tables(fromJSON: json) }
 
-    private static func json(_ tables: [String: String]) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return String(decoding: try encoder.encode(tables), as: UTF8.self)
-    }
+    private static func json(_ tables: [String: String]) throws -> String { try ProjectionState.Generation.json(of: tables) }
 
     /// In a transaction: creates the projection (generation 1, serving) unless it exists.
     static func prepare(_ schema: ProjectionSchema, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws -> ProjectionState {

@@ -39,15 +39,9 @@ enum ProjectionsTable {
         return ProjectionState(name: name, serving: servingGeneration, building: buildingGeneration)
     }
 
-    private static func tables(_ json: String) throws -> [String: String] {
-        try JSONDecoder().decode([String: String].self, from: Data(json.utf8))
-    }
+    private static func tables(_ json: String) throws -> [String: String] { try ProjectionState.Generation.tables(fromJSON: json) }
 
-    private static func json(_ tables: [String: String]) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return String(decoding: try encoder.encode(tables), as: UTF8.self)
-    }
+    private static func json(_ tables: [String: String]) throws -> String { try ProjectionState.Generation.json(of: tables) }
 
     static func prepare(_ schema: ProjectionSchema, _ db: Database) throws -> ProjectionState {
         if let known = try state(schema.name, db) { return known }
