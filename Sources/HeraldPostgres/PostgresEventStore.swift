@@ -150,7 +150,7 @@ public final class PostgresEventStore: EventStore, Service {
                 return recorded
             }
         }
-        commitSignal.notify()
+        if changeset.announcesWork { commitSignal.notify() }
         return recorded
     }
 

@@ -40,13 +40,13 @@ final class ReadConnections: Sendable {
 /// reads its columns: it must not run another query on the connection (the statement being
 /// stepped may be the one it would reuse).
 final class ReadConnection: @unchecked Sendable {
-    /// Statements kept prepared per connection; SQL beyond that is prepared for each use.
-    /// SQL that varies with its arguments (an `IN` list per length) is never kept (see
-    /// ``rows(_:_:keep:_:)``), so the slots go to the statements every read uses.
+    /// Statements kept prepared per connection; past that, the one used least recently is
+    /// finalized to make room. SQL built for one call (see ``rows(_:_:keep:_:)``) is never kept.
     static let maximumStatements = 64
 
     private let handle: OpaquePointer
-    private var statements: [String: OpaquePointer] = [:]
+    private var statements: [String: (statement: OpaquePointer, lastUse: UInt64)] = [:]
+    private var uses: UInt64 = 0
 
     init(path: String, busyTimeout: Duration, memoryMap: Int) throws {
         var handle: OpaquePointer?
@@ -63,7 +63,7 @@ final class ReadConnection: @unchecked Sendable {
     }
 
     deinit {
-        for statement in statements.values { sqlite3_finalize(statement) }
+        for kept in statements.values { sqlite3_finalize(kept.statement) }
         sqlite3_close_v2(handle)
     }
 
@@ -136,14 +136,24 @@ final class ReadConnection: @unchecked Sendable {
     }
 
     /// The statement for `sql`, and whether it is kept (else the caller finalizes it).
-    private func prepared(_ sql: String, keep wanted: Bool) throws -> (statement: OpaquePointer, kept: Bool) {
-        if let statement = statements[sql] { return (statement, true) }
+    private func prepared(_ sql: String, keep: Bool) throws -> (statement: OpaquePointer, kept: Bool) {
+        uses += 1
+        if let kept = statements[sql] {
+            statements[sql]?.lastUse = uses
+            return (kept.statement, true)
+        }
         var statement: OpaquePointer?
-        let keep = wanted && statements.count < Self.maximumStatements
         let code = sqlite3_prepare_v3(handle, sql, -1, keep ? UInt32(SQLITE_PREPARE_PERSISTENT) : 0, &statement, nil)
         guard code == SQLITE_OK, let statement else { throw error(code, sql) }
-        if keep { statements[sql] = statement }
-        return (statement, keep)
+        guard keep else { return (statement, false) }
+        // No statement of this connection is being stepped now (one query at a time), so
+        // the evicted one can go.
+        if statements.count >= Self.maximumStatements, let oldest = statements.min(by: { $0.value.lastUse < $1.value.lastUse }) {
+            sqlite3_finalize(oldest.value.statement)
+            statements[oldest.key] = nil
+        }
+        statements[sql] = (statement, uses)
+        return (statement, true)
     }
 
     private func error(_ code: Int32, _ sql: String) -> SQLiteReadError {

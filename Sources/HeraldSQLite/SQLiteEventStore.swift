@@ -94,7 +94,7 @@ public final class SQLiteEventStore: EventStore {
             for write in changeset.projectionWrites { try ProjectionsTable.apply(write, db) }
             return try EventsTable.append(changeset.events, recordedAt: now, db)
         }
-        commitSignal.notify()
+        if changeset.announcesWork { commitSignal.notify() }
         return recorded
     }
 

@@ -119,7 +119,7 @@ public final class InMemoryEventStore: EventStore {
             state = next
             return recorded
         }
-        commitSignal.notify()
+        if changeset.announcesWork { commitSignal.notify() }
         return recorded
     }
 

@@ -150,7 +150,7 @@ enum ProjectionsTable {
             all += [ProjectionValue.integer(Int64(query.limit ?? -1)), .integer(Int64(query.offset))]
         }
         let names = table.columns.map(\.name)
-        return try connection.rows(sql, all, keep: false) { row in
+        return try connection.rows(sql, all) { row in
             var values: [String: ProjectionValue] = [:]
             for (index, name) in names.enumerated() { values[name] = try row[Int32(index)] as ProjectionValue }
             return ProjectionRow(table: table.name, values: values)
@@ -178,8 +178,11 @@ enum ProjectionsTable {
                 terms.append("substr(\"\(column)\", 1, ?) = ?")
                 arguments += [.integer(Int64(text.unicodeScalars.count)), .text(text)]
             case .oneOf(let column, let values):
-                terms.append(values.isEmpty ? "0" : "\"\(column)\" IN (\(Array(repeating: "?", count: values.count).joined(separator: ", ")))")
-                arguments += values
+                // The list padded (repeating its last value) to a power of two: a few
+                // statement shapes, kept prepared, serve every length.
+                let length = values.isEmpty ? 0 : 1 << (Int.bitWidth - (values.count - 1).leadingZeroBitCount)
+                terms.append(values.isEmpty ? "0" : "\"\(column)\" IN (\(Array(repeating: "?", count: length).joined(separator: ", ")))")
+                arguments += values + Array(repeating: values.last ?? .null, count: length - values.count)
             }
         }
         return (terms.isEmpty ? "" : " WHERE " + terms.joined(separator: " AND "), arguments)
