@@ -11,7 +11,12 @@ extension Mall {
     /// - Returns: whether it seeded.
     @discardableResult
     public func seedDemoCatalogIfEmpty() async throws -> Bool {
-        guard try await catalog.products().total == 0 else { return false }
+        do {
+            guard try await catalog.products().total == 0 else { return false }
+        } catch ProjectionError.notReady {
+            // A new version of the listing is being built from the log: not a new shop.
+            return false
+        }
         do {
             let claimed = try await engine.perform(attempts: 1) { work in
                 guard try await work.load(SeedMarker.self, id: SeedMarker.mainID) == nil else { return false }

@@ -6,11 +6,13 @@ import MallKernel
 /// The Catalog's read side: the products on sale, for browsing and search, kept from the
 /// Catalog's own events by a Herald projection.
 ///
-/// Two tables, each indexed for the pages the shop shows:
+/// Three tables, each shaped for the pages the shop shows:
 /// - `products`, one row per SKU, indexed by sale status, category and each sort order;
 /// - `terms`, one row per word of an on-sale product's title or description, carrying the
 ///   sort keys, so a search walks one index range in the page's order instead of scanning
-///   the catalog.
+///   the catalog;
+/// - `categories`, how many products are on sale in each category (and, under the empty
+///   name, in all), so a page's total is one row, not a count of thousands.
 ///
 /// A product change touches its own rows only, however large the catalog.
 public enum CatalogListing {
@@ -42,13 +44,18 @@ public enum CatalogListing {
         primaryKey: ["term", "sku"],
         indexes: [["term", "title", "sku"], ["term", "price", "sku"]])
 
+    static let categories = ProjectionTable(
+        name: "categories", columns: [.init("category", .text), .init("products", .integer)], primaryKey: ["category"])
+    /// The `categories` row counting every product on sale (no category is empty).
+    static let everyCategory = ""
+
     /// The declaration queries go through (the service runs the same projection).
     static let reader = projection()
 
     /// The projection; its service keeps it current, `mall projections rebuild catalog` rebuilds it.
     public static func projection(retryPolicy: RetryPolicy = .default) -> Projection {
         Projection(
-            name: "catalog", version: 1, tables: [products, terms],
+            name: "catalog", version: 2, tables: [products, terms, categories],
             eventTypes: [ProductListed.eventType, ProductDetailsChanged.eventType, ProductPriceChanged.eventType, ProductDelisted.eventType],
             retryPolicy: retryPolicy
         ) { delivery, rows in
@@ -86,8 +93,15 @@ public enum CatalogListing {
     /// Writes the product's row and its search terms: words it lost are deleted, and an
     /// off-sale product has none.
     private static func store(_ product: ProductSummary, in rows: ProjectionRows) async throws {
-        let previous = try await rows.row(products.name, key: .text(product.sku)).map { try words(in: $0.text("words")) } ?? []
+        let stored = try await rows.row(products.name, key: .text(product.sku))
+        let previous = try stored.map { try words(in: $0.text("words")) } ?? []
         let current = product.onSale ? Array(searchWords(of: product).prefix(maximumWords)) : []
+        let wasIn = try stored.flatMap { try $0.integer("on_sale") != 0 ? try $0.text("category") : nil }
+        let isIn = product.onSale ? product.category : nil
+        if wasIn != isIn {
+            if let wasIn { try await count(-1, in: [wasIn, everyCategory], rows) }
+            if let isIn { try await count(+1, in: [isIn, everyCategory], rows) }
+        }
         for word in Set(previous).subtracting(current) { try rows.delete(terms.name, key: .text(word), .text(product.sku)) }
         let packed = " " + current.joined(separator: " ") + " "
         try rows.upsert(products.name, [
@@ -101,6 +115,13 @@ public enum CatalogListing {
                 "term": .text(word), "sku": .text(product.sku), "title": .text(product.title), "category": .text(product.category),
                 "price": .integer(product.listPrice.minorUnits), "words": .text(packed),
             ])
+        }
+    }
+
+    private static func count(_ change: Int64, in names: [String], _ rows: ProjectionRows) async throws {
+        for name in names {
+            let products = try await rows.row(categories.name, key: .text(name))?.integer("products") ?? 0
+            try rows.upsert(categories.name, ["category": .text(name), "products": .integer(products + change)])
         }
     }
 
@@ -172,7 +193,14 @@ extension CatalogListing {
         case .price: query.ordered(by: "price").ordered(by: "sku")
         case .priceDescending: query.ordered(by: "price", ascending: false).ordered(by: "sku", ascending: false)
         }
-        let total = try await engine.count(projection, query)
+        let total: Int
+        if wanted.isEmpty {
+            let counted = try await engine.rows(projection, ProjectionQuery(categories.name)
+                .where(.equals("category", .text(search.category?.lowercased() ?? everyCategory))))
+            total = Int(try counted.first?.integer("products") ?? 0)
+        } else {
+            total = try await engine.count(projection, query)
+        }
         let found = try await engine.rows(projection, query.page(size: pageSize, offset: (search.page - 1) * pageSize))
         guard !wanted.isEmpty else { return (try found.map(ProductSummary.init(row:)), total) }
         let skus = try found.map { try $0.text("sku") }

@@ -1,5 +1,6 @@
 import Foundation
 import Herald
+import HeraldSQLite
 import MallApp
 import MallCatalog
 import MallKernel
@@ -66,6 +67,46 @@ import Testing
         #expect(quote.lines.first?.listAmount == usd(3700), "Pricing's copy follows the new price")
     }
 
+    @Test func pageTotalsFollowProductsMovingBetweenCategoriesAndLeavingTheSale() async throws {
+        let shop = try await TestMall()
+        func total(_ category: String?) async throws -> Int { try await shop.mall.catalog.products(ProductSearch(category: category)).total }
+        #expect(try await total("kitchen") == 5)
+        #expect(try await total("drinks") == 4)
+        #expect(try await total(nil) == 22)
+        try await shop.mall.catalog.update(
+            ProductDetails(sku: "teapot", title: "Teapot", category: "drinks", weightGrams: 800), price: usd(3500))
+        try await shop.mall.catalog.delist(sku: "mug-stone")
+        try await shop.mall.catalog.list(ProductDetails(sku: "sieve", title: "Tea sieve", category: "drinks", weightGrams: 50), price: usd(600))
+        try await shop.mall.catalog.update(
+            ProductDetails(sku: "teapot", title: "Teapot, blue", category: "drinks", weightGrams: 800), price: usd(3600))
+        try await shop.settle()
+        #expect(try await total("kitchen") == 3, "one moved out, one delisted")
+        #expect(try await total("drinks") == 6, "one moved in, one listed; an edit within the category counts once")
+        #expect(try await total(nil) == 22)
+        #expect(try await total("no-such-category") == 0)
+        #expect(try await shop.mall.catalog.products(ProductSearch(category: "kitchen")).items.count == 3, "the total is what the pages hold")
+    }
+
+    @Test func aShopWhoseListingIsBeingRebuiltStartsWithoutSeedingAndListsOnceItIsBuilt() async throws {
+        // A database whose catalog listing is of an older version, as after an upgrade.
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mall-upgrade-\(UUID().uuidString).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let engine = HeraldEngine(store: try SQLiteEventStore(path: path), registry: .mall)
+        let older = Projection(
+            name: "catalog", version: 1, tables: [ProjectionTable(name: "products", columns: [.init("sku", .text)], primaryKey: ["sku"])],
+            eventTypes: ["ProductListed"]) { _, _ in }
+        try await engine.prepare(older)
+        var configuration = MallConfiguration()
+        configuration.database = path
+        let mall = Mall(engine: engine, configuration: configuration)
+        try await mall.prepareProjections()
+        #expect(try await mall.seedDemoCatalogIfEmpty() == false, "a shop being upgraded is not a new shop, and its start does not fail")
+        await #expect(throws: ProjectionError.self) { try await mall.catalog.products() }
+        let catalog = try #require(mall.projections().first { $0.name == "catalog" })
+        _ = try await engine.projectionWorker(for: catalog).drain()
+        #expect(try await mall.catalog.products().total == 0, "the new version serves once built")
+    }
+
     @Test func rebuildingTheReadSideFromTheLogFindsTheSame() async throws {
         let shop = try await TestMall()
         try await shop.mall.catalog.update(
@@ -73,11 +114,17 @@ import Testing
         try await shop.settle()
         let searches = [ProductSearch(), ProductSearch(page: 2), ProductSearch(category: "kitchen", sort: .priceDescending), ProductSearch(text: "blue")]
         var before: [[ProductSummary]] = []
-        for search in searches { before.append(try await shop.mall.catalog.products(search).items) }
+        var totals: [Int] = []
+        for search in searches {
+            let found = try await shop.mall.catalog.products(search)
+            before.append(found.items)
+            totals.append(found.total)
+        }
         let promotions = try await shop.mall.pricing.promotions()
         for projection in shop.mall.projections() { try await shop.mall.engine.rebuild(projection) }
-        for (search, items) in zip(searches, before) {
-            #expect(try await shop.mall.catalog.products(search).items == items, "\(search)")
+        for (index, search) in searches.enumerated() {
+            let found = try await shop.mall.catalog.products(search)
+            #expect(found.items == before[index] && found.total == totals[index], "\(search)")
         }
         #expect(try await shop.mall.pricing.promotions() == promotions)
         #expect(promotions.map(\.id) == ["tea-week", "kitchen-50-5", "stationery-3-for-2"], "in the order they were added")
