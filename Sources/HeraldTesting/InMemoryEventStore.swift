@@ -250,7 +250,7 @@ extension InMemoryEventStore: ProjectionStore {
         try check(.subscriptionRead)
         return withState { state in
             if let known = state.projections[schema.name] { return known }
-            let first = ProjectionState.Generation(number: 1, version: schema.version, tables: schema.physicalTables(generation: 1))
+            let first = schema.generation(1)
             for physical in first.tables.values { state.projectionTables[physical] = [:] }
             let created = ProjectionState(name: schema.name, serving: first, building: nil)
             state.projections[schema.name] = created
@@ -271,8 +271,7 @@ extension InMemoryEventStore: ProjectionStore {
                 if building.version == schema.version { return known }
                 Self.drop(building, of: schema, from: &state)  // a build of another version, abandoned
             }
-            let number = max(known.serving.number, known.building?.number ?? 0) + 1
-            let building = ProjectionState.Generation(number: number, version: schema.version, tables: schema.physicalTables(generation: number))
+            let building = schema.generation(known.nextGenerationNumber)
             for physical in building.tables.values { state.projectionTables[physical] = [:] }
             known.building = building
             state.projections[schema.name] = known

@@ -64,36 +64,35 @@ public enum CatalogListing {
                 let product = ProductSummary(
                     sku: listed.sku, title: listed.title, category: listed.category, description: listed.description ?? "",
                     listPrice: listed.listPrice, weightGrams: listed.weightGrams, onSale: true)
-                try await store(product, in: rows)
+                try await store(product, replacing: try await rows.row(products.name, key: .text(listed.sku)), in: rows)
             case let changed as ProductDetailsChanged:
-                guard var product = try await stored(changed.sku, in: rows) else { return }
-                product.title = changed.title
-                product.category = changed.category
-                product.weightGrams = changed.weightGrams
-                if let description = changed.description { product.description = description }
-                try await store(product, in: rows)
+                try await change(changed.sku, in: rows) { product in
+                    product.title = changed.title
+                    product.category = changed.category
+                    product.weightGrams = changed.weightGrams
+                    if let description = changed.description { product.description = description }
+                }
             case let changed as ProductPriceChanged:
-                guard var product = try await stored(changed.sku, in: rows) else { return }
-                product.listPrice = changed.newPrice
-                try await store(product, in: rows)
+                try await change(changed.sku, in: rows) { $0.listPrice = changed.newPrice }
             case let delisted as ProductDelisted:
-                guard var product = try await stored(delisted.sku, in: rows) else { return }
-                product.onSale = false
-                try await store(product, in: rows)
+                try await change(delisted.sku, in: rows) { $0.onSale = false }
             default:
                 return
             }
         }
     }
 
-    private static func stored(_ sku: String, in rows: ProjectionRows) async throws -> ProductSummary? {
-        try await rows.row(products.name, key: .text(sku)).map(ProductSummary.init(row:))
+    /// Applies `edit` to the stored product and stores it (a product never listed has nothing to change).
+    private static func change(_ sku: String, in rows: ProjectionRows, _ edit: (inout ProductSummary) -> Void) async throws {
+        guard let stored = try await rows.row(products.name, key: .text(sku)) else { return }
+        var product = try ProductSummary(row: stored)
+        edit(&product)
+        try await store(product, replacing: stored, in: rows)
     }
 
-    /// Writes the product's row and its search terms: words it lost are deleted, and an
-    /// off-sale product has none.
-    private static func store(_ product: ProductSummary, in rows: ProjectionRows) async throws {
-        let stored = try await rows.row(products.name, key: .text(product.sku))
+    /// Writes the product's row and its search terms over `stored`, its row before: words it
+    /// lost are deleted, an off-sale product has none, and the category counts follow it.
+    private static func store(_ product: ProductSummary, replacing stored: ProjectionRow?, in rows: ProjectionRows) async throws {
         let previous = try stored.map { try words(in: $0.text("words")) } ?? []
         let current = product.onSale ? Array(searchWords(of: product).prefix(maximumWords)) : []
         let wasIn = try stored.flatMap { try $0.integer("on_sale") != 0 ? try $0.text("category") : nil }

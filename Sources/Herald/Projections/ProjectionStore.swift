@@ -17,6 +17,11 @@ public struct ProjectionSchema: Sendable, Hashable {
         Dictionary(uniqueKeysWithValues: tables.map { ($0.name, ProjectionNames.physical(projection: name, table: $0.name, generation: generation)) })
     }
 
+    /// Generation `number` of this version: its physical tables, not yet created.
+    public func generation(_ number: Int) -> ProjectionState.Generation {
+        ProjectionState.Generation(number: number, version: version, tables: physicalTables(generation: number))
+    }
+
     /// The checkpoint of the subscription that fills generation `generation`.
     public func checkpointName(generation: Int) -> String { "\(name)@g\(generation)" }
 }
@@ -48,6 +53,9 @@ public struct ProjectionState: Sendable, Hashable {
         self.serving = serving
         self.building = building
     }
+
+    /// The number a new build takes: one above the newest generation.
+    public var nextGenerationNumber: Int { max(serving.number, building?.number ?? 0) + 1 }
 }
 
 /// One row change of a projection table, as a commit carries it (tables and columns are
@@ -106,17 +114,24 @@ public struct ProjectionFence: Sendable, Hashable {
     }
 }
 
+extension ProjectionState {
+    /// A state as the SQL stores keep it: each generation's number, version and physical
+    /// tables (``Generation/tablesJSON()``); no building generation when its number is NULL.
+    public init(name: String, serving: (Int, Int, String), building: (Int?, Int?, String?)) throws {
+        func tables(_ json: String) throws -> [String: String] { try JSONDecoder().decode([String: String].self, from: Data(json.utf8)) }
+        var built: Generation?
+        if let number = building.0, let version = building.1, let json = building.2 {
+            built = Generation(number: number, version: version, tables: try tables(json))
+        }
+        self.init(name: name, serving: Generation(number: serving.0, version: serving.1, tables: try tables(serving.2)), building: built)
+    }
+}
+
 extension ProjectionState.Generation {
-    /// A generation's physical table names as the SQL stores keep them: a JSON object,
-    /// keys sorted.
-    public static func json(of tables: [String: String]) throws -> String {
+    /// The physical table names as the SQL stores keep them: a JSON object, keys sorted.
+    public func tablesJSON() throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         return String(decoding: try encoder.encode(tables), as: UTF8.self)
-    }
-
-    /// The table names ``json(of:)`` wrote.
-    public static func tables(fromJSON json: String) throws -> [String: String] {
-        try JSONDecoder().decode([String: String].self, from: Data(json.utf8))
     }
 }

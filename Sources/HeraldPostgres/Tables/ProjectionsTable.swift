@@ -18,26 +18,17 @@ enum ProjectionsTable {
             FROM \(names.projections) WHERE name = $1 \(lock)
             """, binds: bindings([.text(name)])), logger: logger)
         for try await row in rows.decode((Int, Int, String, Int?, Int?, String?).self) {
-            let serving = ProjectionState.Generation(number: row.0, version: row.1, tables: try tables(row.2))
-            var building: ProjectionState.Generation?
-            if let number = row.3, let version = row.4, let json = row.5 {
-                building = ProjectionState.Generation(number: number, version: version, tables: try tables(json))
-            }
-            return ProjectionState(name: name, serving: serving, building: building)
+            return try ProjectionState(name: name, serving: (row.0, row.1, row.2), building: (row.3, row.4, row.5))
         }
         return nil
     }
 
-    private static func tables(_ json: String) throws -> [String: String] { try ProjectionState.Generation.tables(fromJSON: json) }
-
-    private static func json(_ tables: [String: String]) throws -> String { try ProjectionState.Generation.json(of: tables) }
-
     /// In a transaction: creates the projection (generation 1, serving) unless it exists.
     static func prepare(_ schema: ProjectionSchema, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws -> ProjectionState {
-        let first = ProjectionState.Generation(number: 1, version: schema.version, tables: schema.physicalTables(generation: 1))
+        let first = schema.generation(1)
         let inserted = try await connection.count("""
             INSERT INTO \(unescaped: names.projections) (name, serving_generation, serving_version, serving_tables)
-            VALUES (\(schema.name), \(first.number), \(first.version), \(try json(first.tables)))
+            VALUES (\(schema.name), \(first.number), \(first.version), \(try first.tablesJSON()))
             ON CONFLICT (name) DO NOTHING RETURNING 1
             """, logger)
         if inserted == 1 { try await create(schema, first, names, connection, logger) }
@@ -54,12 +45,11 @@ enum ProjectionsTable {
             if building.version == schema.version { return known }
             try await drop(building, of: schema, names, connection, logger)  // a build of another version, abandoned
         }
-        let number = max(known.serving.number, known.building?.number ?? 0) + 1
-        let building = ProjectionState.Generation(number: number, version: schema.version, tables: schema.physicalTables(generation: number))
+        let building = schema.generation(known.nextGenerationNumber)
         try await create(schema, building, names, connection, logger)
         try await connection.run("""
             UPDATE \(unescaped: names.projections)
-            SET building_generation = \(building.number), building_version = \(building.version), building_tables = \(try json(building.tables))
+            SET building_generation = \(building.number), building_version = \(building.version), building_tables = \(try building.tablesJSON())
             WHERE name = \(schema.name)
             """, logger)
         known.building = building
@@ -74,7 +64,7 @@ enum ProjectionsTable {
         try await drop(known.serving, of: schema, names, connection, logger)
         try await connection.run("""
             UPDATE \(unescaped: names.projections)
-            SET serving_generation = \(building.number), serving_version = \(building.version), serving_tables = \(try json(building.tables)),
+            SET serving_generation = \(building.number), serving_version = \(building.version), serving_tables = \(try building.tablesJSON()),
                 building_generation = NULL, building_version = NULL, building_tables = NULL
             WHERE name = \(schema.name)
             """, logger)

@@ -11,45 +11,31 @@ import Herald
 enum ProjectionsTable {
     // MARK: State
 
+    private static let stateSQL = """
+        SELECT serving_generation, serving_version, serving_tables, building_generation, building_version, building_tables
+        FROM herald_projections WHERE name = ?
+        """
+
+    /// On the writer, within its transaction.
     static func state(_ name: String, _ db: Database) throws -> ProjectionState? {
-        guard let row = try Row.fetchOne(db, sql: """
-            SELECT serving_generation, serving_version, serving_tables, building_generation, building_version, building_tables
-            FROM herald_projections WHERE name = ?
-            """, arguments: [name]) else { return nil }
-        return try state(name, serving: (row[0], row[1], row[2]), building: (row[3], row[4], row[5]))
+        guard let row = try Row.fetchOne(db, sql: stateSQL, arguments: [name]) else { return nil }
+        return try ProjectionState(name: name, serving: (row[0], row[1], row[2]), building: (row[3], row[4], row[5]))
     }
 
+    /// On a read connection.
     static func state(_ name: String, _ connection: ReadConnection) throws -> ProjectionState? {
-        try connection.row("""
-            SELECT serving_generation, serving_version, serving_tables, building_generation, building_version, building_tables
-            FROM herald_projections WHERE name = ?
-            """, [name]) { row in
-            try state(name, serving: (try row[0], try row[1], try row[2]), building: (try row[3], try row[4], try row[5]))
-        } ?? nil
-    }
-
-    private static func state(
-        _ name: String, serving: (Int, Int, String), building: (Int?, Int?, String?)
-    ) throws -> ProjectionState? {
-        let servingGeneration = ProjectionState.Generation(number: serving.0, version: serving.1, tables: try tables(serving.2))
-        var buildingGeneration: ProjectionState.Generation?
-        if let number = building.0, let version = building.1, let tables = building.2 {
-            buildingGeneration = ProjectionState.Generation(number: number, version: version, tables: try self.tables(tables))
+        try connection.row(stateSQL, [name]) { row in
+            try ProjectionState(name: name, serving: (try row[0], try row[1], try row[2]), building: (try row[3], try row[4], try row[5]))
         }
-        return ProjectionState(name: name, serving: servingGeneration, building: buildingGeneration)
     }
-
-    private static func tables(_ json: String) throws -> [String: String] { try ProjectionState.Generation.tables(fromJSON: json) }
-
-    private static func json(_ tables: [String: String]) throws -> String { try ProjectionState.Generation.json(of: tables) }
 
     static func prepare(_ schema: ProjectionSchema, _ db: Database) throws -> ProjectionState {
         if let known = try state(schema.name, db) { return known }
-        let first = ProjectionState.Generation(number: 1, version: schema.version, tables: schema.physicalTables(generation: 1))
+        let first = schema.generation(1)
         try create(schema, first, db)
         try db.execute(sql: """
             INSERT INTO herald_projections (name, serving_generation, serving_version, serving_tables) VALUES (?, ?, ?, ?)
-            """, arguments: [schema.name, first.number, first.version, try json(first.tables)])
+            """, arguments: [schema.name, first.number, first.version, try first.tablesJSON()])
         return ProjectionState(name: schema.name, serving: first, building: nil)
     }
 
@@ -59,12 +45,11 @@ enum ProjectionsTable {
             if building.version == schema.version { return known }
             try drop(building, of: schema, db)  // a build of another version, abandoned
         }
-        let number = max(known.serving.number, known.building?.number ?? 0) + 1
-        let building = ProjectionState.Generation(number: number, version: schema.version, tables: schema.physicalTables(generation: number))
+        let building = schema.generation(known.nextGenerationNumber)
         try create(schema, building, db)
         try db.execute(sql: """
             UPDATE herald_projections SET building_generation = ?, building_version = ?, building_tables = ? WHERE name = ?
-            """, arguments: [building.number, building.version, try json(building.tables), schema.name])
+            """, arguments: [building.number, building.version, try building.tablesJSON(), schema.name])
         known.building = building
         return known
     }
@@ -78,7 +63,7 @@ enum ProjectionsTable {
             UPDATE herald_projections SET serving_generation = ?, serving_version = ?, serving_tables = ?,
                 building_generation = NULL, building_version = NULL, building_tables = NULL
             WHERE name = ?
-            """, arguments: [building.number, building.version, try json(building.tables), schema.name])
+            """, arguments: [building.number, building.version, try building.tablesJSON(), schema.name])
     }
 
     /// Fails the commit unless `fence`'s generation is serving or being built.
