@@ -7,6 +7,9 @@ start_mall_server() {
     local mall=${MALL_BINARY:-.build/debug/mall}
     [[ -x "$mall" ]] || { echo "$(basename "$0"): build first (swift build): no $mall" >&2; exit 1; }
     WORK=$(mktemp -d)
+    # Created here, not by the background job's redirection: the loop below may read it
+    # before the job has opened it (seen on a loaded machine: sed failed, set -e ended the script).
+    : > "$WORK/server.log"
     "$mall" serve --database "$WORK/mall.sqlite" --host 127.0.0.1 --port 0 "$@" > "$WORK/server.log" 2>&1 &
     SERVER=$!
     trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
