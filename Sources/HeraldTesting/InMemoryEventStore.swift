@@ -323,7 +323,9 @@ extension InMemoryEventStore: ProjectionStore {
     private func matching(_ table: ProjectionTable, physical: String, query: ProjectionQuery) throws -> [[String: ProjectionValue]] {
         try withState { state in
             guard let rows = state.projectionTables[physical] else { throw ProjectionError.unknownTable(projection: "?", table: physical) }
-            return rows.values.filter(query.matches)
+            let tables = state.projectionTables
+            let rowsOf = { (table: String) in tables[table].map { Array($0.values) } ?? [] }
+            return rows.values.filter { query.matches($0, rows: rowsOf) }
         }
     }
 }

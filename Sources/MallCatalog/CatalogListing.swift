@@ -8,9 +8,9 @@ import MallKernel
 ///
 /// Three tables, each shaped for the pages the shop shows:
 /// - `products`, one row per SKU, indexed by sale status, category and each sort order;
-/// - `terms`, one row per word of an on-sale product's title or description, carrying the
-///   sort keys, so a search walks one index range in the page's order instead of scanning
-///   the catalog;
+/// - `terms`, one row per word of an on-sale product's title or description and nothing
+///   else, so a search finds its products from one index range instead of scanning the
+///   catalog, and a change of price or title leaves the product's terms alone;
 /// - `categories`, how many products are on sale in each category (and, under the empty
 ///   name, in all), so a page's total is one row, not a count of thousands.
 ///
@@ -38,11 +38,9 @@ public enum CatalogListing {
     static let terms = ProjectionTable(
         name: "terms",
         columns: [
-            .init("term", .text), .init("sku", .text), .init("title", .text), .init("category", .text), .init("price", .integer),
-            .init("words", .text),
+            .init("term", .text), .init("sku", .text),
         ],
-        primaryKey: ["term", "sku"],
-        indexes: [["term", "title", "sku"], ["term", "price", "sku"]])
+        primaryKey: ["term", "sku"])
 
     static let categories = ProjectionTable(
         name: "categories", columns: [.init("category", .text), .init("products", .integer)], primaryKey: ["category"])
@@ -55,7 +53,7 @@ public enum CatalogListing {
     /// The projection; its service keeps it current, `mall projections rebuild catalog` rebuilds it.
     public static func projection(retryPolicy: RetryPolicy = .default) -> Projection {
         Projection(
-            name: "catalog", version: 2, tables: [products, terms, categories],
+            name: "catalog", version: 3, tables: [products, terms, categories],
             eventTypes: [ProductListed.eventType, ProductDetailsChanged.eventType, ProductPriceChanged.eventType, ProductDelisted.eventType],
             retryPolicy: retryPolicy
         ) { delivery, rows in
@@ -109,11 +107,8 @@ public enum CatalogListing {
             "currency": .text(product.listPrice.currency), "weight_grams": .integer(Int64(product.weightGrams)),
             "on_sale": .integer(product.onSale ? 1 : 0), "words": .text(packed),
         ])
-        for word in current {
-            try rows.upsert(terms.name, [
-                "term": .text(word), "sku": .text(product.sku), "title": .text(product.title), "category": .text(product.category),
-                "price": .integer(product.listPrice.minorUnits), "words": .text(packed),
-            ])
+        for word in Set(current).subtracting(previous) {
+            try rows.upsert(terms.name, ["term": .text(word), "sku": .text(product.sku)])
         }
     }
 
@@ -177,16 +172,14 @@ extension CatalogListing {
     static func page(_ search: ProductSearch, pageSize: Int, engine: HeraldEngine) async throws -> (items: [ProductSummary], total: Int) {
         let projection = reader
         let wanted = Array(search.text.map(words(in:))?.prefix(maximumQueryWords) ?? [])
-        var query: ProjectionQuery
-        if let driver = wanted.max(by: { $0.count < $1.count }) {
-            // The longest word is likely the rarest: its terms rows are walked in page
-            // order, the other words checked on each.
-            query = ProjectionQuery(terms.name).where(.equals("term", .text(driver)))
-            for word in Set(wanted).subtracting([driver]) { query = query.where(.contains("words", " \(word) ")) }
-        } else {
-            query = ProjectionQuery(products.name).where(.equals("on_sale", .integer(1)))
-        }
+        var query = ProjectionQuery(products.name).where(.equals("on_sale", .integer(1)))
         if let category = search.category { query = query.where(.equals("category", .text(category.lowercased()))) }
+        if let driver = wanted.max(by: { $0.count < $1.count }) {
+            // The longest word is likely the rarest: the products holding it come from its
+            // terms rows, the other words are checked on each of them.
+            query = query.where(.inRows("sku", table: terms.name, select: "sku", where: [.equals("term", .text(driver))]))
+            for word in Set(wanted).subtracting([driver]) { query = query.where(.contains("words", " \(word) ")) }
+        }
         query = switch search.sort {
         case .title: query.ordered(by: "title").ordered(by: "sku")
         case .price: query.ordered(by: "price").ordered(by: "sku")
@@ -197,14 +190,13 @@ extension CatalogListing {
             let counted = try await engine.rows(projection, ProjectionQuery(categories.name)
                 .where(.equals("category", .text(search.category?.lowercased() ?? everyCategory))))
             total = Int(try counted.first?.integer("products") ?? 0)
+        } else if Set(wanted).count == 1, search.category == nil {
+            // Only products on sale have terms: one word's rows are its count.
+            total = try await engine.count(projection, ProjectionQuery(terms.name).where(.equals("term", .text(wanted[0]))))
         } else {
             total = try await engine.count(projection, query)
         }
         let found = try await engine.rows(projection, query.page(size: pageSize, offset: (search.page - 1) * pageSize))
-        guard !wanted.isEmpty else { return (try found.map(ProductSummary.init(row:)), total) }
-        let skus = try found.map { try $0.text("sku") }
-        let rows = try await engine.rows(projection, ProjectionQuery(products.name).where(.oneOf("sku", skus.map(ProjectionValue.text))))
-        let bySKU = try Dictionary(uniqueKeysWithValues: rows.map { (try $0.text("sku"), try ProductSummary(row: $0)) })
-        return (skus.compactMap { bySKU[$0] }, total)
+        return (try found.map(ProductSummary.init(row:)), total)
     }
 }

@@ -8,15 +8,23 @@ import Synchronization
 /// the current version); only the decoding is saved. Read-mostly documents — price lists,
 /// sessions, catalog indexes — are where this pays.
 ///
-/// Holds at most `capacity` aggregates; beyond that an arbitrary entry makes room.
+/// Holds at most `capacity` aggregates; beyond that the one cached longest ago makes room
+/// (first in, first out, in constant time).
 public final class AggregateCache: Sendable {
     private struct Entry {
         var version: Int64
         var value: any AggregateRoot
     }
 
+    private struct Entries {
+        var byStream: [StreamID: Entry] = [:]
+        /// The cached streams in the order they came in, a ring: `next` is the oldest once full.
+        var arrivals: [StreamID] = []
+        var next = 0
+    }
+
     public let capacity: Int
-    private let entries = Mutex<[StreamID: Entry]>([:])
+    private let entries = Mutex(Entries())
 
     public init(capacity: Int = 10_000) {
         precondition(capacity >= 0, "AggregateCache capacity must not be negative")
@@ -26,7 +34,7 @@ public final class AggregateCache: Sendable {
     /// The value of `stream` at `version`, if cached and of type `A`.
     func value<A: AggregateRoot>(_ type: A.Type, stream: StreamID, version: Int64) -> A? {
         entries.withLock { entries in
-            guard let entry = entries[stream], entry.version == version else { return nil }
+            guard let entry = entries.byStream[stream], entry.version == version else { return nil }
             return entry.value as? A
         }
     }
@@ -34,11 +42,21 @@ public final class AggregateCache: Sendable {
     func store(_ value: any AggregateRoot, stream: StreamID, version: Int64) {
         guard capacity > 0 else { return }
         entries.withLock { entries in
-            if entries[stream] == nil, entries.count >= capacity { entries.remove(at: entries.startIndex) }
-            entries[stream] = Entry(version: version, value: value)
+            if entries.byStream[stream] == nil {
+                if entries.arrivals.count < capacity {
+                    entries.arrivals.append(stream)
+                } else {
+                    // Not the dictionary's first entry: that is where new streams land
+                    // as often as anywhere, so the newest went first.
+                    entries.byStream[entries.arrivals[entries.next]] = nil
+                    entries.arrivals[entries.next] = stream
+                    entries.next = (entries.next + 1) % capacity
+                }
+            }
+            entries.byStream[stream] = Entry(version: version, value: value)
         }
     }
 
     /// How many aggregates are cached.
-    public var count: Int { entries.withLock { $0.count } }
+    public var count: Int { entries.withLock { $0.byStream.count } }
 }

@@ -28,32 +28,40 @@ extension HeraldEngine {
     /// - Throws: ``ProjectionError/notReady(projection:serving:declared:)`` while the tables
     ///   serving are of another version than `projection`'s (a rebuild is due or under way).
     public func rows(_ projection: Projection, _ query: ProjectionQuery) async throws -> [ProjectionRow] {
-        try await reading(projection, query) { store, table, physical in try await store.projectionRows(table, physical: physical, query: query) }
+        try await reading(projection, query) { store, query, table, physical in try await store.projectionRows(table, physical: physical, query: query) }
     }
 
     /// How many rows of one of `projection`'s tables match `query`'s conditions.
     public func count(_ projection: Projection, _ query: ProjectionQuery) async throws -> Int {
-        try await reading(projection, query) { store, table, physical in try await store.projectionCount(table, physical: physical, query: query) }
+        try await reading(projection, query) { store, query, table, physical in try await store.projectionCount(table, physical: physical, query: query) }
     }
 
     /// Runs `read` against the serving generation, remembered between queries; when the
     /// read fails and a rebuild has swapped generations meanwhile, once more on the new one.
     private func reading<T>(
         _ projection: Projection, _ query: ProjectionQuery,
-        _ read: (any ProjectionStore, ProjectionTable, String) async throws -> T
+        _ read: (any ProjectionStore, ProjectionQuery, ProjectionTable, String) async throws -> T
     ) async throws -> T {
         let store = try projectionStore
         let table = try projection.table(query.table)
-        try query.validate(against: table)
+        try query.validate(against: table, tables: projection.table)
         var state = try await servingState(projection, refresh: false)
         do {
-            return try await read(store, table, try physical(projection, state, table: table.name))
+            return try await read(store, try physical(query, projection, state), table, try physical(projection, state, table: table.name))
         } catch {
             let fresh = try await servingState(projection, refresh: true)
             guard fresh.serving.number != state.serving.number else { throw error }
             state = fresh
-            return try await read(store, table, try physical(projection, state, table: table.name))
+            return try await read(store, try physical(query, projection, state), table, try physical(projection, state, table: table.name))
         }
+    }
+
+    /// `query` naming the serving generation's tables in its conditions (stores read the
+    /// physical tables; the query's own table is passed beside it).
+    private func physical(_ query: ProjectionQuery, _ projection: Projection, _ state: ProjectionState) throws -> ProjectionQuery {
+        var renamed = query
+        renamed.conditions = try query.conditions.map { try $0.renamingTables { try physical(projection, state, table: $0) } }
+        return renamed
     }
 
     private func servingState(_ projection: Projection, refresh: Bool) async throws -> ProjectionState {

@@ -22,12 +22,28 @@ public struct ProjectionQuery: Sendable, Hashable {
         case hasPrefix(String, String)
         /// The column equals one of `values` (SQL `IN`); none given matches nothing.
         case oneOf(String, [ProjectionValue])
+        /// The column equals column `select` of a row of `table`, another table of the same
+        /// projection, that meets every condition of `where` (SQL `IN (SELECT …)`). A word
+        /// index narrowing a listing, without copying the listing's columns into the index.
+        /// Meant for a narrow `where`: SQLite reads those rows first and looks the query's
+        /// rows up by them (the first such condition of a query), then sorts what it found.
+        ///
+        /// ```swift
+        /// ProjectionQuery("products").where(.inRows("sku", table: "terms", select: "sku", where: [.equals("term", .text("tea"))]))
+        /// ```
+        case inRows(String, table: String, select: String, where: [Condition])
 
         var column: String {
             switch self {
             case .equals(let c, _), .lessThan(let c, _), .atMost(let c, _), .greaterThan(let c, _), .atLeast(let c, _),
-                 .contains(let c, _), .hasPrefix(let c, _), .oneOf(let c, _): c
+                 .contains(let c, _), .hasPrefix(let c, _), .oneOf(let c, _), .inRows(let c, _, _, _): c
             }
+        }
+
+        /// The same condition with the tables of its ``inRows(_:table:select:where:)`` renamed by `name`.
+        func renamingTables(_ name: (String) throws -> String) rethrows -> Condition {
+            guard case .inRows(let column, let table, let select, let conditions) = self else { return self }
+            return .inRows(column, table: try name(table), select: select, where: try conditions.map { try $0.renamingTables(name) })
         }
     }
 
@@ -72,8 +88,16 @@ public struct ProjectionQuery: Sendable, Hashable {
         order + table.primaryKey.filter { key in !order.contains { $0.column == key } }.map { SortKey(column: $0, ascending: true) }
     }
 
-    /// - Throws: ``ProjectionError`` naming the column or value that does not fit `table`.
-    func validate(against table: ProjectionTable) throws {
+    /// - Throws: ``ProjectionError`` naming the column or value that does not fit `table`
+    ///   (or, for ``Condition/inRows(_:table:select:where:)``, the other table: `tables` finds it).
+    func validate(against table: ProjectionTable, tables: (String) throws -> ProjectionTable) throws {
+        try Self.validate(conditions, against: table, tables: tables)
+        for key in order where table.column(key.column) == nil { throw ProjectionError.unknownColumn(table: table.name, column: key.column) }
+        if let limit, limit < 0 { throw ProjectionError.mismatchedValue(table: table.name, column: "limit", value: .integer(Int64(limit))) }
+        guard offset >= 0 else { throw ProjectionError.mismatchedValue(table: table.name, column: "offset", value: .integer(Int64(offset))) }
+    }
+
+    private static func validate(_ conditions: [Condition], against table: ProjectionTable, tables: (String) throws -> ProjectionTable) throws {
         for condition in conditions {
             guard let column = table.column(condition.column) else { throw ProjectionError.unknownColumn(table: table.name, column: condition.column) }
             switch condition {
@@ -88,16 +112,24 @@ public struct ProjectionQuery: Sendable, Hashable {
                 }
             case .contains, .hasPrefix:
                 guard column.type == .text else { throw ProjectionError.mismatchedValue(table: table.name, column: column.name, value: .text("…")) }
+            case .inRows(_, let other, let select, let inner):
+                let source = try tables(other)
+                guard source.column(select) != nil else { throw ProjectionError.unknownColumn(table: source.name, column: select) }
+                try validate(inner, against: source, tables: tables)
             }
         }
-        for key in order where table.column(key.column) == nil { throw ProjectionError.unknownColumn(table: table.name, column: key.column) }
-        if let limit, limit < 0 { throw ProjectionError.mismatchedValue(table: table.name, column: "limit", value: .integer(Int64(limit))) }
-        guard offset >= 0 else { throw ProjectionError.mismatchedValue(table: table.name, column: "offset", value: .integer(Int64(offset))) }
     }
 
     /// Whether `row` meets every condition (the in-memory store's evaluation; SQL stores
-    /// express the same in SQL).
-    public func matches(_ row: [String: ProjectionValue]) -> Bool {
+    /// express the same in SQL). `rows` gives the rows of a table an
+    /// ``Condition/inRows(_:table:select:where:)`` names.
+    public func matches(_ row: [String: ProjectionValue], rows: (String) -> [[String: ProjectionValue]] = { _ in [] }) -> Bool {
+        Self.matches(row, conditions, rows: rows)
+    }
+
+    private static func matches(
+        _ row: [String: ProjectionValue], _ conditions: [Condition], rows: (String) -> [[String: ProjectionValue]]
+    ) -> Bool {
         conditions.allSatisfy { condition in
             let value = row[condition.column] ?? .null
             switch condition {
@@ -113,6 +145,8 @@ public struct ProjectionQuery: Sendable, Hashable {
                 guard case .text(let text) = value else { return false }
                 return text.utf8.starts(with: prefix.utf8)
             case .oneOf(_, let values): return values.contains(value)
+            case .inRows(_, let table, let select, let inner):
+                return rows(table).contains { (($0[select] ?? .null) == value) && matches($0, inner, rows: rows) }
             }
         }
     }

@@ -95,7 +95,9 @@ public protocol ProjectionStore: Sendable {
     ///   `generation` is not the one being built.
     func completeProjectionBuild(_ schema: ProjectionSchema, generation: Int) async throws
 
-    /// Rows of `table` (stored as `physical`) matching `query`, in its order.
+    /// Rows of `table` (stored as `physical`) matching `query`, in its order. The tables
+    /// its ``ProjectionQuery/Condition/inRows(_:table:select:where:)`` conditions name are
+    /// physical names too.
     func projectionRows(_ table: ProjectionTable, physical: String, query: ProjectionQuery) async throws -> [ProjectionRow]
 
     /// How many rows of `table` match `query`'s conditions (its order and page ignored).

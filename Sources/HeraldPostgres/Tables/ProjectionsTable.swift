@@ -150,7 +150,7 @@ enum ProjectionsTable {
         _ table: ProjectionTable, physical: String, query: ProjectionQuery, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger
     ) async throws -> [ProjectionRow] {
         var arguments: [ProjectionValue] = []
-        let conditions = whereClause(table, query, &arguments)
+        let conditions = whereClause(query.conditions, names, &arguments)
         let order = query.sortKeys(for: table).map { "\(quoted($0.column)) \($0.ascending ? "ASC" : "DESC")" }
         var sql = "SELECT \(table.columns.map { "\"\($0.name)\"" }.joined(separator: ", ")) FROM \(names.projectionTable(physical))\(conditions)"
         sql += " ORDER BY \(order.joined(separator: ", "))"
@@ -177,7 +177,7 @@ enum ProjectionsTable {
         _ table: ProjectionTable, physical: String, query: ProjectionQuery, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger
     ) async throws -> Int {
         var arguments: [ProjectionValue] = []
-        let conditions = whereClause(table, query, &arguments)
+        let conditions = whereClause(query.conditions, names, &arguments)
         let rows = try await connection.query(
             PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(names.projectionTable(physical))\(conditions)", binds: bindings(arguments)), logger: logger)
         for try await count in rows.decode(Int64.self) { return Int(count) }
@@ -186,13 +186,14 @@ enum ProjectionsTable {
 
     private static func quoted(_ column: String) -> String { "\"\(column)\"" }
 
-    private static func whereClause(_ table: ProjectionTable, _ query: ProjectionQuery, _ arguments: inout [ProjectionValue]) -> String {
+    private static func whereClause(_ conditions: [ProjectionQuery.Condition], _ names: PostgresNames, _ arguments: inout [ProjectionValue]) -> String {
         func bind(_ value: ProjectionValue) -> String {
             arguments.append(value)
             return "$\(arguments.count)"
         }
-        let terms = query.conditions.map { condition -> String in
-            switch condition {
+        var terms: [String] = []
+        for condition in conditions {
+            let term = switch condition {
             case .equals(let column, let value): "\(quoted(column)) = \(bind(value))"
             case .lessThan(let column, let value): "\(quoted(column)) < \(bind(value))"
             case .atMost(let column, let value): "\(quoted(column)) <= \(bind(value))"
@@ -202,7 +203,10 @@ enum ProjectionsTable {
             case .hasPrefix(let column, let text): "starts_with(\"\(column)\", \(bind(.text(text))))"
             case .oneOf(let column, let values):
                 values.isEmpty ? "false" : "\(quoted(column)) IN (\(values.map(bind).joined(separator: ", ")))"
+            case .inRows(let column, let table, let select, let inner):
+                "\(quoted(column)) IN (SELECT \(quoted(select)) FROM \(names.projectionTable(table))\(whereClause(inner, names, &arguments)))"
             }
+            terms.append(term)
         }
         return terms.isEmpty ? "" : " WHERE " + terms.joined(separator: " AND ")
     }

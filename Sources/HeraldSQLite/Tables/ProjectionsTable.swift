@@ -84,7 +84,12 @@ enum ProjectionsTable {
                 "\"\(column.name)\" \(type(column.type))\(column.nullable ? "" : " NOT NULL")"
             }
             let key = table.primaryKey.map { "\"\($0)\"" }.joined(separator: ", ")
-            try db.execute(sql: "CREATE TABLE IF NOT EXISTS \"\(physical)\" (\(columns.joined(separator: ", ")), PRIMARY KEY (\(key)))")
+            // A table that is all key (an index of its own, like a word list) is stored as
+            // one B-tree instead of a table and its key's index.
+            let allKey = table.columns.allSatisfy { table.primaryKey.contains($0.name) }
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS "\(physical)" (\(columns.joined(separator: ", ")), PRIMARY KEY (\(key)))\(allKey ? " WITHOUT ROWID" : "")
+                """)
             for (number, index) in table.indexes.enumerated() {
                 let list = index.map { "\"\($0)\"" }.joined(separator: ", ")
                 try db.execute(sql: "CREATE INDEX IF NOT EXISTS \"\(physical)_i\(number)\" ON \"\(physical)\" (\(list))")
@@ -125,9 +130,9 @@ enum ProjectionsTable {
     }
 
     static func rows(_ table: ProjectionTable, physical: String, query: ProjectionQuery, _ connection: ReadConnection) throws -> [ProjectionRow] {
-        let (conditions, arguments) = whereClause(query)
+        let (source, arguments) = source(physical, query)
         let order = query.sortKeys(for: table).map { "\"\($0.column)\" \($0.ascending ? "ASC" : "DESC")" }
-        var sql = "SELECT \(table.columns.map { "\"\($0.name)\"" }.joined(separator: ", ")) FROM \"\(physical)\"\(conditions)"
+        var sql = "SELECT \(table.columns.map { "\"\($0.name)\"" }.joined(separator: ", ")) FROM \(source)"
         sql += " ORDER BY \(order.joined(separator: ", "))"
         var all = arguments
         if query.limit != nil || query.offset > 0 {
@@ -143,14 +148,37 @@ enum ProjectionsTable {
     }
 
     static func count(_ table: ProjectionTable, physical: String, query: ProjectionQuery, _ connection: ReadConnection) throws -> Int {
-        let (conditions, arguments) = whereClause(query)
-        return try connection.row("SELECT COUNT(*) FROM \"\(physical)\"\(conditions)", arguments) { row -> Int in try row[0] } ?? 0
+        let (source, arguments) = source(physical, query)
+        return try connection.row("SELECT COUNT(*) FROM \(source)", arguments) { row -> Int in try row[0] } ?? 0
     }
 
-    private static func whereClause(_ query: ProjectionQuery) -> (String, [ProjectionValue]) {
+    /// What a query reads: its table and conditions, or, when it has an
+    /// ``ProjectionQuery/Condition/inRows(_:table:select:where:)`` condition, the other
+    /// table's rows first (forced by a CROSS JOIN) and the table's rows looked up by them.
+    /// Left to itself, SQLite walks the table in the page's order and checks each row
+    /// against the other table's rows: the whole of a 100,000-product listing for a word
+    /// that 600 products have.
+    private static func source(_ physical: String, _ query: ProjectionQuery) -> (String, [ProjectionValue]) {
+        var conditions = query.conditions
+        var from = "\"\(physical)\""
+        var arguments: [ProjectionValue] = []
+        if let first = conditions.firstIndex(where: { if case .inRows = $0 { true } else { false } }),
+           case .inRows(let column, let table, let select, let inner) = conditions.remove(at: first) {
+            let (clause, innerArguments) = whereClause(inner)
+            from = """
+                (SELECT DISTINCT "\(select)" AS herald_key FROM "\(table)"\(clause)) AS herald_driver \
+                CROSS JOIN "\(physical)" ON "\(column)" = herald_driver.herald_key
+                """
+            arguments = innerArguments
+        }
+        let (clause, rest) = whereClause(conditions)
+        return (from + clause, arguments + rest)
+    }
+
+    private static func whereClause(_ conditions: [ProjectionQuery.Condition]) -> (String, [ProjectionValue]) {
         var terms: [String] = []
         var arguments: [ProjectionValue] = []
-        for condition in query.conditions {
+        for condition in conditions {
             switch condition {
             case .equals(let column, let value): terms.append("\"\(column)\" = ?"); arguments.append(value)
             case .lessThan(let column, let value): terms.append("\"\(column)\" < ?"); arguments.append(value)
@@ -168,6 +196,10 @@ enum ProjectionsTable {
                 let length = values.isEmpty ? 0 : 1 << (Int.bitWidth - (values.count - 1).leadingZeroBitCount)
                 terms.append(values.isEmpty ? "0" : "\"\(column)\" IN (\(Array(repeating: "?", count: length).joined(separator: ", ")))")
                 arguments += values + Array(repeating: values.last ?? .null, count: length - values.count)
+            case .inRows(let column, let table, let select, let inner):
+                let (clause, innerArguments) = whereClause(inner)
+                terms.append("\"\(column)\" IN (SELECT \"\(select)\" FROM \"\(table)\"\(clause))")
+                arguments += innerArguments
             }
         }
         return (terms.isEmpty ? "" : " WHERE " + terms.joined(separator: " AND "), arguments)

@@ -152,6 +152,19 @@ extension EventStoreConformance {
                            ["apple", "date"], "one of several values")
             try checkEqual(try await skus(streams.where(.oneOf("stream", []))), [], "one of no values")
             try checkEqual(try await h.engine.count(projection, streams.where(.atMost("events", .integer(2)))), 2, "count")
+            let early = ProjectionQuery.Condition.inRows("stream", table: "streams", select: "stream", where: [.atMost("events", .integer(3))])
+            try checkEqual(try await skus(streams.where(.atLeast("events", .integer(2))).where(early).where(.hasPrefix("stream", "b"))
+                .ordered(by: "stream")), ["banana"], "in rows of a table, between other conditions")
+            try checkEqual(try await h.engine.count(projection, streams.where(early)), 3, "count in rows of a table")
+            try checkEqual(try await skus(streams.where(.inRows("stream", table: "totals", select: "id", where: []))), [], "in rows of another table")
+            try checkEqual(try await skus(streams.where(.inRows("out_of_order", table: "streams", select: "out_of_order", where: [])).ordered(by: "stream")),
+                           ["apple", "apricot", "banana", "cherry", "date"], "in rows whose selected values repeat: each row once")
+            _ = try await checkThrows(ProjectionError.self, "in rows of an unknown table") {
+                try await h.engine.rows(projection, streams.where(.inRows("stream", table: "nope", select: "id", where: [])))
+            }
+            _ = try await checkThrows(ProjectionError.self, "in rows, an unknown column of the other table") {
+                try await h.engine.rows(projection, streams.where(.inRows("stream", table: "totals", select: "id", where: [.equals("nope", .integer(1))])))
+            }
             try checkEqual(try await skus(streams.where(.contains("stream", "%")).ordered(by: "stream")), [], "LIKE wildcards are literal")
             _ = try await checkThrows(ProjectionError.self, "an unknown column") { try await h.engine.rows(projection, streams.where(.equals("nope", .integer(1)))) }
             _ = try await checkThrows(ProjectionError.self, "a value of the wrong type") {
