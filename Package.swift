@@ -58,6 +58,9 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Circuit breaker, rate limiter, bulkhead, timeout and fallback: pure Swift on
+        // Herald's clock (inject a manual one in tests), nothing of Mall's.
+        .target(name: "Resilience", dependencies: ["Herald", .product(name: "Logging", package: "swift-log")]),
         // In-memory store, manual clock and the conformance suite every store must pass.
         .target(name: "HeraldTesting", dependencies: ["Herald", .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
@@ -179,6 +182,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        .testTarget(name: "ResilienceTests", dependencies: ["Resilience", "Herald", "HeraldTesting", "TestSupport"]),
         .testTarget(
             name: "HeraldTests",
             dependencies: [

@@ -1,0 +1,111 @@
+import Foundation
+import Herald
+import Synchronization
+
+/// How fast one key (a client address, a member, a route) may go: a token bucket.
+///
+/// A key starts with ``burst`` tokens; each request takes one; tokens come back at ``rate``
+/// per second up to ``burst``. At most ``maximumKeys`` keys are tracked (see ``RateLimiter``).
+public struct RateLimitPolicy: Sendable, Hashable {
+    /// Tokens added per second (more than 0, at most 1,000,000).
+    public var rate: Double
+    /// The most tokens a key holds: requests it may make at once after a quiet spell.
+    public var burst: Int
+    /// Keys tracked at most (memory stays bounded however many keys arrive).
+    public var maximumKeys: Int
+
+    public init(rate: Double, burst: Int, maximumKeys: Int = 100_000) {
+        self.rate = rate
+        self.burst = burst
+        self.maximumKeys = maximumKeys
+    }
+
+    /// - Throws: ``ConfigurationError`` naming the field, the value and the allowed range.
+    public func validate() throws {
+        guard rate > 0, rate <= 1_000_000, rate.isFinite else {
+            throw ConfigurationError(setting: "RateLimitPolicy.rate", value: "\(rate)", allowed: "more than 0, at most 1000000 per second")
+        }
+        guard (1...1_000_000).contains(burst) else {
+            throw ConfigurationError(setting: "RateLimitPolicy.burst", value: "\(burst)", allowed: "1...1000000")
+        }
+        guard (1...10_000_000).contains(maximumKeys) else {
+            throw ConfigurationError(setting: "RateLimitPolicy.maximumKeys", value: "\(maximumKeys)", allowed: "1...10000000")
+        }
+    }
+}
+
+/// Token buckets by key, in bounded memory.
+///
+/// When ``RateLimitPolicy/maximumKeys`` keys are tracked and a new one arrives, the key
+/// tracked longest is forgotten and starts again with a full bucket: choose the bound
+/// above the number of keys active within one refill (`burst / rate` seconds), or a flood
+/// of new keys (spoofed addresses) can wash out the limits of the others.
+///
+/// ```swift
+/// let logins = try RateLimiter(policy: RateLimitPolicy(rate: 1, burst: 10), clock: SystemClock())
+/// if case .limited(let retryAfter) = logins.acquire(clientAddress) { /* 429 with Retry-After */ }
+/// ```
+public final class RateLimiter: Sendable {
+    public enum Decision: Sendable, Hashable {
+        case allowed
+        /// No token now: one will be there after `retryAfter`.
+        case limited(retryAfter: Duration)
+    }
+
+    private struct Bucket {
+        var tokens: Double
+        var updated: Date
+    }
+
+    private struct Buckets {
+        var byKey: [String: Bucket] = [:]
+        /// Keys in the order they were first tracked, a ring: `next` is the oldest once full.
+        var arrivals: [String] = []
+        var next = 0
+    }
+
+    public let policy: RateLimitPolicy
+    private let clock: any HeraldClock
+    private let buckets = Mutex(Buckets())
+
+    /// - Throws: ``ConfigurationError`` for an invalid policy.
+    public init(policy: RateLimitPolicy, clock: any HeraldClock) throws {
+        try policy.validate()
+        self.policy = policy
+        self.clock = clock
+    }
+
+    /// Takes a token of `key`'s bucket if it has one.
+    public func acquire(_ key: String) -> Decision {
+        let now = clock.now()
+        let policy = policy
+        return buckets.withLock { buckets in
+            var bucket = buckets.byKey[key] ?? {
+                Self.track(key, in: &buckets, limit: policy.maximumKeys)
+                return Bucket(tokens: Double(policy.burst), updated: now)
+            }()
+            let elapsed = max(0, now.timeIntervalSince(bucket.updated))
+            bucket.tokens = min(Double(policy.burst), bucket.tokens + elapsed * policy.rate)
+            bucket.updated = max(now, bucket.updated)
+            defer { buckets.byKey[key] = bucket }
+            guard bucket.tokens >= 1 else {
+                return .limited(retryAfter: .seconds((1 - bucket.tokens) / policy.rate))
+            }
+            bucket.tokens -= 1
+            return .allowed
+        }
+    }
+
+    /// How many keys are tracked.
+    public var trackedKeys: Int { buckets.withLock { $0.byKey.count } }
+
+    private static func track(_ key: String, in buckets: inout Buckets, limit: Int) {
+        if buckets.arrivals.count < limit {
+            buckets.arrivals.append(key)
+        } else {
+            buckets.byKey[buckets.arrivals[buckets.next]] = nil
+            buckets.arrivals[buckets.next] = key
+            buckets.next = (buckets.next + 1) % limit
+        }
+    }
+}
