@@ -118,7 +118,7 @@ let package = Package(
             name: "MallApp",
             dependencies: [
                 "Herald", "HeraldSQLite", "HeraldPostgres", "MallKernel", "MallCatalogEvents", "MallMemberEvents", "MallPricingEvents", "MallInventoryEvents", "MallOrderingEvents", "MallPaymentEvents", "MallCatalog", "MallMembers", "MallPricing", "MallCart",
-                "MallOrdering", "MallInventory", "MallPayment",
+                "MallOrdering", "MallInventory", "MallPayment", "Resilience",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -131,7 +131,7 @@ let package = Package(
             name: "MallHTTP",
             dependencies: [
                 "Herald", "MallApp", "MallKernel", "MallMemberEvents", "MallCatalog", "MallMembers", "MallPricing", "MallCart",
-                "MallOrdering", "MallInventory", "MallPayment",
+                "MallOrdering", "MallInventory", "MallPayment", "Resilience",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

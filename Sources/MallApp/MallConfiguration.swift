@@ -1,4 +1,5 @@
 import Foundation
+import Resilience
 import Herald
 import MallKernel
 import MallPricing
@@ -59,6 +60,16 @@ public struct MallConfiguration: Sendable {
     public var maxUnpaidOrdersPerMember: Int = 5
     /// Units of one SKU per order line.
     public var maxLineQuantity: Int = 20
+    /// Failed log-ins one client address may make: a burst, then one per refill (429 with
+    /// `Retry-After` beyond, before any password is hashed). Successful log-ins are free.
+    public var failedLoginLimit = RateLimitPolicy(rate: 6.0 / 60, burst: 10)
+    /// Registrations one client address may make.
+    public var registrationLimit = RateLimitPolicy(rate: 1, burst: 100)
+    /// Orders one member may place (`POST /orders`, replays included).
+    public var orderLimit = RateLimitPolicy(rate: 1, burst: 20)
+    /// Requests handled at once (health checks aside); beyond them requests are shed at once
+    /// with 503 and `Retry-After`, so latency stays bounded instead of growing with the queue.
+    public var maxRequestsInFlight = 1024
     /// How `mall serve` writes its log lines.
     public var logFormat: LogFormat = .text
 
@@ -128,6 +139,10 @@ public struct MallConfiguration: Sendable {
         if let value = try settings.integer("MALL_MAX_UNPAID_ORDERS", 1...10_000) { configuration.maxUnpaidOrdersPerMember = value }
         if let value = try settings.integer("MALL_MAX_LINE_QUANTITY", 1...999) { configuration.maxLineQuantity = value }
         if let value = try settings.choice("MALL_LOG_FORMAT", LogFormat.self) { configuration.logFormat = value }
+        try settings.rateLimit("MALL_FAILED_LOGINS", &configuration.failedLoginLimit)
+        try settings.rateLimit("MALL_REGISTRATIONS", &configuration.registrationLimit)
+        try settings.rateLimit("MALL_ORDERS", &configuration.orderLimit)
+        if let value = try settings.integer("MALL_MAX_REQUESTS_IN_FLIGHT", 1...1_000_000) { configuration.maxRequestsInFlight = value }
         try configuration.validate()
         return configuration
     }
@@ -149,6 +164,17 @@ public struct MallConfiguration: Sendable {
         func seconds(_ name: String) throws -> Duration? {
             guard let text = text(name) else { return nil }
             return try MallConfiguration.seconds(text, setting: name)
+        }
+
+        /// `NAME_PER_MINUTE` (the refill, 0.01 ... 1,000,000) and `NAME_BURST` over `limit`.
+        func rateLimit(_ name: String, _ limit: inout RateLimitPolicy) throws {
+            if let text = text(name + "_PER_MINUTE") {
+                guard let perMinute = Double(text), perMinute >= 0.01, perMinute <= 1_000_000 else {
+                    throw ConfigurationError(setting: name + "_PER_MINUTE", value: text, allowed: "a number 0.01 ... 1000000")
+                }
+                limit.rate = perMinute / 60
+            }
+            if let burst = try integer(name + "_BURST", 1...1_000_000) { limit.burst = burst }
         }
 
         func choice<T: RawRepresentable & CaseIterable>(_ name: String, _ type: T.Type) throws -> T? where T.RawValue == String {
@@ -224,6 +250,12 @@ public struct MallConfiguration: Sendable {
         }
         guard maxUnpaidOrdersPerMember >= 1 else {
             throw ConfigurationError(setting: "max unpaid orders", value: "\(maxUnpaidOrdersPerMember)", allowed: "at least 1")
+        }
+        try failedLoginLimit.validate()
+        try registrationLimit.validate()
+        try orderLimit.validate()
+        guard maxRequestsInFlight >= 1 else {
+            throw ConfigurationError(setting: "max requests in flight", value: "\(maxRequestsInFlight)", allowed: "at least 1")
         }
     }
 }

@@ -98,7 +98,7 @@ struct Serve: AsyncParsableCommand {
             if !configuration.usesPostgres { logger.info("SQLite durability: \(configuration.durability.rawValue)") }
             let herald = try mall.service()
             let host = configuration.host
-            let app = MallServer(mall: mall, logger: logger).application(services: [herald]) { port in
+            let app = try MallServer(mall: mall, logger: logger).application(services: [herald]) { port in
                 say("mall listening on http://\(host):\(port)")
             }
             try await app.runService()

@@ -1,4 +1,5 @@
 import Hummingbird
+import NIOCore
 import MallKernel
 import MallMembers
 
@@ -16,9 +17,14 @@ public struct MallRequestContext: RequestContext {
     public var caller: Caller?
     /// The largest request body accepted, in bytes (larger ones are refused with 413).
     public var bodyLimit = 64 * 1024
+    /// The peer's IP address, as the per-address limits key it ("unknown" without one, as
+    /// in-process tests). Forwarded-for headers are not trusted: behind a proxy, every
+    /// client shares the proxy's limits.
+    public let clientAddress: String
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        clientAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
     }
 
     /// The member making the request. Routes behind ``MemberAuthentication`` always have one.

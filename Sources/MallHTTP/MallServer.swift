@@ -14,33 +14,38 @@ import ServiceLifecycle
 public struct MallServer: Sendable {
     let mall: Mall
     let logger: Logger
+    let limits: IngressLimits
 
-    public init(mall: Mall, logger: Logger) {
+    /// - Throws: `ConfigurationError` for an invalid limit in the mall's configuration.
+    public init(mall: Mall, logger: Logger) throws {
         self.mall = mall
         self.logger = logger
+        limits = try IngressLimits(mall.configuration, clock: mall.engine.clock)
     }
 
     /// The router: every context's route collection, the admin ones under `/admin` behind
     /// ``AdminAuthentication``; members' routes authenticate with ``MemberAuthentication``.
+    /// Requests past ``MallConfiguration/maxRequestsInFlight`` are shed first of all.
     public func router() -> Router<MallRequestContext> {
         let router = Router(context: MallRequestContext.self)
         let methods = RouteMethods()
+        router.add(middleware: LoadSheddingMiddleware(limits: limits))
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: MethodNotAllowedMiddleware(routes: methods))
         router.add(middleware: RequestLimitsMiddleware(bodyLimit: mall.configuration.maxBodyBytes))
         router.addRoutes(HealthRoutes(mall: mall).routes())
-        router.addRoutes(MemberRoutes(mall: mall).routes())
+        router.addRoutes(MemberRoutes(mall: mall, limits: limits).routes())
         router.addRoutes(CatalogRoutes(mall: mall).routes())
         router.addRoutes(CartRoutes(mall: mall).routes())
-        router.addRoutes(OrderRoutes(mall: mall).routes())
+        router.addRoutes(OrderRoutes(mall: mall, limits: limits).routes())
         router.addRoutes(PaymentRoutes(mall: mall).routes())
         router.addRoutes(PricingRoutes(mall: mall).routes())
         let admin = router.group("/admin").add(middleware: AdminAuthentication(mall: mall))
         admin.addRoutes(CatalogRoutes(mall: mall).admin())
         admin.addRoutes(InventoryRoutes(mall: mall).admin())
-        admin.addRoutes(OrderRoutes(mall: mall).admin())
+        admin.addRoutes(OrderRoutes(mall: mall, limits: limits).admin())
         admin.addRoutes(PricingRoutes(mall: mall).admin())
-        admin.addRoutes(MemberRoutes(mall: mall).admin())
+        admin.addRoutes(MemberRoutes(mall: mall, limits: limits).admin())
         admin.addRoutes(OperationsRoutes(mall: mall).admin())
         methods.load(router.routes)
         return router

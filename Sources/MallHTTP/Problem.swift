@@ -41,10 +41,12 @@ struct Problem: Codable, Sendable, Hashable {
             case .ruleViolation: (.unprocessableContent, "rule-violation")
             case .unauthenticated: (.unauthorized, "unauthenticated")
             case .overloaded: (.serviceUnavailable, "overloaded")
+            case .tooManyRequests: (.tooManyRequests, "too-many-requests")
             }
-            let headers: HTTPFields = switch status {
-            case .unauthorized: [.wwwAuthenticate: "Bearer"]
-            case .serviceUnavailable: [.retryAfter: "1"]
+            let headers: HTTPFields = switch problem {
+            case let limited as TooManyRequests: [.retryAfter: "\(TooManyRequests.seconds(limited.retryAfter))"]
+            case _ where status == .unauthorized: [.wwwAuthenticate: "Bearer"]
+            case _ where status == .serviceUnavailable: [.retryAfter: "1"]
             default: [:]
             }
             return Problem(status, slug: slug, detail: problem.description, field: problem.field).response(headers: headers)

@@ -32,6 +32,31 @@ public enum ProblemKind: Sendable, Hashable {
     /// One caller asked for more than a configured limit allows (409): e.g. too many
     /// unpaid orders at once.
     case limitReached
+    /// One caller (an address, a member) asked too often; retry after a pause (429 with
+    /// `Retry-After`).
+    case tooManyRequests
+}
+
+/// A caller went past a rate limit: refused before any work.
+public struct TooManyRequests: MallProblem, Hashable, Sendable {
+    /// What was limited, e.g. `"failed log-ins from this address"`.
+    public var what: String
+    /// When a request may get through again.
+    public var retryAfter: Duration
+
+    public init(_ what: String, retryAfter: Duration) {
+        self.what = what
+        self.retryAfter = retryAfter
+    }
+
+    public var kind: ProblemKind { .tooManyRequests }
+    public var description: String { "too many \(what); retry after \(Self.seconds(retryAfter)) s" }
+
+    /// `retryAfter` in whole seconds, rounded up (at least 1): the `Retry-After` header's value.
+    public static func seconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return max(1, seconds + (attoseconds > 0 ? 1 : 0))
+    }
 }
 
 /// A bounded resource (a worker pool, a queue) is full: the request was refused before any

@@ -96,6 +96,19 @@ public final class RateLimiter: Sendable {
         }
     }
 
+    /// Whether `key` has a token now, without taking it (a key never seen has a full bucket).
+    /// For limits on outcomes known only afterwards, such as failed log-ins: check before,
+    /// ``acquire(_:)`` when it failed.
+    public func check(_ key: String) -> Decision {
+        let now = clock.now()
+        let policy = policy
+        return buckets.withLock { buckets in
+            guard let bucket = buckets.byKey[key] else { return .allowed }
+            let tokens = min(Double(policy.burst), bucket.tokens + max(0, now.timeIntervalSince(bucket.updated)) * policy.rate)
+            return tokens >= 1 ? .allowed : .limited(retryAfter: .seconds((1 - tokens) / policy.rate))
+        }
+    }
+
     /// How many keys are tracked.
     public var trackedKeys: Int { buckets.withLock { $0.byKey.count } }
 

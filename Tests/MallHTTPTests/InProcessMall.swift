@@ -11,7 +11,9 @@ import NIOCore
 /// requests through HummingbirdTesting's router client (no socket, no child process). For
 /// the contract tests; crash and end-to-end tests keep a real `mall serve`.
 enum InProcessMall {
-    static func run(_ body: @escaping @Sendable (MallClient) async throws -> Void) async throws {
+    static func run(
+        configure: (inout MallConfiguration) -> Void = { _ in }, _ body: @escaping @Sendable (MallClient) async throws -> Void
+    ) async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("mall-inprocess-\(UUID().uuidString).sqlite").path
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
         var configuration = MallConfiguration()
@@ -19,11 +21,12 @@ enum InProcessMall {
         configuration.adminToken = MallServerProcess.adminToken
         configuration.gatewaySecret = MallServerProcess.gatewaySecret
         configuration.passwordCost = 4
+        configure(&configuration)
         let logger = Logger(label: "in-process", factory: { _ in SwiftLogNoOpLogHandler() })
         try await Mall.withMall(configuration, logger: logger) { mall in
             _ = try await mall.seedDemoCatalogIfEmpty()
             _ = try await mall.payments.establishGatewaySecret()
-            let app = MallServer(mall: mall, logger: logger).application(services: [try mall.service()])
+            let app = try MallServer(mall: mall, logger: logger).application(services: [try mall.service()])
             try await app.test(.router) { client in try await body(MallClient(client)) }
         }
     }

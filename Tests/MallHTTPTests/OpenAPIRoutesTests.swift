@@ -25,9 +25,9 @@ import Testing
         return operations
     }
 
-    @Test func everyRouteIsDocumentedAndEveryDocumentedOperationIsARoute() {
+    @Test func everyRouteIsDocumentedAndEveryDocumentedOperationIsARoute() throws {
         let engine = HeraldEngine(store: InMemoryEventStore(), registry: .mall)
-        let server = MallServer(mall: Mall(engine: engine, configuration: MallConfiguration()), logger: Logger(label: "test"))
+        let server = try MallServer(mall: Mall(engine: engine, configuration: MallConfiguration()), logger: Logger(label: "test"))
         let routes = Set(server.router().routes.map { "\($0.method.rawValue) \($0.path.description)" })
         let documented = Self.documentedOperations()
         #expect(routes.count >= 30)

@@ -4,15 +4,16 @@ import MallApp
 /// Members: registration and log-in for anyone; levels for the admin.
 struct MemberRoutes {
     let mall: Mall
+    let limits: IngressLimits
 
     func routes() -> RouteCollection<MallRequestContext> {
         let routes = RouteCollection(context: MallRequestContext.self)
-        routes.post("/members") { request, context in
+        routes.group().add(middleware: RegistrationLimitMiddleware(limits: limits)).post("/members") { request, context in
             let body = try await context.decode(RegisterRequest.self, from: request)
             let id = try await mall.members.register(email: body.email, password: body.password, name: body.name)
             return try JSON.response(RegisterResponse(id: id), status: .created)
         }
-        routes.post("/sessions") { request, context in
+        routes.group().add(middleware: FailedLoginLimitMiddleware(limits: limits)).post("/sessions") { request, context in
             let body = try await context.decode(SessionRequest.self, from: request)
             let token = try await mall.members.logIn(email: body.email, password: body.password)
             let memberID = try await mall.members.memberID(forToken: token)

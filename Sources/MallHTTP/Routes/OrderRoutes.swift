@@ -6,11 +6,12 @@ import MallApp
 /// and reading any of them for the admin.
 struct OrderRoutes {
     let mall: Mall
+    let limits: IngressLimits
 
     func routes() -> RouteCollection<MallRequestContext> {
         let routes = RouteCollection(context: MallRequestContext.self)
         routes.add(middleware: MemberAuthentication(members: mall.members))
-        routes.post("/orders") { request, context in
+        routes.group().add(middleware: OrderLimitMiddleware(limits: limits)).post("/orders") { request, context in
             let body = try await context.decode(PlaceOrderRequest.self, from: request)
             let key = request.headers[HTTPField.Name("Idempotency-Key")!]
             let (order, created) = try await mall.placeOrder(memberID: try context.memberID(), body.command, idempotencyKey: key)
