@@ -156,7 +156,7 @@ let package = Package(
         .executableTarget(
             name: "MallBenchmarks",
             dependencies: [
-                "Herald", "HeraldSQLite", "MallApp", "MallCatalog", "MallKernel", "MallOrderingEvents", "MallOrdering",
+                "Herald", "HeraldSQLite", "MallApp", "MallCatalog", "MallKernel", "MallOrderingEvents", "MallOrdering", "Resilience",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),

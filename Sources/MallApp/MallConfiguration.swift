@@ -67,6 +67,9 @@ public struct MallConfiguration: Sendable {
     public var registrationLimit = RateLimitPolicy(rate: 1, burst: 100)
     /// Orders one member may place (`POST /orders`, replays included).
     public var orderLimit = RateLimitPolicy(rate: 1, burst: 20)
+    /// Whether the four limits above and below apply at all (off: for a shop behind a proxy
+    /// that enforces its own, or to measure what they cost).
+    public var ingressLimits = true
     /// Requests handled at once (health checks aside); beyond them requests are shed at once
     /// with 503 and `Retry-After`, so latency stays bounded instead of growing with the queue.
     public var maxRequestsInFlight = 1024
@@ -83,6 +86,12 @@ public struct MallConfiguration: Sendable {
         /// `synchronous = NORMAL` (WAL): an acknowledged commit survives a crash of the
         /// process (SIGKILL); a power loss may lose the last commits before the WAL was synced.
         case normal
+    }
+
+    /// A setting that is on or off.
+    public enum Switch: String, Sendable, CaseIterable {
+        case on
+        case off
     }
 
     /// Log lines as text (`2026-11-30T12:00:00Z info mall: [key=value] message`) or as one
@@ -143,6 +152,7 @@ public struct MallConfiguration: Sendable {
         try settings.rateLimit("MALL_REGISTRATIONS", &configuration.registrationLimit)
         try settings.rateLimit("MALL_ORDERS", &configuration.orderLimit)
         if let value = try settings.integer("MALL_MAX_REQUESTS_IN_FLIGHT", 1...1_000_000) { configuration.maxRequestsInFlight = value }
+        if let value = try settings.choice("MALL_INGRESS_LIMITS", Switch.self) { configuration.ingressLimits = value == .on }
         try configuration.validate()
         return configuration
     }

@@ -22,7 +22,7 @@ final class ServerProcess: Sendable {
     ///   - passwordCost: bcrypt's cost; `nil` for the server's default (10). The order
     ///     benchmarks register members with cost 4, which is not what they measure.
     ///   - database: a SQLite file to serve (kept); `nil` for a fresh one, deleted by ``stop()``.
-    static func start(passwordCost: Int? = 4, database: String? = nil) async throws -> ServerProcess {
+    static func start(passwordCost: Int? = 4, database: String? = nil, environment extra: [String: String] = [:]) async throws -> ServerProcess {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mall-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let log = directory.appendingPathComponent("server.log")
@@ -40,6 +40,7 @@ final class ServerProcess: Sendable {
         // per-member limit a shop sets for people.
         environment["MALL_ORDERS_PER_MINUTE"] = "1000000"
         environment["MALL_ORDERS_BURST"] = "1000000"
+        environment.merge(extra) { _, new in new }
         process.environment = environment
         process.standardOutput = try FileHandle(forWritingTo: log)
         process.standardError = process.standardOutput

@@ -24,6 +24,8 @@ import Logging
 /// 5. With `--login-storm`, instead: `GET /products` latency, quiet and while 64 clients log
 ///    in continuously (``LoginStorm``), at `--rate` for `--seconds` each.
 /// 6. With `--catalog`, instead: the shop at 100,000 products (``CatalogBench``).
+/// 7. With `--governance`, instead: what the breaker, rate limiter and bulkhead cost a call,
+///    and orders end to end with the ingress limits on and off (``GovernanceBench``).
 @main
 struct MallBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -40,6 +42,7 @@ struct MallBench: AsyncParsableCommand {
     @Flag(help: "What each stage of an order costs in process.") var stages = false
     @Flag(help: "GET /products latency while 64 clients log in.") var loginStorm = false
     @Flag(help: "The shop at --products products: edits, listing, search, orders, reconciliation.") var catalog = false
+    @Flag(help: "What governance costs: per call in process, and orders end to end with ingress limits on and off.") var governance = false
 
     static let members = 64
 
@@ -47,7 +50,9 @@ struct MallBench: AsyncParsableCommand {
         guard orders > 0, concurrency > 0, rate > 0, seconds > 0, products >= 1000, reconcileOrders > 0 else {
             throw ValidationError("--orders, --concurrency, --rate, --seconds and --reconcile-orders must be positive; --products at least 1000")
         }
-        guard [stages, loginStorm, catalog].count(where: { $0 }) <= 1 else { throw ValidationError("choose one of --stages, --login-storm, --catalog") }
+        guard [stages, loginStorm, catalog, governance].count(where: { $0 }) <= 1 else {
+            throw ValidationError("choose one of --stages, --login-storm, --catalog, --governance")
+        }
     }
 
     func run() async throws {
@@ -60,6 +65,8 @@ struct MallBench: AsyncParsableCommand {
                 products: products, reconcileOrders: reconcileOrders, orders: orders, concurrency: concurrency, seconds: seconds, members: Self.members,
                 keep: keep)
             Self.report(try await CatalogBench.run(settings), json: json)
+        } else if governance {
+            Self.report(try await GovernanceBench.run(orders: orders, concurrency: concurrency, members: Self.members), json: json)
         } else {
             Self.report(try await endToEnd(), json: json)
         }

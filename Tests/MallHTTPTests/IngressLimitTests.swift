@@ -37,6 +37,25 @@ import Testing
         }
     }
 
+    @Test func withTheLimitsSwitchedOffFailuresAreNeverRefused() async throws {
+        try await InProcessMall.run(configure: {
+            $0.failedLoginLimit = RateLimitPolicy(rate: Self.hourly, burst: 1)
+            $0.ingressLimits = false
+        }) { client in
+            for attempt in 0..<3 {
+                let failed = try await client.send("POST", "/sessions", json: ["email": "nobody@example.com", "password": "guess \(attempt)"])
+                #expect(failed.status == 401)
+            }
+        }
+        let off = try MallConfiguration.fromEnvironment(["MALL_INGRESS_LIMITS": "off"])
+        #expect(off.ingressLimits == false)
+        #expect(throws: ConfigurationError.self) { try MallConfiguration.fromEnvironment(["MALL_INGRESS_LIMITS": "maybe"]) }
+        let limits = try MallConfiguration.fromEnvironment(["MALL_FAILED_LOGINS_PER_MINUTE": "3", "MALL_FAILED_LOGINS_BURST": "4"]).failedLoginLimit
+        #expect(limits.rate == 3.0 / 60 && limits.burst == 4)
+        let error = #expect(throws: ConfigurationError.self) { try MallConfiguration.fromEnvironment(["MALL_ORDERS_PER_MINUTE": "0"]) }
+        #expect(error?.setting == "MALL_ORDERS_PER_MINUTE")
+    }
+
     @Test func registrationsFromOneAddressAreLimited() async throws {
         try await InProcessMall.run(configure: { $0.registrationLimit = RateLimitPolicy(rate: Self.hourly, burst: 2) }) { client in
             for name in ["a", "b"] {

@@ -14,9 +14,12 @@ final class IngressLimits: Sendable {
     let registrations: RateLimiter
     let orders: RateLimiter
     let maxInFlight: Int
+    /// `false` (`MALL_INGRESS_LIMITS=off`): every middleware below passes requests straight on.
+    let enabled: Bool
     private let inFlight = Atomic<Int>(0)
 
     init(_ configuration: MallConfiguration, clock: any HeraldClock) throws {
+        enabled = configuration.ingressLimits
         failedLogins = try RateLimiter(policy: configuration.failedLoginLimit, clock: clock)
         registrations = try RateLimiter(policy: configuration.registrationLimit, clock: clock)
         orders = try RateLimiter(policy: configuration.orderLimit, clock: clock)
@@ -46,7 +49,7 @@ struct LoadSheddingMiddleware: RouterMiddleware {
     let limits: IngressLimits
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if request.uri.path.hasPrefix("/health/") { return try await next(request, context) }
+        guard limits.enabled, !request.uri.path.hasPrefix("/health/") else { return try await next(request, context) }
         guard limits.enter() else {
             return Problem(.serviceUnavailable, slug: "overloaded", detail: "the server is at its limit of requests in flight; retry shortly")
                 .response(headers: [.retryAfter: "1"])
@@ -62,6 +65,7 @@ struct RegistrationLimitMiddleware: RouterMiddleware {
     let limits: IngressLimits
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard limits.enabled else { return try await next(request, context) }
         try IngressLimits.require(limits.registrations.acquire(context.clientAddress), "registrations from this address")
         return try await next(request, context)
     }
@@ -74,6 +78,7 @@ struct FailedLoginLimitMiddleware: RouterMiddleware {
     let limits: IngressLimits
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard limits.enabled else { return try await next(request, context) }
         let address = context.clientAddress
         try IngressLimits.require(limits.failedLogins.check(address), "failed log-ins from this address")
         do {
@@ -91,6 +96,7 @@ struct OrderLimitMiddleware: RouterMiddleware {
     let limits: IngressLimits
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard limits.enabled else { return try await next(request, context) }
         try IngressLimits.require(limits.orders.acquire(try context.memberID()), "orders from this member")
         return try await next(request, context)
     }
