@@ -3,19 +3,20 @@ import Herald
 import Logging
 import Synchronization
 
-/// A call the breaker turned away without trying it.
-public struct CircuitOpen: Error, Sendable, Hashable, CustomStringConvertible {
+/// A call the breaker turned away without trying it. A subscription whose handler throws it
+/// pauses until `retryAfter` without counting an attempt (``DependencyUnavailable``).
+public struct CircuitOpen: DependencyUnavailable, Sendable, Hashable, CustomStringConvertible {
     /// The breaker's name, e.g. `"payment-gateway"`.
     public var breaker: String
     /// When asking again may get through.
-    public var retryAfter: Duration
+    public var retryAfter: Duration?
 
-    public init(breaker: String, retryAfter: Duration) {
+    public init(breaker: String, retryAfter: Duration?) {
         self.breaker = breaker
         self.retryAfter = retryAfter
     }
 
-    public var description: String { "circuit breaker \(breaker) is open: retry after \(retryAfter)" }
+    public var description: String { "circuit breaker \(breaker) is open: retry after \(retryAfter ?? .zero)" }
 }
 
 /// Protects the callers of a dependency from waiting on it while it is down or slow: after

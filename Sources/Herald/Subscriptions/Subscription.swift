@@ -119,5 +119,25 @@ public struct Delivery: Sendable {
 /// ``EventDecodingError`` and ``AggregateDecodingError`` are permanent by nature.
 public protocol PermanentFailure: Error {}
 
+/// An error that says the handler's dependency is out (a payment gateway behind an open
+/// circuit breaker, say), not that the event is wrong: a subscription pauses instead of
+/// burning the event's attempts.
+///
+/// When a handler throws one, the worker ends the pass without committing it and without
+/// counting an attempt (as when the store itself fails), and tries again after
+/// ``retryAfter`` (within 100 ms ... 60 s; the subscription's outage back-off when `nil`).
+/// An outage of the dependency then leaves no dead letters, however long it lasts; the
+/// first pass after it, a half-open breaker's probe, resumes the subscription.
+///
+/// ```swift
+/// handler: .external(inbox: true) { delivery in
+///     try await gatewayBreaker.run { try await gateway.refund(…) }  // CircuitOpen conforms
+/// }
+/// ```
+public protocol DependencyUnavailable: Error {
+    /// When trying again may succeed.
+    var retryAfter: Duration? { get }
+}
+
 extension EventDecodingError: PermanentFailure {}
 extension AggregateDecodingError: PermanentFailure {}

@@ -170,9 +170,10 @@ public final class SubscriptionWorker: Sendable {
     ///
     /// A pass that fails (the store is unreachable or busy, its commit fails) is logged and
     /// retried after ``outageBackOff(afterFailedPasses:)``; it commits nothing and counts no
-    /// attempt, whether the store failed under a handler or at the commit. Only errors of a
-    /// handler's own logic count as attempts and park the event. A partition's worker
-    /// returns when its lease has passed to another node.
+    /// attempt, whether the store failed under a handler or at the commit. A handler that
+    /// throws ``DependencyUnavailable`` pauses the worker the same way, until its
+    /// `retryAfter`. Only errors of a handler's own logic count as attempts and park the
+    /// event. A partition's worker returns when its lease has passed to another node.
     ///
     /// A scan that finds nothing for this subscription (other event types, other
     /// partitions) does not commit its checkpoint move at once: the next batch that handles
@@ -206,6 +207,13 @@ public final class SubscriptionWorker: Sendable {
             } catch StoreError.projectionGenerationGone {
                 logger.info("projection generation replaced; stopping")
                 return
+            } catch let unavailable as any DependencyUnavailable {
+                let wait = unavailable.retryAfter.map { min(max($0, .milliseconds(100)), .seconds(60)) }
+                    ?? outageBackOff(afterFailedPasses: failedPasses + 1)
+                deadline = clock.now().adding(wait)
+                logger.warning(
+                    "subscription paused: its handler's dependency is unavailable; no attempt counted",
+                    metadata: ["error": "\(unavailable)", "retryAt": "\(deadline)"])
             } catch {
                 if Task.isCancelled { throw CancellationError() }
                 failedPasses += 1
@@ -373,9 +381,9 @@ public final class SubscriptionWorker: Sendable {
             return nil
         } catch {
             if Task.isCancelled { throw CancellationError() }
-            // The store failed under the handler (or its inbox): not the event's fault. End
-            // the pass uncommitted; no attempt is counted.
-            if StoreError.isOutage(error) { throw error }
+            // The store failed under the handler (or its inbox), or the handler's dependency
+            // is out: not the event's fault. End the pass uncommitted; no attempt is counted.
+            if StoreError.isOutage(error) || error is any DependencyUnavailable { throw error }
             logger.warning(
                 "handler failed",
                 metadata: ["position": "\(event.position)", "eventType": "\(event.eventType)",
