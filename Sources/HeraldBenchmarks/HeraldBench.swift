@@ -12,8 +12,9 @@ import Synchronization
 /// `herald-bench [--json] [--events N] [--latency-seconds S] [--commits N] [--scale-events N] [--database postgres://…]`
 /// (`--help` lists them)
 ///
-/// Measures Herald on SQLite next to plain GRDB on the same settings, in the same run, so
-/// the ratios mean something on a machine whose disk speed swings by 100×. With
+/// Measures Herald on SQLite next to SQLite's C API and plain GRDB on the same settings, and
+/// the disk's fsync rate, in the same run, so the ratios mean something on a machine whose
+/// disk speed swings by 100×. With
 /// `--database postgres://…` it measures the PostgreSQL store next to plain PostgresNIO
 /// one-row INSERTs on the same server, each store in a schema of its own (dropped after),
 /// and scale-out: 1, 2 and 3 consumer processes (`herald-crash-worker consume`, which must
@@ -158,15 +159,32 @@ struct Bench {
         // Commit throughput: raw and unit of work measured back to back in five rounds. The
         // ratio is the median of the per-round ratios, so drift in disk and CPU speed on this
         // shared machine hits both sides of each pair alike.
+        //
+        // On SQLite the baseline is SQLite itself: one-row INSERT transactions through its
+        // C API on one thread (`raw_c_commits_per_s`), and `uow_vs_raw` is against that.
+        // `raw_commits_per_s` is the same INSERT through GRDB's `DatabasePool.write` (async,
+        // on its writer queue), with `uow_vs_raw_grdb` the old ratio. `fsync_per_s` is the
+        // disk's rate of 4 KiB written and fdatasynced, what FULL commits wait for.
         for synchronous in modes {
             let count = synchronous == .normal ? settings.commits : settings.fullCommits
-            var raw: [Double] = [], uow: [Double] = [], ratios: [Double] = []
+            var rawC: [Double] = [], raw: [Double] = [], uow: [Double] = [], ratios: [Double] = [], grdbRatios: [Double] = []
+            var fsyncs: [Double] = []
             for _ in 0..<5 {
+                if case .sqlite = backend {
+                    rawC.append(try Baselines.rawCCommitsPerSecond(path: path("raw-c"), count: count, synchronous: synchronous))
+                    if synchronous == .full { fsyncs.append(try Baselines.fsyncsPerSecond(path: path("fsync"), count: count)) }
+                }
                 raw.append(try await rawCommits(count, synchronous))
                 uow.append(try await unitOfWorkCommits(count, synchronous))
-                ratios.append(uow.last! / raw.last!)
+                ratios.append(uow.last! / (rawC.last ?? raw.last!))
+                grdbRatios.append(uow.last! / raw.last!)
             }
             let suffix = synchronous == .normal ? "" : "_full"
+            if !rawC.isEmpty {
+                results.set("raw_c_commits_per_s" + suffix, median(rawC))
+                results.set("uow_vs_raw_grdb" + suffix, median(grdbRatios))
+            }
+            if !fsyncs.isEmpty { results.set("fsync_per_s", median(fsyncs)) }
             results.set("raw_commits_per_s" + suffix, median(raw))
             results.set("uow_commits_per_s" + suffix, median(uow))
             results.set("uow_vs_raw" + suffix, median(ratios))
