@@ -59,20 +59,19 @@ public final class RateLimiter: Sendable {
 
     private struct Buckets {
         var byKey: [String: Bucket] = [:]
-        /// Keys in the order they were first tracked, a ring: `next` is the oldest once full.
-        var arrivals: [String] = []
-        var next = 0
+        var arrivals: ArrivalRing<String>
     }
 
     public let policy: RateLimitPolicy
     private let clock: any HeraldClock
-    private let buckets = Mutex(Buckets())
+    private let buckets: Mutex<Buckets>
 
     /// - Throws: ``ConfigurationError`` for an invalid policy.
     public init(policy: RateLimitPolicy, clock: any HeraldClock) throws {
         try policy.validate()
         self.policy = policy
         self.clock = clock
+        buckets = Mutex(Buckets(arrivals: ArrivalRing(capacity: policy.maximumKeys)))
     }
 
     /// Takes a token of `key`'s bucket if it has one.
@@ -81,7 +80,7 @@ public final class RateLimiter: Sendable {
         let policy = policy
         return buckets.withLock { buckets in
             var bucket = buckets.byKey[key] ?? {
-                Self.track(key, in: &buckets, limit: policy.maximumKeys)
+                if let forgotten = buckets.arrivals.admit(key) { buckets.byKey[forgotten] = nil }
                 return Bucket(tokens: Double(policy.burst), updated: now)
             }()
             let elapsed = max(0, now.timeIntervalSince(bucket.updated))
@@ -111,14 +110,4 @@ public final class RateLimiter: Sendable {
 
     /// How many keys are tracked.
     public var trackedKeys: Int { buckets.withLock { $0.byKey.count } }
-
-    private static func track(_ key: String, in buckets: inout Buckets, limit: Int) {
-        if buckets.arrivals.count < limit {
-            buckets.arrivals.append(key)
-        } else {
-            buckets.byKey[buckets.arrivals[buckets.next]] = nil
-            buckets.arrivals[buckets.next] = key
-            buckets.next = (buckets.next + 1) % limit
-        }
-    }
 }

@@ -18,17 +18,16 @@ public final class AggregateCache: Sendable {
 
     private struct Entries {
         var byStream: [StreamID: Entry] = [:]
-        /// The cached streams in the order they came in, a ring: `next` is the oldest once full.
-        var arrivals: [StreamID] = []
-        var next = 0
+        var arrivals: ArrivalRing<StreamID>
     }
 
     public let capacity: Int
-    private let entries = Mutex(Entries())
+    private let entries: Mutex<Entries>
 
     public init(capacity: Int = 10_000) {
         precondition(capacity >= 0, "AggregateCache capacity must not be negative")
         self.capacity = capacity
+        entries = Mutex(Entries(arrivals: ArrivalRing(capacity: capacity)))
     }
 
     /// The value of `stream` at `version`, if cached and of type `A`.
@@ -42,17 +41,9 @@ public final class AggregateCache: Sendable {
     func store(_ value: any AggregateRoot, stream: StreamID, version: Int64) {
         guard capacity > 0 else { return }
         entries.withLock { entries in
-            if entries.byStream[stream] == nil {
-                if entries.arrivals.count < capacity {
-                    entries.arrivals.append(stream)
-                } else {
-                    // Not the dictionary's first entry: that is where new streams land
-                    // as often as anywhere, so the newest went first.
-                    entries.byStream[entries.arrivals[entries.next]] = nil
-                    entries.arrivals[entries.next] = stream
-                    entries.next = (entries.next + 1) % capacity
-                }
-            }
+            // Not the dictionary's first entry: that is where new streams land as often as
+            // anywhere, so the newest went first.
+            if entries.byStream[stream] == nil, let evicted = entries.arrivals.admit(stream) { entries.byStream[evicted] = nil }
             entries.byStream[stream] = Entry(version: version, value: value)
         }
     }

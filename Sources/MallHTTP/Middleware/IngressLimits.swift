@@ -59,14 +59,19 @@ struct LoadSheddingMiddleware: RouterMiddleware {
     }
 }
 
-/// Registrations per client address: each attempt takes a token.
-struct RegistrationLimitMiddleware: RouterMiddleware {
+/// One token of `limiter` per request, by the key `key` gives the request (its client
+/// address, its member): registrations per address, orders per member.
+struct RateLimitMiddleware: RouterMiddleware {
     typealias Context = MallRequestContext
     let limits: IngressLimits
+    let limiter: RateLimiter
+    /// What is limited, for the problem's detail: "orders from this member".
+    let what: String
+    let key: @Sendable (Context) throws -> String
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard limits.enabled else { return try await next(request, context) }
-        try IngressLimits.require(limits.registrations.acquire(context.clientAddress), "registrations from this address")
+        try IngressLimits.require(limiter.acquire(try key(context)), what)
         return try await next(request, context)
     }
 }
@@ -87,17 +92,5 @@ struct FailedLoginLimitMiddleware: RouterMiddleware {
             _ = limits.failedLogins.acquire(address)
             throw problem
         }
-    }
-}
-
-/// Orders per member (behind ``MemberAuthentication``).
-struct OrderLimitMiddleware: RouterMiddleware {
-    typealias Context = MallRequestContext
-    let limits: IngressLimits
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard limits.enabled else { return try await next(request, context) }
-        try IngressLimits.require(limits.orders.acquire(try context.memberID()), "orders from this member")
-        return try await next(request, context)
     }
 }

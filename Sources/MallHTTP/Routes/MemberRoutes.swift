@@ -8,7 +8,8 @@ struct MemberRoutes {
 
     func routes() -> RouteCollection<MallRequestContext> {
         let routes = RouteCollection(context: MallRequestContext.self)
-        routes.group().add(middleware: RegistrationLimitMiddleware(limits: limits)).post("/members") { request, context in
+        let registrations = RateLimitMiddleware(limits: limits, limiter: limits.registrations, what: "registrations from this address") { $0.clientAddress }
+        routes.group().add(middleware: registrations).post("/members") { request, context in
             let body = try await context.decode(RegisterRequest.self, from: request)
             let id = try await mall.members.register(email: body.email, password: body.password, name: body.name)
             return try JSON.response(RegisterResponse(id: id), status: .created)

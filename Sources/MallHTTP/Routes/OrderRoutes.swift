@@ -11,7 +11,9 @@ struct OrderRoutes {
     func routes() -> RouteCollection<MallRequestContext> {
         let routes = RouteCollection(context: MallRequestContext.self)
         routes.add(middleware: MemberAuthentication(members: mall.members))
-        routes.group().add(middleware: OrderLimitMiddleware(limits: limits)).post("/orders") { request, context in
+        // Behind MemberAuthentication: the member is known.
+        let orders = RateLimitMiddleware(limits: limits, limiter: limits.orders, what: "orders from this member") { try $0.memberID() }
+        routes.group().add(middleware: orders).post("/orders") { request, context in
             let body = try await context.decode(PlaceOrderRequest.self, from: request)
             let key = request.headers[HTTPField.Name("Idempotency-Key")!]
             let (order, created) = try await mall.placeOrder(memberID: try context.memberID(), body.command, idempotencyKey: key)
