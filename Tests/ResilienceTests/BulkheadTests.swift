@@ -50,14 +50,22 @@ struct BulkheadTests {
         #expect(bulkhead.load == (running: 0, waiting: 0))
     }
 
+    /// One call running (held at `gate`) and one waiting for its turn on `clock`.
+    static func oneRunningOneWaiting(
+        _ bulkhead: Bulkhead, _ clock: ManualClock, gate: Gate
+    ) async throws -> (running: Task<Void, any Error>, waiting: Task<Void, any Error>) {
+        let running = Task { try await bulkhead.run { await gate.pass() } }
+        try await eventually("the first call runs") { gate.isInside }
+        let waiting = Task { try await bulkhead.run { } }
+        try await eventually("the second call waits on the clock") { bulkhead.load.waiting == 1 && clock.sleepers == 1 }
+        return (running, waiting)
+    }
+
     @Test func aCallThatWaitsLongerThanTheLimitIsRefusedAndLosesNoPlace() async throws {
         let clock = ManualClock()
         let bulkhead = try Self.bulkhead(clock)
         let first = Gate()
-        let running = Task { try await bulkhead.run { await first.pass() } }
-        try await eventually("the first call runs") { first.isInside }
-        let waiting = Task { try await bulkhead.run { } }
-        try await eventually("the second call waits on the clock") { bulkhead.load.waiting == 1 && clock.sleepers == 1 }
+        let (running, waiting) = try await Self.oneRunningOneWaiting(bulkhead, clock, gate: first)
         clock.advance(by: .seconds(5))
         let error = await #expect(throws: BulkheadFull.self) { try await waiting.value }
         #expect(error?.reason == .waitedTooLong)
@@ -72,10 +80,7 @@ struct BulkheadTests {
         let clock = ManualClock()
         let bulkhead = try Self.bulkhead(clock)
         let first = Gate()
-        let running = Task { try await bulkhead.run { await first.pass() } }
-        try await eventually("the first call runs") { first.isInside }
-        let waiting = Task { try await bulkhead.run { } }
-        try await eventually("the second call waits") { bulkhead.load.waiting == 1 }
+        let (running, waiting) = try await Self.oneRunningOneWaiting(bulkhead, clock, gate: first)
         waiting.cancel()
         await #expect(throws: CancellationError.self) { try await waiting.value }
         #expect(bulkhead.load == (running: 1, waiting: 0))
