@@ -24,6 +24,7 @@ public struct Mall: Sendable {
     public let inventory: InventoryService
     public let payments: PaymentService
     public let orderPlacement: OrderPlacement
+    public let governance: GovernanceService
 
     public init(engine: HeraldEngine, configuration: MallConfiguration) {
         self.configuration = configuration
@@ -41,6 +42,7 @@ public struct Mall: Sendable {
         inventory = InventoryService(engine: engine)
         payments = PaymentService(engine: engine, gatewaySecret: configuration.gatewaySecret)
         orderPlacement = OrderPlacement(carts: carts, pricing: pricing, ordering: ordering)
+        governance = GovernanceService(engine: engine, configuration: configuration)
     }
 
     /// The subscriptions through which the contexts hear of each other.

@@ -46,7 +46,7 @@ public struct MallServer: Sendable {
         admin.addRoutes(OrderRoutes(mall: mall, limits: limits).admin())
         admin.addRoutes(PricingRoutes(mall: mall).admin())
         admin.addRoutes(MemberRoutes(mall: mall, limits: limits).admin())
-        admin.addRoutes(OperationsRoutes(mall: mall).admin())
+        admin.addRoutes(OperationsRoutes(mall: mall, limits: limits).admin())
         methods.load(router.routes)
         return router
     }
@@ -61,6 +61,7 @@ public struct MallServer: Sendable {
     public func application(services: [any Service], onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let settings = mall.configuration
         let head = TimeAmount(settings.requestHeadTimeout), body = TimeAmount(settings.requestBodyTimeout)
+        let follower = RulesFollower(governance: mall.governance, limits: limits, clock: mall.engine.clock, interval: .seconds(1), logger: logger)
         return Application(
             router: router(),
             server: .http1(configuration: .init(
@@ -69,7 +70,7 @@ public struct MallServer: Sendable {
             configuration: .init(
                 address: .hostname(settings.host, port: settings.port), serverName: "mall",
                 availableConnectionsDelegate: MaximumAvailableConnections(settings.maxConnections, logger: logger)),
-            services: services,
+            services: services + [follower],
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: logger)
     }

@@ -1,4 +1,7 @@
 import Herald
+import Logging
+import ServiceLifecycle
+import Foundation
 import Hummingbird
 import MallApp
 import MallKernel
@@ -6,29 +9,62 @@ import NIOCore
 import Resilience
 import Synchronization
 
-/// The limits every request meets on the way in, one set per server (see
-/// ``MallConfiguration``): failed log-ins and registrations per client address, orders per
-/// member, and requests in flight.
+/// The limits every request meets on the way in, one set per server: failed log-ins and
+/// registrations per client address, orders per member, and requests in flight. They start
+/// from the configuration and follow the governance rules (`/admin/rules`) as they change:
+/// ``RulesFollower`` applies a new version within a second on every node.
 final class IngressLimits: Sendable {
-    let failedLogins: RateLimiter
-    let registrations: RateLimiter
-    let orders: RateLimiter
-    let maxInFlight: Int
-    /// `false` (`MALL_INGRESS_LIMITS=off`): every middleware below passes requests straight on.
-    let enabled: Bool
+    private struct Current {
+        var version: Int64
+        var rules: GovernanceRules
+        var failedLogins: RateLimiter
+        var registrations: RateLimiter
+        var orders: RateLimiter
+    }
+
+    private let clock: any HeraldClock
+    private let current: Mutex<Current>
     private let inFlight = Atomic<Int>(0)
 
     init(_ configuration: MallConfiguration, clock: any HeraldClock) throws {
-        enabled = configuration.ingressLimits
-        failedLogins = try RateLimiter(policy: configuration.failedLoginLimit, clock: clock)
-        registrations = try RateLimiter(policy: configuration.registrationLimit, clock: clock)
-        orders = try RateLimiter(policy: configuration.orderLimit, clock: clock)
-        maxInFlight = configuration.maxRequestsInFlight
+        self.clock = clock
+        current = Mutex(try Self.limits(GovernanceRules(configuration), version: 0, clock: clock))
+    }
+
+    private static func limits(_ rules: GovernanceRules, version: Int64, clock: any HeraldClock) throws -> Current {
+        Current(
+            version: version, rules: rules, failedLogins: try RateLimiter(policy: rules.failedLogins.policy, clock: clock),
+            registrations: try RateLimiter(policy: rules.registrations.policy, clock: clock),
+            orders: try RateLimiter(policy: rules.orders.policy, clock: clock))
+    }
+
+    var version: Int64 { current.withLock { $0.version } }
+    var enabled: Bool { current.withLock { $0.rules.ingressLimits } }
+    var failedLogins: RateLimiter { current.withLock { $0.failedLogins } }
+    var registrations: RateLimiter { current.withLock { $0.registrations } }
+    var orders: RateLimiter { current.withLock { $0.orders } }
+
+    /// Puts `rules` in force unless they are what is in force already. A changed limit
+    /// starts with full buckets.
+    func apply(_ rules: GovernanceRules, version: Int64) throws {
+        let (known, unchanged) = current.withLock { ($0.version, $0.rules) }
+        guard version != known || rules != unchanged else { return }
+        let next = try Self.limits(rules, version: version, clock: clock)
+        current.withLock { current in
+            let kept = current
+            current = next
+            // Buckets of an unchanged limit keep their state: a rule change elsewhere must not
+            // give every address a fresh burst.
+            if kept.rules.failedLogins == rules.failedLogins { current.failedLogins = kept.failedLogins }
+            if kept.rules.registrations == rules.registrations { current.registrations = kept.registrations }
+            if kept.rules.orders == rules.orders { current.orders = kept.orders }
+        }
     }
 
     /// Takes a place for a request; `false` when all are taken (the request is shed).
     func enter() -> Bool {
-        if inFlight.wrappingAdd(1, ordering: .relaxed).newValue <= maxInFlight { return true }
+        let limit = current.withLock { $0.rules.maxRequestsInFlight }
+        if inFlight.wrappingAdd(1, ordering: .relaxed).newValue <= limit { return true }
         inFlight.wrappingSubtract(1, ordering: .relaxed)
         return false
     }
@@ -49,7 +85,7 @@ struct LoadSheddingMiddleware: RouterMiddleware {
     let limits: IngressLimits
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard limits.enabled, !request.uri.path.hasPrefix("/health/") else { return try await next(request, context) }
+        guard !request.uri.path.hasPrefix("/health/"), limits.enabled else { return try await next(request, context) }
         guard limits.enter() else {
             return Problem(.serviceUnavailable, slug: "overloaded", detail: "the server is at its limit of requests in flight; retry shortly")
                 .response(headers: [.retryAfter: "1"])
@@ -64,14 +100,15 @@ struct LoadSheddingMiddleware: RouterMiddleware {
 struct RateLimitMiddleware: RouterMiddleware {
     typealias Context = MallRequestContext
     let limits: IngressLimits
-    let limiter: RateLimiter
+    /// The limiter in force now (rules change while the server runs).
+    let limiter: @Sendable (IngressLimits) -> RateLimiter
     /// What is limited, for the problem's detail: "orders from this member".
     let what: String
     let key: @Sendable (Context) throws -> String
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard limits.enabled else { return try await next(request, context) }
-        try IngressLimits.require(limiter.acquire(try key(context)), what)
+        try IngressLimits.require(limiter(limits).acquire(try key(context)), what)
         return try await next(request, context)
     }
 }
@@ -92,5 +129,36 @@ struct FailedLoginLimitMiddleware: RouterMiddleware {
             _ = limits.failedLogins.acquire(address)
             throw problem
         }
+    }
+}
+
+/// Follows the stored governance rules: reads them every `interval` and puts a new version
+/// in force (``IngressLimits/apply(_:version:)``). Every node runs one, so a change made
+/// through any node is in force on all within `interval` and a read.
+struct RulesFollower: Service {
+    let governance: GovernanceService
+    let limits: IngressLimits
+    let clock: any HeraldClock
+    let interval: Duration
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isCancelled {
+            do {
+                let (version, rules) = try await governance.current()
+                if version != limits.version {
+                    try limits.apply(rules, version: version)
+                    logger.info("governance rules version \(version) in force")
+                }
+            } catch {
+                logger.warning("could not read the governance rules; the ones in force stay", metadata: ["error": "\(error)"])
+            }
+            try await gracefulSleep(until: clock.now().adding(interval))
+        }
+    }
+
+    /// Sleeps until `deadline`; returns early (without error) when the service group shuts down.
+    private func gracefulSleep(until deadline: Date) async throws {
+        try await cancelWhenGracefulShutdown { try await clock.sleep(until: deadline) }
     }
 }

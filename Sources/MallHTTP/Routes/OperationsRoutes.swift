@@ -2,9 +2,10 @@ import Hummingbird
 import MallApp
 
 /// Operating the shop, for the admin: subscriptions and projections, dead letters,
-/// reconciliation.
+/// reconciliation, governance rules.
 struct OperationsRoutes {
     let mall: Mall
+    let limits: IngressLimits
 
     func admin() -> RouteCollection<MallRequestContext> {
         let routes = RouteCollection(context: MallRequestContext.self)
@@ -24,6 +25,21 @@ struct OperationsRoutes {
         }
         routes.get("/reconciliation") { _, _ in
             try JSON.response(ReconciliationBody(try await mall.reconcile()))
+        }
+        routes.get("/rules") { _, _ in
+            let (version, rules) = try await mall.governance.current()
+            return try JSON.response(RulesBody(version: version, rules: rules))
+        }
+        routes.put("/rules") { request, context in
+            let body = try await context.decode(SetRulesRequest.self, from: request)
+            let rules = body.rules.rules
+            let version = try await mall.governance.set(rules, expectedVersion: body.version, by: body.by, reason: body.reason)
+            // In force on this node at once; the others follow within a second.
+            try limits.apply(rules, version: version)
+            return try JSON.response(RulesBody(version: version, rules: rules))
+        }
+        routes.get("/rules/history") { _, _ in
+            try JSON.response(try await mall.governance.history().map(RuleChangeBody.init))
         }
         return routes
     }

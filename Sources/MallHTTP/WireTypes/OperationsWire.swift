@@ -1,3 +1,4 @@
+import Foundation
 import Herald
 import MallApp
 
@@ -61,5 +62,77 @@ struct ReconciliationBody: Encodable {
         (orders, stocks, wallets, payments) = (report.orders, report.stocks, report.wallets, report.payments)
         drifts = report.drifts.map { Drift(rule: $0.rule, subject: $0.subject, detail: $0.detail) }
         lag = report.lag
+    }
+}
+
+/// A rate limit on the wire: tokens per minute, and the burst.
+struct LimitWire: Codable {
+    var perMinute: Double
+    var burst: Int
+
+    init(_ limit: GovernanceRules.Limit) {
+        perMinute = limit.perMinute
+        burst = limit.burst
+    }
+
+    var limit: GovernanceRules.Limit { GovernanceRules.Limit(perMinute: perMinute, burst: burst) }
+}
+
+/// The governance rules on the wire (`/admin/rules`).
+struct RulesWire: Codable {
+    var failedLogins: LimitWire
+    var registrations: LimitWire
+    var orders: LimitWire
+    var maxRequestsInFlight: Int
+    var ingressLimits: Bool
+
+    init(_ rules: GovernanceRules) {
+        failedLogins = LimitWire(rules.failedLogins)
+        registrations = LimitWire(rules.registrations)
+        orders = LimitWire(rules.orders)
+        maxRequestsInFlight = rules.maxRequestsInFlight
+        ingressLimits = rules.ingressLimits
+    }
+
+    var rules: GovernanceRules {
+        GovernanceRules(
+            failedLogins: failedLogins.limit, registrations: registrations.limit, orders: orders.limit,
+            maxRequestsInFlight: maxRequestsInFlight, ingressLimits: ingressLimits)
+    }
+}
+
+struct RulesBody: Encodable {
+    var version: Int64
+    var rules: RulesWire
+
+    init(version: Int64, rules: GovernanceRules) {
+        self.version = version
+        self.rules = RulesWire(rules)
+    }
+}
+
+/// A change of the rules: the whole new set, the version it replaces, who and why.
+struct SetRulesRequest: Decodable {
+    var version: Int64
+    var rules: RulesWire
+    var by: String
+    var reason: String
+}
+
+struct RuleChangeBody: Encodable {
+    var version: Int64
+    var at: Date
+    var by: String
+    var reason: String
+    var old: RulesWire
+    var new: RulesWire
+
+    init(_ change: RuleChange) {
+        version = change.version
+        at = change.at
+        by = change.by
+        reason = change.reason
+        old = RulesWire(change.old)
+        new = RulesWire(change.new)
     }
 }

@@ -1,0 +1,136 @@
+import Foundation
+import Herald
+import MallKernel
+import Resilience
+
+/// The governance rules an operator changes while the shop runs (`/admin/rules`): the
+/// ingress limits. Until a rule is first set, the configuration's values are in force.
+public struct GovernanceRules: Codable, Sendable, Hashable {
+    /// A rate limit as operators write it: tokens per minute, and the burst.
+    public struct Limit: Codable, Sendable, Hashable {
+        public var perMinute: Double
+        public var burst: Int
+
+        public init(perMinute: Double, burst: Int) {
+            self.perMinute = perMinute
+            self.burst = burst
+        }
+
+        /// (Per minute rounded to nine decimals: 6 a minute is 0.1 a second, and back is 6, not 6.000000000000001.)
+        init(_ policy: RateLimitPolicy) { self.init(perMinute: (policy.rate * 60 * 1e9).rounded() / 1e9, burst: policy.burst) }
+
+        public var policy: RateLimitPolicy { RateLimitPolicy(rate: perMinute / 60, burst: burst) }
+    }
+
+    public var failedLogins: Limit
+    public var registrations: Limit
+    public var orders: Limit
+    public var maxRequestsInFlight: Int
+    public var ingressLimits: Bool
+
+    public init(failedLogins: Limit, registrations: Limit, orders: Limit, maxRequestsInFlight: Int, ingressLimits: Bool) {
+        self.failedLogins = failedLogins
+        self.registrations = registrations
+        self.orders = orders
+        self.maxRequestsInFlight = maxRequestsInFlight
+        self.ingressLimits = ingressLimits
+    }
+
+    /// The rules a configuration starts with.
+    public init(_ configuration: MallConfiguration) {
+        self.init(
+            failedLogins: Limit(configuration.failedLoginLimit), registrations: Limit(configuration.registrationLimit),
+            orders: Limit(configuration.orderLimit), maxRequestsInFlight: configuration.maxRequestsInFlight,
+            ingressLimits: configuration.ingressLimits)
+    }
+
+    /// - Throws: ``InvalidInput`` naming the rule's field and what it allows.
+    public func validate() throws {
+        for (name, limit) in [("failedLogins", failedLogins), ("registrations", registrations), ("orders", orders)] {
+            guard limit.perMinute >= 0.01, limit.perMinute <= 1_000_000, limit.perMinute.isFinite else {
+                throw InvalidInput(field: "rules.\(name).perMinute", "a number 0.01 ... 1000000")
+            }
+            guard (1...1_000_000).contains(limit.burst) else { throw InvalidInput(field: "rules.\(name).burst", "an integer 1 ... 1000000") }
+        }
+        guard (1...1_000_000).contains(maxRequestsInFlight) else {
+            throw InvalidInput(field: "rules.maxRequestsInFlight", "an integer 1 ... 1000000")
+        }
+    }
+}
+
+/// One change of the rules: who, when, why, from what to what.
+public struct RuleChange: Codable, Sendable, Hashable {
+    public var version: Int64
+    public var at: Date
+    public var by: String
+    public var reason: String
+    public var old: GovernanceRules
+    public var new: GovernanceRules
+}
+
+/// The rules in force and their latest changes, one document ("main"), versioned by Herald.
+struct RuleBook: AggregateRoot {
+    static let streamType = "GovernanceRules"
+    static let mainID = "main"
+    /// Changes kept in the document, newest last.
+    static let historyLimit = 100
+
+    let id: String
+    var rules: GovernanceRules
+    var history: [RuleChange] = []
+    var pendingEvents = PendingEvents()
+}
+
+/// The stored rules moved on since the caller read them.
+public struct RulesChangedMeanwhile: MallProblem, Hashable, Sendable {
+    public var expected: Int64
+    public var kind: ProblemKind { .conflict }
+    public var field: String? { "version" }
+    public var description: String { "the rules are no longer at version \(expected); read them again and retry" }
+}
+
+/// Reading and changing the governance rules.
+public struct GovernanceService: Sendable {
+    let engine: HeraldEngine
+    let configuration: MallConfiguration
+
+    public init(engine: HeraldEngine, configuration: MallConfiguration) {
+        self.engine = engine
+        self.configuration = configuration
+    }
+
+    /// The rules in force, and their version (0: the configuration's, never changed).
+    public func current() async throws -> (version: Int64, rules: GovernanceRules) {
+        let work = engine.unitOfWork()
+        guard let book = try await work.load(RuleBook.self, id: RuleBook.mainID) else { return (0, GovernanceRules(configuration)) }
+        return (Int64(book.history.last?.version ?? 0), book.rules)
+    }
+
+    /// Replaces the rules if they are still at `expectedVersion`. A rule that does not
+    /// validate is refused and the rules in force stay.
+    ///
+    /// - Throws: ``InvalidInput`` naming the field, or ``RulesChangedMeanwhile``.
+    @discardableResult
+    public func set(_ rules: GovernanceRules, expectedVersion: Int64, by: String, reason: String) async throws -> Int64 {
+        try rules.validate()
+        let by = try by.validated(field: "by", maxLength: 100)
+        let reason = try reason.validated(field: "reason", maxLength: 500)
+        let now = engine.clock.now()
+        let configured = GovernanceRules(configuration)
+        return try await engine.perform { work in
+            var book = try await work.load(RuleBook.self, id: RuleBook.mainID) ?? RuleBook(id: RuleBook.mainID, rules: configured)
+            let version = Int64(book.history.last?.version ?? 0)
+            guard version == expectedVersion else { throw RulesChangedMeanwhile(expected: expectedVersion) }
+            book.history.append(RuleChange(version: version + 1, at: now, by: by, reason: reason, old: book.rules, new: rules))
+            book.history = Array(book.history.suffix(RuleBook.historyLimit))
+            book.rules = rules
+            try work.save(&book)
+            return version + 1
+        }
+    }
+
+    /// The latest changes, newest first (at most ``RuleBook/historyLimit``).
+    public func history() async throws -> [RuleChange] {
+        try await engine.unitOfWork().load(RuleBook.self, id: RuleBook.mainID)?.history.reversed() ?? []
+    }
+}

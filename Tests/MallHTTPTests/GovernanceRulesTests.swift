@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `/admin/rules`: the governance rules, changed while the shop runs, versioned with
+/// their history, and in force on every node.
+@Suite struct GovernanceRulesTests {
+    static let admin = MallServerProcess.adminToken
+
+    /// `rules` with the per-member order limit at one order, then one every 100 minutes.
+    static func oneOrderPerMember(_ rules: [String: Any]) -> [String: Any] {
+        var rules = rules
+        rules["orders"] = ["perMinute": 0.01, "burst": 1]
+        return rules
+    }
+
+    @Test func aChangeIsVersionedWithItsHistoryAndABadRuleLeavesTheRulesInForce() async throws {
+        try await InProcessMall.run(configure: { $0.maxUnpaidOrdersPerMember = 100 }) { client in
+            let initial = try await client.send("GET", "/admin/rules", token: Self.admin)
+            #expect(initial.status == 200)
+            #expect(initial["version"] as? Int == 0, "the configuration's rules, never changed")
+            let configured = try #require(initial["rules"] as? [String: Any])
+            #expect((configured["failedLogins"] as? [String: Any])?["perMinute"] as? Double == 6)
+
+            let changed = try await client.send("PUT", "/admin/rules", json: [
+                "version": 0, "rules": Self.oneOrderPerMember(configured), "by": "ops@example.com", "reason": "bots at the flash sale",
+            ], token: Self.admin)
+            #expect(changed.status == 200)
+            #expect(changed["version"] as? Int == 1)
+
+            // In force at once on the node that took it.
+            let member = try await client.member("shopper")
+            #expect(try await client.placeOrder(member.token, [("cocoa", 1)]).status == 201)
+            #expect(try await client.placeOrder(member.token, [("cocoa", 1)]).status == 429)
+
+            // A change based on the old version is refused.
+            let stale = try await client.send("PUT", "/admin/rules", json: [
+                "version": 0, "rules": configured, "by": "someone else", "reason": "undo",
+            ], token: Self.admin)
+            #expect(stale.status == 409)
+            #expect(stale.string("field") == "version")
+
+            // A bad rule names its field; the rules in force stay.
+            var bad = Self.oneOrderPerMember(configured)
+            bad["registrations"] = ["perMinute": 10, "burst": 0]
+            let refused = try await client.send("PUT", "/admin/rules", json: ["version": 1, "rules": bad, "by": "ops", "reason": "typo"], token: Self.admin)
+            #expect(refused.status == 400)
+            #expect(refused.string("field") == "rules.registrations.burst")
+            let after = try await client.send("GET", "/admin/rules", token: Self.admin)
+            #expect(after["version"] as? Int == 1)
+            #expect(((after["rules"] as? [String: Any])?["orders"] as? [String: Any])?["burst"] as? Int == 1)
+
+            let history = try await client.send("GET", "/admin/rules/history", token: Self.admin).array
+            #expect(history.count == 1)
+            #expect(history.first?["by"] as? String == "ops@example.com")
+            #expect(history.first?["reason"] as? String == "bots at the flash sale")
+            #expect(((history.first?["old"] as? [String: Any])?["orders"] as? [String: Any])?["burst"] as? Int == 20)
+            #expect(((history.first?["new"] as? [String: Any])?["orders"] as? [String: Any])?["burst"] as? Int == 1)
+
+            // Members cannot read or change the rules.
+            #expect(try await client.send("GET", "/admin/rules", token: member.token).status == 403)
+        }
+    }
+
+    /// On PostgreSQL a second node, which did not take the change, follows it (it reads the
+    /// rules every second); on SQLite the one node.
+    @Test(arguments: Backend.available)
+    func aRuleChangedThroughOneNodeIsInForceOnEveryNode(_ backend: Backend) async throws {
+        let first = MallServerProcess(backend: backend)
+        try await first.start()
+        defer { first.stop() }
+        var nodes = [first]
+        if case .postgres = backend {
+            let second = MallServerProcess(sharing: first)
+            try await second.start()
+            nodes.append(second)
+        }
+        defer { for node in nodes.dropFirst() { node.stop() } }
+
+        let admin = MallClient(baseURL: first.baseURL)
+        let current = try await admin.send("GET", "/admin/rules", token: Self.admin)
+        let rules = try #require(current["rules"] as? [String: Any])
+        let changed = try await admin.send("PUT", "/admin/rules", json: [
+            "version": current["version"] as? Int ?? -1, "rules": Self.oneOrderPerMember(rules), "by": "test", "reason": "a rule for every node",
+        ], token: Self.admin)
+        try #require(changed.status == 200, "\(changed.json ?? "")")
+        let changedAt = Date()
+
+        for (index, node) in nodes.enumerated() {
+            let client = MallClient(baseURL: node.baseURL)
+            let member = try await client.member("node\(index)")
+            try await eventually("node \(index) enforces the new limit") {
+                _ = try await client.placeOrder(member.token, [("cocoa", 1)])
+                return try await client.placeOrder(member.token, [("cocoa", 1)]).status == 429
+            }
+            print("governance rules: node \(index) in force \(String(format: "%.2f", Date().timeIntervalSince(changedAt))) s after the change")
+        }
+    }
+}
