@@ -12,7 +12,7 @@ struct MallCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mall",
         abstract: "Mall, the event-driven e-commerce back end built on Herald.",
-        subcommands: [Serve.self, Demo.self, Reconcile.self, DeadLettersCommand.self, ProjectionsCommand.self, Events.self, Gateway.self],
+        subcommands: [Serve.self, Demo.self, Reconcile.self, DeadLettersCommand.self, ProjectionsCommand.self, RulesCommand.self, Events.self, Gateway.self],
         defaultSubcommand: Serve.self)
 }
 

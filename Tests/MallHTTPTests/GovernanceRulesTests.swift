@@ -96,4 +96,37 @@ import TestSupport
             print("governance rules: node \(index) in force \(String(format: "%.2f", Date().timeIntervalSince(changedAt))) s after the change")
         }
     }
+
+    /// `mall rules` on the database of a running server (SQLite: the CLI is a second
+    /// process on the file): the server follows the change; bad input is a message and a
+    /// non-zero exit, and changes nothing.
+    @Test func theCommandLineChangesTheRulesAndTheRunningServerFollows() async throws {
+        let server = MallServerProcess()
+        try await server.start()
+        defer { server.stop() }
+
+        let unknown = try server.runCommand(["rules", "set", "orders.bursts", "1", "--by", "ops", "--reason", "typo"])
+        #expect(unknown.status != 0)
+        #expect(unknown.output.contains("orders.bursts") && unknown.output.contains("orders.burst"), "\(unknown.output)")
+        let outOfRange = try server.runCommand(["rules", "set", "orders.burst", "0", "--by", "ops", "--reason", "typo"])
+        #expect(outOfRange.status != 0)
+        #expect(outOfRange.output.contains("rules.orders.burst"), "\(outOfRange.output)")
+        #expect(try server.runCommand(["rules", "get"]).output.contains("version 0"))
+
+        let set = try server.runCommand(["rules", "set", "orders.burst", "1", "--by", "ops@example.com", "--reason", "bots at the sale"])
+        #expect(set.status == 0, "\(set.output)")
+        // The command's own settings are the rules before the first change (the test
+        // server's differ: its shoppers are allowed far more orders).
+        #expect(set.output.contains("version 1: orders.burst 20 → 1"), "\(set.output)")
+        let client = MallClient(baseURL: server.baseURL)
+        let member = try await client.member("cli")
+        try await eventually("the server enforces the rule the command set") {
+            _ = try await client.placeOrder(member.token, [("cocoa", 1)])
+            return try await client.placeOrder(member.token, [("cocoa", 1)]).status == 429
+        }
+        let history = try server.runCommand(["rules", "history"])
+        #expect(history.output.contains("version 1"), "\(history.output)")
+        #expect(history.output.contains("by ops@example.com: bots at the sale"), "\(history.output)")
+        #expect(history.output.contains("1 change(s)"), "\(history.output)")
+    }
 }

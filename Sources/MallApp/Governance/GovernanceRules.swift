@@ -134,3 +134,52 @@ public struct GovernanceService: Sendable {
         try await engine.unitOfWork().load(RuleBook.self, id: RuleBook.mainID)?.history.reversed() ?? []
     }
 }
+
+extension GovernanceRules {
+    /// Every rule by its name (as `mall rules` shows and sets them), with its value as text.
+    public var settings: [(name: String, value: String)] {
+        func number(_ value: Double) -> String { value == value.rounded() ? String(Int64(value)) : String(value) }
+        return [
+            ("failed-logins.per-minute", number(failedLogins.perMinute)), ("failed-logins.burst", String(failedLogins.burst)),
+            ("registrations.per-minute", number(registrations.perMinute)), ("registrations.burst", String(registrations.burst)),
+            ("orders.per-minute", number(orders.perMinute)), ("orders.burst", String(orders.burst)),
+            ("max-requests-in-flight", String(maxRequestsInFlight)), ("ingress-limits", ingressLimits ? "on" : "off"),
+        ]
+    }
+
+    /// These rules with the one called `name` set to `value`.
+    ///
+    /// - Throws: ``InvalidInput`` naming the rule when there is none of that name or the
+    ///   value is not of its kind (the ranges are checked by ``validate()``).
+    public func setting(_ name: String, to value: String) throws -> GovernanceRules {
+        var rules = self
+        func number() throws -> Double {
+            guard let number = Double(value), number.isFinite else { throw InvalidInput(field: name, "a number, not \(value)") }
+            return number
+        }
+        func integer() throws -> Int {
+            guard let integer = Int(value) else { throw InvalidInput(field: name, "an integer, not \(value)") }
+            return integer
+        }
+        switch name {
+        case "failed-logins.per-minute": rules.failedLogins.perMinute = try number()
+        case "failed-logins.burst": rules.failedLogins.burst = try integer()
+        case "registrations.per-minute": rules.registrations.perMinute = try number()
+        case "registrations.burst": rules.registrations.burst = try integer()
+        case "orders.per-minute": rules.orders.perMinute = try number()
+        case "orders.burst": rules.orders.burst = try integer()
+        case "max-requests-in-flight": rules.maxRequestsInFlight = try integer()
+        case "ingress-limits":
+            guard value == "on" || value == "off" else { throw InvalidInput(field: name, "on or off, not \(value)") }
+            rules.ingressLimits = value == "on"
+        default:
+            throw InvalidInput(field: name, "no such rule; the rules are " + settings.map(\.name).joined(separator: ", "))
+        }
+        return rules
+    }
+
+    /// The rules whose values differ from `other`'s, as "name old → new".
+    public func changes(from other: GovernanceRules) -> [String] {
+        zip(other.settings, settings).filter { $0.value != $1.value }.map { "\($1.name) \($0.value) → \($1.value)" }
+    }
+}
