@@ -129,4 +129,46 @@ import TestSupport
         #expect(history.output.contains("by ops@example.com: bots at the sale"), "\(history.output)")
         #expect(history.output.contains("1 change(s)"), "\(history.output)")
     }
+
+    /// The degradation switches: new orders paused (503) while everything after an order
+    /// goes on; a text search answered with the plain listing, marked. Off again, all is back.
+    @Test func theSwitchesPauseNewOrdersAndDegradeSearchWhileTheRestGoesOn() async throws {
+        try await InProcessMall.run(configure: { $0.maxUnpaidOrdersPerMember = 100 }) { client in
+            let member = try await client.member("ada")
+            let placed = try await client.placeOrder(member.token, [("cocoa", 1)])
+            let orderID = try #require(placed.string("id"))
+            try await client.waitForOrder(orderID, token: member.token, status: "awaitingPayment")
+            let everything = try #require(try await client.send("GET", "/products")["total"] as? Int)
+
+            func switches(_ on: Bool, version: Int) async throws {
+                var rules = try #require(try await client.send("GET", "/admin/rules", token: Self.admin)["rules"] as? [String: Any])
+                rules["newOrdersPaused"] = on
+                rules["searchDegraded"] = on
+                let changed = try await client.send("PUT", "/admin/rules", json: [
+                    "version": version, "rules": rules, "by": "ops", "reason": on ? "the database is struggling" : "recovered",
+                ], token: Self.admin)
+                try #require(changed.status == 200, "\(changed.json ?? "")")
+            }
+            try await switches(true, version: 0)
+
+            let refused = try await client.placeOrder(member.token, [("cocoa", 1)])
+            #expect(refused.status == 503)
+            #expect(refused.string("detail")?.contains("paused") == true)
+            #expect(refused.headers["retry-after"] != nil)
+            // What follows an order taken before goes on.
+            #expect((200...201).contains(try await client.send("POST", "/orders/\(orderID)/payments", token: member.token).status))
+            #expect(try await client.send("POST", "/orders/\(orderID)/cancel", token: member.token).status == 200)
+
+            let degraded = try await client.send("GET", "/products?q=tea")
+            #expect(degraded.status == 200)
+            #expect(degraded.headers["mall-degraded"] == "search")
+            #expect(degraded["total"] as? Int == everything, "the plain listing, not the search")
+
+            try await switches(false, version: 1)
+            #expect(try await client.placeOrder(member.token, [("cocoa", 1)]).status == 201)
+            let searched = try await client.send("GET", "/products?q=tea")
+            #expect(searched.headers["mall-degraded"] == nil)
+            #expect((searched["total"] as? Int ?? 0) < everything)
+        }
+    }
 }

@@ -4,7 +4,8 @@ import MallKernel
 import Resilience
 
 /// The governance rules an operator changes while the shop runs (`/admin/rules`): the
-/// ingress limits. Until a rule is first set, the configuration's values are in force.
+/// ingress limits and the degradation switches. Until a rule is first set, the
+/// configuration's values are in force (every switch off).
 public struct GovernanceRules: Codable, Sendable, Hashable {
     /// A rate limit as operators write it: tokens per minute, and the burst.
     public struct Limit: Codable, Sendable, Hashable {
@@ -27,13 +28,41 @@ public struct GovernanceRules: Codable, Sendable, Hashable {
     public var orders: Limit
     public var maxRequestsInFlight: Int
     public var ingressLimits: Bool
+    /// Degradation switch: `POST /orders` answers 503 with `Retry-After`; payments, gateway
+    /// callbacks, cancellations and refunds go on (the orders already taken complete).
+    public var newOrdersPaused: Bool
+    /// Degradation switch: a text search (`q`) answers with the plain listing (its category,
+    /// if given), marked `Mall-Degraded: search`, sparing the search's cost.
+    public var searchDegraded: Bool
 
-    public init(failedLogins: Limit, registrations: Limit, orders: Limit, maxRequestsInFlight: Int, ingressLimits: Bool) {
+    public init(
+        failedLogins: Limit, registrations: Limit, orders: Limit, maxRequestsInFlight: Int, ingressLimits: Bool,
+        newOrdersPaused: Bool = false, searchDegraded: Bool = false
+    ) {
         self.failedLogins = failedLogins
         self.registrations = registrations
         self.orders = orders
         self.maxRequestsInFlight = maxRequestsInFlight
         self.ingressLimits = ingressLimits
+        self.newOrdersPaused = newOrdersPaused
+        self.searchDegraded = searchDegraded
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case failedLogins, registrations, orders, maxRequestsInFlight, ingressLimits, newOrdersPaused, searchDegraded
+    }
+
+    /// Rules stored before a switch existed read it as off.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            failedLogins: try container.decode(Limit.self, forKey: .failedLogins),
+            registrations: try container.decode(Limit.self, forKey: .registrations),
+            orders: try container.decode(Limit.self, forKey: .orders),
+            maxRequestsInFlight: try container.decode(Int.self, forKey: .maxRequestsInFlight),
+            ingressLimits: try container.decode(Bool.self, forKey: .ingressLimits),
+            newOrdersPaused: try container.decodeIfPresent(Bool.self, forKey: .newOrdersPaused) ?? false,
+            searchDegraded: try container.decodeIfPresent(Bool.self, forKey: .searchDegraded) ?? false)
     }
 
     /// The rules a configuration starts with.
@@ -144,6 +173,7 @@ extension GovernanceRules {
             ("registrations.per-minute", number(registrations.perMinute)), ("registrations.burst", String(registrations.burst)),
             ("orders.per-minute", number(orders.perMinute)), ("orders.burst", String(orders.burst)),
             ("max-requests-in-flight", String(maxRequestsInFlight)), ("ingress-limits", ingressLimits ? "on" : "off"),
+            ("new-orders-paused", newOrdersPaused ? "on" : "off"), ("search-degraded", searchDegraded ? "on" : "off"),
         ]
     }
 
@@ -161,6 +191,10 @@ extension GovernanceRules {
             guard let integer = Int(value) else { throw InvalidInput(field: name, "an integer, not \(value)") }
             return integer
         }
+        func on() throws -> Bool {
+            guard value == "on" || value == "off" else { throw InvalidInput(field: name, "on or off, not \(value)") }
+            return value == "on"
+        }
         switch name {
         case "failed-logins.per-minute": rules.failedLogins.perMinute = try number()
         case "failed-logins.burst": rules.failedLogins.burst = try integer()
@@ -169,9 +203,9 @@ extension GovernanceRules {
         case "orders.per-minute": rules.orders.perMinute = try number()
         case "orders.burst": rules.orders.burst = try integer()
         case "max-requests-in-flight": rules.maxRequestsInFlight = try integer()
-        case "ingress-limits":
-            guard value == "on" || value == "off" else { throw InvalidInput(field: name, "on or off, not \(value)") }
-            rules.ingressLimits = value == "on"
+        case "ingress-limits": rules.ingressLimits = try on()
+        case "new-orders-paused": rules.newOrdersPaused = try on()
+        case "search-degraded": rules.searchDegraded = try on()
         default:
             throw InvalidInput(field: name, "no such rule; the rules are " + settings.map(\.name).joined(separator: ", "))
         }

@@ -39,6 +39,8 @@ final class IngressLimits: Sendable {
     }
 
     var version: Int64 { current.withLock { $0.version } }
+    /// The rules in force on this node (the switches among them).
+    var rules: GovernanceRules { current.withLock { $0.rules } }
     var enabled: Bool { current.withLock { $0.rules.ingressLimits } }
     var failedLogins: RateLimiter { current.withLock { $0.failedLogins } }
     var registrations: RateLimiter { current.withLock { $0.registrations } }
@@ -111,6 +113,24 @@ struct RateLimitMiddleware: RouterMiddleware {
         try IngressLimits.require(limiter(limits).acquire(try key(context)), what)
         return try await next(request, context)
     }
+}
+
+/// The `newOrdersPaused` switch: new orders are refused with 503 and `Retry-After` while it
+/// is on; everything after an order (payments, callbacks, cancellations, refunds) goes on.
+struct NewOrdersSwitchMiddleware: RouterMiddleware {
+    typealias Context = MallRequestContext
+    let limits: IngressLimits
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard !limits.rules.newOrdersPaused else { throw NewOrdersPaused() }
+        return try await next(request, context)
+    }
+}
+
+/// The operator paused new orders (a degradation switch).
+struct NewOrdersPaused: MallProblem {
+    var kind: ProblemKind { .overloaded }
+    var description: String { "new orders are paused for now; orders already placed go on. Retry later" }
 }
 
 /// Failed log-ins per client address: an address out of tokens is refused before its

@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 import MallApp
 import MallCatalog
@@ -7,6 +8,7 @@ import MallKernel
 /// listing, editing and delisting products for the admin.
 struct CatalogRoutes {
     let mall: Mall
+    let limits: IngressLimits
 
     func routes() -> RouteCollection<MallRequestContext> {
         let routes = RouteCollection(context: MallRequestContext.self)
@@ -19,9 +21,14 @@ struct CatalogRoutes {
                 }
                 return sort
             } ?? .title
-            let search = ProductSearch(category: category, text: request.uri.queryParameters.get("q"), sort: sort, page: page)
+            var search = ProductSearch(category: category, text: request.uri.queryParameters.get("q"), sort: sort, page: page)
+            // The search-degraded switch: the plain listing instead of the text search, marked.
+            let degraded = search.text != nil && limits.rules.searchDegraded
+            if degraded { search.text = nil }
             let (items, total) = try await mall.catalog.products(search)
-            return try JSON.response(ProductPage(items: items.map(ProductBody.init), page: page, pageSize: CatalogService.pageSize, total: total))
+            var response = try JSON.response(ProductPage(items: items.map(ProductBody.init), page: page, pageSize: CatalogService.pageSize, total: total))
+            if degraded { response.headers[HTTPField.Name("Mall-Degraded")!] = "search" }
+            return response
         }
         routes.add(middleware: MemberAuthentication(members: mall.members, required: false))
         routes.get("/products/{sku}") { _, context in

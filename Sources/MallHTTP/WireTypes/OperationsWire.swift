@@ -85,6 +85,8 @@ struct RulesWire: Codable {
     var orders: LimitWire
     var maxRequestsInFlight: Int
     var ingressLimits: Bool
+    var newOrdersPaused: Bool
+    var searchDegraded: Bool
 
     init(_ rules: GovernanceRules) {
         failedLogins = LimitWire(rules.failedLogins)
@@ -92,12 +94,15 @@ struct RulesWire: Codable {
         orders = LimitWire(rules.orders)
         maxRequestsInFlight = rules.maxRequestsInFlight
         ingressLimits = rules.ingressLimits
+        newOrdersPaused = rules.newOrdersPaused
+        searchDegraded = rules.searchDegraded
     }
 
     var rules: GovernanceRules {
         GovernanceRules(
             failedLogins: failedLogins.limit, registrations: registrations.limit, orders: orders.limit,
-            maxRequestsInFlight: maxRequestsInFlight, ingressLimits: ingressLimits)
+            maxRequestsInFlight: maxRequestsInFlight, ingressLimits: ingressLimits, newOrdersPaused: newOrdersPaused,
+            searchDegraded: searchDegraded)
     }
 }
 
