@@ -163,15 +163,20 @@ struct RulesFollower: Service {
     let logger: Logger
 
     func run() async throws {
+        var failing = false
         while !Task.isCancelled {
             do {
                 let (version, rules) = try await governance.current()
+                if failing { logger.info("governance rules readable again") }
+                failing = false
                 if version != limits.version {
                     try limits.apply(rules, version: version)
                     logger.info("governance rules version \(version) in force")
                 }
             } catch {
-                logger.warning("could not read the governance rules; the ones in force stay", metadata: ["error": "\(error)"])
+                // Once per outage, not every second of it.
+                if !failing { logger.warning("could not read the governance rules; the ones in force stay", metadata: ["error": "\(error)"]) }
+                failing = true
             }
             try await gracefulSleep(until: clock.now().adding(interval))
         }
