@@ -28,13 +28,13 @@ public struct Changeset: Sendable {
 
     public init(recordedAt: Date) { self.recordedAt = recordedAt }
 
-    /// Whether committing would change nothing.
     /// Whether waiting workers have something new after this commit: events to deliver or
     /// a message scheduled. A commit of only documents, a checkpoint, parked events or
     /// projection rows (most of a subscription's commits) announces nothing: every worker it
     /// woke would scan and find nothing to do.
     public var announcesWork: Bool { !events.isEmpty || !scheduled.isEmpty }
 
+    /// Whether committing would change nothing.
     public var isEmpty: Bool {
         aggregates.isEmpty && events.isEmpty && scheduled.isEmpty && cancelledSchedules.isEmpty
             && deliveredSchedules.isEmpty && (subscription?.isEmpty ?? true) && projectionWrites.isEmpty
