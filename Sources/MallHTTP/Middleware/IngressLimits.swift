@@ -28,14 +28,11 @@ final class IngressLimits: Sendable {
 
     init(_ configuration: MallConfiguration, clock: any HeraldClock) throws {
         self.clock = clock
-        current = Mutex(try Self.limits(GovernanceRules(configuration), version: 0, clock: clock))
-    }
-
-    private static func limits(_ rules: GovernanceRules, version: Int64, clock: any HeraldClock) throws -> Current {
-        Current(
-            version: version, rules: rules, failedLogins: try RateLimiter(policy: rules.failedLogins.policy, clock: clock),
+        let rules = GovernanceRules(configuration)
+        current = Mutex(Current(
+            version: 0, rules: rules, failedLogins: try RateLimiter(policy: rules.failedLogins.policy, clock: clock),
             registrations: try RateLimiter(policy: rules.registrations.policy, clock: clock),
-            orders: try RateLimiter(policy: rules.orders.policy, clock: clock))
+            orders: try RateLimiter(policy: rules.orders.policy, clock: clock)))
     }
 
     var version: Int64 { current.withLock { $0.version } }
@@ -46,20 +43,22 @@ final class IngressLimits: Sendable {
     var registrations: RateLimiter { current.withLock { $0.registrations } }
     var orders: RateLimiter { current.withLock { $0.orders } }
 
-    /// Puts `rules` in force unless they are what is in force already. A changed limit
-    /// starts with full buckets.
+    /// Puts `rules` in force if `version` is newer than the version in force. Versions only
+    /// move forward: the follower's read from just before a change made through this node
+    /// must not undo the change. A changed limit starts with full buckets; an unchanged one
+    /// keeps its buckets, so a change of another rule gives no address a fresh burst.
     func apply(_ rules: GovernanceRules, version: Int64) throws {
-        let (known, unchanged) = current.withLock { ($0.version, $0.rules) }
-        guard version != known || rules != unchanged else { return }
-        let next = try Self.limits(rules, version: version, clock: clock)
-        current.withLock { current in
-            let kept = current
-            current = next
-            // Buckets of an unchanged limit keep their state: a rule change elsewhere must not
-            // give every address a fresh burst.
-            if kept.rules.failedLogins == rules.failedLogins { current.failedLogins = kept.failedLogins }
-            if kept.rules.registrations == rules.registrations { current.registrations = kept.registrations }
-            if kept.rules.orders == rules.orders { current.orders = kept.orders }
+        let clock = clock
+        try current.withLock { current in
+            guard version > current.version else { return }
+            func limiter(_ old: GovernanceRules.Limit, _ new: GovernanceRules.Limit, kept: RateLimiter) throws -> RateLimiter {
+                old == new ? kept : try RateLimiter(policy: new.policy, clock: clock)
+            }
+            current = Current(
+                version: version, rules: rules,
+                failedLogins: try limiter(current.rules.failedLogins, rules.failedLogins, kept: current.failedLogins),
+                registrations: try limiter(current.rules.registrations, rules.registrations, kept: current.registrations),
+                orders: try limiter(current.rules.orders, rules.orders, kept: current.orders))
         }
     }
 
@@ -169,7 +168,7 @@ struct RulesFollower: Service {
                 let (version, rules) = try await governance.current()
                 if failing { logger.info("governance rules readable again") }
                 failing = false
-                if version != limits.version {
+                if version > limits.version {
                     try limits.apply(rules, version: version)
                     logger.info("governance rules version \(version) in force")
                 }
