@@ -151,7 +151,9 @@ public struct MallConfiguration: Sendable {
         try settings.rateLimit("MALL_FAILED_LOGINS", &configuration.failedLoginLimit)
         try settings.rateLimit("MALL_REGISTRATIONS", &configuration.registrationLimit)
         try settings.rateLimit("MALL_ORDERS", &configuration.orderLimit)
-        if let value = try settings.integer("MALL_MAX_REQUESTS_IN_FLIGHT", 1...1_000_000) { configuration.maxRequestsInFlight = value }
+        if let value = try settings.integer("MALL_MAX_REQUESTS_IN_FLIGHT", GovernanceRules.maxRequestsInFlightRange) {
+            configuration.maxRequestsInFlight = value
+        }
         if let value = try settings.choice("MALL_INGRESS_LIMITS", Switch.self) { configuration.ingressLimits = value == .on }
         try configuration.validate()
         return configuration
@@ -176,15 +178,18 @@ public struct MallConfiguration: Sendable {
             return try MallConfiguration.seconds(text, setting: name)
         }
 
-        /// `NAME_PER_MINUTE` (the refill, 0.01 ... 1,000,000) and `NAME_BURST` over `limit`.
+        /// `NAME_PER_MINUTE` (the refill) and `NAME_BURST` over `limit`, within the ranges
+        /// `/admin/rules` accepts (``GovernanceRules/Limit``).
         func rateLimit(_ name: String, _ limit: inout RateLimitPolicy) throws {
+            let range = GovernanceRules.Limit.perMinuteRange
             if let text = text(name + "_PER_MINUTE") {
-                guard let perMinute = Double(text), perMinute >= 0.01, perMinute <= 1_000_000 else {
-                    throw ConfigurationError(setting: name + "_PER_MINUTE", value: text, allowed: "a number 0.01 ... 1000000")
+                guard let perMinute = Double(text), range.contains(perMinute) else {
+                    throw ConfigurationError(
+                        setting: name + "_PER_MINUTE", value: text, allowed: "a number \(range.lowerBound) ... \(Int(range.upperBound))")
                 }
                 limit.rate = perMinute / 60
             }
-            if let burst = try integer(name + "_BURST", 1...1_000_000) { limit.burst = burst }
+            if let burst = try integer(name + "_BURST", GovernanceRules.Limit.burstRange) { limit.burst = burst }
         }
 
         func choice<T: RawRepresentable & CaseIterable>(_ name: String, _ type: T.Type) throws -> T? where T.RawValue == String {

@@ -17,6 +17,11 @@ public struct GovernanceRules: Codable, Sendable, Hashable {
             self.burst = burst
         }
 
+        /// The refills accepted, per minute (settings and `/admin/rules` alike).
+        public static let perMinuteRange = 0.01...1_000_000.0
+        /// The bursts accepted.
+        public static let burstRange = 1...1_000_000
+
         /// (Per minute rounded to nine decimals: 6 a minute is 0.1 a second, and back is 6, not 6.000000000000001.)
         init(_ policy: RateLimitPolicy) { self.init(perMinute: (policy.rate * 60 * 1e9).rounded() / 1e9, burst: policy.burst) }
 
@@ -73,16 +78,22 @@ public struct GovernanceRules: Codable, Sendable, Hashable {
             ingressLimits: configuration.ingressLimits)
     }
 
+    /// The limits of requests in flight accepted.
+    public static let maxRequestsInFlightRange = 1...1_000_000
+
     /// - Throws: ``InvalidInput`` naming the rule's field and what it allows.
     public func validate() throws {
+        let perMinute = Limit.perMinuteRange, burst = Limit.burstRange, inFlight = Self.maxRequestsInFlightRange
         for (name, limit) in [("failedLogins", failedLogins), ("registrations", registrations), ("orders", orders)] {
-            guard limit.perMinute >= 0.01, limit.perMinute <= 1_000_000, limit.perMinute.isFinite else {
-                throw InvalidInput(field: "rules.\(name).perMinute", "a number 0.01 ... 1000000")
+            guard perMinute.contains(limit.perMinute) else {
+                throw InvalidInput(field: "rules.\(name).perMinute", "a number \(perMinute.lowerBound) ... \(Int(perMinute.upperBound))")
             }
-            guard (1...1_000_000).contains(limit.burst) else { throw InvalidInput(field: "rules.\(name).burst", "an integer 1 ... 1000000") }
+            guard burst.contains(limit.burst) else {
+                throw InvalidInput(field: "rules.\(name).burst", "an integer \(burst.lowerBound) ... \(burst.upperBound)")
+            }
         }
-        guard (1...1_000_000).contains(maxRequestsInFlight) else {
-            throw InvalidInput(field: "rules.maxRequestsInFlight", "an integer 1 ... 1000000")
+        guard inFlight.contains(maxRequestsInFlight) else {
+            throw InvalidInput(field: "rules.maxRequestsInFlight", "an integer \(inFlight.lowerBound) ... \(inFlight.upperBound)")
         }
     }
 }
