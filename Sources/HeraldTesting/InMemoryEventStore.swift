@@ -233,6 +233,9 @@ public final class InMemoryEventStore: EventStore {
             guard state.projectionTables[table] != nil else { throw ProjectionError.unknownTable(projection: "?", table: table) }
             let row = Dictionary(uniqueKeysWithValues: zip(columns, values))
             state.projectionTables[table]?[key.map { row[$0] ?? .null }] = row
+        case .update(let table, _, let keyValues, let columns, let values):
+            guard state.projectionTables[table] != nil else { throw ProjectionError.unknownTable(projection: "?", table: table) }
+            for (column, value) in zip(columns, values) { state.projectionTables[table]?[keyValues]?[column] = value }
         case .delete(let table, _, let values):
             guard state.projectionTables[table] != nil else { throw ProjectionError.unknownTable(projection: "?", table: table) }
             state.projectionTables[table]?[values] = nil

@@ -37,6 +37,7 @@ struct MallBench: AsyncParsableCommand {
     @Option(help: "Seconds each fixed-rate or closed-loop phase runs.") var seconds = 10.0
     @Option(help: "Products of the --catalog shop.") var products = 100_000
     @Option(help: "Orders the --catalog run reconciles.") var reconcileOrders = 100_000
+    @Option(help: "Product edits the --catalog run times at each size.") var edits = 500
     @Option(help: "Keep the --catalog shop's SQLite file at this path (to serve it again by hand).") var keep: String?
     @Flag(help: "Print one JSON object.") var json = false
     @Flag(help: "What each stage of an order costs in process.") var stages = false
@@ -47,8 +48,8 @@ struct MallBench: AsyncParsableCommand {
     static let members = 64
 
     func validate() throws {
-        guard orders > 0, concurrency > 0, rate > 0, seconds > 0, products >= 1000, reconcileOrders > 0 else {
-            throw ValidationError("--orders, --concurrency, --rate, --seconds and --reconcile-orders must be positive; --products at least 1000")
+        guard orders > 0, concurrency > 0, rate > 0, seconds > 0, products >= 1000, reconcileOrders > 0, edits > 0 else {
+            throw ValidationError("--orders, --concurrency, --rate, --seconds, --reconcile-orders and --edits must be positive; --products at least 1000")
         }
         guard [stages, loginStorm, catalog, governance].count(where: { $0 }) <= 1 else {
             throw ValidationError("choose one of --stages, --login-storm, --catalog, --governance")
@@ -62,7 +63,7 @@ struct MallBench: AsyncParsableCommand {
             Self.report(try await LoginStorm.run(rate: rate, seconds: seconds), json: json)
         } else if catalog {
             let settings = CatalogBench.Settings(
-                products: products, reconcileOrders: reconcileOrders, orders: orders, concurrency: concurrency, seconds: seconds, members: Self.members,
+                products: products, reconcileOrders: reconcileOrders, orders: orders, edits: edits, concurrency: concurrency, seconds: seconds, members: Self.members,
                 keep: keep)
             Self.report(try await CatalogBench.run(settings), json: json)
         } else if governance {

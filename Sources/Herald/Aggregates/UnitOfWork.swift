@@ -57,6 +57,10 @@ public final class UnitOfWork {
         /// deleted), which reads within the batch see.
         var projectionWrites: [ProjectionWrite] = []
         var projectionRows: [ProjectionRowKey: [String: ProjectionValue]?] = [:]
+        /// Rows as the store held them when a handler read them (`nil`: none). Facts about
+        /// the store, so a savepoint's rollback keeps them; the batch commits only if no
+        /// other worker moved the checkpoint, so no one else changed them meanwhile.
+        var storedProjectionRows: [ProjectionRowKey: [String: ProjectionValue]?] = [:]
 
         var isEmpty: Bool { aggregates.isEmpty && events.isEmpty && scheduled.isEmpty && cancelled.isEmpty && projectionWrites.isEmpty }
     }
@@ -249,21 +253,35 @@ public final class UnitOfWork {
 
     /// The row as this unit of work left it, else as stored.
     func projectionRow(_ table: ProjectionTable, physical: String, key: [ProjectionValue]) async throws -> ProjectionRow? {
-        if let staged = staged.projectionRows[ProjectionRowKey(table: physical, key: key)] {
-            return staged.map { ProjectionRow(table: table.name, values: $0) }
+        let rowKey = ProjectionRowKey(table: physical, key: key)
+        if let known = staged.projectionRows[rowKey] ?? staged.storedProjectionRows[rowKey] {
+            return known.map { ProjectionRow(table: table.name, values: $0) }
         }
         guard let projections = store as? any ProjectionStore else { throw ProjectionError.unknownProjection(physical) }
         var query = ProjectionQuery(table.name)
         for (column, value) in zip(table.primaryKey, key) { query = query.where(.equals(column, value)) }
-        return try await projections.projectionRows(table, physical: physical, query: query).first
+        let row = try await projections.projectionRows(table, physical: physical, query: query).first
+        staged.storedProjectionRows[rowKey] = .some(row?.values)
+        return row
     }
 
+    /// Stages the row's write: only its changed columns when the row is known to exist (as
+    /// stored or as this batch left it), nothing when none changed, else the whole row.
     func stageProjectionUpsert(_ table: ProjectionTable, physical: String, row: [String: ProjectionValue]) {
         let key = table.primaryKey.map { row[$0] ?? .null }
-        journalProjectionRow(ProjectionRowKey(table: physical, key: key))
-        staged.projectionRows[ProjectionRowKey(table: physical, key: key)] = .some(row)
+        let rowKey = ProjectionRowKey(table: physical, key: key)
+        let before = staged.projectionRows[rowKey] ?? staged.storedProjectionRows[rowKey]
+        journalProjectionRow(rowKey)
+        staged.projectionRows[rowKey] = .some(row)
         let columns = table.columns.map(\.name)
-        staged.projectionWrites.append(.upsert(table: physical, columns: columns, values: columns.map { row[$0] ?? .null }, key: table.primaryKey))
+        if case .some(.some(let previous)) = before {
+            let changed = columns.filter { previous[$0] != row[$0] }
+            guard !changed.isEmpty else { return }
+            staged.projectionWrites.append(
+                .update(table: physical, key: table.primaryKey, keyValues: key, columns: changed, values: changed.map { row[$0] ?? .null }))
+        } else {
+            staged.projectionWrites.append(.upsert(table: physical, columns: columns, values: columns.map { row[$0] ?? .null }, key: table.primaryKey))
+        }
     }
 
     func stageProjectionDelete(_ table: ProjectionTable, physical: String, key: [ProjectionValue]) {

@@ -63,6 +63,9 @@ public struct ProjectionState: Sendable, Hashable {
 public enum ProjectionWrite: Sendable, Hashable {
     /// Inserts the row, or replaces every column of the row with the same key.
     case upsert(table: String, columns: [String], values: [ProjectionValue], key: [String])
+    /// Sets these columns of the row with this key, which the batch knows exists: only the
+    /// columns that changed, so the store touches only the indexes on them.
+    case update(table: String, key: [String], keyValues: [ProjectionValue], columns: [String], values: [ProjectionValue])
     case delete(table: String, key: [String], values: [ProjectionValue])
 }
 

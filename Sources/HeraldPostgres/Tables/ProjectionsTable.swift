@@ -140,6 +140,11 @@ enum ProjectionsTable {
                 INSERT INTO \(names.projectionTable(table)) (\(list)) VALUES (\(marks))
                 ON CONFLICT (\(key.map { "\"\($0)\"" }.joined(separator: ", "))) \(conflict)
                 """, binds: bindings(values)), logger)
+        case .update(let table, let key, let keyValues, let columns, let values):
+            let assignments = columns.enumerated().map { "\"\($1)\" = $\($0 + 1)" }.joined(separator: ", ")
+            let condition = key.enumerated().map { "\"\($1)\" = $\($0 + columns.count + 1)" }.joined(separator: " AND ")
+            try await connection.run(PostgresQuery(
+                unsafeSQL: "UPDATE \(names.projectionTable(table)) SET \(assignments) WHERE \(condition)", binds: bindings(values + keyValues)), logger)
         case .delete(let table, let key, let values):
             let condition = key.enumerated().map { "\"\($1)\" = $\($0 + 1)" }.joined(separator: " AND ")
             try await connection.run(PostgresQuery(unsafeSQL: "DELETE FROM \(names.projectionTable(table)) WHERE \(condition)", binds: bindings(values)), logger)

@@ -123,6 +123,11 @@ enum ProjectionsTable {
             let marks = Array(repeating: "?", count: columns.count).joined(separator: ", ")
             try db.cachedStatement(sql: "INSERT OR REPLACE INTO \"\(table)\" (\(names)) VALUES (\(marks))")
                 .execute(arguments: StatementArguments(values.map(\.databaseValue)))
+        case .update(let table, let key, let keyValues, let columns, let values):
+            let assignments = columns.map { "\"\($0)\" = ?" }.joined(separator: ", ")
+            let condition = key.map { "\"\($0)\" = ?" }.joined(separator: " AND ")
+            try db.cachedStatement(sql: "UPDATE \"\(table)\" SET \(assignments) WHERE \(condition)")
+                .execute(arguments: StatementArguments((values + keyValues).map(\.databaseValue)))
         case .delete(let table, let key, let values):
             let condition = key.map { "\"\($0)\" = ?" }.joined(separator: " AND ")
             try db.cachedStatement(sql: "DELETE FROM \"\(table)\" WHERE \(condition)").execute(arguments: StatementArguments(values.map(\.databaseValue)))

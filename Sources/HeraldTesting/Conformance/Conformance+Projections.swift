@@ -98,6 +98,36 @@ extension EventStoreConformance {
             let checkpoints = try await h.store.checkpoints()
             try check(checkpoints["tally@g1"] == nil, "the old generation's checkpoint is gone: \(checkpoints)")
         },
+        ConformanceTest(name: "a row rewritten within a batch (changed columns, none, set to null, deleted and added again) ends as the log says") { make in
+            let h = try await Harness(make)
+            // Per stream: how many events; "odd" after an odd version, NULL after an even
+            // one; a note that never changes; every third version deletes the row first.
+            let table = ProjectionTable(
+                name: "marks", columns: [.init("stream", .text), .init("events", .integer), .init("parity", .text, nullable: true), .init("note", .text)],
+                primaryKey: ["stream"], indexes: [["parity", "stream"]])
+            let projection = Projection(name: "marks", version: 1, tables: [table], eventTypes: [TestIncremented.eventType], batchSize: 50) { delivery, rows in
+                let stream = delivery.envelope.stream.id, version = delivery.envelope.streamVersion
+                let row = try await rows.row("marks", key: .text(stream))
+                if version % 3 == 0 { try rows.delete("marks", key: .text(stream)) }
+                try rows.upsert("marks", [
+                    "stream": .text(stream), "events": .integer((try row?.integer("events") ?? 0) + 1),
+                    "parity": version % 2 == 1 ? .text("odd") : .null, "note": .text("n"),
+                ])
+                // Written again unchanged: nothing more to write, the same row.
+                try rows.upsert("marks", try required(try await rows.row("marks", key: .text(stream)), "the row just written").values)
+            }
+            try await h.increment(["a", "b"], times: 4)
+            let worker = try h.engine.projectionWorker(for: projection)
+            try await worker.drain()
+            try await h.increment(["a"], times: 3)
+            try await worker.drain()
+            let rows = try await h.engine.rows(projection, ProjectionQuery("marks").ordered(by: "stream"))
+            try checkEqual(try rows.map { try $0.text("stream") }, ["a", "b"], "one row per stream")
+            try checkEqual(try rows.map { try $0.integer("events") }, [7, 4], "every event counted once")
+            try checkEqual(rows.map { $0.values["parity"] }, [.text("odd"), .null], "the last version's parity, NULL included")
+            try checkEqual(try rows.map { try $0.text("note") }, ["n", "n"], "an unchanged column kept")
+            try checkEqual(try await h.engine.count(projection, ProjectionQuery("marks").where(.equals("parity", .text("odd")))), 1, "the index follows")
+        },
         ConformanceTest(name: "a projection never shows rows of a transaction that has not committed") { make in
             let h = try await Harness(make)
             try await h.increment(["a"], times: 1)
