@@ -31,6 +31,9 @@ let package = Package(
         // part types of the server's request-timeout handler.
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        // The payment gateway client (and the fake gateway's callbacks); its NIO, SSL and
+        // HTTP/2 dependencies are built for PostgresNIO and Hummingbird already.
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // Core: events, envelopes, aggregates, unit of work, subscriptions, retries,
@@ -115,12 +118,23 @@ let package = Package(
         .target(name: "MallPayment", dependencies: [
             "Herald", "MallKernel", "MallPaymentEvents", "MallOrderingEvents", .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // The payment gateway over HTTP: the client Mall calls (timeout, breaker, bulkhead)
+        // and the fake gateway `mall gateway serve` runs (or `mall serve` in process).
+        .target(
+            name: "MallGateway",
+            dependencies: [
+                "Herald", "MallKernel", "MallPayment", "Resilience",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Composition: the contexts on one engine, their subscriptions, cross-context use cases.
         .target(
             name: "MallApp",
             dependencies: [
                 "Herald", "HeraldSQLite", "HeraldPostgres", "MallKernel", "MallCatalogEvents", "MallMemberEvents", "MallPricingEvents", "MallInventoryEvents", "MallOrderingEvents", "MallPaymentEvents", "MallCatalog", "MallMembers", "MallPricing", "MallCart",
-                "MallOrdering", "MallInventory", "MallPayment", "Resilience",
+                "MallOrdering", "MallInventory", "MallPayment", "MallGateway", "Resilience",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -149,7 +163,7 @@ let package = Package(
         .executableTarget(
             name: "MallCLI",
             dependencies: [
-                "Herald", "HeraldSQLite", "MallApp", "MallHTTP", "MallKernel", "MallOrderingEvents", "MallOrdering", "MallPayment",
+                "Herald", "HeraldSQLite", "MallApp", "MallHTTP", "MallKernel", "MallOrderingEvents", "MallOrdering", "MallPayment", "MallGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -168,7 +182,7 @@ let package = Package(
             name: "MallAppTests",
             dependencies: [
                 "MallApp", "Herald", "HeraldSQLite", "HeraldTesting", "MallKernel", "MallOrderingEvents", "MallPaymentEvents", "MallPricingEvents", "MallCatalog", "MallMembers", "MallPricing",
-                "MallCart", "MallOrdering", "MallInventory", "MallPayment",
+                "MallCart", "MallOrdering", "MallInventory", "MallPayment", "MallGateway",
             ]
         ),
         .testTarget(name: "MallPricingTests", dependencies: ["MallPricing", "MallKernel", "MallMemberEvents"]),
@@ -176,7 +190,7 @@ let package = Package(
         .testTarget(
             name: "MallHTTPTests",
             dependencies: [
-                "MallPayment", "MallHTTP", "MallApp", "Herald", "HeraldTesting", "HeraldSQLite", "MallKernel", "MallOrderingEvents", "TestSupport",
+                "MallPayment", "MallGateway", "MallHTTP", "MallApp", "Herald", "HeraldTesting", "HeraldSQLite", "MallKernel", "MallOrderingEvents", "TestSupport", "Resilience",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -3,6 +3,7 @@ import Foundation
 import Herald
 import MallCart
 import MallCatalog
+import MallGateway
 import MallInventory
 import MallKernel
 import MallMembers
@@ -25,10 +26,15 @@ public struct Mall: Sendable {
     public let payments: PaymentService
     public let orderPlacement: OrderPlacement
     public let governance: GovernanceService
+    /// Where payments are collected and refunded.
+    public let gateway: any PaymentGateway
 
-    public init(engine: HeraldEngine, configuration: MallConfiguration) {
+    /// - Parameter gateway: the payment gateway; by default one in process that sends no
+    ///   callbacks (whoever drives this Mall signs them, as tests do).
+    public init(engine: HeraldEngine, configuration: MallConfiguration, gateway: any PaymentGateway = FakeGateway.silent()) {
         self.configuration = configuration
         self.engine = engine
+        self.gateway = gateway
         catalog = CatalogService(engine: engine, currency: configuration.pricing.currency)
         let hashing = BoundedThreadPool(
             name: "password hashing", threads: configuration.passwordThreads, queueLimit: configuration.passwordQueue,
@@ -57,7 +63,7 @@ public struct Mall: Sendable {
             InventoryReactions.reservations(retryPolicy: retryPolicy),
             OrderingReactions.process(paymentWindow: configuration.paymentWindow, retryPolicy: retryPolicy),
             CartReactions.checkout(retryPolicy: retryPolicy),
-            PaymentReactions.refunds(retryPolicy: retryPolicy),
+            PaymentReactions.refunds(gateway: gateway, retryPolicy: retryPolicy),
         ].map { subscription in
             var subscription = subscription
             subscription.wakeDelay = configuration.subscriptionWakeDelay

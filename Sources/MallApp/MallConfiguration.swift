@@ -1,6 +1,7 @@
 import Foundation
 import Resilience
 import Herald
+import MallGateway
 import MallKernel
 import MallPricing
 
@@ -21,6 +22,14 @@ public struct MallConfiguration: Sendable {
     /// The secret the payment gateway signs callbacks with; when `nil`, a random 256-bit
     /// secret is generated on first start, stored in the database and printed once.
     public var gatewaySecret: String?
+    /// The payment gateway's base URL (`mall gateway serve` prints it); when `nil`,
+    /// `mall serve` runs the fake gateway in process.
+    public var gatewayURL: String?
+    /// The in-process fake gateway's knobs at start (``GatewayKnobs``; any subset, as JSON
+    /// in `MALL_GATEWAY_KNOBS`), e.g. `{"callbacks":false}` to sign callbacks by hand.
+    public var inProcessGatewayKnobs = GatewayKnobs()
+    /// How long a call to the payment gateway may take before it counts as failed.
+    public var gatewayTimeout: Duration = .seconds(2)
     /// The admin bearer token; when `nil` one is generated on first start and printed once.
     public var adminToken: String?
     /// bcrypt's cost factor for member passwords (each +1 doubles the work).
@@ -129,6 +138,8 @@ public struct MallConfiguration: Sendable {
             configuration.paymentWindow = try paymentWindow(value, setting: "MALL_PAYMENT_WINDOW_SECONDS")
         }
         if let value = settings.text("MALL_GATEWAY_SECRET") { configuration.gatewaySecret = value }
+        if let value = settings.text("MALL_GATEWAY_URL") { configuration.gatewayURL = value }
+        if let value = settings.text("MALL_GATEWAY_KNOBS") { configuration.inProcessGatewayKnobs = try GatewayKnobs.parse(value, setting: "MALL_GATEWAY_KNOBS") }
         if let value = settings.text("MALL_ADMIN_TOKEN") { configuration.adminToken = value }
         if let cost = try settings.integer("MALL_PASSWORD_COST", 4...31) { configuration.passwordCost = UInt8(cost) }
         if let value = try settings.integer("MALL_PASSWORD_THREADS", 1...256) { configuration.passwordThreads = value }
@@ -250,6 +261,9 @@ public struct MallConfiguration: Sendable {
     public func validate() throws {
         if let gatewaySecret, gatewaySecret.utf8.count < 16 {
             throw ConfigurationError(setting: "gateway secret", value: "\(gatewaySecret.utf8.count) bytes", allowed: "at least 16 bytes")
+        }
+        if let gatewayURL, !(gatewayURL.hasPrefix("http://") || gatewayURL.hasPrefix("https://")) || URL(string: gatewayURL)?.host == nil {
+            throw ConfigurationError(setting: "gateway URL", value: gatewayURL, allowed: "an http:// or https:// URL with a host")
         }
         if let adminToken, adminToken.utf8.count < 16 {
             throw ConfigurationError(setting: "admin token", value: "\(adminToken.utf8.count) bytes", allowed: "at least 16 bytes")

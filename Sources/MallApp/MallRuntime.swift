@@ -2,6 +2,8 @@ import Herald
 import HeraldPostgres
 import HeraldSQLite
 import Logging
+import MallGateway
+import MallPayment
 import PostgresNIO
 import Synchronization
 
@@ -14,15 +16,17 @@ extension Mall {
     /// Several processes may open one PostgreSQL database at once (migrations take an
     /// advisory lock; subscriptions commit checkpoints conditionally, so competing nodes
     /// never apply an effect twice).
+    /// `gateway`: the payment gateway (``Mall/init(engine:configuration:gateway:)``'s default when `nil`).
     public static func withMall<Result: Sendable>(
-        _ configuration: MallConfiguration, logger: Logger, _ body: @Sendable (Mall) async throws -> Result
+        _ configuration: MallConfiguration, logger: Logger, gateway: (any PaymentGateway)? = nil, _ body: @Sendable (Mall) async throws -> Result
     ) async throws -> Result {
+        let gateway = gateway ?? FakeGateway.silent()
         guard configuration.usesPostgres else {
             let synchronous: SQLiteEventStore.Options.Synchronous = configuration.durability == .full ? .full : .normal
             let store = try SQLiteEventStore(
                 path: configuration.database,
                 options: .init(synchronous: synchronous, readMemoryMap: configuration.sqliteMemoryMapMiB * 1024 * 1024))
-            let mall = Mall(engine: HeraldEngine(store: store, registry: .mall, logger: logger), configuration: configuration)
+            let mall = Mall(engine: HeraldEngine(store: store, registry: .mall, logger: logger), configuration: configuration, gateway: gateway)
             try await mall.prepareProjections()
             return try await body(mall)
         }
@@ -34,7 +38,7 @@ extension Mall {
             group.addTask { try await store.run() }
             defer { group.cancelAll() }
             try await store.migrate()
-            let mall = Mall(engine: HeraldEngine(store: store, registry: .mall, logger: logger), configuration: configuration)
+            let mall = Mall(engine: HeraldEngine(store: store, registry: .mall, logger: logger), configuration: configuration, gateway: gateway)
             try await mall.prepareProjections()
             return try await body(mall)
         }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import Logging
 import MallApp
+import MallGateway
 import MallHTTP
 import MallPayment
 
@@ -8,7 +10,51 @@ import MallPayment
 /// tests and operators.
 struct Gateway: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "The payment gateway's side: sign a callback as the gateway would.", subcommands: [Sign.self])
+        abstract: "The payment gateway's side: run the fake gateway, or sign a callback as the gateway would.",
+        subcommands: [Serve.self, Sign.self])
+
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the fake payment gateway: Mall's payments and refunds go to it, it sends signed callbacks back.",
+            discussion: """
+                Point Mall at it with `mall serve --gateway-url http://HOST:PORT` and give both the same secret. \
+                Its knobs change while it runs: `curl -XPUT http://HOST:PORT/v1/knobs -d '{"outage":true}'` \
+                (latencyMs, failureRate, outage, declineRate, callbacks, callbackDelayMs, duplicateCallbacks).
+                """)
+
+        @Option(help: "Address to listen on.") var host = "127.0.0.1"
+        @Option(help: "Port to listen on, 0 for any free port.") var port = 8090
+        @Option(help: "Where callbacks go: Mall's callback URL.") var callbackURL = "http://127.0.0.1:8080/payment-gateway/callbacks"
+        @Option(help: "The secret callbacks are signed with (MALL_GATEWAY_SECRET), at least 16 bytes: the one Mall has.") var secret: String?
+        @Option(help: "The gateway's ledger of payments and refunds, kept across restarts.") var state = "mall-gateway.json"
+        @Option(help: "Milliseconds added before every answer.") var latencyMs = 0
+        @Option(help: "Share of calls answered 500, 0...1.") var failureRate = 0.0
+        @Option(help: "Share of payments declined, 0...1.") var declineRate = 0.0
+        @Option(help: "Milliseconds before a payment's callback.") var callbackDelayMs = 200
+        @Flag(help: "Answer every call 503.") var outage = false
+        @Flag(help: "Send every callback twice.") var duplicateCallbacks = false
+        @Flag(help: "Send no callbacks (sign them with `mall gateway sign`).") var noCallbacks = false
+
+        func run() async throws {
+            guard let secret = secret ?? ProcessInfo.processInfo.environment["MALL_GATEWAY_SECRET"], secret.utf8.count >= 16 else {
+                throw ValidationError("--secret (or MALL_GATEWAY_SECRET) must be given, at least 16 bytes: the secret Mall verifies callbacks with")
+            }
+            var knobs = GatewayKnobs()
+            knobs.latencyMs = latencyMs
+            knobs.failureRate = failureRate
+            knobs.declineRate = declineRate
+            knobs.callbackDelayMs = callbackDelayMs
+            knobs.outage = outage
+            knobs.duplicateCallbacks = duplicateCallbacks
+            knobs.callbacks = !noCallbacks
+            let logger = Logger(label: "mall-gateway", factory: { ServerLogHandler(label: $0, format: .text) })
+            let gateway = try FakeGateway(knobs: knobs, statePath: state, secret: secret, callbackURL: callbackURL, logger: logger)
+            let host = host
+            try await FakeGatewayServer.application(gateway, host: host, port: port, logger: logger) { port in
+                say("payment gateway listening on http://\(host):\(port), callbacks to \(callbackURL)")
+            }.runService()
+        }
+    }
 
     struct Sign: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

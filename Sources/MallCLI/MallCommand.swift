@@ -4,6 +4,7 @@ import Herald
 import HeraldSQLite
 import Logging
 import MallApp
+import MallGateway
 import MallHTTP
 
 /// `mall`: the Mall back end's command line.
@@ -40,6 +41,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds an order may wait for payment (MALL_PAYMENT_WINDOW_SECONDS, default 900).") var paymentWindow: Double?
     @Option(help: "Secret the payment gateway signs callbacks with (MALL_GATEWAY_SECRET); generated, stored and printed once when unset.")
     var gatewaySecret: String?
+    @Option(help: "The payment gateway's base URL (MALL_GATEWAY_URL), e.g. what `mall gateway serve` prints; without it the fake gateway runs in process.")
+    var gatewayURL: String?
     @Option(help: "Admin bearer token (MALL_ADMIN_TOKEN); generated and printed once when unset.") var adminToken: String?
     @Option(help: "full: an acknowledged order or payment is on disk (fsync per commit); normal: survives a crash of the process, a power loss may lose the last commits (MALL_DURABILITY, default normal). SQLite only.")
     var durability: String?
@@ -61,6 +64,7 @@ struct Serve: AsyncParsableCommand {
             configuration.paymentWindow = try MallConfiguration.paymentWindow(String(paymentWindow), setting: "--payment-window")
         }
         if let gatewaySecret { configuration.gatewaySecret = gatewaySecret }
+        if let gatewayURL { configuration.gatewayURL = gatewayURL }
         if let adminToken { configuration.adminToken = adminToken }
         if let durability { configuration.durability = try MallConfiguration.choice(durability, MallConfiguration.Durability.self, setting: "--durability") }
         if let logFormat { configuration.logFormat = try MallConfiguration.choice(logFormat, MallConfiguration.LogFormat.self, setting: "--log-format") }
@@ -85,24 +89,66 @@ struct Serve: AsyncParsableCommand {
 
         let format = configuration.logFormat
         let logger = Logger(label: "mall", factory: { ServerLogHandler(label: $0, format: format) })
-        try await Mall.withMall(configuration, logger: logger) { [logger, configuration] mall in
-            if configuration.seedDemoCatalog, try await mall.seedDemoCatalogIfEmpty() {
-                logger.info("seeded the demo catalog")
+        try await InProcessGateway.unlessConfigured(configuration, logger: logger) { [configuration] gatewayURL, inProcess in
+            let gateway = try HTTPPaymentGateway(baseURL: gatewayURL, settings: .init(timeout: configuration.gatewayTimeout), logger: logger)
+            try await Mall.withMall(configuration, logger: logger, gateway: gateway) { [logger, configuration] mall in
+                if configuration.seedDemoCatalog, try await mall.seedDemoCatalogIfEmpty() {
+                    logger.info("seeded the demo catalog")
+                }
+                if let token = try await mall.establishAdminToken() {
+                    say("admin token (printed once, keep it): \(token)")
+                }
+                if let secret = try await mall.payments.establishGatewaySecret() {
+                    say("payment gateway secret (printed once, give it to the gateway): \(secret)")
+                }
+                if !configuration.usesPostgres { logger.info("SQLite durability: \(configuration.durability.rawValue)") }
+                let herald = try mall.service()
+                let host = configuration.host
+                let secret = try await mall.payments.gatewaySecret()
+                let app = try MallServer(mall: mall, logger: logger).application(services: [herald]) { port in
+                    if let inProcess {
+                        await inProcess.connect(secret: secret, callbackURL: "http://\(InProcessGateway.loopback(host)):\(port)/payment-gateway/callbacks")
+                        say("payment gateway (fake, in process) on \(gatewayURL); change its knobs with PUT \(gatewayURL)/v1/knobs")
+                    }
+                    say("mall listening on http://\(host):\(port)")
+                }
+                try await app.runService()
             }
-            if let token = try await mall.establishAdminToken() {
-                say("admin token (printed once, keep it): \(token)")
-            }
-            if let secret = try await mall.payments.establishGatewaySecret() {
-                say("payment gateway secret (printed once, give it to the gateway): \(secret)")
-            }
-            if !configuration.usesPostgres { logger.info("SQLite durability: \(configuration.durability.rawValue)") }
-            let herald = try mall.service()
-            let host = configuration.host
-            let app = try MallServer(mall: mall, logger: logger).application(services: [herald]) { port in
-                say("mall listening on http://\(host):\(port)")
-            }
-            try await app.runService()
         }
+    }
+}
+
+/// `mall serve`'s payment gateway when none is configured: a ``FakeGateway`` in this
+/// process, reached over loopback HTTP like any other.
+enum InProcessGateway {
+    /// Runs `body` with the configured gateway's URL, or with a fake gateway's started
+    /// here on a free loopback port (and the gateway, to connect once Mall listens).
+    static func unlessConfigured(
+        _ configuration: MallConfiguration, logger: Logger, _ body: @Sendable (String, FakeGateway?) async throws -> Void
+    ) async throws {
+        if let url = configuration.gatewayURL { return try await body(url, nil) }
+        let gateway = try FakeGateway(knobs: configuration.inProcessGatewayKnobs, logger: logger)
+        let (ports, listening) = AsyncStream.makeStream(of: Int.self)
+        let server = Task {
+            do {
+                try await FakeGatewayServer.application(gateway, port: 0, logger: logger) { port in
+                    listening.yield(port)
+                    listening.finish()
+                }.run()
+            } catch {
+                logger.error("the in-process payment gateway stopped", metadata: ["error": "\(error)"])
+            }
+            listening.finish()
+        }
+        defer { server.cancel() }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw ValidationError("the in-process payment gateway could not start") }
+        try await body("http://127.0.0.1:\(port)", gateway)
+    }
+
+    /// The address callbacks reach Mall on: loopback when Mall listens on every address.
+    static func loopback(_ host: String) -> String {
+        ["0.0.0.0", "::", "[::]", ""].contains(host) ? "127.0.0.1" : host.contains(":") ? "[\(host)]" : host
     }
 }
 

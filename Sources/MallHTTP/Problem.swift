@@ -3,6 +3,7 @@ import Herald
 import Hummingbird
 import Logging
 import MallKernel
+import MallPayment
 import NIOCore
 
 /// An RFC 9457 problem document: the body of every error response.
@@ -42,9 +43,11 @@ struct Problem: Codable, Sendable, Hashable {
             case .unauthenticated: (.unauthorized, "unauthenticated")
             case .overloaded: (.serviceUnavailable, "overloaded")
             case .tooManyRequests: (.tooManyRequests, "too-many-requests")
+            case .dependencyUnavailable: (.serviceUnavailable, "dependency-unavailable")
             }
             let headers: HTTPFields = switch problem {
             case let limited as TooManyRequests: [.retryAfter: "\(TooManyRequests.seconds(limited.retryAfter))"]
+            case let unavailable as GatewayUnavailable: [.retryAfter: "\(TooManyRequests.seconds(unavailable.retryAfter ?? .seconds(1)))"]
             case _ where status == .unauthorized: [.wwwAuthenticate: "Bearer"]
             case _ where status == .serviceUnavailable: [.retryAfter: "1"]
             default: [:]

@@ -35,6 +35,9 @@ public enum ProblemKind: Sendable, Hashable {
     /// One caller (an address, a member) asked too often; retry after a pause (429 with
     /// `Retry-After`).
     case tooManyRequests
+    /// A service the request needs is down or slow, and nothing was done; retry after a
+    /// pause (503 with `Retry-After`).
+    case dependencyUnavailable
 }
 
 /// A caller went past a rate limit: refused before any work.

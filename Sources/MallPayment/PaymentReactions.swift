@@ -5,14 +5,20 @@ import MallOrderingEvents
 
 /// What Payment does when Ordering reports: money an order could not take is refunded.
 public enum PaymentReactions {
-    /// Requests a refund for every payment an order rejected, and completes it through the
-    /// (simulated, in-process) gateway in the same step.
-    public static func refunds(retryPolicy: RetryPolicy = .default) -> Subscription {
+    /// Refunds every payment an order rejected through the gateway, then records the refund
+    /// requested and completed in one commit. The gateway refunds once per payment however
+    /// often it is asked, so a retry after a failed commit or a crash refunds nothing twice.
+    /// A gateway that is paused (its breaker open) pauses the subscription; one that fails
+    /// counts an attempt, as any handler error.
+    public static func refunds(gateway: any PaymentGateway, retryPolicy: RetryPolicy = .default) -> Subscription {
         Subscription(
             name: "payment.refunds", eventTypes: [OrderPaymentRejected.eventType], retryPolicy: retryPolicy,
             handler: .transactional { delivery, work in
                 let rejected = try delivery.decode(OrderPaymentRejected.self)
-                guard var payment = try await work.load(Payment.self, id: rejected.paymentID) else { return }
+                guard var payment = try await work.load(Payment.self, id: rejected.paymentID),
+                    payment.status == .succeeded || payment.status == .refundRequested
+                else { return }
+                try await gateway.refund(paymentID: payment.id, amount: payment.amount)
                 payment.requestRefund(reason: rejected.reason)
                 payment.refundCompleted()
                 guard !payment.pendingEvents.isEmpty else { return }

@@ -3,6 +3,7 @@ import Herald
 import HeraldSQLite
 import HeraldTesting
 import MallApp
+import MallGateway
 import MallKernel
 import MallOrdering
 import MallPayment
@@ -18,7 +19,12 @@ final class TestMall: Sendable {
     private let projectors: [ProjectionWorker]
     private let scheduler: MessageScheduler
 
-    init(paymentWindow: Duration = .seconds(15 * 60), seed: Bool = true, limits: OrderLimits = OrderLimits(openOrdersPerMember: 1000, quantityPerSKU: 999)) async throws {
+    /// - Parameter gateway: the payment gateway, made with the test's clock; by default
+    ///   one in process that sends no callbacks (``callback(_:_:)`` signs them).
+    init(
+        paymentWindow: Duration = .seconds(15 * 60), seed: Bool = true, limits: OrderLimits = OrderLimits(openOrdersPerMember: 1000, quantityPerSKU: 999),
+        gateway: (ManualClock) throws -> any PaymentGateway = { _ in FakeGateway.silent() }
+    ) async throws {
         path = FileManager.default.temporaryDirectory.appendingPathComponent("mall-test-\(UUID().uuidString).sqlite").path
         clock = ManualClock()
         var configuration = MallConfiguration()
@@ -28,7 +34,7 @@ final class TestMall: Sendable {
         configuration.maxUnpaidOrdersPerMember = limits.openOrdersPerMember
         configuration.maxLineQuantity = limits.quantityPerSKU
         let engine = HeraldEngine(store: try SQLiteEventStore(path: path), registry: .mall, clock: clock)
-        mall = Mall(engine: engine, configuration: configuration)
+        mall = Mall(engine: engine, configuration: configuration, gateway: try gateway(clock))
         let quick = try RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(1), maxDelay: .milliseconds(1))
         workers = try mall.subscriptions(retryPolicy: quick).map(engine.worker(for:))
         projectors = try mall.projections(retryPolicy: quick).map(engine.projectionWorker(for:))

@@ -27,6 +27,8 @@ final class MallServerProcess: @unchecked Sendable {
     let gatewaySecret: String?
     /// More `mall serve` arguments.
     let extraArguments: [String]
+    /// `MALL_GATEWAY_KNOBS` of the in-process gateway: by default it sends no callbacks.
+    var gatewayKnobs = #"{"callbacks":false}"#
 
     init(paymentWindow: Double = 900, backend: Backend = .sqlite, gatewaySecret: String? = MallServerProcess.gatewaySecret, arguments: [String] = []) {
         self.gatewaySecret = gatewaySecret
@@ -82,6 +84,8 @@ final class MallServerProcess: @unchecked Sendable {
         // The shoppers of these tests order far faster than people (the limits have tests of their own).
         environment["MALL_ORDERS_PER_MINUTE"] = environment["MALL_ORDERS_PER_MINUTE"] ?? "1000000"
         environment["MALL_ORDERS_BURST"] = environment["MALL_ORDERS_BURST"] ?? "1000000"
+        // These tests sign the gateway's callbacks themselves, unless they ask for the gateway's.
+        environment["MALL_GATEWAY_KNOBS"] = gatewayKnobs
         process.environment = environment
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.standardOutput = log

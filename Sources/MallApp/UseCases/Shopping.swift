@@ -1,3 +1,4 @@
+import Herald
 import MallCart
 import MallCatalog
 import MallKernel
@@ -47,7 +48,20 @@ extension Mall {
         guard order.status == .awaitingPayment else {
             throw OrderProblem.wrongStatus(orderID, status: order.status, expected: .awaitingPayment)
         }
-        return try await payments.request(orderID: orderID, memberID: memberID, amount: order.total)
+        let started = try await payments.request(orderID: orderID, memberID: memberID, amount: order.total)
+        guard started.payment.status == .pending else { return started }
+        // Asked again for a payment already started too: the gateway knows it by its id, and
+        // a first call that timed out or failed may not have reached it.
+        do {
+            try await gateway.createIntent(paymentID: started.payment.id, amount: started.payment.amount)
+        } catch let unavailable as GatewayUnavailable {
+            throw unavailable
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw GatewayUnavailable(reason: "\(error)")
+        }
+        return started
     }
 }
 

@@ -1,0 +1,120 @@
+import AsyncHTTPClient
+import Foundation
+import Herald
+import Logging
+import MallKernel
+import MallPayment
+import NIOCore
+import Resilience
+
+/// The payment gateway over HTTP, behind a timeout, a circuit breaker and a bulkhead.
+///
+/// - Each call gives up after ``Settings/timeout``.
+/// - The breaker counts timeouts, connection failures and 5xx answers (a 4xx, the gateway
+///   refusing a wrong request, is ours and counts as neither); while it is open calls fail
+///   at once, saying when to try again.
+/// - The bulkhead lets ``Settings/maxConcurrent`` calls run at once and
+///   ``Settings/maxWaiting`` wait; more fail at once.
+///
+/// All of these throw ``GatewayUnavailable``: a request answers 503 with `Retry-After`, and
+/// a subscription (refunds) pauses without counting an attempt, so an outage never turns
+/// refunds into dead letters. A refusal throws ``GatewayRefused``, a dead letter at once.
+public final class HTTPPaymentGateway: PaymentGateway {
+    public struct Settings: Sendable, Hashable {
+        public var timeout: Duration = .seconds(2)
+        public var breaker: CircuitBreakerPolicy
+        public var maxConcurrent = 64
+        public var maxWaiting = 256
+        public var maxWait: Duration = .seconds(1)
+
+        public init(timeout: Duration = .seconds(2)) {
+            self.timeout = timeout
+            breaker = CircuitBreakerPolicy()
+            breaker.window = .duration(.seconds(10))
+            breaker.minimumCalls = 10
+            breaker.failureRateThreshold = 0.5
+            breaker.slowCallDuration = .seconds(1)
+            breaker.slowCallRateThreshold = 0.8
+            breaker.waitInOpen = .seconds(5)
+            breaker.halfOpenProbes = 3
+        }
+    }
+
+    public let baseURL: String
+    public let breaker: CircuitBreaker
+    private let bulkhead: Bulkhead
+    private let settings: Settings
+    private let clock: any HeraldClock
+    private let logger: Logger
+
+    /// - Throws: ``ConfigurationError`` for invalid settings.
+    public init(baseURL: String, settings: Settings = Settings(), clock: any HeraldClock = SystemClock(), logger: Logger = Logger(label: "gateway-client")) throws {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.settings = settings
+        self.clock = clock
+        self.logger = logger
+        breaker = try CircuitBreaker(name: "payment-gateway", policy: settings.breaker, clock: clock, logger: logger) { error in
+            !(error is GatewayRefused)
+        }
+        bulkhead = try Bulkhead(
+            name: "payment-gateway", policy: BulkheadPolicy(maxConcurrent: settings.maxConcurrent, maxWaiting: settings.maxWaiting, maxWait: settings.maxWait),
+            clock: clock)
+    }
+
+    public func createIntent(paymentID: String, amount: Money) async throws {
+        try await call("/v1/intents", GatewayWire.Charge(paymentId: paymentID, amount: amount))
+    }
+
+    public func refund(paymentID: String, amount: Money) async throws {
+        try await call("/v1/refunds", GatewayWire.Charge(paymentId: paymentID, amount: amount))
+    }
+
+    private func call(_ path: String, _ body: GatewayWire.Charge) async throws {
+        let url = baseURL + path, timeout = settings.timeout
+        let payload = try JSONEncoder().encode(body)
+        do {
+            try await bulkhead.run {
+                try await breaker.run {
+                    try await withTimeout(timeout, clock: clock) { try await Self.post(payload, to: url, timeout: timeout) }
+                }
+            }
+        } catch let open as CircuitOpen {
+            throw GatewayUnavailable(reason: open.description, retryAfter: open.retryAfter)
+        } catch let full as BulkheadFull {
+            throw GatewayUnavailable(reason: full.description, retryAfter: .seconds(1))
+        } catch let timedOut as TimedOut {
+            throw GatewayUnavailable(reason: timedOut.description)
+        } catch let refused as GatewayRefused {
+            throw refused
+        } catch let unavailable as GatewayUnavailable {
+            throw unavailable
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw GatewayUnavailable(reason: "\(error)")
+        }
+    }
+
+    private static func post(_ payload: Data, to url: String, timeout: Duration) async throws {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(data: payload))
+        let (seconds, attoseconds) = timeout.components
+        let limit = TimeAmount.nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000) + .milliseconds(100)
+        let response = try await HTTPClient.shared.execute(request, timeout: limit)
+        let answer = try await response.body.collect(upTo: 64 * 1024)
+        switch response.status.code {
+        case 200..<300: return
+        case 400..<500: throw GatewayRefused(status: Int(response.status.code), message: String(buffer: answer))
+        default: throw GatewayUnavailable(reason: "HTTP \(response.status.code): \(String(buffer: answer).prefix(200))")
+        }
+    }
+}
+
+/// The gateway refused the request itself (4xx): asking again will not help.
+public struct GatewayRefused: PermanentFailure, Sendable, Hashable, CustomStringConvertible {
+    public var status: Int
+    public var message: String
+    public var description: String { "the payment gateway refused the request (HTTP \(status)): \(message)" }
+}

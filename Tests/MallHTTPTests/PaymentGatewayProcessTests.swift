@@ -1,0 +1,121 @@
+import Foundation
+import MallPayment
+import TestSupport
+import Testing
+
+/// The payment gateway as its own process: `mall gateway serve`, and `mall serve
+/// --gateway-url` pointed at it. Payments reach it, its signed callbacks pay or decline
+/// orders, and with it down starting a payment answers 503 with `Retry-After` at once.
+@Suite(.serialized) struct PaymentGatewayProcessTests {
+    /// `mall gateway serve` on a free port, its ledger in a temporary file.
+    final class GatewayProcess {
+        let process = Process()
+        let logPath = FileManager.default.temporaryDirectory.appendingPathComponent("mall-gateway-\(UUID().uuidString.prefix(8)).log").path
+        let statePath = FileManager.default.temporaryDirectory.appendingPathComponent("mall-gateway-\(UUID().uuidString.prefix(8)).json").path
+        private(set) var url: URL!
+
+        func start(callbackURL: String, arguments: [String] = []) async throws {
+            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+            process.executableURL = try MallServerProcess.executable()
+            process.arguments = [
+                "gateway", "serve", "--port", "0", "--callback-url", callbackURL, "--secret", MallServerProcess.gatewaySecret, "--state", statePath,
+                "--callback-delay-ms", "0",
+            ] + arguments
+            let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+            process.standardOutput = log
+            process.standardError = log
+            try process.run()
+            try await eventually("the gateway reports its port") {
+                let output = (try? String(contentsOfFile: self.logPath, encoding: .utf8)) ?? ""
+                guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("payment gateway listening on ") }) else { return false }
+                self.url = URL(string: String(line.dropFirst("payment gateway listening on ".count).prefix { $0 != "," }))
+                return true
+            }
+        }
+
+        func stop() {
+            if process.isRunning { process.terminate() }
+            process.waitUntilExit()
+            try? FileManager.default.removeItem(atPath: statePath)
+        }
+
+        var client: MallClient { MallClient(baseURL: url) }
+    }
+
+    /// The port `mall serve` will take: reserved by binding it, then freed for the server.
+    static func freePort() throws -> Int {
+        let socket = tcpSocket()
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        try withUnsafeMutablePointer(to: &address) { pointer in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                try #require(bind(socket, raw, length) == 0)
+                try #require(getsockname(socket, raw, &length) == 0)
+            }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    private static func tcpSocket() -> Int32 { socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0) }
+
+    @Test func paymentsGoThroughTheGatewayProcessAndItsCallbacksSettleThem() async throws {
+        let port = try Self.freePort()
+        let gateway = GatewayProcess()
+        try await gateway.start(callbackURL: "http://127.0.0.1:\(port)/payment-gateway/callbacks")
+        defer { gateway.stop() }
+        let server = MallServerProcess(arguments: ["--gateway-url", gateway.url.absoluteString])
+        try await server.start(port: port)
+        defer { server.stop() }
+        let client = MallClient(baseURL: server.baseURL)
+        let (_, token) = try await client.member("ada")
+
+        // Paid: the gateway takes the payment and calls back "succeeded".
+        let first = try await client.placeOrder(token, [("cocoa", 1)])
+        let firstID = try #require(first.string("id"))
+        try await client.waitForOrder(firstID, token: token, status: "awaitingPayment")
+        let started = try await client.send("POST", "/orders/\(firstID)/payments", token: token)
+        #expect(started.status == 201)
+        try await client.waitForOrder(firstID, token: token, status: "paid")
+        let held = try await gateway.client.send("GET", "/v1/intents/\(try #require(started.string("paymentId")))")
+        #expect(held.string("status") == "succeeded")
+
+        // Down: starting a payment answers 503 with Retry-After, and the order keeps waiting.
+        #expect(try await gateway.client.send("PUT", "/v1/knobs", json: ["outage": true]).status == 200)
+        let second = try #require(try await client.placeOrder(token, [("cocoa", 1)]).string("id"))
+        try await client.waitForOrder(second, token: token, status: "awaitingPayment")
+        for _ in 0..<12 {
+            let refused = try await client.send("POST", "/orders/\(second)/payments", token: token)
+            #expect(refused.status == 503)
+            #expect(refused.headers["retry-after"] != nil)
+            #expect(refused.contentType == "application/problem+json")
+        }
+        #expect(try await client.send("GET", "/orders/\(second)", token: token).string("status") == "awaitingPayment")
+
+        // Declining, and back: the payment fails, the order still awaits a payment that works.
+        #expect(try await gateway.client.send("PUT", "/v1/knobs", json: ["outage": false, "declineRate": 1]).status == 200)
+        var declined: HTTPResult?
+        try await eventually("the breaker lets a probe through", timeout: .seconds(30)) {
+            declined = try await client.send("POST", "/orders/\(second)/payments", token: token)
+            return declined?.status == 201 || declined?.status == 200
+        }
+        let declinedID = try #require(declined?.string("paymentId"))
+        try await eventually("the declined callback arrives") {
+            try await gateway.client.send("GET", "/v1/intents/\(declinedID)").string("status") == "failed"
+        }
+        #expect(try await gateway.client.send("PUT", "/v1/knobs", json: ["declineRate": 0]).status == 200)
+        try await eventually("the failed payment is recorded") {
+            let again = try await client.send("POST", "/orders/\(second)/payments", token: token)
+            return again.status == 201 && again.string("paymentId") != declinedID
+        }
+        try await client.waitForOrder(second, token: token, status: "paid")
+
+        // Bad knobs are refused with the knob named.
+        let bad = try await gateway.client.send("PUT", "/v1/knobs", json: ["failureRate": 2])
+        #expect(bad.status == 400)
+        #expect(bad.string("error")?.contains("failureRate") == true)
+    }
+}
