@@ -11,14 +11,13 @@ all, as the benchmark draws them.
 
     python3 Benchmarks/baselines/sqlite_edit_scale.py /tmp/shop.sqlite [edits]
 """
-import os
 import random
-import shutil
 import sqlite3
 import sys
-import tempfile
 import time
 import uuid
+
+from shop_sizes import compare_sizes
 
 
 def run(path, among, edits, rng):
@@ -56,17 +55,7 @@ def run(path, among, edits, rng):
 def main():
     source = sys.argv[1]
     edits = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
-    with tempfile.TemporaryDirectory() as directory:
-        results = {}
-        for label, among in [("1k", 1000), ("100k", 100_000)]:
-            copy = os.path.join(directory, f"{label}.sqlite")
-            for suffix in ["", "-wal"]:
-                if os.path.exists(source + suffix):
-                    shutil.copyfile(source + suffix, copy + suffix)
-            results[label] = run(copy, among, edits, random.Random(among))
-        print(f"raw_edit_commits_per_s_1k {results['1k']:.0f}")
-        print(f"raw_edit_commits_per_s_100k {results['100k']:.0f}")
-        print(f"raw_100k_vs_1k {results['100k'] / results['1k']:.2f}")
+    compare_sizes(source, lambda path, among: run(path, among, edits, random.Random(among)), "raw_edit_commits_per_s")
 
 
 if __name__ == "__main__":

@@ -12,13 +12,12 @@ before projection rows were updated by changed columns).
 
     python3 Benchmarks/baselines/sqlite_read_side_scale.py /tmp/shop.sqlite [edits] [--replace]
 """
-import os
 import random
-import shutil
 import sqlite3
 import sys
-import tempfile
 import time
+
+from shop_sizes import compare_sizes
 
 
 def run(path, among, edits, replace, batch=256):
@@ -59,19 +58,8 @@ def run(path, among, edits, replace, batch=256):
 def main():
     arguments = [a for a in sys.argv[1:] if not a.startswith("--")]
     replace = "--replace" in sys.argv
-    source = arguments[0]
     edits = int(arguments[1]) if len(arguments) > 1 else 4000
-    with tempfile.TemporaryDirectory() as directory:
-        results = {}
-        for label, among in [("1k", 1000), ("100k", 100_000)]:
-            copy = os.path.join(directory, f"{label}.sqlite")
-            for suffix in ["", "-wal"]:
-                if os.path.exists(source + suffix):
-                    shutil.copyfile(source + suffix, copy + suffix)
-            results[label] = run(copy, among, edits, replace)
-        print(f"raw_read_side_edits_per_s_1k {results['1k']:.0f}")
-        print(f"raw_read_side_edits_per_s_100k {results['100k']:.0f}")
-        print(f"raw_100k_vs_1k {results['100k'] / results['1k']:.2f}")
+    compare_sizes(arguments[0], lambda path, among: run(path, among, edits, replace), "raw_read_side_edits_per_s")
 
 
 if __name__ == "__main__":
