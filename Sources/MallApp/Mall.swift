@@ -28,6 +28,7 @@ public struct Mall: Sendable {
     public let governance: GovernanceService
     /// Where payments are collected and refunded.
     public let gateway: any PaymentGateway
+    public let drills: DrillService
 
     /// - Parameter gateway: the payment gateway; by default one in process that sends no
     ///   callbacks (whoever drives this Mall signs them, as tests do).
@@ -49,6 +50,7 @@ public struct Mall: Sendable {
         payments = PaymentService(engine: engine, gatewaySecret: configuration.gatewaySecret)
         orderPlacement = OrderPlacement(carts: carts, pricing: pricing, ordering: ordering)
         governance = GovernanceService(engine: engine, configuration: configuration)
+        drills = DrillService(engine: engine)
     }
 
     /// The subscriptions through which the contexts hear of each other.

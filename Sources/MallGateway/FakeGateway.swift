@@ -184,13 +184,31 @@ public actor FakeGateway: PaymentGateway {
         ledger[paymentID].map { GatewayWire.IntentState(paymentId: paymentID, amount: $0.amount, status: $0.outcome?.rawValue ?? "pending", refunded: $0.refunded) }
     }
 
-    // MARK: PaymentGateway
+    // MARK: PaymentGateway (in process: faults as the HTTP client reports them)
 
     public func createIntent(paymentID: String, amount: Money) async throws {
-        _ = try await charge(paymentID: paymentID, amount: amount)
+        try await reportingFaults { _ = try await charge(paymentID: paymentID, amount: amount) }
     }
 
     public func refund(paymentID: String, amount: Money) async throws {
+        try await reportingFaults { try await refundPayment(paymentID: paymentID, amount: amount) }
+    }
+
+    /// Runs `body`, its ``GatewayFault`` thrown as ``HTTPPaymentGateway`` would report the
+    /// answer: ``GatewayUnavailable`` for an outage or a failure, ``GatewayRefused`` for a refusal.
+    private func reportingFaults(_ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch let fault as GatewayFault {
+            switch fault {
+            case .outage, .failed: throw GatewayUnavailable(reason: fault.description)
+            case .refused(let why): throw GatewayRefused(status: 409, message: why)
+            }
+        }
+    }
+
+    /// Refunds a payment in full, once; a repeated refund changes nothing.
+    func refundPayment(paymentID: String, amount: Money) async throws {
         try await misbehave()
         guard var entry = ledger[paymentID] else { throw GatewayFault.refused("no payment \(paymentID) to refund") }
         guard entry.amount == amount else { throw GatewayFault.refused("payment \(paymentID) is of \(entry.amount), not \(amount)") }
@@ -278,5 +296,34 @@ public actor FakeGateway: PaymentGateway {
             try? await Task.sleep(for: .seconds(1))
         }
         logger.error("callback given up after 5 attempts", metadata: ["payment": "\(callback.paymentId)"])
+    }
+}
+
+/// Where a drill changes the gateway's knobs: a ``FakeGateway`` in process, or one in
+/// another process through its `PUT /v1/knobs` (``HTTPGatewayKnobs``).
+public protocol GatewayKnobsControl: Sendable {
+    func changeKnobs(_ change: GatewayKnobs.Change) async throws
+}
+
+extension FakeGateway: GatewayKnobsControl {
+    public func changeKnobs(_ change: GatewayKnobs.Change) async throws { try self.change(change) }
+}
+
+/// The knobs of a fake gateway in another process (`mall gateway serve`).
+public struct HTTPGatewayKnobs: GatewayKnobsControl {
+    public let baseURL: String
+
+    public init(baseURL: String) { self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL }
+
+    public func changeKnobs(_ change: GatewayKnobs.Change) async throws {
+        var request = HTTPClientRequest(url: baseURL + "/v1/knobs")
+        request.method = .PUT
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(data: try JSONEncoder().encode(change)))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+        let body = try await response.body.collect(upTo: 64 * 1024)
+        guard response.status == .ok else {
+            throw GatewayUnavailable(reason: "the gateway's knobs answered HTTP \(response.status.code): \(String(buffer: body).prefix(200))")
+        }
     }
 }

@@ -32,7 +32,7 @@ public enum FakeGatewayServer {
         router.post("/v1/refunds") { request, context in
             let refund = try await request.decode(as: GatewayWire.Charge.self, context: context)
             return try await answer {
-                try await gateway.refund(paymentID: refund.paymentId, amount: refund.amount)
+                try await gateway.refundPayment(paymentID: refund.paymentId, amount: refund.amount)
                 return (.ok, try JSONEncoder().encode(await gateway.entry(refund.paymentId)))
             }
         }

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import MallApp
+import MallGateway
 import MallKernel
 import MallMembers
 import NIOCore
@@ -15,12 +16,16 @@ public struct MallServer: Sendable {
     let mall: Mall
     let logger: Logger
     let limits: IngressLimits
+    let drills: DrillRunner
 
+    /// - Parameter drillTarget: the knobs of the payment gateway fault drills act on (the
+    ///   fake gateway's); `nil`: drills are recorded but cannot be injected here.
     /// - Throws: `ConfigurationError` for an invalid limit in the mall's configuration.
-    public init(mall: Mall, logger: Logger) throws {
+    public init(mall: Mall, logger: Logger, drillTarget: (any GatewayKnobsControl)? = nil) throws {
         self.mall = mall
         self.logger = logger
         limits = try IngressLimits(mall.configuration, clock: mall.engine.clock)
+        drills = DrillRunner(drills: mall.drills, target: drillTarget, paymentWindow: mall.configuration.paymentWindow, logger: logger)
     }
 
     /// The router: every context's route collection, the admin ones under `/admin` behind
@@ -61,7 +66,10 @@ public struct MallServer: Sendable {
     public func application(services: [any Service], onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let settings = mall.configuration
         let head = TimeAmount(settings.requestHeadTimeout), body = TimeAmount(settings.requestBodyTimeout)
-        let follower = RulesFollower(governance: mall.governance, limits: limits, clock: mall.engine.clock, interval: .seconds(1), logger: logger)
+        let followers = [
+            Follower.rules(mall.governance, limits: limits, clock: mall.engine.clock, logger: logger),
+            Follower.drills(drills, clock: mall.engine.clock, logger: logger),
+        ]
         return Application(
             router: router(),
             server: .http1(configuration: .init(
@@ -70,7 +78,7 @@ public struct MallServer: Sendable {
             configuration: .init(
                 address: .hostname(settings.host, port: settings.port), serverName: "mall",
                 availableConnectionsDelegate: MaximumAvailableConnections(settings.maxConnections, logger: logger)),
-            services: services + [follower],
+            services: services + followers,
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: logger)
     }

@@ -12,7 +12,7 @@ import Synchronization
 /// The limits every request meets on the way in, one set per server: failed log-ins and
 /// registrations per client address, orders per member, and requests in flight. They start
 /// from the configuration and follow the governance rules (`/admin/rules`) as they change:
-/// ``RulesFollower`` applies a new version within a second on every node.
+/// ``Follower/rules(_:limits:clock:logger:)`` applies a new version within a second on every node.
 final class IngressLimits: Sendable {
     private struct Current {
         var version: Int64
@@ -151,38 +151,50 @@ struct FailedLoginLimitMiddleware: RouterMiddleware {
     }
 }
 
-/// Follows the stored governance rules: reads them every `interval` and puts a new version
-/// in force (``IngressLimits/apply(_:version:)``). Every node runs one, so a change made
-/// through any node is in force on all within `interval` and a read.
-struct RulesFollower: Service {
-    let governance: GovernanceService
-    let limits: IngressLimits
+/// Runs `step` every `interval` until the service group shuts down: what each node does to
+/// follow what is stored (the governance rules, the running drill). A step that fails is
+/// logged once per outage, not every time, and the next is tried as usual.
+struct Follower: Service {
+    /// What the step does, for the log: e.g. "read the governance rules".
+    let what: String
     let clock: any HeraldClock
     let interval: Duration
     let logger: Logger
+    let step: @Sendable () async throws -> Void
 
     func run() async throws {
         var failing = false
         while !Task.isCancelled {
             do {
-                let (version, rules) = try await governance.current()
-                if failing { logger.info("governance rules readable again") }
+                try await step()
+                if failing { logger.info("could \(what) again") }
                 failing = false
-                if version > limits.version {
-                    try limits.apply(rules, version: version)
-                    logger.info("governance rules version \(version) in force")
-                }
             } catch {
-                // Once per outage, not every second of it.
-                if !failing { logger.warning("could not read the governance rules; the ones in force stay", metadata: ["error": "\(error)"]) }
+                if !failing { logger.warning("could not \(what); what is in force stays", metadata: ["error": "\(error)"]) }
                 failing = true
             }
-            try await gracefulSleep(until: clock.now().adding(interval))
+            // Returns early (without error) when the service group shuts down.
+            try await cancelWhenGracefulShutdown { try await clock.sleep(until: clock.now().adding(interval)) }
+        }
+    }
+}
+
+extension Follower {
+    /// Puts a new version of the stored governance rules in force
+    /// (``IngressLimits/apply(_:version:)``). Every node runs one, so a change made through
+    /// any node is in force on all within `interval` and a read.
+    static func rules(_ governance: GovernanceService, limits: IngressLimits, clock: any HeraldClock, logger: Logger) -> Follower {
+        Follower(what: "read the governance rules", clock: clock, interval: .seconds(1), logger: logger) {
+            let (version, rules) = try await governance.current()
+            if version > limits.version {
+                try limits.apply(rules, version: version)
+                logger.info("governance rules version \(version) in force")
+            }
         }
     }
 
-    /// Sleeps until `deadline`; returns early (without error) when the service group shuts down.
-    private func gracefulSleep(until deadline: Date) async throws {
-        try await cancelWhenGracefulShutdown { try await clock.sleep(until: deadline) }
+    /// Puts the running fault drill in force on this node's gateway, and takes it back when it ends.
+    static func drills(_ runner: DrillRunner, clock: any HeraldClock, logger: Logger) -> Follower {
+        Follower(what: "follow the fault drills", clock: clock, interval: .seconds(1), logger: logger) { try await runner.step() }
     }
 }

@@ -1,8 +1,9 @@
 import Hummingbird
 import MallApp
+import MallKernel
 
 /// Operating the shop, for the admin: subscriptions and projections, dead letters,
-/// reconciliation, governance rules.
+/// reconciliation, governance rules, fault drills.
 struct OperationsRoutes {
     let mall: Mall
     let limits: IngressLimits
@@ -40,6 +41,21 @@ struct OperationsRoutes {
         }
         routes.get("/rules/history") { _, _ in
             try JSON.response(try await mall.governance.history().map(RuleChangeBody.init))
+        }
+        routes.get("/drills") { _, _ in
+            try JSON.response(DrillsBody(try await mall.drills.status()))
+        }
+        routes.post("/drills") { request, context in
+            let body = try await context.decode(StartDrillRequest.self, from: request)
+            guard let kind = DrillKind(rawValue: body.kind) else {
+                throw InvalidInput(field: "kind", "one of " + DrillKind.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            let drill = try await mall.drills.start(kind, seconds: body.seconds, by: body.by, reason: body.reason)
+            return try JSON.response(DrillBody(drill), status: .created)
+        }
+        routes.post("/drills/stop") { _, _ in
+            guard let stopped = try await mall.drills.stop() else { throw NoDrillRunning() }
+            return try JSON.response(DrillBody(stopped))
         }
         return routes
     }

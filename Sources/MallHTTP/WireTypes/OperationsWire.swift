@@ -1,6 +1,7 @@
 import Foundation
 import Herald
 import MallApp
+import MallKernel
 
 struct DeadLetterBody: Encodable {
     var subscription: String
@@ -140,4 +141,56 @@ struct RuleChangeBody: Encodable {
         old = RulesWire(change.old)
         new = RulesWire(change.new)
     }
+}
+
+/// `POST /admin/drills`.
+struct StartDrillRequest: Decodable {
+    var kind: String
+    var seconds: Double
+    var by: String
+    var reason: String
+}
+
+struct DrillBody: Encodable {
+    var kind: String
+    var startedAt: Date
+    var endsAt: Date
+    var by: String
+    var reason: String
+    var stoppedAt: Date?
+
+    init(_ drill: FaultDrill) {
+        kind = drill.kind.rawValue
+        startedAt = drill.startedAt
+        endsAt = drill.endsAt
+        by = drill.by
+        reason = drill.reason
+        stoppedAt = drill.stoppedAt
+    }
+}
+
+/// `GET /admin/drills`: the running drill (or null) and the latest ones, newest first.
+struct DrillsBody: Encodable {
+    var active: DrillBody?
+    var recent: [DrillBody]
+
+    init(_ status: (active: FaultDrill?, recent: [FaultDrill])) {
+        active = status.active.map(DrillBody.init)
+        recent = status.recent.map(DrillBody.init)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(active, forKey: .active)  // null when none runs, not left out
+        try container.encode(recent, forKey: .recent)
+    }
+
+    enum CodingKeys: String, CodingKey { case active, recent }
+}
+
+/// `POST /admin/drills/stop` with no drill running.
+struct NoDrillRunning: MallProblem {
+    var kind: ProblemKind { .notFound }
+    var field: String? { nil }
+    var description: String { "no fault drill is running" }
 }

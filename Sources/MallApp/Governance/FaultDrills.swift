@@ -1,0 +1,174 @@
+import Foundation
+import Herald
+import Logging
+import MallGateway
+import MallKernel
+import Synchronization
+
+/// A fault a drill injects into the payment gateway (the fake one: through its knobs).
+public enum DrillKind: String, Codable, Sendable, Hashable, CaseIterable {
+    /// Every gateway call answered 503: payments cannot start, refunds wait.
+    case gatewayDown = "gateway-down"
+    /// Every gateway call answered after 3 s, past the client's 2 s timeout.
+    case gatewaySlow = "gateway-slow"
+    /// Half the gateway calls answered 500: the refund subscriber fails that share.
+    case gatewayFailing = "gateway-failing"
+    /// Every payment's callback sent twice.
+    case duplicateCallbacks = "duplicate-callbacks"
+    /// Callbacks sent after the payment window: the deadline fires before the money arrives.
+    case lateCallbacks = "late-callbacks"
+
+    /// The knobs in force while the drill runs.
+    func knobs(paymentWindow: Duration) -> GatewayKnobs.Change {
+        switch self {
+        case .gatewayDown: GatewayKnobs.Change(outage: true)
+        case .gatewaySlow: GatewayKnobs.Change(latencyMs: 3000)
+        case .gatewayFailing: GatewayKnobs.Change(failureRate: 0.5)
+        case .duplicateCallbacks: GatewayKnobs.Change(duplicateCallbacks: true)
+        case .lateCallbacks:
+            GatewayKnobs.Change(callbackDelayMs: Int(paymentWindow.components.seconds * 1000 + paymentWindow.components.attoseconds / 1_000_000_000_000_000) + 2000)
+        }
+    }
+
+    /// The same knobs back at the gateway's defaults: what every node puts back when the
+    /// drill ends (not what it saw before: another node may have applied the drill first).
+    var reverted: GatewayKnobs.Change {
+        let normal = GatewayKnobs()
+        return switch self {
+        case .gatewayDown: GatewayKnobs.Change(outage: normal.outage)
+        case .gatewaySlow: GatewayKnobs.Change(latencyMs: normal.latencyMs)
+        case .gatewayFailing: GatewayKnobs.Change(failureRate: normal.failureRate)
+        case .duplicateCallbacks: GatewayKnobs.Change(duplicateCallbacks: normal.duplicateCallbacks)
+        case .lateCallbacks: GatewayKnobs.Change(callbackDelayMs: normal.callbackDelayMs)
+        }
+    }
+}
+
+/// One drill: what, from when to when, who started it and why.
+public struct FaultDrill: Codable, Sendable, Hashable {
+    public var kind: DrillKind
+    public var startedAt: Date
+    public var endsAt: Date
+    public var by: String
+    public var reason: String
+    /// When it was stopped before its end, if it was.
+    public var stoppedAt: Date?
+
+    public func isActive(at now: Date) -> Bool { stoppedAt == nil && now < endsAt }
+}
+
+/// The drills run so far (the latest ``historyLimit``), the last one perhaps still running.
+struct DrillBook: AggregateRoot {
+    static let streamType = "FaultDrills"
+    static let mainID = "main"
+    static let historyLimit = 50
+    let id: String
+    var drills: [FaultDrill] = []
+    var pendingEvents = PendingEvents()
+}
+
+/// A drill was asked for while another runs.
+public struct DrillAlreadyRunning: MallProblem, Hashable, Sendable {
+    public var running: FaultDrill
+    public var kind: ProblemKind { .conflict }
+    public var field: String? { "kind" }
+    public var description: String { "drill \(running.kind.rawValue) runs until \(running.endsAt.formatted(.iso8601)); stop it first" }
+}
+
+/// Fault drills: rehearsing an outage on the running shop, for a bounded time. One at a
+/// time; each ends by itself. Every node's ``DrillRunner`` puts it in force within a second.
+public struct DrillService: Sendable {
+    let engine: HeraldEngine
+
+    /// The longest drill: one left running by mistake must not become the outage.
+    public static let maximumSeconds = 3600.0
+
+    public init(engine: HeraldEngine) { self.engine = engine }
+
+    /// Starts a drill of `seconds`.
+    ///
+    /// - Throws: ``InvalidInput`` naming the field, or ``DrillAlreadyRunning``.
+    @discardableResult
+    public func start(_ kind: DrillKind, seconds: Double, by: String, reason: String) async throws -> FaultDrill {
+        guard seconds.isFinite, seconds >= 1, seconds <= Self.maximumSeconds else {
+            throw InvalidInput(field: "seconds", "1 ... \(Int(Self.maximumSeconds)) seconds, not \(seconds)")
+        }
+        let by = try by.validated(field: "by", maxLength: 100)
+        let reason = try reason.validated(field: "reason", maxLength: 500)
+        let now = engine.clock.now()
+        let drill = FaultDrill(kind: kind, startedAt: now, endsAt: now.addingTimeInterval(seconds), by: by, reason: reason)
+        return try await engine.perform { work in
+            var book = try await work.load(DrillBook.self, id: DrillBook.mainID) ?? DrillBook(id: DrillBook.mainID)
+            if let last = book.drills.last, last.isActive(at: now) { throw DrillAlreadyRunning(running: last) }
+            book.drills = Array((book.drills + [drill]).suffix(DrillBook.historyLimit))
+            try work.save(&book)
+            return drill
+        }
+    }
+
+    /// Stops the running drill now; `nil` when none runs.
+    @discardableResult
+    public func stop() async throws -> FaultDrill? {
+        let now = engine.clock.now()
+        return try await engine.perform { work in
+            guard var book = try await work.load(DrillBook.self, id: DrillBook.mainID), var last = book.drills.last, last.isActive(at: now) else { return nil }
+            last.stoppedAt = now
+            book.drills[book.drills.count - 1] = last
+            try work.save(&book)
+            return last
+        }
+    }
+
+    /// The running drill, if any, and the latest ones, newest first.
+    public func status() async throws -> (active: FaultDrill?, recent: [FaultDrill]) {
+        let drills = try await engine.unitOfWork().load(DrillBook.self, id: DrillBook.mainID)?.drills ?? []
+        let now = engine.clock.now()
+        return (drills.last.flatMap { $0.isActive(at: now) ? $0 : nil }, drills.reversed())
+    }
+}
+
+/// Puts the running drill in force on this node's gateway, and takes it back when it ends
+/// (stopped, or its time is up): ``step()`` once a second.
+public final class DrillRunner: Sendable {
+    let drills: DrillService
+    let target: (any GatewayKnobsControl)?
+    let paymentWindow: Duration
+    let logger: Logger
+    /// The drill this runner put in force, and whether it could not (said once).
+    private let state = Mutex<(applied: DrillKind?, unable: Bool)>((nil, false))
+
+    public init(drills: DrillService, target: (any GatewayKnobsControl)?, paymentWindow: Duration, logger: Logger) {
+        self.drills = drills
+        self.target = target
+        self.paymentWindow = paymentWindow
+        self.logger = logger
+    }
+
+    /// The drill in force on this node now.
+    public var applied: DrillKind? { state.withLock { $0.applied } }
+
+    public func step() async throws {
+        let active = try await drills.status().active
+        let applied = self.applied
+        guard active?.kind != applied else { return }
+        guard let target else {
+            if active != nil, !state.withLock({ $0.unable }) {
+                logger.warning("a fault drill runs, but this node's payment gateway has no knobs to inject it with", metadata: ["drill": "\(active!.kind.rawValue)"])
+                state.withLock { $0.unable = true }
+            }
+            return
+        }
+        if let applied {
+            try await target.changeKnobs(applied.reverted)
+            state.withLock { $0.applied = nil }
+            logger.info("fault drill ended", metadata: ["drill": "\(applied.rawValue)"])
+        }
+        if let active {
+            try await target.changeKnobs(active.kind.knobs(paymentWindow: paymentWindow))
+            state.withLock { $0.applied = active.kind }
+            logger.warning("fault drill in force", metadata: [
+                "drill": "\(active.kind.rawValue)", "until": "\(active.endsAt.formatted(.iso8601))", "by": "\(active.by)", "reason": "\(active.reason)",
+            ])
+        }
+    }
+}
