@@ -1,0 +1,133 @@
+import Foundation
+import Synchronization
+import TestSupport
+import Testing
+
+/// The shop's promise under fault drills, on a real `mall serve` with its fake gateway in
+/// process sending callbacks: shoppers order and pay throughout while the gateway is down,
+/// slow, failing, calling back twice and calling back after the payment deadline. Orders
+/// are taken in every drill; afterwards everything drains, `mall reconcile` finds no drift
+/// (no paid order cancelled, every payment applied or refunded), and every payment the
+/// gateway collected is either an order's payment or refunded at the gateway.
+@Suite(.serialized) struct FaultDrillProcessTests {
+    /// What the shoppers saw, per drill phase.
+    final class Tally: Sendable {
+        private let state = Mutex<(phase: String, ordersTaken: [String: Int], refused: Int, payments: [String: String], stopped: Bool)>(
+            ("normal", [:], 0, [:], false))
+        var stopped: Bool {
+            get { state.withLock { $0.stopped } }
+            set { state.withLock { $0.stopped = newValue } }
+        }
+        var phase: String {
+            get { state.withLock { $0.phase } }
+            set { state.withLock { $0.phase = newValue } }
+        }
+        func orderTaken() { state.withLock { $0.ordersTaken[$0.phase, default: 0] += 1 } }
+        func paymentRefused() { state.withLock { $0.refused += 1 } }
+        func paymentStarted(_ id: String, order: String) { state.withLock { $0.payments[id] = order } }
+        var ordersTaken: [String: Int] { state.withLock { $0.ordersTaken } }
+        var refused: Int { state.withLock { $0.refused } }
+        /// Payment id → order id, for every payment Mall acknowledged.
+        var payments: [String: String] { state.withLock { $0.payments } }
+    }
+
+    @Test func ordersAreTakenInEveryDrillAndNoPaymentIsLostOrWronglyCancelled() async throws {
+        let server = MallServerProcess(paymentWindow: 4, arguments: ["--max-unpaid-orders", "10000"])
+        server.gatewayKnobs = #"{"callbackDelayMs":100}"#
+        try await server.start()
+        defer { server.stop() }
+        let gatewayLine = try #require(server.log.split(separator: "\n").first { $0.hasPrefix("payment gateway (fake, in process) on ") })
+        let gatewayURL = try #require(URL(string: String(gatewayLine.dropFirst("payment gateway (fake, in process) on ".count).prefix { $0 != ";" })))
+        let gateway = MallClient(baseURL: gatewayURL)
+        let client = MallClient(baseURL: server.baseURL)
+        let admin = MallServerProcess.adminToken
+        #expect(try await client.send("POST", "/admin/stock/cocoa/receipts", json: ["quantity": 100_000], token: admin).status == 201)
+
+        let tally = Tally()
+        let shoppers = try await withThrowingTaskGroup(of: (String, String).self) { group in
+            for index in 0..<4 { group.addTask { try await client.member("shopper\(index)") } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let shopping = Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (_, token) in shoppers {
+                    group.addTask {
+                        while !tally.stopped {
+                            let placed = try await client.placeOrder(token, [("cocoa", 1)])
+                            guard placed.status == 201, let order = placed.string("id") else { continue }
+                            tally.orderTaken()
+                            // Once stock is held; a payment refused now is not tried again (its deadline cancels the order).
+                            for _ in 0..<100 {
+                                let started = try await client.send("POST", "/orders/\(order)/payments", token: token)
+                                if started.status == 201 || started.status == 200, let payment = started.string("paymentId") {
+                                    tally.paymentStarted(payment, order: order)
+                                    break
+                                }
+                                if started.status == 503 {
+                                    tally.paymentRefused()
+                                    break
+                                }
+                                try await Task.sleep(for: .milliseconds(20))  // not awaiting payment yet
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+
+        func drill(_ kind: String, seconds: Double) async throws {
+            let started = try await client.send("POST", "/admin/drills", json: ["kind": kind, "seconds": 600, "by": "test", "reason": "drill"], token: admin)
+            #expect(started.status == 201, "\(kind): \(started.json ?? "")")
+            tally.phase = kind
+            try await Task.sleep(for: .seconds(seconds))
+            #expect(try await client.send("POST", "/admin/drills/stop", token: admin).status == 200)
+        }
+        try await Task.sleep(for: .seconds(2))
+        for kind in ["gateway-down", "gateway-slow", "gateway-failing", "duplicate-callbacks", "late-callbacks"] {
+            try await drill(kind, seconds: 4)
+        }
+        tally.phase = "after"
+        try await Task.sleep(for: .seconds(2))
+        tally.stopped = true
+        try await shopping.value
+
+        for phase in ["normal", "gateway-down", "gateway-slow", "gateway-failing", "duplicate-callbacks", "late-callbacks"] {
+            #expect((tally.ordersTaken[phase] ?? 0) > 0, "orders are taken during \(phase): \(tally.ordersTaken)")
+        }
+        #expect(tally.refused > 0, "starting a payment was refused (503) while the gateway was down or slow")
+        // Everything drains: every late callback in, every deadline fired, every refund made.
+        var refunded = 0, applied = 0, waiting = ""
+        defer { if refunded + applied < tally.payments.count { Issue.record("still waiting on: \(waiting)") } }
+        try await eventually("every payment the gateway collected is applied or refunded", timeout: .seconds(120), every: .milliseconds(500)) {
+            refunded = 0
+            applied = 0
+            for (payment, order) in tally.payments {
+                let held = try await gateway.send("GET", "/v1/intents/\(payment)")
+                waiting = "payment \(payment) of order \(order): gateway \(held.json ?? held.status)"
+                guard held.status == 200, let status = held.string("status"), status != "pending" else { return false }
+                guard status == "succeeded" else { continue }
+                let seen = try await client.send("GET", "/admin/orders/\(order)", token: admin)
+                if held["refunded"] as? Bool == true {
+                    refunded += 1
+                } else if seen.string("status") == "paid" || seen.string("status") == "shipped" || seen.string("status") == "completed" {
+                    applied += 1
+                } else {
+                    waiting += ", order \(seen.string("status") ?? "\(seen.status)")"
+                    return false
+                }
+            }
+            return true
+        }
+        print("fault drills: orders taken per phase \(tally.ordersTaken.sorted { $0.key < $1.key }), payments refused \(tally.refused), "
+            + "collected \(applied + refunded): \(applied) applied, \(refunded) refunded")
+        #expect(applied > 0)
+        #expect(refunded > 0, "late money for orders cancelled at their deadline went back")
+        try await client.waitUntilCaughtUp()
+        let reconciled = try server.runCommand(["reconcile"])
+        #expect(reconciled.status == 0, "mall reconcile: \(reconciled.output)")
+        #expect(reconciled.output.contains("no drift"))
+        let dead = try await client.send("GET", "/admin/dead-letters", token: admin)
+        #expect(dead.array.isEmpty, "no dead letters from the drills: \(dead.json ?? "")")
+    }
+}
