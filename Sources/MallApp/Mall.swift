@@ -29,6 +29,8 @@ public struct Mall: Sendable {
     /// Where payments are collected and refunded.
     public let gateway: any PaymentGateway
     public let drills: DrillService
+    /// The governance rules in force on this node (the degradation switches among them).
+    public let rulesInForce: RulesInForce
 
     /// - Parameter gateway: the payment gateway; by default one in process that sends no
     ///   callbacks (whoever drives this Mall signs them, as tests do).
@@ -41,7 +43,9 @@ public struct Mall: Sendable {
             name: "password hashing", threads: configuration.passwordThreads, queueLimit: configuration.passwordQueue,
             priority: configuration.passwordPriority)
         members = MemberService(engine: engine, hasher: BcryptPasswordHasher(cost: configuration.passwordCost, pool: hashing))
-        pricing = PricingService(engine: engine, policy: configuration.pricing)
+        let rulesInForce = RulesInForce(GovernanceRules(configuration))
+        self.rulesInForce = rulesInForce
+        pricing = PricingService(engine: engine, policy: configuration.pricing) { !rulesInForce.rules.promotionsOff }
         carts = CartService(engine: engine)
         ordering = OrderingService(
             engine: engine,

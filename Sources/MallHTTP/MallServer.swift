@@ -24,7 +24,7 @@ public struct MallServer: Sendable {
     public init(mall: Mall, logger: Logger, drillTarget: (any GatewayKnobsControl)? = nil) throws {
         self.mall = mall
         self.logger = logger
-        limits = try IngressLimits(mall.configuration, clock: mall.engine.clock)
+        limits = try IngressLimits(mall.configuration, clock: mall.engine.clock, rulesInForce: mall.rulesInForce)
         drills = DrillRunner(drills: mall.drills, target: drillTarget, paymentWindow: mall.configuration.paymentWindow, logger: logger)
     }
 

@@ -11,9 +11,13 @@ public struct PricingService: Sendable {
     let engine: HeraldEngine
     public let policy: PricingPolicy
 
-    public init(engine: HeraldEngine, policy: PricingPolicy) {
+    /// Whether promotions apply now (off under the `promotions-off` degradation switch).
+    let promotionsApply: @Sendable () -> Bool
+
+    public init(engine: HeraldEngine, policy: PricingPolicy, promotionsApply: @escaping @Sendable () -> Bool = { true }) {
         self.engine = engine
         self.policy = policy
+        self.promotionsApply = promotionsApply
     }
 
     /// Prices a basket for a member (or a guest) now. A coupon must be the member's and unused.
@@ -40,7 +44,7 @@ public struct PricingService: Sendable {
         }
         guard lines.count <= PricingCalculator.maximumLines else { throw PricingError.tooManyLines(count: lines.count, limit: PricingCalculator.maximumLines) }
         let basket = try await PriceBook.basket(Set(lines.map(\.sku)), at: now, engine: engine)
-        let calculator = PricingCalculator(policy: policy, products: basket.products, promotions: basket.promotions)
+        let calculator = PricingCalculator(policy: policy, products: basket.products, promotions: promotionsApply() ? basket.promotions : [])
         return try calculator.quote(QuoteRequest(lines: lines, memberLevel: level, coupon: coupon, delivery: delivery, at: now))
     }
 

@@ -171,4 +171,44 @@ import TestSupport
             #expect((searched["total"] as? Int ?? 0) < everything)
         }
     }
+
+    /// The promotions-off switch: a product's price, the cart's quote and a new order leave
+    /// the promotions out, marked; off again, the promotion is back.
+    @Test func promotionsOffPricesWithoutPromotionsMarkedAndComesBack() async throws {
+        try await InProcessMall.run { client in
+            let member = try await client.member("ada")
+            func yourPrice() async throws -> (Int?, String?) {
+                let product = try await client.send("GET", "/products/tea-jasmine", token: member.token)
+                return ((product["yourPrice"] as? [String: Any])?["minorUnits"] as? Int, product.headers["mall-degraded"])
+            }
+            let (promoted, marked) = try await yourPrice()
+            #expect(marked == nil)
+            func promotionsOff(_ on: Bool, version: Int) async throws {
+                var rules = try #require(try await client.send("GET", "/admin/rules", token: Self.admin)["rules"] as? [String: Any])
+                rules["promotionsOff"] = on
+                let changed = try await client.send("PUT", "/admin/rules", json: [
+                    "version": version, "rules": rules, "by": "ops", "reason": on ? "pricing is struggling" : "recovered",
+                ], token: Self.admin)
+                try #require(changed.status == 200, "\(changed.json ?? "")")
+            }
+            try await promotionsOff(true, version: 0)
+            let (plain, degraded) = try await yourPrice()
+            #expect(degraded == "promotions")
+            #expect(try #require(plain) > (try #require(promoted)), "the 20% tea-week promotion is left out")
+            let cart = try await client.send("PUT", "/cart/lines/tea-jasmine", json: ["quantity": 1], token: member.token)
+            #expect(cart.headers["mall-degraded"] == "promotions")
+            let lines = try #require((cart["quote"] as? [String: Any])?["lines"] as? [[String: Any]])
+            let adjustments = lines.flatMap { $0["adjustments"] as? [[String: Any]] ?? [] }
+            #expect(adjustments.allSatisfy { $0["kind"] as? String != "productPromotion" }, "\(adjustments)")
+            let order = try await client.placeOrder(member.token, [("tea-jasmine", 1)])
+            #expect(order.status == 201)
+            #expect(order.headers["mall-degraded"] == "promotions")
+            #expect(try await client.send("GET", "/rules-not-a-route").headers["mall-degraded"] == nil, "only responses with a quote are marked")
+
+            try await promotionsOff(false, version: 1)
+            let (back, unmarked) = try await yourPrice()
+            #expect(back == promoted)
+            #expect(unmarked == nil)
+        }
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Herald
 import MallKernel
 import Resilience
@@ -39,10 +40,14 @@ public struct GovernanceRules: Codable, Sendable, Hashable {
     /// Degradation switch: a text search (`q`) answers with the plain listing (its category,
     /// if given), marked `Mall-Degraded: search`, sparing the search's cost.
     public var searchDegraded: Bool
+    /// Degradation switch: quotes leave promotions out (member price and list price still
+    /// apply, coupons too), marked `Mall-Degraded: promotions`; orders placed meanwhile are
+    /// priced so.
+    public var promotionsOff: Bool
 
     public init(
         failedLogins: Limit, registrations: Limit, orders: Limit, maxRequestsInFlight: Int, ingressLimits: Bool,
-        newOrdersPaused: Bool = false, searchDegraded: Bool = false
+        newOrdersPaused: Bool = false, searchDegraded: Bool = false, promotionsOff: Bool = false
     ) {
         self.failedLogins = failedLogins
         self.registrations = registrations
@@ -51,10 +56,11 @@ public struct GovernanceRules: Codable, Sendable, Hashable {
         self.ingressLimits = ingressLimits
         self.newOrdersPaused = newOrdersPaused
         self.searchDegraded = searchDegraded
+        self.promotionsOff = promotionsOff
     }
 
     private enum CodingKeys: String, CodingKey {
-        case failedLogins, registrations, orders, maxRequestsInFlight, ingressLimits, newOrdersPaused, searchDegraded
+        case failedLogins, registrations, orders, maxRequestsInFlight, ingressLimits, newOrdersPaused, searchDegraded, promotionsOff
     }
 
     /// Rules stored before a switch existed read it as off.
@@ -67,7 +73,8 @@ public struct GovernanceRules: Codable, Sendable, Hashable {
             maxRequestsInFlight: try container.decode(Int.self, forKey: .maxRequestsInFlight),
             ingressLimits: try container.decode(Bool.self, forKey: .ingressLimits),
             newOrdersPaused: try container.decodeIfPresent(Bool.self, forKey: .newOrdersPaused) ?? false,
-            searchDegraded: try container.decodeIfPresent(Bool.self, forKey: .searchDegraded) ?? false)
+            searchDegraded: try container.decodeIfPresent(Bool.self, forKey: .searchDegraded) ?? false,
+            promotionsOff: try container.decodeIfPresent(Bool.self, forKey: .promotionsOff) ?? false)
     }
 
     /// The rules a configuration starts with.
@@ -119,6 +126,28 @@ struct RuleBook: AggregateRoot {
     var rules: GovernanceRules
     var history: [RuleChange] = []
     var pendingEvents = PendingEvents()
+}
+
+/// The rules in force on this node, and their version: what the use cases consult for the
+/// degradation switches (the ingress limits keep their own rate limiters beside it). Versions
+/// only move forward.
+public final class RulesInForce: Sendable {
+    private let current: Mutex<(version: Int64, rules: GovernanceRules)>
+
+    public init(_ rules: GovernanceRules) { current = Mutex((0, rules)) }
+
+    public var rules: GovernanceRules { current.withLock { $0.rules } }
+    public var version: Int64 { current.withLock { $0.version } }
+
+    /// Puts `rules` in force if `version` is newer; whether it was.
+    @discardableResult
+    public func apply(_ rules: GovernanceRules, version: Int64) -> Bool {
+        current.withLock { current in
+            guard version > current.version else { return false }
+            current = (version, rules)
+            return true
+        }
+    }
 }
 
 /// The stored rules moved on since the caller read them.
@@ -185,6 +214,7 @@ extension GovernanceRules {
             ("orders.per-minute", number(orders.perMinute)), ("orders.burst", String(orders.burst)),
             ("max-requests-in-flight", String(maxRequestsInFlight)), ("ingress-limits", ingressLimits ? "on" : "off"),
             ("new-orders-paused", newOrdersPaused ? "on" : "off"), ("search-degraded", searchDegraded ? "on" : "off"),
+            ("promotions-off", promotionsOff ? "on" : "off"),
         ]
     }
 
@@ -217,6 +247,7 @@ extension GovernanceRules {
         case "ingress-limits": rules.ingressLimits = try on()
         case "new-orders-paused": rules.newOrdersPaused = try on()
         case "search-degraded": rules.searchDegraded = try on()
+        case "promotions-off": rules.promotionsOff = try on()
         default:
             throw InvalidInput(field: name, "no such rule; the rules are " + settings.map(\.name).joined(separator: ", "))
         }

@@ -2,6 +2,7 @@ import Herald
 import Logging
 import ServiceLifecycle
 import Foundation
+import HTTPTypes
 import Hummingbird
 import MallApp
 import MallKernel
@@ -25,9 +26,12 @@ final class IngressLimits: Sendable {
     private let clock: any HeraldClock
     private let current: Mutex<Current>
     private let inFlight = Atomic<Int>(0)
+    /// The application's view of the rules, kept in step (``apply(_:version:)``).
+    private let rulesInForce: RulesInForce?
 
-    init(_ configuration: MallConfiguration, clock: any HeraldClock) throws {
+    init(_ configuration: MallConfiguration, clock: any HeraldClock, rulesInForce: RulesInForce? = nil) throws {
         self.clock = clock
+        self.rulesInForce = rulesInForce
         let rules = GovernanceRules(configuration)
         current = Mutex(Current(
             version: 0, rules: rules, failedLogins: try RateLimiter(policy: rules.failedLogins.policy, clock: clock),
@@ -51,6 +55,7 @@ final class IngressLimits: Sendable {
         let clock = clock
         try current.withLock { current in
             guard version > current.version else { return }
+            defer { rulesInForce?.apply(rules, version: version) }
             func limiter(_ old: GovernanceRules.Limit, _ new: GovernanceRules.Limit, kept: RateLimiter) throws -> RateLimiter {
                 old == new ? kept : try RateLimiter(policy: new.policy, clock: clock)
             }
@@ -124,6 +129,26 @@ struct NewOrdersSwitchMiddleware: RouterMiddleware {
         guard !limits.rules.newOrdersPaused else { throw NewOrdersPaused() }
         return try await next(request, context)
     }
+}
+
+/// The `promotionsOff` switch: responses that carry a quote (the cart, a product, a new
+/// order) are marked `Mall-Degraded: promotions` while it is on (the pricing left the
+/// promotions out: ``RulesInForce``).
+struct PromotionsOffMarker: RouterMiddleware {
+    typealias Context = MallRequestContext
+    let rules: RulesInForce
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let off = rules.rules.promotionsOff  // as the quote saw it: read before
+        var response = try await next(request, context)
+        if off { response.headers[.mallDegraded] = "promotions" }
+        return response
+    }
+}
+
+extension HTTPField.Name {
+    /// Which feature a degradation switch has turned off for this response.
+    static let mallDegraded = HTTPField.Name("Mall-Degraded")!
 }
 
 /// The operator paused new orders (a degradation switch).

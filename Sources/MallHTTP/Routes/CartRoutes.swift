@@ -8,6 +8,7 @@ struct CartRoutes {
     func routes() -> RouteCollection<MallRequestContext> {
         let routes = RouteCollection(context: MallRequestContext.self)
         routes.add(middleware: MemberAuthentication(members: mall.members))
+        routes.add(middleware: PromotionsOffMarker(rules: mall.rulesInForce))
         routes.get("/cart") { _, context in
             try JSON.response(CartBody(try await mall.cart(memberID: try context.memberID())))
         }

@@ -27,10 +27,11 @@ struct CatalogRoutes {
             if degraded { search.text = nil }
             let (items, total) = try await mall.catalog.products(search)
             var response = try JSON.response(ProductPage(items: items.map(ProductBody.init), page: page, pageSize: CatalogService.pageSize, total: total))
-            if degraded { response.headers[HTTPField.Name("Mall-Degraded")!] = "search" }
+            if degraded { response.headers[.mallDegraded] = "search" }
             return response
         }
         routes.add(middleware: MemberAuthentication(members: mall.members, required: false))
+        routes.add(middleware: PromotionsOffMarker(rules: mall.rulesInForce))
         routes.get("/products/{sku}") { _, context in
             try JSON.response(ProductViewBody(try await mall.product(sku: try context.sku(), memberID: context.optionalMemberID)))
         }

@@ -13,7 +13,8 @@ struct OrderRoutes {
         routes.add(middleware: MemberAuthentication(members: mall.members))
         // Behind MemberAuthentication: the member is known.
         let orders = RateLimitMiddleware(limits: limits, limiter: { $0.orders }, what: "orders from this member") { try $0.memberID() }
-        routes.group().add(middleware: NewOrdersSwitchMiddleware(limits: limits)).add(middleware: orders).post("/orders") { request, context in
+        routes.group().add(middleware: NewOrdersSwitchMiddleware(limits: limits)).add(middleware: orders)
+            .add(middleware: PromotionsOffMarker(rules: mall.rulesInForce)).post("/orders") { request, context in
             let body = try await context.decode(PlaceOrderRequest.self, from: request)
             let key = request.headers[HTTPField.Name("Idempotency-Key")!]
             let (order, created) = try await mall.placeOrder(memberID: try context.memberID(), body.command, idempotencyKey: key)

@@ -88,6 +88,8 @@ struct RulesWire: Codable {
     var ingressLimits: Bool
     var newOrdersPaused: Bool
     var searchDegraded: Bool
+    /// Optional in a change (off when left out): clients written before it existed still work.
+    var promotionsOff: Bool?
 
     init(_ rules: GovernanceRules) {
         failedLogins = LimitWire(rules.failedLogins)
@@ -97,13 +99,14 @@ struct RulesWire: Codable {
         ingressLimits = rules.ingressLimits
         newOrdersPaused = rules.newOrdersPaused
         searchDegraded = rules.searchDegraded
+        promotionsOff = rules.promotionsOff
     }
 
     var rules: GovernanceRules {
         GovernanceRules(
             failedLogins: failedLogins.limit, registrations: registrations.limit, orders: orders.limit,
             maxRequestsInFlight: maxRequestsInFlight, ingressLimits: ingressLimits, newOrdersPaused: newOrdersPaused,
-            searchDegraded: searchDegraded)
+            searchDegraded: searchDegraded, promotionsOff: promotionsOff ?? false)
     }
 }
 
