@@ -141,13 +141,7 @@ import TestSupport
             let everything = try #require(try await client.send("GET", "/products")["total"] as? Int)
 
             func switches(_ on: Bool, version: Int) async throws {
-                var rules = try #require(try await client.send("GET", "/admin/rules", token: Self.admin)["rules"] as? [String: Any])
-                rules["newOrdersPaused"] = on
-                rules["searchDegraded"] = on
-                let changed = try await client.send("PUT", "/admin/rules", json: [
-                    "version": version, "rules": rules, "by": "ops", "reason": on ? "the database is struggling" : "recovered",
-                ], token: Self.admin)
-                try #require(changed.status == 200, "\(changed.json ?? "")")
+                try await Self.setSwitches(["newOrdersPaused", "searchDegraded"], on, version: version, client)
             }
             try await switches(true, version: 0)
 
@@ -184,12 +178,7 @@ import TestSupport
             let (promoted, marked) = try await yourPrice()
             #expect(marked == nil)
             func promotionsOff(_ on: Bool, version: Int) async throws {
-                var rules = try #require(try await client.send("GET", "/admin/rules", token: Self.admin)["rules"] as? [String: Any])
-                rules["promotionsOff"] = on
-                let changed = try await client.send("PUT", "/admin/rules", json: [
-                    "version": version, "rules": rules, "by": "ops", "reason": on ? "pricing is struggling" : "recovered",
-                ], token: Self.admin)
-                try #require(changed.status == 200, "\(changed.json ?? "")")
+                try await Self.setSwitches(["promotionsOff"], on, version: version, client)
             }
             try await promotionsOff(true, version: 0)
             let (plain, degraded) = try await yourPrice()
@@ -210,5 +199,15 @@ import TestSupport
             #expect(back == promoted)
             #expect(unmarked == nil)
         }
+    }
+
+    /// Turns the named switches on or off through `PUT /admin/rules`, the rest as they are.
+    static func setSwitches(_ names: [String], _ on: Bool, version: Int, _ client: MallClient) async throws {
+        var rules = try #require(try await client.send("GET", "/admin/rules", token: admin)["rules"] as? [String: Any])
+        for name in names { rules[name] = on }
+        let changed = try await client.send("PUT", "/admin/rules", json: [
+            "version": version, "rules": rules, "by": "ops", "reason": on ? "something must give" : "recovered",
+        ], token: admin)
+        try #require(changed.status == 200, "\(changed.json ?? "")")
     }
 }

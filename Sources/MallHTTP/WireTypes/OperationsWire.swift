@@ -91,6 +91,23 @@ struct RulesWire: Codable {
     /// Optional in a change (off when left out): clients written before it existed still work.
     var promotionsOff: Bool?
 
+    private enum CodingKeys: String, CodingKey {
+        case failedLogins, registrations, orders, maxRequestsInFlight, ingressLimits, newOrdersPaused, searchDegraded, promotionsOff
+    }
+
+    /// Every field required but `promotionsOff`, which may be left out but is never null.
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        failedLogins = try container.decode(LimitWire.self, forKey: .failedLogins)
+        registrations = try container.decode(LimitWire.self, forKey: .registrations)
+        orders = try container.decode(LimitWire.self, forKey: .orders)
+        maxRequestsInFlight = try container.decode(Int.self, forKey: .maxRequestsInFlight)
+        ingressLimits = try container.decode(Bool.self, forKey: .ingressLimits)
+        newOrdersPaused = try container.decode(Bool.self, forKey: .newOrdersPaused)
+        searchDegraded = try container.decode(Bool.self, forKey: .searchDegraded)
+        promotionsOff = container.contains(.promotionsOff) ? try container.decode(Bool.self, forKey: .promotionsOff) : nil
+    }
+
     init(_ rules: GovernanceRules) {
         failedLogins = LimitWire(rules.failedLogins)
         registrations = LimitWire(rules.registrations)
