@@ -149,6 +149,7 @@ public struct MallConfiguration: Sendable {
         }
         if let value = try settings.integer("MALL_MAX_CONNECTIONS", 1...1_000_000) { configuration.maxConnections = value }
         if let value = try settings.seconds("MALL_IDLE_TIMEOUT_SECONDS") { configuration.idleTimeout = value }
+        if let value = try settings.seconds("MALL_GATEWAY_TIMEOUT_SECONDS") { configuration.gatewayTimeout = value }
         if let value = try settings.seconds("MALL_REQUEST_HEAD_TIMEOUT_SECONDS") { configuration.requestHeadTimeout = value }
         if let value = try settings.seconds("MALL_REQUEST_BODY_TIMEOUT_SECONDS") { configuration.requestBodyTimeout = value }
         if let milliseconds = try settings.integer("MALL_SUBSCRIPTION_WAKE_DELAY_MS", 0...500) {
