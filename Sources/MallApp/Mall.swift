@@ -55,6 +55,17 @@ public struct Mall: Sendable {
         orderPlacement = OrderPlacement(carts: carts, pricing: pricing, ordering: ordering)
         governance = GovernanceService(engine: engine, configuration: configuration)
         drills = DrillService(engine: engine)
+        // The gateway client follows the rules' gateway settings as they change.
+        if let client = gateway as? HTTPPaymentGateway {
+            let logger = engine.logger
+            rulesInForce.observe { rules in
+                do {
+                    try client.apply(rules.gateway.settings)
+                } catch {
+                    logger.error("the rules' payment gateway settings were refused; the ones in force stay", metadata: ["error": "\(error)"])
+                }
+            }
+        }
     }
 
     /// The subscriptions through which the contexts hear of each other.

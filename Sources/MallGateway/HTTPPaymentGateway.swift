@@ -6,6 +6,7 @@ import MallKernel
 import MallPayment
 import NIOCore
 import Resilience
+import Synchronization
 
 /// The payment gateway over HTTP, behind a timeout, a circuit breaker and a bulkhead.
 ///
@@ -41,24 +42,44 @@ public final class HTTPPaymentGateway: PaymentGateway {
     }
 
     public let baseURL: String
-    public let breaker: CircuitBreaker
-    private let bulkhead: Bulkhead
-    private let settings: Settings
     private let clock: any HeraldClock
     private let logger: Logger
+    /// The settings in force and the breaker and bulkhead built from them (``apply(_:)``
+    /// replaces all three; calls under way finish with the ones they started with).
+    private let protection: Mutex<(settings: Settings, breaker: CircuitBreaker, bulkhead: Bulkhead)>
 
     /// - Throws: ``ConfigurationError`` for invalid settings.
     public init(baseURL: String, settings: Settings = Settings(), clock: any HeraldClock = SystemClock(), logger: Logger = Logger(label: "gateway-client")) throws {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
-        self.settings = settings
         self.clock = clock
         self.logger = logger
-        breaker = try CircuitBreaker(name: "payment-gateway", policy: settings.breaker, clock: clock, logger: logger) { error in
+        protection = Mutex(try Self.protection(settings, clock: clock, logger: logger))
+    }
+
+    public var settings: Settings { protection.withLock { $0.settings } }
+    public var breaker: CircuitBreaker { protection.withLock { $0.breaker } }
+
+    /// Puts new settings in force (the governance rules changed). Unchanged settings keep
+    /// the breaker's state; changed ones start a fresh breaker and bulkhead.
+    ///
+    /// - Throws: ``ConfigurationError``; the settings in force stay.
+    public func apply(_ settings: Settings) throws {
+        guard settings != self.settings else { return }
+        let fresh = try Self.protection(settings, clock: clock, logger: logger)
+        protection.withLock { $0 = fresh }
+        logger.info("payment gateway settings in force", metadata: ["settings": "\(settings)"])
+    }
+
+    private static func protection(
+        _ settings: Settings, clock: any HeraldClock, logger: Logger
+    ) throws -> (settings: Settings, breaker: CircuitBreaker, bulkhead: Bulkhead) {
+        let breaker = try CircuitBreaker(name: "payment-gateway", policy: settings.breaker, clock: clock, logger: logger) { error in
             !(error is GatewayRefused)
         }
-        bulkhead = try Bulkhead(
+        let bulkhead = try Bulkhead(
             name: "payment-gateway", policy: BulkheadPolicy(maxConcurrent: settings.maxConcurrent, maxWaiting: settings.maxWaiting, maxWait: settings.maxWait),
             clock: clock)
+        return (settings, breaker, bulkhead)
     }
 
     public func createIntent(paymentID: String, amount: Money) async throws {
@@ -70,6 +91,7 @@ public final class HTTPPaymentGateway: PaymentGateway {
     }
 
     private func call(_ path: String, _ body: GatewayWire.Charge) async throws {
+        let (settings, breaker, bulkhead) = protection.withLock { $0 }
         let url = baseURL + path, timeout = settings.timeout
         let payload = try JSONEncoder().encode(body)
         do {

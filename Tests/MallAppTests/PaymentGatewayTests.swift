@@ -108,4 +108,25 @@ import Testing
         #expect(dead.map(\.subscription) == ["payment.refunds"], "a refusal is not worth retrying")
         #expect(try await shop.mall.payments.payment(id: payment.id).status == .succeeded, "and nothing recorded as refunded")
     }
+
+    @Test func theGatewayClientFollowsTheRulesAndABadRuleLeavesItsSettings() async throws {
+        let gateway = try await ServedGateway()
+        let shop = try await TestMall(seed: false, gateway: { try Self.client(gateway.url, clock: $0) })
+        let client = try #require(shop.mall.gateway as? HTTPPaymentGateway)
+        var (version, rules) = try await shop.mall.governance.current()
+        rules.gateway = .init(timeoutSeconds: 5, failureRatePercent: 30, waitInOpenSeconds: 60, maxConcurrent: 8)
+        version = try await shop.mall.governance.set(rules, expectedVersion: version, by: "ops", reason: "the gateway is slow today")
+        shop.mall.rulesInForce.apply(rules, version: version)  // what every node's follower does
+        #expect(client.settings.timeout == .seconds(5))
+        #expect(client.breaker.policy.waitInOpen == .seconds(60))
+        #expect(client.breaker.policy.failureRateThreshold == 0.3)
+        #expect(client.settings.maxConcurrent == 8)
+
+        var bad = rules
+        bad.gateway.timeoutSeconds = 0
+        let refused = await #expect(throws: InvalidInput.self) { try await shop.mall.governance.set(bad, expectedVersion: version, by: "ops", reason: "oops") }
+        #expect(refused?.field == "rules.gateway.timeoutSeconds")
+        #expect(try await shop.mall.governance.current().rules.gateway.timeoutSeconds == 5, "the rules in force stay")
+        #expect(client.settings.timeout == .seconds(5))
+    }
 }

@@ -1,11 +1,12 @@
 import Foundation
 import Synchronization
 import Herald
+import MallGateway
 import MallKernel
 import Resilience
 
 /// The governance rules an operator changes while the shop runs (`/admin/rules`): the
-/// ingress limits and the degradation switches. Until a rule is first set, the
+/// ingress limits, the payment gateway client's protection and the degradation switches. Until a rule is first set, the
 /// configuration's values are in force (every switch off).
 public struct GovernanceRules: Codable, Sendable, Hashable {
     /// A rate limit as operators write it: tokens per minute, and the burst.
@@ -29,6 +30,51 @@ public struct GovernanceRules: Codable, Sendable, Hashable {
         public var policy: RateLimitPolicy { RateLimitPolicy(rate: perMinute / 60, burst: burst) }
     }
 
+    /// How Mall calls the payment gateway: its timeout, breaker and bulkhead.
+    public struct GatewayCalls: Codable, Sendable, Hashable {
+        /// A call taking longer fails (0.1 ... 60).
+        public var timeoutSeconds: Double
+        /// The share of failed calls, in percent, that opens the breaker (1 ... 100).
+        public var failureRatePercent: Int
+        /// How long the open breaker turns calls away before it probes (1 ... 3600).
+        public var waitInOpenSeconds: Int
+        /// Calls at once (1 ... 10,000); as many again may wait.
+        public var maxConcurrent: Int
+
+        public init(timeoutSeconds: Double, failureRatePercent: Int, waitInOpenSeconds: Int, maxConcurrent: Int) {
+            self.timeoutSeconds = timeoutSeconds
+            self.failureRatePercent = failureRatePercent
+            self.waitInOpenSeconds = waitInOpenSeconds
+            self.maxConcurrent = maxConcurrent
+        }
+
+        /// The client's defaults, with `timeout`.
+        public init(timeout: Duration) {
+            let defaults = HTTPPaymentGateway.Settings()
+            self.init(
+                timeoutSeconds: Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18,
+                failureRatePercent: Int((defaults.breaker.failureRateThreshold * 100).rounded()),
+                waitInOpenSeconds: Int(defaults.breaker.waitInOpen.components.seconds), maxConcurrent: defaults.maxConcurrent)
+        }
+
+        /// The client's settings these rules give.
+        public var settings: HTTPPaymentGateway.Settings {
+            var settings = HTTPPaymentGateway.Settings(timeout: .milliseconds(Int64((timeoutSeconds * 1000).rounded())))
+            settings.breaker.failureRateThreshold = Double(failureRatePercent) / 100
+            settings.breaker.waitInOpen = .seconds(waitInOpenSeconds)
+            settings.maxConcurrent = maxConcurrent
+            settings.maxWaiting = maxConcurrent * 4
+            return settings
+        }
+
+        func validate() throws {
+            guard timeoutSeconds >= 0.1, timeoutSeconds <= 60 else { throw InvalidInput(field: "rules.gateway.timeoutSeconds", "a number 0.1 ... 60") }
+            guard (1...100).contains(failureRatePercent) else { throw InvalidInput(field: "rules.gateway.failureRatePercent", "an integer 1 ... 100") }
+            guard (1...3600).contains(waitInOpenSeconds) else { throw InvalidInput(field: "rules.gateway.waitInOpenSeconds", "an integer 1 ... 3600") }
+            guard (1...10_000).contains(maxConcurrent) else { throw InvalidInput(field: "rules.gateway.maxConcurrent", "an integer 1 ... 10000") }
+        }
+    }
+
     public var failedLogins: Limit
     public var registrations: Limit
     public var orders: Limit
@@ -44,10 +90,12 @@ public struct GovernanceRules: Codable, Sendable, Hashable {
     /// apply, coupons too), marked `Mall-Degraded: promotions`; orders placed meanwhile are
     /// priced so.
     public var promotionsOff: Bool
+    public var gateway: GatewayCalls
 
     public init(
         failedLogins: Limit, registrations: Limit, orders: Limit, maxRequestsInFlight: Int, ingressLimits: Bool,
-        newOrdersPaused: Bool = false, searchDegraded: Bool = false, promotionsOff: Bool = false
+        newOrdersPaused: Bool = false, searchDegraded: Bool = false, promotionsOff: Bool = false,
+        gateway: GatewayCalls = GatewayCalls(timeout: .seconds(2))
     ) {
         self.failedLogins = failedLogins
         self.registrations = registrations
@@ -57,10 +105,11 @@ public struct GovernanceRules: Codable, Sendable, Hashable {
         self.newOrdersPaused = newOrdersPaused
         self.searchDegraded = searchDegraded
         self.promotionsOff = promotionsOff
+        self.gateway = gateway
     }
 
     private enum CodingKeys: String, CodingKey {
-        case failedLogins, registrations, orders, maxRequestsInFlight, ingressLimits, newOrdersPaused, searchDegraded, promotionsOff
+        case failedLogins, registrations, orders, maxRequestsInFlight, ingressLimits, newOrdersPaused, searchDegraded, promotionsOff, gateway
     }
 
     /// Rules stored before a switch existed read it as off.
@@ -74,7 +123,8 @@ public struct GovernanceRules: Codable, Sendable, Hashable {
             ingressLimits: try container.decode(Bool.self, forKey: .ingressLimits),
             newOrdersPaused: try container.decodeIfPresent(Bool.self, forKey: .newOrdersPaused) ?? false,
             searchDegraded: try container.decodeIfPresent(Bool.self, forKey: .searchDegraded) ?? false,
-            promotionsOff: try container.decodeIfPresent(Bool.self, forKey: .promotionsOff) ?? false)
+            promotionsOff: try container.decodeIfPresent(Bool.self, forKey: .promotionsOff) ?? false,
+            gateway: try container.decodeIfPresent(GatewayCalls.self, forKey: .gateway) ?? GatewayCalls(timeout: .seconds(2)))
     }
 
     /// The rules a configuration starts with.
@@ -82,7 +132,7 @@ public struct GovernanceRules: Codable, Sendable, Hashable {
         self.init(
             failedLogins: Limit(configuration.failedLoginLimit), registrations: Limit(configuration.registrationLimit),
             orders: Limit(configuration.orderLimit), maxRequestsInFlight: configuration.maxRequestsInFlight,
-            ingressLimits: configuration.ingressLimits)
+            ingressLimits: configuration.ingressLimits, gateway: GatewayCalls(timeout: configuration.gatewayTimeout))
     }
 
     /// The limits of requests in flight accepted.
@@ -102,6 +152,7 @@ public struct GovernanceRules: Codable, Sendable, Hashable {
         guard inFlight.contains(maxRequestsInFlight) else {
             throw InvalidInput(field: "rules.maxRequestsInFlight", "an integer \(inFlight.lowerBound) ... \(inFlight.upperBound)")
         }
+        try gateway.validate()
     }
 }
 
@@ -133,8 +184,14 @@ struct RuleBook: AggregateRoot {
 /// only move forward.
 public final class RulesInForce: Sendable {
     private let current: Mutex<(version: Int64, rules: GovernanceRules)>
+    private let observers = Mutex<[@Sendable (GovernanceRules) -> Void]>([])
 
     public init(_ rules: GovernanceRules) { current = Mutex((0, rules)) }
+
+    /// Calls `body` with every new version put in force (not with the one in force now).
+    public func observe(_ body: @escaping @Sendable (GovernanceRules) -> Void) {
+        observers.withLock { $0.append(body) }
+    }
 
     public var rules: GovernanceRules { current.withLock { $0.rules } }
     public var version: Int64 { current.withLock { $0.version } }
@@ -142,11 +199,13 @@ public final class RulesInForce: Sendable {
     /// Puts `rules` in force if `version` is newer; whether it was.
     @discardableResult
     public func apply(_ rules: GovernanceRules, version: Int64) -> Bool {
-        current.withLock { current in
+        let applied = current.withLock { current in
             guard version > current.version else { return false }
             current = (version, rules)
             return true
         }
+        if applied { for observer in observers.withLock({ $0 }) { observer(rules) } }
+        return applied
     }
 }
 
@@ -215,6 +274,8 @@ extension GovernanceRules {
             ("max-requests-in-flight", String(maxRequestsInFlight)), ("ingress-limits", ingressLimits ? "on" : "off"),
             ("new-orders-paused", newOrdersPaused ? "on" : "off"), ("search-degraded", searchDegraded ? "on" : "off"),
             ("promotions-off", promotionsOff ? "on" : "off"),
+            ("gateway.timeout-seconds", number(gateway.timeoutSeconds)), ("gateway.failure-rate-percent", String(gateway.failureRatePercent)),
+            ("gateway.wait-in-open-seconds", String(gateway.waitInOpenSeconds)), ("gateway.max-concurrent", String(gateway.maxConcurrent)),
         ]
     }
 
@@ -248,6 +309,10 @@ extension GovernanceRules {
         case "new-orders-paused": rules.newOrdersPaused = try on()
         case "search-degraded": rules.searchDegraded = try on()
         case "promotions-off": rules.promotionsOff = try on()
+        case "gateway.timeout-seconds": rules.gateway.timeoutSeconds = try number()
+        case "gateway.failure-rate-percent": rules.gateway.failureRatePercent = try integer()
+        case "gateway.wait-in-open-seconds": rules.gateway.waitInOpenSeconds = try integer()
+        case "gateway.max-concurrent": rules.gateway.maxConcurrent = try integer()
         default:
             throw InvalidInput(field: name, "no such rule; the rules are " + settings.map(\.name).joined(separator: ", "))
         }

@@ -33,7 +33,7 @@ struct OperationsRoutes {
         }
         routes.put("/rules") { request, context in
             let body = try await context.decode(SetRulesRequest.self, from: request)
-            let rules = body.rules.rules
+            let rules = body.rules.rules(over: try await mall.governance.current().rules)
             let version = try await mall.governance.set(rules, expectedVersion: body.version, by: body.by, reason: body.reason)
             // In force on this node at once; the others follow within a second.
             try limits.apply(rules, version: version)

@@ -90,9 +90,11 @@ struct RulesWire: Codable {
     var searchDegraded: Bool
     /// Optional in a change (off when left out): clients written before it existed still work.
     var promotionsOff: Bool?
+    /// Optional in a change (as in force when left out).
+    var gateway: GatewayCallsWire?
 
     private enum CodingKeys: String, CodingKey {
-        case failedLogins, registrations, orders, maxRequestsInFlight, ingressLimits, newOrdersPaused, searchDegraded, promotionsOff
+        case failedLogins, registrations, orders, maxRequestsInFlight, ingressLimits, newOrdersPaused, searchDegraded, promotionsOff, gateway
     }
 
     /// Every field required but `promotionsOff`, which may be left out but is never null.
@@ -106,6 +108,7 @@ struct RulesWire: Codable {
         newOrdersPaused = try container.decode(Bool.self, forKey: .newOrdersPaused)
         searchDegraded = try container.decode(Bool.self, forKey: .searchDegraded)
         promotionsOff = container.contains(.promotionsOff) ? try container.decode(Bool.self, forKey: .promotionsOff) : nil
+        gateway = container.contains(.gateway) ? try container.decode(GatewayCallsWire.self, forKey: .gateway) : nil
     }
 
     init(_ rules: GovernanceRules) {
@@ -117,13 +120,34 @@ struct RulesWire: Codable {
         newOrdersPaused = rules.newOrdersPaused
         searchDegraded = rules.searchDegraded
         promotionsOff = rules.promotionsOff
+        gateway = GatewayCallsWire(rules.gateway)
     }
 
-    var rules: GovernanceRules {
+    /// The rules this change sets; a part it leaves out stays as in `current`.
+    func rules(over current: GovernanceRules) -> GovernanceRules {
         GovernanceRules(
             failedLogins: failedLogins.limit, registrations: registrations.limit, orders: orders.limit,
             maxRequestsInFlight: maxRequestsInFlight, ingressLimits: ingressLimits, newOrdersPaused: newOrdersPaused,
-            searchDegraded: searchDegraded, promotionsOff: promotionsOff ?? false)
+            searchDegraded: searchDegraded, promotionsOff: promotionsOff ?? false, gateway: gateway?.calls ?? current.gateway)
+    }
+}
+
+struct GatewayCallsWire: Codable {
+    var timeoutSeconds: Double
+    var failureRatePercent: Int
+    var waitInOpenSeconds: Int
+    var maxConcurrent: Int
+
+    init(_ calls: GovernanceRules.GatewayCalls) {
+        timeoutSeconds = calls.timeoutSeconds
+        failureRatePercent = calls.failureRatePercent
+        waitInOpenSeconds = calls.waitInOpenSeconds
+        maxConcurrent = calls.maxConcurrent
+    }
+
+    var calls: GovernanceRules.GatewayCalls {
+        GovernanceRules.GatewayCalls(
+            timeoutSeconds: timeoutSeconds, failureRatePercent: failureRatePercent, waitInOpenSeconds: waitInOpenSeconds, maxConcurrent: maxConcurrent)
     }
 }
 
