@@ -130,4 +130,62 @@ import Testing
         let dead = try await client.send("GET", "/admin/dead-letters", token: admin)
         #expect(dead.array.isEmpty, "no dead letters from the drills: \(dead.json ?? "")")
     }
+
+    /// A drill started from the command line reaches every node's gateway: one external
+    /// `mall gateway serve` shared by the nodes (two on PostgreSQL, one on SQLite), each
+    /// refusing payments while it is down and taking them again once the drill is stopped.
+    @Test(arguments: Backend.available)
+    func aDrillStartedFromTheCommandLineIsInForceOnEveryNodeAndEndsEverywhere(_ backend: Backend) async throws {
+        let port = try PaymentGatewayProcessTests.freePort()
+        let gateway = PaymentGatewayProcessTests.GatewayProcess()
+        try await gateway.start(callbackURL: "http://127.0.0.1:\(port)/payment-gateway/callbacks")
+        defer { gateway.stop() }
+        let first = MallServerProcess(backend: backend, arguments: ["--gateway-url", gateway.url.absoluteString, "--max-unpaid-orders", "100"])
+        try await first.start(port: port)
+        defer { first.stop() }
+        var nodes = [first]
+        if case .postgres = backend {
+            let second = MallServerProcess(sharing: first)
+            try await second.start()
+            nodes.append(second)
+        }
+        defer { for node in nodes.dropFirst() { node.stop() } }
+        let shoppers = try await nodes.asyncMap { node in
+            let client = MallClient(baseURL: node.baseURL)
+            return (client, try await client.member("node").token)
+        }
+        /// Places an order on the node and tries to start paying it: the status of the start.
+        func pay(_ client: MallClient, _ token: String) async throws -> Int {
+            let order = try #require(try await client.placeOrder(token, [("cocoa", 1)]).string("id"))
+            try await client.waitForOrder(order, token: token, status: "awaitingPayment")
+            return try await client.send("POST", "/orders/\(order)/payments", token: token).status
+        }
+
+        let started = try first.runCommand(["drill", "start", "gateway-down", "--seconds", "600", "--by", "test", "--reason", "every node"])
+        #expect(started.status == 0, "\(started.output)")
+        let startedAt = Date()
+        for (index, (client, token)) in shoppers.enumerated() {
+            try await eventually("node \(index) refuses payments while the gateway is down") { try await pay(client, token) == 503 }
+            print("fault drill: node \(index) in force \(String(format: "%.2f", Date().timeIntervalSince(startedAt))) s after the command")
+        }
+        #expect(try await gateway.client.send("GET", "/v1/knobs").json.flatMap { ($0 as? [String: Any])?["outage"] as? Bool } == true)
+
+        let stopped = try first.runCommand(["drill", "stop"])
+        #expect(stopped.status == 0, "\(stopped.output)")
+        for (index, (client, token)) in shoppers.enumerated() {
+            // Once the drill is taken back and the node's breaker has waited (5 s), payments go through.
+            try await eventually("node \(index) takes payments again", timeout: .seconds(60), every: .milliseconds(500)) {
+                (200...201).contains(try await pay(client, token))
+            }
+        }
+        #expect(try await gateway.client.send("GET", "/v1/knobs").json.flatMap { ($0 as? [String: Any])?["outage"] as? Bool } == false)
+    }
+}
+
+extension Array {
+    fileprivate func asyncMap<T>(_ transform: (Element) async throws -> T) async throws -> [T] {
+        var results: [T] = []
+        for element in self { results.append(try await transform(element)) }
+        return results
+    }
 }
