@@ -94,6 +94,10 @@ import Testing
             #expect(refused.contentType == "application/problem+json")
         }
         #expect(try await client.send("GET", "/orders/\(second)", token: token).string("status") == "awaitingPayment")
+        let status = try await client.send("GET", "/admin/gateway", token: MallServerProcess.adminToken)
+        #expect(status.string("breaker") == "open", "\(status.json ?? "")")
+        #expect(status.string("url") == gateway.url.absoluteString)
+        #expect((status["settings"] as? [String: Any])?["timeoutSeconds"] as? Double == 2)
 
         // Declining, and back: the payment fails, the order still awaits a payment that works.
         #expect(try await gateway.client.send("PUT", "/v1/knobs", json: ["outage": false, "declineRate": 1]).status == 200)

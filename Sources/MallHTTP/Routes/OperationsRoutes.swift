@@ -3,7 +3,7 @@ import MallApp
 import MallKernel
 
 /// Operating the shop, for the admin: subscriptions and projections, dead letters,
-/// reconciliation, governance rules, fault drills.
+/// reconciliation, governance rules, the payment gateway's protection, fault drills.
 struct OperationsRoutes {
     let mall: Mall
     let limits: IngressLimits
@@ -41,6 +41,9 @@ struct OperationsRoutes {
         }
         routes.get("/rules/history") { _, _ in
             try JSON.response(try await mall.governance.history().map(RuleChangeBody.init))
+        }
+        routes.get("/gateway") { _, _ in
+            try JSON.response(GatewayStatusBody(mall.gateway))
         }
         routes.get("/drills") { _, _ in
             try JSON.response(DrillsBody(try await mall.drills.status()))

@@ -1,7 +1,9 @@
 import Foundation
 import Herald
 import MallApp
+import MallGateway
 import MallKernel
+import MallPayment
 
 struct DeadLetterBody: Encodable {
     var subscription: String
@@ -237,4 +239,34 @@ struct NoDrillRunning: MallProblem {
     var kind: ProblemKind { .notFound }
     var field: String? { nil }
     var description: String { "no fault drill is running" }
+}
+
+/// `GET /admin/gateway`: how this node calls the payment gateway now.
+struct GatewayStatusBody: Encodable {
+    /// The gateway's base URL; null for a gateway called in process (tests, `mall demo`).
+    var url: String?
+    /// The breaker's state on this node: closed, open or half-open; null without a client.
+    var breaker: String?
+    /// The settings in force on this node (as the `gateway` rule writes them).
+    var settings: GatewayCallsWire?
+
+    init(_ gateway: any PaymentGateway) {
+        guard let client = gateway as? HTTPPaymentGateway else { return }
+        let settings = client.settings
+        url = client.baseURL
+        breaker = client.breaker.state.rawValue
+        self.settings = GatewayCallsWire(GovernanceRules.GatewayCalls(
+            timeoutSeconds: Double(settings.timeout.components.seconds) + Double(settings.timeout.components.attoseconds) / 1e18,
+            failureRatePercent: Int((settings.breaker.failureRateThreshold * 100).rounded()),
+            waitInOpenSeconds: Int(settings.breaker.waitInOpen.components.seconds), maxConcurrent: settings.maxConcurrent))
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(url, forKey: .url)  // null, not left out
+        try container.encode(breaker, forKey: .breaker)
+        try container.encode(settings, forKey: .settings)
+    }
+
+    enum CodingKeys: String, CodingKey { case url, breaker, settings }
 }
