@@ -3,7 +3,6 @@ import Herald
 import Hummingbird
 import Logging
 import MallKernel
-import MallPayment
 import NIOCore
 
 /// An RFC 9457 problem document: the body of every error response.
@@ -45,13 +44,9 @@ struct Problem: Codable, Sendable, Hashable {
             case .tooManyRequests: (.tooManyRequests, "too-many-requests")
             case .dependencyUnavailable: (.serviceUnavailable, "dependency-unavailable")
             }
-            let headers: HTTPFields = switch problem {
-            case let limited as TooManyRequests: [.retryAfter: "\(TooManyRequests.seconds(limited.retryAfter))"]
-            case let unavailable as GatewayUnavailable: [.retryAfter: "\(TooManyRequests.seconds(unavailable.retryAfter ?? .seconds(1)))"]
-            case _ where status == .unauthorized: [.wwwAuthenticate: "Bearer"]
-            case _ where status == .serviceUnavailable: [.retryAfter: "1"]
-            default: [:]
-            }
+            var headers: HTTPFields = status == .unauthorized ? [.wwwAuthenticate: "Bearer"] : [:]
+            // The problem's own wait when it knows one; any other 503, a second.
+            if let seconds = problem.retryAfterSeconds ?? (status == .serviceUnavailable ? 1 : nil) { headers[.retryAfter] = "\(seconds)" }
             return Problem(status, slug: slug, detail: problem.description, field: problem.field).response(headers: headers)
         case let conflict as ConcurrencyConflict:
             return Problem(.conflict, slug: "conflict", detail: "\(conflict.stream) changed meanwhile; retry the request").response()

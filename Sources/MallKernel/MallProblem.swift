@@ -9,10 +9,14 @@ public protocol MallProblem: Error, CustomStringConvertible {
     var kind: ProblemKind { get }
     /// The request field at fault (e.g. `"lines[2].quantity"`), when there is one.
     var field: String? { get }
+    /// How many whole seconds the caller should wait before trying again (HTTP's
+    /// `Retry-After`), when the problem knows.
+    var retryAfterSeconds: Int64? { get }
 }
 
 extension MallProblem {
     public var field: String? { nil }
+    public var retryAfterSeconds: Int64? { nil }
 }
 
 public enum ProblemKind: Sendable, Hashable {
@@ -53,6 +57,7 @@ public struct TooManyRequests: MallProblem, Hashable, Sendable {
     }
 
     public var kind: ProblemKind { .tooManyRequests }
+    public var retryAfterSeconds: Int64? { Self.seconds(retryAfter) }
     public var description: String { "too many \(what); retry after \(Self.seconds(retryAfter)) s" }
 
     /// `retryAfter` in whole seconds, rounded up (at least 1): the `Retry-After` header's value.

@@ -31,6 +31,7 @@ public struct GatewayUnavailable: MallProblem, DependencyUnavailable, Hashable {
     }
 
     public var kind: ProblemKind { .dependencyUnavailable }
-    public var field: String? { nil }
+    /// The breaker's remaining wait when known, else a second.
+    public var retryAfterSeconds: Int64? { TooManyRequests.seconds(retryAfter ?? .seconds(1)) }
     public var description: String { "the payment gateway is unavailable (\(reason)); nothing was charged, try again shortly" }
 }
