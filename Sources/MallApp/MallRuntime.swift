@@ -16,11 +16,11 @@ extension Mall {
     /// Several processes may open one PostgreSQL database at once (migrations take an
     /// advisory lock; subscriptions commit checkpoints conditionally, so competing nodes
     /// never apply an effect twice).
-    /// `gateway`: the payment gateway (``Mall/init(engine:configuration:gateway:)``'s default when `nil`).
+    /// `gateway`: the payment gateway (by default, as ``Mall/init(engine:configuration:gateway:)``'s).
     public static func withMall<Result: Sendable>(
-        _ configuration: MallConfiguration, logger: Logger, gateway: (any PaymentGateway)? = nil, _ body: @Sendable (Mall) async throws -> Result
+        _ configuration: MallConfiguration, logger: Logger, gateway: any PaymentGateway = FakeGateway.silent(),
+        _ body: @Sendable (Mall) async throws -> Result
     ) async throws -> Result {
-        let gateway = gateway ?? FakeGateway.silent()
         guard configuration.usesPostgres else {
             let synchronous: SQLiteEventStore.Options.Synchronous = configuration.durability == .full ? .full : .normal
             let store = try SQLiteEventStore(

@@ -131,7 +131,6 @@ public actor FakeGateway: PaymentGateway {
     private var secret: String?
     private var callbackURL: String?
     private let logger: Logger
-    private var sending: [Task<Void, Never>] = []
     /// Calls received (payments and refunds), whatever they were answered.
     public private(set) var callsReceived = 0
 
@@ -249,11 +248,10 @@ public actor FakeGateway: PaymentGateway {
 
     private func scheduleCallback(_ paymentID: String) {
         let delay = knobs.callbackDelayMs
-        sending.removeAll { $0.isCancelled }
-        sending.append(Task { [weak self] in
+        Task { [weak self] in
             try? await Task.sleep(for: .milliseconds(delay))
             await self?.sendCallback(paymentID)
-        })
+        }
     }
 
     /// Decides the payment's outcome (once) and posts it, twice with `duplicateCallbacks`;
@@ -277,16 +275,11 @@ public actor FakeGateway: PaymentGateway {
     private static func post(_ callback: GatewayWire.Callback, to url: String, logger: Logger) async {
         for attempt in 1...5 {
             do {
-                var request = HTTPClientRequest(url: url)
-                request.method = .POST
-                request.headers.add(name: "Content-Type", value: "application/json")
-                request.body = .bytes(ByteBuffer(data: try JSONEncoder().encode(callback)))
-                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
-                _ = try await response.body.collect(upTo: 64 * 1024)
+                let (status, _) = try await HTTPClient.json(.POST, url, callback, timeout: .seconds(5))
                 // 2xx: taken; 4xx: refused for good (bad signature, conflict): no retry.
-                if response.status.code < 500 {
-                    if response.status.code >= 400 {
-                        logger.warning("callback refused", metadata: ["payment": "\(callback.paymentId)", "status": "\(response.status.code)"])
+                if status < 500 {
+                    if status >= 400 {
+                        logger.warning("callback refused", metadata: ["payment": "\(callback.paymentId)", "status": "\(status)"])
                     }
                     return
                 }
@@ -316,14 +309,9 @@ public struct HTTPGatewayKnobs: GatewayKnobsControl {
     public init(baseURL: String) { self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL }
 
     public func changeKnobs(_ change: GatewayKnobs.Change) async throws {
-        var request = HTTPClientRequest(url: baseURL + "/v1/knobs")
-        request.method = .PUT
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(data: try JSONEncoder().encode(change)))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
-        let body = try await response.body.collect(upTo: 64 * 1024)
-        guard response.status == .ok else {
-            throw GatewayUnavailable(reason: "the gateway's knobs answered HTTP \(response.status.code): \(String(buffer: body).prefix(200))")
+        let (status, body) = try await HTTPClient.json(.PUT, baseURL + "/v1/knobs", change, timeout: .seconds(5))
+        guard status == 200 else {
+            throw GatewayUnavailable(reason: "the gateway's knobs answered HTTP \(status): \(String(buffer: body).prefix(200))")
         }
     }
 }

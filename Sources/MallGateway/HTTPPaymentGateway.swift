@@ -93,11 +93,10 @@ public final class HTTPPaymentGateway: PaymentGateway {
     private func call(_ path: String, _ body: GatewayWire.Charge) async throws {
         let (settings, breaker, bulkhead) = protection.withLock { $0 }
         let url = baseURL + path, timeout = settings.timeout
-        let payload = try JSONEncoder().encode(body)
         do {
             try await bulkhead.run {
                 try await breaker.run {
-                    try await withTimeout(timeout, clock: clock) { try await Self.post(payload, to: url, timeout: timeout) }
+                    try await withTimeout(timeout, clock: clock) { try await Self.post(body, to: url, timeout: timeout) }
                 }
             }
         } catch let open as CircuitOpen {
@@ -117,19 +116,13 @@ public final class HTTPPaymentGateway: PaymentGateway {
         }
     }
 
-    private static func post(_ payload: Data, to url: String, timeout: Duration) async throws {
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(data: payload))
-        let (seconds, attoseconds) = timeout.components
-        let limit = TimeAmount.nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000) + .milliseconds(100)
-        let response = try await HTTPClient.shared.execute(request, timeout: limit)
-        let answer = try await response.body.collect(upTo: 64 * 1024)
-        switch response.status.code {
+    /// One call; HTTP's own deadline a little after `withTimeout`'s, as a backstop.
+    private static func post(_ body: GatewayWire.Charge, to url: String, timeout: Duration) async throws {
+        let (status, answer) = try await HTTPClient.json(.POST, url, body, timeout: TimeAmount(timeout) + .milliseconds(100))
+        switch status {
         case 200..<300: return
-        case 400..<500: throw GatewayRefused(status: Int(response.status.code), message: String(buffer: answer))
-        default: throw GatewayUnavailable(reason: "HTTP \(response.status.code): \(String(buffer: answer).prefix(200))")
+        case 400..<500: throw GatewayRefused(status: Int(status), message: String(buffer: answer))
+        default: throw GatewayUnavailable(reason: "HTTP \(status): \(String(buffer: answer).prefix(200))")
         }
     }
 }

@@ -25,8 +25,7 @@ public enum DrillKind: String, Codable, Sendable, Hashable, CaseIterable {
         case .gatewaySlow: GatewayKnobs.Change(latencyMs: 3000)
         case .gatewayFailing: GatewayKnobs.Change(failureRate: 0.5)
         case .duplicateCallbacks: GatewayKnobs.Change(duplicateCallbacks: true)
-        case .lateCallbacks:
-            GatewayKnobs.Change(callbackDelayMs: Int(paymentWindow.components.seconds * 1000 + paymentWindow.components.attoseconds / 1_000_000_000_000_000) + 2000)
+        case .lateCallbacks: GatewayKnobs.Change(callbackDelayMs: Int(paymentWindow.timeInterval * 1000) + 2000)
         }
     }
 

@@ -49,12 +49,13 @@ public struct GovernanceRules: Codable, Sendable, Hashable {
         }
 
         /// The client's defaults, with `timeout`.
-        public init(timeout: Duration) {
-            let defaults = HTTPPaymentGateway.Settings()
+        public init(timeout: Duration) { self.init(HTTPPaymentGateway.Settings(timeout: timeout)) }
+
+        /// The rules that give these client settings (``settings`` read back).
+        public init(_ settings: HTTPPaymentGateway.Settings) {
             self.init(
-                timeoutSeconds: Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18,
-                failureRatePercent: Int((defaults.breaker.failureRateThreshold * 100).rounded()),
-                waitInOpenSeconds: Int(defaults.breaker.waitInOpen.components.seconds), maxConcurrent: defaults.maxConcurrent)
+                timeoutSeconds: settings.timeout.timeInterval, failureRatePercent: Int((settings.breaker.failureRateThreshold * 100).rounded()),
+                waitInOpenSeconds: Int(settings.breaker.waitInOpen.components.seconds), maxConcurrent: settings.maxConcurrent)
         }
 
         /// The client's settings these rules give.

@@ -252,13 +252,9 @@ struct GatewayStatusBody: Encodable {
 
     init(_ gateway: any PaymentGateway) {
         guard let client = gateway as? HTTPPaymentGateway else { return }
-        let settings = client.settings
         url = client.baseURL
         breaker = client.breaker.state.rawValue
-        self.settings = GatewayCallsWire(GovernanceRules.GatewayCalls(
-            timeoutSeconds: Double(settings.timeout.components.seconds) + Double(settings.timeout.components.attoseconds) / 1e18,
-            failureRatePercent: Int((settings.breaker.failureRateThreshold * 100).rounded()),
-            waitInOpenSeconds: Int(settings.breaker.waitInOpen.components.seconds), maxConcurrent: settings.maxConcurrent))
+        settings = GatewayCallsWire(GovernanceRules.GatewayCalls(client.settings))
     }
 
     func encode(to encoder: any Encoder) throws {
