@@ -143,12 +143,7 @@ import Testing
         let first = MallServerProcess(backend: backend, arguments: ["--gateway-url", gateway.url.absoluteString, "--max-unpaid-orders", "100"])
         try await first.start(port: port)
         defer { first.stop() }
-        var nodes = [first]
-        if case .postgres = backend {
-            let second = MallServerProcess(sharing: first)
-            try await second.start()
-            nodes.append(second)
-        }
+        let nodes = try await first.withPeer()
         defer { for node in nodes.dropFirst() { node.stop() } }
         let shoppers = try await nodes.asyncMap { node in
             let client = MallClient(baseURL: node.baseURL)

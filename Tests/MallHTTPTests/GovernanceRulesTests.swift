@@ -69,12 +69,7 @@ import TestSupport
         let first = MallServerProcess(backend: backend)
         try await first.start()
         defer { first.stop() }
-        var nodes = [first]
-        if case .postgres = backend {
-            let second = MallServerProcess(sharing: first)
-            try await second.start()
-            nodes.append(second)
-        }
+        let nodes = try await first.withPeer()
         defer { for node in nodes.dropFirst() { node.stop() } }
 
         let admin = MallClient(baseURL: first.baseURL)

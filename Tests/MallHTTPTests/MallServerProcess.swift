@@ -58,6 +58,15 @@ final class MallServerProcess: @unchecked Sendable {
         logPath = logStem + "-0.log"
     }
 
+    /// This started server and, on PostgreSQL, a second node on its database, started too:
+    /// the nodes a test of "every node follows" has on this backend (stop all but the first).
+    func withPeer() async throws -> [MallServerProcess] {
+        guard schema != nil else { return [self] }
+        let second = MallServerProcess(sharing: self)
+        try await second.start()
+        return [self, second]
+    }
+
     /// `--database …` (and `--schema …`) for `mall` commands on this server's data.
     var databaseArguments: [String] { ["--database", database] + (schema.map { ["--schema", $0] } ?? []) }
 
