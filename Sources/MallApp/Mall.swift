@@ -76,7 +76,7 @@ public struct Mall: Sendable {
     public func subscriptions(retryPolicy: RetryPolicy = .default) -> [Subscription] {
         [
             PricingReactions.members(retryPolicy: retryPolicy),
-            PricingReactions.coupons(retryPolicy: retryPolicy),
+            PricingReactions.coupons(retryPolicy: retryPolicy) { [rulesInForce] in rulesInForce.rules.couponsDeferred },
             InventoryReactions.reservations(retryPolicy: retryPolicy),
             OrderingReactions.process(paymentWindow: configuration.paymentWindow, retryPolicy: retryPolicy),
             CartReactions.checkout(retryPolicy: retryPolicy),

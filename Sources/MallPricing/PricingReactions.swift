@@ -25,13 +25,19 @@ public enum PricingReactions {
 
     /// Redeems an order's coupon when it is submitted (or records why not), and gives it
     /// back when the order is cancelled.
-    public static func coupons(retryPolicy: RetryPolicy = .default) -> Subscription {
+    ///
+    /// While `deferred()` says so (the `coupons-deferred` degradation switch) the
+    /// subscription pauses at the first coupon it would touch, counting no attempt
+    /// (``CouponsDeferred``): orders with a coupon wait as submitted, and redemptions and
+    /// returns happen in their order once it is off. Orders without one are not held up.
+    public static func coupons(retryPolicy: RetryPolicy = .default, deferred: @escaping @Sendable () -> Bool = { false }) -> Subscription {
         Subscription(
             name: "pricing.coupons", eventTypes: [OrderSubmitted.eventType, OrderCancelled.eventType], retryPolicy: retryPolicy,
             handler: .transactional { delivery, work in
                 switch try delivery.event() {
                 case let submitted as OrderSubmitted:
                     guard let code = submitted.couponCode else { return }
+                    if deferred() { throw CouponsDeferred() }
                     var wallet = try await work.load(CouponWallet.self, id: submitted.memberID) ?? CouponWallet(memberID: submitted.memberID)
                     do {
                         try wallet.redeem(code: code, for: submitted.orderID)
@@ -40,6 +46,7 @@ public enum PricingReactions {
                     }
                     try work.save(&wallet)
                 case let cancelled as OrderCancelled:
+                    if deferred() { throw CouponsDeferred() }
                     guard var wallet = try await work.load(CouponWallet.self, id: cancelled.memberID) else { return }
                     wallet.giveBack(from: cancelled.orderID)
                     guard !wallet.pendingEvents.isEmpty else { return }  // it held no coupon of this order
@@ -49,4 +56,12 @@ public enum PricingReactions {
                 }
             })
     }
+}
+
+/// The `coupons-deferred` switch is on: the coupon subscription waits, without counting an
+/// attempt, and looks again after ``retryAfter``.
+public struct CouponsDeferred: DependencyUnavailable, Hashable, CustomStringConvertible {
+    public init() {}
+    public var retryAfter: Duration? { .seconds(1) }
+    public var description: String { "coupon redemption is deferred (the coupons-deferred switch is on)" }
 }

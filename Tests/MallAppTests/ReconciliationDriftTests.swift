@@ -69,4 +69,31 @@ import Testing
         ], "every rule reconciliation checks was caught")
         _ = withCoupon
     }
+
+    /// Under the coupons-deferred switch an order waiting for its coupon is waiting by
+    /// design, however long: no drift. With the switch off and the coupon still not
+    /// redeemed, the same order is stuck; once the saga runs, nothing is.
+    @Test func anOrderWaitingForADeferredCouponIsNoDriftUntilTheSwitchIsOff() async throws {
+        let shop = try await TestMall()
+        let ada = try await shop.member("ada")
+        let coupon = try await shop.mall.pricing.issueCoupon(campaignID: "welcome", to: ada)
+        try await shop.settle()
+        var rules = try await shop.mall.governance.current().rules
+        rules.couponsDeferred = true
+        try await shop.mall.governance.set(rules, expectedVersion: 0, by: "ops", reason: "coupon service slow")
+
+        let waiting = try await shop.order(ada, [("teapot", 1)], coupon: coupon)
+        try await shop.settle(skipping: ["pricing.coupons"])  // as the switch does
+        shop.clock.advance(by: .seconds(3600))
+        #expect(try await shop.status(waiting.id).status == .submitted)
+        #expect(try await shop.mall.reconcile(submittedGrace: .seconds(300)).drifts == [])
+
+        rules.couponsDeferred = false
+        try await shop.mall.governance.set(rules, expectedVersion: 1, by: "ops", reason: "recovered")
+        let stuck = try await shop.mall.reconcile(submittedGrace: .seconds(300)).drifts
+        #expect(stuck.map { "\($0.rule) \($0.subject)" } == ["order.not-stuck Order/\(waiting.id)"])
+        try await shop.settle()
+        #expect(try await shop.status(waiting.id).status == .awaitingPayment)
+        #expect(try await shop.mall.reconcile(submittedGrace: .seconds(300)).drifts == [])
+    }
 }

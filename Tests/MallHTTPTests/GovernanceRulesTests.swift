@@ -196,6 +196,46 @@ import TestSupport
         }
     }
 
+    /// The coupons-deferred switch: orders with a coupon are taken (marked) and wait as
+    /// submitted with the coupon unredeemed, orders without one go on; off again, the
+    /// coupons are redeemed in order: the first order using a coupon goes on, a second
+    /// one using the same coupon meanwhile is cancelled. No attempt burnt, no dead letter.
+    @Test func couponsDeferredTakesOrdersAndRedeemsTheirCouponsOnceItIsOff() async throws {
+        try await InProcessMall.run(configure: { $0.maxUnpaidOrdersPerMember = 100 }) { client in
+            let member = try await client.member("ada")
+            let code = try #require(try await client.send("POST", "/coupons", json: ["campaignId": "welcome"], token: member.token).string("code"))
+            func coupon() async throws -> String? {
+                try await client.send("GET", "/coupons", token: member.token).array.first { $0["code"] as? String == code }?["status"] as? String
+            }
+            try await Self.setSwitches(["couponsDeferred"], true, version: 0, client)
+
+            let first = try await client.placeOrder(member.token, [("teapot", 1)], coupon: code)
+            #expect(first.status == 201)
+            #expect(first.headers["mall-degraded"] == "coupons")
+            let firstID = try #require(first.string("id"))
+            let second = try await client.placeOrder(member.token, [("teapot", 1)], coupon: code)
+            #expect(second.status == 201, "the coupon is not yet redeemed: it may be quoted again")
+            let secondID = try #require(second.string("id"))
+            let plain = try await client.placeOrder(member.token, [("cocoa", 1)])
+            #expect(plain.headers["mall-degraded"] == nil, "an order without a coupon is not degraded")
+            try await client.waitForOrder(try #require(plain.string("id")), token: member.token, status: "awaitingPayment")
+            // Both coupon orders were submitted before the plain one, which went on; they wait.
+            try await client.waitUntilCaughtUp(except: ["pricing.coupons"])
+            #expect(try await client.send("GET", "/orders/\(firstID)", token: member.token).string("status") == "submitted")
+            #expect(try await coupon() == "available")
+            let coupons = try await client.send("GET", "/admin/subscriptions", token: Self.admin).array.first { $0["name"] as? String == "pricing.coupons" }
+            #expect((coupons?["lag"] as? Int ?? 0) > 0, "the coupon subscription waits")
+            #expect(coupons?["retrying"] as? Int == 0, "no attempt counted: \(coupons ?? [:])")
+
+            try await Self.setSwitches(["couponsDeferred"], false, version: 1, client)
+            try await client.waitForOrder(firstID, token: member.token, status: "awaitingPayment")
+            let cancelled = try await client.waitForOrder(secondID, token: member.token, status: "cancelled")
+            #expect((cancelled["cancellation"] as? [String: Any])?["reason"] as? String == "couponRejected")
+            #expect(try await coupon() == "redeemed")
+            #expect(try await client.send("GET", "/admin/dead-letters", token: Self.admin).array.isEmpty)
+        }
+    }
+
     /// Turns the named switches on or off through `PUT /admin/rules`, the rest as they are.
     static func setSwitches(_ names: [String], _ on: Bool, version: Int, _ client: MallClient) async throws {
         var rules = try #require(try await client.send("GET", "/admin/rules", token: admin)["rules"] as? [String: Any])

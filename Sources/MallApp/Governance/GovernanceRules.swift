@@ -91,11 +91,16 @@ public struct GovernanceRules: Codable, Sendable, Hashable {
     /// apply, coupons too), marked `Mall-Degraded: promotions`; orders placed meanwhile are
     /// priced so.
     public var promotionsOff: Bool
+    /// Degradation switch: coupons are redeemed (and given back) later. Orders with a coupon
+    /// are taken at the coupon's price and wait as submitted, marked
+    /// `Mall-Degraded: coupons`; once it is off each is redeemed in turn, and an order whose
+    /// coupon was used meanwhile by an earlier one is cancelled (coupon rejected).
+    public var couponsDeferred: Bool
     public var gateway: GatewayCalls
 
     public init(
         failedLogins: Limit, registrations: Limit, orders: Limit, maxRequestsInFlight: Int, ingressLimits: Bool,
-        newOrdersPaused: Bool = false, searchDegraded: Bool = false, promotionsOff: Bool = false,
+        newOrdersPaused: Bool = false, searchDegraded: Bool = false, promotionsOff: Bool = false, couponsDeferred: Bool = false,
         gateway: GatewayCalls = GatewayCalls(timeout: .seconds(2))
     ) {
         self.failedLogins = failedLogins
@@ -106,11 +111,12 @@ public struct GovernanceRules: Codable, Sendable, Hashable {
         self.newOrdersPaused = newOrdersPaused
         self.searchDegraded = searchDegraded
         self.promotionsOff = promotionsOff
+        self.couponsDeferred = couponsDeferred
         self.gateway = gateway
     }
 
     private enum CodingKeys: String, CodingKey {
-        case failedLogins, registrations, orders, maxRequestsInFlight, ingressLimits, newOrdersPaused, searchDegraded, promotionsOff, gateway
+        case failedLogins, registrations, orders, maxRequestsInFlight, ingressLimits, newOrdersPaused, searchDegraded, promotionsOff, couponsDeferred, gateway
     }
 
     /// Rules stored before a switch existed read it as off.
@@ -125,6 +131,7 @@ public struct GovernanceRules: Codable, Sendable, Hashable {
             newOrdersPaused: try container.decodeIfPresent(Bool.self, forKey: .newOrdersPaused) ?? false,
             searchDegraded: try container.decodeIfPresent(Bool.self, forKey: .searchDegraded) ?? false,
             promotionsOff: try container.decodeIfPresent(Bool.self, forKey: .promotionsOff) ?? false,
+            couponsDeferred: try container.decodeIfPresent(Bool.self, forKey: .couponsDeferred) ?? false,
             gateway: try container.decodeIfPresent(GatewayCalls.self, forKey: .gateway) ?? GatewayCalls(timeout: .seconds(2)))
     }
 
@@ -274,7 +281,7 @@ extension GovernanceRules {
             ("orders.per-minute", number(orders.perMinute)), ("orders.burst", String(orders.burst)),
             ("max-requests-in-flight", String(maxRequestsInFlight)), ("ingress-limits", ingressLimits ? "on" : "off"),
             ("new-orders-paused", newOrdersPaused ? "on" : "off"), ("search-degraded", searchDegraded ? "on" : "off"),
-            ("promotions-off", promotionsOff ? "on" : "off"),
+            ("promotions-off", promotionsOff ? "on" : "off"), ("coupons-deferred", couponsDeferred ? "on" : "off"),
             ("gateway.timeout-seconds", number(gateway.timeoutSeconds)), ("gateway.failure-rate-percent", String(gateway.failureRatePercent)),
             ("gateway.wait-in-open-seconds", String(gateway.waitInOpenSeconds)), ("gateway.max-concurrent", String(gateway.maxConcurrent)),
         ]
@@ -310,6 +317,7 @@ extension GovernanceRules {
         case "new-orders-paused": rules.newOrdersPaused = try on()
         case "search-degraded": rules.searchDegraded = try on()
         case "promotions-off": rules.promotionsOff = try on()
+        case "coupons-deferred": rules.couponsDeferred = try on()
         case "gateway.timeout-seconds": rules.gateway.timeoutSeconds = try number()
         case "gateway.failure-rate-percent": rules.gateway.failureRatePercent = try integer()
         case "gateway.wait-in-open-seconds": rules.gateway.waitInOpenSeconds = try integer()

@@ -141,7 +141,7 @@ struct PromotionsOffMarker: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let off = rules.rules.promotionsOff  // as the quote saw it: read before
         var response = try await next(request, context)
-        if off { response.headers[.mallDegraded] = "promotions" }
+        if off { response.headers.append(HTTPField(name: .mallDegraded, value: "promotions")) }
         return response
     }
 }

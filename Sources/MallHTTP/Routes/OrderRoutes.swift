@@ -22,6 +22,8 @@ struct OrderRoutes {
             // created, status 201), marked as a replay.
             var response = try JSON.response(OrderBody(order), status: .created)
             if !created { response.headers[HTTPField.Name("Idempotent-Replayed")!] = "true" }
+            // Its coupon waits (the coupons-deferred switch): so does the order, as submitted.
+            if !order.couponSettled, mall.rulesInForce.rules.couponsDeferred { response.headers.append(HTTPField(name: .mallDegraded, value: "coupons")) }
             return response
         }
         routes.get("/orders") { request, context in

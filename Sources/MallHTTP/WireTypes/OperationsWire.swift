@@ -92,14 +92,16 @@ struct RulesWire: Codable {
     var searchDegraded: Bool
     /// Optional in a change (off when left out): clients written before it existed still work.
     var promotionsOff: Bool?
+    /// Optional in a change (off when left out), as `promotionsOff`.
+    var couponsDeferred: Bool?
     /// Optional in a change (as in force when left out).
     var gateway: GatewayCallsWire?
 
     private enum CodingKeys: String, CodingKey {
-        case failedLogins, registrations, orders, maxRequestsInFlight, ingressLimits, newOrdersPaused, searchDegraded, promotionsOff, gateway
+        case failedLogins, registrations, orders, maxRequestsInFlight, ingressLimits, newOrdersPaused, searchDegraded, promotionsOff, couponsDeferred, gateway
     }
 
-    /// Every field required but `promotionsOff`, which may be left out but is never null.
+    /// Every field required but the later switches and `gateway`, which may be left out but are never null.
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         failedLogins = try container.decode(LimitWire.self, forKey: .failedLogins)
@@ -110,6 +112,7 @@ struct RulesWire: Codable {
         newOrdersPaused = try container.decode(Bool.self, forKey: .newOrdersPaused)
         searchDegraded = try container.decode(Bool.self, forKey: .searchDegraded)
         promotionsOff = container.contains(.promotionsOff) ? try container.decode(Bool.self, forKey: .promotionsOff) : nil
+        couponsDeferred = container.contains(.couponsDeferred) ? try container.decode(Bool.self, forKey: .couponsDeferred) : nil
         gateway = container.contains(.gateway) ? try container.decode(GatewayCallsWire.self, forKey: .gateway) : nil
     }
 
@@ -122,6 +125,7 @@ struct RulesWire: Codable {
         newOrdersPaused = rules.newOrdersPaused
         searchDegraded = rules.searchDegraded
         promotionsOff = rules.promotionsOff
+        couponsDeferred = rules.couponsDeferred
         gateway = GatewayCallsWire(rules.gateway)
     }
 
@@ -130,7 +134,8 @@ struct RulesWire: Codable {
         GovernanceRules(
             failedLogins: failedLogins.limit, registrations: registrations.limit, orders: orders.limit,
             maxRequestsInFlight: maxRequestsInFlight, ingressLimits: ingressLimits, newOrdersPaused: newOrdersPaused,
-            searchDegraded: searchDegraded, promotionsOff: promotionsOff ?? false, gateway: gateway?.calls ?? current.gateway)
+            searchDegraded: searchDegraded, promotionsOff: promotionsOff ?? false,
+            couponsDeferred: couponsDeferred ?? false, gateway: gateway?.calls ?? current.gateway)
     }
 }
 
