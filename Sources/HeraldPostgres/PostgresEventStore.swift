@@ -42,7 +42,7 @@ import _ConnectionPoolModule
 /// let group = ServiceGroup(services: [client, store, try engine.service(subscriptions: subs)], logger: logger)
 /// try await store.migrate()   // once the client runs
 /// ```
-public final class PostgresEventStore: EventStore, Service {
+public final class PostgresEventStore: EventStore, AnnouncingStore, Service {
     public struct Options: Sendable, Hashable {
         /// The PostgreSQL schema that holds Herald's tables (created when missing). Lower-case
         /// letters, digits and `_`, starting with a letter or `_`, at most 40 characters.
@@ -89,6 +89,7 @@ public final class PostgresEventStore: EventStore, Service {
     public let client: PostgresClient
     public let options: Options
     public let commitSignal = CommitSignal()
+    public let announcements = Announcements()
     let names: PostgresNames
     let logger: Logger
 
@@ -338,6 +339,14 @@ public final class PostgresEventStore: EventStore, Service {
 
     // MARK: - Listening
 
+    /// Sends `topic` on the store's channel (`NOTIFY`), which every process's ``run()``
+    /// hears and delivers to its ``announcements``.
+    public func announce(_ topic: String) async throws {
+        try Announcements.validate(topic)
+        let channel = names.channel
+        try await onConnection { try await $0.run("SELECT pg_notify(\(channel), \(topic))", self.logger) }
+    }
+
     /// Listens for commits of other processes and wakes this process's workers, until
     /// cancelled or a graceful shutdown. After a lost connection (a server restart, say) it
     /// listens again after ``Options/reconnectDelay``, and wakes the workers once in case a
@@ -349,8 +358,17 @@ public final class PostgresEventStore: EventStore, Service {
                 do {
                     try await self.client.withConnection { connection in
                         try await connection.listen(on: channel) { notifications in
-                            self.commitSignal.notify()  // anything committed while we were not listening
-                            for try await _ in notifications { self.commitSignal.notify() }
+                            // Anything committed or announced while we were not listening.
+                            self.commitSignal.notify()
+                            self.announcements.deliverAll()
+                            for try await notification in notifications {
+                                // Commits notify without a payload; announcements with their topic.
+                                if notification.payload.isEmpty {
+                                    self.commitSignal.notify()
+                                } else {
+                                    self.announcements.deliver(notification.payload)
+                                }
+                            }
                         }
                     }
                 } catch {

@@ -30,6 +30,9 @@ public struct MallConfiguration: Sendable {
     public var inProcessGatewayKnobs = GatewayKnobs()
     /// How long a call to the payment gateway may take before it counts as failed.
     public var gatewayTimeout: Duration = .seconds(2)
+    /// How often each node reads the governance rules and the fault drills, in case a
+    /// change's announcement did not reach it (on PostgreSQL it usually does at once).
+    public var followPollInterval: Duration = .seconds(1)
     /// The admin bearer token; when `nil` one is generated on first start and printed once.
     public var adminToken: String?
     /// bcrypt's cost factor for member passwords (each +1 doubles the work).
@@ -150,6 +153,7 @@ public struct MallConfiguration: Sendable {
         if let value = try settings.integer("MALL_MAX_CONNECTIONS", 1...1_000_000) { configuration.maxConnections = value }
         if let value = try settings.seconds("MALL_IDLE_TIMEOUT_SECONDS") { configuration.idleTimeout = value }
         if let value = try settings.seconds("MALL_GATEWAY_TIMEOUT_SECONDS") { configuration.gatewayTimeout = value }
+        if let value = try settings.seconds("MALL_FOLLOW_POLL_SECONDS") { configuration.followPollInterval = value }
         if let value = try settings.seconds("MALL_REQUEST_HEAD_TIMEOUT_SECONDS") { configuration.requestHeadTimeout = value }
         if let value = try settings.seconds("MALL_REQUEST_BODY_TIMEOUT_SECONDS") { configuration.requestBodyTimeout = value }
         if let milliseconds = try settings.integer("MALL_SUBSCRIPTION_WAKE_DELAY_MS", 0...500) {

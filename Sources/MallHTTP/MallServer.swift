@@ -67,8 +67,8 @@ public struct MallServer: Sendable {
         let settings = mall.configuration
         let head = TimeAmount(settings.requestHeadTimeout), body = TimeAmount(settings.requestBodyTimeout)
         let followers = [
-            Follower.rules(mall.governance, limits: limits, clock: mall.engine.clock, logger: logger),
-            Follower.drills(drills, clock: mall.engine.clock, logger: logger),
+            Follower.rules(mall.governance, limits: limits, engine: mall.engine, interval: settings.followPollInterval, logger: logger),
+            Follower.drills(drills, engine: mall.engine, interval: settings.followPollInterval, logger: logger),
         ]
         return Application(
             router: router(),

@@ -92,6 +92,46 @@ import TestSupport
         }
     }
 
+    /// On PostgreSQL a change reaches another node by its announcement (NOTIFY), not by
+    /// polling: the second node here polls once an hour, yet follows a rule change and a
+    /// drill's start and stop within seconds.
+    @Test(.enabled(if: Backend.postgresURL != nil, "needs PostgreSQL (HERALD_POSTGRES_URL)"))
+    func onPostgreSQLChangesReachANodeThatHardlyPollsByTheirAnnouncement() async throws {
+        let first = MallServerProcess(backend: .postgres(url: try #require(Backend.postgresURL)))
+        try await first.start()
+        defer { first.stop() }
+        let second = MallServerProcess(sharing: first)
+        second.environment["MALL_FOLLOW_POLL_SECONDS"] = "3600"
+        try await second.start()
+        defer { second.stop() }
+        let admin = MallClient(baseURL: first.baseURL), client = MallClient(baseURL: second.baseURL)
+        let member = try await client.member("listener")
+        let order = try #require(try await client.placeOrder(member.token, [("cocoa", 1)]).string("id"))
+        try await client.waitForOrder(order, token: member.token, status: "awaitingPayment")
+
+        let current = try await admin.send("GET", "/admin/rules", token: Self.admin)
+        let rules = try #require(current["rules"] as? [String: Any])
+        let changed = try await admin.send("PUT", "/admin/rules", json: [
+            "version": current["version"] as? Int ?? -1, "rules": Self.oneOrderPerMember(rules), "by": "test", "reason": "announced",
+        ], token: Self.admin)
+        try #require(changed.status == 200, "\(changed.json ?? "")")
+        let changedAt = Date()
+        try await eventually("the second node enforces the new limit", timeout: .seconds(20)) {
+            try await client.placeOrder(member.token, [("cocoa", 1)]).status == 429
+        }
+        print("governance rules: announced change in force on the other node \(String(format: "%.2f", Date().timeIntervalSince(changedAt))) s after it")
+
+        let started = try await admin.send("POST", "/admin/drills", json: ["kind": "gateway-down", "seconds": 600, "by": "test", "reason": "announced"], token: Self.admin)
+        try #require(started.status == 201, "\(started.json ?? "")")
+        try await eventually("the second node's gateway is down", timeout: .seconds(20)) {
+            try await client.send("POST", "/orders/\(order)/payments", token: member.token).status == 503
+        }
+        #expect(try await admin.send("POST", "/admin/drills/stop", token: Self.admin).status == 200)
+        try await eventually("the second node's gateway is back", timeout: .seconds(20)) {
+            (200...201).contains(try await client.send("POST", "/orders/\(order)/payments", token: member.token).status)
+        }
+    }
+
     /// `mall rules` on the database of a running server (SQLite: the CLI is a second
     /// process on the file): the server follows the change; bad input is a message and a
     /// non-zero exit, and changes nothing.

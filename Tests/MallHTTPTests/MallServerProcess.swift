@@ -29,6 +29,8 @@ final class MallServerProcess: @unchecked Sendable {
     let extraArguments: [String]
     /// `MALL_GATEWAY_KNOBS` of the in-process gateway: by default it sends no callbacks.
     var gatewayKnobs = #"{"callbacks":false}"#
+    /// More `MALL_*` variables, over the test defaults.
+    var environment: [String: String] = [:]
 
     init(paymentWindow: Double = 900, backend: Backend = .sqlite, gatewaySecret: String? = MallServerProcess.gatewaySecret, arguments: [String] = []) {
         self.gatewaySecret = gatewaySecret
@@ -95,6 +97,7 @@ final class MallServerProcess: @unchecked Sendable {
         environment["MALL_ORDERS_BURST"] = environment["MALL_ORDERS_BURST"] ?? "1000000"
         // These tests sign the gateway's callbacks themselves, unless they ask for the gateway's.
         environment["MALL_GATEWAY_KNOBS"] = gatewayKnobs
+        environment.merge(self.environment) { $1 }
         process.environment = environment
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.standardOutput = log
@@ -140,9 +143,17 @@ final class MallServerProcess: @unchecked Sendable {
         process.waitUntilExit()
     }
 
+    /// SIGTERM, and the graceful shutdown it starts; a server still running 30 s later is
+    /// a failed test (a shutdown that hangs) and is killed.
     func stop() {
         guard let process, process.isRunning else { return }
         process.terminate()
+        let deadline = Date().addingTimeInterval(30)
+        while process.isRunning, Date() < deadline { usleep(20_000) }
+        if process.isRunning {
+            Issue.record("mall serve did not stop within 30 s of SIGTERM (log: \(logPath))")
+            kill()
+        }
         process.waitUntilExit()
     }
 

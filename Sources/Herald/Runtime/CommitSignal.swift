@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// Wakes waiting subscription workers and schedulers when something was committed in
@@ -47,6 +48,17 @@ public final class CommitSignal: Sendable {
         } onCancel: {
             let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
             waiter?.resume()
+        }
+    }
+
+    /// Returns once the generation differs from `seen`, `deadline` has come (on `clock`), or
+    /// the task is cancelled: a wait for work with polling as the fallback.
+    public func wait(since seen: UInt64, until deadline: Date, clock: any HeraldClock) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.wait(since: seen) }
+            group.addTask { try? await clock.sleep(until: deadline) }
+            await group.next()
+            group.cancelAll()
         }
     }
 }

@@ -24,6 +24,9 @@ public struct HeraldEngine: Sendable {
     public let node: String
     /// The serving generation of each projection, as this engine last read it.
     public let projectionStates = ProjectionStateCache()
+    /// Named wake-ups (``announce(_:)``): the store's when it is an ``AnnouncingStore``, so
+    /// that other processes' announcements arrive here too.
+    public let announcements: Announcements
 
     public init(
         store: any EventStore, registry: EventRegistry = EventRegistry(),
@@ -34,6 +37,7 @@ public struct HeraldEngine: Sendable {
         self.aggregateCache = aggregateCache
         self.node = node
         self.store = store
+        self.announcements = (store as? any AnnouncingStore)?.announcements ?? Announcements()
         self.registry = registry
         self.clock = clock
         self.random = random

@@ -67,7 +67,7 @@ public final class MessageScheduler: Sendable {
                 logger.error("scheduled message delivery failed, will retry", metadata: ["error": "\(error)"])
             }
             if stop.isRequested { break }
-            await waitForWork(signal: signal, since: generation, until: deadline, clock: clock)
+            await signal.wait(since: generation, until: deadline, clock: clock)
         }
     }
 

@@ -155,7 +155,7 @@ public final class PartitionCoordinator: Sendable {
         while true {
             let generation = signal.generation
             guard !stop.isRequested, !Task.isCancelled, clock.now() < deadline else { return }
-            await waitForWork(signal: signal, since: generation, until: deadline, clock: clock)
+            await signal.wait(since: generation, until: deadline, clock: clock)
         }
     }
 }

@@ -223,7 +223,7 @@ public final class SubscriptionWorker: Sendable {
                     metadata: ["error": "\(error)", "failedPasses": "\(failedPasses)", "retryAt": "\(deadline)"])
             }
             if stop.isRequested { break }
-            await waitForWork(signal: signal, since: generation, until: deadline, clock: clock)
+            await signal.wait(since: generation, until: deadline, clock: clock)
             if subscription.wakeDelay > .zero, !stop.isRequested {
                 try? await clock.sleep(until: clock.now().adding(subscription.wakeDelay))
             }
@@ -459,14 +459,4 @@ public final class StopFlag: Sendable {
     public var isRequested: Bool { requested.withLock { $0 } }
 
     public func request() { requested.withLock { $0 = true } }
-}
-
-/// Waits until something was committed in-process since `generation`, or `deadline` passes.
-func waitForWork(signal: CommitSignal, since generation: UInt64, until deadline: Date, clock: any HeraldClock) async {
-    await withTaskGroup(of: Void.self) { group in
-        group.addTask { await signal.wait(since: generation) }
-        group.addTask { try? await clock.sleep(until: deadline) }
-        await group.next()
-        group.cancelAll()
-    }
 }

@@ -84,6 +84,9 @@ public struct DrillService: Sendable {
 
     public init(engine: HeraldEngine) { self.engine = engine }
 
+    /// The announcement a start or stop sends, on which every node's drill follower wakes.
+    public static let topic = "mall.drills"
+
     /// Starts a drill of `seconds`.
     ///
     /// - Throws: ``InvalidInput`` naming the field, or ``DrillAlreadyRunning``.
@@ -96,26 +99,29 @@ public struct DrillService: Sendable {
         let reason = try reason.validated(field: "reason", maxLength: 500)
         let now = engine.clock.now()
         let drill = FaultDrill(kind: kind, startedAt: now, endsAt: now.addingTimeInterval(seconds), by: by, reason: reason)
-        return try await engine.perform { work in
+        try await engine.perform { work in
             var book = try await work.load(DrillBook.self, id: DrillBook.mainID) ?? DrillBook(id: DrillBook.mainID)
             if let last = book.drills.last, last.isActive(at: now) { throw DrillAlreadyRunning(running: last) }
             book.drills = Array((book.drills + [drill]).suffix(DrillBook.historyLimit))
             try work.save(&book)
-            return drill
         }
+        await engine.announceChange(Self.topic)
+        return drill
     }
 
     /// Stops the running drill now; `nil` when none runs.
     @discardableResult
     public func stop() async throws -> FaultDrill? {
         let now = engine.clock.now()
-        return try await engine.perform { work in
+        let stopped = try await engine.perform { work -> FaultDrill? in
             guard var book = try await work.load(DrillBook.self, id: DrillBook.mainID), var last = book.drills.last, last.isActive(at: now) else { return nil }
             last.stoppedAt = now
             book.drills[book.drills.count - 1] = last
             try work.save(&book)
             return last
         }
+        if stopped != nil { await engine.announceChange(Self.topic) }
+        return stopped
     }
 
     /// The running drill, if any, and the latest ones, newest first.

@@ -253,7 +253,7 @@ public struct GovernanceService: Sendable {
         let reason = try reason.validated(field: "reason", maxLength: 500)
         let now = engine.clock.now()
         let configured = GovernanceRules(configuration)
-        return try await engine.perform { work in
+        let version = try await engine.perform { work in
             var book = try await work.load(RuleBook.self, id: RuleBook.mainID) ?? RuleBook(id: RuleBook.mainID, rules: configured)
             let version = Int64(book.history.last?.version ?? 0)
             guard version == expectedVersion else { throw RulesChangedMeanwhile(expected: expectedVersion) }
@@ -263,7 +263,12 @@ public struct GovernanceService: Sendable {
             try work.save(&book)
             return version + 1
         }
+        await engine.announceChange(Self.topic)
+        return version
     }
+
+    /// The announcement a change sends, on which every node's rules follower wakes.
+    public static let topic = "mall.rules"
 
     /// The latest changes, newest first (at most ``RuleBook/historyLimit``).
     public func history() async throws -> [RuleChange] {

@@ -183,13 +183,17 @@ struct Follower: Service {
     /// What the step does, for the log: e.g. "read the governance rules".
     let what: String
     let clock: any HeraldClock
+    /// The polling interval: the longest a change waits when its announcement is lost.
     let interval: Duration
+    /// Announcements of a change (``HeraldEngine/announce(_:)``), which wake it at once.
+    let wake: CommitSignal
     let logger: Logger
     let step: @Sendable () async throws -> Void
 
     func run() async throws {
         var failing = false
-        while !Task.isCancelled {
+        while !Task.isCancelled, !Task.isShuttingDownGracefully {
+            let generation = wake.generation  // an announcement during the step is not missed
             do {
                 try await step()
                 if failing { logger.info("could \(what) again") }
@@ -198,8 +202,9 @@ struct Follower: Service {
                 if !failing { logger.warning("could not \(what); what is in force stays", metadata: ["error": "\(error)"]) }
                 failing = true
             }
-            // Returns early (without error) when the service group shuts down.
-            try await cancelWhenGracefulShutdown { try await clock.sleep(until: clock.now().adding(interval)) }
+            // Returns early when the service group shuts down (and the loop ends).
+            let deadline = clock.now().adding(interval)
+            await cancelWhenGracefulShutdown { await wake.wait(since: generation, until: deadline, clock: clock) }
         }
     }
 }
@@ -207,9 +212,14 @@ struct Follower: Service {
 extension Follower {
     /// Puts a new version of the stored governance rules in force
     /// (``IngressLimits/apply(_:version:)``). Every node runs one, so a change made through
-    /// any node is in force on all within `interval` and a read.
-    static func rules(_ governance: GovernanceService, limits: IngressLimits, clock: any HeraldClock, logger: Logger) -> Follower {
-        Follower(what: "read the governance rules", clock: clock, interval: .seconds(1), logger: logger) {
+    /// any node is in force on all as soon as its announcement arrives (PostgreSQL's
+    /// NOTIFY; on SQLite only in the process that made it), and within `interval` and a
+    /// read whatever happens to the announcement.
+    static func rules(_ governance: GovernanceService, limits: IngressLimits, engine: HeraldEngine, interval: Duration, logger: Logger) -> Follower {
+        Follower(
+            what: "read the governance rules", clock: engine.clock, interval: interval,
+            wake: engine.announcements.signal(GovernanceService.topic), logger: logger
+        ) {
             let (version, rules) = try await governance.current()
             if version > limits.version {
                 try limits.apply(rules, version: version)
@@ -219,7 +229,12 @@ extension Follower {
     }
 
     /// Puts the running fault drill in force on this node's gateway, and takes it back when it ends.
-    static func drills(_ runner: DrillRunner, clock: any HeraldClock, logger: Logger) -> Follower {
-        Follower(what: "follow the fault drills", clock: clock, interval: .seconds(1), logger: logger) { try await runner.step() }
+    /// Wakes on a drill's start or stop as ``rules(_:limits:engine:interval:logger:)`` does;
+    /// the polling also ends a drill whose time is up.
+    static func drills(_ runner: DrillRunner, engine: HeraldEngine, interval: Duration, logger: Logger) -> Follower {
+        Follower(
+            what: "follow the fault drills", clock: engine.clock, interval: interval,
+            wake: engine.announcements.signal(DrillService.topic), logger: logger
+        ) { try await runner.step() }
     }
 }
