@@ -16,15 +16,17 @@ struct DrillCommand: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @Argument(help: "What to inject.") var kind: DrillKind
         @Option(help: "How long, 1...3600.") var seconds: Double
+        @Option(help: "gateway-failing: the share of gateway calls failing, 1...100 percent (default 50).") var failingPercent: Int?
         @Option(help: "Who starts it.") var by: String
         @Option(help: "Why.") var reason: String
 
         func run() async throws {
-            let (kind, seconds, by, reason) = (kind, seconds, by, reason)
+            let (kind, seconds, failingPercent, by, reason) = (kind, seconds, failingPercent, by, reason)
             let drill = try await Mall.withMall(try database.configuration(), logger: quietLogger) {
-                try await $0.drills.start(kind, seconds: seconds, by: by, reason: reason)
+                try await $0.drills.start(kind, seconds: seconds, failingPercent: failingPercent, by: by, reason: reason)
             }
-            print("drill \(drill.kind.rawValue) until \(drill.endsAt.formatted(.iso8601))")
+            let share = drill.failingPercent.map { " (\($0)% of calls failing)" } ?? ""
+            print("drill \(drill.kind.rawValue)\(share) until \(drill.endsAt.formatted(.iso8601))")
         }
     }
 

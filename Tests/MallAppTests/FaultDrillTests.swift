@@ -52,6 +52,33 @@ import Testing
         #expect(try await shop.mall.drills.stop() == nil, "nothing left to stop")
     }
 
+    /// A gateway-failing drill fails the share it was given; a drill stopped and another of
+    /// the same kind started between two of the runner's steps is put in force with its own share.
+    @Test func aFailingDrillFailsTheShareItWasGiven() async throws {
+        let gateway = try FakeGateway()
+        let shop = try await TestMall(seed: false, gateway: { _ in gateway })
+        let runner = DrillRunner(drills: shop.mall.drills, target: gateway, paymentWindow: .seconds(60), logger: Self.quiet)
+        try await shop.mall.drills.start(.gatewayFailing, seconds: 60, by: "ops", reason: "default share")
+        try await runner.step()
+        #expect(await gateway.currentKnobs().failureRate == 0.5)
+        try await shop.mall.drills.stop()
+        shop.clock.advance(by: .seconds(1))
+        let drill = try await shop.mall.drills.start(.gatewayFailing, seconds: 60, failingPercent: 20, by: "ops", reason: "a fifth")
+        #expect(drill.failingPercent == 20)
+        try await runner.step()
+        #expect(await gateway.currentKnobs().failureRate == 0.2)
+        try await shop.mall.drills.stop()
+        try await runner.step()
+        #expect(await gateway.currentKnobs().failureRate == 0)
+
+        for (kind, percent) in [(DrillKind.gatewayFailing, 0), (.gatewayFailing, 101), (.gatewayDown, 50)] {
+            let refused = await #expect(throws: InvalidInput.self) {
+                try await shop.mall.drills.start(kind, seconds: 10, failingPercent: percent, by: "ops", reason: "bad share")
+            }
+            #expect(refused?.field == "failingPercent")
+        }
+    }
+
     @Test func oneDrillAtATimeWithinItsBoundsAndSaidWhy() async throws {
         let shop = try await TestMall(seed: false)
         let drills = shop.mall.drills

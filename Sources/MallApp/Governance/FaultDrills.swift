@@ -11,19 +11,20 @@ public enum DrillKind: String, Codable, Sendable, Hashable, CaseIterable {
     case gatewayDown = "gateway-down"
     /// Every gateway call answered after 3 s, past the client's 2 s timeout.
     case gatewaySlow = "gateway-slow"
-    /// Half the gateway calls answered 500: the refund subscriber fails that share.
+    /// A share of the gateway calls (``FaultDrill/failingPercent``, half by default)
+    /// answered 500: the refund subscriber fails that share.
     case gatewayFailing = "gateway-failing"
     /// Every payment's callback sent twice.
     case duplicateCallbacks = "duplicate-callbacks"
     /// Callbacks sent after the payment window: the deadline fires before the money arrives.
     case lateCallbacks = "late-callbacks"
 
-    /// The knobs in force while the drill runs.
-    func knobs(paymentWindow: Duration) -> GatewayKnobs.Change {
+    /// The knobs in force while `drill` (of this kind) runs.
+    func knobs(_ drill: FaultDrill, paymentWindow: Duration) -> GatewayKnobs.Change {
         switch self {
         case .gatewayDown: GatewayKnobs.Change(outage: true)
         case .gatewaySlow: GatewayKnobs.Change(latencyMs: 3000)
-        case .gatewayFailing: GatewayKnobs.Change(failureRate: 0.5)
+        case .gatewayFailing: GatewayKnobs.Change(failureRate: Double(drill.failingPercent ?? FaultDrill.defaultFailingPercent) / 100)
         case .duplicateCallbacks: GatewayKnobs.Change(duplicateCallbacks: true)
         case .lateCallbacks: GatewayKnobs.Change(callbackDelayMs: Int(paymentWindow.timeInterval * 1000) + 2000)
         }
@@ -52,6 +53,11 @@ public struct FaultDrill: Codable, Sendable, Hashable {
     public var reason: String
     /// When it was stopped before its end, if it was.
     public var stoppedAt: Date?
+    /// The share of gateway calls failing, in percent (`gateway-failing` only).
+    public var failingPercent: Int?
+
+    /// The share of a `gateway-failing` drill not given one.
+    public static let defaultFailingPercent = 50
 
     public func isActive(at now: Date) -> Bool { stoppedAt == nil && now < endsAt }
 }
@@ -87,18 +93,25 @@ public struct DrillService: Sendable {
     /// The announcement a start or stop sends, on which every node's drill follower wakes.
     public static let topic = "mall.drills"
 
-    /// Starts a drill of `seconds`.
+    /// Starts a drill of `seconds`; a `gateway-failing` one fails `failingPercent` of the
+    /// gateway's calls (``FaultDrill/defaultFailingPercent`` when `nil`).
     ///
     /// - Throws: ``InvalidInput`` naming the field, or ``DrillAlreadyRunning``.
     @discardableResult
-    public func start(_ kind: DrillKind, seconds: Double, by: String, reason: String) async throws -> FaultDrill {
+    public func start(_ kind: DrillKind, seconds: Double, failingPercent: Int? = nil, by: String, reason: String) async throws -> FaultDrill {
         guard seconds.isFinite, seconds >= 1, seconds <= Self.maximumSeconds else {
             throw InvalidInput(field: "seconds", "1 ... \(Int(Self.maximumSeconds)) seconds, not \(seconds)")
+        }
+        if let failingPercent {
+            guard kind == .gatewayFailing else { throw InvalidInput(field: "failingPercent", "only for a gateway-failing drill") }
+            guard (1...100).contains(failingPercent) else { throw InvalidInput(field: "failingPercent", "an integer 1 ... 100, not \(failingPercent)") }
         }
         let by = try by.validated(field: "by", maxLength: 100)
         let reason = try reason.validated(field: "reason", maxLength: 500)
         let now = engine.clock.now()
-        let drill = FaultDrill(kind: kind, startedAt: now, endsAt: now.addingTimeInterval(seconds), by: by, reason: reason)
+        let drill = FaultDrill(
+            kind: kind, startedAt: now, endsAt: now.addingTimeInterval(seconds), by: by, reason: reason,
+            failingPercent: kind == .gatewayFailing ? failingPercent ?? FaultDrill.defaultFailingPercent : nil)
         try await engine.perform { work in
             var book = try await work.load(DrillBook.self, id: DrillBook.mainID) ?? DrillBook(id: DrillBook.mainID)
             if let last = book.drills.last, last.isActive(at: now) { throw DrillAlreadyRunning(running: last) }
@@ -140,7 +153,7 @@ public final class DrillRunner: Sendable {
     let paymentWindow: Duration
     let logger: Logger
     /// The drill this runner put in force, and whether it could not (said once).
-    private let state = Mutex<(applied: DrillKind?, unable: Bool)>((nil, false))
+    private let state = Mutex<(applied: FaultDrill?, unable: Bool)>((nil, false))
 
     public init(drills: DrillService, target: (any GatewayKnobsControl)?, paymentWindow: Duration, logger: Logger) {
         self.drills = drills
@@ -149,13 +162,15 @@ public final class DrillRunner: Sendable {
         self.logger = logger
     }
 
-    /// The drill in force on this node now.
-    public var applied: DrillKind? { state.withLock { $0.applied } }
+    /// The kind of drill in force on this node now.
+    public var applied: DrillKind? { state.withLock { $0.applied?.kind } }
 
     public func step() async throws {
         let active = try await drills.status().active
-        let applied = self.applied
-        guard active?.kind != applied else { return }
+        let applied = state.withLock { $0.applied }
+        // The same drill (by its start), not merely the same kind: a drill stopped and
+        // another started between two steps may fail a different share.
+        guard active?.kind != applied?.kind || active?.startedAt != applied?.startedAt else { return }
         guard let target else {
             if active != nil, !state.withLock({ $0.unable }) {
                 logger.warning("a fault drill runs, but this node's payment gateway has no knobs to inject it with", metadata: ["drill": "\(active!.kind.rawValue)"])
@@ -164,13 +179,13 @@ public final class DrillRunner: Sendable {
             return
         }
         if let applied {
-            try await target.changeKnobs(applied.reverted)
+            try await target.changeKnobs(applied.kind.reverted)
             state.withLock { $0.applied = nil }
-            logger.info("fault drill ended", metadata: ["drill": "\(applied.rawValue)"])
+            logger.info("fault drill ended", metadata: ["drill": "\(applied.kind.rawValue)"])
         }
         if let active {
-            try await target.changeKnobs(active.kind.knobs(paymentWindow: paymentWindow))
-            state.withLock { $0.applied = active.kind }
+            try await target.changeKnobs(active.kind.knobs(active, paymentWindow: paymentWindow))
+            state.withLock { $0.applied = active }
             logger.warning("fault drill in force", metadata: [
                 "drill": "\(active.kind.rawValue)", "until": "\(active.endsAt.formatted(.iso8601))", "by": "\(active.by)", "reason": "\(active.reason)",
             ])

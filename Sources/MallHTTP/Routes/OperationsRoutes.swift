@@ -53,7 +53,7 @@ struct OperationsRoutes {
             guard let kind = DrillKind(rawValue: body.kind) else {
                 throw InvalidInput(field: "kind", "one of " + DrillKind.allCases.map(\.rawValue).joined(separator: ", "))
             }
-            let drill = try await mall.drills.start(kind, seconds: body.seconds, by: body.by, reason: body.reason)
+            let drill = try await mall.drills.start(kind, seconds: body.seconds, failingPercent: body.failingPercent, by: body.by, reason: body.reason)
             return try JSON.response(DrillBody(drill), status: .created)
         }
         routes.post("/drills/stop") { _, _ in

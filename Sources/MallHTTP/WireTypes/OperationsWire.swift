@@ -198,8 +198,22 @@ struct RuleChangeBody: Encodable {
 struct StartDrillRequest: Decodable {
     var kind: String
     var seconds: Double
+    /// `gateway-failing` only; 50 when left out.
+    var failingPercent: Int?
     var by: String
     var reason: String
+
+    private enum CodingKeys: String, CodingKey { case kind, seconds, failingPercent, by, reason }
+
+    /// `failingPercent` may be left out but is never null.
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        kind = try container.decode(String.self, forKey: .kind)
+        seconds = try container.decode(Double.self, forKey: .seconds)
+        failingPercent = container.contains(.failingPercent) ? try container.decode(Int.self, forKey: .failingPercent) : nil
+        by = try container.decode(String.self, forKey: .by)
+        reason = try container.decode(String.self, forKey: .reason)
+    }
 }
 
 struct DrillBody: Encodable {
@@ -209,6 +223,7 @@ struct DrillBody: Encodable {
     var by: String
     var reason: String
     var stoppedAt: Date?
+    var failingPercent: Int?
 
     init(_ drill: FaultDrill) {
         kind = drill.kind.rawValue
@@ -217,6 +232,7 @@ struct DrillBody: Encodable {
         by = drill.by
         reason = drill.reason
         stoppedAt = drill.stoppedAt
+        failingPercent = drill.failingPercent
     }
 }
 
