@@ -64,6 +64,8 @@ let package = Package(
         // Circuit breaker, rate limiter, bulkhead, timeout and fallback: pure Swift on
         // Herald's clock (inject a manual one in tests), nothing of Mall's.
         .target(name: "Resilience", dependencies: ["Herald", .product(name: "Logging", package: "swift-log")]),
+        // Recurring jobs: cron schedules (pure), sharded jobs on Herald's leases.
+        .target(name: "Scheduling", dependencies: ["Herald"]),
         // In-memory store, manual clock and the conformance suite every store must pass.
         .target(name: "HeraldTesting", dependencies: ["Herald", .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
@@ -199,6 +201,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ResilienceTests", dependencies: ["Resilience", "Herald", "HeraldTesting", "TestSupport"]),
+        .testTarget(name: "SchedulingTests", dependencies: ["Scheduling", "Herald", "HeraldTesting"]),
         .testTarget(
             name: "HeraldTests",
             dependencies: [
