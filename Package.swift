@@ -65,7 +65,10 @@ let package = Package(
         // Herald's clock (inject a manual one in tests), nothing of Mall's.
         .target(name: "Resilience", dependencies: ["Herald", .product(name: "Logging", package: "swift-log")]),
         // Recurring jobs: cron schedules (pure), sharded jobs on Herald's leases.
-        .target(name: "Scheduling", dependencies: ["Herald"]),
+        .target(name: "Scheduling", dependencies: [
+            "Herald", "Resilience", .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         // In-memory store, manual clock and the conformance suite every store must pass.
         .target(name: "HeraldTesting", dependencies: ["Herald", .product(name: "Logging", package: "swift-log")]),
         .executableTarget(

@@ -83,6 +83,9 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
         // repeated hour's second occurrence has an earlier wall time than instants before it.
         let offset = timeZone.secondsFromGMT(for: date)
         var day = Int(((after + Double(offset)) / 86_400).rounded(.down)) - 1
+        // No wall time below this happens after `date`, whatever the offset then.
+        let offsets = [offset, timeZone.secondsFromGMT(for: date.addingTimeInterval(-86_400)), timeZone.secondsFromGMT(for: date.addingTimeInterval(86_400))]
+        let earliestWall = Int((after + Double(offsets.min()!)).rounded(.down))
         for _ in 0..<(366 * 8 + 2) {
             defer { day += 1 }
             let (year, month, dayOfMonth) = Civil.date(fromDays: day)
@@ -92,9 +95,9 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
             // the earliest fire is the first first-occurrence after `date`, or a second
             // occurrence met before it.
             var best: Double?
-            walk: for hour in hours {
-                for minute in minutes {
-                    for second in seconds {
+            walk: for hour in hours where day * 86_400 + hour * 3600 + 3599 >= earliestWall {
+                for minute in minutes where day * 86_400 + hour * 3600 + minute * 60 + 59 >= earliestWall {
+                    for second in seconds where day * 86_400 + hour * 3600 + minute * 60 + second >= earliestWall {
                         let wall = Double(day * 86_400 + hour * 3600 + minute * 60 + second)
                         for (instant, isSecond) in instants(ofWallTime: wall) where instant > after {
                             best = min(best ?? instant, instant)

@@ -1,0 +1,214 @@
+import Foundation
+import Herald
+import Logging
+import Resilience
+import ServiceLifecycle
+import Synchronization
+
+/// Runs recurring jobs on every node that shares a store, each item of a job on one live
+/// node at a time, and fails an item over to another node when its node dies.
+///
+/// Every ``tickInterval`` a node heartbeats in the group `herald.jobs`, takes or renews the
+/// leases of the items that belong to it among the live nodes (item `i` of a job is the
+/// `i % k`-th of the `k` nodes, sorted, as with a partitioned subscription), and runs the
+/// items that are due. A dead node's items move once its heartbeat and leases expire. On
+/// SQLite, with one node, that node runs every item.
+///
+/// The guarantees:
+/// - **Once per fire time.** A run is claimed by committing the item's state at the version
+///   read; two nodes that both think they own an item (a lease passing hands) cannot both
+///   claim one fire time: one commit fails and that node runs nothing.
+/// - **No overlap.** An item claimed and not yet ended is not claimed again until its
+///   timeout and a lease duration have passed (then its run counts as abandoned).
+/// - **Misfires.** Fire times found later than ``Job/misfireThreshold`` (the job was not
+///   running anywhere, say) are run once or skipped, per ``Job/misfire``; never one run each.
+/// - Pause, resume and manual triggers are stored (``pause(_:by:)``…) and announced: every
+///   node applies them at its next tick, within ``tickInterval`` (sooner on PostgreSQL).
+public final class JobScheduler: Service, Sendable {
+    public let engine: HeraldEngine
+    public let jobs: [Job]
+    /// This node's name in heartbeats, leases and run history.
+    public let node: String
+    public let tickInterval: Duration
+    public let leaseDuration: Duration
+    public let retention: JobRetention
+    let logger: Logger
+    /// Items with a run in progress on this node, as `job#item`.
+    private let inFlight = Mutex<Set<String>>([])
+
+    /// The heartbeat group of job nodes, and the announcement of a control change.
+    public static let group = "herald.jobs"
+
+    /// - Throws: ``ConfigurationError`` for two jobs of one name or unworkable durations.
+    public init(
+        engine: HeraldEngine, jobs: [Job], tickInterval: Duration = .seconds(1), leaseDuration: Duration = .seconds(10),
+        retention: JobRetention = JobRetention(), logger: Logger? = nil
+    ) throws {
+        let names = jobs.map(\.name)
+        guard Set(names).count == names.count else {
+            throw ConfigurationError(setting: "JobScheduler.jobs", value: names.joined(separator: ", "), allowed: "jobs of different names")
+        }
+        guard tickInterval > .zero, tickInterval * 2 <= leaseDuration else {
+            throw ConfigurationError(
+                setting: "JobScheduler.tickInterval", value: "\(tickInterval)", allowed: "more than zero and at most half the lease duration (\(leaseDuration))")
+        }
+        self.engine = engine
+        self.jobs = jobs
+        self.node = engine.node
+        self.tickInterval = tickInterval
+        self.leaseDuration = leaseDuration
+        self.retention = retention
+        self.logger = logger ?? engine.logger
+    }
+
+    var clock: any HeraldClock { engine.clock }
+
+    // MARK: - Running
+
+    /// Ticks until cancelled or a graceful shutdown; then waits for the runs under way.
+    public func run() async throws {
+        let wake = engine.announcements.signal(Self.group)
+        await withTaskGroup(of: Void.self) { group in
+            while !Task.isCancelled, !Task.isShuttingDownGracefully {
+                let generation = wake.generation
+                do {
+                    try await tick { run in group.addTask { await run() } }
+                } catch {
+                    logger.warning("job scheduler tick failed; trying again", metadata: ["error": "\(error)"])
+                }
+                let deadline = clock.now().adding(tickInterval)
+                await cancelWhenGracefulShutdown { await wake.wait(since: generation, until: deadline, clock: self.clock) }
+            }
+        }
+    }
+
+    /// One tick, its runs awaited: for tests and tools driving the scheduler by hand.
+    /// Returns what ran.
+    @discardableResult
+    public func runDue() async throws -> [JobRunRecord] {
+        let runs = Mutex<[@Sendable () async -> JobRunRecord?]>([])
+        try await tick(collect: { run in runs.withLock { $0.append(run) } })
+        return await withTaskGroup(of: JobRunRecord?.self) { group in
+            for run in runs.withLock({ $0 }) { group.addTask { await run() } }
+            var records: [JobRunRecord] = []
+            for await record in group { if let record { records.append(record) } }
+            return records.sorted { ($0.job, $0.item) < ($1.job, $1.item) }
+        }
+    }
+
+    func tick(launch: (@escaping @Sendable () async -> Void) -> Void) async throws {
+        try await tick(collect: { run in launch { _ = await run() } })
+    }
+
+    private func tick(collect: (@escaping @Sendable () async -> JobRunRecord?) -> Void) async throws {
+        let now = clock.now()
+        let expiresAt = now.adding(leaseDuration)
+        let nodes = try await engine.store.heartbeat(group: Self.group, node: node, now: now, expiresAt: expiresAt)
+        for job in jobs {
+            let control = try await engine.unitOfWork().load(JobControl.self, id: job.name)
+            let mine = Partitioning(count: job.itemCount, leaseDuration: leaseDuration).partitions(of: node, among: nodes)
+            for item in mine {
+                guard let lease = try await engine.store.acquireLease(
+                    subscription: Self.leaseName(job.name), partition: item, owner: node, now: now, expiresAt: expiresAt)
+                else { continue }
+                let key = JobItemState.id(job: job.name, item: item)
+                guard !inFlight.withLock({ $0.contains(key) }) else { continue }
+                guard let claimed = try await claim(job, item: item, control: control, lease: lease, now: now) else { continue }
+                inFlight.withLock { _ = $0.insert(key) }
+                collect {
+                    defer { self.inFlight.withLock { _ = $0.remove(key) } }
+                    return await self.execute(job, item: item, claimed)
+                }
+            }
+        }
+    }
+
+    static func leaseName(_ job: String) -> String { "job:\(job)" }
+
+    /// Claims the item's next run, if one is due: a commit of its state at the version read.
+    private func claim(_ job: Job, item: Int, control: JobControl?, lease: PartitionLease, now: Date) async throws -> JobItemState.Running? {
+        do {
+            return try await engine.perform(attempts: 1) { work -> JobItemState.Running? in
+                let id = JobItemState.id(job: job.name, item: item)
+                guard var state = try await work.load(JobItemState.self, id: id) else {
+                    var first = JobItemState(id: id, scheduledThrough: now, lastTriggerRun: control?.triggeredAt)
+                    try work.save(&first)  // first sight: scheduled from now on
+                    return nil
+                }
+                var records: [JobRunRecord] = []
+                if let running = state.running {
+                    guard running.startedAt.adding(job.timeout + leaseDuration) <= now else { return nil }  // still under way
+                    records.append(JobRunRecord(
+                        job: job.name, item: item, fireTime: running.fireTime, trigger: running.trigger, node: running.node,
+                        startedAt: running.startedAt, endedAt: now, outcome: .abandoned, error: "no end recorded within its timeout"))
+                    state.running = nil
+                }
+                var due: (fireTime: Date, trigger: JobRunRecord.Trigger)?
+                if let triggered = control?.triggeredAt, triggered > (state.lastTriggerRun ?? .distantPast) {
+                    state.lastTriggerRun = triggered
+                    due = (triggered, .manual)
+                } else if let first = job.schedule.nextFire(after: state.scheduledThrough), first <= now {
+                    var latest = first
+                    while let next = job.schedule.nextFire(after: latest), next <= now { latest = next }
+                    state.scheduledThrough = latest
+                    let late = now.timeIntervalSince(first) > job.misfireThreshold.timeInterval
+                    switch (control?.paused ?? false, late, job.misfire) {
+                    case (true, _, _): break  // paused: the fire times pass unrun
+                    case (false, false, _): due = (latest, .schedule)
+                    case (false, true, .runOnce): due = (latest, .misfire)
+                    case (false, true, .skip):
+                        records.append(JobRunRecord(
+                            job: job.name, item: item, fireTime: latest, trigger: .misfire, node: node, startedAt: now, endedAt: now,
+                            outcome: .skipped, error: "fire times from \(first.formatted(.iso8601)) missed"))
+                    }
+                }
+                if let due {
+                    state.running = JobItemState.Running(node: node, fireTime: due.fireTime, trigger: due.trigger, startedAt: now, leaseToken: lease.token)
+                }
+                try work.save(&state)
+                if !records.isEmpty { try await record(records, in: work, job: job.name, now: now) }
+                return state.running.flatMap { due == nil ? nil : $0 }
+            }
+        } catch is ConcurrencyConflict {
+            return nil  // another node claimed or changed the item meanwhile
+        }
+    }
+
+    private func execute(_ job: Job, item: Int, _ running: JobItemState.Running) async -> JobRunRecord? {
+        let run = JobRun(
+            job: job.name, item: item, itemCount: job.itemCount, parameter: job.itemParameters[item], fireTime: running.fireTime,
+            trigger: running.trigger, node: node)
+        var outcome = JobRunRecord.Outcome.succeeded, failure: String?
+        do {
+            try await withTimeout(job.timeout, clock: clock) { try await job.body(run) }
+        } catch let timedOut as TimedOut {
+            (outcome, failure) = (.timedOut, timedOut.description)
+        } catch {
+            (outcome, failure) = (.failed, "\(error)")
+        }
+        let record = JobRunRecord(
+            job: job.name, item: item, fireTime: running.fireTime, trigger: running.trigger, node: node, startedAt: running.startedAt,
+            endedAt: clock.now(), outcome: outcome, error: failure)
+        if outcome != .succeeded {
+            logger.warning("job run did not succeed", metadata: ["job": "\(job.name)", "item": "\(item)", "outcome": "\(outcome.rawValue)", "error": "\(failure ?? "")"])
+        }
+        do {
+            try await engine.perform { work in
+                let id = JobItemState.id(job: job.name, item: item)
+                guard var state = try await work.load(JobItemState.self, id: id), state.running == running else { return }  // taken over meanwhile
+                state.running = nil
+                try work.save(&state)
+                try await self.record([record], in: work, job: job.name, now: record.endedAt)
+            }
+        } catch {
+            logger.error("could not record a job run's end; it counts as abandoned once its timeout passes", metadata: ["job": "\(job.name)", "error": "\(error)"])
+        }
+        return record
+    }
+
+    private func record(_ records: [JobRunRecord], in work: UnitOfWork, job: String, now: Date) async throws {
+        var book = try await work.load(JobHistoryBook.self, id: job) ?? JobHistoryBook(id: job)
+        for record in records { book.append(record, retention: retention, now: now) }
+        try work.save(&book)
+    }
+}

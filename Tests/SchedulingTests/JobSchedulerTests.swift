@@ -1,0 +1,180 @@
+import Foundation
+import Herald
+import HeraldTesting
+import Logging
+import Scheduling
+import Synchronization
+import Testing
+
+/// Sharded jobs on nodes sharing one store, driven tick by tick with a manual clock: each
+/// item runs once per fire time on one node, moves when its node dies, never overlaps
+/// itself; misfires, pause, resume and triggers behave as documented.
+@Suite struct JobSchedulerTests {
+    static let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    /// Every (item, fire time) a job's body ran for, and on which node.
+    final class Effects: Sendable {
+        let runs = Mutex<[(item: Int, fire: Date, node: String)]>([])
+        func body(_ run: JobRun) { runs.withLock { $0.append((run.item, run.fireTime, run.node)) } }
+        var all: [(item: Int, fire: Date, node: String)] { runs.withLock { $0 } }
+        var duplicates: [String] {
+            Dictionary(grouping: all, by: { "\($0.item)@\($0.fire.timeIntervalSince1970)" }).filter { $0.value.count > 1 }.map(\.key)
+        }
+    }
+
+    struct Shop {
+        let store = InMemoryEventStore()
+        let clock = ManualClock()
+        let effects = Effects()
+
+        func node(_ name: String, _ jobs: (Effects) throws -> [Job]) throws -> JobScheduler {
+            let engine = HeraldEngine(store: store, clock: clock, logger: JobSchedulerTests.quiet, node: name)
+            return try JobScheduler(engine: engine, jobs: try jobs(effects), tickInterval: .seconds(1), leaseDuration: .seconds(10), retention: JobRetention(runsPerJob: 1000))
+        }
+
+        /// Advances the clock a second at a time for `seconds`, ticking every node in `nodes` each second.
+        @discardableResult
+        func run(_ nodes: [JobScheduler], seconds: Int) async throws -> [JobRunRecord] {
+            var records: [JobRunRecord] = []
+            for _ in 0..<seconds {
+                clock.advance(by: .seconds(1))
+                for node in nodes { records += try await node.runDue() }
+            }
+            return records
+        }
+    }
+
+    static func everyTenSeconds(items: Int = 4, misfire: Job.MisfirePolicy = .runOnce) -> (Effects) throws -> [Job] {
+        { effects in [try Job(name: "sweep", schedule: CronSchedule("*/10 * * * * *"), items: items, misfire: misfire) { effects.body($0) }] }
+    }
+
+    @Test func twoNodesShareTheItemsAndEachRunsOncePerFireTime() async throws {
+        let shop = Shop()
+        let a = try shop.node("node-a", Self.everyTenSeconds()), b = try shop.node("node-b", Self.everyTenSeconds())
+        try await shop.run([a, b], seconds: 60)
+        let runs = shop.effects.all
+        #expect(shop.effects.duplicates.isEmpty, "\(shop.effects.duplicates)")
+        #expect(runs.count >= 20 && runs.count <= 24, "6 fire times × 4 items, the first perhaps before every item had its state: \(runs.count)")
+        let late = runs.filter { $0.fire > shop.clock.now().addingTimeInterval(-40) }
+        #expect(Set(late.filter { $0.node == "node-a" }.map(\.item)) == [0, 2], "items 0 and 2 belong to the first node")
+        #expect(Set(late.filter { $0.node == "node-b" }.map(\.item)) == [1, 3])
+        #expect(try await a.status().first?.items.compactMap(\.owner) == ["node-a", "node-b", "node-a", "node-b"])
+    }
+
+    @Test func aDeadNodesItemsRunOnTheOtherWithinTheLeaseAndOnePeriod() async throws {
+        let shop = Shop()
+        let a = try shop.node("node-a", Self.everyTenSeconds()), b = try shop.node("node-b", Self.everyTenSeconds())
+        try await shop.run([a, b], seconds: 30)
+        let died = shop.clock.now()  // node-b stops ticking: killed
+        try await shop.run([a], seconds: 40)
+        #expect(shop.effects.duplicates.isEmpty, "\(shop.effects.duplicates)")
+        let afterDeath = shop.effects.all.filter { $0.fire > died }
+        for item in [1, 3] {
+            let first = try #require(afterDeath.filter { $0.item == item }.map(\.fire).min(), "item \(item) ran again")
+            #expect(afterDeath.filter { $0.item == item }.allSatisfy { $0.node == "node-a" })
+            #expect(first.timeIntervalSince(died) <= 10 + 10 + 1, "within lease expiry + one period: \(first.timeIntervalSince(died)) s")
+        }
+    }
+
+    /// Two schedulers under one node name both hold the item's lease (as two nodes might
+    /// for a moment around a hand-over): the claim still lets only one run each fire time.
+    @Test func twoClaimsOfOneFireTimeRunItOnce() async throws {
+        let shop = Shop()
+        let a = try shop.node("same", Self.everyTenSeconds(items: 1)), twin = try shop.node("same", Self.everyTenSeconds(items: 1))
+        for _ in 0..<30 {
+            shop.clock.advance(by: .seconds(1))
+            async let first = a.runDue()
+            async let second = twin.runDue()
+            _ = try await (first, second)
+        }
+        #expect(shop.effects.duplicates.isEmpty, "\(shop.effects.duplicates)")
+        #expect(shop.effects.all.count == 3)
+    }
+
+    @Test(arguments: [Job.MisfirePolicy.runOnce, .skip])
+    func afterDowntimeMissedFireTimesRunOnceOrAreSkipped(_ policy: Job.MisfirePolicy) async throws {
+        let shop = Shop()
+        let a = try shop.node("node-a", Self.everyTenSeconds(items: 1, misfire: policy))
+        try await shop.run([a], seconds: 10)
+        #expect(shop.effects.all.count == 1)
+        shop.clock.advance(by: .seconds(3600))  // nobody ran the job for an hour
+        let records = try await a.runDue()
+        switch policy {
+        case .runOnce:
+            #expect(records.map(\.trigger) == [.misfire])
+            #expect(shop.effects.all.count == 2, "one run for 360 missed fire times")
+            #expect(shop.effects.all.last?.fire == shop.clock.now(), "for the latest of them")
+        case .skip:
+            #expect(records.isEmpty)
+            #expect(shop.effects.all.count == 1)
+            #expect(try await a.history("sweep").first?.outcome == .skipped)
+        }
+        try await shop.run([a], seconds: 10)
+        #expect(shop.effects.all.count == (policy == .runOnce ? 3 : 2), "on schedule again")
+    }
+
+    @Test func anItemDoesNotOverlapItselfAndARunPastItsTimeoutIsCancelled() async throws {
+        let shop = Shop()
+        let clock = shop.clock
+        let started = Mutex(0)
+        let node = try shop.node("node-a") { _ in
+            [try Job(name: "slow", schedule: CronSchedule("* * * * * *"), items: 1, timeout: .seconds(5)) { _ in
+                started.withLock { $0 += 1 }
+                try await clock.sleep(until: clock.now().addingTimeInterval(3600))  // far past its timeout
+            }]
+        }
+        try await node.runDue()  // first sight
+        // The run starts; while it waits on the clock, later ticks start nothing of this item.
+        clock.advance(by: .seconds(1))
+        let running = Task { try await node.runDue() }
+        try await waitUntil { started.withLock { $0 } == 1 && clock.sleepers >= 2 }
+        for _ in 0..<3 {
+            clock.advance(by: .seconds(1))
+            #expect(try await node.runDue().isEmpty)
+        }
+        #expect(started.withLock { $0 } == 1, "no second run while the first is under way")
+        clock.advance(by: .seconds(3))  // past its 5 s timeout
+        let records = try await running.value
+        #expect(records.map(\.outcome) == [.timedOut])
+        #expect(try await node.history("slow").first?.outcome == .timedOut)
+    }
+
+    @Test func pauseSkipsScheduledRunsATriggerRunsAnywayAndResumeGoesOn() async throws {
+        let shop = Shop()
+        let a = try shop.node("node-a", Self.everyTenSeconds(items: 2)), b = try shop.node("node-b", Self.everyTenSeconds(items: 2))
+        try await shop.run([a, b], seconds: 20)
+        let before = shop.effects.all.count
+        try await b.pause("sweep", by: "ops")
+        try await shop.run([a, b], seconds: 30)
+        #expect(shop.effects.all.count == before, "paused on every node")
+        #expect(try await a.status().first?.paused == true)
+
+        try await a.trigger("sweep", by: "ops")
+        let triggered = try await shop.run([a, b], seconds: 1)
+        #expect(triggered.map(\.trigger) == [.manual, .manual], "every item once")
+        try await b.resume("sweep", by: "ops")
+        try await shop.run([a, b], seconds: 10)
+        #expect(shop.effects.all.count == before + 2 + 2, "the trigger's runs, then the next fire time's")
+        #expect(shop.effects.duplicates.isEmpty)
+        await #expect(throws: UnknownJob.self) { try await a.pause("sweeep", by: "ops") }
+    }
+
+    @Test func theHistoryKeepsTheLatestRunsWithinItsRetention() async throws {
+        let shop = Shop()
+        let engine = HeraldEngine(store: shop.store, clock: shop.clock, logger: Self.quiet, node: "node-a")
+        let node = try JobScheduler(
+            engine: engine, jobs: try Self.everyTenSeconds(items: 1)(shop.effects), retention: JobRetention(runsPerJob: 3, age: .seconds(3600)))
+        try await shop.run([node], seconds: 60)
+        let history = try await node.history("sweep")
+        #expect(history.count == 3)
+        #expect(history.map(\.fireTime) == history.map(\.fireTime).sorted(by: >), "newest first")
+        #expect(history.first?.fireTime == shop.clock.now())
+        #expect(history.allSatisfy { $0.outcome == .succeeded && $0.node == "node-a" })
+    }
+
+    /// Polls without a clock: for a task to reach a point (never a timing claim).
+    func waitUntil(_ condition: () -> Bool) async throws {
+        for _ in 0..<2000 where !condition() { try await Task.sleep(for: .milliseconds(5)) }
+        try #require(condition())
+    }
+}
