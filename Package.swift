@@ -139,7 +139,7 @@ let package = Package(
             name: "MallApp",
             dependencies: [
                 "Herald", "HeraldSQLite", "HeraldPostgres", "MallKernel", "MallCatalogEvents", "MallMemberEvents", "MallPricingEvents", "MallInventoryEvents", "MallOrderingEvents", "MallPaymentEvents", "MallCatalog", "MallMembers", "MallPricing", "MallCart",
-                "MallOrdering", "MallInventory", "MallPayment", "MallGateway", "Resilience",
+                "MallOrdering", "MallInventory", "MallPayment", "MallGateway", "Resilience", "Scheduling",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -96,6 +96,7 @@ public struct Mall: Sendable {
             PriceBook.projection(retryPolicy: retryPolicy),
             OrderHistory.projection(retryPolicy: retryPolicy),
             ReconciliationSubjects.projection(retryPolicy: retryPolicy),
+            UnpaidOrders.projection(retryPolicy: retryPolicy),
         ].map { projection in
             var projection = projection
             projection.wakeDelay = configuration.subscriptionWakeDelay

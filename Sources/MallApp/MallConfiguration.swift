@@ -1,4 +1,5 @@
 import Foundation
+import Scheduling
 import Resilience
 import Herald
 import MallGateway
@@ -30,6 +31,11 @@ public struct MallConfiguration: Sendable {
     public var inProcessGatewayKnobs = GatewayKnobs()
     /// How long a call to the payment gateway may take before it counts as failed.
     public var gatewayTimeout: Duration = .seconds(2)
+    /// When the payment-deadline sweeper runs (a cron expression, UTC): every minute.
+    public var deadlineSweepSchedule = try! CronSchedule("0 * * * * *")
+    /// How long past its deadline an unpaid order is left to its deadline message before
+    /// the sweeper cancels it.
+    public var deadlineSweepGrace: Duration = .seconds(60)
     /// How often each node reads the governance rules and the fault drills, in case a
     /// change's announcement did not reach it (on PostgreSQL it usually does at once).
     public var followPollInterval: Duration = .seconds(1)
@@ -154,6 +160,14 @@ public struct MallConfiguration: Sendable {
         if let value = try settings.seconds("MALL_IDLE_TIMEOUT_SECONDS") { configuration.idleTimeout = value }
         if let value = try settings.seconds("MALL_GATEWAY_TIMEOUT_SECONDS") { configuration.gatewayTimeout = value }
         if let value = try settings.seconds("MALL_FOLLOW_POLL_SECONDS") { configuration.followPollInterval = value }
+        if let value = settings.text("MALL_DEADLINE_SWEEP_SCHEDULE") {
+            do {
+                configuration.deadlineSweepSchedule = try CronSchedule(value)
+            } catch let error as CronExpressionError {
+                throw ConfigurationError(setting: "MALL_DEADLINE_SWEEP_SCHEDULE", value: value, allowed: "a cron expression (\(error))")
+            }
+        }
+        if let value = try settings.seconds("MALL_DEADLINE_SWEEP_GRACE_SECONDS") { configuration.deadlineSweepGrace = value }
         if let value = try settings.seconds("MALL_REQUEST_HEAD_TIMEOUT_SECONDS") { configuration.requestHeadTimeout = value }
         if let value = try settings.seconds("MALL_REQUEST_BODY_TIMEOUT_SECONDS") { configuration.requestBodyTimeout = value }
         if let milliseconds = try settings.integer("MALL_SUBSCRIPTION_WAKE_DELAY_MS", 0...500) {

@@ -106,7 +106,7 @@ struct Serve: AsyncParsableCommand {
                 let host = configuration.host
                 let secret = try await mall.payments.gatewaySecret()
                 let drillTarget: (any GatewayKnobsControl)? = inProcess ?? HTTPGatewayKnobs(baseURL: gatewayURL)
-                let app = try MallServer(mall: mall, logger: logger, drillTarget: drillTarget).application(services: [herald]) { port in
+                let app = try MallServer(mall: mall, logger: logger, drillTarget: drillTarget).application(services: [herald, try mall.jobScheduler()]) { port in
                     if let inProcess {
                         await inProcess.connect(secret: secret, callbackURL: "http://\(InProcessGateway.loopback(host)):\(port)/payment-gateway/callbacks")
                         say("payment gateway (fake, in process) on \(gatewayURL); change its knobs with PUT \(gatewayURL)/v1/knobs")

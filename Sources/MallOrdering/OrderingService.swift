@@ -115,6 +115,33 @@ public struct OrderingService: Sendable {
         }
     }
 
+    /// The payment-deadline sweeper's step, a backstop to the deadline message: cancels
+    /// `id` by the same rule the message applies (only while it still awaits payment) if its
+    /// deadline was more than `grace` ago, and drops the message. A payment committed first
+    /// wins; one committed meanwhile makes this commit fail and try again, finding it paid.
+    ///
+    /// - Returns: whether it cancelled the order.
+    @discardableResult
+    public func cancelIfPastDeadline(id: String, grace: Duration) async throws -> Bool {
+        try await engine.perform { work in
+            let now = engine.clock.now()
+            guard var order = try await work.load(Order.self, id: id), order.status == .awaitingPayment,
+                let deadline = order.paymentDeadline, deadline.adding(grace) <= now
+            else { return false }
+            order.paymentDeadlineReached(at: now)
+            work.cancelScheduledMessage(key: Order.deadlineKey(id))
+            try await Self.closeIfDone(order, in: work)
+            try work.save(&order)
+            return true
+        }
+    }
+
+    /// Orders of the given buckets (``UnpaidOrders/buckets(item:of:)``) still awaiting
+    /// payment more than `grace` after their deadline, earliest first, at most `limit`.
+    public func overdueOrders(buckets: [Int], grace: Duration, limit: Int) async throws -> [String] {
+        try await UnpaidOrders.overdue(buckets: buckets, before: engine.clock.now().adding(.zero - grace), limit: limit, engine: engine)
+    }
+
     /// The warehouse hands a paid order to the carrier.
     @discardableResult
     public func ship(id: String) async throws -> Order {

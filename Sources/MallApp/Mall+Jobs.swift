@@ -1,0 +1,46 @@
+import Foundation
+import Herald
+import Logging
+import MallOrdering
+import Scheduling
+
+extension Mall {
+    /// Mall's recurring jobs, which every `mall serve` node runs its share of.
+    ///
+    /// - `payment-deadlines`: the backstop to the payment-deadline messages. Every
+    ///   ``MallConfiguration/deadlineSweepSchedule`` it cancels, by the same rule, the orders
+    ///   still awaiting payment ``MallConfiguration/deadlineSweepGrace`` after their deadline
+    ///   (the message should have done it: each one it finds is logged). Four items, each
+    ///   sweeping its share of ``UnpaidOrders``' buckets.
+    public func jobs() throws -> [Job] {
+        let ordering = self.ordering, logger = engine.logger, grace = configuration.deadlineSweepGrace
+        return [
+            try Job(
+                name: "payment-deadlines", schedule: configuration.deadlineSweepSchedule, items: 4, timeout: .seconds(300), misfire: .runOnce
+            ) { run in
+                let buckets = UnpaidOrders.buckets(item: run.item, of: run.itemCount)
+                var cancelled = 0
+                while true {
+                    let overdue = try await ordering.overdueOrders(buckets: buckets, grace: grace, limit: 500)
+                    var progressed = false
+                    for id in overdue where try await ordering.cancelIfPastDeadline(id: id, grace: grace) {
+                        cancelled += 1
+                        progressed = true
+                    }
+                    // A page of orders whose projection row trails (paid, not yet removed) moves nothing: stop.
+                    if overdue.count < 500 || !progressed { break }
+                }
+                if cancelled > 0 {
+                    logger.warning(
+                        "payment-deadline sweeper cancelled orders their deadline message had not",
+                        metadata: ["cancelled": "\(cancelled)", "item": "\(run.item)"])
+                }
+            }
+        ]
+    }
+
+    /// The scheduler running ``jobs()`` on this node.
+    public func jobScheduler() throws -> JobScheduler {
+        try JobScheduler(engine: engine, jobs: try jobs())
+    }
+}
