@@ -152,7 +152,7 @@ let package = Package(
             name: "MallHTTP",
             dependencies: [
                 "Herald", "MallApp", "MallKernel", "MallMemberEvents", "MallCatalog", "MallMembers", "MallPricing", "MallCart",
-                "MallOrdering", "MallInventory", "MallPayment", "Resilience",
+                "MallOrdering", "MallInventory", "MallPayment", "Resilience", "Scheduling",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -168,7 +168,7 @@ let package = Package(
         .executableTarget(
             name: "MallCLI",
             dependencies: [
-                "Herald", "HeraldSQLite", "MallApp", "MallHTTP", "MallKernel", "MallOrderingEvents", "MallOrdering", "MallPayment", "MallGateway",
+                "Herald", "HeraldSQLite", "MallApp", "MallHTTP", "MallKernel", "MallOrderingEvents", "MallOrdering", "MallPayment", "MallGateway", "Scheduling",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -13,7 +13,7 @@ struct MallCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mall",
         abstract: "Mall, the event-driven e-commerce back end built on Herald.",
-        subcommands: [Serve.self, Demo.self, Reconcile.self, DeadLettersCommand.self, ProjectionsCommand.self, RulesCommand.self, DrillCommand.self, Events.self, Gateway.self],
+        subcommands: [Serve.self, Demo.self, Reconcile.self, DeadLettersCommand.self, ProjectionsCommand.self, RulesCommand.self, DrillCommand.self, JobsCommand.self, Events.self, Gateway.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -106,7 +106,8 @@ struct Serve: AsyncParsableCommand {
                 let host = configuration.host
                 let secret = try await mall.payments.gatewaySecret()
                 let drillTarget: (any GatewayKnobsControl)? = inProcess ?? HTTPGatewayKnobs(baseURL: gatewayURL)
-                let app = try MallServer(mall: mall, logger: logger, drillTarget: drillTarget).application(services: [herald, try mall.jobScheduler()]) { port in
+                let server = try MallServer(mall: mall, logger: logger, drillTarget: drillTarget)
+                let app = server.application(services: [herald, server.jobs]) { port in
                     if let inProcess {
                         await inProcess.connect(secret: secret, callbackURL: "http://\(InProcessGateway.loopback(host)):\(port)/payment-gateway/callbacks")
                         say("payment gateway (fake, in process) on \(gatewayURL); change its knobs with PUT \(gatewayURL)/v1/knobs")

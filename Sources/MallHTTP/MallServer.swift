@@ -8,6 +8,7 @@ import MallGateway
 import MallKernel
 import MallMembers
 import NIOCore
+import Scheduling
 import ServiceLifecycle
 
 /// Mall's HTTP API on Hummingbird 2: the routes of DESIGN §6, problem+json errors,
@@ -17,6 +18,8 @@ public struct MallServer: Sendable {
     let logger: Logger
     let limits: IngressLimits
     let drills: DrillRunner
+    /// This node's job scheduler: the admin routes steer it; run it beside the server.
+    public let jobs: JobScheduler
 
     /// - Parameter drillTarget: the knobs of the payment gateway fault drills act on (the
     ///   fake gateway's); `nil`: drills are recorded but cannot be injected here.
@@ -26,6 +29,7 @@ public struct MallServer: Sendable {
         self.logger = logger
         limits = try IngressLimits(mall.configuration, clock: mall.engine.clock, rulesInForce: mall.rulesInForce)
         drills = DrillRunner(drills: mall.drills, target: drillTarget, paymentWindow: mall.configuration.paymentWindow, logger: logger)
+        jobs = try mall.jobScheduler()
     }
 
     /// The router: every context's route collection, the admin ones under `/admin` behind
@@ -52,6 +56,7 @@ public struct MallServer: Sendable {
         admin.addRoutes(PricingRoutes(mall: mall).admin())
         admin.addRoutes(MemberRoutes(mall: mall, limits: limits).admin())
         admin.addRoutes(OperationsRoutes(mall: mall, limits: limits).admin())
+        admin.addRoutes(JobRoutes(jobs: jobs).admin())
         methods.load(router.routes)
         return router
     }
