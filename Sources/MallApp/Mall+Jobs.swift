@@ -10,13 +10,14 @@ extension Mall {
     /// - `payment-deadlines`: the backstop to the payment-deadline messages. Every
     ///   ``MallConfiguration/deadlineSweepSchedule`` it cancels, by the same rule, the orders
     ///   still awaiting payment ``MallConfiguration/deadlineSweepGrace`` after their deadline
-    ///   (the message should have done it: each one it finds is logged). Four items, each
-    ///   sweeping its share of ``UnpaidOrders``' buckets.
+    ///   (the message should have done it: each one it finds is logged). Its
+    ///   ``MallConfiguration/deadlineSweepItems`` items each sweep their share of
+    ///   ``UnpaidOrders``' buckets.
     public func jobs() throws -> [Job] {
         let ordering = self.ordering, logger = engine.logger, grace = configuration.deadlineSweepGrace
         return [
             try Job(
-                name: "payment-deadlines", schedule: configuration.deadlineSweepSchedule, items: 4, timeout: .seconds(300), misfire: .runOnce
+                name: "payment-deadlines", schedule: configuration.deadlineSweepSchedule, items: configuration.deadlineSweepItems, timeout: .seconds(300), misfire: .runOnce
             ) { run in
                 let buckets = UnpaidOrders.buckets(item: run.item, of: run.itemCount)
                 var cancelled = 0

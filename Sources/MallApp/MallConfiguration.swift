@@ -5,6 +5,7 @@ import Herald
 import MallGateway
 import MallKernel
 import MallPricing
+import MallOrdering
 
 /// Everything `mall serve` and friends can be told, with the defaults of a fresh checkout.
 public struct MallConfiguration: Sendable {
@@ -36,6 +37,8 @@ public struct MallConfiguration: Sendable {
     /// How long past its deadline an unpaid order is left to its deadline message before
     /// the sweeper cancels it.
     public var deadlineSweepGrace: Duration = .seconds(60)
+    /// How many items the sweeper's job has: how many nodes can share its work.
+    public var deadlineSweepItems = 4
     /// How often each node reads the governance rules and the fault drills, in case a
     /// change's announcement did not reach it (on PostgreSQL it usually does at once).
     public var followPollInterval: Duration = .seconds(1)
@@ -168,6 +171,7 @@ public struct MallConfiguration: Sendable {
             }
         }
         if let value = try settings.seconds("MALL_DEADLINE_SWEEP_GRACE_SECONDS") { configuration.deadlineSweepGrace = value }
+        if let value = try settings.integer("MALL_DEADLINE_SWEEP_ITEMS", 1...UnpaidOrders.bucketCount) { configuration.deadlineSweepItems = value }
         if let value = try settings.seconds("MALL_REQUEST_HEAD_TIMEOUT_SECONDS") { configuration.requestHeadTimeout = value }
         if let value = try settings.seconds("MALL_REQUEST_BODY_TIMEOUT_SECONDS") { configuration.requestBodyTimeout = value }
         if let milliseconds = try settings.integer("MALL_SUBSCRIPTION_WAKE_DELAY_MS", 0...500) {

@@ -19,7 +19,8 @@ import Synchronization
 ///   read; two nodes that both think they own an item (a lease passing hands) cannot both
 ///   claim one fire time: one commit fails and that node runs nothing.
 /// - **No overlap.** An item claimed and not yet ended is not claimed again until its
-///   timeout and a lease duration have passed (then its run counts as abandoned).
+///   node has lost the item's lease (a node that stops renewing: dead, or cut off from the
+///   store), or its timeout and a lease duration have passed; the run counts as abandoned.
 /// - **Misfires.** Fire times found later than ``Job/misfireThreshold`` (the job was not
 ///   running anywhere, say) are run once or skipped, per ``Job/misfire``; never one run each.
 /// - Pause, resume and manual triggers are stored (``pause(_:by:)``…) and announced: every
@@ -137,10 +138,14 @@ public final class JobScheduler: Service, Sendable {
                 }
                 var records: [JobRunRecord] = []
                 if let running = state.running {
-                    guard running.startedAt.adding(job.timeout + leaseDuration) <= now else { return nil }  // still under way
+                    // Still under way, unless its node lost the item's lease since (it stopped
+                    // renewing: dead, or cut off from the store) or its time is long up.
+                    let leaseMoved = lease.token > running.leaseToken
+                    guard leaseMoved || running.startedAt.adding(job.timeout + leaseDuration) <= now else { return nil }
                     records.append(JobRunRecord(
                         job: job.name, item: item, fireTime: running.fireTime, trigger: running.trigger, node: running.node,
-                        startedAt: running.startedAt, endedAt: now, outcome: .abandoned, error: "no end recorded within its timeout"))
+                        startedAt: running.startedAt, endedAt: now, outcome: .abandoned,
+                        error: leaseMoved ? "its node lost the item's lease before recording an end" : "no end recorded within its timeout"))
                     state.running = nil
                 }
                 var due: (fireTime: Date, trigger: JobRunRecord.Trigger)?

@@ -178,3 +178,28 @@ import Testing
         try #require(condition())
     }
 }
+
+extension JobSchedulerTests {
+    /// A node killed in the middle of a long run: the item moves with its lease, without
+    /// waiting for the run's timeout; the lost run is recorded as abandoned.
+    @Test func aRunLeftByAKilledNodeIsAbandonedOnceItsLeaseMoves() async throws {
+        let shop = Shop()
+        let clock = shop.clock
+        let started = Mutex<[String]>([])
+        func jobs(_ effects: Effects) throws -> [Job] {
+            [try Job(name: "long", schedule: CronSchedule("*/10 * * * * *"), items: 1, timeout: .seconds(3600)) { run in
+                started.withLock { $0.append(run.node) }
+                if run.node == "node-a" { try await clock.sleep(until: clock.now().addingTimeInterval(7200)) }  // never ends: killed
+            }]
+        }
+        let a = try shop.node("node-a", jobs), b = try shop.node("node-b", jobs)
+        try await a.runDue()
+        clock.advance(by: .seconds(10))
+        let killed = Task { try await a.runDue() }  // node-a starts the run, then is "killed": it never ticks again
+        try await waitUntil { started.withLock { $0 } == ["node-a"] }
+        try await shop.run([b], seconds: 25)
+        #expect(started.withLock { $0 }.contains("node-b"), "the item ran on node-b without waiting an hour")
+        #expect(try await b.history("long").contains { $0.outcome == .abandoned && $0.node == "node-a" })
+        killed.cancel()
+    }
+}
