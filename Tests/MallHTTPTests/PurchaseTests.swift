@@ -75,7 +75,7 @@ import Testing
         let orders = try await client.send("GET", "/orders", token: ada.token)
         #expect(orders.array.map { $0["id"] as? String } == [orderID])
         let subscriptions = try await client.send("GET", "/admin/subscriptions", token: admin)
-        #expect(subscriptions.array.count == 10, "six subscriptions and four projections")
+        #expect(subscriptions.array.count == 11, "six subscriptions and five projections")
         server.stop()
     }
 
