@@ -36,43 +36,36 @@ struct JobsCommand: AsyncParsableCommand {
         }
     }
 
-    struct Trigger: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Run every item of a job once now, paused or not.")
+    /// What pause, resume and trigger share: a job named on the command line, who asks.
+    struct Steering: ParsableArguments {
         @OptionGroup var database: DatabaseOptions
         @Argument(help: "The job.") var name: String
         @Option(help: "Who asks.") var by: String
 
-        func run() async throws {
+        /// Applies `action` to the job and says `done`.
+        func apply(_ done: String, _ action: @escaping @Sendable (JobScheduler, String, String) async throws -> Void) async throws {
             let (name, by) = (name, try by.validated(field: "--by", maxLength: 100))
-            try await JobsCommand.withJobs(database) { try await $0.trigger(name, by: by) }
-            print("job \(name) triggered")
+            try await JobsCommand.withJobs(database) { try await action($0, name, by) }
+            print("job \(name) \(done)")
         }
+    }
+
+    struct Trigger: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run every item of a job once now, paused or not.")
+        @OptionGroup var job: Steering
+        func run() async throws { try await job.apply("triggered") { try await $0.trigger($1, by: $2) } }
     }
 
     struct Pause: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Pause a job's scheduled runs on every node.")
-        @OptionGroup var database: DatabaseOptions
-        @Argument(help: "The job.") var name: String
-        @Option(help: "Who asks.") var by: String
-
-        func run() async throws {
-            let (name, by) = (name, try by.validated(field: "--by", maxLength: 100))
-            try await JobsCommand.withJobs(database) { try await $0.pause(name, by: by) }
-            print("job \(name) paused")
-        }
+        @OptionGroup var job: Steering
+        func run() async throws { try await job.apply("paused") { try await $0.pause($1, by: $2) } }
     }
 
     struct Resume: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Resume a paused job from its next fire time.")
-        @OptionGroup var database: DatabaseOptions
-        @Argument(help: "The job.") var name: String
-        @Option(help: "Who asks.") var by: String
-
-        func run() async throws {
-            let (name, by) = (name, try by.validated(field: "--by", maxLength: 100))
-            try await JobsCommand.withJobs(database) { try await $0.resume(name, by: by) }
-            print("job \(name) resumed")
-        }
+        @OptionGroup var job: Steering
+        func run() async throws { try await job.apply("resumed") { try await $0.resume($1, by: $2) } }
     }
 
     struct History: AsyncParsableCommand {

@@ -36,6 +36,9 @@ public final class JobScheduler: Service, Sendable {
     let logger: Logger
     /// Items with a run in progress on this node, as `job#item`.
     private let inFlight = Mutex<Set<String>>([])
+    /// The live nodes at the last heartbeat and when it was, and the leases this node holds
+    /// (by `job#item`): renewed only once a third of their time is gone, not every tick.
+    private let held = Mutex<(nodes: [String], heartbeatAt: Date?, leases: [String: PartitionLease])>(([], nil, [:]))
 
     /// The heartbeat group of job nodes, and the announcement of a control change.
     public static let group = "herald.jobs"
@@ -104,15 +107,26 @@ public final class JobScheduler: Service, Sendable {
     private func tick(collect: (@escaping @Sendable () async -> JobRunRecord?) -> Void) async throws {
         let now = clock.now()
         let expiresAt = now.adding(leaseDuration)
-        let nodes = try await engine.store.heartbeat(group: Self.group, node: node, now: now, expiresAt: expiresAt)
+        let renewBefore = now.adding(leaseDuration * 2 / 3)  // renew what expires within two thirds of a lease
+        var (nodes, heartbeatAt, leases) = held.withLock { $0 }
+        if heartbeatAt.map({ $0.adding(leaseDuration / 3) <= now }) ?? true {
+            nodes = try await engine.store.heartbeat(group: Self.group, node: node, now: now, expiresAt: expiresAt)
+            heartbeatAt = now
+        }
+        var kept: [String: PartitionLease] = [:]
+        defer { held.withLock { $0 = (nodes, heartbeatAt, kept) } }
         for job in jobs {
             let control = try await engine.unitOfWork().load(JobControl.self, id: job.name)
             let mine = Partitioning(count: job.itemCount, leaseDuration: leaseDuration).partitions(of: node, among: nodes)
             for item in mine {
-                guard let lease = try await engine.store.acquireLease(
-                    subscription: Self.leaseName(job.name), partition: item, owner: node, now: now, expiresAt: expiresAt)
-                else { continue }
                 let key = JobItemState.id(job: job.name, item: item)
+                var lease = leases[key]
+                if lease.map({ $0.expiresAt <= renewBefore }) ?? true {
+                    lease = try await engine.store.acquireLease(
+                        subscription: Self.leaseName(job.name), partition: item, owner: node, now: now, expiresAt: expiresAt)
+                }
+                guard let lease else { continue }
+                kept[key] = lease
                 guard !inFlight.withLock({ $0.contains(key) }) else { continue }
                 guard let claimed = try await claim(job, item: item, control: control, lease: lease, now: now) else { continue }
                 inFlight.withLock { _ = $0.insert(key) }
@@ -131,12 +145,12 @@ public final class JobScheduler: Service, Sendable {
         do {
             return try await engine.perform(attempts: 1) { work -> JobItemState.Running? in
                 let id = JobItemState.id(job: job.name, item: item)
-                guard var state = try await work.load(JobItemState.self, id: id) else {
+                guard let loaded = try await work.load(JobItemState.self, id: id) else {
                     var first = JobItemState(id: id, scheduledThrough: now, lastTriggerRun: control?.triggeredAt)
                     try work.save(&first)  // first sight: scheduled from now on
                     return nil
                 }
-                var records: [JobRunRecord] = []
+                var state = loaded, records: [JobRunRecord] = []
                 if let running = state.running {
                     // Still under way, unless its node lost the item's lease since (it stopped
                     // renewing: dead, or cut off from the store) or its time is long up.
@@ -170,9 +184,12 @@ public final class JobScheduler: Service, Sendable {
                 if let due {
                     state.running = JobItemState.Running(node: node, fireTime: due.fireTime, trigger: due.trigger, startedAt: now, leaseToken: lease.token)
                 }
+                guard state.scheduledThrough != loaded.scheduledThrough || state.running != loaded.running
+                    || state.lastTriggerRun != loaded.lastTriggerRun || !records.isEmpty
+                else { return nil }  // nothing due: no commit
                 try work.save(&state)
                 if !records.isEmpty { try await record(records, in: work, job: job.name, now: now) }
-                return state.running.flatMap { due == nil ? nil : $0 }
+                return due == nil ? nil : state.running
             }
         } catch is ConcurrencyConflict {
             return nil  // another node claimed or changed the item meanwhile

@@ -14,6 +14,17 @@ import TestSupport
         return rules
     }
 
+    /// Changes the rules in force through `client` to one order per member; when it did.
+    static func limitOneOrderPerMember(_ client: MallClient, reason: String) async throws -> Date {
+        let current = try await client.send("GET", "/admin/rules", token: admin)
+        let rules = try #require(current["rules"] as? [String: Any])
+        let changed = try await client.send("PUT", "/admin/rules", json: [
+            "version": current["version"] as? Int ?? -1, "rules": oneOrderPerMember(rules), "by": "test", "reason": reason,
+        ], token: admin)
+        try #require(changed.status == 200, "\(changed.json ?? "")")
+        return Date()
+    }
+
     @Test func aChangeIsVersionedWithItsHistoryAndABadRuleLeavesTheRulesInForce() async throws {
         try await InProcessMall.run(configure: { $0.maxUnpaidOrdersPerMember = 100 }) { client in
             let initial = try await client.send("GET", "/admin/rules", token: Self.admin)
@@ -72,14 +83,7 @@ import TestSupport
         let nodes = try await first.withPeer()
         defer { for node in nodes.dropFirst() { node.stop() } }
 
-        let admin = MallClient(baseURL: first.baseURL)
-        let current = try await admin.send("GET", "/admin/rules", token: Self.admin)
-        let rules = try #require(current["rules"] as? [String: Any])
-        let changed = try await admin.send("PUT", "/admin/rules", json: [
-            "version": current["version"] as? Int ?? -1, "rules": Self.oneOrderPerMember(rules), "by": "test", "reason": "a rule for every node",
-        ], token: Self.admin)
-        try #require(changed.status == 200, "\(changed.json ?? "")")
-        let changedAt = Date()
+        let changedAt = try await Self.limitOneOrderPerMember(MallClient(baseURL: first.baseURL), reason: "a rule for every node")
 
         for (index, node) in nodes.enumerated() {
             let client = MallClient(baseURL: node.baseURL)
@@ -109,13 +113,7 @@ import TestSupport
         let order = try #require(try await client.placeOrder(member.token, [("cocoa", 1)]).string("id"))
         try await client.waitForOrder(order, token: member.token, status: "awaitingPayment")
 
-        let current = try await admin.send("GET", "/admin/rules", token: Self.admin)
-        let rules = try #require(current["rules"] as? [String: Any])
-        let changed = try await admin.send("PUT", "/admin/rules", json: [
-            "version": current["version"] as? Int ?? -1, "rules": Self.oneOrderPerMember(rules), "by": "test", "reason": "announced",
-        ], token: Self.admin)
-        try #require(changed.status == 200, "\(changed.json ?? "")")
-        let changedAt = Date()
+        let changedAt = try await Self.limitOneOrderPerMember(admin, reason: "announced")
         try await eventually("the second node enforces the new limit", timeout: .seconds(20)) {
             try await client.placeOrder(member.token, [("cocoa", 1)]).status == 429
         }
