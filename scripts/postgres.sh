@@ -55,7 +55,9 @@ as_owner "$bindir/initdb" -D "$datadir/data" -A trust -U "$user" -E UTF8 --no-lo
     exit 1
 }
 
-server_options() { echo "-p $port -k $datadir -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=on"; }
+# The whole suite runs at once: a dozen `mall serve` processes (each pooling up to 20
+# connections, plus its LISTEN) beside the test processes' own pools reached 200 at its peak.
+server_options() { echo "-p $port -k $datadir -c listen_addresses=127.0.0.1 -c max_connections=500 -c fsync=on"; }
 
 # A random port; on a collision pg_ctl fails to start and we try another.
 started=""
