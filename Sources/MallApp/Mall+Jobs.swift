@@ -13,8 +13,15 @@ extension Mall {
     ///   (the message should have done it: each one it finds is logged). Its
     ///   ``MallConfiguration/deadlineSweepItems`` items each sweep their share of
     ///   ``UnpaidOrders``' buckets.
+    ///
+    /// - `subscription-health`: every ``MallConfiguration/subscriptionHealthSchedule`` it
+    ///   checks every subscription and projection; one with dead letters, or more than
+    ///   ``MallConfiguration/subscriptionLagLimit`` events behind, fails the run
+    ///   (``SubscriptionsUnhealthy``): a warning in the log, `failed` with the reason in the
+    ///   job's history and in `mall jobs list`.
     public func jobs() throws -> [Job] {
-        let ordering = self.ordering, logger = engine.logger, grace = configuration.deadlineSweepGrace
+        let ordering = self.ordering, engine = self.engine, logger = engine.logger, grace = configuration.deadlineSweepGrace
+        let lagLimit = configuration.subscriptionLagLimit
         return [
             try Job(
                 name: "payment-deadlines", schedule: configuration.deadlineSweepSchedule, items: configuration.deadlineSweepItems, timeout: .seconds(300), misfire: .runOnce
@@ -36,12 +43,31 @@ extension Mall {
                         "payment-deadline sweeper cancelled orders their deadline message had not",
                         metadata: ["cancelled": "\(cancelled)", "item": "\(run.item)"])
                 }
-            }
+            },
+            try Job(name: "subscription-health", schedule: configuration.subscriptionHealthSchedule, items: 1, timeout: .seconds(60), misfire: .skip) { _ in
+                let unhealthy = try await engine.subscriptionStatuses().filter { $0.dead > 0 || $0.lag > lagLimit }
+                guard unhealthy.isEmpty else { throw SubscriptionsUnhealthy(statuses: unhealthy, lagLimit: lagLimit) }
+            },
         ]
     }
 
     /// The scheduler running ``jobs()`` on this node.
     public func jobScheduler() throws -> JobScheduler {
         try JobScheduler(engine: engine, jobs: try jobs())
+    }
+}
+
+/// Subscriptions or projections with dead letters, or too far behind the log.
+public struct SubscriptionsUnhealthy: Error, CustomStringConvertible {
+    public var statuses: [SubscriptionStatus]
+    public var lagLimit: Int64
+
+    public var description: String {
+        statuses.map { status in
+            var troubles: [String] = []
+            if status.dead > 0 { troubles.append("\(status.dead) dead letter(s)") }
+            if status.lag > lagLimit { troubles.append("\(status.lag) events behind (limit \(lagLimit))") }
+            return "\(status.name): " + troubles.joined(separator: ", ")
+        }.joined(separator: "; ")
     }
 }

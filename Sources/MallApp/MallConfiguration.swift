@@ -39,6 +39,11 @@ public struct MallConfiguration: Sendable {
     public var deadlineSweepGrace: Duration = .seconds(60)
     /// How many items the sweeper's job has: how many nodes can share its work.
     public var deadlineSweepItems = 4
+    /// When the subscription-health job looks (a cron expression, UTC): every 30 seconds.
+    public var subscriptionHealthSchedule = try! CronSchedule("*/30 * * * * *")
+    /// How many events a subscription or projection may be behind before the health job
+    /// reports it.
+    public var subscriptionLagLimit: Int64 = 10_000
     /// How often each node reads the governance rules and the fault drills, in case a
     /// change's announcement did not reach it (on PostgreSQL it usually does at once).
     public var followPollInterval: Duration = .seconds(1)
@@ -172,6 +177,7 @@ public struct MallConfiguration: Sendable {
         }
         if let value = try settings.seconds("MALL_DEADLINE_SWEEP_GRACE_SECONDS") { configuration.deadlineSweepGrace = value }
         if let value = try settings.integer("MALL_DEADLINE_SWEEP_ITEMS", 1...UnpaidOrders.bucketCount) { configuration.deadlineSweepItems = value }
+        if let value = try settings.integer("MALL_SUBSCRIPTION_LAG_LIMIT", 1...1_000_000_000) { configuration.subscriptionLagLimit = Int64(value) }
         if let value = try settings.seconds("MALL_REQUEST_HEAD_TIMEOUT_SECONDS") { configuration.requestHeadTimeout = value }
         if let value = try settings.seconds("MALL_REQUEST_BODY_TIMEOUT_SECONDS") { configuration.requestBodyTimeout = value }
         if let milliseconds = try settings.integer("MALL_SUBSCRIPTION_WAKE_DELAY_MS", 0...500) {
