@@ -23,7 +23,8 @@ else
     scripts/postgres.sh -- swift test --skip-build --disable-xctest "$@"
     # Tests that stop or restart the server, or hold its snapshot horizon back on purpose,
     # need a server each: one after the other, each on a throwaway server of its own.
-    for suite in ServerRestartTests GapSafetyTests StoreOutageTests; do
+    # JobFailoverTests runs three servers and kills one: alone, so its timing is its own.
+    for suite in ServerRestartTests GapSafetyTests StoreOutageTests JobFailoverTests; do
         echo "== $suite (on a throwaway server of its own)"
         HERALD_POSTGRES_EXCLUSIVE=1 scripts/postgres.sh -- \
             swift test --skip-build --disable-xctest --filter "$suite" "$@"

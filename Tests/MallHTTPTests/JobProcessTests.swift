@@ -69,12 +69,16 @@ import TestSupport
         #expect(unknownCLI.output.contains(Self.job), "names the jobs there are: \(unknownCLI.output)")
         #expect(try await client.send("POST", "/admin/jobs/\(Self.job)/pause", json: ["by": " "], token: Self.admin).status == 400)
     }
+}
 
+/// Three `mall serve` nodes killed under a job: run on a PostgreSQL server of its own, after
+/// the main pass (three more servers beside a dozen others overloaded the shared one).
+@Suite(.enabled(if: PostgresServerControl.isExclusive && Backend.postgresURL != nil, "needs a PostgreSQL server of its own (HERALD_POSTGRES_EXCLUSIVE=1)"))
+struct JobFailoverTests {
     /// Three nodes on PostgreSQL share a job of six items; one is killed (SIGKILL). Its
     /// items move to the others once its leases expire and run there; no item runs twice
     /// for one fire time, before, during or after.
-    @Test(.enabled(if: Backend.postgresURL != nil, "needs PostgreSQL (HERALD_POSTGRES_URL)"))
-    func aKilledNodesItemsRunOnTheOthersAndNoItemRunsTwicePerFireTime() async throws {
+    @Test func aKilledNodesItemsRunOnTheOthersAndNoItemRunsTwicePerFireTime() async throws {
         let first = MallServerProcess(backend: .postgres(url: try #require(Backend.postgresURL)))
         let nodes = [first, MallServerProcess(sharing: first), MallServerProcess(sharing: first)]
         for node in nodes {
@@ -85,7 +89,7 @@ import TestSupport
         defer { for node in nodes { node.stop() } }
         let client = MallClient(baseURL: first.baseURL)
         func owners() async throws -> [String?] {
-            try #require(try await Self.jobs(client)["items"] as? [[String: Any]]).map { $0["owner"] as? String }
+            try #require(try await JobProcessTests.jobs(client)["items"] as? [[String: Any]]).map { $0["owner"] as? String }
         }
         try await eventually("the six items spread over three nodes", timeout: .seconds(60)) {
             Set(try await owners().compactMap { $0 }).count == 3
@@ -100,7 +104,7 @@ import TestSupport
             guard live.count == 2 else { return false }
             let dead = Set(before.compactMap { $0 }).subtracting(live)
             let orphaned = before.indices.filter { before[$0].map(dead.contains) == true }
-            let runs = try await Self.history(client)
+            let runs = try await JobProcessTests.history(client)
             let ranElsewhere = orphaned.allSatisfy { item in
                 runs.contains { run in
                     run["item"] as? Int == item && !(dead.contains(run["node"] as? String ?? ""))
@@ -111,7 +115,7 @@ import TestSupport
             return ranElsewhere
         }
         print("jobs fail-over: the killed node's items ran elsewhere \(String(format: "%.1f", movedAt.timeIntervalSince(killedAt))) s after SIGKILL (lease 10 s, period 2 s)")
-        let runs = try await Self.history(client)
+        let runs = try await JobProcessTests.history(client)
         let perFire = Dictionary(grouping: runs, by: { "\($0["item"] as? Int ?? -1)@\($0["fireTime"] as? String ?? "")" })
         #expect(perFire.values.allSatisfy { $0.count == 1 }, "runs twice for one fire time: \(perFire.filter { $0.value.count > 1 }.keys.sorted())")
         #expect(runs.count > 20, "the job ran throughout: \(runs.count) runs")
