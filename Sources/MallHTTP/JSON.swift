@@ -136,3 +136,11 @@ extension Request {
         return page
     }
 }
+
+extension KeyedDecodingContainer {
+    /// A field a request may leave out but, when present, never sets to null (a null is the
+    /// type mismatch it is, with the field named); `decodeIfPresent` would take null as absent.
+    func decodeUnlessAbsent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
+        contains(key) ? try decode(type, forKey: key) : nil
+    }
+}

@@ -43,7 +43,7 @@ extension JobScheduler {
     }
 
     private func control(_ job: String, action: String, by: String, _ change: @escaping @Sendable (inout JobControl) -> Void) async throws {
-        guard jobs.contains(where: { $0.name == job }) else { throw UnknownJob(name: job, known: jobs.map(\.name)) }
+        try requireJob(job)
         let now = clock.now()
         try await engine.perform { work in
             var control = try await work.load(JobControl.self, id: job) ?? JobControl(id: job)
@@ -51,11 +51,7 @@ extension JobScheduler {
             control.changes = Array((control.changes + [JobControl.Change(at: now, action: action, by: by)]).suffix(JobControl.changeLimit))
             try work.save(&control)
         }
-        do {
-            try await engine.announce(Self.group)
-        } catch {
-            logger.warning("could not announce a job control change; nodes apply it at their next tick", metadata: ["error": "\(error)"])
-        }
+        await engine.announceChange(Self.group)
     }
 
     /// Every job with its schedule, next fire time, last run and items' owners.
@@ -82,8 +78,12 @@ extension JobScheduler {
 
     /// A job's latest runs, newest first.
     public func history(_ job: String, limit: Int = 100) async throws -> [JobRunRecord] {
-        guard jobs.contains(where: { $0.name == job }) else { throw UnknownJob(name: job, known: jobs.map(\.name)) }
+        try requireJob(job)
         let runs = try await engine.unitOfWork().load(JobHistoryBook.self, id: job)?.runs ?? []
         return Array(runs.reversed().prefix(max(limit, 0)))
+    }
+
+    private func requireJob(_ name: String) throws {
+        guard jobs.contains(where: { $0.name == name }) else { throw UnknownJob(name: name, known: jobs.map(\.name)) }
     }
 }

@@ -72,4 +72,15 @@ extension HeraldEngine {
         announcements.deliver(topic)
         if let store = store as? any AnnouncingStore { try await store.announce(topic) }
     }
+
+    /// ``announce(_:)`` for a change already committed: should the store not pass the
+    /// announcement on, the change still stands and the followers' polling finds it, so the
+    /// failure is logged as a warning rather than thrown.
+    public func announceChange(_ topic: String) async {
+        do {
+            try await announce(topic)
+        } catch {
+            logger.warning("could not announce a change; other processes follow it at their next poll", metadata: ["topic": "\(topic)", "error": "\(error)"])
+        }
+    }
 }

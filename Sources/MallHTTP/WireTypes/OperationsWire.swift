@@ -111,9 +111,9 @@ struct RulesWire: Codable {
         ingressLimits = try container.decode(Bool.self, forKey: .ingressLimits)
         newOrdersPaused = try container.decode(Bool.self, forKey: .newOrdersPaused)
         searchDegraded = try container.decode(Bool.self, forKey: .searchDegraded)
-        promotionsOff = container.contains(.promotionsOff) ? try container.decode(Bool.self, forKey: .promotionsOff) : nil
-        couponsDeferred = container.contains(.couponsDeferred) ? try container.decode(Bool.self, forKey: .couponsDeferred) : nil
-        gateway = container.contains(.gateway) ? try container.decode(GatewayCallsWire.self, forKey: .gateway) : nil
+        promotionsOff = try container.decodeUnlessAbsent(Bool.self, forKey: .promotionsOff)
+        couponsDeferred = try container.decodeUnlessAbsent(Bool.self, forKey: .couponsDeferred)
+        gateway = try container.decodeUnlessAbsent(GatewayCallsWire.self, forKey: .gateway)
     }
 
     init(_ rules: GovernanceRules) {
@@ -210,7 +210,7 @@ struct StartDrillRequest: Decodable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         kind = try container.decode(String.self, forKey: .kind)
         seconds = try container.decode(Double.self, forKey: .seconds)
-        failingPercent = container.contains(.failingPercent) ? try container.decode(Int.self, forKey: .failingPercent) : nil
+        failingPercent = try container.decodeUnlessAbsent(Int.self, forKey: .failingPercent)
         by = try container.decode(String.self, forKey: .by)
         reason = try container.decode(String.self, forKey: .reason)
     }
