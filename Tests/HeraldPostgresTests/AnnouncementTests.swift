@@ -1,6 +1,7 @@
 import Foundation
 import Herald
 import HeraldPostgres
+import PostgresNIO
 import TestSupport
 import Testing
 
@@ -10,7 +11,13 @@ import Testing
 struct PostgresAnnouncementTests {
     @Test func anAnnouncementThroughOneStoreWakesTheTopicsFollowersOfAnother() async throws {
         let schema = TestDatabase.freshSchema()
-        let sender = try await TestDatabase.makeStore(schema: schema), receiver = try await TestDatabase.makeStore(schema: schema)
+        // The receiver listens on a client of its own: cancelling a LISTEN closes its
+        // connection, which must not be one the shared pool hands to other suites.
+        let url = try #require(TestDatabase.url)
+        let own = PostgresClient(configuration: try PostgresEventStore.configuration(url: url), backgroundLogger: TestDatabase.logger)
+        let running = Task { await own.run() }
+        defer { running.cancel() }
+        let sender = try await TestDatabase.makeStore(schema: schema), receiver = try await TestDatabase.makeStore(client: own, schema: schema)
         let rules = receiver.announcements.signal("shop.rules"), other = receiver.announcements.signal("shop.other")
         let listening = Task { try await receiver.run() }
         defer { listening.cancel() }
