@@ -227,7 +227,7 @@ let package = Package(
         .testTarget(
             name: "HeraldSQLiteTests",
             dependencies: [
-                "Herald", "HeraldSQLite", "HeraldTesting",
+                "Herald", "HeraldSQLite", "HeraldTesting", "TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
         ),

@@ -60,7 +60,7 @@ struct PartitionFailoverTests {
             if round == 200 {
                 let victim = try #require(consumers["node-2"])
                 kill(victim.processIdentifier, SIGKILL)
-                victim.waitUntilExit()
+                await victim.exit()
                 #expect(victim.terminationReason == .uncaughtSignal, "node-2 died of SIGKILL")
             }
             let work = engine.unitOfWork()

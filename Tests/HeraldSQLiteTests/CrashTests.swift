@@ -3,6 +3,7 @@ import GRDB
 import Herald
 import HeraldSQLite
 import HeraldTesting
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -32,7 +33,7 @@ struct CrashTests {
             // The moment of the kill is random; how much work fits before it does not matter.
             try await Task.sleep(for: .milliseconds(Int(100 + random.next() % 500)))
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            await process.exit()
             #expect(process.terminationReason == .uncaughtSignal, "round \(round): the worker died of SIGKILL, not of an error")
             acknowledged.read(try String(contentsOfFile: output, encoding: .utf8))
             try Self.verifyAfterKill(database, acknowledged, round: round)
@@ -43,7 +44,7 @@ struct CrashTests {
         let deadline = Date().addingTimeInterval(300)  // a bound on a hang, not a speed claim
         while drain.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
         if drain.isRunning { kill(drain.processIdentifier, SIGKILL) }
-        drain.waitUntilExit()
+        await drain.exit()
         try #require(drain.terminationStatus == 0 && drain.terminationReason == .exit, "drain finished")
         try Self.verifyDrained(database, acknowledged)
         let snapshot = try Snapshot(database)

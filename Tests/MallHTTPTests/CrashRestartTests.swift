@@ -61,7 +61,7 @@ import Testing
             try await Task.sleep(for: .milliseconds(Int.random(in: 300...900, using: &generator)))
             let victim = Int.random(in: 0..<nodes.count, using: &generator)
             endpoint.urls.withLock { $0[victim] = nil }
-            nodes[victim].kill()
+            await nodes[victim].kill()
             try await Task.sleep(for: .milliseconds(Int.random(in: 0...200, using: &generator)))
             try await nodes[victim].start()
             endpoint.urls.withLock { $0[victim] = nodes[victim].baseURL }
@@ -100,16 +100,12 @@ import Testing
             let mine = acknowledged.orders.filter { $0.value == token }.keys
             #expect(Set(mine).isSubset(of: listed), "every acknowledged order listed: missing \(Set(mine).subtracting(listed))")
         }
-        for node in nodes { node.stop() }
+        for node in nodes { await node.stop() }
 
         let reconcile = Process()
         reconcile.executableURL = try MallServerProcess.executable()
         reconcile.arguments = ["reconcile"] + server.databaseArguments + ["--submitted-grace", "0"]
-        let output = Pipe()
-        reconcile.standardOutput = output
-        try reconcile.run()
-        let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        reconcile.waitUntilExit()
+        let report = try await reconcile.runCapturingOutput(errors: false)
         #expect(reconcile.terminationStatus == 0, "mall reconcile: \(report)")
         #expect(report.contains("no drift"))
 
@@ -161,11 +157,7 @@ import Testing
         let exporter = Process()
         exporter.executableURL = try MallServerProcess.executable()
         exporter.arguments = ["events"] + nodes[0].databaseArguments + ["--stream-types", "Order,Reservation,Payment"]
-        let output = Pipe()
-        exporter.standardOutput = output
-        try exporter.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        exporter.waitUntilExit()
+        let text = try await exporter.runCapturingOutput(errors: false)
         try #require(exporter.terminationStatus == 0, "mall events failed")
         var counts: [String: Int] = [:]
         for line in text.split(separator: "\n") {

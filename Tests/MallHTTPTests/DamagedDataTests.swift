@@ -15,7 +15,7 @@ import Testing
     @Test func aDamagedDocumentAndADuplicateSKUEventAreReportedAndTheServerStaysUp() async throws {
         let server = MallServerProcess()
         try await server.start()
-        defer { server.stop() }
+        defer { server.terminate() }
         let client = MallClient(baseURL: server.baseURL)
         let admin = MallServerProcess.adminToken
         #expect(try await client.send("GET", "/products/teapot").status == 200)

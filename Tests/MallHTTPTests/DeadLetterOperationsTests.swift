@@ -58,8 +58,8 @@ import Testing
             return letters
         }
 
-        func mall(_ arguments: String...) throws -> String {
-            let result = try server.runCommand(arguments)
+        func mall(_ arguments: String...) async throws -> String {
+            let result = try await server.runCommand(arguments)
             #expect(result.status == 0, "mall \(arguments.joined(separator: " ")): \(result.output)")
             return result.output
         }
@@ -68,7 +68,7 @@ import Testing
     @Test func replayAndDiscardThroughTheCLIAndTheAdminAPI() async throws {
         let server = MallServerProcess()
         try await server.start()
-        defer { server.stop() }
+        defer { server.terminate() }
         let shop = Shop(server: server, client: MallClient(baseURL: server.baseURL), store: try SQLiteEventStore(path: server.database))
         let ada = try await shop.client.member("ada")
 
@@ -80,24 +80,24 @@ import Testing
         let damaged = try #require(letters.first { ($0["lastError"] as? String)?.contains("Stock/mug-stone") == true }, "\(letters)")
         let forged = try #require(letters.first { ($0["lastError"] as? String)?.contains("lists cocoa twice") == true }, "\(letters)")
 
-        let listed = try shop.mall("dead-letters", "list")
+        let listed = try await shop.mall("dead-letters", "list")
         #expect(listed.contains("2 dead letter(s)") && listed.contains("inventory.reservations"), "\(listed)")
         try await repair()
-        let replayed = try shop.mall("dead-letters", "replay", "--subscription", "inventory.reservations", "--position", "\(damaged["position"]!)")
+        let replayed = try await shop.mall("dead-letters", "replay", "--subscription", "inventory.reservations", "--position", "\(damaged["position"]!)")
         #expect(replayed.contains("replaying 1 dead letter(s)"), "\(replayed)")
         try await shop.client.waitForOrder(stuck, token: ada.token, status: "awaitingPayment")  // the fixed order goes on
 
         let discarded = try await shop.client.send("POST", "/admin/dead-letters/discard", json: ["position": forged["position"]!], token: shop.admin)
         #expect(discarded.status == 200 && discarded["count"] as? Int == 1, "\(discarded.json ?? "")")
         #expect(try await shop.deadLetters().isEmpty)
-        #expect(try shop.mall("dead-letters", "list").contains("0 dead letter(s)"))
+        #expect(try await shop.mall("dead-letters", "list").contains("0 dead letter(s)"))
 
         // Round 2: replay through the API, discard through the CLI.
         let repairAgain = try await shop.damageStock("teapot")
         let second = try #require(try await shop.client.placeOrder(ada.token, [("teapot", 1)]).string("id"))
         try await shop.forgeDuplicateSKUOrder("o-forged-2")
         _ = try await shop.waitForDeadLetters(2)
-        let discardedByCLI = try shop.mall("dead-letters", "discard", "--event-type", "OrderSubmitted")
+        let discardedByCLI = try await shop.mall("dead-letters", "discard", "--event-type", "OrderSubmitted")
         #expect(discardedByCLI.contains("discarded 2 dead letter(s)"), "both are OrderSubmitted events: \(discardedByCLI)")
         #expect(try await shop.deadLetters().isEmpty)
         // Discarding the real order's letter released nothing of its stream: place it again after the fix.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `mall demo`, run as a user runs it, tells its whole story (DESIGN §7).
@@ -7,12 +8,7 @@ import Testing
         let demo = Process()
         demo.executableURL = try MallServerProcess.executable()
         demo.arguments = ["demo", "--payment-window", "1"]
-        let output = Pipe()
-        demo.standardOutput = output
-        demo.standardError = output
-        try demo.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        demo.waitUntilExit()
+        let text = try await demo.runCapturingOutput()
         #expect(demo.terminationStatus == 0, "the demo exits cleanly:\n\(text)")
 
         let milestones = [

@@ -35,7 +35,7 @@ import Testing
         let server = MallServerProcess(paymentWindow: 4, arguments: ["--max-unpaid-orders", "10000"])
         server.gatewayKnobs = #"{"callbackDelayMs":100}"#
         try await server.start()
-        defer { server.stop() }
+        defer { server.terminate() }
         let gatewayLine = try #require(server.log.split(separator: "\n").first { $0.hasPrefix("payment gateway (fake, in process) on ") })
         let gatewayURL = try #require(URL(string: String(gatewayLine.dropFirst("payment gateway (fake, in process) on ".count).prefix { $0 != ";" })))
         let gateway = MallClient(baseURL: gatewayURL)
@@ -124,7 +124,7 @@ import Testing
         #expect(applied > 0)
         #expect(refunded > 0, "late money for orders cancelled at their deadline went back")
         try await client.waitUntilCaughtUp()
-        let reconciled = try server.runCommand(["reconcile"])
+        let reconciled = try await server.runCommand(["reconcile"])
         #expect(reconciled.status == 0, "mall reconcile: \(reconciled.output)")
         #expect(reconciled.output.contains("no drift"))
         let dead = try await client.send("GET", "/admin/dead-letters", token: admin)
@@ -142,9 +142,9 @@ import Testing
         defer { gateway.stop() }
         let first = MallServerProcess(backend: backend, arguments: ["--gateway-url", gateway.url.absoluteString, "--max-unpaid-orders", "100"])
         try await first.start(port: port)
-        defer { first.stop() }
+        defer { first.terminate() }
         let nodes = try await first.withPeer()
-        defer { for node in nodes.dropFirst() { node.stop() } }
+        defer { for node in nodes.dropFirst() { node.terminate() } }
         let shoppers = try await nodes.asyncMap { node in
             let client = MallClient(baseURL: node.baseURL)
             return (client, try await client.member("node").token)
@@ -156,7 +156,7 @@ import Testing
             return try await client.send("POST", "/orders/\(order)/payments", token: token).status
         }
 
-        let started = try first.runCommand(["drill", "start", "gateway-down", "--seconds", "600", "--by", "test", "--reason", "every node"])
+        let started = try await first.runCommand(["drill", "start", "gateway-down", "--seconds", "600", "--by", "test", "--reason", "every node"])
         #expect(started.status == 0, "\(started.output)")
         let startedAt = Date()
         for (index, (client, token)) in shoppers.enumerated() {
@@ -165,7 +165,7 @@ import Testing
         }
         #expect(try await gateway.client.send("GET", "/v1/knobs").json.flatMap { ($0 as? [String: Any])?["outage"] as? Bool } == true)
 
-        let stopped = try first.runCommand(["drill", "stop"])
+        let stopped = try await first.runCommand(["drill", "stop"])
         #expect(stopped.status == 0, "\(stopped.output)")
         for (index, (client, token)) in shoppers.enumerated() {
             // Once the drill is taken back and the node's breaker has waited (5 s), payments go through.

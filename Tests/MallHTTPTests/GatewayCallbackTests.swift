@@ -8,7 +8,7 @@ import Testing
     @Test func forgedStaleOrMismatchedCallbacksAre401ProblemsAndChangeNothing() async throws {
         let server = MallServerProcess()
         try await server.start()
-        defer { server.stop() }
+        defer { server.terminate() }
         let client = MallClient(baseURL: server.baseURL)
         let ada = try await client.member("ada")
         let orderID = try #require(try await client.placeOrder(ada.token, [("cocoa", 1)]).string("id"))
@@ -50,7 +50,7 @@ import Testing
         let started = try await client.send("POST", "/orders/\(orderID)/payments", token: ada.token)
         let paymentID = try #require(started.string("paymentId"))
 
-        let signed = try server.runCommand(["gateway", "sign", "--payment", paymentID, "--outcome", "succeeded"])
+        let signed = try await server.runCommand(["gateway", "sign", "--payment", paymentID, "--outcome", "succeeded"])
         #expect(signed.status == 0, "\(signed.output)")
         let body = try #require(signed.output.split(separator: "\n").last.map(String.init))
         #expect(body.hasPrefix(#"{"paymentId":""#), "keys in declaration order: \(body)")
@@ -58,12 +58,12 @@ import Testing
         #expect(accepted.status == 200, "\(accepted.json ?? "")")
         try await client.waitForOrder(orderID, token: ada.token, status: "paid")
 
-        let unknown = try server.runCommand(["gateway", "sign", "--payment", "pay-nope", "--outcome", "succeeded"])
+        let unknown = try await server.runCommand(["gateway", "sign", "--payment", "pay-nope", "--outcome", "succeeded"])
         #expect(unknown.status != 0 && unknown.output.contains("no payment pay-nope"), "\(unknown.output)")
 
-        server.stop()
+        await server.stop()
         try await server.start()
         #expect(!server.log.contains("payment gateway secret"), "printed once, on the first start only")
-        server.stop()
+        await server.stop()
     }
 }

@@ -79,9 +79,9 @@ import TestSupport
     func aRuleChangedThroughOneNodeIsInForceOnEveryNode(_ backend: Backend) async throws {
         let first = MallServerProcess(backend: backend)
         try await first.start()
-        defer { first.stop() }
+        defer { first.terminate() }
         let nodes = try await first.withPeer()
-        defer { for node in nodes.dropFirst() { node.stop() } }
+        defer { for node in nodes.dropFirst() { node.terminate() } }
 
         let changedAt = try await Self.limitOneOrderPerMember(MallClient(baseURL: first.baseURL), reason: "a rule for every node")
 
@@ -103,11 +103,11 @@ import TestSupport
     func onPostgreSQLChangesReachANodeThatHardlyPollsByTheirAnnouncement() async throws {
         let first = MallServerProcess(backend: .postgres(url: try #require(Backend.postgresURL)))
         try await first.start()
-        defer { first.stop() }
+        defer { first.terminate() }
         let second = MallServerProcess(sharing: first)
         second.environment["MALL_FOLLOW_POLL_SECONDS"] = "3600"
         try await second.start()
-        defer { second.stop() }
+        defer { second.terminate() }
         let admin = MallClient(baseURL: first.baseURL), client = MallClient(baseURL: second.baseURL)
         let member = try await client.member("listener")
         let order = try #require(try await client.placeOrder(member.token, [("cocoa", 1)]).string("id"))
@@ -136,17 +136,17 @@ import TestSupport
     @Test func theCommandLineChangesTheRulesAndTheRunningServerFollows() async throws {
         let server = MallServerProcess()
         try await server.start()
-        defer { server.stop() }
+        defer { server.terminate() }
 
-        let unknown = try server.runCommand(["rules", "set", "orders.bursts", "1", "--by", "ops", "--reason", "typo"])
+        let unknown = try await server.runCommand(["rules", "set", "orders.bursts", "1", "--by", "ops", "--reason", "typo"])
         #expect(unknown.status != 0)
         #expect(unknown.output.contains("orders.bursts") && unknown.output.contains("orders.burst"), "\(unknown.output)")
-        let outOfRange = try server.runCommand(["rules", "set", "orders.burst", "0", "--by", "ops", "--reason", "typo"])
+        let outOfRange = try await server.runCommand(["rules", "set", "orders.burst", "0", "--by", "ops", "--reason", "typo"])
         #expect(outOfRange.status != 0)
         #expect(outOfRange.output.contains("rules.orders.burst"), "\(outOfRange.output)")
-        #expect(try server.runCommand(["rules", "get"]).output.contains("version 0"))
+        #expect(try await server.runCommand(["rules", "get"]).output.contains("version 0"))
 
-        let set = try server.runCommand(["rules", "set", "orders.burst", "1", "--by", "ops@example.com", "--reason", "bots at the sale"])
+        let set = try await server.runCommand(["rules", "set", "orders.burst", "1", "--by", "ops@example.com", "--reason", "bots at the sale"])
         #expect(set.status == 0, "\(set.output)")
         // The command's own settings are the rules before the first change (the test
         // server's differ: its shoppers are allowed far more orders).
@@ -157,7 +157,7 @@ import TestSupport
             _ = try await client.placeOrder(member.token, [("cocoa", 1)])
             return try await client.placeOrder(member.token, [("cocoa", 1)]).status == 429
         }
-        let history = try server.runCommand(["rules", "history"])
+        let history = try await server.runCommand(["rules", "history"])
         #expect(history.output.contains("version 1"), "\(history.output)")
         #expect(history.output.contains("by ops@example.com: bots at the sale"), "\(history.output)")
         #expect(history.output.contains("1 change(s)"), "\(history.output)")

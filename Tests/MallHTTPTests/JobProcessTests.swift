@@ -21,7 +21,7 @@ import TestSupport
         let server = MallServerProcess()
         server.environment["MALL_DEADLINE_SWEEP_SCHEDULE"] = "* * * * * *"  // every second
         try await server.start()
-        defer { server.stop() }
+        defer { server.terminate() }
         let client = MallClient(baseURL: server.baseURL)
 
         try await eventually("the sweeper runs on schedule", timeout: .seconds(30)) {
@@ -36,9 +36,9 @@ import TestSupport
         #expect(paused.status == 200)
         #expect(paused["paused"] as? Bool == true)
         let pausedAt = Date()
-        #expect(try server.runCommand(["jobs", "list"]).output.contains("PAUSED"))
+        #expect(try await server.runCommand(["jobs", "list"]).output.contains("PAUSED"))
 
-        let triggered = try server.runCommand(["jobs", "trigger", Self.job, "--by", "ops"])
+        let triggered = try await server.runCommand(["jobs", "trigger", Self.job, "--by", "ops"])
         #expect(triggered.status == 0, "\(triggered.output)")
         try await eventually("the trigger runs every item, paused or not", timeout: .seconds(30)) {
             try await Self.history(client).filter { $0["trigger"] as? String == "manual" }.count == 4
@@ -50,7 +50,7 @@ import TestSupport
         }
         #expect(scheduledAfterPause.isEmpty, "\(scheduledAfterPause)")
 
-        #expect(try server.runCommand(["jobs", "resume", Self.job, "--by", "ops"]).status == 0)
+        #expect(try await server.runCommand(["jobs", "resume", Self.job, "--by", "ops"]).status == 0)
         let resumedAt = Date()
         try await eventually("scheduled runs again", timeout: .seconds(30)) {
             try await Self.history(client).contains { run in
@@ -58,13 +58,13 @@ import TestSupport
                     && ((run["startedAt"] as? String).flatMap { try? Date($0, strategy: .iso8601) } ?? .distantPast) > resumedAt
             }
         }
-        let history = try server.runCommand(["jobs", "history", Self.job, "--limit", "5"])
+        let history = try await server.runCommand(["jobs", "history", Self.job, "--limit", "5"])
         #expect(history.status == 0 && history.output.contains("5 run(s)"), "\(history.output)")
 
         let unknown = try await client.send("POST", "/admin/jobs/no-such-job/pause", json: ["by": "ops"], token: Self.admin)
         #expect(unknown.status == 404)
         #expect(unknown.string("field") == "name")
-        let unknownCLI = try server.runCommand(["jobs", "pause", "no-such-job", "--by", "ops"])
+        let unknownCLI = try await server.runCommand(["jobs", "pause", "no-such-job", "--by", "ops"])
         #expect(unknownCLI.status != 0)
         #expect(unknownCLI.output.contains(Self.job), "names the jobs there are: \(unknownCLI.output)")
         #expect(try await client.send("POST", "/admin/jobs/\(Self.job)/pause", json: ["by": " "], token: Self.admin).status == 400)
@@ -86,7 +86,7 @@ struct JobFailoverTests {
             node.environment["MALL_DEADLINE_SWEEP_ITEMS"] = "6"
             try await node.start()
         }
-        defer { for node in nodes { node.stop() } }
+        defer { for node in nodes { node.terminate() } }
         let client = MallClient(baseURL: first.baseURL)
         func owners() async throws -> [String?] {
             try #require(try await JobProcessTests.jobs(client)["items"] as? [[String: Any]]).map { $0["owner"] as? String }
@@ -96,7 +96,7 @@ struct JobFailoverTests {
         }
         let before = try await owners()
         let victim = nodes[2]
-        victim.kill()
+        await victim.kill()
         let killedAt = Date()
         var movedAt = Date()
         try await eventually("the killed node's items run on the others", timeout: .seconds(60)) {

@@ -123,42 +123,51 @@ final class MallServerProcess: @unchecked Sendable {
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     /// Runs `mall ARGUMENTS` on this server's database; returns its exit status and output.
-    func runCommand(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    func runCommand(_ arguments: [String]) async throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = try Self.executable()
         process.arguments = arguments + databaseArguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let output = try await process.runCapturingOutput()
+        return (process.terminationStatus, output)
     }
 
     /// SIGKILL: no chance to finish anything.
-    func kill() {
+    func kill() async {
         guard let process, process.isRunning else { return }
         Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        await process.exit()
     }
 
     /// SIGTERM, and the graceful shutdown it starts; a server still running 30 s later is
     /// a failed test (a shutdown that hangs) and is killed.
-    func stop() {
+    func stop() async {
         guard let process, process.isRunning else { return }
         process.terminate()
-        let deadline = Date().addingTimeInterval(30)
-        while process.isRunning, Date() < deadline { usleep(20_000) }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
         if process.isRunning {
             Issue.record("mall serve did not stop within 30 s of SIGTERM (log: \(logPath))")
-            kill()
+            await kill()
         }
-        process.waitUntilExit()
+        await process.exit()
+    }
+
+    /// For `defer`, where nothing can wait: SIGTERM now; a thread of its own SIGKILLs a
+    /// server still running 30 s later, and says so.
+    func terminate() {
+        guard let process, process.isRunning else { return }
+        process.terminate()
+        let child = process.processIdentifier, logPath = logPath
+        Thread.detachNewThread {
+            let deadline = Date().addingTimeInterval(30)
+            while Foundation.kill(child, 0) == 0, Date() < deadline { usleep(50_000) }
+            if Foundation.kill(child, SIGKILL) == 0 { print("mall serve did not stop within 30 s of SIGTERM; killed (log: \(logPath))") }
+        }
     }
 
     deinit {
-        kill()
+        // A test that failed early leaves its server running: it must not outlive the test.
+        if let process, process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
         if schema == nil {
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
         }

@@ -69,7 +69,7 @@ import Testing
         defer { gateway.stop() }
         let server = MallServerProcess(arguments: ["--gateway-url", gateway.url.absoluteString])
         try await server.start(port: port)
-        defer { server.stop() }
+        defer { server.terminate() }
         let client = MallClient(baseURL: server.baseURL)
         let (_, token) = try await client.member("ada")
 

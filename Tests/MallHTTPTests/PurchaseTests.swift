@@ -76,7 +76,7 @@ import Testing
         #expect(orders.array.map { $0["id"] as? String } == [orderID])
         let subscriptions = try await client.send("GET", "/admin/subscriptions", token: admin)
         #expect(subscriptions.array.count == 11, "six subscriptions and five projections")
-        server.stop()
+        await server.stop()
     }
 
     @Test func anUnpaidOrderIsCancelledAtItsDeadlineWithStockAndCouponReturned() async throws {
@@ -102,7 +102,7 @@ import Testing
         // Paying now is refused (the order is cancelled)…
         let late = try await client.send("POST", "/orders/\(orderID)/payments", token: bob.token)
         #expect(late.status == 409)
-        server.stop()
+        await server.stop()
     }
 
     @Test func aPaymentArrivingAfterCancellationIsRefunded() async throws {
@@ -124,7 +124,7 @@ import Testing
         }
         #expect(events == ["OrderSubmitted", "OrderAwaitingPayment", "OrderCancelled", "OrderPaymentRejected"])
         #expect(try await client.send("GET", "/orders/\(orderID)", token: eve.token).string("status") == "cancelled")
-        server.stop()
+        await server.stop()
     }
 
     /// On PostgreSQL the orders go to two `mall serve` nodes on one database.
@@ -166,7 +166,7 @@ import Testing
         #expect(statuses == ["awaitingPayment": 10, "cancelled": 40])
         let stock = try await client.send("GET", "/admin/stock/tent-2p", token: MallServerProcess.adminToken)
         #expect(stock["available"] as? Int == 0 && stock["reserved"] as? Int == 10 && stock["onHand"] as? Int == 10)
-        second?.stop()
-        server.stop()
+        await second?.stop()
+        await server.stop()
     }
 }

@@ -14,7 +14,7 @@ import Glibc
             "--request-head-timeout", "1", "--request-body-timeout", "1", "--idle-timeout", "5", "--max-connections", "8",
         ])
         try await server.start()
-        defer { server.stop() }
+        defer { server.terminate() }
         let port = try #require(server.baseURL.port)
 
         // Twelve clients trickle a head, twelve send a head and trickle the body: three times the cap.

@@ -10,7 +10,7 @@ struct StoreOutageTests {
     @Test func whilePostgreSQLIsDownRequestsGet503WithRetryAfterAndReadinessRecovers() async throws {
         let server = MallServerProcess(backend: .postgres(url: try #require(Backend.postgresURL)))
         try await server.start()
-        defer { server.stop() }
+        defer { server.terminate() }
         let client = MallClient(baseURL: server.baseURL)
         let ada = try await client.member("ada")
         #expect(try await client.send("GET", "/health/ready").status == 200)
