@@ -19,8 +19,12 @@ extension Mall {
     ///   ``MallConfiguration/subscriptionLagLimit`` events behind, fails the run
     ///   (``SubscriptionsUnhealthy``): a warning in the log, `failed` with the reason in the
     ///   job's history and in `mall jobs list`.
+    ///
+    /// - `reconciliation`: every ``MallConfiguration/reconcileSchedule`` it checks every rule
+    ///   and repairs what is safe (``reconcileAndRepair(submittedGrace:settleTimeout:refunds:)``);
+    ///   drift it could not repair fails the run (``DriftRemains``), naming it.
     public func jobs() throws -> [Job] {
-        let ordering = self.ordering, engine = self.engine, logger = engine.logger, grace = configuration.deadlineSweepGrace
+        let mall = self, ordering = self.ordering, engine = self.engine, logger = engine.logger, grace = configuration.deadlineSweepGrace
         let lagLimit = configuration.subscriptionLagLimit
         return [
             try Job(
@@ -48,6 +52,10 @@ extension Mall {
                 let unhealthy = try await engine.subscriptionStatuses().filter { $0.dead > 0 || $0.lag > lagLimit }
                 guard unhealthy.isEmpty else { throw SubscriptionsUnhealthy(statuses: unhealthy, lagLimit: lagLimit) }
             },
+            try Job(name: "reconciliation", schedule: configuration.reconcileSchedule, items: 1, timeout: .seconds(1800), misfire: .runOnce) { _ in
+                let report = try await mall.reconcileAndRepair()
+                guard report.remaining.isEmpty else { throw DriftRemains(drifts: report.remaining) }
+            },
         ]
     }
 
@@ -69,5 +77,15 @@ public struct SubscriptionsUnhealthy: Error, CustomStringConvertible {
             if status.lag > lagLimit { troubles.append("\(status.lag) events behind (limit \(lagLimit))") }
             return "\(status.name): " + troubles.joined(separator: ", ")
         }.joined(separator: "; ")
+    }
+}
+
+/// Drift reconciliation found and could not repair.
+public struct DriftRemains: Error, CustomStringConvertible {
+    public var drifts: [Drift]
+
+    public var description: String {
+        "\(drifts.count) drift(s) left for an operator: " + drifts.prefix(5).map(\.description).joined(separator: "; ")
+            + (drifts.count > 5 ? "; …" : "")
     }
 }

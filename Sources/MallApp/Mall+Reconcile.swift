@@ -12,8 +12,42 @@ public struct Drift: Codable, Hashable, Sendable, CustomStringConvertible {
     /// The aggregate at fault, e.g. `"Stock/tea"`.
     public var subject: String
     public var detail: String
+    /// What would repair it safely (``Mall/reconcileAndRepair(submittedGrace:settleTimeout:refunds:)``),
+    /// or `nil` when an operator must look (money taken for a cancelled order, counts that
+    /// disagree).
+    public var remedy: Remedy?
 
-    public var description: String { "\(rule) \(subject): \(detail)" }
+    public init(rule: String, subject: String, detail: String, remedy: Remedy? = nil) {
+        self.rule = rule
+        self.subject = subject
+        self.detail = detail
+        self.remedy = remedy
+    }
+
+    public var description: String { "\(rule) \(subject): \(detail)" + (remedy.map { " [repair: \($0)]" } ?? "") }
+}
+
+/// A repair reconciliation may make: each a domain command that leaves events, the same
+/// step the saga would have taken.
+public enum Remedy: Codable, Hashable, Sendable, CustomStringConvertible {
+    /// Release the stock a cancelled order still holds (`StockReleased`).
+    case releaseReservation(orderID: String)
+    /// Give back the coupon a cancelled order still holds (`CouponReturned`).
+    case returnCoupon(memberID: String, orderID: String)
+    /// Take a stuck order's next step again: reserve its stock, settle its coupon.
+    case redriveOrder(orderID: String)
+    /// Refund, through the payment gateway, money neither applied to its order nor
+    /// refunded (`RefundRequested` saying why, then `RefundCompleted`).
+    case refund(paymentID: String, orderID: String)
+
+    public var description: String {
+        switch self {
+        case .releaseReservation: "release the reservation"
+        case .returnCoupon: "return the coupon"
+        case .redriveOrder: "re-drive the order's next step"
+        case .refund: "refund through the gateway"
+        }
+    }
 }
 
 public struct ReconciliationReport: Codable, Hashable, Sendable {
@@ -25,6 +59,9 @@ public struct ReconciliationReport: Codable, Hashable, Sendable {
     /// Events not yet processed, per subscription: drift found while this is non-zero may
     /// be work in flight.
     public var lag: [String: Int64] = [:]
+    /// Dead letters per subscription (events delivered to the dead-letter list count as
+    /// handled: an operator replays or discards them).
+    public var deadLetters: [String: Int] = [:]
 }
 
 extension Mall {
@@ -41,15 +78,17 @@ extension Mall {
     /// - `coupon.redeemed-once`: a redeemed coupon belongs to one live order that uses it;
     ///   an order's coupon is redeemed for it.
     /// - `payment.applied-or-refunded`: money taken is either the order's payment or refunded.
+    /// - `subscription.delivers`: every event is handled by every subscription and
+    ///   projection, or is a dead letter, within `deliveryGrace` of being recorded.
     ///
-    /// Reports only; it never changes data. Reads the ids to check from
+    /// Reports only; it never changes data (see ``reconcileAndRepair(submittedGrace:settleTimeout:refunds:)``). Reads the ids to check from
     /// ``ReconciliationSubjects`` page by page, and each page's documents in a unit of work
     /// of its own, so memory stays bounded whatever the shop's size: what it keeps across
     /// pages is the quantity the reserved reservations hold per SKU.
-    public func reconcile(submittedGrace: Duration = .seconds(300)) async throws -> ReconciliationReport {
+    public func reconcile(submittedGrace: Duration = .seconds(300), deliveryGrace: Duration = .seconds(300)) async throws -> ReconciliationReport {
         var report = ReconciliationReport()
-        func drift(_ rule: String, _ subject: String, _ detail: String) {
-            report.drifts.append(Drift(rule: rule, subject: subject, detail: detail))
+        func drift(_ rule: String, _ subject: String, _ detail: String, _ remedy: Remedy? = nil) {
+            report.drifts.append(Drift(rule: rule, subject: subject, detail: detail, remedy: remedy))
         }
         let now = engine.clock.now()
         let couponsDeferred = try await governance.current().rules.couponsDeferred
@@ -66,7 +105,7 @@ extension Mall {
                 }
                 // Under the coupons-deferred switch an order waits for its coupon by design.
                 if order.status == .submitted, order.submittedAt.adding(submittedGrace) < now, !(couponsDeferred && !order.couponSettled) {
-                    drift("order.not-stuck", subject, "submitted at \(order.submittedAt) and still waiting for stock or coupon")
+                    drift("order.not-stuck", subject, "submitted at \(order.submittedAt) and still waiting for stock or coupon", .redriveOrder(orderID: id))
                 }
                 let reservation = try await work.load(Reservation.self, id: id)
                 if let reservation, reservation.status == .reserved {
@@ -80,7 +119,8 @@ extension Mall {
                 case .cancelled: [nil, .failed, .released]
                 }
                 if !expected.contains(held) {
-                    drift("order.reservation-matches-status", subject, "order is \(order.status.rawValue), reservation is \(held?.rawValue ?? "missing")")
+                    drift("order.reservation-matches-status", subject, "order is \(order.status.rawValue), reservation is \(held?.rawValue ?? "missing")",
+                          order.status == .cancelled && order.paymentID == nil && held == .reserved ? .releaseReservation(orderID: id) : nil)
                 }
                 if order.couponSettled, order.status != .cancelled, let code = order.quote.couponCode {
                     let coupon = try await work.load(CouponWallet.self, id: order.memberID)?.coupon(code)
@@ -120,7 +160,8 @@ extension Mall {
                         continue
                     }
                     if order.status == .cancelled {
-                        drift("coupon.redeemed-once", subject, "coupon \(coupon.code) still held by cancelled order \(orderID)")
+                        drift("coupon.redeemed-once", subject, "coupon \(coupon.code) still held by cancelled order \(orderID)",
+                              .returnCoupon(memberID: memberID, orderID: orderID))
                     } else if order.quote.couponCode != coupon.code {
                         drift("coupon.redeemed-once", subject, "coupon \(coupon.code) held by order \(orderID), which does not use it")
                     }
@@ -135,27 +176,39 @@ extension Mall {
                 report.payments += 1
                 guard payment.status == .succeeded else { continue }
                 if try await work.load(Order.self, id: payment.orderID)?.paymentID != paymentID {
-                    drift("payment.applied-or-refunded", "Payment/\(paymentID)", "succeeded, but neither applied to order \(payment.orderID) nor refunded")
+                    drift("payment.applied-or-refunded", "Payment/\(paymentID)", "succeeded, but neither applied to order \(payment.orderID) nor refunded",
+                          .refund(paymentID: paymentID, orderID: payment.orderID))
                 }
             }
         }
 
         report.lag = try await lag()
+        let checkpoints = try await engine.store.checkpoints()
+        // Under the coupons-deferred switch the coupon subscription waits by design.
+        for (name, behind) in report.lag.sorted(by: { $0.key < $1.key }) where !(couponsDeferred && name == "pricing.coupons") {
+            guard let checkpoint = checkpoints[name], let oldest = try await engine.store.events(after: checkpoint, limit: 1).first,
+                oldest.recordedAt.adding(deliveryGrace) < now
+            else { continue }
+            drift("subscription.delivers", "Subscription/\(name)",
+                  "\(behind) event(s) not handled, the oldest (position \(oldest.position)) recorded at \(oldest.recordedAt)")
+        }
+        for status in try await engine.subscriptionStatuses() where status.dead > 0 { report.deadLetters[status.name] = status.dead }
         return report
     }
 
     /// Events not yet handled by each subscription and projection this Mall runs (a
     /// checkpoint left by one it no longer runs is not lag).
-    func lag() async throws -> [String: Int64] {
+    func lag(behind head: Int64? = nil) async throws -> [String: Int64] {
         var names = Set(subscriptions().map(\.name))
         for projection in projections() {
             let state = try await engine.prepare(projection)
             names.insert(projection.schema.checkpointName(generation: state.serving.number))
         }
-        let head = try await engine.store.headPosition()
+        var target = head ?? 0
+        if head == nil { target = try await engine.store.headPosition() }
         var lag: [String: Int64] = [:]
-        for (name, checkpoint) in try await engine.store.checkpoints() where names.contains(name) && head > checkpoint {
-            lag[name] = head - checkpoint
+        for (name, checkpoint) in try await engine.store.checkpoints() where names.contains(name) && target > checkpoint {
+            lag[name] = target - checkpoint
         }
         return lag
     }

@@ -44,6 +44,14 @@ public struct MallConfiguration: Sendable {
     /// How many events a subscription or projection may be behind before the health job
     /// reports it.
     public var subscriptionLagLimit: Int64 = 10_000
+    /// When the reconciliation job checks every rule and repairs what is safe (a cron
+    /// expression, UTC): every 15 minutes.
+    public var reconcileSchedule = try! CronSchedule("*/15 * * * *")
+    /// When the retention job prunes (a cron expression, UTC): hourly, at minute 17.
+    public var retentionSchedule = try! CronSchedule("17 * * * *")
+    /// How long what the retention job prunes is kept: handled events, expired sessions,
+    /// idempotency records, inbox entries, job runs (`MALL_RETENTION_DAYS`, default 30).
+    public var retention: Duration = .seconds(30 * 24 * 3600)
     /// How often each node reads the governance rules and the fault drills, in case a
     /// change's announcement did not reach it (on PostgreSQL it usually does at once).
     public var followPollInterval: Duration = .seconds(1)
@@ -168,13 +176,18 @@ public struct MallConfiguration: Sendable {
         if let value = try settings.seconds("MALL_IDLE_TIMEOUT_SECONDS") { configuration.idleTimeout = value }
         if let value = try settings.seconds("MALL_GATEWAY_TIMEOUT_SECONDS") { configuration.gatewayTimeout = value }
         if let value = try settings.seconds("MALL_FOLLOW_POLL_SECONDS") { configuration.followPollInterval = value }
-        if let value = settings.text("MALL_DEADLINE_SWEEP_SCHEDULE") {
+        func schedule(_ setting: String) throws -> CronSchedule? {
+            guard let value = settings.text(setting) else { return nil }
             do {
-                configuration.deadlineSweepSchedule = try CronSchedule(value)
+                return try CronSchedule(value)
             } catch let error as CronExpressionError {
-                throw ConfigurationError(setting: "MALL_DEADLINE_SWEEP_SCHEDULE", value: value, allowed: "a cron expression (\(error))")
+                throw ConfigurationError(setting: setting, value: value, allowed: "a cron expression (\(error))")
             }
         }
+        if let value = try schedule("MALL_DEADLINE_SWEEP_SCHEDULE") { configuration.deadlineSweepSchedule = value }
+        if let value = try schedule("MALL_RECONCILE_SCHEDULE") { configuration.reconcileSchedule = value }
+        if let value = try schedule("MALL_RETENTION_SCHEDULE") { configuration.retentionSchedule = value }
+        if let days = try settings.integer("MALL_RETENTION_DAYS", 1...3650) { configuration.retention = .seconds(days * 24 * 3600) }
         if let value = try settings.seconds("MALL_DEADLINE_SWEEP_GRACE_SECONDS") { configuration.deadlineSweepGrace = value }
         if let value = try settings.integer("MALL_DEADLINE_SWEEP_ITEMS", 1...UnpaidOrders.bucketCount) { configuration.deadlineSweepItems = value }
         if let value = try settings.integer("MALL_SUBSCRIPTION_LAG_LIMIT", 1...1_000_000_000) { configuration.subscriptionLagLimit = Int64(value) }

@@ -6,6 +6,7 @@ import Logging
 import MallApp
 import MallGateway
 import MallHTTP
+import MallPayment
 
 /// `mall`: the Mall back end's command line.
 @main
@@ -156,23 +157,60 @@ enum InProcessGateway {
 
 struct Reconcile: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check every rule of DESIGN §5 across contexts; print drift and exit 1 when there is any.")
+        abstract: "Check every rule of DESIGN §5 across contexts; print drift and exit 1 when there is any.",
+        discussion: """
+            With --repair, also repair what is safe, through the contexts' own commands (each leaves events): \
+            a cancelled order's held stock is released and its coupon given back, a stuck order's next step is \
+            taken again, and money neither applied nor refunded is refunded through the payment gateway \
+            (--gateway-url; without it refunds are skipped). It first waits for the running shop's \
+            subscriptions to handle the log, and leaves alone anything with an event in retries or dead letters. \
+            Exits 1 when drift remains.
+            """)
 
     @OptionGroup var database: DatabaseOptions
     @Option(help: "Seconds an order may stay submitted before it counts as stuck.") var submittedGrace: Double = 300
+    @Flag(help: "Repair what is safe, then check again.") var repair = false
+    @Option(help: "With --repair: the payment gateway's base URL refunds go through (MALL_GATEWAY_URL).") var gatewayURL: String?
 
     func run() async throws {
         let grace = Duration.milliseconds(Int64(submittedGrace * 1000))
-        let report = try await Mall.withMall(try database.configuration(), logger: quietLogger) { try await $0.reconcile(submittedGrace: grace) }
-        print("checked \(report.orders) orders, \(report.stocks) stocks, \(report.wallets) coupon wallets, \(report.payments) payments")
-        for (name, lag) in report.lag.sorted(by: { $0.key < $1.key }) {
-            print("note: subscription \(name) has \(lag) event(s) to process; drift below may be work in flight")
+        var configuration = try database.configuration()
+        if let gatewayURL { configuration.gatewayURL = gatewayURL }
+        guard repair else {
+            let report = try await Mall.withMall(configuration, logger: quietLogger) { try await $0.reconcile(submittedGrace: grace) }
+            Self.print(report)
+            try Self.finish(report.drifts)
+            return
         }
-        for drift in report.drifts { print("DRIFT \(drift)") }
-        if report.drifts.isEmpty {
-            print("no drift")
+        let gateway: (any PaymentGateway)? = try configuration.gatewayURL.map {
+            try HTTPPaymentGateway(baseURL: $0, settings: .init(timeout: configuration.gatewayTimeout), logger: quietLogger)
+        }
+        let result = try await Mall.withMall(configuration, logger: quietLogger, gateway: gateway ?? FakeGateway.silent()) {
+            try await $0.reconcileAndRepair(submittedGrace: grace, refunds: gateway != nil)
+        }
+        Self.print(result.found)
+        for outcome in result.outcomes { say(outcome.description) }
+        if !result.outcomes.isEmpty { say("after repair:") }
+        for drift in result.remaining where !result.outcomes.isEmpty { say("DRIFT \(drift)") }
+        try Self.finish(result.remaining)
+    }
+
+    static func print(_ report: ReconciliationReport) {
+        say("checked \(report.orders) orders, \(report.stocks) stocks, \(report.wallets) coupon wallets, \(report.payments) payments")
+        for (name, lag) in report.lag.sorted(by: { $0.key < $1.key }) {
+            say("note: subscription \(name) has \(lag) event(s) to process; drift below may be work in flight")
+        }
+        for (name, count) in report.deadLetters.sorted(by: { $0.key < $1.key }) {
+            say("note: subscription \(name) has \(count) dead letter(s): mall dead-letters list")
+        }
+        for drift in report.drifts { say("DRIFT \(drift)") }
+    }
+
+    static func finish(_ drifts: [Drift]) throws {
+        if drifts.isEmpty {
+            say("no drift")
         } else {
-            print("\(report.drifts.count) drift(s)")
+            say("\(drifts.count) drift(s)")
             throw ExitCode(1)
         }
     }

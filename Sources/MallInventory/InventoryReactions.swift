@@ -15,20 +15,11 @@ public enum InventoryReactions {
             handler: .transactional { delivery, work in
                 switch try delivery.event() {
                 case let submitted as OrderSubmitted:
-                    guard try await work.load(Reservation.self, id: submitted.orderID) == nil else { return }
-                    var stocks = try await InventoryService.load(submitted.lines, in: work)
-                    var reservation = try Reservation.reserve(orderID: submitted.orderID, lines: submitted.lines, stocks: &stocks)
-                    try InventoryService.save(&stocks, &reservation, in: work)
+                    try await InventoryService.reserve(orderID: submitted.orderID, lines: submitted.lines, in: work)
                 case let cancelled as OrderCancelled:
-                    guard var reservation = try await work.load(Reservation.self, id: cancelled.orderID) else { return }
-                    var stocks = try await InventoryService.load(reservation.lines, in: work)
-                    try reservation.release(stocks: &stocks)
-                    try InventoryService.save(&stocks, &reservation, in: work)
+                    try await InventoryService.release(orderID: cancelled.orderID, in: work)
                 case let shipped as OrderShipped:
-                    guard var reservation = try await work.load(Reservation.self, id: shipped.orderID) else { return }
-                    var stocks = try await InventoryService.load(reservation.lines, in: work)
-                    try reservation.commit(stocks: &stocks)
-                    try InventoryService.save(&stocks, &reservation, in: work)
+                    try await InventoryService.commit(orderID: shipped.orderID, in: work)
                 default:
                     return
                 }

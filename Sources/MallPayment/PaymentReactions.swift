@@ -16,14 +16,7 @@ public enum PaymentReactions {
             name: "payment.refunds", eventTypes: [OrderPaymentRejected.eventType], retryPolicy: retryPolicy,
             handler: .transactional { delivery, work in
                 let rejected = try delivery.decode(OrderPaymentRejected.self)
-                guard var payment = try await work.load(Payment.self, id: rejected.paymentID),
-                    payment.status == .succeeded || payment.status == .refundRequested
-                else { return }
-                try await gateway.refund(paymentID: payment.id, amount: payment.amount)
-                payment.requestRefund(reason: rejected.reason)
-                payment.refundCompleted()
-                guard !payment.pendingEvents.isEmpty else { return }
-                try work.save(&payment)
+                try await PaymentService.refund(paymentID: rejected.paymentID, reason: rejected.reason, gateway: gateway, in: work)
             })
     }
 }

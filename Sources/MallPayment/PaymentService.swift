@@ -94,6 +94,31 @@ public struct PaymentService: Sendable {
         }
     }
 
+    /// Refunds a payment the shop took but must not keep, through the gateway, and records
+    /// why (`RefundRequested` with `reason`, then `RefundCompleted`): what Payment does when
+    /// an order rejects a payment, and what reconciliation does for money neither applied
+    /// to its order nor refunded. The gateway refunds once per payment however often it is
+    /// asked; a payment not succeeded (or already refunded) changes nothing.
+    ///
+    /// - Returns: whether this call refunded it.
+    @discardableResult
+    public func refund(paymentID: String, reason: String, gateway: any PaymentGateway) async throws -> Bool {
+        try await engine.perform { work in try await Self.refund(paymentID: paymentID, reason: reason, gateway: gateway, in: work) }
+    }
+
+    @discardableResult
+    static func refund(paymentID: String, reason: String, gateway: any PaymentGateway, in work: UnitOfWork) async throws -> Bool {
+        guard var payment = try await work.load(Payment.self, id: paymentID),
+            payment.status == .succeeded || payment.status == .refundRequested
+        else { return false }
+        try await gateway.refund(paymentID: payment.id, amount: payment.amount)
+        payment.requestRefund(reason: reason)
+        payment.refundCompleted()
+        guard !payment.pendingEvents.isEmpty else { return false }
+        try work.save(&payment)
+        return true
+    }
+
     public func payment(id: String) async throws -> Payment {
         guard let payment = try await engine.unitOfWork().load(Payment.self, id: id) else { throw PaymentProblem.notFound(id) }
         return payment

@@ -38,19 +38,10 @@ public enum PricingReactions {
                 case let submitted as OrderSubmitted:
                     guard let code = submitted.couponCode else { return }
                     if deferred() { throw CouponsDeferred() }
-                    var wallet = try await work.load(CouponWallet.self, id: submitted.memberID) ?? CouponWallet(memberID: submitted.memberID)
-                    do {
-                        try wallet.redeem(code: code, for: submitted.orderID)
-                    } catch let problem as CouponProblem {
-                        wallet.reject(code: code, for: submitted.orderID, reason: problem.description)
-                    }
-                    try work.save(&wallet)
+                    try await PricingService.redeem(code: code, memberID: submitted.memberID, orderID: submitted.orderID, in: work)
                 case let cancelled as OrderCancelled:
                     if deferred() { throw CouponsDeferred() }
-                    guard var wallet = try await work.load(CouponWallet.self, id: cancelled.memberID) else { return }
-                    wallet.giveBack(from: cancelled.orderID)
-                    guard !wallet.pendingEvents.isEmpty else { return }  // it held no coupon of this order
-                    try work.save(&wallet)
+                    try await PricingService.giveBack(memberID: cancelled.memberID, orderID: cancelled.orderID, in: work)
                 default:
                     return
                 }

@@ -94,6 +94,43 @@ public struct PricingService: Sendable {
         }
     }
 
+    /// Redeems an order's coupon, or records why it cannot be (`CouponRejected`): what
+    /// Pricing does when an order is submitted, and what reconciliation re-drives for an
+    /// order whose coupon was never settled. A coupon already redeemed for the order
+    /// changes nothing.
+    public func redeem(code: String, memberID: String, orderID: String) async throws {
+        try await engine.perform { work in try await Self.redeem(code: code, memberID: memberID, orderID: orderID, in: work) }
+    }
+
+    /// Gives back the coupon an order holds: what Pricing does when an order is cancelled,
+    /// and what reconciliation does for a cancelled order still holding one.
+    ///
+    /// - Returns: whether a coupon was given back.
+    @discardableResult
+    public func giveBack(memberID: String, orderID: String) async throws -> Bool {
+        try await engine.perform { work in try await Self.giveBack(memberID: memberID, orderID: orderID, in: work) }
+    }
+
+    static func redeem(code: String, memberID: String, orderID: String, in work: UnitOfWork) async throws {
+        var wallet = try await work.load(CouponWallet.self, id: memberID) ?? CouponWallet(memberID: memberID)
+        do {
+            try wallet.redeem(code: code, for: orderID)
+        } catch let problem as CouponProblem {
+            wallet.reject(code: code, for: orderID, reason: problem.description)
+        }
+        guard !wallet.pendingEvents.isEmpty else { return }
+        try work.save(&wallet)
+    }
+
+    @discardableResult
+    static func giveBack(memberID: String, orderID: String, in work: UnitOfWork) async throws -> Bool {
+        guard var wallet = try await work.load(CouponWallet.self, id: memberID) else { return false }
+        wallet.giveBack(from: orderID)
+        guard !wallet.pendingEvents.isEmpty else { return false }  // it held no coupon of this order
+        try work.save(&wallet)
+        return true
+    }
+
     public func wallet(memberID: String) async throws -> CouponWallet {
         try await engine.unitOfWork().load(CouponWallet.self, id: memberID) ?? CouponWallet(memberID: memberID)
     }

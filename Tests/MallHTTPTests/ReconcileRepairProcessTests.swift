@@ -1,0 +1,88 @@
+import Foundation
+import Herald
+import Logging
+import MallApp
+import Testing
+import TestSupport
+
+/// Reconciliation with repair on a real `mall serve`: drift written straight into its
+/// database is found by `mall reconcile`, repaired through a domain command by
+/// `mall reconcile --repair` while the server runs, and gone from the next look; the same
+/// drift again is repaired by the server's own `reconciliation` job.
+@Suite struct ReconcileRepairProcessTests {
+    static let admin = MallServerProcess.adminToken
+
+    @Test(arguments: Backend.available)
+    func driftWrittenIntoTheDatabaseIsFoundAndRepairedByTheCommandAndByTheJob(_ backend: Backend) async throws {
+        let server = MallServerProcess(backend: backend)
+        try await server.start()
+        defer { server.terminate() }
+        let client = MallClient(baseURL: server.baseURL)
+        let ada = try await client.member("ada")
+        var cancelled: [String] = []
+        for _ in 0..<2 {
+            let id = try #require(try await client.placeOrder(ada.token, [("teapot", 1)]).string("id"))
+            _ = try await client.waitForOrder(id, token: ada.token, status: "awaitingPayment")
+            #expect(try await client.send("POST", "/orders/\(id)/cancel", token: ada.token).status == 200)
+            cancelled.append(id)
+        }
+        try await client.waitUntilCaughtUp()
+        #expect(try await server.runCommand(["reconcile"]).status == 0, "clean before the damage")
+
+        // The first cancelled order's release is lost: its stock is held again.
+        try await Self.holdAgain(server, orderID: cancelled[0], sku: "teapot")
+        let found = try await server.runCommand(["reconcile"])
+        #expect(found.status == 1)
+        #expect(found.output.contains("DRIFT order.reservation-matches-status Order/\(cancelled[0])"), "\(found.output)")
+        #expect(found.output.contains("[repair: release the reservation]"), "\(found.output)")
+
+        let repaired = try await server.runCommand(["reconcile", "--repair"])
+        #expect(repaired.status == 0, "\(repaired.output)")
+        #expect(repaired.output.contains("REPAIRED order.reservation-matches-status Order/\(cancelled[0])"), "\(repaired.output)")
+        let after = try await server.runCommand(["reconcile"])
+        #expect(after.status == 0 && after.output.contains("no drift"), "\(after.output)")
+
+        // The same drift on the other order, repaired by the server's job.
+        try await Self.holdAgain(server, orderID: cancelled[1], sku: "teapot")
+        #expect(try await client.send("POST", "/admin/jobs/reconciliation/trigger", json: ["by": "test"], token: Self.admin).status == 200)
+        var run: [String: Any] = [:]
+        try await eventually("the reconciliation job runs", timeout: .seconds(60)) {
+            let history = try await client.send("GET", "/admin/jobs/reconciliation/history", token: Self.admin).array
+            guard let last = history.first(where: { $0["outcome"] as? String != "running" && $0["trigger"] as? String == "manual" }) else { return false }
+            run = last
+            return true
+        }
+        #expect(run["outcome"] as? String == "succeeded", "\(run)")
+        let final = try await server.runCommand(["reconcile"])
+        #expect(final.status == 0 && final.output.contains("no drift"), "\(final.output)")
+        let events = try await server.runCommand(["events", "--stream-types", "Reservation"])
+        for id in cancelled {
+            let releases = events.output.split(separator: "\n").filter { $0.contains("Reservation/\(id) StockReleased") }
+            #expect(releases.count == 2, "released by the saga, then by the repair: \(releases)")
+        }
+    }
+
+    /// Writes the order's reservation back to `reserved` and the stock's count with it, as
+    /// a lost release would leave them.
+    static func holdAgain(_ server: MallServerProcess, orderID: String, sku: String) async throws {
+        var configuration = MallConfiguration()
+        configuration.database = server.database
+        if let schema = server.schema { configuration.postgresSchema = schema }
+        let logger = Logger(label: "tamper", factory: { _ in SwiftLogNoOpLogHandler() })
+        try await Mall.withMall(configuration, logger: logger) { mall in
+            let store = mall.engine.store
+            var changeset = Changeset(recordedAt: Date())
+            for (stream, change) in [
+                (StreamID(type: "Reservation", id: orderID), { (document: inout [String: Any]) in document["status"] = "reserved" }),
+                (StreamID(type: "Stock", id: sku), { (document: inout [String: Any]) in document["reserved"] = (document["reserved"] as? Int ?? 0) + 1 }),
+            ] {
+                let stored = try #require(try await store.aggregate(stream))
+                var document = try #require(try JSONSerialization.jsonObject(with: stored.state) as? [String: Any])
+                change(&document)
+                changeset.aggregates.append(
+                    AggregateWrite(stream: stream, expectedVersion: stored.version, state: try JSONSerialization.data(withJSONObject: document)))
+            }
+            _ = try await store.commit(changeset)
+        }
+    }
+}
