@@ -42,7 +42,7 @@ import _ConnectionPoolModule
 /// let group = ServiceGroup(services: [client, store, try engine.service(subscriptions: subs)], logger: logger)
 /// try await store.migrate()   // once the client runs
 /// ```
-public final class PostgresEventStore: EventStore, AnnouncingStore, Service {
+public final class PostgresEventStore: EventStore, AnnouncingStore, EventPruning, Service {
     public struct Options: Sendable, Hashable {
         /// The PostgreSQL schema that holds Herald's tables (created when missing). Lower-case
         /// letters, digits and `_`, starting with a letter or `_`, at most 40 characters.
@@ -241,6 +241,37 @@ public final class PostgresEventStore: EventStore, AnnouncingStore, Service {
 
     public func leases(subscription: String) async throws -> [PartitionLease] {
         try await onConnection { try await LeasesTable.leases(subscription: subscription, self.names, $0, self.logger) }
+    }
+
+    // MARK: - Retention
+
+    /// Subscriptions read in `(tx_id, position)` order: "before" is in that order, and the
+    /// event at `position` must exist (its `tx_id` is the bound). Checkpoints stand on
+    /// events that stay, so each reader's next read still finds where it stopped.
+    public func pruneEvents(before position: Int64, recordedBefore: Date, keepingTypes: Set<String>, limit: Int) async throws -> Int {
+        try await onConnection { connection in
+            let events = self.names.events
+            return try await connection.count("""
+                DELETE FROM \(unescaped: events) WHERE position IN (
+                    SELECT e.position FROM \(unescaped: events) e, \(unescaped: events) bound
+                    WHERE bound.position = \(position) AND (e.tx_id, e.position) < (bound.tx_id, bound.position)
+                        AND e.position < (SELECT max(position) FROM \(unescaped: events))
+                        AND e.recorded_at < \(recordedBefore) AND NOT (e.event_type = ANY(\(keepingTypes.sorted())))
+                    ORDER BY e.tx_id, e.position LIMIT \(limit))
+                RETURNING 1
+                """, self.logger)
+        }
+    }
+
+    public func pruneInbox(limit: Int) async throws -> Int {
+        try await onConnection { connection in
+            try await connection.count("""
+                DELETE FROM \(unescaped: self.names.inbox) WHERE (subscription, event_id) IN (
+                    SELECT i.subscription, i.event_id FROM \(unescaped: self.names.inbox) i
+                    WHERE NOT EXISTS (SELECT 1 FROM \(unescaped: self.names.events) e WHERE e.event_id = i.event_id) LIMIT \(limit))
+                RETURNING 1
+                """, self.logger)
+        }
     }
 
     /// Runs `attempt` until it reports nothing pending, or ``Options/horizonWait`` has passed;

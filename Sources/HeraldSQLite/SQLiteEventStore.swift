@@ -15,7 +15,7 @@ import Herald
 /// let store = try SQLiteEventStore(path: "app.sqlite")
 /// let engine = HeraldEngine(store: store, registry: registry)
 /// ```
-public final class SQLiteEventStore: EventStore {
+public final class SQLiteEventStore: EventStore, EventPruning {
     public struct Options: Sendable, Hashable {
         /// SQLite's `PRAGMA synchronous` on the writer.
         public enum Synchronous: String, Sendable, Hashable {
@@ -180,6 +180,16 @@ public final class SQLiteEventStore: EventStore {
 
     public func leases(subscription: String) async throws -> [PartitionLease] {
         try read { try LeasesTable.leases(subscription: subscription, $0) }
+    }
+
+    // MARK: - Retention
+
+    public func pruneEvents(before position: Int64, recordedBefore: Date, keepingTypes: Set<String>, limit: Int) async throws -> Int {
+        try await write { try EventsTable.prune(before: position, recordedBefore: recordedBefore, keepingTypes: keepingTypes, limit: limit, $0) }
+    }
+
+    public func pruneInbox(limit: Int) async throws -> Int {
+        try await write { try SubscriptionsTable.pruneInbox(limit: limit, $0) }
     }
 
     // MARK: - Reads, writes and error mapping

@@ -18,3 +18,11 @@ struct PostgresProjectionConformanceTests {
         try await test.run { try await TestDatabase.makeStore() }
     }
 }
+
+@Suite("PostgreSQL store: retention", .enabled(if: TestDatabase.enabled, "HERALD_SKIP_POSTGRES=1"))
+struct PostgresRetentionConformanceTests {
+    @Test(arguments: EventStoreConformance.retention)
+    func conformance(_ test: ConformanceTest) async throws {
+        try await test.run { try await TestDatabase.makeStore() }
+    }
+}

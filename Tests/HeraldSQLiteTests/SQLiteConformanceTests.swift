@@ -21,3 +21,12 @@ struct SQLiteProjectionConformanceTests {
         try await test.run { try SQLiteEventStore(path: directory.file("herald-\(UUID().uuidString).sqlite")) }
     }
 }
+
+@Suite("SQLite store: retention")
+struct SQLiteRetentionConformanceTests {
+    @Test(arguments: EventStoreConformance.retention)
+    func conformance(_ test: ConformanceTest) async throws {
+        let directory = try TemporaryDirectory()
+        try await test.run { try SQLiteEventStore(path: directory.file("herald-\(UUID().uuidString).sqlite")) }
+    }
+}

@@ -91,6 +91,25 @@ enum EventsTable {
         return result.sorted { $0.position < $1.position }
     }
 
+    /// Deletes up to `limit` events before `position` (SQLite delivers in position order)
+    /// recorded before `recordedBefore` and of no type in `keepingTypes`; never the newest.
+    static func prune(before position: Int64, recordedBefore: Date, keepingTypes: Set<String>, limit: Int, _ db: Database) throws -> Int {
+        let types = keepingTypes.sorted()
+        let placeholders = types.isEmpty ? "" : " AND event_type NOT IN (\(types.map { _ in "?" }.joined(separator: ", ")))"
+        var arguments: [(any DatabaseValueConvertible)?] = [position, SQLiteValues.micros(recordedBefore)]
+        arguments += types
+        arguments.append(limit)
+        try db.execute(
+            sql: """
+                DELETE FROM herald_events WHERE position IN (
+                    SELECT position FROM herald_events
+                    WHERE position < ? AND position < (SELECT MAX(position) FROM herald_events) AND recorded_at < ?\(placeholders)
+                    ORDER BY position LIMIT ?)
+                """,
+            arguments: StatementArguments(arguments))
+        return db.changesCount
+    }
+
     static func head(_ connection: ReadConnection) throws -> Int64 {
         try connection.value("SELECT MAX(position) FROM herald_events") ?? 0
     }

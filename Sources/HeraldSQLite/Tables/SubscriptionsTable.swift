@@ -79,6 +79,18 @@ enum SubscriptionsTable {
         }
     }
 
+    /// Deletes up to `limit` inbox entries whose event is no longer in the log.
+    static func pruneInbox(limit: Int, _ db: Database) throws -> Int {
+        try db.execute(
+            sql: """
+                DELETE FROM herald_inbox WHERE (subscription, event_id) IN (
+                    SELECT i.subscription, i.event_id FROM herald_inbox i
+                    WHERE NOT EXISTS (SELECT 1 FROM herald_events e WHERE e.event_id = i.event_id) LIMIT ?)
+                """,
+            arguments: [limit])
+        return db.changesCount
+    }
+
     static func inboxContains(subscription: String, eventID: UUID, _ connection: ReadConnection) throws -> Bool {
         try connection.value("SELECT EXISTS (SELECT 1 FROM herald_inbox WHERE subscription = ? AND event_id = ?)", [subscription, eventID]) ?? false
     }

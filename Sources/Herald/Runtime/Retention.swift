@@ -1,0 +1,81 @@
+import Foundation
+
+/// A store that can delete what no reader needs any more: old events every subscription and
+/// projection has read, and inbox entries of events no longer in the log.
+public protocol EventPruning: Sendable {
+    /// Deletes up to `limit` events that subscriptions read before the event at `position`
+    /// (in the order they read the log), recorded before `recordedBefore`, whose type is not
+    /// in `keepingTypes`. The event at `position` stays; when there is none, nothing is
+    /// deleted.
+    ///
+    /// - Returns: how many events were deleted.
+    func pruneEvents(before position: Int64, recordedBefore: Date, keepingTypes: Set<String>, limit: Int) async throws -> Int
+
+    /// Deletes up to `limit` inbox entries whose event is no longer in the log (it cannot
+    /// be delivered again).
+    ///
+    /// - Returns: how many were deleted.
+    func pruneInbox(limit: Int) async throws -> Int
+}
+
+/// What ``HeraldEngine/pruneLog(recordedBefore:projections:batchSize:)`` deleted.
+public struct PruneReport: Sendable, Hashable, Codable {
+    /// Events deleted.
+    public var events = 0
+    /// Inbox entries deleted.
+    public var inboxEntries = 0
+    /// Nothing at or after this position was deleted: the earliest event a subscription or
+    /// projection has yet to read past, or that waits in retries or dead letters.
+    public var keptFrom: Int64 = 0
+}
+
+extension HeraldEngine {
+    /// Deletes events recorded before `recordedBefore` that nothing needs any more, and the
+    /// inbox entries of deleted events.
+    ///
+    /// An event is needed, and kept, when
+    /// - a subscription or projection (any checkpoint in the store but a projection's
+    ///   retired generations) has not yet read past it, or it is the event a checkpoint
+    ///   stands on;
+    /// - it, or an earlier event, waits in a subscription's retries or dead letters (replay
+    ///   reads it from the log);
+    /// - it is the newest event (positions must keep increasing);
+    /// - it is of a type one of `projections` reads: a rebuild replays the log from its
+    ///   start (a projection reading every type keeps every event).
+    ///
+    /// Deletes in batches of `batchSize`, each its own transaction, so writers are never held
+    /// up for long.
+    ///
+    /// - Returns: `nil` when the store cannot prune (``EventPruning``), else what was deleted.
+    public func pruneLog(recordedBefore: Date, projections: [Projection], batchSize: Int = 1000) async throws -> PruneReport? {
+        guard let pruning = store as? any EventPruning else { return nil }
+        var keepingTypes = Set<String>()
+        var retired = Set<String>()
+        for projection in projections {
+            guard let types = projection.eventTypes else { return PruneReport() }  // reads everything: keeps everything
+            keepingTypes.formUnion(types)
+            let state = try await prepare(projection)
+            let live = Set([state.serving.number] + (state.building.map { [$0.number] } ?? []))
+            for number in 1..<state.nextGenerationNumber where !live.contains(number) {
+                retired.insert(projection.schema.checkpointName(generation: number))
+            }
+        }
+        var bound = try await store.headPosition()
+        for (name, checkpoint) in try await store.checkpoints() where !retired.contains(name) { bound = min(bound, checkpoint) }
+        for parked in try await store.parkedEvents(subscription: nil) { bound = min(bound, parked.position) }
+
+        var report = PruneReport(keptFrom: bound)
+        guard bound > 0 else { return report }
+        while true {
+            let deleted = try await pruning.pruneEvents(before: bound, recordedBefore: recordedBefore, keepingTypes: keepingTypes, limit: batchSize)
+            report.events += deleted
+            if deleted < batchSize { break }
+        }
+        while true {
+            let deleted = try await pruning.pruneInbox(limit: batchSize)
+            report.inboxEntries += deleted
+            if deleted < batchSize { break }
+        }
+        return report
+    }
+}
