@@ -23,6 +23,13 @@ extension Mall {
     /// - `reconciliation`: every ``MallConfiguration/reconcileSchedule`` it checks every rule
     ///   and repairs what is safe (``reconcileAndRepair(submittedGrace:settleTimeout:refunds:)``);
     ///   drift it could not repair fails the run (``DriftRemains``), naming it.
+    ///
+    /// - `retention`: every ``MallConfiguration/retentionSchedule`` it deletes events older
+    ///   than ``MallConfiguration/retention`` that nothing needs any more
+    ///   (``HeraldEngine/pruneLog(recordedBefore:projections:batchSize:)``: every
+    ///   subscription and projection has read past them, none waits in retries or dead
+    ///   letters, and no projection reads their type), and the inbox entries of deleted
+    ///   events. Each job's run history is bounded as it is written (``JobRetention``).
     public func jobs() throws -> [Job] {
         let mall = self, ordering = self.ordering, engine = self.engine, logger = engine.logger, grace = configuration.deadlineSweepGrace
         let lagLimit = configuration.subscriptionLagLimit
@@ -53,8 +60,15 @@ extension Mall {
                 guard unhealthy.isEmpty else { throw SubscriptionsUnhealthy(statuses: unhealthy, lagLimit: lagLimit) }
             },
             try Job(name: "reconciliation", schedule: configuration.reconcileSchedule, items: 1, timeout: .seconds(1800), misfire: .runOnce) { _ in
-                let report = try await mall.reconcileAndRepair()
+                let report = try await mall.reconcileAndRepair(settleTimeout: mall.configuration.reconcileSettleTimeout)
                 guard report.remaining.isEmpty else { throw DriftRemains(drifts: report.remaining) }
+            },
+            try Job(name: "retention", schedule: configuration.retentionSchedule, items: 1, timeout: .seconds(1800), misfire: .runOnce) { [retention = configuration.retention] _ in
+                let cutoff = engine.clock.now().addingTimeInterval(-Double(retention.components.seconds))
+                guard let pruned = try await engine.pruneLog(recordedBefore: cutoff, projections: mall.projections()) else { return }
+                logger.info(
+                    "retention pruned the log",
+                    metadata: ["events": "\(pruned.events)", "inboxEntries": "\(pruned.inboxEntries)", "keptFrom": "\(pruned.keptFrom)"])
             },
         ]
     }

@@ -47,6 +47,9 @@ public struct MallConfiguration: Sendable {
     /// When the reconciliation job checks every rule and repairs what is safe (a cron
     /// expression, UTC): every 15 minutes.
     public var reconcileSchedule = try! CronSchedule("*/15 * * * *")
+    /// How long the reconciliation job waits for the subscriptions to handle the log before
+    /// it repairs (it postpones its repairs when they have not).
+    public var reconcileSettleTimeout: Duration = .seconds(60)
     /// When the retention job prunes (a cron expression, UTC): hourly, at minute 17.
     public var retentionSchedule = try! CronSchedule("17 * * * *")
     /// How long what the retention job prunes is kept: handled events, expired sessions,

@@ -33,6 +33,9 @@ final class TestMall: Sendable {
         configuration.passwordCost = 4  // bcrypt's minimum: tests register many members
         configuration.maxUnpaidOrdersPerMember = limits.openOrdersPerMember
         configuration.maxLineQuantity = limits.quantityPerSKU
+        // Nothing runs the subscriptions between settle() calls: the reconciliation job must
+        // not wait for them in real time.
+        configuration.reconcileSettleTimeout = .zero
         let engine = HeraldEngine(store: try SQLiteEventStore(path: path), registry: .mall, clock: clock)
         mall = Mall(engine: engine, configuration: configuration, gateway: try gateway(clock))
         let quick = try RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(1), maxDelay: .milliseconds(1))
