@@ -64,7 +64,7 @@ extension Mall {
                 guard report.remaining.isEmpty else { throw DriftRemains(drifts: report.remaining) }
             },
             try Job(name: "retention", schedule: configuration.retentionSchedule, items: 1, timeout: .seconds(1800), misfire: .runOnce) { [retention = configuration.retention] _ in
-                let cutoff = engine.clock.now().addingTimeInterval(-Double(retention.components.seconds))
+                let cutoff = engine.clock.now().addingTimeInterval(-retention.timeInterval)
                 guard let pruned = try await engine.pruneLog(recordedBefore: cutoff, projections: mall.projections()) else { return }
                 logger.info(
                     "retention pruned the log",

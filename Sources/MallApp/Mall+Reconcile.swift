@@ -182,10 +182,10 @@ extension Mall {
             }
         }
 
-        report.lag = try await lag()
+        report.lag = try await lag(of: try await runningCheckpointNames(), behind: try await engine.store.headPosition())
         let checkpoints = try await engine.store.checkpoints()
         // Under the coupons-deferred switch the coupon subscription waits by design.
-        for (name, behind) in report.lag.sorted(by: { $0.key < $1.key }) where !(couponsDeferred && name == "pricing.coupons") {
+        for (name, behind) in report.lag.sorted(by: { $0.key < $1.key }) where !(couponsDeferred && name == PricingReactions.couponsSubscription) {
             guard let checkpoint = checkpoints[name], let oldest = try await engine.store.events(after: checkpoint, limit: 1).first,
                 oldest.recordedAt.adding(deliveryGrace) < now
             else { continue }
@@ -196,19 +196,22 @@ extension Mall {
         return report
     }
 
-    /// Events not yet handled by each subscription and projection this Mall runs (a
-    /// checkpoint left by one it no longer runs is not lag).
-    func lag(behind head: Int64? = nil) async throws -> [String: Int64] {
+    /// The checkpoints of the subscriptions and projections this Mall runs (a checkpoint
+    /// left by one it no longer runs is nobody's lag).
+    func runningCheckpointNames() async throws -> Set<String> {
         var names = Set(subscriptions().map(\.name))
         for projection in projections() {
             let state = try await engine.prepare(projection)
             names.insert(projection.schema.checkpointName(generation: state.serving.number))
         }
-        var target = head ?? 0
-        if head == nil { target = try await engine.store.headPosition() }
+        return names
+    }
+
+    /// Events up to `head` not yet handled, per checkpoint of `names` that is behind.
+    func lag(of names: Set<String>, behind head: Int64) async throws -> [String: Int64] {
         var lag: [String: Int64] = [:]
-        for (name, checkpoint) in try await engine.store.checkpoints() where names.contains(name) && target > checkpoint {
-            lag[name] = target - checkpoint
+        for (name, checkpoint) in try await engine.store.checkpoints() where names.contains(name) && head > checkpoint {
+            lag[name] = head - checkpoint
         }
         return lag
     }

@@ -1,7 +1,6 @@
 import Foundation
 import Herald
 import MallInventory
-import MallKernel
 import MallOrdering
 import MallPayment
 import MallPricing
@@ -77,7 +76,7 @@ extension Mall {
                 continue
             }
             do {
-                let (result, note) = try await apply(remedy, submittedGrace: submittedGrace, refunds: refunds)
+                let (result, note) = try await apply(remedy, refunds: refunds)
                 report.outcomes.append(RepairOutcome(drift: drift, result: result, note: note))
             } catch {
                 report.outcomes.append(RepairOutcome(drift: drift, result: .skipped, note: "failed: \(error)"))
@@ -101,9 +100,10 @@ extension Mall {
     /// - Returns: `nil` once they have, or the name of one still behind at `timeout`.
     func waitUntilHandled(timeout: Duration) async throws -> String? {
         let deadline = ContinuousClock.now + timeout
+        let names = try await runningCheckpointNames()
         for _ in 0..<3 {
             let head = try await engine.store.headPosition()
-            while let behind = try await lag(behind: head).keys.sorted().first {
+            while let behind = try await lag(of: names, behind: head).keys.sorted().first {
                 guard ContinuousClock.now < deadline else { return behind }
                 try await Task.sleep(for: .milliseconds(50))
             }
@@ -124,7 +124,7 @@ extension Mall {
     }
 
     /// Runs one remedy after checking, on fresh data, that it is still needed.
-    private func apply(_ remedy: Remedy, submittedGrace: Duration, refunds: Bool) async throws -> (RepairOutcome.Result, String) {
+    private func apply(_ remedy: Remedy, refunds: Bool) async throws -> (RepairOutcome.Result, String) {
         let work = engine.unitOfWork()
         switch remedy {
         case .releaseReservation(let orderID):
@@ -147,8 +147,7 @@ extension Mall {
             }
             var steps: [String] = []
             if try await work.load(Reservation.self, id: orderID) == nil {
-                let lines = order.quote.lines.map { StockLine(sku: $0.sku, quantity: $0.quantity) }
-                let reservation = try await inventory.reserve(orderID: orderID, lines: lines).reservation
+                let reservation = try await inventory.reserve(orderID: orderID, lines: order.lines).reservation
                 steps.append("reserved its stock (\(reservation.status.rawValue))")
             }
             if !order.couponSettled, let code = order.quote.couponCode,

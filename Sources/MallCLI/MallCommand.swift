@@ -169,7 +169,7 @@ struct Reconcile: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
     @Option(help: "Seconds an order may stay submitted before it counts as stuck.") var submittedGrace: Double = 300
-    @Flag(help: "Repair what is safe, then check again.") var repair = false
+    @Flag(help: "Repair what is safe; report what is left.") var repair = false
     @Option(help: "With --repair: the payment gateway's base URL refunds go through (MALL_GATEWAY_URL).") var gatewayURL: String?
 
     func run() async throws {
@@ -178,7 +178,7 @@ struct Reconcile: AsyncParsableCommand {
         if let gatewayURL { configuration.gatewayURL = gatewayURL }
         guard repair else {
             let report = try await Mall.withMall(configuration, logger: quietLogger) { try await $0.reconcile(submittedGrace: grace) }
-            Self.print(report)
+            Self.show(report)
             try Self.finish(report.drifts)
             return
         }
@@ -188,14 +188,14 @@ struct Reconcile: AsyncParsableCommand {
         let result = try await Mall.withMall(configuration, logger: quietLogger, gateway: gateway ?? FakeGateway.silent()) {
             try await $0.reconcileAndRepair(submittedGrace: grace, refunds: gateway != nil)
         }
-        Self.print(result.found)
+        Self.show(result.found)
         for outcome in result.outcomes { say(outcome.description) }
         if !result.outcomes.isEmpty { say("after repair:") }
         for drift in result.remaining where !result.outcomes.isEmpty { say("DRIFT \(drift)") }
         try Self.finish(result.remaining)
     }
 
-    static func print(_ report: ReconciliationReport) {
+    static func show(_ report: ReconciliationReport) {
         say("checked \(report.orders) orders, \(report.stocks) stocks, \(report.wallets) coupon wallets, \(report.payments) payments")
         for (name, lag) in report.lag.sorted(by: { $0.key < $1.key }) {
             say("note: subscription \(name) has \(lag) event(s) to process; drift below may be work in flight")

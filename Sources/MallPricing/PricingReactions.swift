@@ -23,6 +23,9 @@ public enum PricingReactions {
             })
     }
 
+    /// The name of ``coupons(retryPolicy:deferred:)``'s subscription.
+    public static let couponsSubscription = "pricing.coupons"
+
     /// Redeems an order's coupon when it is submitted (or records why not), and gives it
     /// back when the order is cancelled.
     ///
@@ -32,7 +35,7 @@ public enum PricingReactions {
     /// returns happen in their order once it is off. Orders without one are not held up.
     public static func coupons(retryPolicy: RetryPolicy = .default, deferred: @escaping @Sendable () -> Bool = { false }) -> Subscription {
         Subscription(
-            name: "pricing.coupons", eventTypes: [OrderSubmitted.eventType, OrderCancelled.eventType], retryPolicy: retryPolicy,
+            name: couponsSubscription, eventTypes: [OrderSubmitted.eventType, OrderCancelled.eventType], retryPolicy: retryPolicy,
             handler: .transactional { delivery, work in
                 switch try delivery.event() {
                 case let submitted as OrderSubmitted:

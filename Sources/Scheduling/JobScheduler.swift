@@ -73,15 +73,12 @@ public final class JobScheduler: Service, Sendable {
     public func run() async throws {
         let wake = engine.announcements.signal(Self.group)
         await withTaskGroup(of: Void.self) { group in
-            while !Task.isCancelled, !Task.isShuttingDownGracefully {
-                let generation = wake.generation
+            await wake.repeatedly(every: tickInterval, clock: clock) {
                 do {
                     try await tick { run in group.addTask { await run() } }
                 } catch {
                     logger.warning("job scheduler tick failed; trying again", metadata: ["error": "\(error)"])
                 }
-                let deadline = clock.now().adding(tickInterval)
-                await cancelWhenGracefulShutdown { await wake.wait(since: generation, until: deadline, clock: self.clock) }
             }
         }
     }

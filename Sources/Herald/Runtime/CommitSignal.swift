@@ -1,4 +1,5 @@
 import Foundation
+import ServiceLifecycle
 import Synchronization
 
 /// Wakes waiting subscription workers and schedulers when something was committed in
@@ -59,6 +60,20 @@ public final class CommitSignal: Sendable {
             group.addTask { try? await clock.sleep(until: deadline) }
             await group.next()
             group.cancelAll()
+        }
+    }
+
+    /// Runs `step` again and again until the task is cancelled or a graceful shutdown
+    /// begins, waiting after each step until this signal fires or `interval` has passed on
+    /// `clock`: a follower of announced changes, with polling as the fallback. A signal that
+    /// fires during a step is not missed.
+    public func repeatedly(every interval: Duration, clock: any HeraldClock, _ step: () async -> Void) async {
+        while !Task.isCancelled, !Task.isShuttingDownGracefully {
+            let seen = generation
+            await step()
+            let deadline = clock.now().adding(interval)
+            // Returns early when the service group shuts down (and the loop ends).
+            await cancelWhenGracefulShutdown { await self.wait(since: seen, until: deadline, clock: clock) }
         }
     }
 }

@@ -192,8 +192,7 @@ struct Follower: Service {
 
     func run() async throws {
         var failing = false
-        while !Task.isCancelled, !Task.isShuttingDownGracefully {
-            let generation = wake.generation  // an announcement during the step is not missed
+        await wake.repeatedly(every: interval, clock: clock) {
             do {
                 try await step()
                 if failing { logger.info("could \(what) again") }
@@ -202,9 +201,6 @@ struct Follower: Service {
                 if !failing { logger.warning("could not \(what); what is in force stays", metadata: ["error": "\(error)"]) }
                 failing = true
             }
-            // Returns early when the service group shuts down (and the loop ends).
-            let deadline = clock.now().adding(interval)
-            await cancelWhenGracefulShutdown { await wake.wait(since: generation, until: deadline, clock: clock) }
         }
     }
 }
