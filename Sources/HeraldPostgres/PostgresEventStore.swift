@@ -193,6 +193,21 @@ public final class PostgresEventStore: EventStore, AnnouncingStore, EventPruning
         }
     }
 
+    /// Counted in delivery order `(tx_id, position)`: a checkpoint may stand on a higher
+    /// position than the head's and still have events to read.
+    public func eventsBehind(_ checkpoint: Int64, through head: Int64) async throws -> Int64 {
+        guard head > 0, head != checkpoint else { return 0 }
+        return try await onConnection { try await EventsTable.count(after: checkpoint, through: head, self.names, $0, self.logger) }
+    }
+
+    /// The first in delivery order `(tx_id, position)`; 0 when one of them is 0 or not in
+    /// the log.
+    public func earliest(of positions: Set<Int64>) async throws -> Int64? {
+        guard !positions.isEmpty else { return nil }
+        guard !positions.contains(0) else { return 0 }
+        return try await onConnection { try await EventsTable.earliest(of: positions, self.names, $0, self.logger) }
+    }
+
     public func checkpoint(of subscription: String, creatingAt initialPosition: Int64) async throws -> Int64 {
         try await onConnection {
             try await SubscriptionsTable.checkpoint(

@@ -210,8 +210,9 @@ extension Mall {
     /// Events up to `head` not yet handled, per checkpoint of `names` that is behind.
     func lag(of names: Set<String>, behind head: Int64) async throws -> [String: Int64] {
         var lag: [String: Int64] = [:]
-        for (name, checkpoint) in try await engine.store.checkpoints() where names.contains(name) && head > checkpoint {
-            lag[name] = head - checkpoint
+        for (name, checkpoint) in try await engine.store.checkpoints() where names.contains(name) {
+            let behind = try await engine.store.eventsBehind(checkpoint, through: head)
+            if behind > 0 { lag[name] = behind }
         }
         return lag
     }

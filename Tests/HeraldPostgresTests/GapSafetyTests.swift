@@ -164,6 +164,56 @@ extension GapSafetyTests {
     }
 }
 
+extension GapSafetyTests {
+    /// A transaction takes its id first and its position last, so it is read before an
+    /// event of a lower position: a checkpoint on it is numerically past the head and still
+    /// has that event to read. Lag, "which comes first" (retention's bound) and the engine's
+    /// subscription statuses count in delivery order, not by subtracting positions.
+    @Test func aCheckpointNumericallyPastTheHeadStillCountsTheEventsItHasToRead() async throws {
+        let store = try PostgresEventStore(
+            client: try TestDatabase.requireClient(),
+            options: .init(schema: TestDatabase.freshSchema(), horizonWait: .seconds(5)), logger: TestDatabase.logger)
+        try await store.migrate()
+        var registry = EventRegistry()
+        registry.register(TestReminder.self)
+        let engine = HeraldEngine(store: store, registry: registry, logger: TestDatabase.logger)
+        let payload = try JSONEncoder().encode(TestReminder(note: "early id, late position"))
+
+        var early: Int64 = 0
+        let later = try await store.client.withConnection { held in
+            _ = try await held.query("BEGIN", logger: TestDatabase.logger).collect()
+            _ = try await held.query("SELECT pg_current_xact_id()", logger: TestDatabase.logger).collect()
+            let work = engine.unitOfWork()
+            try work.append(TestReminder(note: "later id, earlier position"), to: StreamID(type: "Gap", id: "quick"))
+            let later = try #require(try await work.commit().first)
+            let inserted = try await held.query("""
+                INSERT INTO \(unescaped: store.options.schema).herald_events
+                    (event_id, stream_type, stream_id, stream_version, event_type, schema_version, payload, occurred_at, recorded_at)
+                VALUES (\(UUID()), 'Gap', 'held', 1, \(TestReminder.eventType), 1, \(ByteBuffer(bytes: payload)), now(), now())
+                RETURNING position
+                """, logger: TestDatabase.logger)
+            for try await position in inserted.decode(Int64.self) { early = position }
+            _ = try await held.query("COMMIT", logger: TestDatabase.logger).collect()
+            return later
+        }
+        #expect(early > later.position, "the early transaction holds the higher position")
+        let read = try await store.events(after: 0, limit: 10)
+        #expect(read.map(\.position) == [early, later.position], "readers get the higher position first")
+
+        let head = try await store.headPosition()
+        #expect(head == later.position, "the head is the last event in delivery order")
+        #expect(try await store.eventsBehind(early, through: head) == 1, "a reader at the first still has the second to read")
+        #expect(try await store.eventsBehind(head, through: head) == 0)
+        #expect(try await store.eventsBehind(0, through: head) == 2)
+        #expect(try await store.earliest(of: [early, later.position]) == early, "the higher position comes first")
+        #expect(try await store.earliest(of: [early, 999_999]) == 0, "a position not in the log cannot be placed")
+
+        _ = try await store.checkpoint(of: "reader", creatingAt: early)
+        let status = try #require(try await engine.subscriptionStatuses().first { $0.name == "reader" })
+        #expect(status.lag == 1, "\(status)")
+    }
+}
+
 /// A count shared across tasks.
 final class Counter: Sendable {
     private let value = Mutex(0)

@@ -101,13 +101,15 @@ public struct HeraldEngine: Sendable {
     public func subscriptionStatuses() async throws -> [SubscriptionStatus] {
         let head = try await store.headPosition()
         let parked = try await store.parkedEvents(subscription: nil)
-        return try await store.checkpoints().sorted { $0.key < $1.key }.map { name, checkpoint in
+        var statuses: [SubscriptionStatus] = []
+        for (name, checkpoint) in try await store.checkpoints().sorted(by: { $0.key < $1.key }) {
             let mine = parked.filter { Self.checkpoint(name, covers: $0) }
-            return SubscriptionStatus(
-                name: name, checkpoint: checkpoint, lag: max(0, head - checkpoint),
+            statuses.append(SubscriptionStatus(
+                name: name, checkpoint: checkpoint, lag: try await store.eventsBehind(checkpoint, through: head),
                 retrying: mine.count { $0.status == .retrying }, dead: mine.count { $0.status == .dead },
-                held: mine.count { $0.status == .held })
+                held: mine.count { $0.status == .held }))
         }
+        return statuses
     }
 
     /// A service running every subscription and projection and the scheduler until shutdown.

@@ -60,9 +60,12 @@ extension HeraldEngine {
                 retired.insert(projection.schema.checkpointName(generation: number))
             }
         }
-        var bound = try await store.headPosition()
-        for (name, checkpoint) in try await store.checkpoints() where !retired.contains(name) { bound = min(bound, checkpoint) }
-        for parked in try await store.parkedEvents(subscription: nil) { bound = min(bound, parked.position) }
+        // The earliest of these in the order readers get events (not the smallest number:
+        // on PostgreSQL the two differ).
+        var needed: Set<Int64> = [try await store.headPosition()]
+        for (name, checkpoint) in try await store.checkpoints() where !retired.contains(name) { needed.insert(checkpoint) }
+        for parked in try await store.parkedEvents(subscription: nil) { needed.insert(parked.position) }
+        let bound = try await store.earliest(of: needed) ?? 0
 
         var report = PruneReport(keptFrom: bound)
         guard bound > 0 else { return report }

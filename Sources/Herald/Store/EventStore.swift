@@ -46,6 +46,21 @@ public protocol EventLog: Sendable {
 
     /// The position of the last event in the log (0 when empty).
     func headPosition() async throws -> Int64
+
+    /// How many events a reader whose checkpoint is `checkpoint` has yet to read, up to and
+    /// including the event at `head` (a position this log returned as its head), counted in
+    /// the order readers get them. 0 when the checkpoint is at or past it.
+    ///
+    /// Not `head - checkpoint` on a log whose readers do not get events in position order
+    /// (PostgreSQL's): there a checkpoint may stand on a higher position than the head's
+    /// with events still to read. The default is for logs read in position order.
+    func eventsBehind(_ checkpoint: Int64, through head: Int64) async throws -> Int64
+
+    /// Of `positions` (0, or positions of events in the log), the one readers reach first;
+    /// `nil` when `positions` is empty. A position this log does not hold cannot be placed,
+    /// so it makes the answer 0, before everything. The default is for logs read in
+    /// position order: the smallest.
+    func earliest(of positions: Set<Int64>) async throws -> Int64?
 }
 
 /// Each aggregate's current document, written by commits.
@@ -124,6 +139,10 @@ extension EventLog {
             position = last.position
         }
     }
+
+    public func eventsBehind(_ checkpoint: Int64, through head: Int64) async throws -> Int64 { max(0, head - checkpoint) }
+
+    public func earliest(of positions: Set<Int64>) async throws -> Int64? { positions.min() }
 
     public func events(after position: Int64, limit: Int, matching filter: EventFilter) async throws -> (events: [EventEnvelope], scannedThrough: Int64?) {
         let scanned = try await events(after: position, limit: limit)

@@ -99,6 +99,27 @@ enum EventsTable {
         return (0, false)
     }
 
+    /// Events after the one at `position` and up to the one at `head`, in delivery order.
+    static func count(after position: Int64, through head: Int64, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws -> Int64 {
+        let rows = try await connection.query("""
+            SELECT count(*) FROM \(unescaped: names.events)
+            WHERE (tx_id, position) > (COALESCE((SELECT tx_id FROM \(unescaped: names.events) WHERE position = \(position)), '0'::xid8), \(position))
+                AND (tx_id, position) <= ((SELECT tx_id FROM \(unescaped: names.events) WHERE position = \(head)), \(head))
+            """, logger: logger)
+        for try await count in rows.decode(Int64.self) { return count }
+        return 0
+    }
+
+    /// Of `positions`, the first in delivery order; 0 when one is not in the log.
+    static func earliest(of positions: Set<Int64>, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws -> Int64 {
+        let rows = try await connection.query("""
+            SELECT position, count(*) OVER () FROM \(unescaped: names.events)
+            WHERE position = ANY(\(positions.sorted())) ORDER BY tx_id, position LIMIT 1
+            """, logger: logger)
+        for try await (position, found) in rows.decode((Int64, Int64).self) { return found == positions.count ? position : 0 }
+        return 0
+    }
+
     typealias Row = (Int64, UUID, String, String, Int64, String, Int, Data, Date, Date, UUID?, UUID?, String?, String?)
 
     private static func fetch(_ connection: PostgresConnection, _ logger: Logger, _ query: PostgresQuery) async throws -> [EventEnvelope] {

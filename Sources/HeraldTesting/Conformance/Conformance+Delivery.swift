@@ -3,6 +3,18 @@ import Herald
 
 extension EventStoreConformance {
     static let delivery: [ConformanceTest] = [
+        ConformanceTest(name: "how far a checkpoint is behind the head, and which position readers reach first") { make in
+            let h = try await Harness(make)
+            let events = try await h.increment(["a"], times: 3)
+            let head = try await h.store.headPosition()
+            try checkEqual(head, events[2].position, "the head is the last event")
+            for (index, event) in [(0, Int64(0))] + events.enumerated().map({ ($0.offset + 1, $0.element.position) }) {
+                try checkEqual(try await h.store.eventsBehind(event, through: head), Int64(3 - index), "behind from checkpoint \(event)")
+            }
+            try checkEqual(try await h.store.earliest(of: [events[2].position, events[1].position]), events[1].position, "the earlier event")
+            try checkEqual(try await h.store.earliest(of: [events[2].position, 0]), 0, "nothing read yet comes first")
+            try checkEqual(try await h.store.earliest(of: []), nil, "none")
+        },
         ConformanceTest(name: "every subscription sees every event once, in stream order") { make in
             let h = try await Harness(make)
             let ids = (0..<12).map { "s\($0)" }
