@@ -28,6 +28,12 @@ public final class ManualClock: HeraldClock {
     /// How many tasks are sleeping on this clock now.
     public var sleepers: Int { state.withLock { $0.sleepers.count } }
 
+    /// Whether some task sleeps until exactly `deadline`: a test's way to see that a loop
+    /// which sleeps a known interval has finished its round at the current time.
+    public func hasSleeper(until deadline: Date) -> Bool {
+        state.withLock { $0.sleepers.values.contains { $0.deadline == deadline } }
+    }
+
     /// Moves time forward and wakes every sleeper whose deadline has passed.
     public func advance(by duration: Duration) {
         advance(to: now().adding(duration))
