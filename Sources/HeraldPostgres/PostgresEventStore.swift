@@ -289,6 +289,28 @@ public final class PostgresEventStore: EventStore, AnnouncingStore, EventPruning
         }
     }
 
+    public func pruneDocuments(ofType streamType: String, writtenBefore: Date, after cursor: String?, limit: Int) async throws -> (deleted: Int, next: String?) {
+        try await onConnection { connection in
+            let aggregates = self.names.aggregates
+            // The window, the cursor's comparison and its maximum all use the column's collation (and its index).
+            let rows = try await connection.query("""
+                WITH batch AS (
+                    SELECT stream_id FROM \(unescaped: aggregates)
+                    WHERE stream_type = \(streamType) AND (\(cursor)::text IS NULL OR stream_id > \(cursor))
+                    ORDER BY stream_id LIMIT \(limit)),
+                deleted AS (
+                    DELETE FROM \(unescaped: aggregates) a USING batch
+                    WHERE a.stream_type = \(streamType) AND a.stream_id = batch.stream_id AND a.updated_at < \(writtenBefore)
+                    RETURNING 1)
+                SELECT (SELECT count(*) FROM deleted), (SELECT count(*) FROM batch), (SELECT max(stream_id) FROM batch)
+                """, logger: self.logger)
+            for try await (deleted, looked, last) in rows.decode((Int64, Int64, String?).self) {
+                return (Int(deleted), looked < limit ? nil : last)
+            }
+            return (0, nil)
+        }
+    }
+
     /// Runs `attempt` until it reports nothing pending, or ``Options/horizonWait`` has passed;
     /// returns its last value. Backs off from 1 ms to 20 ms between attempts.
     private func waitingForHorizon<T: Sendable>(_ attempt: @escaping @Sendable (PostgresConnection) async throws -> (T, pending: Bool)) async throws -> T {

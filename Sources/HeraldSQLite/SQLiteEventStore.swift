@@ -192,6 +192,10 @@ public final class SQLiteEventStore: EventStore, EventPruning {
         try await write { try SubscriptionsTable.pruneInbox(limit: limit, $0) }
     }
 
+    public func pruneDocuments(ofType streamType: String, writtenBefore: Date, after cursor: String?, limit: Int) async throws -> (deleted: Int, next: String?) {
+        try await write { try AggregatesTable.prune(ofType: streamType, writtenBefore: writtenBefore, after: cursor, limit: limit, $0) }
+    }
+
     // MARK: - Reads, writes and error mapping
 
     /// Runs `body` on a read connection of its own (see ``ReadConnections``), synchronously

@@ -28,8 +28,10 @@ extension Mall {
     ///   than ``MallConfiguration/retention`` that nothing needs any more
     ///   (``HeraldEngine/pruneLog(recordedBefore:projections:batchSize:)``: every
     ///   subscription and projection has read past them, none waits in retries or dead
-    ///   letters, and no projection reads their type), and the inbox entries of deleted
-    ///   events. Each job's run history is bounded as it is written (``JobRetention``).
+    ///   letters, and no projection reads their type), the inbox entries of deleted events,
+    ///   expired sessions, and idempotency records older than the same age (a retry after
+    ///   that long is a new order). Each job's run history is bounded as it is written
+    ///   (``JobRetention``).
     public func jobs() throws -> [Job] {
         let mall = self, ordering = self.ordering, engine = self.engine, logger = engine.logger, grace = configuration.deadlineSweepGrace
         let lagLimit = configuration.subscriptionLagLimit
@@ -66,9 +68,12 @@ extension Mall {
             try Job(name: "retention", schedule: configuration.retentionSchedule, items: 1, timeout: .seconds(1800), misfire: .runOnce) { [retention = configuration.retention] _ in
                 let cutoff = engine.clock.now().addingTimeInterval(-retention.timeInterval)
                 guard let pruned = try await engine.pruneLog(recordedBefore: cutoff, projections: mall.projections()) else { return }
-                logger.info(
-                    "retention pruned the log",
-                    metadata: ["events": "\(pruned.events)", "inboxEntries": "\(pruned.inboxEntries)", "keptFrom": "\(pruned.keptFrom)"])
+                let sessions = try await mall.members.pruneExpiredSessions() ?? 0
+                let idempotencyRecords = try await ordering.pruneIdempotencyRecords(writtenBefore: cutoff) ?? 0
+                logger.info("retention pruned the log, expired sessions and old idempotency records", metadata: [
+                    "events": "\(pruned.events)", "inboxEntries": "\(pruned.inboxEntries)", "keptFrom": "\(pruned.keptFrom)",
+                    "sessions": "\(sessions)", "idempotencyRecords": "\(idempotencyRecords)",
+                ])
             },
         ]
     }

@@ -77,6 +77,15 @@ public struct MemberService: Sendable {
         return session.memberID
     }
 
+    /// Deletes the sessions that have expired (a session is never written again after log-in,
+    /// so one written a ``sessionLifetime`` ago has expired).
+    ///
+    /// - Returns: how many were deleted, or `nil` when the store cannot delete documents.
+    public func pruneExpiredSessions() async throws -> Int? {
+        let createdBefore = engine.clock.now().addingTimeInterval(-Self.sessionLifetime.timeInterval)
+        return try await engine.pruneDocuments(ofType: Session.streamType, writtenBefore: createdBefore)
+    }
+
     public func member(id: String) async throws -> Member {
         guard let member = try await engine.unitOfWork().load(Member.self, id: id) else { throw MemberProblem.memberNotFound(id) }
         return member

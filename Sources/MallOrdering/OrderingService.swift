@@ -86,6 +86,14 @@ public struct OrderingService: Sendable {
         return try await work.load(Order.self, id: record.orderID)
     }
 
+    /// Forgets the idempotency keys used before `date`: a request repeating one of those
+    /// keys is taken as a new order.
+    ///
+    /// - Returns: how many records were deleted, or `nil` when the store cannot delete documents.
+    public func pruneIdempotencyRecords(writtenBefore date: Date) async throws -> Int? {
+        try await engine.pruneDocuments(ofType: IdempotencyRecord.streamType, writtenBefore: date)
+    }
+
     /// The member's order (someone else's is "not found").
     public func order(id: String, memberID: String?) async throws -> Order {
         guard let order = try await engine.unitOfWork().load(Order.self, id: id), memberID == nil || order.memberID == memberID else {

@@ -1,6 +1,8 @@
 import Foundation
 import Herald
 import MallApp
+import MallKernel
+import MallMembers
 import MallOrdering
 import Scheduling
 import Testing
@@ -43,6 +45,36 @@ import Testing
         try await shop.settle()
         #expect(try await shop.status(next.id).status == .awaitingPayment)
         #expect(try await shop.mall.reconcile().drifts == [])
+    }
+
+    @Test func theRetentionJobDeletesExpiredSessionsAndForgetsOldIdempotencyKeys() async throws {
+        let shop = try await TestMall()
+        let ada = try await shop.member("ada")
+        let email = try await shop.mall.members.member(id: ada).email
+        let early = try await shop.mall.members.logIn(email: email, password: "correct horse")
+        let first = try await shop.order(ada, [("teapot", 1)], key: "k-early")
+        let scheduler = try shop.mall.jobScheduler()
+        try await scheduler.runDue()  // first sight
+
+        shop.clock.advance(by: .seconds(20 * 24 * 3600))
+        let late = try await shop.mall.members.logIn(email: email, password: "correct horse")
+        let second = try await shop.order(ada, [("cocoa", 1)], key: "k-late")
+        shop.clock.advance(by: .seconds(11 * 24 * 3600))  // 31 days after the first: past the session's life and the retention age
+        let runs = try await scheduler.runDue()
+        #expect(runs.first { $0.job == "retention" }?.outcome == .succeeded, "\(runs)")
+
+        #expect(try await shop.mall.members.pruneExpiredSessions() == 0, "the job deleted the expired session")
+        await #expect(throws: MemberProblem.sessionInvalid) { try await shop.mall.members.memberID(forToken: early) }
+        #expect(try await shop.mall.members.memberID(forToken: late) == ada, "a live session stays")
+
+        let retried = try await shop.mall.placeOrder(memberID: ada, Self.request("cocoa"), idempotencyKey: "k-late")
+        #expect(!retried.created && retried.order.id == second.id, "a recent key still returns its order")
+        let reused = try await shop.mall.placeOrder(memberID: ada, Self.request("teapot"), idempotencyKey: "k-early")
+        #expect(reused.created && reused.order.id != first.id, "a key older than the retention age makes a new order")
+    }
+
+    static func request(_ sku: String) -> PlaceOrder {
+        PlaceOrder(lines: [StockLine(sku: sku, quantity: 1)], address: TestMall.address, paymentMethod: "card", couponCode: nil)
     }
 
     static func log(_ shop: TestMall) async throws -> [EventEnvelope] {

@@ -1,11 +1,14 @@
+import Foundation
 import Synchronization
 
-/// Decoded aggregates by stream and version, shared by the units of work of one engine.
+/// Decoded aggregates by stream, shared by the units of work of one engine.
 ///
-/// A stored version of an aggregate never changes, so a unit of work that reads version
-/// *v* of a stream can reuse the value decoded the last time *v* was read or written,
-/// instead of decoding the JSON document again. The row is still read (a load always sees
-/// the current version); only the decoding is saved. Read-mostly documents — price lists,
+/// A unit of work that reads a document it has decoded (or written) before reuses that
+/// value instead of decoding the JSON again. The row is still read (a load always sees the
+/// current version), and the value is reused only when the stored version and bytes are
+/// the very ones it came from: a version number alone does not identify a document, since
+/// a pruned aggregate (``HeraldEngine/pruneDocuments(ofType:writtenBefore:batchSize:)``)
+/// starts again at version 1. Comparing the bytes costs far less than decoding them. Read-mostly documents — price lists,
 /// sessions, catalog indexes — are where this pays.
 ///
 /// Holds at most `capacity` aggregates; beyond that the one cached longest ago makes room
@@ -13,6 +16,7 @@ import Synchronization
 public final class AggregateCache: Sendable {
     private struct Entry {
         var version: Int64
+        var state: Data
         var value: any AggregateRoot
     }
 
@@ -30,21 +34,21 @@ public final class AggregateCache: Sendable {
         entries = Mutex(Entries(arrivals: ArrivalRing(capacity: capacity)))
     }
 
-    /// The value of `stream` at `version`, if cached and of type `A`.
-    func value<A: AggregateRoot>(_ type: A.Type, stream: StreamID, version: Int64) -> A? {
+    /// The value of `stream` decoded from `state` at `version`, if cached and of type `A`.
+    func value<A: AggregateRoot>(_ type: A.Type, stream: StreamID, version: Int64, state: Data) -> A? {
         entries.withLock { entries in
-            guard let entry = entries.byStream[stream], entry.version == version else { return nil }
+            guard let entry = entries.byStream[stream], entry.version == version, entry.state == state else { return nil }
             return entry.value as? A
         }
     }
 
-    func store(_ value: any AggregateRoot, stream: StreamID, version: Int64) {
+    func store(_ value: any AggregateRoot, stream: StreamID, version: Int64, state: Data) {
         guard capacity > 0 else { return }
         entries.withLock { entries in
             // Not the dictionary's first entry: that is where new streams land as often as
             // anywhere, so the newest went first.
             if entries.byStream[stream] == nil, let evicted = entries.arrivals.admit(stream) { entries.byStream[evicted] = nil }
-            entries.byStream[stream] = Entry(version: version, value: value)
+            entries.byStream[stream] = Entry(version: version, state: state, value: value)
         }
     }
 

@@ -125,9 +125,9 @@ public final class UnitOfWork {
             return nil
         }
         loadedVersions[stream] = stored.version
-        if let cached = cache?.value(A.self, stream: stream, version: stored.version) { return cached }
+        if let cached = cache?.value(A.self, stream: stream, version: stored.version, state: stored.state) { return cached }
         let value = try decode(A.self, stream: stream, version: stored.version, state: stored.state)
-        cache?.store(value, stream: stream, version: stored.version)
+        cache?.store(value, stream: stream, version: stored.version, state: stored.state)
         return value
     }
 
@@ -193,7 +193,7 @@ public final class UnitOfWork {
         let recorded = try await store.commit(changeset)
         for write in changeset.aggregates {
             loadedVersions[write.stream] = write.newVersion
-            if let saved = staged.aggregates[write.stream] { cache?.store(saved.value, stream: write.stream, version: write.newVersion) }
+            if let saved = staged.aggregates[write.stream] { cache?.store(saved.value, stream: write.stream, version: write.newVersion, state: write.state) }
         }
         staged = Staged()
         journal = nil

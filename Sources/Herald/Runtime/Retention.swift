@@ -16,6 +16,15 @@ public protocol EventPruning: Sendable {
     ///
     /// - Returns: how many were deleted.
     func pruneInbox(limit: Int) async throws -> Int
+
+    /// Looks at up to `limit` documents of the aggregate type `streamType` whose id comes
+    /// after `cursor` (from the first when `nil`), in id order, and deletes those last
+    /// written before `writtenBefore`. A deleted aggregate loads as one that never existed;
+    /// its events, if any, stay in the log.
+    ///
+    /// - Returns: how many were deleted, and the id to go on after (`nil` when no document
+    ///   of the type follows the ones looked at).
+    func pruneDocuments(ofType streamType: String, writtenBefore: Date, after cursor: String?, limit: Int) async throws -> (deleted: Int, next: String?)
 }
 
 /// What ``HeraldEngine/pruneLog(recordedBefore:projections:batchSize:)`` deleted.
@@ -80,5 +89,26 @@ extension HeraldEngine {
             if deleted < batchSize { break }
         }
         return report
+    }
+
+    /// Deletes the documents of the aggregate type `streamType` not written since
+    /// `writtenBefore`: aggregates that expire, such as log-in sessions or idempotency
+    /// records, which nothing updates once they are written.
+    ///
+    /// One pass over the type's documents in id order, `batchSize` at a time, each batch its
+    /// own transaction; a document written again during the pass is kept (the store checks
+    /// the time as it deletes).
+    ///
+    /// - Returns: how many were deleted, or `nil` when the store cannot prune.
+    public func pruneDocuments(ofType streamType: String, writtenBefore: Date, batchSize: Int = 1000) async throws -> Int? {
+        guard let pruning = store as? any EventPruning else { return nil }
+        var deleted = 0
+        var cursor: String?
+        repeat {
+            let batch = try await pruning.pruneDocuments(ofType: streamType, writtenBefore: writtenBefore, after: cursor, limit: batchSize)
+            deleted += batch.deleted
+            cursor = batch.next
+        } while cursor != nil
+        return deleted
     }
 }

@@ -26,6 +26,19 @@ enum AggregatesTable {
         }
     }
 
+    /// One batch of ``EventPruning/pruneDocuments(ofType:writtenBefore:after:limit:)``.
+    static func prune(ofType type: String, writtenBefore: Date, after cursor: String?, limit: Int, _ db: Database) throws -> (deleted: Int, next: String?) {
+        let after = cursor == nil ? "" : " AND stream_id > ?"
+        let from: [(any DatabaseValueConvertible)?] = [type] + (cursor.map { [$0] } ?? [])
+        let window = try String.fetchAll(
+            db.cachedStatement(sql: "SELECT stream_id FROM herald_aggregates WHERE stream_type = ?\(after) ORDER BY stream_id LIMIT ?"),
+            arguments: StatementArguments(from + [limit]))
+        guard let last = window.last else { return (0, nil) }
+        try db.cachedStatement(sql: "DELETE FROM herald_aggregates WHERE stream_type = ?\(after) AND stream_id <= ? AND updated_at < ?")
+            .execute(arguments: StatementArguments(from + [last, SQLiteValues.micros(writtenBefore)]))
+        return (db.changesCount, window.count < limit ? nil : last)
+    }
+
     static func version(of stream: StreamID, _ db: Database) throws -> Int64? {
         try Int64.fetchOne(
             db.cachedStatement(sql: "SELECT version FROM herald_aggregates WHERE stream_type = ? AND stream_id = ?"),
