@@ -177,7 +177,7 @@ let package = Package(
         .executableTarget(
             name: "MallBenchmarks",
             dependencies: [
-                "Herald", "HeraldSQLite", "MallApp", "MallCatalog", "MallKernel", "MallOrderingEvents", "MallOrdering", "Resilience",
+                "Herald", "HeraldSQLite", "MallApp", "MallCatalog", "MallKernel", "MallOrderingEvents", "MallOrdering", "Resilience", "Scheduling",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),

@@ -26,6 +26,8 @@ import Logging
 /// 6. With `--catalog`, instead: the shop at 100,000 products (``CatalogBench``).
 /// 7. With `--governance`, instead: what the breaker, rate limiter and bulkhead cost a call,
 ///    and orders end to end with the ingress limits on and off (``GovernanceBench``).
+/// 8. With `--jobs`, instead: the job scheduler's cost per item, and `mall reconcile`
+///    (with and without `--repair`) over `--reconcile-orders` orders (``JobsBench``).
 @main
 struct MallBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -38,12 +40,13 @@ struct MallBench: AsyncParsableCommand {
     @Option(help: "Products of the --catalog shop.") var products = 100_000
     @Option(help: "Orders the --catalog run reconciles.") var reconcileOrders = 100_000
     @Option(help: "Product edits the --catalog run times at each size.") var edits = 500
-    @Option(help: "Keep the --catalog shop's SQLite file at this path (to serve it again by hand).") var keep: String?
+    @Option(help: "Keep the --catalog or --jobs shop's SQLite file at this path (to serve it again by hand).") var keep: String?
     @Flag(help: "Print one JSON object.") var json = false
     @Flag(help: "What each stage of an order costs in process.") var stages = false
     @Flag(help: "GET /products latency while 64 clients log in.") var loginStorm = false
     @Flag(help: "The shop at --products products: edits, listing, search, orders, reconciliation.") var catalog = false
     @Flag(help: "What governance costs: per call in process, and orders end to end with ingress limits on and off.") var governance = false
+    @Flag(help: "The job scheduler's cost per item, and reconciliation over --reconcile-orders orders.") var jobs = false
 
     static let members = 64
 
@@ -51,8 +54,8 @@ struct MallBench: AsyncParsableCommand {
         guard orders > 0, concurrency > 0, rate > 0, seconds > 0, products >= 1000, reconcileOrders > 0, edits > 0 else {
             throw ValidationError("--orders, --concurrency, --rate, --seconds, --reconcile-orders and --edits must be positive; --products at least 1000")
         }
-        guard [stages, loginStorm, catalog, governance].count(where: { $0 }) <= 1 else {
-            throw ValidationError("choose one of --stages, --login-storm, --catalog, --governance")
+        guard [stages, loginStorm, catalog, governance, jobs].count(where: { $0 }) <= 1 else {
+            throw ValidationError("choose one of --stages, --login-storm, --catalog, --governance, --jobs")
         }
     }
 
@@ -66,6 +69,8 @@ struct MallBench: AsyncParsableCommand {
                 products: products, reconcileOrders: reconcileOrders, orders: orders, edits: edits, concurrency: concurrency, seconds: seconds, members: Self.members,
                 keep: keep)
             Self.report(try await CatalogBench.run(settings), json: json)
+        } else if jobs {
+            Self.report(try await JobsBench.run(JobsBench.Settings(reconcileOrders: reconcileOrders, keep: keep)), json: json)
         } else if governance {
             Self.report(try await GovernanceBench.run(orders: orders, concurrency: concurrency, members: Self.members), json: json)
         } else {

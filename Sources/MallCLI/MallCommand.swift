@@ -176,6 +176,10 @@ struct Reconcile: AsyncParsableCommand {
         let grace = Duration.milliseconds(Int64(submittedGrace * 1000))
         var configuration = try database.configuration()
         if let gatewayURL { configuration.gatewayURL = gatewayURL }
+        // One pass over the whole file: mapping it gains nothing (100,000 orders, a 630 MB
+        // file: 11.2 s unmapped, 12.9 s mapped) and its mapped pages would count as the
+        // command's memory (56 MB → 290 MB peak resident). MALL_SQLITE_MMAP_MIB still decides.
+        if ProcessInfo.processInfo.environment["MALL_SQLITE_MMAP_MIB"] == nil { configuration.sqliteMemoryMapMiB = 0 }
         guard repair else {
             let report = try await Mall.withMall(configuration, logger: quietLogger) { try await $0.reconcile(submittedGrace: grace) }
             Self.show(report)

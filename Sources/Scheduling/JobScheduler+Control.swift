@@ -61,26 +61,35 @@ extension JobScheduler {
         for job in jobs {
             let work = engine.unitOfWork()
             let control = try await work.load(JobControl.self, id: job.name)
-            let history = try await work.load(JobHistoryBook.self, id: job.name)
             let leases = Dictionary(try await engine.store.leases(subscription: Self.leaseName(job.name)).map { ($0.partition, $0) }) { $1 }
             var items: [JobStatus.Item] = []
+            var lastRun: JobRunRecord?
             for item in 0..<job.itemCount {
-                let state = try await work.load(JobItemState.self, id: JobItemState.id(job: job.name, item: item))
+                let id = JobItemState.id(job: job.name, item: item)
+                let state = try await work.load(JobItemState.self, id: id)
+                if let last = try await work.load(JobHistoryBook.self, id: id)?.runs.last, last.endedAt >= (lastRun?.endedAt ?? .distantPast) {
+                    lastRun = last
+                }
                 let lease = leases[item].flatMap { $0.expiresAt > now ? $0 : nil }
                 items.append(JobStatus.Item(item: item, parameter: job.itemParameters[item], owner: lease?.owner, runningSince: state?.running?.startedAt))
             }
             statuses.append(JobStatus(
                 name: job.name, schedule: job.schedule.description, paused: control?.paused ?? false, nextFire: job.schedule.nextFire(after: now),
-                lastRun: history?.runs.last, items: items))
+                lastRun: lastRun, items: items))
         }
         return statuses
     }
 
-    /// A job's latest runs, newest first.
+    /// A job's latest runs, of all its items, the last to end first.
     public func history(_ job: String, limit: Int = 100) async throws -> [JobRunRecord] {
         try requireJob(job)
-        let runs = try await engine.unitOfWork().load(JobHistoryBook.self, id: job)?.runs ?? []
-        return Array(runs.reversed().prefix(max(limit, 0)))
+        let work = engine.unitOfWork()
+        var runs: [JobRunRecord] = []
+        for item in 0..<(jobs.first { $0.name == job }?.itemCount ?? 0) {
+            runs += try await work.load(JobHistoryBook.self, id: JobItemState.id(job: job, item: item))?.runs ?? []
+        }
+        runs.sort { ($0.endedAt, $0.item) > ($1.endedAt, $1.item) }
+        return Array(runs.prefix(max(limit, 0)))
     }
 
     private func requireJob(_ name: String) throws {

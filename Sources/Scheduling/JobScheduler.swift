@@ -21,6 +21,9 @@ import Synchronization
 /// - **No overlap.** An item claimed and not yet ended is not claimed again until its
 ///   node has lost the item's lease (a node that stops renewing: dead, or cut off from the
 ///   store), or its timeout and a lease duration have passed; the run counts as abandoned.
+///   A node keeps renewing the lease of an item it is running even once the item belongs
+///   to another node (a node joined): the item moves when the run ends. A node that finds
+///   the lease of an item it is running taken cancels that run.
 /// - **Misfires.** Fire times found later than ``Job/misfireThreshold`` (the job was not
 ///   running anywhere, say) are run once or skipped, per ``Job/misfire``; never one run each.
 /// - Pause, resume and manual triggers are stored (``pause(_:by:)``…) and announced: every
@@ -34,8 +37,8 @@ public final class JobScheduler: Service, Sendable {
     public let leaseDuration: Duration
     public let retention: JobRetention
     let logger: Logger
-    /// Items with a run in progress on this node, as `job#item`.
-    private let inFlight = Mutex<Set<String>>([])
+    /// Items with a run in progress on this node, by `job#item`.
+    private let inFlight = Mutex<[String: RunUnderWay]>([:])
     /// The live nodes at the last heartbeat and when it was, and the leases this node holds
     /// (by `job#item`): renewed only once a third of their time is gone, not every tick.
     private let held = Mutex<(nodes: [String], heartbeatAt: Date?, leases: [String: PartitionLease])>(([], nil, [:]))
@@ -114,23 +117,39 @@ public final class JobScheduler: Service, Sendable {
         defer { held.withLock { $0 = (nodes, heartbeatAt, kept) } }
         for job in jobs {
             let control = try await engine.unitOfWork().load(JobControl.self, id: job.name)
-            let mine = Partitioning(count: job.itemCount, leaseDuration: leaseDuration).partitions(of: node, among: nodes)
-            for item in mine {
+            let mine = Set(Partitioning(count: job.itemCount, leaseDuration: leaseDuration).partitions(of: node, among: nodes))
+            let running = inFlight.withLock { $0 }
+            for item in 0..<job.itemCount {
                 let key = JobItemState.id(job: job.name, item: item)
+                let underWay = running[key]
+                guard mine.contains(item) || underWay != nil else { continue }
                 var lease = leases[key]
                 if lease.map({ $0.expiresAt <= renewBefore }) ?? true {
                     lease = try await engine.store.acquireLease(
                         subscription: Self.leaseName(job.name), partition: item, owner: node, now: now, expiresAt: expiresAt)
                 }
-                guard let lease else { continue }
-                kept[key] = lease
-                guard !inFlight.withLock({ $0.contains(key) }) else { continue }
-                guard let claimed = try await claim(job, item: item, control: control, lease: lease, now: now) else { continue }
-                inFlight.withLock { _ = $0.insert(key) }
-                collect {
-                    defer { self.inFlight.withLock { _ = $0.remove(key) } }
-                    return await self.execute(job, item: item, claimed)
+                guard let lease else {
+                    if let underWay {
+                        logger.warning("another node took the lease of an item running here; cancelling the run", metadata: ["job": "\(job.name)", "item": "\(item)"])
+                        underWay.cancel()
+                    }
+                    continue
                 }
+                kept[key] = lease
+                guard mine.contains(item), underWay == nil else { continue }  // renewed for the run under way only
+                guard let claimed = try await claim(job, item: item, control: control, lease: lease, now: now) else { continue }
+                let run = RunUnderWay()
+                inFlight.withLock { $0[key] = run }
+                collect {
+                    defer { self.inFlight.withLock { _ = $0.removeValue(forKey: key) } }
+                    return await self.execute(job, item: item, claimed, run)
+                }
+            }
+        }
+        // Items this node no longer keeps (another node's now, their runs ended): handed over at once.
+        for (key, lease) in leases where kept[key] == nil && lease.expiresAt > now {
+            do { try await engine.store.releaseLease(lease) } catch {
+                logger.warning("releasing a job item's lease failed; it will expire", metadata: ["item": "\(key)", "error": "\(error)"])
             }
         }
     }
@@ -185,7 +204,7 @@ public final class JobScheduler: Service, Sendable {
                     || state.lastTriggerRun != loaded.lastTriggerRun || !records.isEmpty
                 else { return nil }  // nothing due: no commit
                 try work.save(&state)
-                if !records.isEmpty { try await record(records, in: work, job: job.name, now: now) }
+                if !records.isEmpty { try await record(records, in: work, id: id, now: now) }
                 return due == nil ? nil : state.running
             }
         } catch is ConcurrencyConflict {
@@ -193,13 +212,15 @@ public final class JobScheduler: Service, Sendable {
         }
     }
 
-    private func execute(_ job: Job, item: Int, _ running: JobItemState.Running) async -> JobRunRecord? {
+    private func execute(_ job: Job, item: Int, _ running: JobItemState.Running, _ underWay: RunUnderWay) async -> JobRunRecord? {
         let run = JobRun(
             job: job.name, item: item, itemCount: job.itemCount, parameter: job.itemParameters[item], fireTime: running.fireTime,
             trigger: running.trigger, node: node)
         var outcome = JobRunRecord.Outcome.succeeded, failure: String?
         do {
-            try await withTimeout(job.timeout, clock: clock) { try await job.body(run) }
+            try await underWay.run { [clock] in try await withTimeout(job.timeout, clock: clock) { try await job.body(run) } }
+        } catch where underWay.isCancelled {
+            (outcome, failure) = (.failed, "cancelled: this node lost the item's lease")
         } catch let timedOut as TimedOut {
             (outcome, failure) = (.timedOut, timedOut.description)
         } catch {
@@ -217,7 +238,7 @@ public final class JobScheduler: Service, Sendable {
                 guard var state = try await work.load(JobItemState.self, id: id), state.running == running else { return }  // taken over meanwhile
                 state.running = nil
                 try work.save(&state)
-                try await self.record([record], in: work, job: job.name, now: record.endedAt)
+                try await self.record([record], in: work, id: id, now: record.endedAt)
             }
         } catch {
             logger.error("could not record a job run's end; it counts as abandoned once its timeout passes", metadata: ["job": "\(job.name)", "error": "\(error)"])
@@ -225,9 +246,36 @@ public final class JobScheduler: Service, Sendable {
         return record
     }
 
-    private func record(_ records: [JobRunRecord], in work: UnitOfWork, job: String, now: Date) async throws {
-        var book = try await work.load(JobHistoryBook.self, id: job) ?? JobHistoryBook(id: job)
+    /// Adds runs to the history of the item `id` (``JobItemState/id(job:item:)``).
+    private func record(_ records: [JobRunRecord], in work: UnitOfWork, id: String, now: Date) async throws {
+        var book = try await work.load(JobHistoryBook.self, id: id) ?? JobHistoryBook(id: id)
         for record in records { book.append(record, retention: retention, now: now) }
         try work.save(&book)
+    }
+}
+
+/// A run under way on this node, which the scheduler cancels when the item's lease is lost.
+final class RunUnderWay: Sendable {
+    private let state = Mutex<(task: Task<Void, any Error>?, cancelled: Bool)>((nil, false))
+
+    var isCancelled: Bool { state.withLock { $0.cancelled } }
+
+    func cancel() {
+        let task = state.withLock { state in
+            state.cancelled = true
+            return state.task
+        }
+        task?.cancel()
+    }
+
+    /// Runs `body` in a task of its own, which ``cancel()`` cancels (as does cancelling the caller).
+    func run(_ body: @escaping @Sendable () async throws -> Void) async throws {
+        let task = Task { try await body() }
+        let cancelled = state.withLock { state in
+            state.task = task
+            return state.cancelled
+        }
+        if cancelled { task.cancel() }
+        try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
     }
 }

@@ -29,7 +29,7 @@ import Testing
 
         func node(_ name: String, _ jobs: (Effects) throws -> [Job]) throws -> JobScheduler {
             let engine = HeraldEngine(store: store, clock: clock, logger: JobSchedulerTests.quiet, node: name)
-            return try JobScheduler(engine: engine, jobs: try jobs(effects), tickInterval: .seconds(1), leaseDuration: .seconds(10), retention: JobRetention(runsPerJob: 1000))
+            return try JobScheduler(engine: engine, jobs: try jobs(effects), tickInterval: .seconds(1), leaseDuration: .seconds(10), retention: JobRetention(runsPerItem: 1000))
         }
 
         /// Advances the clock a second at a time for `seconds`, ticking every node in `nodes` each second.
@@ -163,13 +163,25 @@ import Testing
         let shop = Shop()
         let engine = HeraldEngine(store: shop.store, clock: shop.clock, logger: Self.quiet, node: "node-a")
         let node = try JobScheduler(
-            engine: engine, jobs: try Self.everyTenSeconds(items: 1)(shop.effects), retention: JobRetention(runsPerJob: 3, age: .seconds(3600)))
+            engine: engine, jobs: try Self.everyTenSeconds(items: 1)(shop.effects), retention: JobRetention(runsPerItem: 3, age: .seconds(3600)))
         try await shop.run([node], seconds: 60)
         let history = try await node.history("sweep")
         #expect(history.count == 3)
         #expect(history.map(\.fireTime) == history.map(\.fireTime).sorted(by: >), "newest first")
         #expect(history.first?.fireTime == shop.clock.now())
         #expect(history.allSatisfy { $0.outcome == .succeeded && $0.node == "node-a" })
+    }
+
+    @Test func everyItemOfAJobEndingAtOnceRecordsItsRunAndIsFreeForTheNextFireTime() async throws {
+        let shop = Shop()
+        let node = try shop.node("node-a", Self.everyTenSeconds(items: 16))
+        try await shop.run([node], seconds: 40)
+        let runs = shop.effects.all
+        #expect(runs.count >= 3 * 16, "every item ran at each fire time after the first sight: \(runs.count)")
+        let history = try await node.history("sweep", limit: 1000)
+        #expect(history.count == runs.count, "every run's end is recorded")
+        #expect(history.allSatisfy { $0.outcome == .succeeded })
+        #expect(try await node.status().first?.items.allSatisfy { $0.runningSince == nil } == true, "no item left running")
     }
 
     /// Polls without a clock: for a task to reach a point (never a timing claim).
@@ -201,5 +213,71 @@ extension JobSchedulerTests {
         #expect(started.withLock { $0 }.contains("node-b"), "the item ran on node-b without waiting an hour")
         #expect(try await b.history("long").contains { $0.outcome == .abandoned && $0.node == "node-a" })
         killed.cancel()
+    }
+
+    /// A node that stalled past its lease while running an item (frozen, cut off) finds the
+    /// item's lease taken when it ticks again: it cancels its run, which ends as failed,
+    /// and leaves the item's state to the node that holds it now.
+    @Test func aNodeThatFindsTheLeaseOfItsRunningItemTakenCancelsTheRun() async throws {
+        let shop = Shop()
+        let clock = shop.clock
+        let started = Mutex<[String]>([]), cancelled = Mutex(false)
+        func jobs(_ effects: Effects) throws -> [Job] {
+            [try Job(name: "long", schedule: CronSchedule("*/10 * * * * *"), items: 1, timeout: .seconds(3600)) { run in
+                started.withLock { $0.append(run.node) }
+                guard run.node == "node-a" else { return }
+                do { try await clock.sleep(until: clock.now().addingTimeInterval(7200)) } catch {
+                    cancelled.withLock { $0 = true }
+                    throw error
+                }
+            }]
+        }
+        let a = try shop.node("node-a", jobs), b = try shop.node("node-b", jobs)
+        try await a.runDue()
+        clock.advance(by: .seconds(10))
+        let stalled = Task { try await a.runDue() }  // node-a starts the run, then stops ticking for a while
+        try await waitUntil { started.withLock { $0 } == ["node-a"] }
+        try await shop.run([b], seconds: 25)
+        #expect(started.withLock { $0 }.contains("node-b"), "node-b took the item over")
+        #expect(!cancelled.withLock { $0 }, "node-a has not ticked yet")
+
+        try await a.runDue()  // node-a is back: the item's lease is node-b's
+        try await waitUntil { cancelled.withLock { $0 } }  // node-a's run was cancelled
+        let records = try await stalled.value
+        #expect(records.map(\.outcome) == [.failed] && records.first?.error?.contains("lost the item's lease") == true, "\(records)")
+        let history = try await b.history("long", limit: 100)
+        #expect(history.contains { $0.outcome == .abandoned && $0.node == "node-a" }, "node-b recorded node-a's run as abandoned")
+        #expect(!history.contains { $0.outcome == .failed }, "node-a's late end changed nothing")
+    }
+
+    /// A node joins while another runs an item that now belongs to it: the item moves once
+    /// the run ends, not before, so it never runs on both.
+    @Test func anItemMovesToANodeThatJoinedOnlyOnceItsRunEnds() async throws {
+        let shop = Shop()
+        let clock = shop.clock
+        let gate = Mutex(false), running = Mutex<[String: Int]>([:]), overlapped = Mutex(false)
+        func jobs(_ effects: Effects) throws -> [Job] {
+            [try Job(name: "long", schedule: CronSchedule("*/10 * * * * *"), items: 2, timeout: .seconds(3600)) { run in
+                let key = "\(run.item)"
+                if running.withLock({ $0[key, default: 0] += 1; return $0[key]! }) > 1 { overlapped.withLock { $0 = true } }
+                defer { running.withLock { $0[key, default: 0] -= 1 } }
+                effects.body(run)
+                if run.node == "node-a", run.item == 1 { while !gate.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(1)) } }
+            }]
+        }
+        let a = try shop.node("node-a", jobs)
+        try await a.runDue()
+        clock.advance(by: .seconds(10))
+        let first = Task { try await a.runDue() }  // both items on node-a; item 1 runs until the gate opens
+        try await waitUntil { shop.effects.all.contains { $0.item == 1 } }
+        let b = try shop.node("node-b", jobs)
+        try await shop.run([a, b], seconds: 30)  // node-b joins: item 1 is its, but runs on node-a
+        #expect(!shop.effects.all.contains { $0.item == 1 && $0.node == "node-b" }, "item 1 did not start on node-b while node-a ran it")
+        gate.withLock { $0 = true }
+        _ = try await first.value
+        try await shop.run([a, b], seconds: 20)
+        #expect(shop.effects.all.contains { $0.item == 1 && $0.node == "node-b" }, "item 1 moved to node-b once its run ended")
+        #expect(!overlapped.withLock { $0 }, "no item ran twice at once")
+        #expect(try await b.history("long", limit: 100).allSatisfy { $0.outcome == .succeeded })
     }
 }
