@@ -10,6 +10,7 @@ import MallMembers
 import MallOrdering
 import MallPayment
 import MallPricing
+import Prometheus
 
 /// The Mall application: every bounded context on one Herald engine, the subscriptions
 /// that connect them, and the use cases that span contexts (which compose the contexts'
@@ -31,10 +32,18 @@ public struct Mall: Sendable {
     public let drills: DrillService
     /// The governance rules in force on this node (the degradation switches among them).
     public let rulesInForce: RulesInForce
+    /// What the engine counts (commits, handlers), for the server's `/metrics`; `nil` when off.
+    public let metricsRegistry: PrometheusCollectorRegistry?
 
     /// - Parameter gateway: the payment gateway; by default one in process that sends no
     ///   callbacks (whoever drives this Mall signs them, as tests do).
-    public init(engine: HeraldEngine, configuration: MallConfiguration, gateway: any PaymentGateway = FakeGateway.silent()) {
+    /// - Parameter metricsRegistry: where the server's `/metrics` collects, the registry
+    ///   `engine` counts into (if any).
+    public init(
+        engine: HeraldEngine, configuration: MallConfiguration, gateway: any PaymentGateway = FakeGateway.silent(),
+        metricsRegistry: PrometheusCollectorRegistry? = nil
+    ) {
+        self.metricsRegistry = metricsRegistry
         self.configuration = configuration
         self.engine = engine
         self.gateway = gateway

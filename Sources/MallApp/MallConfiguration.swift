@@ -88,6 +88,8 @@ public struct MallConfiguration: Sendable {
     public var pricing: PricingPolicy = MallConfiguration.defaultPricing
     /// What an acknowledged write survives (SQLite; PostgreSQL follows its server's settings).
     public var durability: Durability = .normal
+    /// Whether the server counts requests and serves `GET /metrics` (`MALL_METRICS`, on by default).
+    public var metrics = true
     /// How much of the SQLite file each read connection maps into memory, in MiB (0: none).
     /// Reads of a large catalog then skip a system call and a copy per page; the mapped
     /// pages count towards resident memory while the kernel keeps them.
@@ -204,6 +206,7 @@ public struct MallConfiguration: Sendable {
         if let value = try settings.integer("MALL_MAX_UNPAID_ORDERS", 1...10_000) { configuration.maxUnpaidOrdersPerMember = value }
         if let value = try settings.integer("MALL_MAX_LINE_QUANTITY", 1...999) { configuration.maxLineQuantity = value }
         if let value = try settings.choice("MALL_LOG_FORMAT", LogFormat.self) { configuration.logFormat = value }
+        if let value = try settings.choice("MALL_METRICS", Switch.self) { configuration.metrics = value == .on }
         try settings.rateLimit("MALL_FAILED_LOGINS", &configuration.failedLoginLimit)
         try settings.rateLimit("MALL_REGISTRATIONS", &configuration.registrationLimit)
         try settings.rateLimit("MALL_ORDERS", &configuration.orderLimit)

@@ -5,6 +5,7 @@ import Logging
 import MallGateway
 import MallPayment
 import PostgresNIO
+import Prometheus
 import Synchronization
 
 extension Mall {
@@ -26,7 +27,7 @@ extension Mall {
             let store = try SQLiteEventStore(
                 path: configuration.database,
                 options: .init(synchronous: synchronous, readMemoryMap: configuration.sqliteMemoryMapMiB * 1024 * 1024))
-            let mall = Mall(engine: HeraldEngine(store: store, registry: .mall, logger: logger), configuration: configuration, gateway: gateway)
+            let mall = Mall(store: store, configuration: configuration, logger: logger, gateway: gateway)
             try await mall.prepareProjections()
             return try await body(mall)
         }
@@ -38,10 +39,20 @@ extension Mall {
             group.addTask { try await store.run() }
             defer { group.cancelAll() }
             try await store.migrate()
-            let mall = Mall(engine: HeraldEngine(store: store, registry: .mall, logger: logger), configuration: configuration, gateway: gateway)
+            let mall = Mall(store: store, configuration: configuration, logger: logger, gateway: gateway)
             try await mall.prepareProjections()
             return try await body(mall)
         }
+    }
+}
+
+extension Mall {
+    /// A shop on `store`, with a metrics registry its engine counts into unless
+    /// ``MallConfiguration/metrics`` is off.
+    init(store: any EventStore, configuration: MallConfiguration, logger: Logger, gateway: any PaymentGateway) {
+        let registry = configuration.metrics ? PrometheusCollectorRegistry() : nil
+        let engine = HeraldEngine(store: store, registry: .mall, logger: logger, metrics: registry.map { PrometheusMetricsFactory(registry: $0) })
+        self.init(engine: engine, configuration: configuration, gateway: gateway, metricsRegistry: registry)
     }
 }
 

@@ -21,8 +21,8 @@ import Synchronization
 /// 2. Reconciliation: orders are placed in process until `--reconcile-orders` (100,000)
 ///    exist, then `mall reconcile` and `mall reconcile --repair` run on the database as
 ///    child processes: `reconcile_seconds` / `reconcile_rss_mb` and
-///    `reconcile_repair_seconds` / `reconcile_repair_rss_mb` (peak resident memory, from
-///    `wait4`'s `ru_maxrss`).
+///    `reconcile_repair_seconds` / `reconcile_repair_rss_mb` (peak resident memory: `VmHWM`,
+///    see ``ChildProcess``).
 enum JobsBench {
     struct Settings {
         var jobs = 10

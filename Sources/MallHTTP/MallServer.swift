@@ -20,6 +20,8 @@ public struct MallServer: Sendable {
     let drills: DrillRunner
     /// This node's job scheduler: the admin routes steer it; run it beside the server.
     public let jobs: JobScheduler
+    /// What `GET /metrics` serves; `nil` with ``MallConfiguration/metrics`` off.
+    public let metrics: ServerMetrics?
 
     /// - Parameter drillTarget: the knobs of the payment gateway fault drills act on (the
     ///   fake gateway's); `nil`: drills are recorded but cannot be injected here.
@@ -30,6 +32,7 @@ public struct MallServer: Sendable {
         limits = try IngressLimits(mall.configuration, clock: mall.engine.clock, rulesInForce: mall.rulesInForce)
         drills = DrillRunner(drills: mall.drills, target: drillTarget, paymentWindow: mall.configuration.paymentWindow, logger: logger)
         jobs = try mall.jobScheduler()
+        metrics = mall.configuration.metrics ? ServerMetrics(engine: mall.engine, jobs: jobs, registry: mall.metricsRegistry) : nil
     }
 
     /// The router: every context's route collection, the admin ones under `/admin` behind
@@ -38,6 +41,7 @@ public struct MallServer: Sendable {
     public func router() -> Router<MallRequestContext> {
         let router = Router(context: MallRequestContext.self)
         let methods = RouteMethods()
+        if let metrics { router.add(middleware: HTTPMetricsMiddleware(metrics: metrics)) }
         router.add(middleware: LoadSheddingMiddleware(limits: limits))
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: MethodNotAllowedMiddleware(routes: methods))
@@ -57,6 +61,13 @@ public struct MallServer: Sendable {
         admin.addRoutes(MemberRoutes(mall: mall, limits: limits).admin())
         admin.addRoutes(OperationsRoutes(mall: mall, limits: limits).admin())
         admin.addRoutes(JobRoutes(jobs: jobs).admin())
+        if let metrics {
+            router.group().add(middleware: AdminAuthentication(mall: mall)).get("/metrics") { _, _ in
+                Response(
+                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                    body: .init(byteBuffer: ByteBuffer(string: try await metrics.scrape())))
+            }
+        }
         methods.load(router.routes)
         return router
     }

@@ -19,9 +19,11 @@ import TestSupport
         defer { server.terminate() }
         let client = MallClient(baseURL: server.baseURL)
         let ada = try await client.member("ada")
+        try await client.waitUntilCaughtUp()  // the seeded catalog is in the read side (on PostgreSQL it may trail the start)
         var cancelled: [String] = []
         for _ in 0..<2 {
-            let id = try #require(try await client.placeOrder(ada.token, [("teapot", 1)]).string("id"))
+            let placed = try await client.placeOrder(ada.token, [("teapot", 1)])
+            let id = try #require(placed.string("id"), "POST /orders: \(placed.status) \(placed.json ?? "")")
             _ = try await client.waitForOrder(id, token: ada.token, status: "awaitingPayment")
             #expect(try await client.send("POST", "/orders/\(id)/cancel", token: ada.token).status == 200)
             cancelled.append(id)

@@ -74,6 +74,7 @@ public final class UnitOfWork {
     let store: any EventStore
     let clock: any HeraldClock
     let cache: AggregateCache?
+    let metrics: HeraldMetrics?
     /// Applied to events appended from now on.
     public var cause: Cause
     private var loadedVersions: [StreamID: Int64] = [:]
@@ -97,7 +98,8 @@ public final class UnitOfWork {
 
     /// - Parameter cache: decoded aggregates to reuse across units of work (an engine's
     ///   units of work share one); `nil` decodes every load.
-    public init(store: any EventStore, clock: any HeraldClock, cause: Cause = Cause(), cache: AggregateCache? = nil) {
+    public init(store: any EventStore, clock: any HeraldClock, cause: Cause = Cause(), cache: AggregateCache? = nil, metrics: HeraldMetrics? = nil) {
+        self.metrics = metrics
         self.store = store
         self.clock = clock
         self.cause = cause
@@ -190,7 +192,11 @@ public final class UnitOfWork {
     public func commit() async throws -> [EventEnvelope] {
         guard hasChanges else { return [] }
         let changeset = try makeChangeset(recordedAt: clock.now())
-        let recorded = try await store.commit(changeset)
+        let recorded = if let metrics {
+            try await metrics.commit(.unitOfWork, changeset) { try await store.commit(changeset) }
+        } else {
+            try await store.commit(changeset)
+        }
         for write in changeset.aggregates {
             loadedVersions[write.stream] = write.newVersion
             if let saved = staged.aggregates[write.stream] { cache?.store(saved.value, stream: write.stream, version: write.newVersion, state: write.state) }

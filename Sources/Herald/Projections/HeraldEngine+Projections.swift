@@ -89,7 +89,7 @@ extension HeraldEngine {
     func generationWorker(_ projection: Projection, _ generation: ProjectionState.Generation) throws -> SubscriptionWorker {
         try SubscriptionWorker(
             subscription: projection.subscription(for: generation), store: store, registry: registry, clock: clock, random: random,
-            logger: logger, cache: aggregateCache, projectionFence: ProjectionFence(projection: projection.name, generation: generation.number))
+            logger: logger, cache: aggregateCache, metrics: metrics, projectionFence: ProjectionFence(projection: projection.name, generation: generation.number))
     }
 
     /// Rebuilds `projection` from the start of the log into fresh tables while its current

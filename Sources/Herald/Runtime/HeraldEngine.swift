@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Logging
 
@@ -22,6 +23,8 @@ public struct HeraldEngine: Sendable {
     public let aggregateCache: AggregateCache
     /// This process's name in partition leases; unique per process by default.
     public let node: String
+    /// Commits and handler calls counted and timed, when the application gave a factory.
+    public let metrics: HeraldMetrics?
     /// The serving generation of each projection, as this engine last read it.
     public let projectionStates = ProjectionStateCache()
     /// Named wake-ups (``announce(_:)``): the store's when it is an ``AnnouncingStore``, so
@@ -32,8 +35,9 @@ public struct HeraldEngine: Sendable {
         store: any EventStore, registry: EventRegistry = EventRegistry(),
         clock: any HeraldClock = SystemClock(), random: any RandomSource = SystemRandomSource(),
         logger: Logger = Logger(label: "herald"), aggregateCache: AggregateCache = AggregateCache(),
-        node: String = HeraldEngine.defaultNodeName()
+        node: String = HeraldEngine.defaultNodeName(), metrics: (any MetricsFactory)? = nil
     ) {
+        self.metrics = metrics.map(HeraldMetrics.init(factory:))
         self.aggregateCache = aggregateCache
         self.node = node
         self.store = store
@@ -46,7 +50,7 @@ public struct HeraldEngine: Sendable {
 
     /// A new, empty unit of work; events it appends carry `cause`.
     public func unitOfWork(cause: UnitOfWork.Cause = .init()) -> UnitOfWork {
-        UnitOfWork(store: store, clock: clock, cause: cause, cache: aggregateCache)
+        UnitOfWork(store: store, clock: clock, cause: cause, cache: aggregateCache, metrics: metrics)
     }
 
     /// `<host>-<pid>-<random>`: unique among the processes sharing a database.
@@ -72,7 +76,7 @@ public struct HeraldEngine: Sendable {
     private func makeWorker(_ subscription: Subscription, slot: PartitionSlot?) throws -> SubscriptionWorker {
         try SubscriptionWorker(
             subscription: subscription, store: store, registry: registry, clock: clock, random: random, logger: logger,
-            cache: aggregateCache, slot: slot)
+            cache: aggregateCache, metrics: metrics, slot: slot)
     }
 
     /// The coordinator running this node's partitions of a partitioned subscription.

@@ -38,6 +38,7 @@ public final class SubscriptionWorker: Sendable {
     let random: any RandomSource
     let logger: Logger
     let cache: AggregateCache?
+    let metrics: HeraldMetrics?
     /// The partition this worker handles, for a partitioned subscription.
     public let slot: PartitionSlot?
     /// For a projection's worker: the generation its commits belong to.
@@ -53,10 +54,11 @@ public final class SubscriptionWorker: Sendable {
     private let nothingParked = Mutex(false)
 
     init(subscription: Subscription, store: any EventStore, registry: EventRegistry,
-         clock: any HeraldClock, random: any RandomSource, logger: Logger, cache: AggregateCache? = nil,
+         clock: any HeraldClock, random: any RandomSource, logger: Logger, cache: AggregateCache? = nil, metrics: HeraldMetrics? = nil,
          slot: PartitionSlot? = nil, projectionFence: ProjectionFence? = nil) throws {
         try subscription.validate()
         self.cache = cache
+        self.metrics = metrics
         self.slot = slot
         self.projectionFence = projectionFence
         if let slot {
@@ -357,26 +359,10 @@ public final class SubscriptionWorker: Sendable {
     private func attempt(_ event: EventEnvelope, previousAttempts: Int, work: UnitOfWork) async throws -> (any Error)? {
         let delivery = Delivery(envelope: event, previousAttempts: previousAttempts, registry: registry)
         do {
-            switch subscription.handler {
-            case .transactional(let handle):
-                work.cause = UnitOfWork.Cause(handling: event)
-                work.beginSavepoint()
-                do {
-                    try await handle(delivery, work)
-                    work.releaseSavepoint()
-                } catch {
-                    work.rollbackToSavepoint()
-                    throw error
-                }
-            case .external(let inbox, let handle):
-                if inbox, try await store.inboxContains(subscription: name, eventID: event.eventID) { return nil }
-                try await handle(delivery)
-                if inbox {
-                    var changeset = Changeset(recordedAt: clock.now())
-                    changeset.subscription = SubscriptionProgress(subscription: name)
-                    changeset.subscription?.inbox = [event.eventID]
-                    _ = try await store.commit(changeset)
-                }
+            if let metrics {
+                try await metrics.handler(name) { try await call(delivery, work: work) }
+            } else {
+                try await call(delivery, work: work)
             }
             return nil
         } catch {
@@ -389,6 +375,32 @@ public final class SubscriptionWorker: Sendable {
                 metadata: ["position": "\(event.position)", "eventType": "\(event.eventType)",
                            "attempt": "\(previousAttempts + 1)", "error": "\(error)"])
             return error
+        }
+    }
+
+    /// One call of the handler, with its inbox check and entry for an external one.
+    private func call(_ delivery: Delivery, work: UnitOfWork) async throws {
+        let event = delivery.envelope
+        switch subscription.handler {
+        case .transactional(let handle):
+            work.cause = UnitOfWork.Cause(handling: event)
+            work.beginSavepoint()
+            do {
+                try await handle(delivery, work)
+                work.releaseSavepoint()
+            } catch {
+                work.rollbackToSavepoint()
+                throw error
+            }
+        case .external(let inbox, let handle):
+            if inbox, try await store.inboxContains(subscription: name, eventID: event.eventID) { return }
+            try await handle(delivery)
+            if inbox {
+                var changeset = Changeset(recordedAt: clock.now())
+                changeset.subscription = SubscriptionProgress(subscription: name)
+                changeset.subscription?.inbox = [event.eventID]
+                _ = try await store.commit(changeset)
+            }
         }
     }
 
@@ -413,7 +425,8 @@ public final class SubscriptionWorker: Sendable {
         guard !changeset.isEmpty else { return 0 }
         changeset.subscription?.fence = try slot?.fence()
         changeset.projectionFence = projectionFence
-        return try await store.commit(changeset).count
+        guard let metrics else { return try await store.commit(changeset).count }
+        return try await metrics.commit(.subscription, changeset) { try await store.commit(changeset) }.count
     }
 
     /// Where a new checkpoint starts: per ``Subscription/startPosition``, or, for a new

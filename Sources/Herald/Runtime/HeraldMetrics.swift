@@ -1,0 +1,94 @@
+import CoreMetrics
+import Synchronization
+
+/// What Herald counts and times, through swift-metrics, with the factory the application
+/// gives its engine (``HeraldEngine/init(store:registry:clock:random:logger:aggregateCache:node:metrics:)``):
+/// a Prometheus registry, say. An engine without one records nothing.
+///
+/// - `herald_commits_total{kind}` and `herald_commit_duration_seconds{kind}`: commits that
+///   succeeded and how long each took, by `kind`: `unit_of_work` (an application's change)
+///   or `subscription` (a batch of handled events with its checkpoint).
+/// - `herald_commit_conflicts_total{kind}`: commits refused on a version check.
+/// - `herald_events_committed_total{type}`: events appended, by event type (so
+///   `OrderPaid` and `OrderCancelled` count orders by outcome).
+/// - `herald_handler_duration_seconds{subscription}` and
+///   `herald_handler_failures_total{subscription}`: each handler call, and those that failed.
+public final class HeraldMetrics: Sendable {
+    enum CommitKind: String {
+        case unitOfWork = "unit_of_work"
+        case subscription
+    }
+
+    private let factory: any MetricsFactory
+    private let commits: [String: (count: Counter, duration: CoreMetrics.Timer, conflicts: Counter)]
+    private let eventTypes = Mutex<[String: Counter]>([:])
+    private let handlers = Mutex<[String: (duration: CoreMetrics.Timer, failures: Counter)]>([:])
+
+    public init(factory: any MetricsFactory) {
+        self.factory = factory
+        var commits: [String: (count: Counter, duration: CoreMetrics.Timer, conflicts: Counter)] = [:]
+        for kind in [CommitKind.unitOfWork, .subscription] {
+            let dimensions = [("kind", kind.rawValue)]
+            commits[kind.rawValue] = (
+                Counter(label: "herald_commits_total", dimensions: dimensions, factory: factory),
+                CoreMetrics.Timer(label: "herald_commit_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds, factory: factory),
+                Counter(label: "herald_commit_conflicts_total", dimensions: dimensions, factory: factory))
+        }
+        self.commits = commits
+    }
+
+    /// Times `commit` as a commit of `kind`, counting the events it appended.
+    func commit(_ kind: CommitKind, _ changeset: Changeset, _ commit: () async throws -> [EventEnvelope]) async throws -> [EventEnvelope] {
+        let metrics = commits[kind.rawValue]!
+        let start = ContinuousClock.now
+        let recorded: [EventEnvelope]
+        do {
+            recorded = try await commit()
+        } catch let conflict as ConcurrencyConflict {
+            metrics.conflicts.increment()
+            throw conflict
+        }
+        metrics.duration.recordInterval(start, ContinuousClock.now)
+        metrics.count.increment()
+        for event in changeset.events { eventCounter(event.eventType).increment() }
+        return recorded
+    }
+
+    /// Times one handler call of `subscription`.
+    func handler<T>(_ subscription: String, _ body: () async throws -> T) async rethrows -> T {
+        let metrics = handlers.withLock { handlers in
+            if let existing = handlers[subscription] { return existing }
+            let dimensions = [("subscription", subscription)]
+            let made = (
+                duration: CoreMetrics.Timer(label: "herald_handler_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds, factory: factory),
+                failures: Counter(label: "herald_handler_failures_total", dimensions: dimensions, factory: factory))
+            handlers[subscription] = made
+            return made
+        }
+        let start = ContinuousClock.now
+        defer { metrics.duration.recordInterval(start, ContinuousClock.now) }
+        do {
+            return try await body()
+        } catch {
+            metrics.failures.increment()
+            throw error
+        }
+    }
+
+    private func eventCounter(_ type: String) -> Counter {
+        eventTypes.withLock { counters in
+            if let existing = counters[type] { return existing }
+            let made = Counter(label: "herald_events_committed_total", dimensions: [("type", type)], factory: factory)
+            counters[type] = made
+            return made
+        }
+    }
+}
+
+extension CoreMetrics.Timer {
+    /// Records the time from `start` to `end`.
+    func recordInterval(_ start: ContinuousClock.Instant, _ end: ContinuousClock.Instant) {
+        let (seconds, attoseconds) = (end - start).components
+        recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import Herald
+import Hummingbird
+import MallApp
+import Prometheus
+import Scheduling
+import Synchronization
+
+/// The server's metrics, in Prometheus' text format at `GET /metrics` (behind the admin
+/// token, sent as a bearer token: Prometheus' `authorization` setting).
+///
+/// Each shop owns its registry (no process-wide bootstrap), so shops in one process, as in
+/// tests, count apart. Herald's engine counts into the same registry: commits, their
+/// latency and conflicts, events committed by type (orders by outcome), handler calls and
+/// failures (``HeraldMetrics``).
+///
+/// Counted as requests happen (``HTTPMetricsMiddleware``):
+/// - `mall_http_requests_total{method, route, status}`: `route` is the route's pattern
+///   (`/orders/{id}`), or `NotFound` (Hummingbird's name for no route): a client cannot
+///   make a label per path it invents.
+/// - `mall_http_request_duration_seconds{method, route}`: a histogram.
+///
+/// Read from the store when scraped (``scrape()``), the same figures `/admin/subscriptions`
+/// and `/admin/jobs` show:
+/// - `herald_subscription_lag{subscription}`, `herald_subscription_retrying`, `…_held`,
+///   `…_dead`: per checkpoint (a subscription, a partition, a projection generation).
+/// - `mall_job_last_run_timestamp_seconds{job}` and `mall_job_last_run_succeeded{job}`
+///   (1 or 0), for each job that has run.
+public final class ServerMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    let engine: HeraldEngine
+    let jobs: JobScheduler
+
+    private struct RequestKey: Hashable {
+        var method: String
+        var route: String
+        var status: Int
+    }
+
+    private let requests = Mutex<[RequestKey: (count: Prometheus.Counter, duration: DurationHistogram)]>([:])
+
+    static var requestsTotal: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "mall", metricName: "http_requests", unitName: "total", helpText: "HTTP requests by method, route and status")
+    }
+    static var requestDuration: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "mall", metricName: "http_request_duration", unitName: "seconds", helpText: "HTTP request latency by method and route")
+    }
+    static var jobLastRunEnded: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "mall", metricName: "job_last_run", unitName: "timestamp_seconds", helpText: "When the job's last run ended")
+    }
+    static var jobLastRunSucceeded: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "mall", metricName: "job_last_run", unitName: "succeeded", helpText: "Whether the job's last run succeeded (1) or not (0)")
+    }
+
+    static func subscriptionGauge(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "herald", subsystem: "subscription", metricName: name, unitName: "", helpText: help)
+    }
+
+    /// Latency buckets from 1 ms to 10 s: a page, an order, a slow dependency.
+    static let buckets: [Duration] = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 10_000].map { .microseconds(Int64($0 * 1000)) }
+
+    /// - Parameter registry: the registry `engine` counts into, if any.
+    init(engine: HeraldEngine, jobs: JobScheduler, registry: PrometheusCollectorRegistry?) {
+        self.registry = registry ?? PrometheusCollectorRegistry()
+        self.engine = engine
+        self.jobs = jobs
+    }
+
+    /// Counts one request and its latency.
+    func record(method: String, route: String, status: Int, duration: Duration) {
+        let key = RequestKey(method: method, route: route, status: status)
+        let metrics = requests.withLock { requests in
+            if let existing = requests[key] { return existing }
+            let made = (
+                count: registry.makeCounter(
+                    descriptor: Self.requestsTotal, labels: [("method", method), ("route", route), ("status", String(status))]),
+                duration: registry.makeDurationHistogram(
+                    descriptor: Self.requestDuration, labels: [("method", method), ("route", route)], buckets: Self.buckets))
+            requests[key] = made
+            return made
+        }
+        metrics.count.increment()
+        metrics.duration.record(duration)
+    }
+
+    /// The exposition: the store's figures read now, then every metric.
+    public func scrape() async throws -> String {
+        for status in try await engine.subscriptionStatuses() {
+            let labels = [("subscription", status.name)]
+            registry.makeGauge(descriptor: Self.subscriptionGauge("lag", "Events in the log after the checkpoint"), labels: labels).set(to: Double(status.lag))
+            registry.makeGauge(descriptor: Self.subscriptionGauge("retrying", "Events waiting for another attempt"), labels: labels).set(to: Double(status.retrying))
+            registry.makeGauge(descriptor: Self.subscriptionGauge("held", "Events held behind a failed one of their stream"), labels: labels).set(to: Double(status.held))
+            registry.makeGauge(descriptor: Self.subscriptionGauge("dead", "Dead letters"), labels: labels).set(to: Double(status.dead))
+        }
+        for job in try await jobs.status() {
+            guard let last = job.lastRun else { continue }
+            let labels = [("job", job.name)]
+            registry.makeGauge(descriptor: Self.jobLastRunEnded, labels: labels).set(to: last.endedAt.timeIntervalSince1970)
+            registry.makeGauge(descriptor: Self.jobLastRunSucceeded, labels: labels).set(to: last.outcome == .succeeded ? 1 : 0)
+        }
+        return registry.emitToString()
+    }
+}
+
+/// Counts every request in ``ServerMetrics``, whatever its outcome: the outermost middleware,
+/// so requests shed for load (503) and refused by any other middleware count too.
+struct HTTPMetricsMiddleware: RouterMiddleware {
+    typealias Context = MallRequestContext
+    let metrics: ServerMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        let method = request.method.rawValue
+        do {
+            let response = try await next(request, context)
+            metrics.record(method: method, route: context.endpointPath ?? "NotFound", status: response.status.code, duration: ContinuousClock.now - start)
+            return response
+        } catch {
+            let status = (error as? any HTTPResponseError)?.status.code ?? 500
+            metrics.record(method: method, route: context.endpointPath ?? "NotFound", status: status, duration: ContinuousClock.now - start)
+            throw error
+        }
+    }
+}
