@@ -43,8 +43,13 @@ enum TestDatabase {
     /// the server: the horizon is server-wide, and with every suite running at once on two
     /// cores some transaction is often slower than that, so a check reading right after its
     /// own commit would see nothing yet.
+    ///
+    /// Its operations may take up to 120 s before they count as an outage: a hang guard, not
+    /// a speed claim. With every suite at once on two cores (and the child processes of the
+    /// process tests), an operation of the conformance suite has waited past 30 s for its
+    /// turn, on this session's code and on the session's starting code alike.
     static func makeStore(
-        client: PostgresClient? = nil, schema: String = freshSchema(), operationTimeout: Duration = .seconds(30)
+        client: PostgresClient? = nil, schema: String = freshSchema(), operationTimeout: Duration = .seconds(120)
     ) async throws -> PostgresEventStore {
         let options = PostgresEventStore.Options(schema: schema, horizonWait: .seconds(10), operationTimeout: operationTimeout)
         let store = try PostgresEventStore(client: try client ?? requireClient(), options: options, logger: logger)

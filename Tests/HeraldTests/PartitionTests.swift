@@ -55,7 +55,7 @@ struct PartitionTests {
         func open() { state.withLock { $0.open = true } }
         func wait() async {
             state.withLock { $0.entered = true }
-            while !state.withLock({ $0.open }) { try? await Task.sleep(for: .milliseconds(1)) }
+            while !state.withLock({ $0.open }) { try? await Task.sleep(for: .milliseconds(10)) }
             state.withLock { $0.left = true }
         }
     }
@@ -67,7 +67,7 @@ struct PartitionTests {
         let runB = Task { try await b.engine.coordinator(for: b.subscription()).run(stop: b.stop) }
 
         // Both nodes see each other within a renewal or two, and the partitions split 3 / 3.
-        try await eventually("the partitions split between the nodes", every: .milliseconds(2), between: { Self.nextRound(of: [a, b]) }) {
+        try await eventually("the partitions split between the nodes", every: .milliseconds(20), between: { Self.nextRound(of: [a, b]) }) {
             let owners = try await store.leases(subscription: "split").filter { $0.expiresAt > a.clock.now() }.map(\.owner)
             return owners.count == 6 && owners.filter { $0 == a.name }.count == 3
         }
@@ -75,26 +75,26 @@ struct PartitionTests {
         let streams = (0..<24).map { StreamID(type: "Order", id: "o\($0)") }
         let held = try #require(streams.first { partitionsOfA.contains(Self.partitioning.partition(of: $0)) })
         try await append(to: streams, notes: { $0 == held ? "hold" : "go" }, engine: a.engine)
-        try await eventually("node A holds a batch open in its handler", every: .milliseconds(2)) { a.gate.entered }
+        try await eventually("node A holds a batch open in its handler", every: .milliseconds(20)) { a.gate.entered }
 
         // Node A freezes: its clock stops, so it renews nothing. Node B's time runs on; once
         // A's heartbeat and leases expire, B takes every partition and handles A's events,
         // up to the held one, where B too waits, before committing that batch.
-        try await eventually("node B takes over node A's partitions", every: .milliseconds(2), between: { Self.nextRound(of: [b]) }) {
+        try await eventually("node B takes over node A's partitions", every: .milliseconds(20), between: { Self.nextRound(of: [b]) }) {
             let leases = try await store.leases(subscription: "split")
             return leases.count == 6 && leases.allSatisfy { $0.owner == b.name && $0.expiresAt > b.clock.now() }
         }
-        try await eventually("node B reaches the held event", every: .milliseconds(2)) { b.gate.entered }
+        try await eventually("node B reaches the held event", every: .milliseconds(20)) { b.gate.entered }
         // A thaws: its handler returns and its worker tries to commit the batch it held.
         // The checkpoint has not moved, so only the fence can stop that commit.
         a.gate.open()
-        try await eventually("node A's handler returns", every: .milliseconds(2)) { a.gate.left }
+        try await eventually("node A's handler returns", every: .milliseconds(20)) { a.gate.left }
         a.stop.request()
         store.commitSignal.notify()
         a.clock.advance(by: .seconds(1))
         try await runA.value  // every worker of node A has finished, its commit attempt included
         b.gate.open()
-        try await eventually("node B handles every event", every: .milliseconds(2)) {
+        try await eventually("node B handles every event", every: .milliseconds(20)) {
             try await effectCount(store) == streams.count * 3
         }
 

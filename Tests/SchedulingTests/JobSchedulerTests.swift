@@ -262,7 +262,7 @@ extension JobSchedulerTests {
                 if running.withLock({ $0[key, default: 0] += 1; return $0[key]! }) > 1 { overlapped.withLock { $0 = true } }
                 defer { running.withLock { $0[key, default: 0] -= 1 } }
                 effects.body(run)
-                if run.node == "node-a", run.item == 1 { while !gate.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(1)) } }
+                if run.node == "node-a", run.item == 1 { while !gate.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) } }
             }]
         }
         let a = try shop.node("node-a", jobs)
