@@ -52,22 +52,9 @@ enum CatalogBench {
         small.stop()
         results.append(("orders_per_s_small", smallRate))
 
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mall-bench-catalog-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let database = directory.appendingPathComponent("mall.sqlite").path
-        defer {
-            if let keep = settings.keep {
-                for suffix in ["", "-wal", "-shm"] {
-                    try? FileManager.default.removeItem(atPath: keep + suffix)
-                    try? FileManager.default.moveItem(atPath: database + suffix, toPath: keep + suffix)
-                }
-            }
-            try? FileManager.default.removeItem(at: directory)
-        }
-        var configuration = MallConfiguration()
-        configuration.database = database
-        configuration.passwordCost = 4
-        configuration.maxUnpaidOrdersPerMember = 1_000_000
+        let shopFile = try BenchShopFile("catalog", keep: settings.keep)
+        defer { shopFile.finish() }
+        let directory = shopFile.directory, database = shopFile.path, configuration = shopFile.configuration
 
         let seeding = ContinuousClock.now
         results += try await Mall.withMall(configuration, logger: quietLogger) { mall in
@@ -262,6 +249,40 @@ enum CatalogGenerator {
 
 /// A child process run to its end with `posix_spawn` and reaped with `wait4`, for its own
 /// resource usage (Foundation's `Process` reaps children itself and does not report it).
+/// A benchmark shop's SQLite file in a fresh directory, with Mall's settings for it (the
+/// cheapest password hashing, no limit on unpaid orders). ``finish()`` moves the file to
+/// `keep`, when given, and deletes the directory.
+struct BenchShopFile {
+    let directory: URL
+    let path: String
+    let keep: String?
+
+    init(_ name: String, keep: String?) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("mall-bench-\(name)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        path = directory.appendingPathComponent("mall.sqlite").path
+        self.keep = keep
+    }
+
+    var configuration: MallConfiguration {
+        var configuration = MallConfiguration()
+        configuration.database = path
+        configuration.passwordCost = 4
+        configuration.maxUnpaidOrdersPerMember = 1_000_000
+        return configuration
+    }
+
+    func finish() {
+        if let keep {
+            for suffix in ["", "-wal", "-shm"] {
+                try? FileManager.default.removeItem(atPath: keep + suffix)
+                try? FileManager.default.moveItem(atPath: path + suffix, toPath: keep + suffix)
+            }
+        }
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
+
 enum ChildProcess {
     struct Outcome {
         var status: Int32

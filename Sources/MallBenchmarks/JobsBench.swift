@@ -39,24 +39,11 @@ enum JobsBench {
         note("scheduling: \(settings.jobs) jobs × \(settings.items) items")
         results += try await schedulingOverhead(settings)
 
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mall-bench-jobs-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let database = directory.appendingPathComponent("mall.sqlite").path
-        defer {
-            if let keep = settings.keep {
-                for suffix in ["", "-wal", "-shm"] {
-                    try? FileManager.default.removeItem(atPath: keep + suffix)
-                    try? FileManager.default.moveItem(atPath: database + suffix, toPath: keep + suffix)
-                }
-            }
-            try? FileManager.default.removeItem(at: directory)
-        }
-        var configuration = MallConfiguration()
-        configuration.database = database
-        configuration.passwordCost = 4
-        configuration.maxUnpaidOrdersPerMember = 1_000_000
+        let shopFile = try BenchShopFile("jobs", keep: settings.keep)
+        defer { shopFile.finish() }
+        let directory = shopFile.directory, database = shopFile.path
         note("placing orders until \(settings.reconcileOrders) exist")
-        let placed = try await Mall.withMall(configuration, logger: quietLogger) { mall in
+        let placed = try await Mall.withMall(shopFile.configuration, logger: quietLogger) { mall in
             try await mall.seedDemoCatalogIfEmpty()
             for sku in MallBench.skus { try await mall.inventory.receive(sku: sku, quantity: 10_000_000) }
             let shop = try InProcessShop(mall: mall)
