@@ -77,6 +77,7 @@ import TestSupport
         var configuration = MallConfiguration()
         configuration.database = server.database
         if let schema = server.schema { configuration.postgresSchema = schema }
+        configuration.postgresOperationTimeout = .seconds(120)  // a hang guard: the machine is loaded while every suite runs
         let logger = Logger(label: "tamper", factory: { _ in SwiftLogNoOpLogHandler() })
         try await Mall.withMall(configuration, logger: logger) { mall in
             let store = mall.engine.store
