@@ -70,6 +70,7 @@ let package = Package(
         // Recurring jobs: cron schedules (pure), sharded jobs on Herald's leases.
         .target(name: "Scheduling", dependencies: [
             "Herald", "Resilience", .product(name: "Logging", package: "swift-log"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // In-memory store, manual clock and the conformance suite every store must pass.

@@ -237,6 +237,10 @@ public final class PostgresEventStore: EventStore, AnnouncingStore, EventPruning
         try await onConnection { try await ScheduledTable.nextDueDate(self.names, $0, self.logger) }
     }
 
+    public func scheduledMessageCounts(dueBy date: Date) async throws -> ScheduledMessageCounts {
+        try await onConnection { try await ScheduledTable.counts(dueBy: date, self.names, $0, self.logger) }
+    }
+
     public func heartbeat(group: String, node: String, now: Date, expiresAt: Date) async throws -> [String] {
         try await onConnection {
             try await LeasesTable.heartbeat(group: group, node: node, now: now, expiresAt: expiresAt, self.names, $0, self.logger)

@@ -164,6 +164,10 @@ public final class SQLiteEventStore: EventStore, EventPruning {
         try read(ScheduledTable.nextDueDate)
     }
 
+    public func scheduledMessageCounts(dueBy date: Date) async throws -> ScheduledMessageCounts {
+        try read { try ScheduledTable.counts(dueBy: date, $0) }
+    }
+
     public func heartbeat(group: String, node: String, now: Date, expiresAt: Date) async throws -> [String] {
         try await write { try LeasesTable.heartbeat(group: group, node: node, now: now, expiresAt: expiresAt, $0) }
     }

@@ -191,6 +191,13 @@ public final class InMemoryEventStore: EventStore {
         return state.withLock { $0.scheduled.values.map(\.dueAt).min() }
     }
 
+    public func scheduledMessageCounts(dueBy date: Date) async throws -> ScheduledMessageCounts {
+        try check(.scheduleRead)
+        return state.withLock { state in
+            ScheduledMessageCounts(pending: state.scheduled.count, due: state.scheduled.values.count { $0.dueAt <= date })
+        }
+    }
+
     public func heartbeat(group: String, node: String, now: Date, expiresAt: Date) async throws -> [String] {
         try check(.lease)
         return state.withLock { state in

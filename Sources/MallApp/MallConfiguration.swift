@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Scheduling
 import Resilience
 import Herald
@@ -114,6 +115,9 @@ public struct MallConfiguration: Sendable {
     public var maxRequestsInFlight = 1024
     /// How `mall serve` writes its log lines.
     public var logFormat: LogFormat = .text
+    /// The least severe level `mall serve` writes (`debug` adds, among others, each
+    /// service's start and end of the graceful shutdown).
+    public var logLevel: Logger.Level = .info
 
     public init() {}
 
@@ -206,6 +210,7 @@ public struct MallConfiguration: Sendable {
         if let value = try settings.integer("MALL_MAX_UNPAID_ORDERS", 1...10_000) { configuration.maxUnpaidOrdersPerMember = value }
         if let value = try settings.integer("MALL_MAX_LINE_QUANTITY", 1...999) { configuration.maxLineQuantity = value }
         if let value = try settings.choice("MALL_LOG_FORMAT", LogFormat.self) { configuration.logFormat = value }
+        if let value = try settings.choice("MALL_LOG_LEVEL", Logger.Level.self) { configuration.logLevel = value }
         if let value = try settings.choice("MALL_METRICS", Switch.self) { configuration.metrics = value == .on }
         try settings.rateLimit("MALL_FAILED_LOGINS", &configuration.failedLoginLimit)
         try settings.rateLimit("MALL_REGISTRATIONS", &configuration.registrationLimit)

@@ -48,6 +48,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "full: an acknowledged order or payment is on disk (fsync per commit); normal: survives a crash of the process, a power loss may lose the last commits (MALL_DURABILITY, default normal). SQLite only.")
     var durability: String?
     @Option(help: "Log lines as text or json, on standard output (MALL_LOG_FORMAT, default text).") var logFormat: String?
+    @Option(help: "The least severe level logged: trace, debug, info, notice, warning, error or critical (MALL_LOG_LEVEL, default info).") var logLevel: String?
     @Option(help: "Orders one member may have awaiting payment at once (MALL_MAX_UNPAID_ORDERS, default 5).") var maxUnpaidOrders: Int?
     @Option(help: "Units of one SKU per order line (MALL_MAX_LINE_QUANTITY, default 20).") var maxLineQuantity: Int?
     @Option(help: "Open HTTP connections at most (MALL_MAX_CONNECTIONS, default 2048).") var maxConnections: Int?
@@ -69,6 +70,7 @@ struct Serve: AsyncParsableCommand {
         if let adminToken { configuration.adminToken = adminToken }
         if let durability { configuration.durability = try MallConfiguration.choice(durability, MallConfiguration.Durability.self, setting: "--durability") }
         if let logFormat { configuration.logFormat = try MallConfiguration.choice(logFormat, MallConfiguration.LogFormat.self, setting: "--log-format") }
+        if let logLevel { configuration.logLevel = try MallConfiguration.choice(logLevel, Logger.Level.self, setting: "--log-level") }
         if let maxUnpaidOrders {
             configuration.maxUnpaidOrdersPerMember = try MallConfiguration.integer(String(maxUnpaidOrders), 1...10_000, setting: "--max-unpaid-orders")
         }
@@ -88,8 +90,8 @@ struct Serve: AsyncParsableCommand {
         if noSeed { configuration.seedDemoCatalog = false }
         try configuration.validate()
 
-        let format = configuration.logFormat
-        let logger = Logger(label: "mall", factory: { ServerLogHandler(label: $0, format: format) })
+        let (format, level) = (configuration.logFormat, configuration.logLevel)
+        let logger = Logger(label: "mall", factory: { ServerLogHandler(label: $0, format: format, level: level) })
         try await InProcessGateway.unlessConfigured(configuration, logger: logger) { [configuration] gatewayURL, inProcess in
             let gateway = try HTTPPaymentGateway(baseURL: gatewayURL, settings: .init(timeout: configuration.gatewayTimeout), logger: logger)
             try await Mall.withMall(configuration, logger: logger, gateway: gateway) { [logger, configuration] mall in

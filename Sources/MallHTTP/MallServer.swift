@@ -29,10 +29,13 @@ public struct MallServer: Sendable {
     public init(mall: Mall, logger: Logger, drillTarget: (any GatewayKnobsControl)? = nil) throws {
         self.mall = mall
         self.logger = logger
-        limits = try IngressLimits(mall.configuration, clock: mall.engine.clock, rulesInForce: mall.rulesInForce)
         drills = DrillRunner(drills: mall.drills, target: drillTarget, paymentWindow: mall.configuration.paymentWindow, logger: logger)
         jobs = try mall.jobScheduler()
-        metrics = mall.configuration.metrics ? ServerMetrics(engine: mall.engine, jobs: jobs, registry: mall.metricsRegistry) : nil
+        let metrics = mall.configuration.metrics
+            ? ServerMetrics(engine: mall.engine, jobs: jobs, gateway: mall.gateway, registry: mall.metricsRegistry) : nil
+        self.metrics = metrics
+        limits = try IngressLimits(
+            mall.configuration, clock: mall.engine.clock, rulesInForce: mall.rulesInForce, refused: { metrics?.refused($0) })
     }
 
     /// The router: every context's route collection, the admin ones under `/admin` behind

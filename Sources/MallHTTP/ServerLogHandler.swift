@@ -25,9 +25,10 @@ public struct ServerLogHandler: LogHandler {
     public var logLevel: Logger.Level = .info
     public var metadata: Logger.Metadata = [:]
 
-    public init(label: String, format: MallConfiguration.LogFormat) {
+    public init(label: String, format: MallConfiguration.LogFormat, level: Logger.Level = .info) {
         self.label = label
         self.format = format
+        self.logLevel = level
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {

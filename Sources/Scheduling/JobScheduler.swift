@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Herald
 import Logging
@@ -159,19 +160,19 @@ public final class JobScheduler: Service, Sendable {
     /// Claims the item's next run, if one is due: a commit of its state at the version read.
     private func claim(_ job: Job, item: Int, control: JobControl?, lease: PartitionLease, now: Date) async throws -> JobItemState.Running? {
         do {
-            return try await engine.perform(attempts: 1) { work -> JobItemState.Running? in
+            let (running, recorded) = try await engine.perform(attempts: 1) { work -> (JobItemState.Running?, [JobRunRecord]) in
                 let id = JobItemState.id(job: job.name, item: item)
                 guard let loaded = try await work.load(JobItemState.self, id: id) else {
                     var first = JobItemState(id: id, scheduledThrough: now, lastTriggerRun: control?.triggeredAt)
                     try work.save(&first)  // first sight: scheduled from now on
-                    return nil
+                    return (nil, [])
                 }
                 var state = loaded, records: [JobRunRecord] = []
                 if let running = state.running {
                     // Still under way, unless its node lost the item's lease since (it stopped
                     // renewing: dead, or cut off from the store) or its time is long up.
                     let leaseMoved = lease.token > running.leaseToken
-                    guard leaseMoved || running.startedAt.adding(job.timeout + leaseDuration) <= now else { return nil }
+                    guard leaseMoved || running.startedAt.adding(job.timeout + leaseDuration) <= now else { return (nil, []) }
                     records.append(JobRunRecord(
                         job: job.name, item: item, fireTime: running.fireTime, trigger: running.trigger, node: running.node,
                         startedAt: running.startedAt, endedAt: now, outcome: .abandoned,
@@ -202,11 +203,13 @@ public final class JobScheduler: Service, Sendable {
                 }
                 guard state.scheduledThrough != loaded.scheduledThrough || state.running != loaded.running
                     || state.lastTriggerRun != loaded.lastTriggerRun || !records.isEmpty
-                else { return nil }  // nothing due: no commit
+                else { return (nil, []) }  // nothing due: no commit
                 try work.save(&state)
                 if !records.isEmpty { try await record(records, in: work, id: id, now: now) }
-                return due == nil ? nil : state.running
+                return (due == nil ? nil : state.running, records)
             }
+            for record in recorded { count(record) }
+            return running
         } catch is ConcurrencyConflict {
             return nil  // another node claimed or changed the item meanwhile
         }
@@ -229,6 +232,7 @@ public final class JobScheduler: Service, Sendable {
         let record = JobRunRecord(
             job: job.name, item: item, fireTime: running.fireTime, trigger: running.trigger, node: node, startedAt: running.startedAt,
             endedAt: clock.now(), outcome: outcome, error: failure)
+        count(record)
         if outcome != .succeeded {
             logger.warning("job run did not succeed", metadata: ["job": "\(job.name)", "item": "\(item)", "outcome": "\(outcome.rawValue)", "error": "\(failure ?? "")"])
         }
@@ -244,6 +248,18 @@ public final class JobScheduler: Service, Sendable {
             logger.error("could not record a job run's end; it counts as abandoned once its timeout passes", metadata: ["job": "\(job.name)", "error": "\(error)"])
         }
         return record
+    }
+
+    /// Counts a run that ended, through the engine's metrics (if it has any):
+    /// `scheduling_job_runs_total{job, outcome}` and, for runs that ran here,
+    /// `scheduling_job_run_duration_seconds{job}`.
+    private func count(_ record: JobRunRecord) {
+        guard let metrics = engine.metrics else { return }
+        metrics.counter("scheduling_job_runs_total", [("job", record.job), ("outcome", record.outcome.rawValue)]).increment()
+        if record.outcome != .skipped, record.outcome != .abandoned {
+            metrics.timer("scheduling_job_run_duration_seconds", [("job", record.job)])
+                .recordNanoseconds(Int64(record.endedAt.timeIntervalSince(record.startedAt) * 1e9))
+        }
     }
 
     /// Adds runs to the history of the item `id` (``JobItemState/id(job:item:)``).

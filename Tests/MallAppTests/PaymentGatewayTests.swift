@@ -36,7 +36,9 @@ import Testing
     }
 
     static func client(_ url: String, clock: ManualClock) throws -> HTTPPaymentGateway {
-        var settings = HTTPPaymentGateway.Settings()
+        // 30 s per call (the default is 2 s): with every suite at once on two cores a call to
+        // the gateway served in this process has taken longer, and none of these checks times one.
+        var settings = HTTPPaymentGateway.Settings(timeout: .seconds(30))
         settings.breaker.window = .calls(10)
         settings.breaker.minimumCalls = 2
         settings.breaker.waitInOpen = .seconds(30)

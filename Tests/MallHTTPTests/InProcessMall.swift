@@ -11,8 +11,9 @@ import NIOCore
 /// requests through HummingbirdTesting's router client (no socket, no child process). For
 /// the contract tests; crash and end-to-end tests keep a real `mall serve`.
 enum InProcessMall {
+    /// - Parameter jobs: whether the server's job scheduler runs too.
     static func run(
-        configure: (inout MallConfiguration) -> Void = { _ in }, _ body: @escaping @Sendable (MallClient) async throws -> Void
+        configure: (inout MallConfiguration) -> Void = { _ in }, jobs: Bool = false, _ body: @escaping @Sendable (MallClient) async throws -> Void
     ) async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("mall-inprocess-\(UUID().uuidString).sqlite").path
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
@@ -26,7 +27,8 @@ enum InProcessMall {
         try await Mall.withMall(configuration, logger: logger) { mall in
             _ = try await mall.seedDemoCatalogIfEmpty()
             _ = try await mall.payments.establishGatewaySecret()
-            let app = try MallServer(mall: mall, logger: logger).application(services: [try mall.service()])
+            let server = try MallServer(mall: mall, logger: logger)
+            let app = server.application(services: [try mall.service()] + (jobs ? [server.jobs] : []))
             try await app.test(.router) { client in try await body(MallClient(client)) }
         }
     }

@@ -97,6 +97,8 @@ final class MallServerProcess: @unchecked Sendable {
         environment["MALL_ORDERS_BURST"] = environment["MALL_ORDERS_BURST"] ?? "1000000"
         // These tests sign the gateway's callbacks themselves, unless they ask for the gateway's.
         environment["MALL_GATEWAY_KNOBS"] = gatewayKnobs
+        // Debug adds each service's start and end of the shutdown: what a hung stop needs.
+        environment["MALL_LOG_LEVEL"] = environment["MALL_LOG_LEVEL"] ?? "debug"
         environment.merge(self.environment) { $1 }
         process.environment = environment
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
@@ -138,31 +140,72 @@ final class MallServerProcess: @unchecked Sendable {
         await process.exit()
     }
 
-    /// SIGTERM, and the graceful shutdown it starts; a server still running 30 s later is
-    /// a failed test (a shutdown that hangs) and is killed.
+    /// SIGTERM, and the graceful shutdown it starts; a server still running 90 s later is
+    /// a failed test (a shutdown that hangs: the issue shows the log's last lines) and is
+    /// killed. Running means not yet exited: Foundation may notice an exit seconds late on
+    /// a loaded machine (it reaps children on a thread of its own), so this reads the
+    /// process's state itself.
     func stop() async {
         guard let process, process.isRunning else { return }
+        let child = Identity(process.processIdentifier)
         process.terminate()
-        let deadline = ContinuousClock.now + .seconds(30)
-        while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
-        if process.isRunning {
-            Issue.record("mall serve did not stop within 30 s of SIGTERM (log: \(logPath))")
+        let started = ContinuousClock.now
+        while !child.hasEnded, ContinuousClock.now < started + Self.stopAllowance { try? await Task.sleep(for: .milliseconds(20)) }
+        let ended = ContinuousClock.now
+        if !child.hasEnded {
+            Issue.record("mall serve did not stop within \(Self.stopAllowance) of SIGTERM; its log ends:\n\(logTail())")
             await kill()
         }
         await process.exit()
+        if ended - started > .seconds(10) || ContinuousClock.now - ended > .seconds(10) {
+            print("mall serve took \(ended - started) to stop, and Foundation \(ContinuousClock.now - ended) more to notice; its log ends:\n\(logTail())")
+        }
+    }
+
+    /// 90 s: with every suite at once on two cores, a stop that takes 20 ms alone has taken
+    /// over 30 s (as Foundation saw it).
+    static let stopAllowance = Duration.seconds(90)
+
+    /// A process's identity: its id, and when it started (so an id used again by a later
+    /// process is not taken for it).
+    struct Identity: Sendable {
+        let pid: pid_t
+        let startTime: Substring?
+
+        init(_ pid: pid_t) {
+            self.pid = pid
+            startTime = Self.stat(pid)?.dropFirst(19).first
+        }
+
+        /// The fields of `/proc/PID/stat` after the command's name: state first, start time 20th.
+        static func stat(_ pid: pid_t) -> [Substring]? {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let name = stat.lastIndex(of: ")") else { return nil }
+            return stat[stat.index(after: name)...].split(separator: " ")
+        }
+
+        /// Whether this process has exited, reaped or not (a zombie has).
+        var hasEnded: Bool {
+            guard let fields = Self.stat(pid), fields.dropFirst(19).first == startTime else { return true }
+            return fields.first == "Z" || fields.first == "X"
+        }
     }
 
     /// For `defer`, where nothing can wait: SIGTERM now; a thread of its own SIGKILLs a
-    /// server still running 30 s later, and says so.
+    /// server still running 90 s later, and says so.
     func terminate() {
         guard let process, process.isRunning else { return }
         process.terminate()
-        let child = process.processIdentifier, logPath = logPath
+        let child = Identity(process.processIdentifier), logPath = logPath
         Thread.detachNewThread {
-            let deadline = Date().addingTimeInterval(30)
-            while Foundation.kill(child, 0) == 0, Date() < deadline { usleep(50_000) }
-            if Foundation.kill(child, SIGKILL) == 0 { print("mall serve did not stop within 30 s of SIGTERM; killed (log: \(logPath))") }
+            let deadline = Date().addingTimeInterval(90)
+            while !child.hasEnded, Date() < deadline { usleep(50_000) }
+            if !child.hasEnded, Foundation.kill(child.pid, SIGKILL) == 0 { print("mall serve did not stop within 90 s of SIGTERM; killed (log: \(logPath))") }
         }
+    }
+
+    /// The last lines of this start's log.
+    func logTail(lines: Int = 40) -> String {
+        log.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
     }
 
     deinit {

@@ -1,5 +1,8 @@
 import Foundation
+import MallApp
 import MallHTTP
+import Resilience
+import TestSupport
 import Testing
 
 /// `GET /metrics`: Prometheus' text format behind the admin token, whose figures move with
@@ -57,6 +60,34 @@ import Testing
                 #expect(Self.sample(after, "herald_subscription_lag", ["subscription": subscription]) == 0, "\(subscription)")
                 #expect(Self.sample(after, "herald_subscription_dead", ["subscription": subscription]) == 0, "\(subscription)")
             }
+        }
+    }
+
+    @Test func refusalsScheduledMessagesAndJobRunsAreCounted() async throws {
+        try await InProcessMall.run(configure: { $0.orderLimit = RateLimitPolicy(rate: 1, burst: 1) }, jobs: true) { client in
+            let member = try await client.member("ada")
+            let before = try await scrape(client)
+            #expect(Self.sample(before, "mall_ingress_refusals_total", ["refusal": "orders"]) == 0, "every refusal is a series from the start")
+            #expect(Self.sample(before, "herald_scheduled_messages_pending") == 0)
+
+            #expect(try await client.placeOrder(member.token, [("cocoa", 1)]).status == 201)
+            #expect(try await client.placeOrder(member.token, [("cocoa", 1)]).status == 429)
+            try await client.waitUntilCaughtUp()
+            #expect(try await client.send("POST", "/admin/jobs/subscription-health/trigger", json: ["by": "metrics test"], token: MallServerProcess.adminToken).status == 200)
+
+            var after = try await scrape(client)
+            try await eventually("the triggered run is counted") {
+                after = try await scrape(client)
+                return Self.sample(after, "scheduling_job_runs_total", ["job": "subscription-health", "outcome": "succeeded"]) != nil
+            }
+            #expect(Self.sample(after, "mall_ingress_refusals_total", ["refusal": "orders"]) == 1)
+            #expect(Self.sample(after, "mall_ingress_refusals_total", ["refusal": "overloaded"]) == 0)
+            // The awaiting order's payment deadline waits; it is not due for its window.
+            #expect(Self.sample(after, "herald_scheduled_messages_pending") == 1)
+            #expect(Self.sample(after, "herald_scheduled_messages_due") == 0)
+            #expect(Self.sample(after, "scheduling_job_runs_total", ["job": "subscription-health", "outcome": "succeeded"]) == 1)
+            #expect(Self.sample(after, "scheduling_job_run_duration_seconds_count", ["job": "subscription-health"]) == 1)
+            #expect(Self.sample(after, "mall_job_last_run_succeeded", ["job": "subscription-health"]) == 1)
         }
     }
 

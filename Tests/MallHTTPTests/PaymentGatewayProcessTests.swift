@@ -87,15 +87,23 @@ import Testing
         #expect(try await gateway.client.send("PUT", "/v1/knobs", json: ["outage": true]).status == 200)
         let second = try #require(try await client.placeOrder(token, [("cocoa", 1)]).string("id"))
         try await client.waitForOrder(second, token: token, status: "awaitingPayment")
-        for _ in 0..<12 {
+        // Until the breaker opens: it judges 10 calls within 10 s, and on a loaded machine 12
+        // refusals have taken longer than that.
+        var status: HTTPResult
+        var refusals = 0
+        repeat {
             let refused = try await client.send("POST", "/orders/\(second)/payments", token: token)
             #expect(refused.status == 503)
             #expect(refused.headers["retry-after"] != nil)
             #expect(refused.contentType == "application/problem+json")
-        }
+            refusals += 1
+            status = try await client.send("GET", "/admin/gateway", token: MallServerProcess.adminToken)
+        } while status.string("breaker") != "open" && refusals < 100
         #expect(try await client.send("GET", "/orders/\(second)", token: token).string("status") == "awaitingPayment")
-        let status = try await client.send("GET", "/admin/gateway", token: MallServerProcess.adminToken)
         #expect(status.string("breaker") == "open", "\(status.json ?? "")")
+        let metrics = String(decoding: try await client.send("GET", "/metrics", token: MallServerProcess.adminToken).body, as: UTF8.self)
+        #expect(MetricsTests.sample(metrics, "mall_circuit_breaker_state", ["breaker": "payment-gateway", "state": "open"]) == 1)
+        #expect(MetricsTests.sample(metrics, "mall_circuit_breaker_state", ["breaker": "payment-gateway", "state": "closed"]) == 0)
         #expect(status.string("url") == gateway.url.absoluteString)
         #expect((status["settings"] as? [String: Any])?["timeoutSeconds"] as? Double == 2)
 

@@ -23,6 +23,12 @@ public final class HeraldMetrics: Sendable {
     private let commits: [String: (count: Counter, duration: CoreMetrics.Timer, conflicts: Counter)]
     private let eventTypes = Mutex<[String: Counter]>([:])
     private let handlers = Mutex<[String: (duration: CoreMetrics.Timer, failures: Counter)]>([:])
+    private let others = Mutex<[OtherKey: any Sendable]>([:])
+
+    private struct OtherKey: Hashable {
+        var label: String
+        var dimensions: [String]
+    }
 
     public init(factory: any MetricsFactory) {
         self.factory = factory
@@ -72,6 +78,27 @@ public final class HeraldMetrics: Sendable {
         } catch {
             metrics.failures.increment()
             throw error
+        }
+    }
+
+    /// A counter of the application's, through the same factory (made once per label and
+    /// dimensions): what runs on the engine (jobs, say) counts where its commits do.
+    public func counter(_ label: String, _ dimensions: [(String, String)] = []) -> Counter {
+        other(label, dimensions) { Counter(label: label, dimensions: dimensions, factory: factory) }
+    }
+
+    /// A timer of the application's, in seconds, as ``counter(_:_:)``.
+    public func timer(_ label: String, _ dimensions: [(String, String)] = []) -> CoreMetrics.Timer {
+        other(label, dimensions) { CoreMetrics.Timer(label: label, dimensions: dimensions, preferredDisplayUnit: .seconds, factory: factory) }
+    }
+
+    private func other<M: Sendable>(_ label: String, _ dimensions: [(String, String)], _ make: () -> M) -> M {
+        let key = OtherKey(label: label, dimensions: dimensions.flatMap { [$0.0, $0.1] })
+        return others.withLock { others in
+            if let existing = others[key] as? M { return existing }
+            let made = make()
+            others[key] = made
+            return made
         }
     }
 

@@ -101,6 +101,21 @@ public protocol ScheduledMessageStore: Sendable {
 
     /// The due time of the earliest scheduled message, if any.
     func nextScheduledDueDate() async throws -> Date?
+
+    /// How many scheduled messages wait, and how many of them are due at `date` (an
+    /// operator's gauge: due ones should be few and short-lived).
+    func scheduledMessageCounts(dueBy date: Date) async throws -> ScheduledMessageCounts
+}
+
+/// Scheduled messages waiting, and those of them already due.
+public struct ScheduledMessageCounts: Sendable, Hashable {
+    public var pending: Int
+    public var due: Int
+
+    public init(pending: Int, due: Int) {
+        self.pending = pending
+        self.due = due
+    }
 }
 
 /// Leases on the partitions of a partitioned subscription, and the live nodes of a group

@@ -38,6 +38,14 @@ enum ScheduledTable {
         return nil
     }
 
+    static func counts(dueBy date: Date, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws -> ScheduledMessageCounts {
+        let rows = try await connection.query("""
+            SELECT COUNT(*), COUNT(*) FILTER (WHERE due_at <= \(date)) FROM \(unescaped: names.scheduled)
+            """, logger: logger)
+        for try await (pending, due) in rows.decode((Int64, Int64).self) { return ScheduledMessageCounts(pending: Int(pending), due: Int(due)) }
+        return ScheduledMessageCounts(pending: 0, due: 0)
+    }
+
     private static func fetch(_ connection: PostgresConnection, _ logger: Logger, _ query: PostgresQuery) async throws -> [ScheduledMessage] {
         var result: [ScheduledMessage] = []
         let rows = try await connection.query(query, logger: logger)

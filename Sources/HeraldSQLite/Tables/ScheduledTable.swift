@@ -40,6 +40,12 @@ enum ScheduledTable {
         try (connection.value("SELECT MIN(due_at) FROM herald_scheduled") as Int64?).map(SQLiteValues.date)
     }
 
+    static func counts(dueBy date: Date, _ connection: ReadConnection) throws -> ScheduledMessageCounts {
+        let pending: Int64? = try connection.value("SELECT COUNT(*) FROM herald_scheduled")
+        let due: Int64? = try connection.value("SELECT COUNT(*) FROM herald_scheduled WHERE due_at <= ?", [SQLiteValues.micros(date)])
+        return ScheduledMessageCounts(pending: Int(pending ?? 0), due: Int(due ?? 0))
+    }
+
     private static func fetch(_ connection: ReadConnection, sql: String, _ arguments: [any SQLiteArgument]) throws -> [ScheduledMessage] {
         try connection.rows(sql, arguments) { row in
             try ScheduledMessage(

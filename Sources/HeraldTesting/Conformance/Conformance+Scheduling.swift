@@ -50,6 +50,22 @@ extension EventStoreConformance {
             try await late.commit()
             try checkEqual(try await h.store.events(in: stream).count, 1, "one event in the log")
         },
+        ConformanceTest(name: "scheduled messages are counted, pending and due, until delivered") { make in
+            let h = try await Harness(make)
+            let stream = StreamID(type: "Order", id: "o3")
+            let work = h.engine.unitOfWork()
+            for (key, seconds) in [("soon", 10.0), ("later", 20.0), ("much later", 3600.0)] {
+                try work.schedule(TestReminder(note: key), to: stream, at: h.clock.now().addingTimeInterval(seconds), key: key)
+            }
+            try await work.commit()
+            try checkEqual(try await h.store.scheduledMessageCounts(dueBy: h.clock.now()), ScheduledMessageCounts(pending: 3, due: 0), "none due yet")
+            try checkEqual(try await h.store.scheduledMessageCounts(dueBy: h.clock.now().addingTimeInterval(10)),
+                           ScheduledMessageCounts(pending: 3, due: 1), "due exactly at its time")
+            h.clock.advance(by: .seconds(30))
+            try checkEqual(try await h.store.scheduledMessageCounts(dueBy: h.clock.now()), ScheduledMessageCounts(pending: 3, due: 2), "two due")
+            try checkEqual(try await h.engine.scheduler().deliverDueMessages().count, 2, "delivered")
+            try checkEqual(try await h.store.scheduledMessageCounts(dueBy: h.clock.now()), ScheduledMessageCounts(pending: 1, due: 0), "after delivery")
+        },
         ConformanceTest(name: "rescheduling a key replaces the message; delivery and cancel of one key never both win") { make in
             let h = try await Harness(make)
             let stream = StreamID(type: "Order", id: "o2")

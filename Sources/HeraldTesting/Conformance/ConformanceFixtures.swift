@@ -117,6 +117,17 @@ struct Harness {
         }
     }
 
+    /// The head, read until it reaches `position` (the last commit this check made), for the
+    /// same reason as ``log(holding:)``; after 30 s whatever it shows.
+    func head(reaching position: Int64) async throws -> Int64 {
+        let deadline = Date().addingTimeInterval(30)
+        while true {
+            let head = try await store.headPosition()
+            if head >= position || Date() > deadline { return head }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
     /// Commits `count` increments of each counter, interleaving the counters.
     @discardableResult
     func increment(_ ids: [String], times count: Int) async throws -> [EventEnvelope] {

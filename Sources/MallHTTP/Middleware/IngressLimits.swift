@@ -15,6 +15,15 @@ import Synchronization
 /// from the configuration and follow the governance rules (`/admin/rules`) as they change:
 /// ``Follower/rules(_:limits:clock:logger:)`` applies a new version within a second on every node.
 final class IngressLimits: Sendable {
+    /// Why a request was refused on the way in.
+    enum Refusal: String, Sendable, CaseIterable {
+        case failedLogins = "failed_logins"
+        case registrations
+        case orders
+        /// Shed: the server was at its limit of requests in flight.
+        case overloaded
+    }
+
     private struct Current {
         var version: Int64
         var rules: GovernanceRules
@@ -28,10 +37,16 @@ final class IngressLimits: Sendable {
     private let inFlight = Atomic<Int>(0)
     /// The application's view of the rules, kept in step (``apply(_:version:)``).
     private let rulesInForce: RulesInForce?
+    /// Told of each refusal (the server's metrics count them).
+    let refused: @Sendable (Refusal) -> Void
 
-    init(_ configuration: MallConfiguration, clock: any HeraldClock, rulesInForce: RulesInForce? = nil) throws {
+    init(
+        _ configuration: MallConfiguration, clock: any HeraldClock, rulesInForce: RulesInForce? = nil,
+        refused: @escaping @Sendable (Refusal) -> Void = { _ in }
+    ) throws {
         self.clock = clock
         self.rulesInForce = rulesInForce
+        self.refused = refused
         let rules = GovernanceRules(configuration)
         current = Mutex(Current(
             version: 0, rules: rules, failedLogins: try RateLimiter(policy: rules.failedLogins.policy, clock: clock),
@@ -77,9 +92,11 @@ final class IngressLimits: Sendable {
 
     func leave() { inFlight.wrappingSubtract(1, ordering: .relaxed) }
 
-    /// Throws ``TooManyRequests`` when `decision` is a refusal.
-    static func require(_ decision: RateLimiter.Decision, _ what: String) throws {
-        if case .limited(let retryAfter) = decision { throw TooManyRequests(what, retryAfter: retryAfter) }
+    /// Throws ``TooManyRequests`` when `decision` is a refusal, and counts it as `refusal`.
+    func require(_ decision: RateLimiter.Decision, _ refusal: Refusal, _ what: String) throws {
+        guard case .limited(let retryAfter) = decision else { return }
+        refused(refusal)
+        throw TooManyRequests(what, retryAfter: retryAfter)
     }
 }
 
@@ -93,6 +110,7 @@ struct LoadSheddingMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard !request.uri.path.hasPrefix("/health/"), limits.enabled else { return try await next(request, context) }
         guard limits.enter() else {
+            limits.refused(.overloaded)
             return Problem(.serviceUnavailable, slug: "overloaded", detail: "the server is at its limit of requests in flight; retry shortly")
                 .response(headers: [.retryAfter: "1"])
         }
@@ -108,13 +126,15 @@ struct RateLimitMiddleware: RouterMiddleware {
     let limits: IngressLimits
     /// The limiter in force now (rules change while the server runs).
     let limiter: @Sendable (IngressLimits) -> RateLimiter
+    /// What a refusal counts as.
+    let refusal: IngressLimits.Refusal
     /// What is limited, for the problem's detail: "orders from this member".
     let what: String
     let key: @Sendable (Context) throws -> String
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard limits.enabled else { return try await next(request, context) }
-        try IngressLimits.require(limiter(limits).acquire(try key(context)), what)
+        try limits.require(limiter(limits).acquire(try key(context)), refusal, what)
         return try await next(request, context)
     }
 }
@@ -166,7 +186,7 @@ struct FailedLoginLimitMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard limits.enabled else { return try await next(request, context) }
         let address = context.clientAddress
-        try IngressLimits.require(limits.failedLogins.check(address), "failed log-ins from this address")
+        try limits.require(limits.failedLogins.check(address), .failedLogins, "failed log-ins from this address")
         do {
             return try await next(request, context)
         } catch let problem as any MallProblem where problem.kind == .unauthenticated {

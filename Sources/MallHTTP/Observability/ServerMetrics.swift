@@ -2,7 +2,10 @@ import Foundation
 import Herald
 import Hummingbird
 import MallApp
+import MallGateway
+import MallPayment
 import Prometheus
+import Resilience
 import Scheduling
 import Synchronization
 
@@ -20,16 +23,29 @@ import Synchronization
 ///   make a label per path it invents.
 /// - `mall_http_request_duration_seconds{method, route}`: a histogram.
 ///
-/// Read from the store when scraped (``scrape()``), the same figures `/admin/subscriptions`
-/// and `/admin/jobs` show:
+/// - `mall_ingress_refusals_total{refusal}`: requests refused on the way in, by why:
+///   `failed_logins`, `registrations`, `orders` (429) or `overloaded` (shed, 503).
+///
+/// The job scheduler counts through the engine's metrics: `scheduling_job_runs_total{job,
+/// outcome}` and `scheduling_job_run_duration_seconds{job}`.
+///
+/// Read when scraped (``scrape()``), the same figures `/admin/subscriptions`, `/admin/jobs`
+/// and `/admin/gateway` show:
 /// - `herald_subscription_lag{subscription}`, `herald_subscription_retrying`, `…_held`,
 ///   `…_dead`: per checkpoint (a subscription, a partition, a projection generation).
+/// - `herald_scheduled_messages_pending` and `herald_scheduled_messages_due`: messages
+///   waiting for their time, and those whose time has come (a growing number means the
+///   scheduler is not keeping up).
 /// - `mall_job_last_run_timestamp_seconds{job}` and `mall_job_last_run_succeeded{job}`
 ///   (1 or 0), for each job that has run.
+/// - `mall_circuit_breaker_state{breaker, state}`: 1 for the payment gateway breaker's
+///   state on this node (`closed`, `open`, `half-open`), 0 for the others.
 public final class ServerMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     let engine: HeraldEngine
     let jobs: JobScheduler
+    let gateway: any PaymentGateway
+    private let refusals: [IngressLimits.Refusal: Prometheus.Counter]
 
     private struct RequestKey: Hashable {
         var method: String
@@ -63,11 +79,35 @@ public final class ServerMetrics: Sendable {
     /// Latency buckets from 1 ms to 10 s: a page, an order, a slow dependency.
     static let buckets: [Duration] = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 10_000].map { .microseconds(Int64($0 * 1000)) }
 
+    static var ingressRefusals: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "mall", subsystem: "ingress", metricName: "refusals", unitName: "total",
+            helpText: "Requests refused on the way in: rate limits (429) and load shedding (503)")
+    }
+    static var breakerState: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "mall", subsystem: "circuit_breaker", metricName: "state", unitName: "",
+            helpText: "1 for the breaker's state on this node, 0 for the others")
+    }
+    static func scheduledGauge(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "herald", subsystem: "scheduled_messages", metricName: name, unitName: "", helpText: help)
+    }
+
     /// - Parameter registry: the registry `engine` counts into, if any.
-    init(engine: HeraldEngine, jobs: JobScheduler, registry: PrometheusCollectorRegistry?) {
-        self.registry = registry ?? PrometheusCollectorRegistry()
+    init(engine: HeraldEngine, jobs: JobScheduler, gateway: any PaymentGateway, registry: PrometheusCollectorRegistry?) {
+        let registry = registry ?? PrometheusCollectorRegistry()
+        self.registry = registry
         self.engine = engine
         self.jobs = jobs
+        self.gateway = gateway
+        refusals = Dictionary(uniqueKeysWithValues: IngressLimits.Refusal.allCases.map { refusal in
+            (refusal, registry.makeCounter(descriptor: Self.ingressRefusals, labels: [("refusal", refusal.rawValue)]))
+        })
+    }
+
+    /// Counts a request refused on the way in.
+    func refused(_ refusal: IngressLimits.Refusal) {
+        refusals[refusal]?.increment()
     }
 
     /// Counts one request and its latency.
@@ -95,6 +135,16 @@ public final class ServerMetrics: Sendable {
             registry.makeGauge(descriptor: Self.subscriptionGauge("retrying", "Events waiting for another attempt"), labels: labels).set(to: Double(status.retrying))
             registry.makeGauge(descriptor: Self.subscriptionGauge("held", "Events held behind a failed one of their stream"), labels: labels).set(to: Double(status.held))
             registry.makeGauge(descriptor: Self.subscriptionGauge("dead", "Dead letters"), labels: labels).set(to: Double(status.dead))
+        }
+        let scheduled = try await engine.store.scheduledMessageCounts(dueBy: engine.clock.now())
+        registry.makeGauge(descriptor: Self.scheduledGauge("pending", "Scheduled messages waiting for their time")).set(to: Double(scheduled.pending))
+        registry.makeGauge(descriptor: Self.scheduledGauge("due", "Scheduled messages whose time has come, not yet delivered")).set(to: Double(scheduled.due))
+        if let client = gateway as? HTTPPaymentGateway {
+            let state = client.breaker.state
+            for each in [CircuitBreakerMachine.State.closed, .open, .halfOpen] {
+                registry.makeGauge(descriptor: Self.breakerState, labels: [("breaker", "payment-gateway"), ("state", each.rawValue)])
+                    .set(to: each == state ? 1 : 0)
+            }
         }
         for job in try await jobs.status() {
             guard let last = job.lastRun else { continue }

@@ -8,7 +8,7 @@ struct MemberRoutes {
 
     func routes() -> RouteCollection<MallRequestContext> {
         let routes = RouteCollection(context: MallRequestContext.self)
-        let registrations = RateLimitMiddleware(limits: limits, limiter: { $0.registrations }, what: "registrations from this address") { $0.clientAddress }
+        let registrations = RateLimitMiddleware(limits: limits, limiter: { $0.registrations }, refusal: .registrations, what: "registrations from this address") { $0.clientAddress }
         routes.group().add(middleware: registrations).post("/members") { request, context in
             let body = try await context.decode(RegisterRequest.self, from: request)
             let id = try await mall.members.register(email: body.email, password: body.password, name: body.name)
