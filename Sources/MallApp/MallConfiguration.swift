@@ -115,6 +115,12 @@ public struct MallConfiguration: Sendable {
     public var maxRequestsInFlight = 1024
     /// How `mall serve` writes its log lines.
     public var logFormat: LogFormat = .text
+    /// Whether requests, commits and handler calls are traced (spans kept in memory, the
+    /// W3C trace context carried by every event); off, only an incoming `traceparent` is
+    /// passed on to the events a request records.
+    public var tracing = true
+    /// Finished spans kept in memory, the latest first (`GET /admin/traces/{id}`).
+    public var tracedSpans = 10_000
     /// The least severe level `mall serve` writes (`debug` adds, among others, each
     /// service's start and end of the graceful shutdown).
     public var logLevel: Logger.Level = .info
@@ -212,6 +218,8 @@ public struct MallConfiguration: Sendable {
         if let value = try settings.choice("MALL_LOG_FORMAT", LogFormat.self) { configuration.logFormat = value }
         if let value = try settings.choice("MALL_LOG_LEVEL", Logger.Level.self) { configuration.logLevel = value }
         if let value = try settings.choice("MALL_METRICS", Switch.self) { configuration.metrics = value == .on }
+        if let value = try settings.choice("MALL_TRACING", Switch.self) { configuration.tracing = value == .on }
+        if let value = try settings.integer("MALL_TRACED_SPANS", 1...1_000_000) { configuration.tracedSpans = value }
         try settings.rateLimit("MALL_FAILED_LOGINS", &configuration.failedLoginLimit)
         try settings.rateLimit("MALL_REGISTRATIONS", &configuration.registrationLimit)
         try settings.rateLimit("MALL_ORDERS", &configuration.orderLimit)

@@ -11,23 +11,12 @@ import Synchronization
 /// 2. `orders_governance_on_vs_off`: orders end to end (as the default benchmark) against
 ///    two `mall serve` processes started alternately with the ingress limits on (the
 ///    limiter consulted on every order, at a limit it never reaches) and off
-///    (`MALL_INGRESS_LIMITS=off`), two runs of each in the order on, off, off, on.
+///    (`MALL_INGRESS_LIMITS=off`), two runs of each in the order on, off, off, on
+///    (``MallBench/onVersusOff(_:name:orders:concurrency:members:)``).
 enum GovernanceBench {
     static func run(orders: Int, concurrency: Int, members: Int) async throws -> [(String, Double)] {
-        var results = try await overhead(calls: 1_000_000)
-        var on: [Double] = [], off: [Double] = []
-        // On, off, off, on: a drift of the host's speed during the run falls on both alike.
-        for enabled in [true, false, false, true] {
-            let server = try await ServerProcess.start(environment: ["MALL_INGRESS_LIMITS": enabled ? "on" : "off"])
-            defer { server.stop() }
-            let rate = try await MallBench.ordersEndToEnd(server: server, orders: orders, concurrency: concurrency, members: members)
-            if enabled { on.append(rate) } else { off.append(rate) }
-        }
-        let mean = { (rates: [Double]) in rates.reduce(0, +) / Double(rates.count) }
-        results += on.enumerated().map { ("orders_per_s_governance_on_\($0.offset + 1)", $0.element) }
-        results += off.enumerated().map { ("orders_per_s_governance_off_\($0.offset + 1)", $0.element) }
-        results.append(("orders_governance_on_vs_off", mean(on) / mean(off)))
-        return results
+        try await overhead(calls: 1_000_000)
+            + MallBench.onVersusOff("MALL_INGRESS_LIMITS", name: "governance", orders: orders, concurrency: concurrency, members: members)
     }
 
     /// Nanoseconds per call, bare and governed, and the difference in microseconds.

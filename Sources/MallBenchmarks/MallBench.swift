@@ -47,6 +47,7 @@ struct MallBench: AsyncParsableCommand {
     @Flag(help: "The shop at --products products: edits, listing, search, orders, reconciliation.") var catalog = false
     @Flag(help: "What governance costs: per call in process, and orders end to end with ingress limits on and off.") var governance = false
     @Flag(help: "The job scheduler's cost per item, and reconciliation over --reconcile-orders orders.") var jobs = false
+    @Flag(help: "What metrics cost: orders end to end with MALL_METRICS on and off, alternating.") var metrics = false
 
     static let members = 64
 
@@ -54,8 +55,8 @@ struct MallBench: AsyncParsableCommand {
         guard orders > 0, concurrency > 0, rate > 0, seconds > 0, products >= 1000, reconcileOrders > 0, edits > 0 else {
             throw ValidationError("--orders, --concurrency, --rate, --seconds, --reconcile-orders and --edits must be positive; --products at least 1000")
         }
-        guard [stages, loginStorm, catalog, governance, jobs].count(where: { $0 }) <= 1 else {
-            throw ValidationError("choose one of --stages, --login-storm, --catalog, --governance, --jobs")
+        guard [stages, loginStorm, catalog, governance, jobs, metrics].count(where: { $0 }) <= 1 else {
+            throw ValidationError("choose one of --stages, --login-storm, --catalog, --governance, --jobs, --metrics")
         }
     }
 
@@ -71,6 +72,9 @@ struct MallBench: AsyncParsableCommand {
             Self.report(try await CatalogBench.run(settings), json: json)
         } else if jobs {
             Self.report(try await JobsBench.run(JobsBench.Settings(reconcileOrders: reconcileOrders, keep: keep)), json: json)
+        } else if metrics {
+            Self.report(
+                try await Self.onVersusOff("MALL_METRICS", name: "metrics", orders: orders, concurrency: concurrency, members: Self.members), json: json)
         } else if governance {
             Self.report(try await GovernanceBench.run(orders: orders, concurrency: concurrency, members: Self.members), json: json)
         } else {
@@ -139,6 +143,35 @@ struct MallBench: AsyncParsableCommand {
     static func ordersEndToEnd(server: ServerProcess, orders: Int, concurrency: Int, members: Int) async throws -> Double {
         let phase = try await ordersEndToEndPhase(server: server, orders: orders, concurrency: concurrency, members: members)
         return phase.results.first { $0.0 == "orders_per_s_end_to_end" }!.1
+    }
+
+    /// Orders end to end with the switch `variable` (`MALL_…`) on and off, each on a fresh
+    /// server, alternating on, off, off, on so that a host whose speed drifts favours
+    /// neither: `orders_per_s_NAME_on_1`…, `orders_NAME_on_vs_off` (the means' ratio), and
+    /// the server's CPU time per order both ways with its ratio (less noisy than a rate on
+    /// a shared host).
+    static func onVersusOff(_ variable: String, name: String, orders: Int, concurrency: Int, members: Int) async throws -> [(String, Double)] {
+        var rates: [Bool: [Double]] = [:], cpu: [Bool: [Double]] = [:]
+        for enabled in [true, false, false, true] {
+            let server = try await ServerProcess.start(environment: [variable: enabled ? "on" : "off"])
+            defer { server.stop() }
+            let results = try await ordersEndToEndPhase(server: server, orders: orders, concurrency: concurrency, members: members).results
+            rates[enabled, default: []].append(results.first { $0.0 == "orders_per_s_end_to_end" }!.1)
+            if let perOrder = results.first(where: { $0.0 == "server_cpu_ms_per_order" }) { cpu[enabled, default: []].append(perOrder.1) }
+        }
+        let mean = { (values: [Double]) in values.reduce(0, +) / Double(values.count) }
+        var results: [(String, Double)] = []
+        for enabled in [true, false] {
+            let state = enabled ? "on" : "off"
+            results += rates[enabled, default: []].enumerated().map { ("orders_per_s_\(name)_\(state)_\($0.offset + 1)", $0.element) }
+        }
+        results.append(("orders_\(name)_on_vs_off", mean(rates[true]!) / mean(rates[false]!)))
+        if let on = cpu[true], let off = cpu[false], on.count == 2, off.count == 2 {
+            results.append(("server_cpu_ms_per_order_\(name)_on", mean(on)))
+            results.append(("server_cpu_ms_per_order_\(name)_off", mean(off)))
+            results.append(("server_cpu_per_order_\(name)_on_vs_off", mean(on) / mean(off)))
+        }
+        return results
     }
 
     /// An executable built next to this one (`mall`).

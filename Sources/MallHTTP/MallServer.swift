@@ -45,6 +45,7 @@ public struct MallServer: Sendable {
         let router = Router(context: MallRequestContext.self)
         let methods = RouteMethods()
         if let metrics { router.add(middleware: HTTPMetricsMiddleware(metrics: metrics)) }
+        router.add(middleware: RequestTracingMiddleware(tracer: mall.tracer))
         router.add(middleware: LoadSheddingMiddleware(limits: limits))
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: MethodNotAllowedMiddleware(routes: methods))

@@ -15,6 +15,13 @@ enum InProcessMall {
     static func run(
         configure: (inout MallConfiguration) -> Void = { _ in }, jobs: Bool = false, _ body: @escaping @Sendable (MallClient) async throws -> Void
     ) async throws {
+        try await run(configure: configure, jobs: jobs) { client, _ in try await body(client) }
+    }
+
+    /// As ``run(configure:jobs:_:)``, with the shop itself for the test to look into.
+    static func run(
+        configure: (inout MallConfiguration) -> Void = { _ in }, jobs: Bool = false, _ body: @escaping @Sendable (MallClient, Mall) async throws -> Void
+    ) async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("mall-inprocess-\(UUID().uuidString).sqlite").path
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
         var configuration = MallConfiguration()
@@ -29,7 +36,7 @@ enum InProcessMall {
             _ = try await mall.payments.establishGatewaySecret()
             let server = try MallServer(mall: mall, logger: logger)
             let app = server.application(services: [try mall.service()] + (jobs ? [server.jobs] : []))
-            try await app.test(.router) { client in try await body(MallClient(client)) }
+            try await app.test(.router) { client in try await body(MallClient(client), mall) }
         }
     }
 }

@@ -309,19 +309,21 @@ struct MallClient: Sendable {
 
     static var address: [String: Any] { ["name": "Ada Lovelace", "phone": "+44 20 7946 0000", "line1": "12 St James's Square", "city": "London", "postcode": "SW1Y 4JH"] }
 
-    func placeOrder(_ token: String, _ lines: [(String, Int)], coupon: String? = nil, key: String? = nil) async throws -> HTTPResult {
+    func placeOrder(
+        _ token: String, _ lines: [(String, Int)], coupon: String? = nil, key: String? = nil, headers: [String: String] = [:]
+    ) async throws -> HTTPResult {
         var body: [String: Any] = [
             "lines": lines.map { ["sku": $0.0, "quantity": $0.1] }, "address": Self.address, "paymentMethod": "card", "delivery": "standard",
         ]
         if let coupon { body["couponCode"] = coupon }
-        return try await send("POST", "/orders", json: body, token: token, headers: key.map { ["Idempotency-Key": $0] } ?? [:])
+        return try await send("POST", "/orders", json: body, token: token, headers: headers.merging(key.map { ["Idempotency-Key": $0] } ?? [:]) { $1 })
     }
 
     /// The payment gateway's callback for a started payment (the answer to
     /// `POST /orders/{id}/payments`), signed now with the test server's gateway secret.
     func gatewayCallback(
         for started: HTTPResult, outcome: GatewayOutcome = .succeeded, secret: String = MallServerProcess.gatewaySecret,
-        at date: Date = Date()
+        at date: Date = Date(), headers: [String: String] = [:]
     ) async throws -> HTTPResult {
         let paymentID = try #require(started.string("paymentId"), "a started payment: \(started.json ?? "")")
         let amount = try #require(started["amount"] as? [String: Any])
@@ -330,7 +332,7 @@ struct MallClient: Sendable {
         return try await send("POST", "/payment-gateway/callbacks", json: [
             "paymentId": paymentID, "outcome": outcome.rawValue, "amount": amount, "timestamp": report.timestamp,
             "signature": GatewaySignature(secret: secret).sign(report),
-        ])
+        ], headers: headers)
     }
 
     /// Polls the order until it has `status` (the saga runs in the server's subscriptions).

@@ -64,7 +64,9 @@ import Testing
     }
 
     @Test func refusalsScheduledMessagesAndJobRunsAreCounted() async throws {
-        try await InProcessMall.run(configure: { $0.orderLimit = RateLimitPolicy(rate: 1, burst: 1) }, jobs: true) { client in
+        // One order per member, and the next token after 1,000 s: on a loaded machine one
+        // order has taken longer than a second.
+        try await InProcessMall.run(configure: { $0.orderLimit = RateLimitPolicy(rate: 0.001, burst: 1) }, jobs: true) { client in
             let member = try await client.member("ada")
             let before = try await scrape(client)
             #expect(Self.sample(before, "mall_ingress_refusals_total", ["refusal": "orders"]) == 0, "every refusal is a series from the start")

@@ -14,7 +14,7 @@ extension HeraldEngine {
     /// ```
     /// - Throws: the last ``ConcurrencyConflict`` after `attempts` tries, or what `body` throws.
     public func perform<Result>(
-        attempts: Int = 5, cause: UnitOfWork.Cause = .init(), _ body: (UnitOfWork) async throws -> Result
+        attempts: Int = 5, cause: UnitOfWork.Cause = .current, _ body: (UnitOfWork) async throws -> Result
     ) async throws -> Result {
         precondition(attempts >= 1, "perform needs at least one attempt")
         var attempt = 1

@@ -32,6 +32,13 @@ public final class UnitOfWork {
             self.metadata = metadata
         }
 
+        /// The cause a unit of work takes when it is given none: an application binds it
+        /// around a request's work (`Cause.$current.withValue(…)`, the request's id as the
+        /// correlation), and a subscription worker around each handler call (the event
+        /// handled), so that work done through services that open their own units of work
+        /// keeps its cause.
+        @TaskLocal public static var current = Cause()
+
         /// The cause of events produced while handling `event`: it is their causation, and
         /// its correlation (or itself) is theirs.
         public init(handling event: EventEnvelope) {
@@ -75,6 +82,7 @@ public final class UnitOfWork {
     let clock: any HeraldClock
     let cache: AggregateCache?
     let metrics: HeraldMetrics?
+    let tracing: HeraldTracing?
     /// Applied to events appended from now on.
     public var cause: Cause
     private var loadedVersions: [StreamID: Int64] = [:]
@@ -98,8 +106,14 @@ public final class UnitOfWork {
 
     /// - Parameter cache: decoded aggregates to reuse across units of work (an engine's
     ///   units of work share one); `nil` decodes every load.
-    public init(store: any EventStore, clock: any HeraldClock, cause: Cause = Cause(), cache: AggregateCache? = nil, metrics: HeraldMetrics? = nil) {
+    /// - Parameter tracing: when given, commits are spans, and each event carries the trace
+    ///   of the span it is recorded in (else its cause's `traceparent`).
+    public init(
+        store: any EventStore, clock: any HeraldClock, cause: Cause = .current, cache: AggregateCache? = nil, metrics: HeraldMetrics? = nil,
+        tracing: HeraldTracing? = nil
+    ) {
         self.metrics = metrics
+        self.tracing = tracing
         self.store = store
         self.clock = clock
         self.cause = cause
@@ -192,10 +206,10 @@ public final class UnitOfWork {
     public func commit() async throws -> [EventEnvelope] {
         guard hasChanges else { return [] }
         let changeset = try makeChangeset(recordedAt: clock.now())
-        let recorded = if let metrics {
-            try await metrics.commit(.unitOfWork, changeset) { try await store.commit(changeset) }
+        let recorded = if let tracing {
+            try await tracing.withSpan("herald.commit", attributes: ["herald.events": .int64(Int64(changeset.events.count))]) { try await commit(changeset) }
         } else {
-            try await store.commit(changeset)
+            try await commit(changeset)
         }
         for write in changeset.aggregates {
             loadedVersions[write.stream] = write.newVersion
@@ -204,6 +218,11 @@ public final class UnitOfWork {
         staged = Staged()
         journal = nil
         return recorded
+    }
+
+    private func commit(_ changeset: Changeset) async throws -> [EventEnvelope] {
+        guard let metrics else { return try await store.commit(changeset) }
+        return try await metrics.commit(.unitOfWork, changeset) { try await store.commit(changeset) }
     }
 
     /// Discards everything staged since the last commit.
@@ -309,11 +328,16 @@ public final class UnitOfWork {
 
     private func newEvent<E: DomainEvent>(_ event: E, stream: StreamID, metadata: [String: String]) throws -> NewEvent {
         let now = clock.now()
+        var traceparent = cause.traceparent, metadata = cause.metadata.merging(metadata) { _, new in new }
+        if let trace = tracing?.currentTrace(), trace.traceparent != nil || !trace.metadata.isEmpty {
+            traceparent = trace.traceparent
+            metadata.merge(trace.metadata) { _, new in new }
+        }
         return NewEvent(
             eventID: UUID.timeOrdered(at: now), stream: stream, eventType: E.eventType, schemaVersion: E.schemaVersion,
             payload: try HeraldJSON.encode(event), occurredAt: now,
             causationID: cause.causationID, correlationID: cause.correlationID,
-            traceparent: cause.traceparent, metadata: cause.metadata.merging(metadata) { _, new in new })
+            traceparent: traceparent, metadata: metadata)
     }
 
     private func decode<A: AggregateRoot>(_ type: A.Type, stream: StreamID, version: Int64, state: Data) throws -> A {

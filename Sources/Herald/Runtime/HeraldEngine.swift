@@ -25,6 +25,8 @@ public struct HeraldEngine: Sendable {
     public let node: String
     /// Commits and handler calls counted and timed, when the application gave a factory.
     public let metrics: HeraldMetrics?
+    /// Commits and handler calls as spans, when the application gave a tracer.
+    public let tracing: HeraldTracing?
     /// The serving generation of each projection, as this engine last read it.
     public let projectionStates = ProjectionStateCache()
     /// Named wake-ups (``announce(_:)``): the store's when it is an ``AnnouncingStore``, so
@@ -35,9 +37,10 @@ public struct HeraldEngine: Sendable {
         store: any EventStore, registry: EventRegistry = EventRegistry(),
         clock: any HeraldClock = SystemClock(), random: any RandomSource = SystemRandomSource(),
         logger: Logger = Logger(label: "herald"), aggregateCache: AggregateCache = AggregateCache(),
-        node: String = HeraldEngine.defaultNodeName(), metrics: (any MetricsFactory)? = nil
+        node: String = HeraldEngine.defaultNodeName(), metrics: (any MetricsFactory)? = nil, tracer: HeraldTracing? = nil
     ) {
         self.metrics = metrics.map(HeraldMetrics.init(factory:))
+        self.tracing = tracer
         self.aggregateCache = aggregateCache
         self.node = node
         self.store = store
@@ -48,9 +51,10 @@ public struct HeraldEngine: Sendable {
         self.logger = logger
     }
 
-    /// A new, empty unit of work; events it appends carry `cause`.
-    public func unitOfWork(cause: UnitOfWork.Cause = .init()) -> UnitOfWork {
-        UnitOfWork(store: store, clock: clock, cause: cause, cache: aggregateCache, metrics: metrics)
+    /// A new, empty unit of work; events it appends carry `cause` (by default the task's
+    /// ``UnitOfWork/Cause/current``).
+    public func unitOfWork(cause: UnitOfWork.Cause = .current) -> UnitOfWork {
+        UnitOfWork(store: store, clock: clock, cause: cause, cache: aggregateCache, metrics: metrics, tracing: tracing)
     }
 
     /// `<host>-<pid>-<random>`: unique among the processes sharing a database.
@@ -76,7 +80,7 @@ public struct HeraldEngine: Sendable {
     private func makeWorker(_ subscription: Subscription, slot: PartitionSlot?) throws -> SubscriptionWorker {
         try SubscriptionWorker(
             subscription: subscription, store: store, registry: registry, clock: clock, random: random, logger: logger,
-            cache: aggregateCache, metrics: metrics, slot: slot)
+            cache: aggregateCache, metrics: metrics, tracing: tracing, slot: slot)
     }
 
     /// The coordinator running this node's partitions of a partitioned subscription.

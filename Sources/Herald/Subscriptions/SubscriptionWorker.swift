@@ -39,6 +39,7 @@ public final class SubscriptionWorker: Sendable {
     let logger: Logger
     let cache: AggregateCache?
     let metrics: HeraldMetrics?
+    let tracing: HeraldTracing?
     /// The partition this worker handles, for a partitioned subscription.
     public let slot: PartitionSlot?
     /// For a projection's worker: the generation its commits belong to.
@@ -55,10 +56,11 @@ public final class SubscriptionWorker: Sendable {
 
     init(subscription: Subscription, store: any EventStore, registry: EventRegistry,
          clock: any HeraldClock, random: any RandomSource, logger: Logger, cache: AggregateCache? = nil, metrics: HeraldMetrics? = nil,
-         slot: PartitionSlot? = nil, projectionFence: ProjectionFence? = nil) throws {
+         tracing: HeraldTracing? = nil, slot: PartitionSlot? = nil, projectionFence: ProjectionFence? = nil) throws {
         try subscription.validate()
         self.cache = cache
         self.metrics = metrics
+        self.tracing = tracing
         self.slot = slot
         self.projectionFence = projectionFence
         if let slot {
@@ -152,7 +154,7 @@ public final class SubscriptionWorker: Sendable {
         var progress = SubscriptionProgress(subscription: name, checkpointName: checkpointName)
         progress.checkpoint = (from: stored, to: pending.through)
         do {
-            try await commit(UnitOfWork(store: store, clock: clock, cache: cache), progress)
+            try await commit(UnitOfWork(store: store, clock: clock, cause: UnitOfWork.Cause(), cache: cache, tracing: tracing), progress)
         } catch StoreError.checkpointMoved {
             // Another worker moved it meanwhile; the next scan starts from whichever is further.
             return
@@ -276,14 +278,14 @@ public final class SubscriptionWorker: Sendable {
             if deferringSkips {
                 skipped.withLock { $0 = (through: last, since: $0?.since ?? clock.now()) }
             } else {
-                try await commit(UnitOfWork(store: store, clock: clock, cache: cache), progress)
+                try await commit(UnitOfWork(store: store, clock: clock, cause: UnitOfWork.Cause(), cache: cache, tracing: tracing), progress)
                 skipped.withLock { $0 = nil }
             }
             return moreMayWait
         }
         let current = if let parked { parked } else { try await store.parkedEvents(subscription: name) }
         var blocked = Set(current.map(\.stream))
-        let work = UnitOfWork(store: store, clock: clock, cache: cache)
+        let work = UnitOfWork(store: store, clock: clock, cause: UnitOfWork.Cause(), cache: cache, tracing: tracing)
         var batchReport = report
         for event in events where subscription.wants(event) && handles(event.stream) {
             if blocked.contains(event.stream) {
@@ -324,7 +326,7 @@ public final class SubscriptionWorker: Sendable {
         let events = Dictionary(
             uniqueKeysWithValues: try await store.events(at: streams.flatMap { $0.map(\.position) }).map { ($0.position, $0) })
         var progress = SubscriptionProgress(subscription: name, checkpointName: checkpointName)
-        let work = UnitOfWork(store: store, clock: clock, cache: cache)
+        let work = UnitOfWork(store: store, clock: clock, cause: UnitOfWork.Cause(), cache: cache, tracing: tracing)
         var batchReport = report
         var attempted = 0
         for entries in streams {
@@ -359,10 +361,19 @@ public final class SubscriptionWorker: Sendable {
     private func attempt(_ event: EventEnvelope, previousAttempts: Int, work: UnitOfWork) async throws -> (any Error)? {
         let delivery = Delivery(envelope: event, previousAttempts: previousAttempts, registry: registry)
         do {
-            if let metrics {
-                try await metrics.handler(name) { try await call(delivery, work: work) }
-            } else {
-                try await call(delivery, work: work)
+            try await UnitOfWork.Cause.$current.withValue(UnitOfWork.Cause(handling: event)) {
+                if let tracing {
+                    try await tracing.withSpan(
+                        "herald.handle", parent: tracing.context(of: event), kind: .consumer,
+                        attributes: [
+                            "herald.subscription": .string(name), "herald.event_type": .string(event.eventType),
+                            "herald.event_id": .string(event.eventID.uuidString), "herald.position": .int64(event.position),
+                            "herald.attempt": .int64(Int64(previousAttempts + 1)),
+                        ]
+                    ) { try await measuredCall(delivery, work: work) }
+                } else {
+                    try await measuredCall(delivery, work: work)
+                }
             }
             return nil
         } catch {
@@ -376,6 +387,11 @@ public final class SubscriptionWorker: Sendable {
                            "attempt": "\(previousAttempts + 1)", "error": "\(error)"])
             return error
         }
+    }
+
+    private func measuredCall(_ delivery: Delivery, work: UnitOfWork) async throws {
+        guard let metrics else { return try await call(delivery, work: work) }
+        try await metrics.handler(name) { try await call(delivery, work: work) }
     }
 
     /// One call of the handler, with its inbox check and entry for an external one.

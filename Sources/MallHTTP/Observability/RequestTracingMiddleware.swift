@@ -1,0 +1,74 @@
+import Foundation
+import Herald
+import HTTPTypes
+import Hummingbird
+import MallApp
+import Tracing
+
+/// Where every request's causation chain starts: a request id (a UUID, sent back as
+/// `Request-Id` and on the request's log lines) that becomes the correlation id of every
+/// event the request records, and of every event those cause in turn (Herald carries it
+/// through the subscriptions); and, with a tracer, a server span named after the route
+/// that continues the caller's trace (an incoming W3C `traceparent`), so that the spans of
+/// the commits and of every handler the request sets off, in every context, are its
+/// descendants.
+///
+/// Without a tracer an incoming `traceparent` is still passed on: the events the request
+/// records carry it.
+struct RequestTracingMiddleware: RouterMiddleware {
+    typealias Context = MallRequestContext
+    let tracer: W3CTracer?
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let requestID = UUID()
+        var context = context
+        context.logger[metadataKey: "request_id"] = .string(requestID.uuidString)
+        let incoming = request.headers[.traceparent].flatMap(TraceContext.init(traceparent:))
+        var cause = UnitOfWork.Cause(correlationID: requestID)
+        guard let tracer else {
+            cause.traceparent = incoming?.traceparent
+            return try await UnitOfWork.Cause.$current.withValue(cause) { try await Self.tagged(next(request, context), requestID) }
+        }
+        var parent = ServiceContext.topLevel
+        parent.traceContext = incoming
+        let method = request.method.rawValue
+        let span = tracer.startSpan("\(method) \(request.uri.path)", context: parent, ofKind: .server)
+        defer { span.end() }
+        let trace = span.context.traceContext!
+        context.logger[metadataKey: "trace_id"] = .string(trace.traceID)
+        span.attributes["http.request.method"] = method
+        span.attributes["mall.request_id"] = requestID.uuidString
+        do {
+            let response = try await ServiceContext.withValue(span.context) {
+                try await UnitOfWork.Cause.$current.withValue(cause) { try await next(request, context) }
+            }
+            finish(span, route: context.endpointPath, method: method, status: response.status.code)
+            return Self.tagged(response, requestID)
+        } catch {
+            let status = (error as? any HTTPResponseError)?.status.code ?? 500
+            finish(span, route: context.endpointPath, method: method, status: status)
+            if status >= 500 { span.recordError(error) }
+            throw error
+        }
+    }
+
+    /// Names the span after the route's pattern (`POST /orders/{id}/payments`), not the
+    /// path, so that one route's spans group, and records the status.
+    private func finish(_ span: W3CSpan, route: String?, method: String, status: Int) {
+        if let route { span.operationName = "\(method) \(route)" }
+        span.attributes["http.route"] = route ?? "NotFound"
+        span.attributes["http.response.status_code"] = status
+        if status >= 500 { span.setStatus(SpanStatus(code: .error)) }
+    }
+
+    private static func tagged(_ response: Response, _ requestID: UUID) -> Response {
+        var response = response
+        response.headers[.requestID] = requestID.uuidString
+        return response
+    }
+}
+
+extension HTTPField.Name {
+    static let traceparent = Self("traceparent")!
+    static let requestID = Self("Request-Id")!
+}
