@@ -193,6 +193,10 @@ public final class PostgresEventStore: EventStore, AnnouncingStore, EventPruning
         }
     }
 
+    public func firstPosition(of stream: StreamID) async throws -> Int64? {
+        try await onConnection { try await EventsTable.firstPosition(of: stream, self.names, $0, self.logger) }
+    }
+
     /// Counted in delivery order `(tx_id, position)`: a checkpoint may stand on a higher
     /// position than the head's and still have events to read.
     public func eventsBehind(_ checkpoint: Int64, through head: Int64) async throws -> Int64 {

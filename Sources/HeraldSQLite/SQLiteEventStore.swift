@@ -138,6 +138,10 @@ public final class SQLiteEventStore: EventStore, EventPruning {
         try read(EventsTable.head)
     }
 
+    public func firstPosition(of stream: StreamID) async throws -> Int64? {
+        try read { try EventsTable.firstPosition(of: stream, $0) }
+    }
+
     public func checkpoint(of subscription: String, creatingAt initialPosition: Int64) async throws -> Int64 {
         if let existing = try read({ try SubscriptionsTable.checkpoint(of: subscription, $0) }) { return existing }
         let now = Date()

@@ -150,6 +150,11 @@ public final class InMemoryEventStore: EventStore {
         return state.withLock { Int64($0.events.count) }
     }
 
+    public func firstPosition(of stream: StreamID) async throws -> Int64? {
+        try check(.logRead)
+        return state.withLock { $0.events.first { $0.stream == stream }?.position }
+    }
+
     public func checkpoint(of subscription: String, creatingAt initialPosition: Int64) async throws -> Int64 {
         try check(.subscriptionRead)
         return state.withLock { state in

@@ -14,7 +14,7 @@ struct MallCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mall",
         abstract: "Mall, the event-driven e-commerce back end built on Herald.",
-        subcommands: [Serve.self, Demo.self, Reconcile.self, DeadLettersCommand.self, ProjectionsCommand.self, RulesCommand.self, DrillCommand.self, JobsCommand.self, Events.self, Gateway.self],
+        subcommands: [Serve.self, Demo.self, Reconcile.self, DeadLettersCommand.self, ProjectionsCommand.self, RulesCommand.self, DrillCommand.self, JobsCommand.self, Events.self, Trace.self, Gateway.self],
         defaultSubcommand: Serve.self)
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Herald
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -18,9 +19,11 @@ enum InProcessMall {
         try await run(configure: configure, jobs: jobs) { client, _ in try await body(client) }
     }
 
-    /// As ``run(configure:jobs:_:)``, with the shop itself for the test to look into.
+    /// As ``run(configure:jobs:_:)``, with the shop itself for the test to look into, and
+    /// its subscriptions' retry policy.
     static func run(
-        configure: (inout MallConfiguration) -> Void = { _ in }, jobs: Bool = false, _ body: @escaping @Sendable (MallClient, Mall) async throws -> Void
+        configure: (inout MallConfiguration) -> Void = { _ in }, jobs: Bool = false, retryPolicy: RetryPolicy = .default,
+        _ body: @escaping @Sendable (MallClient, Mall) async throws -> Void
     ) async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("mall-inprocess-\(UUID().uuidString).sqlite").path
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
@@ -35,7 +38,7 @@ enum InProcessMall {
             _ = try await mall.seedDemoCatalogIfEmpty()
             _ = try await mall.payments.establishGatewaySecret()
             let server = try MallServer(mall: mall, logger: logger)
-            let app = server.application(services: [try mall.service()] + (jobs ? [server.jobs] : []))
+            let app = server.application(services: [try mall.service(retryPolicy: retryPolicy)] + (jobs ? [server.jobs] : []))
             try await app.test(.router) { client in try await body(MallClient(client), mall) }
         }
     }

@@ -77,6 +77,17 @@ import Testing
         let subscriptions = try await client.send("GET", "/admin/subscriptions", token: admin)
         #expect(subscriptions.array.count == 11, "six subscriptions and five projections")
         await server.stop()
+
+        // `mall trace`: the whole story of the order, from the file, indented by causation.
+        let (status, trace) = try await server.runCommand(["trace", orderID])
+        #expect(status == 0, "\(trace)")
+        let lines = trace.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("order \(orderID): ") == true, "\(trace)")
+        for (indent, line) in [("  ", "OrderSubmitted Order/\(orderID)"), ("    ", "StockReserved Reservation/\(orderID) ← inventory.reservations, attempt 1"),
+                               ("  ", "OrderShipped Order/\(orderID)"), ("    ", "StockCommitted Reservation/\(orderID) ← inventory.reservations, attempt 1")] {
+            #expect(lines.contains { $0.hasPrefix(indent + "#") && $0.contains(line) }, "\(line) in:\n\(trace)")
+        }
+        #expect(try await server.runCommand(["trace", "o-nosuch"]).status == 1)
     }
 
     @Test func anUnpaidOrderIsCancelledAtItsDeadlineWithStockAndCouponReturned() async throws {

@@ -39,6 +39,18 @@ public final class UnitOfWork {
         /// keeps its cause.
         @TaskLocal public static var current = Cause()
 
+        /// The cause of events a subscription's handler records while handling `event`, as
+        /// ``init(handling:)``, and saying who recorded them in their metadata
+        /// (``HandlingMetadata``): the subscription, the attempt (1 for the first), and
+        /// since when the event had been failing, if it had (a retry, or a replayed dead letter).
+        public static func handling(_ event: EventEnvelope, by subscription: String, attempt: Int, failingSince: Date?) -> Cause {
+            var cause = Cause(handling: event)
+            cause.metadata[HandlingMetadata.subscription] = subscription
+            cause.metadata[HandlingMetadata.attempt] = String(attempt)
+            if let failingSince { cause.metadata[HandlingMetadata.failingSince] = failingSince.formatted(.iso8601) }
+            return cause
+        }
+
         /// The cause of events produced while handling `event`: it is their causation, and
         /// its correlation (or itself) is theirs.
         public init(handling event: EventEnvelope) {
@@ -46,6 +58,14 @@ public final class UnitOfWork {
                 causationID: event.eventID, correlationID: event.correlationID ?? event.eventID,
                 traceparent: event.traceparent, metadata: [:])
         }
+    }
+
+    /// The metadata keys with which a handler's events say who recorded them.
+    public enum HandlingMetadata {
+        public static let subscription = "herald.subscription"
+        public static let attempt = "herald.attempt"
+        /// ISO 8601: when the handled event first failed, if it did.
+        public static let failingSince = "herald.failing_since"
     }
 
     /// An aggregate saved in this unit of work: kept as a value, encoded once at commit.

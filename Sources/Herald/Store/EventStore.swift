@@ -47,6 +47,10 @@ public protocol EventLog: Sendable {
     /// The position of the last event in the log (0 when empty).
     func headPosition() async throws -> Int64
 
+    /// The position of the earliest event of `stream` still in the log (by the stream's
+    /// index, not a scan); `nil` when it has none (never had, or pruned).
+    func firstPosition(of stream: StreamID) async throws -> Int64?
+
     /// How many events a reader whose checkpoint is `checkpoint` has yet to read, up to and
     /// including the event at `head` (a position this log returned as its head), counted in
     /// the order readers get them. 0 when the checkpoint is at or past it.

@@ -339,7 +339,7 @@ public final class SubscriptionWorker: Sendable {
                     continue
                 }
                 attempted += 1
-                if let failure = try await attempt(event, previousAttempts: entry.attempts, work: work) {
+                if let failure = try await attempt(event, previousAttempts: entry.attempts, failingSince: entry.firstFailedAt, work: work) {
                     let failed = failedEntry(for: event, attempts: entry.attempts + 1, error: failure, previous: entry)
                     progress.park.append(failed)
                     batchReport.record(failed)
@@ -358,10 +358,13 @@ public final class SubscriptionWorker: Sendable {
 
     /// Calls the handler; returns the error when it failed. A transactional handler's
     /// staged changes are dropped when it fails.
-    private func attempt(_ event: EventEnvelope, previousAttempts: Int, work: UnitOfWork) async throws -> (any Error)? {
+    ///
+    /// Events the handler records say who recorded them (``UnitOfWork/Cause/handling(_:by:attempt:failingSince:)``).
+    private func attempt(_ event: EventEnvelope, previousAttempts: Int, failingSince: Date? = nil, work: UnitOfWork) async throws -> (any Error)? {
         let delivery = Delivery(envelope: event, previousAttempts: previousAttempts, registry: registry)
+        let cause = UnitOfWork.Cause.handling(event, by: name, attempt: previousAttempts + 1, failingSince: failingSince)
         do {
-            try await UnitOfWork.Cause.$current.withValue(UnitOfWork.Cause(handling: event)) {
+            try await UnitOfWork.Cause.$current.withValue(cause) {
                 if let tracing {
                     try await tracing.withSpan(
                         "herald.handle", parent: tracing.context(of: event), kind: .consumer,
@@ -399,7 +402,7 @@ public final class SubscriptionWorker: Sendable {
         let event = delivery.envelope
         switch subscription.handler {
         case .transactional(let handle):
-            work.cause = UnitOfWork.Cause(handling: event)
+            work.cause = UnitOfWork.Cause.current
             work.beginSavepoint()
             do {
                 try await handle(delivery, work)

@@ -87,6 +87,15 @@ enum EventsTable {
     /// The last event in delivery order that is safe to deliver (0 when none), and whether
     /// newer events are visible already but wait for an older transaction still running.
     /// One statement, so both answers come from the same snapshot.
+    static func firstPosition(of stream: StreamID, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws -> Int64? {
+        let rows = try await connection.query("""
+            SELECT position FROM \(unescaped: names.events) WHERE stream_type = \(stream.type) AND stream_id = \(stream.id)
+            ORDER BY stream_version LIMIT 1
+            """, logger: logger)
+        for try await position in rows.decode(Int64.self) { return position }
+        return nil
+    }
+
     static func head(_ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws -> (position: Int64, pending: Bool) {
         let rows = try await connection.query("""
             SELECT

@@ -114,6 +114,11 @@ enum EventsTable {
         try connection.value("SELECT MAX(position) FROM herald_events") ?? 0
     }
 
+    static func firstPosition(of stream: StreamID, _ connection: ReadConnection) throws -> Int64? {
+        try connection.value(
+            "SELECT position FROM herald_events WHERE stream_type = ? AND stream_id = ? ORDER BY stream_version LIMIT 1", [stream.type, stream.id])
+    }
+
     private static func fetch(_ connection: ReadConnection, sql: String, _ arguments: [any SQLiteArgument], keep: Bool = true) throws -> [EventEnvelope] {
         try connection.rows(sql, arguments, keep: keep) { row in
             try EventEnvelope(

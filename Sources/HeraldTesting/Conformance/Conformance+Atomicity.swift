@@ -29,6 +29,13 @@ extension EventStoreConformance {
             try checkEqual(reloaded?.value, 3, "reloaded state")
             try checkEqual(try await h.store.events(in: Harness.counter("c1")).count, 2, "events in stream")
         },
+        ConformanceTest(name: "a stream's first position is found by its stream, and none for a stream without events") { make in
+            let h = try await Harness(make)
+            let events = try await h.increment(["a", "b"], times: 2)
+            try checkEqual(try await h.store.firstPosition(of: Harness.counter("a")), events[0].position, "a's first event")
+            try checkEqual(try await h.store.firstPosition(of: Harness.counter("b")), events[1].position, "b's first event")
+            try checkEqual(try await h.store.firstPosition(of: Harness.counter("none")), nil, "a stream without events")
+        },
         ConformanceTest(name: "an event id already in the log is refused by name, and nothing of that commit is written") { make in
             let h = try await Harness(make)
             let first = try await h.increment(["c1"], times: 1)[0]

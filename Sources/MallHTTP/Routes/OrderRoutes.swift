@@ -49,6 +49,11 @@ struct OrderRoutes {
         routes.get("/orders/{id}") { _, context in
             try JSON.response(OrderBody(try await mall.ordering.order(id: try context.parameter("id"), memberID: nil)))
         }
+        routes.get("/orders/{id}/timeline") { _, context in
+            let id = try context.parameter("id")
+            guard let timeline = try await mall.timeline(orderID: id) else { throw NoTimeline(orderID: id) }
+            return try JSON.response(OrderTimelineBody(timeline))
+        }
         return routes
     }
 }
