@@ -17,6 +17,8 @@ public struct MallRequestContext: RequestContext {
     public var caller: Caller?
     /// The largest request body accepted, in bytes (larger ones are refused with 413).
     public var bodyLimit = 64 * 1024
+    /// The token the console's forms must carry (set by ``ConsoleAuthentication``).
+    var formToken: String?
     /// The peer's IP address, as the per-address limits key it ("unknown" without one, as
     /// in-process tests). Forwarded-for headers are not trusted: behind a proxy, every
     /// client shares the proxy's limits.
@@ -44,6 +46,25 @@ public struct MallRequestContext: RequestContext {
     /// malformed body is an ``InvalidInput`` naming the field.
     public func decode<Body: Decodable>(_ type: Body.Type, from request: Request) async throws -> Body {
         try await JSON.decode(type, from: request, limit: bodyLimit)
+    }
+
+    /// The request's form body (`application/x-www-form-urlencoded`), read up to
+    /// ``bodyLimit`` bytes (else 413) and decoded; a malformed one names the field.
+    func decodeForm<Body: Decodable>(_ type: Body.Type, from request: Request) async throws -> Body {
+        var request = request
+        let buffer = try await request.collectBody(upTo: bodyLimit)
+        do {
+            return try URLEncodedFormDecoder().decode(type, from: String(buffer: buffer))
+        } catch let error as DecodingError {
+            throw JSON.invalidInput(from: error)
+        }
+    }
+
+    /// Refuses (403) a console form whose token is not this page's: a form of another site.
+    func requireFormToken(_ token: String) throws {
+        guard let formToken, ConstantTime.equals(token, formToken) else {
+            throw HTTPError(.forbidden, message: "the form's token does not match: reload the page and try again")
+        }
     }
 
     /// A path parameter that must be there (the route's pattern names it).

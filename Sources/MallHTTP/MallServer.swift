@@ -65,6 +65,7 @@ public struct MallServer: Sendable {
         admin.addRoutes(MemberRoutes(mall: mall, limits: limits).admin())
         admin.addRoutes(OperationsRoutes(mall: mall, limits: limits).admin())
         admin.addRoutes(JobRoutes(jobs: jobs).admin())
+        router.addRoutes(ConsoleRoutes(mall: mall, jobs: jobs, metrics: metrics).routes())
         if let metrics {
             router.group().add(middleware: AdminAuthentication(mall: mall)).get("/metrics") { _, _ in
                 Response(

@@ -28,7 +28,8 @@ import Testing
     @Test func everyRouteIsDocumentedAndEveryDocumentedOperationIsARoute() throws {
         let engine = HeraldEngine(store: InMemoryEventStore(), registry: .mall)
         let server = try MallServer(mall: Mall(engine: engine, configuration: MallConfiguration()), logger: Logger(label: "test"))
-        let routes = Set(server.router().routes.map { "\($0.method.rawValue) \($0.path.description)" })
+        // The console's HTML pages are for people, not part of the API the document describes.
+        let routes = Set(server.router().routes.map { "\($0.method.rawValue) \($0.path.description)" }.filter { !$0.contains(" /console") })
         let documented = Self.documentedOperations()
         #expect(routes.count >= 30)
         #expect(routes.subtracting(documented).sorted() == [], "routes missing from /openapi.yaml")

@@ -54,6 +54,8 @@ public final class ServerMetrics: Sendable {
     }
 
     private let requests = Mutex<[RequestKey: (count: Prometheus.Counter, duration: DurationHistogram)]>([:])
+    /// Orders placed (`POST /orders` answered 201) per minute, the last hour, for the console.
+    private let orders = Mutex(MinuteCounts(minutes: 60))
 
     static var requestsTotal: MetricNameDescriptor {
         MetricNameDescriptor(
@@ -125,6 +127,12 @@ public final class ServerMetrics: Sendable {
         }
         metrics.count.increment()
         metrics.duration.record(duration)
+        if status == 201, route == "/orders", method == "POST" { orders.withLock { $0.add(at: Date()) } }
+    }
+
+    /// Orders placed on this node in each of the last `count` minutes, oldest first.
+    func ordersPerMinute(last count: Int) -> [(start: Date, count: Int)] {
+        orders.withLock { $0.last(count, now: Date()) }
     }
 
     /// The exposition: the store's figures read now, then every metric.
@@ -173,6 +181,33 @@ struct HTTPMetricsMiddleware: RouterMiddleware {
             let status = (error as? any HTTPResponseError)?.status.code ?? 500
             metrics.record(method: method, route: context.endpointPath ?? "NotFound", status: status, duration: ContinuousClock.now - start)
             throw error
+        }
+    }
+}
+
+/// Counts per minute over the last `minutes` minutes, in a ring: memory bounded however
+/// long the server runs.
+struct MinuteCounts {
+    private var counts: [Int]
+    private var minuteOfSlot: [Int]
+
+    init(minutes: Int) {
+        counts = Array(repeating: 0, count: minutes)
+        minuteOfSlot = Array(repeating: -1, count: minutes)
+    }
+
+    mutating func add(at date: Date) {
+        let minute = Int(date.timeIntervalSince1970 / 60), slot = minute % counts.count
+        if minuteOfSlot[slot] != minute { (minuteOfSlot[slot], counts[slot]) = (minute, 0) }
+        counts[slot] += 1
+    }
+
+    /// The counts of the last `count` minutes up to the current one, oldest first.
+    func last(_ count: Int, now: Date) -> [(start: Date, count: Int)] {
+        let current = Int(now.timeIntervalSince1970 / 60)
+        return (0..<min(count, counts.count)).reversed().map { back in
+            let minute = current - back, slot = minute % counts.count
+            return (Date(timeIntervalSince1970: Double(minute * 60)), minuteOfSlot[slot] == minute ? counts[slot] : 0)
         }
     }
 }
