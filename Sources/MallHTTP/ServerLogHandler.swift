@@ -1,7 +1,9 @@
 import Foundation
+import Herald
 import Logging
 import MallApp
 import Synchronization
+import Tracing
 
 /// `mall serve`'s log lines on standard output, one event per line, as text or JSON.
 ///
@@ -24,11 +26,14 @@ public struct ServerLogHandler: LogHandler {
     public let format: MallConfiguration.LogFormat
     public var logLevel: Logger.Level = .info
     public var metadata: Logger.Metadata = [:]
+    /// Metadata read from the task when a line is written (``correlation``).
+    public var metadataProvider: Logger.MetadataProvider?
 
-    public init(label: String, format: MallConfiguration.LogFormat, level: Logger.Level = .info) {
+    public init(label: String, format: MallConfiguration.LogFormat, level: Logger.Level = .info, metadataProvider: Logger.MetadataProvider? = .correlation) {
         self.label = label
         self.format = format
         self.logLevel = level
+        self.metadataProvider = metadataProvider
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -38,6 +43,7 @@ public struct ServerLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         var all = metadata
+        if let provided = metadataProvider?.get() { all.merge(provided) { _, new in new } }
         if let extra = event.metadata { all.merge(extra) { _, new in new } }
         let line = switch format {
         case .text: Self.textLine(time: Date.now, level: event.level, label: label, message: "\(event.message)", metadata: all)
@@ -107,5 +113,22 @@ public struct ServerLogHandler: LogHandler {
             }
         }
         return result + "\""
+    }
+}
+
+extension Logger.MetadataProvider {
+    /// What a line written while handling a request or an event belongs to, from the task:
+    /// `request_id` (within a request), `correlation_id` (the request that started the
+    /// chain), `causation_id` (the event being handled) and `trace_id` (the W3C trace).
+    public static let correlation = Logger.MetadataProvider {
+        var metadata: Logger.Metadata = [:]
+        if let request = RequestTracingMiddleware.requestID { metadata["request_id"] = .string(request.uuidString) }
+        let cause = UnitOfWork.Cause.current
+        if let correlation = cause.correlationID { metadata["correlation_id"] = .string(correlation.uuidString) }
+        if let causation = cause.causationID { metadata["causation_id"] = .string(causation.uuidString) }
+        if let trace = ServiceContext.current?.traceContext ?? cause.traceparent.flatMap(TraceContext.init(traceparent:)) {
+            metadata["trace_id"] = .string(trace.traceID)
+        }
+        return metadata
     }
 }

@@ -363,8 +363,10 @@ public final class SubscriptionWorker: Sendable {
     private func attempt(_ event: EventEnvelope, previousAttempts: Int, failingSince: Date? = nil, work: UnitOfWork) async throws -> (any Error)? {
         let delivery = Delivery(envelope: event, previousAttempts: previousAttempts, registry: registry)
         let cause = UnitOfWork.Cause.handling(event, by: name, attempt: previousAttempts + 1, failingSince: failingSince)
-        do {
-            try await UnitOfWork.Cause.$current.withValue(cause) {
+        // The cause is the task's for the whole attempt, so that every line logged about it
+        // (its failure too) can say which event and chain it belongs to.
+        return try await UnitOfWork.Cause.$current.withValue(cause) {
+            do {
                 if let tracing {
                     try await tracing.withSpan(
                         "herald.handle", parent: tracing.context(of: event), kind: .consumer,
@@ -377,18 +379,18 @@ public final class SubscriptionWorker: Sendable {
                 } else {
                     try await measuredCall(delivery, work: work)
                 }
+                return nil
+            } catch {
+                if Task.isCancelled { throw CancellationError() }
+                // The store failed under the handler (or its inbox), or the handler's dependency
+                // is out: not the event's fault. End the pass uncommitted; no attempt is counted.
+                if StoreError.isOutage(error) || error is any DependencyUnavailable { throw error }
+                logger.warning(
+                    "handler failed",
+                    metadata: ["position": "\(event.position)", "eventType": "\(event.eventType)",
+                               "attempt": "\(previousAttempts + 1)", "error": "\(error)"])
+                return error
             }
-            return nil
-        } catch {
-            if Task.isCancelled { throw CancellationError() }
-            // The store failed under the handler (or its inbox), or the handler's dependency
-            // is out: not the event's fault. End the pass uncommitted; no attempt is counted.
-            if StoreError.isOutage(error) || error is any DependencyUnavailable { throw error }
-            logger.warning(
-                "handler failed",
-                metadata: ["position": "\(event.position)", "eventType": "\(event.eventType)",
-                           "attempt": "\(previousAttempts + 1)", "error": "\(error)"])
-            return error
         }
     }
 

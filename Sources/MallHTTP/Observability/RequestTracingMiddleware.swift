@@ -19,10 +19,15 @@ struct RequestTracingMiddleware: RouterMiddleware {
     typealias Context = MallRequestContext
     let tracer: W3CTracer?
 
+    /// The id of the request the task is handling, for log lines (``Logger/MetadataProvider/correlation``).
+    @TaskLocal static var requestID: UUID?
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let requestID = UUID()
-        var context = context
-        context.logger[metadataKey: "request_id"] = .string(requestID.uuidString)
+        return try await Self.$requestID.withValue(requestID) { try await handle(request, context: context, id: requestID, next: next) }
+    }
+
+    private func handle(_ request: Request, context: Context, id requestID: UUID, next: (Request, Context) async throws -> Response) async throws -> Response {
         let incoming = request.headers[.traceparent].flatMap(TraceContext.init(traceparent:))
         var cause = UnitOfWork.Cause(correlationID: requestID)
         guard let tracer else {
@@ -34,8 +39,6 @@ struct RequestTracingMiddleware: RouterMiddleware {
         let method = request.method.rawValue
         let span = tracer.startSpan("\(method) \(request.uri.path)", context: parent, ofKind: .server)
         defer { span.end() }
-        let trace = span.context.traceContext!
-        context.logger[metadataKey: "trace_id"] = .string(trace.traceID)
         span.attributes["http.request.method"] = method
         span.attributes["mall.request_id"] = requestID.uuidString
         do {
