@@ -4,7 +4,8 @@
 # suite: conformance against the in-memory, SQLite and PostgreSQL stores, the fault tests,
 # the gap-safety test, the SIGKILL crash tests, Mall's pricing, saga and end-to-end HTTP
 # tests; then runs the README's walkthrough verbatim and fuzzes a live `mall serve` against
-# its OpenAPI document (schemathesis).
+# its OpenAPI document (schemathesis), and drives the operator console in Chromium headless
+# (scripts/browser-test.sh; screenshots under .build/browser-artifacts/).
 #
 # PostgreSQL is required. HERALD_SKIP_POSTGRES=1 skips its tests, and says so.
 set -euo pipefail
@@ -47,3 +48,6 @@ scripts/readme-walkthrough.sh
 
 echo "== schemathesis against a live mall serve"
 scripts/schemathesis.sh
+
+echo "== the operator console in Chromium headless"
+scripts/browser-test.sh
