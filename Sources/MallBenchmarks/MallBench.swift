@@ -48,6 +48,7 @@ struct MallBench: AsyncParsableCommand {
     @Flag(help: "What governance costs: per call in process, and orders end to end with ingress limits on and off.") var governance = false
     @Flag(help: "The job scheduler's cost per item, and reconciliation over --reconcile-orders orders.") var jobs = false
     @Flag(help: "What metrics cost: orders end to end with MALL_METRICS on and off, alternating.") var metrics = false
+    @Flag(help: "What tracing costs: orders end to end with MALL_TRACING on and off, alternating.") var tracing = false
 
     static let members = 64
 
@@ -55,8 +56,8 @@ struct MallBench: AsyncParsableCommand {
         guard orders > 0, concurrency > 0, rate > 0, seconds > 0, products >= 1000, reconcileOrders > 0, edits > 0 else {
             throw ValidationError("--orders, --concurrency, --rate, --seconds, --reconcile-orders and --edits must be positive; --products at least 1000")
         }
-        guard [stages, loginStorm, catalog, governance, jobs, metrics].count(where: { $0 }) <= 1 else {
-            throw ValidationError("choose one of --stages, --login-storm, --catalog, --governance, --jobs, --metrics")
+        guard [stages, loginStorm, catalog, governance, jobs, metrics, tracing].count(where: { $0 }) <= 1 else {
+            throw ValidationError("choose one of --stages, --login-storm, --catalog, --governance, --jobs, --metrics, --tracing")
         }
     }
 
@@ -75,6 +76,9 @@ struct MallBench: AsyncParsableCommand {
         } else if metrics {
             Self.report(
                 try await Self.onVersusOff("MALL_METRICS", name: "metrics", orders: orders, concurrency: concurrency, members: Self.members), json: json)
+        } else if tracing {
+            Self.report(
+                try await Self.onVersusOff("MALL_TRACING", name: "tracing", orders: orders, concurrency: concurrency, members: Self.members), json: json)
         } else if governance {
             Self.report(try await GovernanceBench.run(orders: orders, concurrency: concurrency, members: Self.members), json: json)
         } else {
@@ -146,12 +150,19 @@ struct MallBench: AsyncParsableCommand {
     }
 
     /// Orders end to end with the switch `variable` (`MALL_…`) on and off, each on a fresh
-    /// server, alternating on, off, off, on so that a host whose speed drifts favours
-    /// neither: `orders_per_s_NAME_on_1`…, `orders_NAME_on_vs_off` (the means' ratio), and
+    /// server, after one uncounted warm-up server, alternating on, off, off, on so that a
+    /// host whose speed drifts favours neither: `orders_per_s_NAME_on_1`…, `orders_NAME_on_vs_off` (the means' ratio), and
     /// the server's CPU time per order both ways with its ratio (less noisy than a rate on
     /// a shared host).
     static func onVersusOff(_ variable: String, name: String, orders: Int, concurrency: Int, members: Int) async throws -> [(String, Double)] {
         var rates: [Bool: [Double]] = [:], cpu: [Bool: [Double]] = [:]
+        // A first server, not counted: the first run of a process tree pays for cold
+        // caches (seen under perf: a third more server samples than the same setting's second run).
+        do {
+            let server = try await ServerProcess.start(environment: [variable: "on"])
+            defer { server.stop() }
+            _ = try await ordersEndToEndPhase(server: server, orders: max(200, orders / 4), concurrency: concurrency, members: members)
+        }
         for enabled in [true, false, false, true] {
             let server = try await ServerProcess.start(environment: [variable: enabled ? "on" : "off"])
             defer { server.stop() }
