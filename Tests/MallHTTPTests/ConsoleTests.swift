@@ -59,11 +59,7 @@ import TestSupport
         let quick = try RetryPolicy(maxAttempts: 1, baseDelay: .milliseconds(10), maxDelay: .milliseconds(20))
         try await InProcessMall.run(retryPolicy: quick) { client, mall in
             let member = try await client.member("ada")
-            let stock = StreamID(type: "Stock", id: "teapot")
-            let intact = try #require(try await mall.engine.store.aggregate(stock))
-            var damage = Changeset(recordedAt: Date())
-            damage.aggregates = [AggregateWrite(stream: stock, expectedVersion: intact.version, state: Data(#"{"id":"<script>alert(1)</script>"#.utf8))]
-            _ = try await mall.engine.store.commit(damage)
+            let mend = try await mall.engine.store.damage(StreamID(type: "Stock", id: "teapot"), with: #"{"id":"<script>alert(1)</script>"#)
             let id = try #require(try await client.placeOrder(member.token, [("teapot", 1)]).string("id"))
             let cookie = try await Self.signIn(client)
             var html = ""
@@ -80,9 +76,7 @@ import TestSupport
             #expect(forged.status == 403)
             #expect(try await mall.engine.deadLetters.list().count == 1, "nothing replayed")
 
-            var mend = Changeset(recordedAt: Date())
-            mend.aggregates = [AggregateWrite(stream: stock, expectedVersion: intact.version + 1, state: intact.state)]
-            _ = try await mall.engine.store.commit(mend)
+            try await mend()
             let replayed = try await client.send("POST", "/console/dead-letters", raw: Self.form(fields.merging(["formToken": String(token)]) { $1 }), headers: cookie.merging(Self.formHeaders) { $1 })
             #expect(replayed.status == 303)
             try await client.waitForOrder(id, token: member.token, status: "awaitingPayment")

@@ -22,11 +22,7 @@ import Testing
 
         // Another process writes to the same file, as an operator's mistake or a bad disk would.
         let store = try SQLiteEventStore(path: server.database)
-        let stock = StreamID(type: "Stock", id: "mug-stone")
-        let current = try #require(try await store.aggregate(stock))
-        var damage = Changeset(recordedAt: Date())
-        damage.aggregates = [AggregateWrite(stream: stock, expectedVersion: current.version, state: Data(#"{"id":"mug-stone","onHand":"#.utf8))]
-        _ = try await store.commit(damage)
+        _ = try await store.damage(StreamID(type: "Stock", id: "mug-stone"), with: #"{"id":"mug-stone","onHand":"#)
 
         var forged = Changeset(recordedAt: Date())
         let submitted = OrderSubmitted(

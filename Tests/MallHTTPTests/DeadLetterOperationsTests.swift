@@ -19,17 +19,8 @@ import Testing
         let admin = MallServerProcess.adminToken
 
         /// Damages a stock document; returns how to put it back.
-        func damageStock(_ sku: String) async throws -> () async throws -> Void {
-            let stream = StreamID(type: "Stock", id: sku)
-            let good = try #require(try await store.aggregate(stream))
-            var damage = Changeset(recordedAt: Date())
-            damage.aggregates = [AggregateWrite(stream: stream, expectedVersion: good.version, state: Data("{".utf8))]
-            _ = try await store.commit(damage)
-            return {
-                var repair = Changeset(recordedAt: Date())
-                repair.aggregates = [AggregateWrite(stream: stream, expectedVersion: good.version + 1, state: good.state)]
-                _ = try await store.commit(repair)
-            }
+        func damageStock(_ sku: String) async throws -> @Sendable () async throws -> Void {
+            try await store.damage(StreamID(type: "Stock", id: sku))
         }
 
         /// An `OrderSubmitted` whose lines list a SKU twice: Inventory dead-letters it.

@@ -17,12 +17,7 @@ import TestSupport
 
         // A damaged stock document: the request reading it fails, and so does the
         // reservation handler meeting it; both write a line.
-        let store = try SQLiteEventStore(path: server.database)
-        let stock = StreamID(type: "Stock", id: "mug-stone")
-        let current = try #require(try await store.aggregate(stock))
-        var damage = Changeset(recordedAt: Date())
-        damage.aggregates = [AggregateWrite(stream: stock, expectedVersion: current.version, state: Data(#"{"id":"mug-stone","onHand":"#.utf8))]
-        _ = try await store.commit(damage)
+        _ = try await SQLiteEventStore(path: server.database).damage(StreamID(type: "Stock", id: "mug-stone"))
 
         let reading = (trace: TraceContext.randomID(bytes: 16), span: TraceContext.randomID(bytes: 8))
         let failed = try await client.send("GET", "/products/mug-stone", headers: ["traceparent": "00-\(reading.trace)-\(reading.span)-01"])

@@ -81,11 +81,7 @@ import TestSupport
         try await InProcessMall.run(retryPolicy: quick) { client, mall in
             let member = try await client.member("ada")
             // The teapot's stock document is damaged: reserving it fails until it is mended.
-            let stock = StreamID(type: "Stock", id: "teapot")
-            let intact = try #require(try await mall.engine.store.aggregate(stock))
-            var damage = Changeset(recordedAt: Date())
-            damage.aggregates = [AggregateWrite(stream: stock, expectedVersion: intact.version, state: Data(#"{"id":"teapot","onHand":"#.utf8))]
-            _ = try await mall.engine.store.commit(damage)
+            let mend = try await mall.engine.store.damage(StreamID(type: "Stock", id: "teapot"))
 
             let id = try #require(try await client.placeOrder(member.token, [("teapot", 1)]).string("id"))
             var entries: [[String: Any]] = []
@@ -98,9 +94,7 @@ import TestSupport
             #expect((problem["attempts"] as? Int ?? 0) >= 1)
             #expect((problem["lastError"] as? String)?.contains("Stock/teapot") == true, "\(problem)")
 
-            var mend = Changeset(recordedAt: Date())
-            mend.aggregates = [AggregateWrite(stream: stock, expectedVersion: intact.version + 1, state: intact.state)]
-            _ = try await mall.engine.store.commit(mend)
+            try await mend()
             #expect(try await client.send("POST", "/admin/dead-letters/replay", json: ["subscription": "inventory.reservations"], token: MallServerProcess.adminToken).status == 200)
             try await client.waitForOrder(id, token: member.token, status: "awaitingPayment")
             try await client.waitUntilCaughtUp()

@@ -48,23 +48,27 @@ import Testing
         return correlated.map(\.eventType)
     }
 
+    /// A member's order of a teapot with a welcome coupon, placed in `caller`'s trace:
+    /// the member's token, the order's id and the request's id.
+    static func orderWithCoupon(_ client: MallClient, _ caller: Caller) async throws -> (token: String, id: String, requestID: String) {
+        let member = try await client.member("ada")
+        let code = try #require(try await client.send("POST", "/coupons", json: ["campaignId": "welcome"], token: member.token).string("code"))
+        let placed = try await client.placeOrder(member.token, [("teapot", 1)], coupon: code, headers: ["traceparent": caller.header])
+        #expect(placed.status == 201)
+        return (member.token, try #require(placed.string("id")), try #require(placed.headers["request-id"]))
+    }
+
     @Test func oneTraceFollowsAPaidOrderThroughEveryContext() async throws {
         try await InProcessMall.run { client, mall in
             let tracer = try #require(mall.tracer)
-            let member = try await client.member("ada")
-            let code = try #require(try await client.send("POST", "/coupons", json: ["campaignId": "welcome"], token: member.token).string("code"))
-
             let ordering = Caller()
-            let placed = try await client.placeOrder(member.token, [("teapot", 1)], coupon: code, headers: ["traceparent": ordering.header])
-            #expect(placed.status == 201)
-            let requestID = try #require(placed.headers["request-id"])
-            let id = try #require(placed.string("id"))
-            try await client.waitForOrder(id, token: member.token, status: "awaitingPayment")
+            let (token, id, requestID) = try await Self.orderWithCoupon(client, ordering)
+            try await client.waitForOrder(id, token: token, status: "awaitingPayment")
             let paying = Caller(), settling = Caller()
-            let started = try await client.send("POST", "/orders/\(id)/payments", token: member.token, headers: ["traceparent": paying.header])
+            let started = try await client.send("POST", "/orders/\(id)/payments", token: token, headers: ["traceparent": paying.header])
             #expect(started.status == 201)
             #expect(try await client.gatewayCallback(for: started, headers: ["traceparent": settling.header]).status == 200)
-            try await client.waitForOrder(id, token: member.token, status: "paid")
+            try await client.waitForOrder(id, token: token, status: "paid")
             try await client.waitUntilCaughtUp()
 
             let ordered = try Self.handlerCalls(in: tracer, of: ordering, root: "POST /orders")
@@ -84,14 +88,9 @@ import Testing
     @Test func theOrdersTraceGoesOnThroughItsPaymentDeadlineAndCancellation() async throws {
         try await InProcessMall.run(configure: { $0.paymentWindow = .milliseconds(500) }) { client, mall in
             let tracer = try #require(mall.tracer)
-            let member = try await client.member("ada")
-            let code = try #require(try await client.send("POST", "/coupons", json: ["campaignId": "welcome"], token: member.token).string("code"))
             let ordering = Caller()
-            let placed = try await client.placeOrder(member.token, [("teapot", 1)], coupon: code, headers: ["traceparent": ordering.header])
-            #expect(placed.status == 201)
-            let requestID = try #require(placed.headers["request-id"])
-            let id = try #require(placed.string("id"))
-            try await client.waitForOrder(id, token: member.token, status: "cancelled")
+            let (token, id, requestID) = try await Self.orderWithCoupon(client, ordering)
+            try await client.waitForOrder(id, token: token, status: "cancelled")
             try await client.waitUntilCaughtUp()
 
             // The deadline was scheduled in the order's trace; its delivery and everything the
