@@ -7,11 +7,12 @@ import Herald
 /// since when), the subscriptions that handled it in turn, and any of its deliveries now
 /// waiting for another attempt or dead.
 ///
-/// Read from the log alone, with no index of its own: from the order's first event forward
-/// to the head (causes come before their effects), at most ``Mall/timelineScanLimit``
-/// events, so an old order in a busy shop costs a longer scan but never unbounded memory.
-/// A handler that records nothing (a refund sent to the gateway, say) leaves no trace in
-/// the log; its failures still show while they are parked.
+/// Read from the log, with no index of its own: from the order's first event forward to the
+/// head (causes come before their effects), at most ``Mall/timelineScanLimit`` events, so
+/// an old order in a busy shop costs a longer scan but never unbounded memory. A handler
+/// that records nothing (a refund sent to the gateway, say) leaves no trace in the log; the
+/// spans this node still keeps (``W3CTracer``) fill in such handlings of recent events, and
+/// failures show while they are parked.
 public struct OrderTimeline: Sendable {
     /// A handler's call, as the events it recorded say (``UnitOfWork/HandlingMetadata``).
     public struct Handling: Sendable, Hashable {
@@ -39,7 +40,8 @@ public struct OrderTimeline: Sendable {
         public var depth: Int
         /// The handler that recorded it; `nil` for an event a request or a command recorded.
         public var recordedBy: Handling?
-        /// The subscriptions whose handlers recorded something when they handled it.
+        /// The subscriptions whose handlers handled it: those that recorded something, and
+        /// those this node's spans show.
         public var handledBy: [Handling]
         /// Its deliveries not yet done.
         public var problems: [Problem]
@@ -77,7 +79,23 @@ extension Mall {
         }
         let parked = try await store.parkedEvents(subscription: nil).filter { ids.contains($0.eventID) }
         let truncated = scanned >= scanLimit ? try await store.headPosition() > position : false
-        return OrderTimeline(orderID: orderID, entries: Self.causationOrder(included, parked: parked), scanned: scanned, truncated: truncated)
+        return OrderTimeline(
+            orderID: orderID, entries: Self.causationOrder(included, parked: parked, spans: tracedHandlings(of: ids)), scanned: scanned,
+            truncated: truncated)
+    }
+
+    /// The successful handler calls of these events among the spans this node keeps.
+    private func tracedHandlings(of events: Set<UUID>) -> [UUID: [OrderTimeline.Handling]] {
+        guard let tracer else { return [:] }
+        var handlings: [UUID: [OrderTimeline.Handling]] = [:]
+        for span in tracer.ring.all where span.name == "herald.handle" && span.error == nil {
+            guard let id = span.attributes["herald.event_id"].flatMap(UUID.init(uuidString:)), events.contains(id),
+                  let subscription = span.attributes["herald.subscription"] else { continue }
+            handlings[id, default: []].append(OrderTimeline.Handling(
+                subscription: subscription, attempt: span.attributes["herald.attempt"].flatMap(Int.init) ?? 1,
+                at: Date(timeIntervalSince1970: Double(span.endNanoseconds) / 1e9), failingSince: nil))
+        }
+        return handlings
     }
 
     /// Whether `event` is one of a payment of the order (its payload names the order).
@@ -90,7 +108,9 @@ extension Mall {
 
     /// The events as a forest: each under its cause when the cause is there, children by
     /// position; with who recorded each and who handled it.
-    private static func causationOrder(_ events: [EventEnvelope], parked: [ParkedEvent]) -> [OrderTimeline.Entry] {
+    private static func causationOrder(
+        _ events: [EventEnvelope], parked: [ParkedEvent], spans: [UUID: [OrderTimeline.Handling]]
+    ) -> [OrderTimeline.Entry] {
         let ids = Set(events.map(\.eventID))
         var children: [UUID: [EventEnvelope]] = [:]
         for event in events { if let cause = event.causationID, ids.contains(cause) { children[cause, default: []].append(event) } }
@@ -100,6 +120,7 @@ extension Mall {
             let caused = children[event.eventID] ?? []
             var handledBy: [String: OrderTimeline.Handling] = [:]
             for child in caused { if let handling = handling(child), handledBy[handling.subscription] == nil { handledBy[handling.subscription] = handling } }
+            for handling in spans[event.eventID] ?? [] where handledBy[handling.subscription] == nil { handledBy[handling.subscription] = handling }
             entries.append(OrderTimeline.Entry(
                 event: event, depth: depth, recordedBy: handling(event),
                 handledBy: handledBy.values.sorted { ($0.at, $0.subscription) < ($1.at, $1.subscription) },
