@@ -33,20 +33,20 @@ public struct Mall: Sendable {
     /// The governance rules in force on this node (the degradation switches among them).
     public let rulesInForce: RulesInForce
     /// What the engine counts (commits, handlers), for the server's `/metrics`; `nil` when off.
-    public let metricsRegistry: PrometheusCollectorRegistry?
+    public let metrics: MallMetrics?
     /// The tracer the engine's spans go to (the HTTP server's too); `nil` when off.
     public let tracer: W3CTracer?
 
     /// - Parameter gateway: the payment gateway; by default one in process that sends no
     ///   callbacks (whoever drives this Mall signs them, as tests do).
-    /// - Parameter metricsRegistry: where the server's `/metrics` collects, the registry
-    ///   `engine` counts into (if any).
+    /// - Parameter metrics: where the server's `/metrics` collects, what `engine` counts
+    ///   into (if anything).
     /// - Parameter tracer: the tracer `engine` traces with (if any), for the server's spans.
     public init(
         engine: HeraldEngine, configuration: MallConfiguration, gateway: any PaymentGateway = FakeGateway.silent(),
-        metricsRegistry: PrometheusCollectorRegistry? = nil, tracer: W3CTracer? = nil
+        metrics: MallMetrics? = nil, tracer: W3CTracer? = nil
     ) {
-        self.metricsRegistry = metricsRegistry
+        self.metrics = metrics
         self.tracer = tracer
         self.configuration = configuration
         self.engine = engine

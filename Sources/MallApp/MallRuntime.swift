@@ -50,12 +50,11 @@ extension Mall {
     /// A shop on `store`, with a metrics registry its engine counts into unless
     /// ``MallConfiguration/metrics`` is off, and a tracer unless ``MallConfiguration/tracing`` is.
     init(store: any EventStore, configuration: MallConfiguration, logger: Logger, gateway: any PaymentGateway) {
-        let registry = configuration.metrics ? PrometheusCollectorRegistry() : nil
+        let metrics = configuration.metrics ? MallMetrics() : nil
         let tracer = configuration.tracing ? W3CTracer(ring: SpanRing(capacity: configuration.tracedSpans)) : nil
         let engine = HeraldEngine(
-            store: store, registry: .mall, logger: logger, metrics: registry.map { PrometheusMetricsFactory(registry: $0) },
-            tracer: tracer.map(HeraldTracing.init))
-        self.init(engine: engine, configuration: configuration, gateway: gateway, metricsRegistry: registry, tracer: tracer)
+            store: store, registry: .mall, logger: logger, metrics: metrics?.factory, tracer: tracer.map(HeraldTracing.init))
+        self.init(engine: engine, configuration: configuration, gateway: gateway, metrics: metrics, tracer: tracer)
     }
 }
 

@@ -32,7 +32,7 @@ public struct MallServer: Sendable {
         drills = DrillRunner(drills: mall.drills, target: drillTarget, paymentWindow: mall.configuration.paymentWindow, logger: logger)
         jobs = try mall.jobScheduler()
         let metrics = mall.configuration.metrics
-            ? ServerMetrics(engine: mall.engine, jobs: jobs, gateway: mall.gateway, registry: mall.metricsRegistry) : nil
+            ? ServerMetrics(engine: mall.engine, jobs: jobs, gateway: mall.gateway, metrics: mall.metrics) : nil
         self.metrics = metrics
         limits = try IngressLimits(
             mall.configuration, clock: mall.engine.clock, rulesInForce: mall.rulesInForce, refused: { metrics?.refused($0) })

@@ -232,7 +232,6 @@ public final class JobScheduler: Service, Sendable {
         let record = JobRunRecord(
             job: job.name, item: item, fireTime: running.fireTime, trigger: running.trigger, node: node, startedAt: running.startedAt,
             endedAt: clock.now(), outcome: outcome, error: failure)
-        count(record)
         if outcome != .succeeded {
             logger.warning("job run did not succeed", metadata: ["job": "\(job.name)", "item": "\(item)", "outcome": "\(outcome.rawValue)", "error": "\(failure ?? "")"])
         }
@@ -247,6 +246,7 @@ public final class JobScheduler: Service, Sendable {
         } catch {
             logger.error("could not record a job run's end; it counts as abandoned once its timeout passes", metadata: ["job": "\(job.name)", "error": "\(error)"])
         }
+        count(record)  // after its history: a scrape that sees the count sees the run
         return record
     }
 

@@ -12,8 +12,8 @@ import Synchronization
 /// The server's metrics, in Prometheus' text format at `GET /metrics` (behind the admin
 /// token, sent as a bearer token: Prometheus' `authorization` setting).
 ///
-/// Each shop owns its registry (no process-wide bootstrap), so shops in one process, as in
-/// tests, count apart. Herald's engine counts into the same registry: commits, their
+/// Each shop owns its metrics (``MallMetrics``, no process-wide bootstrap), so shops in one
+/// process, as in tests, count apart. Herald's engine counts into the same ones: commits, their
 /// latency and conflicts, events committed by type (orders by outcome), handler calls and
 /// failures (``HeraldMetrics``).
 ///
@@ -42,6 +42,8 @@ import Synchronization
 ///   state on this node (`closed`, `open`, `half-open`), 0 for the others.
 public final class ServerMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
+    let latencies: LatencyHistograms
+    let all: MallMetrics
     let engine: HeraldEngine
     let jobs: JobScheduler
     let gateway: any PaymentGateway
@@ -53,17 +55,13 @@ public final class ServerMetrics: Sendable {
         var status: Int
     }
 
-    private let requests = Mutex<[RequestKey: (count: Prometheus.Counter, duration: DurationHistogram)]>([:])
+    private let requests = Mutex<[RequestKey: (count: Prometheus.Counter, duration: LatencyHistogram)]>([:])
     /// Orders placed (`POST /orders` answered 201) per minute, the last hour, for the console.
     private let orders = Mutex(MinuteCounts(minutes: 60))
 
     static var requestsTotal: MetricNameDescriptor {
         MetricNameDescriptor(
             namespace: "mall", metricName: "http_requests", unitName: "total", helpText: "HTTP requests by method, route and status")
-    }
-    static var requestDuration: MetricNameDescriptor {
-        MetricNameDescriptor(
-            namespace: "mall", metricName: "http_request_duration", unitName: "seconds", helpText: "HTTP request latency by method and route")
     }
     static var jobLastRunEnded: MetricNameDescriptor {
         MetricNameDescriptor(
@@ -78,8 +76,6 @@ public final class ServerMetrics: Sendable {
         MetricNameDescriptor(namespace: "herald", subsystem: "subscription", metricName: name, unitName: "", helpText: help)
     }
 
-    /// Latency buckets from 1 ms to 10 s: a page, an order, a slow dependency.
-    static let buckets: [Duration] = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 10_000].map { .microseconds(Int64($0 * 1000)) }
 
     static var ingressRefusals: MetricNameDescriptor {
         MetricNameDescriptor(
@@ -95,10 +91,13 @@ public final class ServerMetrics: Sendable {
         MetricNameDescriptor(namespace: "herald", subsystem: "scheduled_messages", metricName: name, unitName: "", helpText: help)
     }
 
-    /// - Parameter registry: the registry `engine` counts into, if any.
-    init(engine: HeraldEngine, jobs: JobScheduler, gateway: any PaymentGateway, registry: PrometheusCollectorRegistry?) {
-        let registry = registry ?? PrometheusCollectorRegistry()
-        self.registry = registry
+    /// - Parameter metrics: what `engine` counts into, if anything.
+    init(engine: HeraldEngine, jobs: JobScheduler, gateway: any PaymentGateway, metrics: MallMetrics?) {
+        let all = metrics ?? MallMetrics()
+        self.all = all
+        registry = all.registry
+        latencies = all.latencies
+        let registry = all.registry
         self.engine = engine
         self.jobs = jobs
         self.gateway = gateway
@@ -120,8 +119,7 @@ public final class ServerMetrics: Sendable {
             let made = (
                 count: registry.makeCounter(
                     descriptor: Self.requestsTotal, labels: [("method", method), ("route", route), ("status", String(status))]),
-                duration: registry.makeDurationHistogram(
-                    descriptor: Self.requestDuration, labels: [("method", method), ("route", route)], buckets: Self.buckets))
+                duration: latencies.histogram("mall_http_request_duration_seconds", labels: [("method", method), ("route", route)]))
             requests[key] = made
             return made
         }
@@ -160,7 +158,7 @@ public final class ServerMetrics: Sendable {
             registry.makeGauge(descriptor: Self.jobLastRunEnded, labels: labels).set(to: last.endedAt.timeIntervalSince1970)
             registry.makeGauge(descriptor: Self.jobLastRunSucceeded, labels: labels).set(to: last.outcome == .succeeded ? 1 : 0)
         }
-        return registry.emitToString()
+        return all.exposition()
     }
 }
 
