@@ -68,7 +68,7 @@ extension Mall {
             try Job(name: "retention", schedule: configuration.retentionSchedule, items: 1, timeout: .seconds(1800), misfire: .runOnce) { [retention = configuration.retention] _ in
                 let cutoff = engine.clock.now().addingTimeInterval(-retention.timeInterval)
                 guard let pruned = try await engine.pruneLog(recordedBefore: cutoff, projections: mall.projections()) else { return }
-                let sessions = try await mall.members.pruneExpiredSessions() ?? 0
+                let sessions = (try await mall.members.pruneExpiredSessions() ?? 0) + (try await mall.pruneConsoleSessions() ?? 0)
                 let idempotencyRecords = try await ordering.pruneIdempotencyRecords(writtenBefore: cutoff) ?? 0
                 logger.info("retention pruned the log, expired sessions and old idempotency records", metadata: [
                     "events": "\(pruned.events)", "inboxEntries": "\(pruned.inboxEntries)", "keptFrom": "\(pruned.keptFrom)",

@@ -153,14 +153,6 @@ public struct Mall: Sendable {
         }
     }
 
-    /// The token every operator console form carries: an HMAC of a fixed label under the
-    /// admin token, so that a page of another site cannot know it, and it changes when the
-    /// admin token does.
-    public static func consoleFormToken(for adminToken: String) -> String {
-        let code = HMAC<SHA256>.authenticationCode(for: Data("mall console form".utf8), using: SymmetricKey(data: Data(adminToken.utf8)))
-        return Data(code).map { String(format: "%02x", $0) }.joined()
-    }
-
     /// Whether `token` is the admin token (compared in constant time).
     public func isAdmin(token: String) async throws -> Bool {
         if let configured = configuration.adminToken { return ConstantTime.equals(MemberService.digest(token), MemberService.digest(configured)) }

@@ -50,8 +50,11 @@ import TestSupport
                 let html = try await Self.page(client, path, cookie)
                 #expect(html.contains("<nav aria-label=\"Console\">"), "\(path)")
             }
+            #expect(cookie["Cookie"]?.contains(MallServerProcess.adminToken) == false, "the browser keeps a session, not the admin token")
             let signedOut = try await client.send("POST", "/console/logout", headers: cookie)
             #expect(signedOut.status == 303 && signedOut.headers["set-cookie"]?.contains("Max-Age=0") == true)
+            let closed = try await client.send("GET", "/console", headers: cookie)
+            #expect(closed.status == 303 && closed.headers["location"] == "/console/login", "a signed-out session no longer opens the console")
         }
     }
 

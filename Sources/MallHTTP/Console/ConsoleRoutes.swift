@@ -7,10 +7,10 @@ import MallKernel
 import Scheduling
 
 /// The operator console at `/console`: server-rendered HTML, readable without JavaScript,
-/// no front-end build. Sign-in takes the admin token once (a form); the browser then keeps
-/// it in an `HttpOnly`, `SameSite=Strict` cookie limited to `/console`, checked on every
-/// page as the API checks its bearer token, and every form that changes something carries
-/// a token derived from it (no request forged by another site passes).
+/// no front-end build. Sign-in takes the admin token once (a form) and opens a session
+/// (``Mall/openConsoleSession(adminToken:)``) whose token the browser keeps in an
+/// `HttpOnly`, `SameSite=Strict` cookie limited to `/console`; every form that changes
+/// something carries a token derived from it (no request forged by another site passes).
 ///
 /// Pages: an overview (orders per minute on this node, lag per subscription, dead letters,
 /// recent failures), subscriptions and projections, dead letters with replay and discard,
@@ -27,14 +27,17 @@ struct ConsoleRoutes {
         routes.get("/console/login") { _, _ in Self.page("Sign in", signedIn: false, Self.loginForm(failed: false)) }
         routes.post("/console/login") { request, context in
             let form = try await context.decodeForm(LoginForm.self, from: request)
-            guard form.token.count <= 512, try await mall.isAdmin(token: form.token) else {
+            guard form.token.count <= 512, let session = try await mall.openConsoleSession(adminToken: form.token) else {
                 return Self.page("Sign in", signedIn: false, Self.loginForm(failed: true), status: .unauthorized)
             }
-            return Self.redirect("/console", headers: [.setCookie: "\(Self.cookie)=\(form.token); Path=/console; HttpOnly; SameSite=Strict"])
+            let maxAge = Int(Mall.consoleSessionLifetime.components.seconds)
+            return Self.redirect("/console", headers: [.setCookie: "\(Self.cookie)=\(session); Path=/console; HttpOnly; SameSite=Strict; Max-Age=\(maxAge)"])
         }
         let signedIn = routes.group("/console").add(middleware: ConsoleAuthentication(mall: mall))
-        signedIn.post("/logout") { _, _ in
-            Self.redirect("/console/login", headers: [.setCookie: "\(Self.cookie)=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0"])
+        // Signing out needs no form token: the worst a forged one does is sign the operator out.
+        signedIn.post("/logout") { request, _ in
+            if let session = request.cookies[Self.cookie]?.value { try await mall.closeConsoleSession(session) }
+            return Self.redirect("/console/login", headers: [.setCookie: "\(Self.cookie)=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0"])
         }
         signedIn.get("") { _, context in try await overview(context) }
         signedIn.get("/subscriptions") { _, _ in try await subscriptionsPage() }
@@ -263,14 +266,14 @@ struct DeadLetterForm: Decodable {
     var action: String
 }
 
-/// Lets through only a browser holding the admin token in the console's cookie; sends
-/// anyone else to the sign-in page. Puts the token forms must carry into the context.
+/// Lets through only a browser holding an open console session in its cookie; sends anyone
+/// else to the sign-in page. Puts the token forms must carry into the context.
 struct ConsoleAuthentication: RouterMiddleware {
     typealias Context = MallRequestContext
     let mall: Mall
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let token = request.cookies[ConsoleRoutes.cookie]?.value, token.count <= 512, try await mall.isAdmin(token: token) else {
+        guard let token = request.cookies[ConsoleRoutes.cookie]?.value, try await mall.isConsoleSession(token) else {
             return ConsoleRoutes.redirect("/console/login")
         }
         var context = context
