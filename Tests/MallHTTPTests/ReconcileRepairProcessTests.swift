@@ -15,6 +15,10 @@ import TestSupport
     @Test(arguments: Backend.available)
     func driftWrittenIntoTheDatabaseIsFoundAndRepairedByTheCommandAndByTheJob(_ backend: Backend) async throws {
         let server = MallServerProcess(backend: backend)
+        // The server's own reconciliation only when triggered below: at its default schedule
+        // (every quarter hour) it once ran between the damage and `mall reconcile`, and
+        // repaired the drift before the command could find it.
+        server.environment["MALL_RECONCILE_SCHEDULE"] = "0 0 1 1 *"
         try await server.start()
         defer { server.terminate() }
         let client = MallClient(baseURL: server.baseURL)
