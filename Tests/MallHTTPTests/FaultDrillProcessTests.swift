@@ -76,14 +76,23 @@ import Testing
             }
         }
 
+        /// Holds the current phase `seconds`, and on until an order was taken in it: on a
+        /// loaded machine the shoppers' first order has come after the first 2 s.
+        func hold(seconds: Double) async throws {
+            try await Task.sleep(for: .seconds(seconds))
+            let phase = tally.phase
+            try await eventually("an order is taken during \(phase)", timeout: .seconds(60), every: .milliseconds(100)) {
+                (tally.ordersTaken[phase] ?? 0) > 0
+            }
+        }
         func drill(_ kind: String, seconds: Double) async throws {
             let started = try await client.send("POST", "/admin/drills", json: ["kind": kind, "seconds": 600, "by": "test", "reason": "drill"], token: admin)
             #expect(started.status == 201, "\(kind): \(started.json ?? "")")
             tally.phase = kind
-            try await Task.sleep(for: .seconds(seconds))
+            try await hold(seconds: seconds)
             #expect(try await client.send("POST", "/admin/drills/stop", token: admin).status == 200)
         }
-        try await Task.sleep(for: .seconds(2))
+        try await hold(seconds: 2)
         for kind in ["gateway-down", "gateway-slow", "gateway-failing", "duplicate-callbacks", "late-callbacks"] {
             try await drill(kind, seconds: 4)
         }
