@@ -1,5 +1,8 @@
 import Foundation
 import Herald
+import MallInventory
+import MallOrdering
+import MallPayment
 
 /// What happened to one order, across contexts, in causation order: its own events and
 /// those of its reservation and payments, and every event caused by any of them, directly
@@ -63,8 +66,8 @@ extension Mall {
     /// its events were pruned).
     public func timeline(orderID: String, scanLimit: Int = Mall.timelineScanLimit) async throws -> OrderTimeline? {
         let store = engine.store
-        guard let first = try await store.firstPosition(of: StreamID(type: "Order", id: orderID)) else { return nil }
-        let own: Set<StreamID> = [StreamID(type: "Order", id: orderID), StreamID(type: "Reservation", id: orderID), StreamID(type: "OrderPayments", id: orderID)]
+        guard let first = try await store.firstPosition(of: StreamID(type: Order.streamType, id: orderID)) else { return nil }
+        let own: Set<StreamID> = [StreamID(type: Order.streamType, id: orderID), StreamID(type: Reservation.streamType, id: orderID)]
         var included: [EventEnvelope] = [], ids: Set<UUID> = []
         var position = first - 1, scanned = 0
         while scanned < scanLimit {
@@ -100,7 +103,7 @@ extension Mall {
 
     /// Whether `event` is one of a payment of the order (its payload names the order).
     private static func isPayment(_ event: EventEnvelope, of orderID: String) -> Bool {
-        guard event.stream.type == "Payment",
+        guard event.stream.type == Payment.streamType,
               let object = try? JSONSerialization.jsonObject(with: event.payload) as? [String: Any]
         else { return false }
         return object["orderID"] as? String == orderID

@@ -2,7 +2,7 @@ import CoreMetrics
 import Synchronization
 
 /// What Herald counts and times, through swift-metrics, with the factory the application
-/// gives its engine (``HeraldEngine/init(store:registry:clock:random:logger:aggregateCache:node:metrics:)``):
+/// gives its engine (``HeraldEngine/init(store:registry:clock:random:logger:aggregateCache:node:metrics:tracer:)``):
 /// a Prometheus registry, say. An engine without one records nothing.
 ///
 /// - `herald_commits_total{kind}` and `herald_commit_duration_seconds{kind}`: commits that

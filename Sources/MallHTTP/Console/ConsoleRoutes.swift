@@ -85,8 +85,7 @@ struct ConsoleRoutes {
             <section aria-labelledby="orders"><h2 id="orders">Orders</h2>\(rate)</section>
             <section aria-labelledby="lag"><h2 id="lag">Lag per subscription</h2>\(Self.statusTable(statuses))</section>
             <section aria-labelledby="failures"><h2 id="failures">Recent failures</h2>
-            \(failures.isEmpty ? "<p>None retrying.</p>" : HTML(stringLiteral: "") )
-            \(failures.isEmpty ? [] : [Self.failureTable(Array(failures))])
+            \(failures.isEmpty ? "<p>None retrying.</p>" : Self.failureTable(Array(failures)))
             </section>
             """)
     }

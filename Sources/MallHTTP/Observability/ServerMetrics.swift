@@ -41,9 +41,9 @@ import Synchronization
 /// - `mall_circuit_breaker_state{breaker, state}`: 1 for the payment gateway breaker's
 ///   state on this node (`closed`, `open`, `half-open`), 0 for the others.
 public final class ServerMetrics: Sendable {
-    public let registry: PrometheusCollectorRegistry
-    let latencies: LatencyHistograms
-    let all: MallMetrics
+    /// Where everything is counted (the engine's figures too).
+    let metrics: MallMetrics
+    public var registry: PrometheusCollectorRegistry { metrics.registry }
     let engine: HeraldEngine
     let jobs: JobScheduler
     let gateway: any PaymentGateway
@@ -93,11 +93,9 @@ public final class ServerMetrics: Sendable {
 
     /// - Parameter metrics: what `engine` counts into, if anything.
     init(engine: HeraldEngine, jobs: JobScheduler, gateway: any PaymentGateway, metrics: MallMetrics?) {
-        let all = metrics ?? MallMetrics()
-        self.all = all
-        registry = all.registry
-        latencies = all.latencies
-        let registry = all.registry
+        let metrics = metrics ?? MallMetrics()
+        self.metrics = metrics
+        let registry = metrics.registry
         self.engine = engine
         self.jobs = jobs
         self.gateway = gateway
@@ -114,17 +112,17 @@ public final class ServerMetrics: Sendable {
     /// Counts one request and its latency.
     func record(method: String, route: String, status: Int, duration: Duration) {
         let key = RequestKey(method: method, route: route, status: status)
-        let metrics = requests.withLock { requests in
+        let series = requests.withLock { requests in
             if let existing = requests[key] { return existing }
             let made = (
                 count: registry.makeCounter(
                     descriptor: Self.requestsTotal, labels: [("method", method), ("route", route), ("status", String(status))]),
-                duration: latencies.histogram("mall_http_request_duration_seconds", labels: [("method", method), ("route", route)]))
+                duration: self.metrics.latencies.histogram("mall_http_request_duration_seconds", labels: [("method", method), ("route", route)]))
             requests[key] = made
             return made
         }
-        metrics.count.increment()
-        metrics.duration.record(duration)
+        series.count.increment()
+        series.duration.record(duration)
         if status == 201, route == "/orders", method == "POST" { orders.withLock { $0.add(at: Date()) } }
     }
 
@@ -158,7 +156,7 @@ public final class ServerMetrics: Sendable {
             registry.makeGauge(descriptor: Self.jobLastRunEnded, labels: labels).set(to: last.endedAt.timeIntervalSince1970)
             registry.makeGauge(descriptor: Self.jobLastRunSucceeded, labels: labels).set(to: last.outcome == .succeeded ? 1 : 0)
         }
-        return all.exposition()
+        return metrics.exposition()
     }
 }
 
