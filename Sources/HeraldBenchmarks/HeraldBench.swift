@@ -188,6 +188,23 @@ struct Bench {
             results.set("raw_commits_per_s" + suffix, median(raw))
             results.set("uow_commits_per_s" + suffix, median(uow))
             results.set("uow_vs_raw" + suffix, median(ratios))
+
+            // The same units of work from 64 committers at once: on SQLite the writer
+            // commits what queued meanwhile in one transaction (one sync for the group).
+            var concurrent: [Double] = [], groups: [Double] = [], groupsP99: [Double] = []
+            for _ in 0..<3 {
+                let round = try await concurrentUnitOfWorkCommits(count * 4, synchronous, committers: 64)
+                concurrent.append(round.perSecond)
+                if let written = round.groups {
+                    groups.append(written.mean)
+                    groupsP99.append(Double(written.size(atPercentile: 99)))
+                }
+            }
+            results.set("uow_commits_per_s" + suffix + "_64", median(concurrent))
+            if !groups.isEmpty {
+                results.set("group_size_mean" + suffix + "_64", median(groups))
+                results.set("group_size_p99" + suffix + "_64", median(groupsP99))
+            }
         }
         results.set("batch_events_per_s", try await batchedEvents(transactions: 200, perTransaction: 100))
         results.set("drain_events_per_s", try await drain(backlog: settings.backlog))
@@ -247,6 +264,35 @@ struct Bench {
             try work.save(&account)
             try await work.commit()
         }
+    }
+
+    /// ``unitOfWorkCommits(_:_:)`` from `committers` tasks at once, `count` in all; with the
+    /// SQLite store's write groups over the run.
+    func concurrentUnitOfWorkCommits(
+        _ count: Int, _ synchronous: SQLiteEventStore.Options.Synchronous, committers: Int
+    ) async throws -> (perSecond: Double, groups: WriteGroupStatistics?) {
+        let store = try await makeStore("uow64", synchronous)
+        let engine = HeraldEngine(store: store, logger: logger)
+        let sqlite = store as? SQLiteEventStore
+        let before = sqlite?.writeGroups
+        let start = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for committer in 0..<committers {
+                group.addTask {
+                    for index in stride(from: committer, to: count, by: committers) {
+                        let work = engine.unitOfWork()
+                        var account = BenchAccount(id: "a\(index)")
+                        account.deposit(100)
+                        try work.save(&account)
+                        try await work.commit()
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let rate = Double(count) / (ContinuousClock.now - start).timeInterval
+        guard let sqlite, let before else { return (rate, nil) }
+        return (rate, sqlite.writeGroups.since(before))
     }
 
     func batchedEvents(transactions: Int, perTransaction: Int) async throws -> Double {

@@ -6,8 +6,10 @@ import Herald
 /// An ``EventStore`` in one SQLite file, through a GRDB `DatabasePool` in WAL mode.
 ///
 /// The embedded default: no server, one writer at a time, any number of readers. Commits
-/// are serialized by SQLite, so positions are assigned in commit order and a reader never
-/// sees a gap that fills later. With ``Options/Synchronous-swift.enum/normal`` a committed
+/// are serialized by one writer thread, so positions are assigned in commit order and a
+/// reader never sees a gap that fills later. Commits that wait while the writer works go
+/// into its next transaction together, each in a savepoint of its own, and share one sync
+/// (group commit, see ``writeGroups``). With ``Options/Synchronous-swift.enum/normal`` a committed
 /// transaction survives a crash of the process (SIGKILL); with
 /// ``Options/Synchronous-swift.enum/full`` it also survives a power loss.
 ///
@@ -47,6 +49,7 @@ public final class SQLiteEventStore: EventStore, EventPruning {
     public let path: String
     public let commitSignal = CommitSignal()
     private let reads: ReadConnections
+    private let writer: GroupCommitWriter
 
     /// Opens (creating and migrating when needed) the store at `path`.
     ///
@@ -58,7 +61,8 @@ public final class SQLiteEventStore: EventStore, EventPruning {
         configuration.busyMode = .timeout(options.busyTimeout.timeInterval)
         configuration.label = "herald"
         reads = ReadConnections(path: path, busyTimeout: options.busyTimeout, memoryMap: options.readMemoryMap)
-        database = try Self.mappingErrors(path: path) { try DatabasePool(path: path, configuration: configuration) }
+        let database = try Self.mappingErrors(path: path) { try DatabasePool(path: path, configuration: configuration) }
+        self.database = database
         // DatabasePool sets synchronous=NORMAL itself after prepareDatabase; override after opening.
         try Self.mappingErrors(path: path) {
             try database.writeWithoutTransaction { db in
@@ -69,7 +73,14 @@ public final class SQLiteEventStore: EventStore, EventPruning {
                 }
             }
         }
+        writer = GroupCommitWriter(database: database, label: "herald.sqlite.writer")
     }
+
+    /// How many commits each write transaction took together so far (see ``GroupCommitWriter``).
+    public var writeGroups: WriteGroupStatistics { writer.groupStatistics }
+
+    /// Writes handed to the writer and not yet taken into a transaction.
+    var waitingWrites: Int { writer.waitingWrites }
 
     /// The writer's `PRAGMA synchronous` as SQLite reports it (0 off, 1 normal, 2 full).
     public func synchronousSetting() throws -> Int {
@@ -230,8 +241,10 @@ public final class SQLiteEventStore: EventStore, EventPruning {
         try read { connection in try connection.transaction { try body(connection) } }
     }
 
+    /// Runs `body` in a write transaction of the store's writer thread, together with the
+    /// other writes waiting then (see ``GroupCommitWriter``), and returns once it is committed.
     private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await Self.mappingErrors(path: path) { try await database.write(body) }
+        try await Self.mappingErrors(path: path) { try await writer.write(body) }
     }
 
     /// Turns SQLite's conditions a caller can act on into ``StoreError``s.
