@@ -237,10 +237,12 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // A SQLite VFS that loses what was not synced when the test cuts the power.
+        .target(name: "PowerLossVFS", path: "Tests/PowerLossVFS", linkerSettings: [.linkedLibrary("sqlite3")]),
         .testTarget(
             name: "HeraldSQLiteTests",
             dependencies: [
-                "Herald", "HeraldSQLite", "HeraldTesting", "TestSupport",
+                "Herald", "HeraldSQLite", "HeraldTesting", "TestSupport", "PowerLossVFS",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
         ),

@@ -28,6 +28,8 @@ import Logging
 ///    and orders end to end with the ingress limits on and off (``GovernanceBench``).
 /// 8. With `--jobs`, instead: the job scheduler's cost per item, and `mall reconcile`
 ///    (with and without `--repair`) over `--reconcile-orders` orders (``JobsBench``).
+/// 9. With `--metrics`, `--tracing` or `--durability`, instead: orders end to end with the
+///    setting on and off (durability: full and normal), alternating (``onVersusOff``).
 @main
 struct MallBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -49,6 +51,7 @@ struct MallBench: AsyncParsableCommand {
     @Flag(help: "The job scheduler's cost per item, and reconciliation over --reconcile-orders orders.") var jobs = false
     @Flag(help: "What metrics cost: orders end to end with MALL_METRICS on and off, alternating.") var metrics = false
     @Flag(help: "What tracing costs: orders end to end with MALL_TRACING on and off, alternating.") var tracing = false
+    @Flag(help: "What durability costs: orders end to end with MALL_DURABILITY full and normal, alternating.") var durability = false
 
     static let members = 64
 
@@ -56,8 +59,8 @@ struct MallBench: AsyncParsableCommand {
         guard orders > 0, concurrency > 0, rate > 0, seconds > 0, products >= 1000, reconcileOrders > 0, edits > 0 else {
             throw ValidationError("--orders, --concurrency, --rate, --seconds, --reconcile-orders and --edits must be positive; --products at least 1000")
         }
-        guard [stages, loginStorm, catalog, governance, jobs, metrics, tracing].count(where: { $0 }) <= 1 else {
-            throw ValidationError("choose one of --stages, --login-storm, --catalog, --governance, --jobs, --metrics, --tracing")
+        guard [stages, loginStorm, catalog, governance, jobs, metrics, tracing, durability].count(where: { $0 }) <= 1 else {
+            throw ValidationError("choose one of --stages, --login-storm, --catalog, --governance, --jobs, --metrics, --tracing, --durability")
         }
     }
 
@@ -79,6 +82,12 @@ struct MallBench: AsyncParsableCommand {
         } else if tracing {
             Self.report(
                 try await Self.onVersusOff("MALL_TRACING", name: "tracing", orders: orders, concurrency: concurrency, members: Self.members), json: json)
+        } else if durability {
+            Self.report(
+                try await Self.onVersusOff(
+                    "MALL_DURABILITY", values: ("full", "normal"), name: "durability_full", orders: orders, concurrency: concurrency,
+                    members: Self.members),
+                json: json)
         } else if governance {
             Self.report(try await GovernanceBench.run(orders: orders, concurrency: concurrency, members: Self.members), json: json)
         } else {
@@ -154,17 +163,19 @@ struct MallBench: AsyncParsableCommand {
     /// host whose speed drifts favours neither: `orders_per_s_NAME_on_1`…, `orders_NAME_on_vs_off` (the means' ratio), and
     /// the server's CPU time per order both ways with its ratio (less noisy than a rate on
     /// a shared host).
-    static func onVersusOff(_ variable: String, name: String, orders: Int, concurrency: Int, members: Int) async throws -> [(String, Double)] {
+    static func onVersusOff(
+        _ variable: String, values: (on: String, off: String) = ("on", "off"), name: String, orders: Int, concurrency: Int, members: Int
+    ) async throws -> [(String, Double)] {
         var rates: [Bool: [Double]] = [:], cpu: [Bool: [Double]] = [:]
         // A first server, not counted: the first run of a process tree pays for cold
         // caches (seen under perf: a third more server samples than the same setting's second run).
         do {
-            let server = try await ServerProcess.start(environment: [variable: "on"])
+            let server = try await ServerProcess.start(environment: [variable: values.on])
             defer { server.stop() }
             _ = try await ordersEndToEndPhase(server: server, orders: max(200, orders / 4), concurrency: concurrency, members: members)
         }
         for enabled in [true, false, false, true] {
-            let server = try await ServerProcess.start(environment: [variable: enabled ? "on" : "off"])
+            let server = try await ServerProcess.start(environment: [variable: enabled ? values.on : values.off])
             defer { server.stop() }
             let results = try await ordersEndToEndPhase(server: server, orders: orders, concurrency: concurrency, members: members).results
             rates[enabled, default: []].append(results.first { $0.0 == "orders_per_s_end_to_end" }!.1)

@@ -45,7 +45,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The payment gateway's base URL (MALL_GATEWAY_URL), e.g. what `mall gateway serve` prints; without it the fake gateway runs in process.")
     var gatewayURL: String?
     @Option(help: "Admin bearer token (MALL_ADMIN_TOKEN); generated and printed once when unset.") var adminToken: String?
-    @Option(help: "full: an acknowledged order or payment is on disk (fsync per commit); normal: survives a crash of the process, a power loss may lose the last commits (MALL_DURABILITY, default normal). SQLite only.")
+    @Option(help: "full: an acknowledged order or payment is on disk (fsync per commit); normal: survives a crash of the process, a power loss may lose the last commits (MALL_DURABILITY, default full). SQLite only.")
     var durability: String?
     @Option(help: "Log lines as text or json, on standard output (MALL_LOG_FORMAT, default text).") var logFormat: String?
     @Option(help: "The least severe level logged: trace, debug, info, notice, warning, error or critical (MALL_LOG_LEVEL, default info).") var logLevel: String?

@@ -22,7 +22,7 @@ import Testing
 
     @Test func theEnvironmentChoosesItAndAWrongValueIsNamed() throws {
         #expect(try MallConfiguration.fromEnvironment(["MALL_DURABILITY": "full"]).durability == .full)
-        #expect(try MallConfiguration.fromEnvironment([:]).durability == .normal)
+        #expect(try MallConfiguration.fromEnvironment([:]).durability == .full, "acknowledged means on disk unless the operator says otherwise")
         #expect(throws: ConfigurationError(setting: "MALL_DURABILITY", value: "sometimes", allowed: "one of full, normal")) {
             try MallConfiguration.fromEnvironment(["MALL_DURABILITY": "sometimes"])
         }
