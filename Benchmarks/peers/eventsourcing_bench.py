@@ -13,6 +13,7 @@ import tempfile
 import time
 from functools import singledispatchmethod
 
+from eventsourcing import sqlite as eventsourcing_sqlite
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.system import ProcessApplication
@@ -46,6 +47,21 @@ class Projector(ProcessApplication):
         processing_event.collect_events(Projection(str(domain_event.originator_id)))
 
 
+# SQLite's synchronous mode on every connection: FULL (SQLite's own default) unless the
+# first command-line argument after the counts says NORMAL, to match herald-bench's two settings.
+SYNCHRONOUS = sys.argv[3].upper() if len(sys.argv) > 3 else "FULL"
+_create_connection = eventsourcing_sqlite.SQLiteConnectionPool._create_connection
+
+
+def _create_connection_with_synchronous(self):
+    connection = _create_connection(self)
+    connection.cursor().execute(f"PRAGMA synchronous={SYNCHRONOUS}")
+    return connection
+
+
+eventsourcing_sqlite.SQLiteConnectionPool._create_connection = _create_connection_with_synchronous
+
+
 def env(directory: str, name: str) -> dict:
     return {
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
@@ -75,6 +91,7 @@ def main() -> None:
 
     print(json.dumps({
         "peer": "eventsourcing (Python)",
+        "synchronous": SYNCHRONOUS,
         "aggregate_saves_per_s": round(saves_per_s, 1),
         "process_events_per_s": round(process_per_s, 1),
         "backlog": backlog,
