@@ -176,7 +176,11 @@ struct OutcomeWindow: Sendable {
 
     /// Adds a call that ended at `now`; the tally of the window after it.
     mutating func add(failed: Bool, slow: Bool, at now: Date) -> Tally {
-        switch storage {
+        let current = storage
+        // The ring's only other reference is `storage`'s: dropped, the mutations below stay
+        // in place instead of copying the ring on every call.
+        storage = .calls(ring: [], next: 0, limit: 0)
+        switch current {
         case .calls(var ring, var next, let limit):
             let bits = UInt8(failed ? 1 : 0) | UInt8(slow ? 2 : 0)
             if ring.count < limit {

@@ -79,20 +79,21 @@ public final class RateLimiter: Sendable {
         let now = clock.now()
         let policy = policy
         return buckets.withLock { buckets in
-            var bucket = buckets.byKey[key] ?? {
-                if let forgotten = buckets.arrivals.admit(key) { buckets.byKey[forgotten] = nil }
-                return Bucket(tokens: Double(policy.burst), updated: now)
-            }()
-            let elapsed = max(0, now.timeIntervalSince(bucket.updated))
-            bucket.tokens = min(Double(policy.burst), bucket.tokens + elapsed * policy.rate)
-            bucket.updated = max(now, bucket.updated)
-            defer { buckets.byKey[key] = bucket }
-            guard bucket.tokens >= 1 else {
-                return .limited(retryAfter: .seconds((1 - bucket.tokens) / policy.rate))
-            }
-            bucket.tokens -= 1
-            return .allowed
+            // One lookup for the read and the write: the bucket is changed in place.
+            let known = buckets.byKey.count
+            let decision = Self.take(from: &buckets.byKey[key, default: Bucket(tokens: Double(policy.burst), updated: now)], at: now, policy)
+            if buckets.byKey.count > known, let forgotten = buckets.arrivals.admit(key) { buckets.byKey[forgotten] = nil }
+            return decision
         }
+    }
+
+    private static func take(from bucket: inout Bucket, at now: Date, _ policy: RateLimitPolicy) -> Decision {
+        let elapsed = max(0, now.timeIntervalSince(bucket.updated))
+        bucket.tokens = min(Double(policy.burst), bucket.tokens + elapsed * policy.rate)
+        bucket.updated = max(now, bucket.updated)
+        guard bucket.tokens >= 1 else { return .limited(retryAfter: .seconds((1 - bucket.tokens) / policy.rate)) }
+        bucket.tokens -= 1
+        return .allowed
     }
 
     /// Whether `key` has a token now, without taking it (a key never seen has a full bucket).
