@@ -118,82 +118,85 @@ static int fileRead(sqlite3_file *base, void *buffer, int amount, sqlite3_int64 
     return file->real->pMethods->xRead(file->real, buffer, amount, offset);
 }
 
-static int fileWrite(sqlite3_file *base, const void *buffer, int amount, sqlite3_int64 offset) {
-    File *file = (File *)base;
+/* How an operation on a file goes on: straight through, failed (the power is out), or
+   tracked, with the lock held until the caller releases it. */
+typedef enum { PASS, DEAD, TRACK } Entry;
+
+static Entry enter(File *file) {
     pthread_mutex_lock(&lock);
     if (!tracked(file)) {
         pthread_mutex_unlock(&lock);
-        return file->real->pMethods->xWrite(file->real, buffer, amount, offset);
+        return PASS;
     }
     if (countOperation()) {
         pthread_mutex_unlock(&lock);
-        return SQLITE_IOERR_WRITE;
+        return DEAD;
     }
-    Path *path = pathOf(file);
+    return TRACK;
+}
+
+/* The bytes in [offset, offset + length) as they are now (those before the end of the file),
+   to put back at a cut. */
+static Undo *remember(File *file, sqlite3_int64 offset, sqlite3_int64 length) {
     sqlite3_int64 size = 0;
     file->real->pMethods->xFileSize(file->real, &size);
     Undo *undo = calloc(1, sizeof(Undo));
     undo->offset = offset;
-    undo->written = amount;
-    undo->size = offset >= size ? 0 : (int)(offset + amount <= size ? amount : size - offset);
+    undo->size = offset >= size ? 0 : (int)(offset + length <= size ? length : size - offset);
     if (undo->size > 0) {
         undo->old = malloc((size_t)undo->size);
         file->real->pMethods->xRead(file->real, undo->old, undo->size, offset);
     }
-    int code = file->real->pMethods->xWrite(file->real, buffer, amount, offset);
+    return undo;
+}
+
+/* Keeps `undo` for the file's next cut when the operation succeeded; releases the lock. */
+static int settle(File *file, Undo *undo, int code) {
     if (code == SQLITE_OK) {
+        Path *path = pathOf(file);
         undo->next = path->undo;
         path->undo = undo;
-        lastWritten = path;
+        if (undo->written > 0) lastWritten = path;
     } else {
         freeUndo(undo);
     }
     pthread_mutex_unlock(&lock);
     return code;
+}
+
+static int fileWrite(sqlite3_file *base, const void *buffer, int amount, sqlite3_int64 offset) {
+    File *file = (File *)base;
+    switch (enter(file)) {
+    case PASS: return file->real->pMethods->xWrite(file->real, buffer, amount, offset);
+    case DEAD: return SQLITE_IOERR_WRITE;
+    case TRACK: break;
+    }
+    pathOf(file);  /* the size at the last sync is the size before this write */
+    Undo *undo = remember(file, offset, amount);
+    undo->written = amount;
+    return settle(file, undo, file->real->pMethods->xWrite(file->real, buffer, amount, offset));
 }
 
 static int fileTruncate(sqlite3_file *base, sqlite3_int64 newSize) {
     File *file = (File *)base;
-    pthread_mutex_lock(&lock);
-    if (!tracked(file)) {
-        pthread_mutex_unlock(&lock);
-        return file->real->pMethods->xTruncate(file->real, newSize);
+    switch (enter(file)) {
+    case PASS: return file->real->pMethods->xTruncate(file->real, newSize);
+    case DEAD: return SQLITE_IOERR_TRUNCATE;
+    case TRACK: break;
     }
-    if (countOperation()) {
-        pthread_mutex_unlock(&lock);
-        return SQLITE_IOERR_TRUNCATE;
-    }
-    Path *path = pathOf(file);
+    pathOf(file);
     sqlite3_int64 size = 0;
     file->real->pMethods->xFileSize(file->real, &size);
-    Undo *undo = calloc(1, sizeof(Undo));
-    undo->offset = newSize;
-    if (size > newSize) {
-        undo->size = (int)(size - newSize);
-        undo->old = malloc((size_t)undo->size);
-        file->real->pMethods->xRead(file->real, undo->old, undo->size, newSize);
-    }
-    int code = file->real->pMethods->xTruncate(file->real, newSize);
-    if (code == SQLITE_OK) {
-        undo->next = path->undo;
-        path->undo = undo;
-    } else {
-        freeUndo(undo);
-    }
-    pthread_mutex_unlock(&lock);
-    return code;
+    Undo *undo = remember(file, newSize, size > newSize ? size - newSize : 0);
+    return settle(file, undo, file->real->pMethods->xTruncate(file->real, newSize));
 }
 
 static int fileSync(sqlite3_file *base, int flags) {
     File *file = (File *)base;
-    pthread_mutex_lock(&lock);
-    if (!tracked(file)) {
-        pthread_mutex_unlock(&lock);
-        return file->real->pMethods->xSync(file->real, flags);
-    }
-    if (countOperation()) {
-        pthread_mutex_unlock(&lock);
-        return SQLITE_IOERR_FSYNC;
+    switch (enter(file)) {
+    case PASS: return file->real->pMethods->xSync(file->real, flags);
+    case DEAD: return SQLITE_IOERR_FSYNC;
+    case TRACK: break;
     }
     int code = file->real->pMethods->xSync(file->real, flags);
     if (code == SQLITE_OK) {
