@@ -160,7 +160,7 @@ let package = Package(
         .target(
             name: "MallHTTP",
             dependencies: [
-                "Herald", "MallApp", "MallKernel", "MallMemberEvents", "MallCatalog", "MallMembers", "MallPricing", "MallCart",
+                "Herald", "HeraldSQLite", "MallApp", "MallKernel", "MallMemberEvents", "MallCatalog", "MallMembers", "MallPricing", "MallCart",
                 "MallOrdering", "MallInventory", "MallPayment", "Resilience", "Scheduling",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

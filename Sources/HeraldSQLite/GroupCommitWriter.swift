@@ -211,6 +211,9 @@ public struct WriteGroupStatistics: Sendable {
     /// `counts[n]`: transactions that took `n` writes.
     public private(set) var counts = [Int](repeating: 0, count: GroupCommitWriter.maximumGroup + 1)
 
+    /// Nothing recorded yet.
+    public init() {}
+
     mutating func record(groupSize: Int) { counts[groupSize] += 1 }
 
     public var transactions: Int { counts.reduce(0, +) }

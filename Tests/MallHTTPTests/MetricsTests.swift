@@ -52,6 +52,11 @@ import Testing
             // Herald counts into the same registry: the order's commit, its event, the saga's handlers.
             #expect((Self.sample(after, "herald_commits_total", ["kind": "unit_of_work"]) ?? 0) > (Self.sample(before, "herald_commits_total", ["kind": "unit_of_work"]) ?? 0))
             #expect(Self.sample(after, "herald_events_committed_total", ["type": "OrderSubmitted"]) == 1)
+            // The SQLite writer's groups: the order's commits went through it, each group at least one write.
+            let writes = (Self.sample(after, "herald_sqlite_writes_total") ?? 0) - (Self.sample(before, "herald_sqlite_writes_total") ?? 0)
+            let transactions = (Self.sample(after, "herald_sqlite_write_transactions_total") ?? 0)
+                - (Self.sample(before, "herald_sqlite_write_transactions_total") ?? 0)
+            #expect(writes >= 3 && transactions >= 1 && writes >= transactions, "\(writes) writes in \(transactions) transactions")
             #expect(Self.sample(after, "herald_events_committed_total", ["type": "OrderAwaitingPayment"]) == 1, "committed by the saga's subscription")
             #expect((Self.sample(after, "herald_handler_duration_seconds_count", ["subscription": "inventory.reservations"]) ?? 0) >= 1)
             #expect((Self.sample(after, "herald_commit_duration_seconds_count", ["kind": "subscription"]) ?? 0) >= 1)

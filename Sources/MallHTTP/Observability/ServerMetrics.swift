@@ -1,5 +1,6 @@
 import Foundation
 import Herald
+import HeraldSQLite
 import Hummingbird
 import MallApp
 import MallGateway
@@ -58,6 +59,8 @@ public final class ServerMetrics: Sendable {
     private let requests = Mutex<[RequestKey: (count: Prometheus.Counter, duration: LatencyHistogram)]>([:])
     /// Orders placed (`POST /orders` answered 201) per minute, the last hour, for the console.
     private let orders = Mutex(MinuteCounts(minutes: 60))
+    /// The SQLite writer's groups as the last scrape saw them (its counters move by the difference).
+    private let writeGroupsSeen = Mutex(WriteGroupStatistics())
 
     static var requestsTotal: MetricNameDescriptor {
         MetricNameDescriptor(
@@ -86,6 +89,16 @@ public final class ServerMetrics: Sendable {
         MetricNameDescriptor(
             namespace: "mall", subsystem: "circuit_breaker", metricName: "state", unitName: "",
             helpText: "1 for the breaker's state on this node, 0 for the others")
+    }
+    static var sqliteWriteTransactions: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "herald", subsystem: "sqlite", metricName: "write_transactions", unitName: "total",
+            helpText: "Transactions of the SQLite store's writer; writes over transactions is the mean group size")
+    }
+    static var sqliteWrites: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "herald", subsystem: "sqlite", metricName: "writes", unitName: "total",
+            helpText: "Writes (commits, checkpoints, leases) the SQLite store's writer committed or failed")
     }
     static func scheduledGauge(_ name: String, _ help: String) -> MetricNameDescriptor {
         MetricNameDescriptor(namespace: "herald", subsystem: "scheduled_messages", metricName: name, unitName: "", helpText: help)
@@ -143,6 +156,15 @@ public final class ServerMetrics: Sendable {
         let scheduled = try await engine.store.scheduledMessageCounts(dueBy: engine.clock.now())
         registry.makeGauge(descriptor: Self.scheduledGauge("pending", "Scheduled messages waiting for their time")).set(to: Double(scheduled.pending))
         registry.makeGauge(descriptor: Self.scheduledGauge("due", "Scheduled messages whose time has come, not yet delivered")).set(to: Double(scheduled.due))
+        if let sqlite = engine.store as? SQLiteEventStore {
+            let now = sqlite.writeGroups
+            let since = writeGroupsSeen.withLock { seen in
+                defer { seen = now }
+                return now.since(seen)
+            }
+            registry.makeCounter(descriptor: Self.sqliteWriteTransactions).increment(by: Int64(since.transactions))
+            registry.makeCounter(descriptor: Self.sqliteWrites).increment(by: Int64(since.writes))
+        }
         if let client = gateway as? HTTPPaymentGateway {
             let state = client.breaker.state
             for each in [CircuitBreakerMachine.State.closed, .open, .halfOpen] {
