@@ -24,11 +24,9 @@ final class GroupCommitWriter: Sendable {
     /// How long the writer looks for more work before it sleeps.
     static let spin = Duration.microseconds(50)
 
-    private let database: DatabasePool
     private let queue = Queue()
 
     init(database: DatabasePool, label: String) {
-        self.database = database
         let queue = queue
         let thread = Thread { [database] in
             while let group = queue.next(upTo: Self.maximumGroup) { Self.run(group, database) }
@@ -62,38 +60,17 @@ final class GroupCommitWriter: Sendable {
                 var done: [any WriteInGroup] = []
                 for write in group {
                     do {
-                        if group.count == 1 {
-                            try write.perform(db)
-                        } else {
-                            try db.cachedStatement(sql: "SAVEPOINT herald_write").execute()
-                            do {
-                                try write.perform(db)
-                                try db.cachedStatement(sql: "RELEASE herald_write").execute()
-                            } catch {
-                                if db.isInsideTransaction {
-                                    try db.cachedStatement(sql: "ROLLBACK TO herald_write").execute()
-                                    try db.cachedStatement(sql: "RELEASE herald_write").execute()
-                                }
-                                throw error
-                            }
-                        }
+                        try inSavepoint(db) { try write.perform(db) }
                         done.append(write)
                     } catch {
-                        if group.count == 1 {
-                            if db.isInsideTransaction { try db.execute(sql: "ROLLBACK") }
-                            write.resume(failing: error)
-                            return
-                        }
-                        guard db.isInsideTransaction else {
+                        write.resume(failing: error)
+                        if !db.isInsideTransaction {
                             // SQLite rolled the whole transaction back on its own (an I/O
                             // error, a full disk): the writes before this one are gone too.
                             for earlier in done { earlier.resume(failing: error) }
                             done = []
                             try db.execute(sql: "BEGIN IMMEDIATE")
-                            write.resume(failing: error)
-                            continue
                         }
-                        write.resume(failing: error)
                     }
                 }
                 do {
@@ -107,10 +84,26 @@ final class GroupCommitWriter: Sendable {
             }
         } catch {
             // BEGIN failed (another process kept the lock past the busy timeout), or a
-            // ROLLBACK did: nothing of the group is resumed yet except those that failed
+            // ROLLBACK TO did: nothing of the group is resumed yet except those that failed
             // alone, which `resume(failing:)` ignores a second time.
             for write in group { write.resume(failing: error) }
         }
+    }
+
+    /// Runs `body` in a savepoint, rolled back when it throws (unless SQLite already rolled
+    /// back the whole transaction).
+    private static func inSavepoint(_ db: Database, _ body: () throws -> Void) throws {
+        try db.cachedStatement(sql: "SAVEPOINT herald_write").execute()
+        do {
+            try body()
+        } catch {
+            if db.isInsideTransaction {
+                try db.cachedStatement(sql: "ROLLBACK TO herald_write").execute()
+                try db.cachedStatement(sql: "RELEASE herald_write").execute()
+            }
+            throw error
+        }
+        try db.cachedStatement(sql: "RELEASE herald_write").execute()
     }
 
     /// The writes handed over and not yet taken, and the writer's wake-up.
