@@ -227,9 +227,11 @@ public final class UnitOfWork {
         guard hasChanges else { return [] }
         let changeset = try makeChangeset(recordedAt: clock.now())
         let recorded = if let tracing {
-            try await tracing.withSpan("herald.commit", attributes: ["herald.events": .int64(Int64(changeset.events.count))]) { try await commit(changeset) }
+            try await tracing.withSpan("herald.commit", attributes: ["herald.events": .int64(Int64(changeset.events.count))]) {
+                try await store.commit(changeset, countedAs: .unitOfWork, in: metrics)
+            }
         } else {
-            try await commit(changeset)
+            try await store.commit(changeset, countedAs: .unitOfWork, in: metrics)
         }
         for write in changeset.aggregates {
             loadedVersions[write.stream] = write.newVersion
@@ -238,11 +240,6 @@ public final class UnitOfWork {
         staged = Staged()
         journal = nil
         return recorded
-    }
-
-    private func commit(_ changeset: Changeset) async throws -> [EventEnvelope] {
-        guard let metrics else { return try await store.commit(changeset) }
-        return try await metrics.commit(.unitOfWork, changeset) { try await store.commit(changeset) }
     }
 
     /// Discards everything staged since the last commit.

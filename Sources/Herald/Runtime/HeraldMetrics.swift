@@ -115,7 +115,14 @@ public final class HeraldMetrics: Sendable {
 extension CoreMetrics.Timer {
     /// Records the time from `start` to `end`.
     func recordInterval(_ start: ContinuousClock.Instant, _ end: ContinuousClock.Instant) {
-        let (seconds, attoseconds) = (end - start).components
-        recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        recordNanoseconds((end - start).nanoseconds)
+    }
+}
+
+extension EventStore {
+    /// Commits `changeset`, counted as `kind` when there are `metrics`.
+    func commit(_ changeset: Changeset, countedAs kind: HeraldMetrics.CommitKind, in metrics: HeraldMetrics?) async throws -> [EventEnvelope] {
+        guard let metrics else { return try await commit(changeset) }
+        return try await metrics.commit(kind, changeset) { try await commit(changeset) }
     }
 }

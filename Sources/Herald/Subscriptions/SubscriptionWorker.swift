@@ -446,8 +446,7 @@ public final class SubscriptionWorker: Sendable {
         guard !changeset.isEmpty else { return 0 }
         changeset.subscription?.fence = try slot?.fence()
         changeset.projectionFence = projectionFence
-        guard let metrics else { return try await store.commit(changeset).count }
-        return try await metrics.commit(.subscription, changeset) { try await store.commit(changeset) }.count
+        return try await store.commit(changeset, countedAs: .subscription, in: metrics).count
     }
 
     /// Where a new checkpoint starts: per ``Subscription/startPosition``, or, for a new

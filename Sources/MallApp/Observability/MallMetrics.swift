@@ -1,5 +1,6 @@
 import CoreMetrics
 import Foundation
+import Herald
 import Prometheus
 import Synchronization
 
@@ -114,8 +115,7 @@ public final class LatencyHistogram: TimerHandler, Sendable {
     }
 
     public func record(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        recordNanoseconds(duration.nanoseconds)
     }
 
     func exposition() -> String {
