@@ -258,12 +258,17 @@ struct Bench {
         var index = 0
         return try await perSecond(count) {
             index += 1
-            let work = engine.unitOfWork()
-            var account = BenchAccount(id: "a\(index)")
-            account.deposit(100)
-            try work.save(&account)
-            try await work.commit()
+            try await Self.openAccount(index, engine)
         }
+    }
+
+    /// The unit of work the commit-rate phases time: one new aggregate, one event.
+    static func openAccount(_ index: Int, _ engine: HeraldEngine) async throws {
+        let work = engine.unitOfWork()
+        var account = BenchAccount(id: "a\(index)")
+        account.deposit(100)
+        try work.save(&account)
+        try await work.commit()
     }
 
     /// ``unitOfWorkCommits(_:_:)`` from `committers` tasks at once, `count` in all; with the
@@ -279,13 +284,7 @@ struct Bench {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for committer in 0..<committers {
                 group.addTask {
-                    for index in stride(from: committer, to: count, by: committers) {
-                        let work = engine.unitOfWork()
-                        var account = BenchAccount(id: "a\(index)")
-                        account.deposit(100)
-                        try work.save(&account)
-                        try await work.commit()
-                    }
+                    for index in stride(from: committer, to: count, by: committers) { try await Self.openAccount(index, engine) }
                 }
             }
             try await group.waitForAll()
