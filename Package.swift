@@ -207,6 +207,8 @@ let package = Package(
             name: "MallHTTPTests",
             dependencies: [
                 "MallPayment", "MallGateway", "MallHTTP", "MallApp", "Herald", "HeraldTesting", "HeraldSQLite", "MallKernel", "MallOrderingEvents", "TestSupport", "Resilience",
+                "MallCatalog",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),

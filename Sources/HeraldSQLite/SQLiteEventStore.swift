@@ -309,6 +309,17 @@ extension SQLiteEventStore: ProjectionStore {
         try read { try ProjectionsTable.state(name, $0) }
     }
 
+    /// One read transaction: the serving generation, then its checkpoint.
+    public func projectionVersion(_ name: String) async throws -> ProjectionVersion? {
+        try snapshot { connection in
+            guard let generation: Int = try connection.value("SELECT serving_generation FROM herald_projections WHERE name = ?", [name]) else {
+                return nil
+            }
+            let checkpoint = ProjectionSchema.checkpointName(projection: name, generation: generation)
+            return ProjectionVersion(generation: generation, position: try SubscriptionsTable.checkpoint(of: checkpoint, connection) ?? 0)
+        }
+    }
+
     public func beginProjectionBuild(_ schema: ProjectionSchema) async throws -> ProjectionState {
         try await write { try ProjectionsTable.beginBuild(schema, $0) }
     }

@@ -98,6 +98,9 @@ public struct MallConfiguration: Sendable {
     /// Reads of a large catalog then skip a system call and a copy per page; the mapped
     /// pages count towards resident memory while the kernel keeps them.
     public var sqliteMemoryMapMiB: Int = 256
+    /// Rendered pages of `GET /products` kept in memory, each served again while the
+    /// catalog's listing has not changed since (0: none; see `ListingCache`).
+    public var listingCachePages = 1024
     /// Orders one member may have awaiting payment at once (an account cannot hold the
     /// shop's stock hostage with unpaid orders).
     public var maxUnpaidOrdersPerMember: Int = 5
@@ -216,6 +219,7 @@ public struct MallConfiguration: Sendable {
         }
         if let value = try settings.choice("MALL_DURABILITY", Durability.self) { configuration.durability = value }
         if let value = try settings.integer("MALL_SQLITE_MMAP_MIB", 0...65_536) { configuration.sqliteMemoryMapMiB = value }
+        if let value = try settings.integer("MALL_LISTING_CACHE_PAGES", 0...100_000) { configuration.listingCachePages = value }
         if let value = try settings.integer("MALL_MAX_UNPAID_ORDERS", 1...10_000) { configuration.maxUnpaidOrdersPerMember = value }
         if let value = try settings.integer("MALL_MAX_LINE_QUANTITY", 1...999) { configuration.maxLineQuantity = value }
         if let value = try settings.choice("MALL_LOG_FORMAT", LogFormat.self) { configuration.logFormat = value }

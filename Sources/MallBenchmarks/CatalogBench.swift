@@ -21,8 +21,9 @@ import MallOrderingEvents
 ///    `GET /health/live` (`health_rps`, the HTTP stack's own limit on this machine, as
 ///    the baseline), a category page (`get_products_rps`, `get_products_p99_ms`) and a text
 ///    search (`search_rps`, `search_p99_ms`), and the category page at 4 connections (its
-///    latency without 32 requests queueing on 2 cores); then orders end to end again
-///    (`orders_per_s_100k`, and `orders_100k_vs_small`).
+///    latency without 32 requests queueing on 2 cores); the same pages again on a server
+///    with the listing cache off (`*_uncached`: every request queries the listing); then
+///    orders end to end again (`orders_per_s_100k`, and `orders_100k_vs_small`).
 /// 4. Orders are added in process until `--reconcile-orders` (100,000) exist, and
 ///    `mall reconcile` runs on the database as a child process: `reconcile_seconds` and its
 ///    peak resident memory, `reconcile_rss_mb` (`VmHWM`, see ``ChildProcess``).
@@ -93,6 +94,13 @@ enum CatalogBench {
         results.append(("orders_per_s_100k", bigRate))
         results.append(("orders_100k_vs_small", bigRate / smallRate))
 
+        note("the same pages without the listing cache")
+        let uncached = try await ServerProcess.start(database: database, environment: ["MALL_LISTING_CACHE_PAGES": "0"])
+        try await BenchClient(baseURL: uncached.baseURL, connections: settings.concurrency).waitUntilCaughtUp()
+        results += try await probe(
+            uncached, categories: CatalogGenerator.categories, words: CatalogGenerator.vocabulary, settings: settings, suffix: "_uncached", health: false)
+        uncached.stop()
+
         note("placing orders until \(settings.reconcileOrders) exist")
         let placed = try await Mall.withMall(configuration, logger: quietLogger) { mall in
             let shop = try InProcessShop(mall: mall)
@@ -116,7 +124,7 @@ enum CatalogBench {
     /// closed loop of `settings.concurrency` connections, then the category page at 4
     /// connections (what one request takes when few wait in line).
     static func probe(
-        _ server: ServerProcess, categories: [String], words: [String], settings: Settings, suffix: String
+        _ server: ServerProcess, categories: [String], words: [String], settings: Settings, suffix: String, health: Bool = true
     ) async throws -> [(String, Double)] {
         let load = LoadGenerator(port: server.baseURL.port!, tokens: [], skus: [])
         let page: @Sendable (Int) -> LoadGenerator.Request = { index in
@@ -131,7 +139,7 @@ enum CatalogBench {
             ("get_products_4_connections", 4, page),
         ]
         var results: [(String, Double)] = []
-        for (name, connections, request) in probes {
+        for (name, connections, request) in probes where health || name != "health" {
             _ = try await load.closedLoop(connections: connections, seconds: 1, request: request)  // warm-up
             let (rate, histogram) = try await load.closedLoop(connections: connections, seconds: settings.seconds, request: request)
             results.append(("\(name)_rps\(suffix)", rate))
@@ -185,7 +193,9 @@ struct InProcessShop {
             try await mall.catalog.update(details, price: Money(minorUnits: Int64(100 + edit), currency: currency))
         }
         let committed = ContinuousClock.now
+        FileHandle.standardError.write(Data("mall-bench --catalog: \(count) edits committed, projecting\n".utf8))
         try await settle()
+        FileHandle.standardError.write(Data("mall-bench --catalog: \(count) edits projected\n".utf8))
         let projected = ContinuousClock.now
         return [
             ("product_edit_commits_per_s_\(suffix)", Double(count) / (committed - start).seconds),
@@ -269,6 +279,7 @@ struct BenchShopFile {
         configuration.database = path
         configuration.passwordCost = 4
         configuration.maxUnpaidOrdersPerMember = 1_000_000
+        if let mib = ProcessInfo.processInfo.environment["MALL_SQLITE_MMAP_MIB"].flatMap(Int.init) { configuration.sqliteMemoryMapMiB = mib }
         return configuration
     }
 

@@ -77,6 +77,12 @@ public struct CatalogService: Sendable {
         return try await CatalogListing.page(search, pageSize: Self.pageSize, engine: engine)
     }
 
+    /// What the listing that ``products(_:)`` reads reflects now: read it before a page,
+    /// and the page stays true for as long as it is the same (see `ProjectionVersion`).
+    public func listingVersion() async throws -> ProjectionVersion {
+        try await engine.version(of: CatalogListing.reader)
+    }
+
     /// Saves the product: one small commit whatever the catalog's size, run again when
     /// another change to the same product got in first.
     private func change(sku: String, _ body: @escaping (Product?) throws -> Product) async throws -> ProductSummary {

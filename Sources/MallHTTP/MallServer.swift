@@ -52,7 +52,8 @@ public struct MallServer: Sendable {
         router.add(middleware: RequestLimitsMiddleware(bodyLimit: mall.configuration.maxBodyBytes))
         router.addRoutes(HealthRoutes(mall: mall).routes())
         router.addRoutes(MemberRoutes(mall: mall, limits: limits).routes())
-        router.addRoutes(CatalogRoutes(mall: mall, limits: limits).routes())
+        let listingCache = mall.configuration.listingCachePages > 0 ? ListingCache(capacity: mall.configuration.listingCachePages) : nil
+        router.addRoutes(CatalogRoutes(mall: mall, limits: limits, listingCache: listingCache).routes())
         router.addRoutes(CartRoutes(mall: mall).routes())
         router.addRoutes(OrderRoutes(mall: mall, limits: limits).routes())
         router.addRoutes(PaymentRoutes(mall: mall).routes())

@@ -36,6 +36,15 @@ extension HeraldEngine {
         try await reading(projection, query) { store, query, table, physical in try await store.projectionCount(table, physical: physical, query: query) }
     }
 
+    /// What `projection`'s serving rows reflect now (see ``ProjectionVersion``): read it
+    /// before reading the rows, and what was derived from them stays true while it holds.
+    ///
+    /// - Throws: ``ProjectionError/unknownProjection(_:)`` before the projection was prepared.
+    public func version(of projection: Projection) async throws -> ProjectionVersion {
+        guard let version = try await projectionStore.projectionVersion(projection.name) else { throw ProjectionError.unknownProjection(projection.name) }
+        return version
+    }
+
     /// Runs `read` against the serving generation, remembered between queries; when the
     /// read fails and a rebuild has swapped generations meanwhile, once more on the new one.
     private func reading<T>(

@@ -23,7 +23,28 @@ public struct ProjectionSchema: Sendable, Hashable {
     }
 
     /// The checkpoint of the subscription that fills generation `generation`.
-    public func checkpointName(generation: Int) -> String { "\(name)@g\(generation)" }
+    public func checkpointName(generation: Int) -> String { Self.checkpointName(projection: name, generation: generation) }
+
+    /// The checkpoint of the subscription that fills `projection`'s generation `generation`.
+    public static func checkpointName(projection: String, generation: Int) -> String { "\(projection)@g\(generation)" }
+}
+
+/// What a projection's serving rows reflect: the generation serving and how far into the
+/// log its checkpoint is.
+///
+/// The rows change only when this does: a projection commits its row changes in the
+/// transaction that moves its checkpoint, and a rebuild swaps in another generation. So a
+/// reader may keep what it derived from the rows (a rendered page, a count) for as long as
+/// the version it read *before* reading them is still the current one.
+public struct ProjectionVersion: Sendable, Hashable {
+    public var generation: Int
+    /// The serving generation's checkpoint; 0 before its subscription first ran.
+    public var position: Int64
+
+    public init(generation: Int, position: Int64) {
+        self.generation = generation
+        self.position = position
+    }
 }
 
 /// Where a projection stands in a store: the generation queries read, and one being built.
@@ -105,6 +126,19 @@ public protocol ProjectionStore: Sendable {
 
     /// How many rows of `table` match `query`'s conditions (its order and page ignored).
     func projectionCount(_ table: ProjectionTable, physical: String, query: ProjectionQuery) async throws -> Int
+
+    /// The projection's serving generation and its checkpoint (see ``ProjectionVersion``),
+    /// `nil` when the store does not know the projection. Cheap: readers call it per request.
+    func projectionVersion(_ name: String) async throws -> ProjectionVersion?
+}
+
+extension ProjectionStore where Self: EventStore {
+    /// Two reads: the state, then every checkpoint. Stores override it with one small read.
+    public func projectionVersion(_ name: String) async throws -> ProjectionVersion? {
+        guard let state = try await projectionState(name) else { return nil }
+        let checkpoint = ProjectionSchema.checkpointName(projection: name, generation: state.serving.number)
+        return ProjectionVersion(generation: state.serving.number, position: try await checkpoints()[checkpoint] ?? 0)
+    }
 }
 
 /// The projection generation a commit writes for: it commits only while that generation is

@@ -98,6 +98,29 @@ extension EventStoreConformance {
             let checkpoints = try await h.store.checkpoints()
             try check(checkpoints["tally@g1"] == nil, "the old generation's checkpoint is gone: \(checkpoints)")
         },
+        ConformanceTest(name: "a projection's version moves whenever its rows can have changed: a handled batch, a rebuild") { make in
+            let h = try await Harness(make)
+            let projection = tally()
+            var unknown: (any Error)?
+            do { _ = try await h.engine.version(of: projection) } catch { unknown = error }
+            try check(unknown as? ProjectionError == .unknownProjection("tally"), "a projection never prepared has no version: \(String(describing: unknown))")
+            try await h.engine.prepare(projection)
+            let empty = try await h.engine.version(of: projection)
+            try checkEqual(empty.generation, 1, "the first generation serves")
+            let worker = try h.engine.projectionWorker(for: projection)
+            try await worker.drain()
+            try await h.increment(["a", "b"], times: 3)
+            try checkEqual(try await h.engine.version(of: projection), empty, "new events not handled yet leave the version")
+            try await worker.drain()
+            let handled = try await h.engine.version(of: projection)
+            try check(handled != empty && handled.generation == 1, "handled rows move the position: \(empty) → \(handled)")
+            try await worker.drain()
+            try checkEqual(try await h.engine.version(of: projection), handled, "a pass with nothing to handle leaves the version")
+            try await h.engine.rebuild(projection)
+            let rebuilt = try await h.engine.version(of: projection)
+            try checkEqual(rebuilt.generation, 2, "a rebuild serves another generation")
+            try checkEqual(rebuilt.position, handled.position, "the rebuilt tables reflect the same events")
+        },
         ConformanceTest(name: "a row rewritten within a batch (changed columns, none, set to null, deleted and added again) ends as the log says") { make in
             let h = try await Harness(make)
             // Per stream: how many events; "odd" after an odd version, NULL after an even

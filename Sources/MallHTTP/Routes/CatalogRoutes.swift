@@ -3,12 +3,15 @@ import Hummingbird
 import MallApp
 import MallCatalog
 import MallKernel
+import NIOCore
 
 /// The Catalog: browsing and search for anyone (a member's token adds their price);
 /// listing, editing and delisting products for the admin.
 struct CatalogRoutes {
     let mall: Mall
     let limits: IngressLimits
+    /// Rendered listing pages (`nil`: every request queries the listing).
+    var listingCache: ListingCache? = nil
 
     func routes() -> RouteCollection<MallRequestContext> {
         let routes = RouteCollection(context: MallRequestContext.self)
@@ -25,10 +28,13 @@ struct CatalogRoutes {
             // The search-degraded switch: the plain listing instead of the text search, marked.
             let degraded = search.text != nil && limits.rules.searchDegraded
             if degraded { search.text = nil }
-            let (items, total) = try await mall.catalog.products(search)
-            var response = try JSON.response(ProductPage(items: items.map(ProductBody.init), page: page, pageSize: CatalogService.pageSize, total: total))
-            if degraded { response.headers[.mallDegraded] = "search" }
-            return response
+            guard let listingCache else { return Self.listing(try await render(search), degraded: degraded) }
+            let key = ListingCache.Key(category: search.category, text: search.text, sort: sort.rawValue, page: page, degraded: degraded)
+            let version = try await mall.catalog.listingVersion()
+            if let kept = listingCache.page(key, at: version) { return Self.listing(kept.body, degraded: kept.degraded) }
+            let body = try await render(search)
+            listingCache.store(key, .init(version: version, body: body, degraded: degraded))
+            return Self.listing(body, degraded: degraded)
         }
         routes.add(middleware: MemberAuthentication(members: mall.members, required: false))
         routes.add(middleware: PromotionsOffMarker(rules: mall.rulesInForce))
@@ -36,6 +42,19 @@ struct CatalogRoutes {
             try JSON.response(ProductViewBody(try await mall.product(sku: try context.sku(), memberID: context.optionalMemberID)))
         }
         return routes
+    }
+
+    /// One page of `search`, as the response body.
+    private func render(_ search: ProductSearch) async throws -> ByteBuffer {
+        let (items, total) = try await mall.catalog.products(search)
+        return ByteBuffer(bytes: try JSON.encoder.encode(
+            ProductPage(items: items.map(ProductBody.init), page: search.page, pageSize: CatalogService.pageSize, total: total)))
+    }
+
+    private static func listing(_ body: ByteBuffer, degraded: Bool) -> Response {
+        var response = Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
+        if degraded { response.headers[.mallDegraded] = "search" }
+        return response
     }
 
     func admin() -> RouteCollection<MallRequestContext> {

@@ -1,0 +1,69 @@
+import Foundation
+import GRDB
+import Herald
+import HeraldSQLite
+import MallApp
+import MallCatalog
+import MallKernel
+@testable import MallHTTP
+import Testing
+import TestSupport
+
+/// `GET /products` pages kept by `ListingCache`: served again while the catalog's listing
+/// is unchanged, and never once it has changed.
+@Suite struct ListingCacheTests {
+    static let path = "/products?category=drinks"
+
+    /// Changes a listing row behind Herald's back (the checkpoint stays where it was), so a
+    /// response shows whether the page was queried again or kept.
+    static func tamper(_ mall: Mall, title: String) async throws {
+        let store = try #require(mall.engine.store as? SQLiteEventStore)
+        let table = try #require(CatalogListing.projection().schema.physicalTables(generation: 1)["products"])
+        try await store.database.write { db in
+            try db.execute(sql: "UPDATE \"\(table)\" SET title = ? WHERE sku = 'tea-oolong'", arguments: [title])
+        }
+    }
+
+    @Test func aPageIsServedAgainWhileTheListingIsUnchangedAndNeverAfterItChanges() async throws {
+        try await InProcessMall.run { client, mall in
+            try await eventually("the demo catalog is listed") { try await client.send("GET", Self.path).json.map { "\($0)" }?.contains("tea-oolong") == true }
+            let first = try await client.send("GET", Self.path)
+            try await Self.tamper(mall, title: "Tampered")
+            let again = try await client.send("GET", Self.path)
+            #expect(again.body == first.body, "the listing's version did not move: the kept page")
+
+            let currency = mall.configuration.pricing.currency
+            let edited = ProductDetails(sku: "tea-oolong", title: "Oolong tea, smoky, 100 g", category: "drinks", weightGrams: 120)
+            try await mall.catalog.update(edited, price: Money(minorUnits: 1600, currency: currency))
+            try await eventually("the listing has the change") {
+                try await mall.catalog.products(ProductSearch(category: "drinks")).items.contains { $0.title == edited.title }
+            }
+            let after = String(decoding: try await client.send("GET", Self.path).body, as: UTF8.self)
+            #expect(after.contains("smoky"), "the first request after the listing changed shows the change: \(after)")
+        }
+    }
+
+    @Test func withoutTheCacheEveryRequestQueriesTheListing() async throws {
+        try await InProcessMall.run(configure: { $0.listingCachePages = 0 }) { client, mall in
+            try await eventually("the demo catalog is listed") { try await client.send("GET", Self.path).json.map { "\($0)" }?.contains("tea-oolong") == true }
+            _ = try await client.send("GET", Self.path)
+            try await Self.tamper(mall, title: "Tampered")
+            let again = String(decoding: try await client.send("GET", Self.path).body, as: UTF8.self)
+            #expect(again.contains("Tampered"), "queried again: \(again)")
+        }
+    }
+
+    @Test func theCacheHoldsAtMostItsCapacityAndDropsOtherVersionsFirst() {
+        let cache = ListingCache(capacity: 4)
+        func key(_ page: Int) -> ListingCache.Key { .init(category: nil, text: nil, sort: "title", page: page, degraded: false) }
+        let old = ProjectionVersion(generation: 1, position: 10), new = ProjectionVersion(generation: 1, position: 11)
+        for page in 1...4 { cache.store(key(page), .init(version: old, body: .init(string: "old \(page)"), degraded: false)) }
+        #expect(cache.page(key(1), at: old) != nil)
+        #expect(cache.page(key(1), at: new) == nil, "a page of another version is not served")
+        cache.store(key(5), .init(version: new, body: .init(string: "new 5"), degraded: false))
+        #expect(cache.count == 1, "the pages of the older version made room")
+        for page in 6...20 { cache.store(key(page), .init(version: new, body: .init(string: "new \(page)"), degraded: false)) }
+        #expect(cache.count <= 4)
+        #expect(cache.page(key(20), at: new) != nil, "the page just stored is kept")
+    }
+}
