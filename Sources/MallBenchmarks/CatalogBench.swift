@@ -17,7 +17,8 @@ import MallOrderingEvents
 ///    (listing, search terms, price book) kept by its projections. Product edits are timed
 ///    at 1,000 products and at the full size: `product_edit_commits_per_s_*` (the edits'
 ///    commits alone) and `product_edits_per_s_*` (until the projections have them too).
-/// 3. `mall serve` on that database, 32 connections in a closed loop for `--seconds` each:
+/// 3. `mall serve` on that database, 32 connections in a closed loop for `--seconds` each
+///    (driven by `wrk` when installed, see ``Wrk``):
 ///    `GET /health/live` (`health_rps`, the HTTP stack's own limit on this machine, as
 ///    the baseline), a category page (`get_products_rps`, `get_products_p99_ms`) and a text
 ///    search (`search_rps`, `search_p99_ms`), and the category page at 4 connections (its
@@ -139,12 +140,21 @@ enum CatalogBench {
             ("get_products_4_connections", 4, page),
         ]
         var results: [(String, Double)] = []
+        if Wrk.executable == nil { FileHandle.standardError.write(Data("mall-bench --catalog: wrk not installed, probing with the thread-per-connection generator\n".utf8)) }
         for (name, connections, request) in probes where health || name != "health" {
-            _ = try await load.closedLoop(connections: connections, seconds: 1, request: request)  // warm-up
-            let (rate, histogram) = try await load.closedLoop(connections: connections, seconds: settings.seconds, request: request)
-            results.append(("\(name)_rps\(suffix)", rate))
-            results.append(("\(name)_p50_ms\(suffix)", Double(histogram.valueAtPercentile(50)) / 1000))
-            results.append(("\(name)_p99_ms\(suffix)", Double(histogram.valueAtPercentile(99)) / 1000))
+            let outcome: Wrk.Outcome
+            if let wrk = Wrk.executable {
+                let paths = (0..<4000).map { request($0).path }
+                _ = try Wrk.closedLoop(wrk, port: server.baseURL.port!, connections: connections, seconds: 1, paths: paths)  // warm-up
+                outcome = try Wrk.closedLoop(wrk, port: server.baseURL.port!, connections: connections, seconds: settings.seconds, paths: paths)
+            } else {
+                _ = try await load.closedLoop(connections: connections, seconds: 1, request: request)  // warm-up
+                let (rate, histogram) = try await load.closedLoop(connections: connections, seconds: settings.seconds, request: request)
+                outcome = Wrk.Outcome(rate: rate, p50: Double(histogram.valueAtPercentile(50)), p99: Double(histogram.valueAtPercentile(99)))
+            }
+            results.append(("\(name)_rps\(suffix)", outcome.rate))
+            results.append(("\(name)_p50_ms\(suffix)", outcome.p50 / 1000))
+            results.append(("\(name)_p99_ms\(suffix)", outcome.p99 / 1000))
         }
         return results
     }
