@@ -508,16 +508,10 @@ extension PostgresEventStore: ProjectionStore {
         return try await onConnection { try await ProjectionsTable.state(name, names, $0, logger) }
     }
 
-    /// On one connection: the serving generation, then its checkpoint (a swap in between
-    /// drops that checkpoint, and the version reads position 0: a reader recomputes).
+    /// One query: readers call it per request.
     public func projectionVersion(_ name: String) async throws -> ProjectionVersion? {
         let names = names, logger = logger
-        return try await onConnection { connection in
-            guard let state = try await ProjectionsTable.state(name, names, connection, logger) else { return nil }
-            let checkpoint = ProjectionSchema.checkpointName(projection: name, generation: state.serving.number)
-            let position = try await SubscriptionsTable.checkpoint(of: checkpoint, names, connection, logger) ?? 0
-            return ProjectionVersion(generation: state.serving.number, position: position)
-        }
+        return try await onConnection { try await ProjectionsTable.version(name, names, $0, logger) }
     }
 
     public func beginProjectionBuild(_ schema: ProjectionSchema) async throws -> ProjectionState {

@@ -23,6 +23,18 @@ enum ProjectionsTable {
         return nil
     }
 
+    /// The serving generation and its checkpoint in one query (the checkpoint's name spelled
+    /// as ``ProjectionSchema/checkpointName(projection:generation:)`` spells it).
+    static func version(_ name: String, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws -> ProjectionVersion? {
+        let rows = try await connection.query("""
+            SELECT p.serving_generation, COALESCE(s.position, 0) FROM \(unescaped: names.projections) p
+            LEFT JOIN \(unescaped: names.subscriptions) s ON s.name = p.name || '@g' || p.serving_generation::text
+            WHERE p.name = \(name)
+            """, logger: logger)
+        for try await (generation, position) in rows.decode((Int, Int64).self) { return ProjectionVersion(generation: generation, position: position) }
+        return nil
+    }
+
     /// In a transaction: creates the projection (generation 1, serving) unless it exists.
     static func prepare(_ schema: ProjectionSchema, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws -> ProjectionState {
         let first = schema.generation(1)
