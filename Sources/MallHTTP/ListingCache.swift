@@ -26,6 +26,13 @@ final class ListingCache: Sendable {
 
     let capacity: Int
     private let pages = Mutex<[Key: Page]>([:])
+    private let tally = Mutex(Counts())
+
+    /// Requests answered with a kept page, and requests that rendered theirs.
+    struct Counts: Sendable, Hashable {
+        var hits = 0
+        var misses = 0
+    }
 
     /// What a page depends on besides the listing: the request's search, after the switches.
     struct Key: Hashable, Sendable {
@@ -42,12 +49,17 @@ final class ListingCache: Sendable {
 
     var count: Int { pages.withLock { $0.count } }
 
+    /// Hits and misses so far (for `/metrics`).
+    var counts: Counts { tally.withLock { $0 } }
+
     /// The page kept for `key`, when it was rendered from the listing at `version`.
     func page(_ key: Key, at version: ProjectionVersion) -> Page? {
-        pages.withLock { pages in
+        let kept = pages.withLock { pages -> Page? in
             guard let page = pages[key], page.version == version else { return nil }
             return page
         }
+        tally.withLock { if kept == nil { $0.misses += 1 } else { $0.hits += 1 } }
+        return kept
     }
 
     func store(_ key: Key, _ page: Page) {

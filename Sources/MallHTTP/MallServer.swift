@@ -22,6 +22,8 @@ public struct MallServer: Sendable {
     public let jobs: JobScheduler
     /// What `GET /metrics` serves; `nil` with ``MallConfiguration/metrics`` off.
     public let metrics: ServerMetrics?
+    /// Rendered `GET /products` pages; `nil` with ``MallConfiguration/listingCachePages`` 0.
+    let listingCache: ListingCache?
 
     /// - Parameter drillTarget: the knobs of the payment gateway fault drills act on (the
     ///   fake gateway's); `nil`: drills are recorded but cannot be injected here.
@@ -31,8 +33,10 @@ public struct MallServer: Sendable {
         self.logger = logger
         drills = DrillRunner(drills: mall.drills, target: drillTarget, paymentWindow: mall.configuration.paymentWindow, logger: logger)
         jobs = try mall.jobScheduler()
+        let listingCache = mall.configuration.listingCachePages > 0 ? ListingCache(capacity: mall.configuration.listingCachePages) : nil
+        self.listingCache = listingCache
         let metrics = mall.configuration.metrics
-            ? ServerMetrics(engine: mall.engine, jobs: jobs, gateway: mall.gateway, metrics: mall.metrics) : nil
+            ? ServerMetrics(engine: mall.engine, jobs: jobs, gateway: mall.gateway, listingCache: listingCache, metrics: mall.metrics) : nil
         self.metrics = metrics
         limits = try IngressLimits(
             mall.configuration, clock: mall.engine.clock, rulesInForce: mall.rulesInForce, refused: { metrics?.refused($0) })
@@ -52,7 +56,6 @@ public struct MallServer: Sendable {
         router.add(middleware: RequestLimitsMiddleware(bodyLimit: mall.configuration.maxBodyBytes))
         router.addRoutes(HealthRoutes(mall: mall).routes())
         router.addRoutes(MemberRoutes(mall: mall, limits: limits).routes())
-        let listingCache = mall.configuration.listingCachePages > 0 ? ListingCache(capacity: mall.configuration.listingCachePages) : nil
         router.addRoutes(CatalogRoutes(mall: mall, limits: limits, listingCache: listingCache).routes())
         router.addRoutes(CartRoutes(mall: mall).routes())
         router.addRoutes(OrderRoutes(mall: mall, limits: limits).routes())

@@ -33,6 +33,7 @@ import Testing
             let member = try await client.member("ada")
             #expect(try await client.send("GET", "/metrics", token: member.token).status == 403)
 
+            try await client.waitUntilCaughtUp()  // the listing holds still: the three listings below share one version
             let before = try await scrape(client)
             let listed = Self.sample(before, "mall_http_requests_total", ["method": "GET", "route": "/products", "status": "200"]) ?? 0
             for _ in 0..<3 { #expect(try await client.send("GET", "/products?category=drinks").status == 200) }
@@ -44,6 +45,11 @@ import Testing
 
             let after = try await scrape(client)
             #expect(Self.sample(after, "mall_http_requests_total", ["method": "GET", "route": "/products", "status": "200"]) == listed + 3)
+            // The three listings: the first renders the page (or finds it kept), the others find it kept.
+            let hits = (Self.sample(after, "mall_listing_cache_hits_total") ?? 0) - (Self.sample(before, "mall_listing_cache_hits_total") ?? 0)
+            let misses = (Self.sample(after, "mall_listing_cache_misses_total") ?? 0) - (Self.sample(before, "mall_listing_cache_misses_total") ?? 0)
+            #expect(hits + misses == 3 && hits >= 2, "\(hits) hits, \(misses) misses")
+            #expect((Self.sample(after, "mall_listing_cache_pages") ?? 0) >= 1)
             #expect(Self.sample(after, "mall_http_requests_total", ["route": "/products/{sku}", "status": "404"]) == 1, "the route's pattern, not the path")
             #expect(Self.sample(after, "mall_http_requests_total", ["route": "NotFound", "status": "404"]) == 1, "an unknown path makes no label of its own: \(after.split(separator: "\n").filter { $0.contains("404") })")
             #expect(!after.contains("no/such/route"), "\(after.split(separator: "\n").filter { $0.contains("404") })")

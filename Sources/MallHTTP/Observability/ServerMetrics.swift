@@ -41,6 +41,9 @@ import Synchronization
 ///   (1 or 0), for each job that has run.
 /// - `mall_circuit_breaker_state{breaker, state}`: 1 for the payment gateway breaker's
 ///   state on this node (`closed`, `open`, `half-open`), 0 for the others.
+/// - `mall_listing_cache_hits_total`, `mall_listing_cache_misses_total` and
+///   `mall_listing_cache_pages`: `GET /products` answered from a kept page or rendered, and
+///   the pages kept on this node (see `ListingCache`).
 public final class ServerMetrics: Sendable {
     /// Where everything is counted (the engine's figures too).
     let metrics: MallMetrics
@@ -48,6 +51,7 @@ public final class ServerMetrics: Sendable {
     let engine: HeraldEngine
     let jobs: JobScheduler
     let gateway: any PaymentGateway
+    let listingCache: ListingCache?
     private let refusals: [IngressLimits.Refusal: Prometheus.Counter]
 
     private struct RequestKey: Hashable {
@@ -61,6 +65,8 @@ public final class ServerMetrics: Sendable {
     private let orders = Mutex(MinuteCounts(minutes: 60))
     /// The SQLite writer's groups as the last scrape saw them (its counters move by the difference).
     private let writeGroupsSeen = Mutex(WriteGroupStatistics())
+    /// The listing cache's counts as the last scrape saw them.
+    private let listingCacheSeen = Mutex(ListingCache.Counts())
 
     static var requestsTotal: MetricNameDescriptor {
         MetricNameDescriptor(
@@ -100,18 +106,26 @@ public final class ServerMetrics: Sendable {
             namespace: "herald", subsystem: "sqlite", metricName: "writes", unitName: "total",
             helpText: "Writes (commits, checkpoints, leases) the SQLite store's writer committed or failed")
     }
+    static func listingCacheCounter(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "mall", subsystem: "listing_cache", metricName: name, unitName: "total", helpText: help)
+    }
+    static var listingCachePages: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "mall", subsystem: "listing_cache", metricName: "pages", unitName: "", helpText: "Rendered GET /products pages kept on this node")
+    }
     static func scheduledGauge(_ name: String, _ help: String) -> MetricNameDescriptor {
         MetricNameDescriptor(namespace: "herald", subsystem: "scheduled_messages", metricName: name, unitName: "", helpText: help)
     }
 
     /// - Parameter metrics: what `engine` counts into, if anything.
-    init(engine: HeraldEngine, jobs: JobScheduler, gateway: any PaymentGateway, metrics: MallMetrics?) {
+    init(engine: HeraldEngine, jobs: JobScheduler, gateway: any PaymentGateway, listingCache: ListingCache?, metrics: MallMetrics?) {
         let metrics = metrics ?? MallMetrics()
         self.metrics = metrics
         let registry = metrics.registry
         self.engine = engine
         self.jobs = jobs
         self.gateway = gateway
+        self.listingCache = listingCache
         refusals = Dictionary(uniqueKeysWithValues: IngressLimits.Refusal.allCases.map { refusal in
             (refusal, registry.makeCounter(descriptor: Self.ingressRefusals, labels: [("refusal", refusal.rawValue)]))
         })
@@ -164,6 +178,19 @@ public final class ServerMetrics: Sendable {
             }
             registry.makeCounter(descriptor: Self.sqliteWriteTransactions).increment(by: Int64(since.transactions))
             registry.makeCounter(descriptor: Self.sqliteWrites).increment(by: Int64(since.writes))
+        }
+        if let listingCache {
+            // Read under the lock, so two scrapes at once each count what the other did not.
+            let (now, seen) = listingCacheSeen.withLock { seen in
+                let now = listingCache.counts
+                defer { seen = now }
+                return (now, seen)
+            }
+            registry.makeCounter(descriptor: Self.listingCacheCounter("hits", "GET /products answered with a page kept at the listing's current version"))
+                .increment(by: Int64(now.hits - seen.hits))
+            registry.makeCounter(descriptor: Self.listingCacheCounter("misses", "GET /products that queried the listing and rendered the page"))
+                .increment(by: Int64(now.misses - seen.misses))
+            registry.makeGauge(descriptor: Self.listingCachePages).set(to: Double(listingCache.count))
         }
         if let client = gateway as? HTTPPaymentGateway {
             let state = client.breaker.state
