@@ -12,7 +12,7 @@ import Synchronization
 ///
 /// What it saves: at 100,000 products a category page took about 0.6 ms of a core (two
 /// queries, twenty rows decoded and encoded), the version one small read (BENCHMARKS.md,
-/// "Read side — issue 12, the listing cache").
+/// "Read side — issue 12, fourth session").
 ///
 /// Bounded: at most `capacity` pages. When full, the pages of other versions go first, then
 /// half of the rest, whichever they are.
@@ -20,8 +20,6 @@ final class ListingCache: Sendable {
     struct Page: Sendable {
         var version: ProjectionVersion
         var body: ByteBuffer
-        /// Served in place of a text search by the search-degraded switch.
-        var degraded: Bool
     }
 
     let capacity: Int
@@ -40,6 +38,7 @@ final class ListingCache: Sendable {
         var text: String?
         var sort: String
         var page: Int
+        /// Served in place of a text search by the search-degraded switch.
         var degraded: Bool
     }
 

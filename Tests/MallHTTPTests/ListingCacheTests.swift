@@ -57,12 +57,12 @@ import TestSupport
         let cache = ListingCache(capacity: 4)
         func key(_ page: Int) -> ListingCache.Key { .init(category: nil, text: nil, sort: "title", page: page, degraded: false) }
         let old = ProjectionVersion(generation: 1, position: 10), new = ProjectionVersion(generation: 1, position: 11)
-        for page in 1...4 { cache.store(key(page), .init(version: old, body: .init(string: "old \(page)"), degraded: false)) }
+        for page in 1...4 { cache.store(key(page), .init(version: old, body: .init(string: "old \(page)"))) }
         #expect(cache.page(key(1), at: old) != nil)
         #expect(cache.page(key(1), at: new) == nil, "a page of another version is not served")
-        cache.store(key(5), .init(version: new, body: .init(string: "new 5"), degraded: false))
+        cache.store(key(5), .init(version: new, body: .init(string: "new 5")))
         #expect(cache.count == 1, "the pages of the older version made room")
-        for page in 6...20 { cache.store(key(page), .init(version: new, body: .init(string: "new \(page)"), degraded: false)) }
+        for page in 6...20 { cache.store(key(page), .init(version: new, body: .init(string: "new \(page)"))) }
         #expect(cache.count <= 4)
         #expect(cache.page(key(20), at: new) != nil, "the page just stored is kept")
     }

@@ -31,9 +31,9 @@ struct CatalogRoutes {
             guard let listingCache else { return Self.listing(try await render(search), degraded: degraded) }
             let key = ListingCache.Key(category: search.category, text: search.text, sort: sort.rawValue, page: page, degraded: degraded)
             let version = try await mall.catalog.listingVersion()
-            if let kept = listingCache.page(key, at: version) { return Self.listing(kept.body, degraded: kept.degraded) }
+            if let kept = listingCache.page(key, at: version) { return Self.listing(kept.body, degraded: degraded) }
             let body = try await render(search)
-            listingCache.store(key, .init(version: version, body: body, degraded: degraded))
+            listingCache.store(key, .init(version: version, body: body))
             return Self.listing(body, degraded: degraded)
         }
         routes.add(middleware: MemberAuthentication(members: mall.members, required: false))
