@@ -29,7 +29,7 @@ struct PostgresNames: Sendable {
 /// queries live in its `*Table` type beside this file.
 enum PostgresSchema {
     /// The schema version this build creates and understands.
-    static let currentVersion = 3
+    static let currentVersion = 4
 
     /// Namespace of the advisory lock that serializes migrations of one schema by several
     /// nodes starting at once (the second key is the schema name's hash, so migrations of
@@ -57,6 +57,9 @@ enum PostgresSchema {
         }
         if found < 3 {
             for statement in version3(names) { try await connection.run(PostgresQuery(unsafeSQL: statement), logger) }
+        }
+        if found < 4 {
+            for statement in version4(names) { try await connection.run(PostgresQuery(unsafeSQL: statement), logger) }
         }
         try await connection.run(PostgresQuery(unsafeSQL: CommitFunction.definition(names)), logger)
         try await connection.run("""
@@ -240,5 +243,13 @@ extension PostgresConnection {
         var rows = 0
         for try await _ in try await self.query(query, logger: logger) { rows += 1 }
         return rows
+    }
+}
+
+extension PostgresSchema {
+    /// Version 4: each projection counts the commits that changed its rows (its
+    /// `ProjectionVersion`: readers keep what they derived while it holds).
+    fileprivate static func version4(_ n: PostgresNames) -> [String] {
+        ["ALTER TABLE \(n.projections) ADD COLUMN IF NOT EXISTS rows_changed bigint NOT NULL DEFAULT 0"]
     }
 }

@@ -113,6 +113,7 @@ public final class SQLiteEventStore: EventStore, EventPruning {
             if let progress = changeset.subscription { try SubscriptionsTable.apply(progress, at: now, db) }
             if let fence = changeset.projectionFence { try ProjectionsTable.check(fence, db) }
             for write in changeset.projectionWrites { try ProjectionsTable.apply(write, db) }
+            if let fence = changeset.projectionFence, !changeset.projectionWrites.isEmpty { try ProjectionsTable.countChange(of: fence.projection, db) }
             return try EventsTable.append(changeset.events, recordedAt: now, db)
         }
         if changeset.announcesWork { commitSignal.notify() }
@@ -309,15 +310,8 @@ extension SQLiteEventStore: ProjectionStore {
         try read { try ProjectionsTable.state(name, $0) }
     }
 
-    /// One read transaction: the serving generation, then its checkpoint.
     public func projectionVersion(_ name: String) async throws -> ProjectionVersion? {
-        try snapshot { connection in
-            guard let generation: Int = try connection.value("SELECT serving_generation FROM herald_projections WHERE name = ?", [name]) else {
-                return nil
-            }
-            let checkpoint = ProjectionSchema.checkpointName(projection: name, generation: generation)
-            return ProjectionVersion(generation: generation, position: try SubscriptionsTable.checkpoint(of: checkpoint, connection) ?? 0)
-        }
+        try read { try ProjectionsTable.version(name, $0) }
     }
 
     public func beginProjectionBuild(_ schema: ProjectionSchema) async throws -> ProjectionState {

@@ -5,7 +5,7 @@ import Herald
 /// queries live in its `*Table` type beside this file.
 enum SQLiteSchema {
     /// The schema version this build creates and understands.
-    static let currentVersion = 3
+    static let currentVersion = 4
 
     /// Brings the schema to ``currentVersion``.
     ///
@@ -18,6 +18,7 @@ enum SQLiteSchema {
         if found < 1 { try createVersion1(db) }
         if found < 2 { try createVersion2(db) }
         if found < 3 { try createVersion3(db) }
+        if found < 4 { try createVersion4(db) }
         try db.execute(
             sql: "INSERT INTO herald_meta (key, value) VALUES ('schema_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             arguments: [String(currentVersion)])
@@ -148,5 +149,11 @@ enum SQLiteSchema {
                 building_tables     TEXT
             ) WITHOUT ROWID;
             """)
+    }
+
+    /// Version 4: each projection counts the commits that changed its rows (its
+    /// `ProjectionVersion`: readers keep what they derived while it holds).
+    private static func createVersion4(_ db: Database) throws {
+        try db.execute(sql: "ALTER TABLE herald_projections ADD COLUMN rows_changed INTEGER NOT NULL DEFAULT 0")
     }
 }

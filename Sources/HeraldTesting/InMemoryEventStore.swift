@@ -17,6 +17,8 @@ public final class InMemoryEventStore: EventStore {
         var leases: [String: [Int: PartitionLease]] = [:]
         var nodes: [String: [String: Date]] = [:]
         var projections: [String: ProjectionState] = [:]
+        /// Commits that changed each projection's rows.
+        var projectionChanges: [String: Int64] = [:]
         /// Rows of each physical projection table, by primary key.
         var projectionTables: [String: [[ProjectionValue]: [String: ProjectionValue]]] = [:]
     }
@@ -105,6 +107,7 @@ public final class InMemoryEventStore: EventStore {
                 }
             }
             for write in changeset.projectionWrites { try Self.apply(write, to: &next) }
+            if let fence = changeset.projectionFence, !changeset.projectionWrites.isEmpty { next.projectionChanges[fence.projection, default: 0] += 1 }
             var recorded: [EventEnvelope] = []
             for event in changeset.events {
                 guard next.eventIDs.insert(event.eventID).inserted else {
@@ -276,6 +279,13 @@ extension InMemoryEventStore: ProjectionStore {
     public func projectionState(_ name: String) async throws -> ProjectionState? {
         try check(.subscriptionRead)
         return withState { $0.projections[name] }
+    }
+
+    public func projectionVersion(_ name: String) async throws -> ProjectionVersion? {
+        try check(.subscriptionRead)
+        return withState { state in
+            state.projections[name].map { ProjectionVersion(generation: $0.serving.number, changes: state.projectionChanges[name] ?? 0) }
+        }
     }
 
     public func beginProjectionBuild(_ schema: ProjectionSchema) async throws -> ProjectionState {

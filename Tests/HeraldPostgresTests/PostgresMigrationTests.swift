@@ -29,7 +29,7 @@ struct PostgresMigrationTests {
         #expect(try await store.schemaVersion() == 1)
 
         try await store.migrate()
-        #expect(try await store.schemaVersion() == 3)
+        #expect(try await store.schemaVersion() == 4)
         for partition in 0..<3 {
             let read = try await store.events(after: 0, limit: 100, matching: EventFilter(partition: partition, partitionCount: 3))
             let expected = appended.filter { Partitioning.partition(of: $0.stream, count: 3) == partition }

@@ -27,12 +27,12 @@ struct SQLiteStoreTests {
         let path = directory.file("newer.sqlite")
         do {
             let store = try SQLiteEventStore(path: path)
-            #expect(try store.schemaVersion() == 3)
+            #expect(try store.schemaVersion() == 4)
             try store.database.write { try $0.execute(sql: "UPDATE herald_meta SET value = '7' WHERE key = 'schema_version'") }
         }
         let error = #expect(throws: StoreError.self) { try SQLiteEventStore(path: path) }
-        #expect(error == .schemaTooNew(found: 7, supported: 3))
-        #expect(error.map { "\($0)" }?.contains("version 7 is newer than this build supports (3)") == true)
+        #expect(error == .schemaTooNew(found: 7, supported: 4))
+        #expect(error.map { "\($0)" }?.contains("version 7 is newer than this build supports (4)") == true)
     }
 
     @Test func aVersion1FileIsMigratedToTheCurrentVersionKeepingItsEvents() async throws {
@@ -47,7 +47,7 @@ struct SQLiteStoreTests {
             }
         }
         let store = try SQLiteEventStore(path: path)
-        #expect(try store.schemaVersion() == 3, "migrated to the current version")
+        #expect(try store.schemaVersion() == 4, "migrated to the current version")
         #expect(try await store.headPosition() == 1, "the event survived the migration")
         let now = Date()
         let lease = try await store.acquireLease(subscription: "s", partition: 0, owner: "a", now: now, expiresAt: now.addingTimeInterval(10))

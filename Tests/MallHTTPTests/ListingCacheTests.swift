@@ -43,6 +43,20 @@ import TestSupport
         }
     }
 
+    @Test func ordersLeaveTheListingsVersionAndSoItsKeptPages() async throws {
+        try await InProcessMall.run { client, mall in
+            try await client.waitUntilCaughtUp()
+            let before = try await mall.catalog.listingVersion()
+            let member = try await client.member("ada")
+            #expect(try await client.placeOrder(member.token, [("cocoa", 1)]).status == 201)
+            try await client.waitUntilCaughtUp()
+            let checkpoints = try await mall.engine.store.checkpoints()
+            let listing = try #require(checkpoints.first { $0.key.hasPrefix("catalog@g") }?.value)
+            #expect(listing > 0, "the listing's checkpoint moved past the order's events: \(checkpoints)")
+            #expect(try await mall.catalog.listingVersion() == before, "no product changed: the kept pages stay valid")
+        }
+    }
+
     @Test func withoutTheCacheEveryRequestQueriesTheListing() async throws {
         try await InProcessMall.run(configure: { $0.listingCachePages = 0 }) { client, mall in
             try await eventually("the demo catalog is listed") { try await client.send("GET", Self.path).json.map { "\($0)" }?.contains("tea-oolong") == true }
@@ -56,7 +70,7 @@ import TestSupport
     @Test func theCacheHoldsAtMostItsCapacityAndDropsOtherVersionsFirst() {
         let cache = ListingCache(capacity: 4)
         func key(_ page: Int) -> ListingCache.Key { .init(category: nil, text: nil, sort: "title", page: page, degraded: false) }
-        let old = ProjectionVersion(generation: 1, position: 10), new = ProjectionVersion(generation: 1, position: 11)
+        let old = ProjectionVersion(generation: 1, changes: 10), new = ProjectionVersion(generation: 1, changes: 11)
         for page in 1...4 { cache.store(key(page), .init(version: old, body: .init(string: "old \(page)"))) }
         #expect(cache.page(key(1), at: old) != nil)
         #expect(cache.page(key(1), at: new) == nil, "a page of another version is not served")

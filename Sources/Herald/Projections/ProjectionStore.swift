@@ -23,27 +23,25 @@ public struct ProjectionSchema: Sendable, Hashable {
     }
 
     /// The checkpoint of the subscription that fills generation `generation`.
-    public func checkpointName(generation: Int) -> String { Self.checkpointName(projection: name, generation: generation) }
-
-    /// The checkpoint of the subscription that fills `projection`'s generation `generation`.
-    public static func checkpointName(projection: String, generation: Int) -> String { "\(projection)@g\(generation)" }
+    public func checkpointName(generation: Int) -> String { "\(name)@g\(generation)" }
 }
 
-/// What a projection's serving rows reflect: the generation serving and how far into the
-/// log its checkpoint is.
+/// Which rows a projection serves: the generation serving, and how many commits have
+/// changed the projection's rows so far.
 ///
-/// The rows change only when this does: a projection commits its row changes in the
-/// transaction that moves its checkpoint, and a rebuild swaps in another generation. So a
-/// reader may keep what it derived from the rows (a rendered page, a count) for as long as
-/// the version it read *before* reading them is still the current one.
+/// The rows change only when this does: a store counts every commit that carries row changes
+/// of the projection in that commit's own transaction, and a rebuild swaps in another
+/// generation. So a reader may keep what it derived from the rows (a rendered page, a count)
+/// for as long as the version it read *before* reading them is still the current one.
+/// Events the projection does not take move its checkpoint but not its version.
 public struct ProjectionVersion: Sendable, Hashable {
     public var generation: Int
-    /// The serving generation's checkpoint; 0 before its subscription first ran.
-    public var position: Int64
+    /// Commits that changed rows of the projection (of any of its generations), counted by the store.
+    public var changes: Int64
 
-    public init(generation: Int, position: Int64) {
+    public init(generation: Int, changes: Int64) {
         self.generation = generation
-        self.position = position
+        self.changes = changes
     }
 }
 
@@ -94,7 +92,9 @@ public enum ProjectionWrite: Sendable, Hashable {
 ///
 /// A store guarantees:
 /// - A changeset's ``Changeset/projectionWrites`` commit in its transaction, with its
-///   checkpoint and events: a projection's rows never show an uncommitted change.
+///   checkpoint and events: a projection's rows never show an uncommitted change. When there
+///   are any, the same transaction counts one more change of the fenced projection (its
+///   ``ProjectionVersion``).
 /// - A changeset fenced by ``Changeset/projectionFence`` commits only while its generation
 ///   is serving or being built; otherwise it fails with
 ///   ``StoreError/projectionGenerationGone(projection:generation:)`` and writes nothing.
@@ -127,18 +127,10 @@ public protocol ProjectionStore: Sendable {
     /// How many rows of `table` match `query`'s conditions (its order and page ignored).
     func projectionCount(_ table: ProjectionTable, physical: String, query: ProjectionQuery) async throws -> Int
 
-    /// The projection's serving generation and its checkpoint (see ``ProjectionVersion``),
-    /// `nil` when the store does not know the projection. Cheap: readers call it per request.
+    /// The projection's serving generation and how many commits changed its rows (see
+    /// ``ProjectionVersion``), `nil` when the store does not know the projection. One small
+    /// read: readers call it per request.
     func projectionVersion(_ name: String) async throws -> ProjectionVersion?
-}
-
-extension ProjectionStore where Self: EventStore {
-    /// Two reads: the state, then every checkpoint. Stores override it with one small read.
-    public func projectionVersion(_ name: String) async throws -> ProjectionVersion? {
-        guard let state = try await projectionState(name) else { return nil }
-        let checkpoint = ProjectionSchema.checkpointName(projection: name, generation: state.serving.number)
-        return ProjectionVersion(generation: state.serving.number, position: try await checkpoints()[checkpoint] ?? 0)
-    }
 }
 
 /// The projection generation a commit writes for: it commits only while that generation is

@@ -23,16 +23,17 @@ enum ProjectionsTable {
         return nil
     }
 
-    /// The serving generation and its checkpoint in one query (the checkpoint's name spelled
-    /// as ``ProjectionSchema/checkpointName(projection:generation:)`` spells it).
+    /// The serving generation and the count of row-changing commits.
     static func version(_ name: String, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws -> ProjectionVersion? {
-        let rows = try await connection.query("""
-            SELECT p.serving_generation, COALESCE(s.position, 0) FROM \(unescaped: names.projections) p
-            LEFT JOIN \(unescaped: names.subscriptions) s ON s.name = p.name || '@g' || p.serving_generation::text
-            WHERE p.name = \(name)
-            """, logger: logger)
-        for try await (generation, position) in rows.decode((Int, Int64).self) { return ProjectionVersion(generation: generation, position: position) }
+        let rows = try await connection.query(
+            "SELECT serving_generation, rows_changed FROM \(unescaped: names.projections) WHERE name = \(name)", logger: logger)
+        for try await (generation, changes) in rows.decode((Int, Int64).self) { return ProjectionVersion(generation: generation, changes: changes) }
         return nil
+    }
+
+    /// In the commit that changes the projection's rows: one more change (see ``ProjectionVersion``).
+    static func countChange(of projection: String, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws {
+        try await connection.run("UPDATE \(unescaped: names.projections) SET rows_changed = rows_changed + 1 WHERE name = \(projection)", logger)
     }
 
     /// In a transaction: creates the projection (generation 1, serving) unless it exists.

@@ -29,6 +29,18 @@ enum ProjectionsTable {
         }
     }
 
+    /// On a read connection: the serving generation and the count of row-changing commits.
+    static func version(_ name: String, _ connection: ReadConnection) throws -> ProjectionVersion? {
+        try connection.row("SELECT serving_generation, rows_changed FROM herald_projections WHERE name = ?", [name]) { row in
+            ProjectionVersion(generation: try row[0], changes: try row[1])
+        }
+    }
+
+    /// In the commit that changes the projection's rows: one more change (see ``ProjectionVersion``).
+    static func countChange(of projection: String, _ db: Database) throws {
+        try db.cachedStatement(sql: "UPDATE herald_projections SET rows_changed = rows_changed + 1 WHERE name = ?").execute(arguments: [projection])
+    }
+
     static func prepare(_ schema: ProjectionSchema, _ db: Database) throws -> ProjectionState {
         if let known = try state(schema.name, db) { return known }
         let first = schema.generation(1)
