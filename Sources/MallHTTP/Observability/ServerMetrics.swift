@@ -158,6 +158,18 @@ public final class ServerMetrics: Sendable {
         orders.withLock { $0.last(count, now: Date()) }
     }
 
+    /// Totals kept elsewhere (they only grow), read at a scrape: `read()` now, and what the
+    /// last scrape saw, which `seen` then holds. Read under `seen`'s lock, so two scrapes at
+    /// once each count what the other did not; read before taking it, the later reading
+    /// could be stored first and the other scrape step a counter back.
+    private static func advance<Value: Sendable>(_ seen: borrowing Mutex<Value>, reading read: () -> Value) -> (before: Value, now: Value) {
+        seen.withLock { seen in
+            let now = read()
+            defer { seen = now }
+            return (seen, now)
+        }
+    }
+
     /// The exposition: the store's figures read now, then every metric.
     public func scrape() async throws -> String {
         for status in try await engine.subscriptionStatuses() {
@@ -171,25 +183,17 @@ public final class ServerMetrics: Sendable {
         registry.makeGauge(descriptor: Self.scheduledGauge("pending", "Scheduled messages waiting for their time")).set(to: Double(scheduled.pending))
         registry.makeGauge(descriptor: Self.scheduledGauge("due", "Scheduled messages whose time has come, not yet delivered")).set(to: Double(scheduled.due))
         if let sqlite = engine.store as? SQLiteEventStore {
-            let now = sqlite.writeGroups
-            let since = writeGroupsSeen.withLock { seen in
-                defer { seen = now }
-                return now.since(seen)
-            }
+            let groups = Self.advance(writeGroupsSeen) { sqlite.writeGroups }
+            let since = groups.now.since(groups.before)
             registry.makeCounter(descriptor: Self.sqliteWriteTransactions).increment(by: Int64(since.transactions))
             registry.makeCounter(descriptor: Self.sqliteWrites).increment(by: Int64(since.writes))
         }
         if let listingCache {
-            // Read under the lock, so two scrapes at once each count what the other did not.
-            let (now, seen) = listingCacheSeen.withLock { seen in
-                let now = listingCache.counts
-                defer { seen = now }
-                return (now, seen)
-            }
+            let counts = Self.advance(listingCacheSeen) { listingCache.counts }
             registry.makeCounter(descriptor: Self.listingCacheCounter("hits", "GET /products answered with a page kept at the listing's current version"))
-                .increment(by: Int64(now.hits - seen.hits))
+                .increment(by: Int64(counts.now.hits - counts.before.hits))
             registry.makeCounter(descriptor: Self.listingCacheCounter("misses", "GET /products that queried the listing and rendered the page"))
-                .increment(by: Int64(now.misses - seen.misses))
+                .increment(by: Int64(counts.now.misses - counts.before.misses))
             registry.makeGauge(descriptor: Self.listingCachePages).set(to: Double(listingCache.count))
         }
         if let client = gateway as? HTTPPaymentGateway {
