@@ -4,8 +4,9 @@ import Foundation
 ///
 /// On two cores the load generator shares with the server, its own cost decides much of the
 /// latency measured: ``LoadGenerator`` blocks one OS thread per connection and parses each
-/// response in Swift, and with it `GET /health/live` at 32 connections served ~7,500
-/// requests/s at p99 ~10 ms; with `wrk` ~12,700 at ~6 ms (same machine, same build).
+/// response in Swift, and with it `GET /health/live` at 32 connections served 6,200–7,300
+/// requests/s at p99 9.6–11.0 ms; with `wrk` 10,200–12,700 at 7.2–7.8 ms (same machine,
+/// same build, BENCHMARKS.md).
 /// `wrk` is what the issues measured with (Debian package `wrk`); without it the probes
 /// fall back to ``LoadGenerator`` and say so.
 enum Wrk {

@@ -46,8 +46,12 @@ enum JSON {
     }
 
     static func response<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
-        let data = try encoder.encode(value)
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        response(body: ByteBuffer(bytes: try encoder.encode(value)), status: status)
+    }
+
+    /// A response of a body already encoded.
+    static func response(body: ByteBuffer, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
     }
 
     /// Reads the body (at most `limit` bytes, else 413) and decodes it.

@@ -52,7 +52,7 @@ struct CatalogRoutes {
     }
 
     private static func listing(_ body: ByteBuffer, degraded: Bool) -> Response {
-        var response = Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
+        var response = JSON.response(body: body)
         if degraded { response.headers[.mallDegraded] = "search" }
         return response
     }
