@@ -40,6 +40,10 @@ public final class JobScheduler: Service, Sendable {
     let logger: Logger
     /// Items with a run in progress on this node, by `job#item`.
     private let inFlight = Mutex<[String: RunUnderWay]>([:])
+    /// Runs that ended here whose end could not be stored (the store was unreachable, say),
+    /// by `job#item`: stored at the next ticks, so the item is free again as soon as the
+    /// store is, not only once the run counts as abandoned (its timeout and a lease later).
+    private let unrecordedEnds = Mutex<[String: (running: JobItemState.Running, record: JobRunRecord)]>([:])
     /// The live nodes at the last heartbeat and when it was, and the leases this node holds
     /// (by `job#item`): renewed only once a third of their time is gone, not every tick.
     private let held = Mutex<(nodes: [String], heartbeatAt: Date?, leases: [String: PartitionLease])>(([], nil, [:]))
@@ -106,6 +110,7 @@ public final class JobScheduler: Service, Sendable {
     }
 
     private func tick(collect: (@escaping @Sendable () async -> JobRunRecord?) -> Void) async throws {
+        await recordEndsLeftOver()
         let now = clock.now()
         let expiresAt = now.adding(leaseDuration)
         let renewBefore = now.adding(leaseDuration * 2 / 3)  // renew what expires within two thirds of a lease
@@ -236,18 +241,42 @@ public final class JobScheduler: Service, Sendable {
             logger.warning("job run did not succeed", metadata: ["job": "\(job.name)", "item": "\(item)", "outcome": "\(outcome.rawValue)", "error": "\(failure ?? "")"])
         }
         do {
-            try await engine.perform { work in
-                let id = JobItemState.id(job: job.name, item: item)
-                guard var state = try await work.load(JobItemState.self, id: id), state.running == running else { return }  // taken over meanwhile
-                state.running = nil
-                try work.save(&state)
-                try await self.record([record], in: work, id: id, now: record.endedAt)
-            }
+            try await recordEnd(running, record)
+            count(record)  // after its history: a scrape that sees the count sees the run
         } catch {
-            logger.error("could not record a job run's end; it counts as abandoned once its timeout passes", metadata: ["job": "\(job.name)", "error": "\(error)"])
+            logger.error(
+                "could not record a job run's end; trying again at the next ticks", metadata: ["job": "\(job.name)", "item": "\(item)", "error": "\(error)"])
+            unrecordedEnds.withLock { $0[JobItemState.id(job: job.name, item: item)] = (running, record) }
         }
-        count(record)  // after its history: a scrape that sees the count sees the run
         return record
+    }
+
+    /// Ends the item's run `running` in its state and adds `record` to its history, unless
+    /// the run was taken over meanwhile (counted as abandoned by a tick): then nothing. So it
+    /// can be tried again after a failure whose commit may or may not have landed.
+    private func recordEnd(_ running: JobItemState.Running, _ record: JobRunRecord) async throws {
+        try await engine.perform { work in
+            let id = JobItemState.id(job: record.job, item: record.item)
+            guard var state = try await work.load(JobItemState.self, id: id), state.running == running else { return }
+            state.running = nil
+            try work.save(&state)
+            try await self.record([record], in: work, id: id, now: record.endedAt)
+        }
+    }
+
+    /// Stores the ends ``execute(_:item:_:_:)`` could not; those that fail again wait for the next tick.
+    private func recordEndsLeftOver() async {
+        for (key, end) in unrecordedEnds.withLock({ $0 }) {
+            do {
+                try await recordEnd(end.running, end.record)
+            } catch {
+                logger.debug("a job run's end is still not recorded", metadata: ["item": "\(key)", "error": "\(error)"])
+                continue
+            }
+            unrecordedEnds.withLock { _ = $0.removeValue(forKey: key) }
+            logger.notice("recorded a job run's end that could not be recorded when it ended", metadata: ["item": "\(key)"])
+            count(end.record)
+        }
     }
 
     /// Counts a run that ended, through the engine's metrics (if it has any):

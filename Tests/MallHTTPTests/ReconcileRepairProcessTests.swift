@@ -58,13 +58,22 @@ import TestSupport
         // The same drift on the other order, repaired by the server's job.
         try await Self.holdAgain(server, orderID: cancelled[1], sku: "teapot")
         #expect(try await client.send("POST", "/admin/jobs/reconciliation/trigger", json: ["by": "test"], token: Self.admin).status == 200)
-        var run: [String: Any] = [:]
-        try await eventually("the reconciliation job runs", timeout: .seconds(60)) {
-            let history = try await client.send("GET", "/admin/jobs/reconciliation/history", token: Self.admin).array
-            guard let last = history.first(where: { $0["outcome"] as? String != "running" && $0["trigger"] as? String == "manual" }) else { return false }
-            run = last
-            return true
+        // The job first waits for the read side to settle (up to the server's 60 s
+        // `reconcileSettleTimeout`), on a machine every end-to-end suite loads at once.
+        let triggered = ContinuousClock.now
+        var run: [String: Any] = [:], history: [[String: Any]] = []
+        do {
+            try await eventually("the reconciliation job runs", timeout: .seconds(180)) {
+                history = try await client.send("GET", "/admin/jobs/reconciliation/history", token: Self.admin).array
+                guard let last = history.first(where: { $0["outcome"] as? String != "running" && $0["trigger"] as? String == "manual" }) else { return false }
+                run = last
+                return true
+            }
+        } catch {
+            Issue.record("the job's history: \(history)\nthe server's log ends:\n\(server.logTail(lines: 60))")
+            throw error
         }
+        print("reconcile repair (\(backend.testDescription)): the triggered job's run ended \(ContinuousClock.now - triggered) after the trigger: \(run)")
         #expect(run["outcome"] as? String == "succeeded", "\(run)")
         let final = try await server.runCommand(["reconcile"])
         #expect(final.status == 0 && final.output.contains("no drift"), "\(final.output)")

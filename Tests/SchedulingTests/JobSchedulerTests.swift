@@ -184,6 +184,34 @@ import Testing
         #expect(try await node.status().first?.items.allSatisfy { $0.runningSince == nil } == true, "no item left running")
     }
 
+    /// The store fails while a run ends (an outage begins during it): the end is stored at
+    /// the first tick after the store is back, so the item is free for its next fire time
+    /// at once, not only after the run's timeout (an hour here) and a lease.
+    @Test func aRunWhoseEndCouldNotBeStoredIsRecordedOnceTheStoreIsBack() async throws {
+        let shop = Shop()
+        let store = shop.store
+        let node = try shop.node("node-a") { effects in
+            [try Job(name: "sweep", schedule: CronSchedule("*/10 * * * * *"), items: 1, timeout: .seconds(3600)) { run in
+                effects.body(run)
+                if effects.all.count == 1 { store.simulateOutage(of: [.commit]) }  // the first run's end cannot be committed
+            }]
+        }
+        try await node.runDue()  // first sight
+        shop.clock.advance(by: .seconds(10))
+        let first = try await node.runDue()
+        #expect(first.map(\.outcome) == [.succeeded], "the run itself succeeded")
+        store.endOutage()
+        #expect(try await node.history("sweep").isEmpty, "its end was not stored")
+        #expect(try await node.status().first?.items.first?.runningSince != nil, "so the item still counts as running")
+
+        try await shop.run([node], seconds: 1)
+        #expect(try await node.history("sweep").map(\.outcome) == [.succeeded], "stored at the next tick")
+        #expect(try await node.status().first?.items.first?.runningSince == nil)
+        try await shop.run([node], seconds: 9)
+        #expect(shop.effects.all.count == 2, "the next fire time ran")
+        #expect(try await node.history("sweep").map(\.outcome) == [.succeeded, .succeeded])
+    }
+
     /// Polls without a clock: for a task to reach a point (never a timing claim).
     func waitUntil(_ condition: () -> Bool) async throws {
         for _ in 0..<2000 where !condition() { try await Task.sleep(for: .milliseconds(5)) }
