@@ -162,26 +162,38 @@ struct Bench {
         //
         // On SQLite the baseline is SQLite itself: one-row INSERT transactions through its
         // C API on one thread (`raw_c_commits_per_s`), and `uow_vs_raw` is against that.
-        // `raw_commits_per_s` is the same INSERT through GRDB's `DatabasePool.write` (async,
-        // on its writer queue), with `uow_vs_raw_grdb` the old ratio. `fsync_per_s` is the
-        // disk's rate of 4 KiB written and fdatasynced, what FULL commits wait for.
+        // `raw_c_uow_commits_per_s` is the unit of work's own statements through the C API
+        // (four B-trees written where the one-row insert writes one), and `uow_vs_raw_c_uow`
+        // what Herald adds to them; `raw_c_uow_vs_raw` is the most `uow_vs_raw` could be.
+        // `raw_commits_per_s` is the one-row INSERT through GRDB's `DatabasePool.write`
+        // (async, on its writer queue), with `uow_vs_raw_grdb` the old ratio. `fsync_per_s`
+        // is the disk's rate of 4 KiB written and fdatasynced, what FULL commits wait for.
         for synchronous in modes {
             let count = synchronous == .normal ? settings.commits : settings.fullCommits
-            var rawC: [Double] = [], raw: [Double] = [], uow: [Double] = [], ratios: [Double] = [], grdbRatios: [Double] = []
+            var rawC: [Double] = [], rawCUnits: [Double] = [], raw: [Double] = [], uow: [Double] = []
+            var ratios: [Double] = [], grdbRatios: [Double] = [], unitRatios: [Double] = [], floorRatios: [Double] = []
             var fsyncs: [Double] = []
             for _ in 0..<5 {
                 if case .sqlite = backend {
                     rawC.append(try Baselines.rawCCommitsPerSecond(path: path("raw-c"), count: count, synchronous: synchronous))
+                    rawCUnits.append(try Baselines.unitOfWorkCCommitsPerSecond(path: path("raw-c-uow"), count: count, synchronous: synchronous))
                     if synchronous == .full { fsyncs.append(try Baselines.fsyncsPerSecond(path: path("fsync"), count: count)) }
                 }
                 raw.append(try await rawCommits(count, synchronous))
                 uow.append(try await unitOfWorkCommits(count, synchronous))
                 ratios.append(uow.last! / (rawC.last ?? raw.last!))
                 grdbRatios.append(uow.last! / raw.last!)
+                if let floor = rawCUnits.last, let rawC = rawC.last {
+                    unitRatios.append(uow.last! / floor)
+                    floorRatios.append(floor / rawC)
+                }
             }
             let suffix = synchronous == .normal ? "" : "_full"
             if !rawC.isEmpty {
                 results.set("raw_c_commits_per_s" + suffix, median(rawC))
+                results.set("raw_c_uow_commits_per_s" + suffix, median(rawCUnits))
+                results.set("raw_c_uow_vs_raw" + suffix, median(floorRatios))
+                results.set("uow_vs_raw_c_uow" + suffix, median(unitRatios))
                 results.set("uow_vs_raw_grdb" + suffix, median(grdbRatios))
             }
             if !fsyncs.isEmpty { results.set("fsync_per_s", median(fsyncs)) }
