@@ -3,7 +3,8 @@
 
 `uow_commits_per_s` commits, one after another, one new aggregate document and its one
 event. This runs the statements Herald's SQLite store runs for that commit, on the same
-two tables (`herald_aggregates`, `herald_events` with its two unique indexes), through
+two tables (`herald_aggregates`, `herald_events` with its two unique indexes, their
+CREATE TABLE read from Herald's migration, `Sources/HeraldSQLite/SQLiteSchema.swift`), through
 Python's sqlite3 (SQLite's C code; Python adds a microsecond or two per statement):
 
     BEGIN IMMEDIATE; SAVEPOINT; INSERT aggregate ... ON CONFLICT DO NOTHING;
@@ -16,39 +17,29 @@ if Herald added nothing to SQLite's own work), and the pages (WAL frames) each u
     python3 Benchmarks/baselines/sqlite_unit_of_work.py [commits] [normal|full]
 """
 import os
+import re
 import sqlite3
 import statistics
 import sys
 import tempfile
 import time
 
-SCHEMA = """
-CREATE TABLE herald_events (
-    position       INTEGER PRIMARY KEY,
-    event_id       BLOB    NOT NULL UNIQUE,
-    stream_type    TEXT    NOT NULL,
-    stream_id      TEXT    NOT NULL,
-    stream_version INTEGER NOT NULL,
-    event_type     TEXT    NOT NULL,
-    schema_version INTEGER NOT NULL,
-    payload        BLOB    NOT NULL,
-    occurred_at    INTEGER NOT NULL,
-    recorded_at    INTEGER NOT NULL,
-    causation_id   BLOB,
-    correlation_id BLOB,
-    traceparent    TEXT,
-    metadata       TEXT,
-    UNIQUE (stream_type, stream_id, stream_version)
-);
-CREATE TABLE herald_aggregates (
-    stream_type TEXT    NOT NULL,
-    stream_id   TEXT    NOT NULL,
-    version     INTEGER NOT NULL,
-    state       BLOB    NOT NULL,
-    updated_at  INTEGER NOT NULL,
-    PRIMARY KEY (stream_type, stream_id)
-) WITHOUT ROWID;
-"""
+SCHEMA_SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../Sources/HeraldSQLite/SQLiteSchema.swift")
+
+
+def herald_tables(names=("herald_events", "herald_aggregates")):
+    """The CREATE TABLE statements of `names`, read from Herald's own migration."""
+    source = open(SCHEMA_SOURCE).read()
+    statements = []
+    for name in names:
+        match = re.search(r"CREATE TABLE %s \(.*?\n\s*\)( WITHOUT ROWID)?;" % name, source, re.S)
+        if not match:
+            sys.exit(f"no CREATE TABLE {name} in {SCHEMA_SOURCE}")
+        statements.append(match.group(0))
+    return "\n".join(statements)
+
+
+SCHEMA = herald_tables()
 
 
 def connect(path, synchronous):
