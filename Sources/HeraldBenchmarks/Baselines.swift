@@ -1,5 +1,6 @@
 import Foundation
 import GRDBSQLite
+import Herald
 import HeraldSQLite
 
 /// The limits Herald's SQLite store is measured against, in the same run: what SQLite's
@@ -31,7 +32,13 @@ enum Baselines {
     /// calling thread. The most a unit of work of this shape can do on this disk: it writes
     /// four B-trees (the document, the event and the event's two unique indexes), where
     /// ``rawCCommitsPerSecond(path:count:synchronous:)`` writes one.
-    static func unitOfWorkCCommitsPerSecond(path: String, count: Int, synchronous: SQLiteEventStore.Options.Synchronous) throws -> Double {
+    ///
+    /// With `group` above 1, that many units share each transaction, a savepoint each, as
+    /// the store's writer groups commits that queued together: the most group commit can
+    /// do with groups of that size.
+    static func unitOfWorkCCommitsPerSecond(
+        path: String, count: Int, synchronous: SQLiteEventStore.Options.Synchronous, group: Int = 1
+    ) throws -> Double {
         _ = try SQLiteEventStore(path: path, options: .init(synchronous: synchronous))  // the schema; closed again
         let db = try CConnection(path: path, synchronous: synchronous)
         let begin = try db.prepare("BEGIN IMMEDIATE"), savepoint = try db.prepare("SAVEPOINT herald_write")
@@ -50,8 +57,8 @@ enum Baselines {
         let start = ContinuousClock.now
         for index in 0..<count {
             let stream = "a\(index)", now = Int64(Date().timeIntervalSince1970 * 1_000_000)
-            let eventID = withUnsafeBytes(of: UUID().uuid) { Array($0) }
-            try begin.run()
+            let eventID = withUnsafeBytes(of: UUID.timeOrdered(at: Date()).uuid) { Array($0) }  // as Herald makes them
+            if index % group == 0 { try begin.run() }
             try savepoint.run()
             try insertDocument.run(.text("Account"), .text(stream), .blob(Array(#"{"id":"\#(stream)","balance":100}"#.utf8)), .integer(now))
             guard db.changes == 1 else { throw SQLiteFailure(description: "the document \(stream) exists") }
@@ -60,7 +67,7 @@ enum Baselines {
                 .blob(eventID), .text("Account"), .text(stream), .integer(version + 1), .text("bench.Deposited"), .integer(1),
                 .blob(payload), .integer(now), .integer(now), .null, .null, .null, .null)
             try release.run()
-            try commit.run()
+            if index % group == group - 1 || index == count - 1 { try commit.run() }
         }
         return Double(count) / (ContinuousClock.now - start).timeInterval
     }
@@ -85,24 +92,22 @@ enum Baselines {
     }
 }
 
-/// A connection through SQLite's C API, for the baselines: WAL mode, one thread.
+/// A connection through SQLite's C API, for the baselines: WAL mode, one thread. Closed once
+/// it and every statement prepared on it are gone (each statement keeps it open).
 final class CConnection {
     let handle: OpaquePointer
-    private var statements: [Statement] = []
 
     init(path: String, synchronous: SQLiteEventStore.Options.Synchronous) throws {
         var connection: OpaquePointer?
         guard sqlite3_open_v2(path, &connection, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK,
               let connection else { throw Baselines.SQLiteFailure(description: "cannot open \(path)") }
         handle = connection
+        sqlite3_busy_timeout(connection, 10_000)  // a store just closed on the file may still be checkpointing it
         try execute("PRAGMA journal_mode = WAL")
         try execute("PRAGMA synchronous = \(synchronous.rawValue)")
     }
 
-    deinit {
-        for statement in statements { sqlite3_finalize(statement.handle) }
-        sqlite3_close_v2(handle)
-    }
+    deinit { sqlite3_close_v2(handle) }
 
     var changes: Int32 { sqlite3_changes(handle) }
 
@@ -110,13 +115,11 @@ final class CConnection {
         guard sqlite3_exec(handle, sql, nil, nil, nil) == SQLITE_OK else { throw failure() }
     }
 
-    /// A statement prepared once, finalized with the connection.
+    /// A statement prepared once, finalized when it is gone.
     func prepare(_ sql: String) throws -> Statement {
         var prepared: OpaquePointer?
         guard sqlite3_prepare_v2(handle, sql, -1, &prepared, nil) == SQLITE_OK, let prepared else { throw failure() }
-        let statement = Statement(handle: prepared, connection: self)
-        statements.append(statement)
-        return statement
+        return Statement(handle: prepared, connection: self)
     }
 
     func failure() -> Baselines.SQLiteFailure { Baselines.SQLiteFailure(description: String(cString: sqlite3_errmsg(handle))) }
@@ -125,9 +128,16 @@ final class CConnection {
         case integer(Int64), text(String), blob([UInt8]), null
     }
 
-    struct Statement {
+    final class Statement {
         let handle: OpaquePointer
-        unowned let connection: CConnection
+        let connection: CConnection
+
+        init(handle: OpaquePointer, connection: CConnection) {
+            self.handle = handle
+            self.connection = connection
+        }
+
+        deinit { sqlite3_finalize(handle) }
 
         /// Binds `values`, steps to the end, resets.
         func run(_ values: Value...) throws {

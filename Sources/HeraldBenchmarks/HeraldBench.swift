@@ -200,24 +200,47 @@ struct Bench {
             results.set("raw_commits_per_s" + suffix, median(raw))
             results.set("uow_commits_per_s" + suffix, median(uow))
             results.set("uow_vs_raw" + suffix, median(ratios))
+        }
 
-            // The same units of work from 64 committers at once: on SQLite the writer
-            // commits what queued meanwhile in one transaction (one sync for the group).
-            var concurrent: [Double] = [], groups: [Double] = [], groupsP99: [Double] = []
-            for _ in 0..<3 {
-                let round = try await concurrentUnitOfWorkCommits(count * 4, synchronous, committers: 64)
-                concurrent.append(round.perSecond)
+        // The same units of work from 64 committers at once: on SQLite the writer commits
+        // what queued meanwhile in one transaction (one sync for the group). Both modes
+        // commit the same number (about a second's work), and they alternate round by
+        // round: `uow_full_64_vs_64`, the median of each round's FULL over its NORMAL,
+        // compares them on the disk of the same minute (its fsync rate swings within minutes).
+        // On SQLite each round also runs the unit of work's statements through the C API in
+        // transactions of 32 (about the groups the writer forms here) in both modes:
+        // `raw_c_uow_full_vs_normal_g32` is what SQLite itself keeps of NORMAL under FULL.
+        var concurrent: [SQLiteEventStore.Options.Synchronous: [Double]] = [:]
+        var groups: [SQLiteEventStore.Options.Synchronous: [Double]] = [:], groupsP99 = groups
+        var fullOverNormal: [Double] = [], cGroupFullOverNormal: [Double] = []
+        for _ in 0..<3 {
+            var rates: [SQLiteEventStore.Options.Synchronous: Double] = [:], cRates = rates
+            for synchronous in modes {
+                if case .sqlite = backend {
+                    cRates[synchronous] = try Baselines.unitOfWorkCCommitsPerSecond(
+                        path: path("raw-c-uow-g32"), count: settings.commits * 4, synchronous: synchronous, group: 32)
+                }
+                let round = try await concurrentUnitOfWorkCommits(settings.commits * 4, synchronous, committers: 64)
+                rates[synchronous] = round.perSecond
+                concurrent[synchronous, default: []].append(round.perSecond)
                 if let written = round.groups {
-                    groups.append(written.mean)
-                    groupsP99.append(Double(written.size(atPercentile: 99)))
+                    groups[synchronous, default: []].append(written.mean)
+                    groupsP99[synchronous, default: []].append(Double(written.size(atPercentile: 99)))
                 }
             }
-            results.set("uow_commits_per_s" + suffix + "_64", median(concurrent))
-            if !groups.isEmpty {
-                results.set("group_size_mean" + suffix + "_64", median(groups))
-                results.set("group_size_p99" + suffix + "_64", median(groupsP99))
+            if let normal = rates[.normal], let full = rates[.full] { fullOverNormal.append(full / normal) }
+            if let normal = cRates[.normal], let full = cRates[.full] { cGroupFullOverNormal.append(full / normal) }
+        }
+        if !cGroupFullOverNormal.isEmpty { results.set("raw_c_uow_full_vs_normal_g32", median(cGroupFullOverNormal)) }
+        for synchronous in modes {
+            let suffix = synchronous == .normal ? "_64" : "_full_64"
+            results.set("uow_commits_per_s" + suffix, median(concurrent[synchronous] ?? []))
+            if let sizes = groups[synchronous], let p99 = groupsP99[synchronous] {
+                results.set("group_size_mean" + suffix, median(sizes))
+                results.set("group_size_p99" + suffix, median(p99))
             }
         }
+        if !fullOverNormal.isEmpty { results.set("uow_full_64_vs_64", median(fullOverNormal)) }
         results.set("batch_events_per_s", try await batchedEvents(transactions: 200, perTransaction: 100))
         results.set("drain_events_per_s", try await drain(backlog: settings.backlog))
         if case .postgres = backend {
