@@ -241,8 +241,7 @@ public final class JobScheduler: Service, Sendable {
             logger.warning("job run did not succeed", metadata: ["job": "\(job.name)", "item": "\(item)", "outcome": "\(outcome.rawValue)", "error": "\(failure ?? "")"])
         }
         do {
-            try await recordEnd(running, record)
-            count(record)  // after its history: a scrape that sees the count sees the run
+            if try await recordEnd(running, record) { count(record) }  // after its history: a scrape that sees the count sees the run
         } catch {
             logger.error(
                 "could not record a job run's end; trying again at the next ticks", metadata: ["job": "\(job.name)", "item": "\(item)", "error": "\(error)"])
@@ -252,28 +251,31 @@ public final class JobScheduler: Service, Sendable {
     }
 
     /// Ends the item's run `running` in its state and adds `record` to its history, unless
-    /// the run was taken over meanwhile (counted as abandoned by a tick): then nothing. So it
-    /// can be tried again after a failure whose commit may or may not have landed.
-    private func recordEnd(_ running: JobItemState.Running, _ record: JobRunRecord) async throws {
+    /// the run was taken over meanwhile (counted as abandoned by a tick): then nothing, and
+    /// false. So it can be tried again after a failure whose commit may or may not have landed.
+    private func recordEnd(_ running: JobItemState.Running, _ record: JobRunRecord) async throws -> Bool {
         try await engine.perform { work in
             let id = JobItemState.id(job: record.job, item: record.item)
-            guard var state = try await work.load(JobItemState.self, id: id), state.running == running else { return }
+            guard var state = try await work.load(JobItemState.self, id: id), state.running == running else { return false }
             state.running = nil
             try work.save(&state)
             try await self.record([record], in: work, id: id, now: record.endedAt)
+            return true
         }
     }
 
     /// Stores the ends ``execute(_:item:_:_:)`` could not; those that fail again wait for the next tick.
     private func recordEndsLeftOver() async {
         for (key, end) in unrecordedEnds.withLock({ $0 }) {
+            let recorded: Bool
             do {
-                try await recordEnd(end.running, end.record)
+                recorded = try await recordEnd(end.running, end.record)
             } catch {
                 logger.debug("a job run's end is still not recorded", metadata: ["item": "\(key)", "error": "\(error)"])
                 continue
             }
             unrecordedEnds.withLock { _ = $0.removeValue(forKey: key) }
+            guard recorded else { continue }  // taken over meanwhile: its history says abandoned
             logger.notice("recorded a job run's end that could not be recorded when it ended", metadata: ["item": "\(key)"])
             count(end.record)
         }
