@@ -1,4 +1,5 @@
 import Herald
+import MallCatalog
 import NIOCore
 import Synchronization
 
@@ -23,8 +24,7 @@ final class ListingCache: Sendable {
     }
 
     let capacity: Int
-    private let pages = Mutex<[Key: Page]>([:])
-    private let tally = Mutex(Counts())
+    private let state = Mutex<(pages: [Key: Page], counts: Counts)>(([:], Counts()))
 
     /// Requests answered with a kept page, and requests that rendered theirs.
     struct Counts: Sendable, Hashable {
@@ -34,10 +34,7 @@ final class ListingCache: Sendable {
 
     /// What a page depends on besides the listing: the request's search, after the switches.
     struct Key: Hashable, Sendable {
-        var category: String?
-        var text: String?
-        var sort: String
-        var page: Int
+        var search: ProductSearch
         /// Served in place of a text search by the search-degraded switch.
         var degraded: Bool
     }
@@ -46,28 +43,32 @@ final class ListingCache: Sendable {
         self.capacity = capacity
     }
 
-    var count: Int { pages.withLock { $0.count } }
+    var count: Int { state.withLock { $0.pages.count } }
 
     /// Hits and misses so far (for `/metrics`).
-    var counts: Counts { tally.withLock { $0 } }
+    var counts: Counts { state.withLock { $0.counts } }
 
     /// The page kept for `key`, when it was rendered from the listing at `version`.
     func page(_ key: Key, at version: ProjectionVersion) -> Page? {
-        let kept = pages.withLock { pages -> Page? in
-            guard let page = pages[key], page.version == version else { return nil }
+        state.withLock { state -> Page? in
+            guard let page = state.pages[key], page.version == version else {
+                state.counts.misses += 1
+                return nil
+            }
+            state.counts.hits += 1
             return page
         }
-        tally.withLock { if kept == nil { $0.misses += 1 } else { $0.hits += 1 } }
-        return kept
     }
 
     func store(_ key: Key, _ page: Page) {
-        pages.withLock { pages in
-            if pages[key] == nil, pages.count >= capacity {
-                pages = pages.filter { $0.value.version == page.version }
-                if pages.count >= capacity { pages = Dictionary(uniqueKeysWithValues: pages.prefix(capacity / 2).map { ($0.key, $0.value) }) }
+        state.withLock { state in
+            if state.pages[key] == nil, state.pages.count >= capacity {
+                state.pages = state.pages.filter { $0.value.version == page.version }
+                if state.pages.count >= capacity {
+                    state.pages = Dictionary(uniqueKeysWithValues: state.pages.prefix(capacity / 2).map { ($0.key, $0.value) })
+                }
             }
-            pages[key] = page
+            state.pages[key] = page
         }
     }
 }

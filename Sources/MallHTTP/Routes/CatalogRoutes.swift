@@ -29,7 +29,7 @@ struct CatalogRoutes {
             let degraded = search.text != nil && limits.rules.searchDegraded
             if degraded { search.text = nil }
             guard let listingCache else { return Self.listing(try await render(search), degraded: degraded) }
-            let key = ListingCache.Key(category: search.category, text: search.text, sort: sort.rawValue, page: page, degraded: degraded)
+            let key = ListingCache.Key(search: search, degraded: degraded)
             let version = try await mall.catalog.listingVersion()
             if let kept = listingCache.page(key, at: version) { return Self.listing(kept.body, degraded: degraded) }
             let body = try await render(search)
