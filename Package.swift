@@ -137,6 +137,8 @@ let package = Package(
             dependencies: [
                 "Herald", "MallKernel", "MallPayment", "Resilience",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                // Its connection errors: a call that never left is not in doubt.
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]

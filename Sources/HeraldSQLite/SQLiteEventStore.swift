@@ -46,11 +46,17 @@ public final class SQLiteEventStore: EventStore, EventPruning {
         /// served about 20% faster with the file mapped (mall-bench --catalog, BENCHMARKS).
         /// They count towards the process's resident memory while the kernel keeps them.
         public var readMemoryMap: Int
+        /// The permissions a new database file is created with; its `-wal` and `-shm` files
+        /// get the same (SQLite gives them the database file's mode). Owner only by default:
+        /// the log holds whatever the application stores, secrets among it. An existing
+        /// file keeps its mode.
+        public var fileMode: mode_t
 
-        public init(synchronous: Synchronous = .normal, busyTimeout: Duration = .seconds(10), readMemoryMap: Int = 0) {
+        public init(synchronous: Synchronous = .normal, busyTimeout: Duration = .seconds(10), readMemoryMap: Int = 0, fileMode: mode_t = 0o600) {
             self.synchronous = synchronous
             self.busyTimeout = busyTimeout
             self.readMemoryMap = readMemoryMap
+            self.fileMode = fileMode
         }
     }
 
@@ -71,6 +77,7 @@ public final class SQLiteEventStore: EventStore, EventPruning {
         configuration.busyMode = .timeout(options.busyTimeout.timeInterval)
         configuration.label = "herald"
         reads = ReadConnections(path: path, busyTimeout: options.busyTimeout, memoryMap: options.readMemoryMap)
+        try Self.create(path, mode: options.fileMode)
         let database = try Self.mappingErrors(path: path) { try DatabasePool(path: path, configuration: configuration) }
         self.database = database
         // DatabasePool sets synchronous=NORMAL itself after prepareDatabase; override after opening.
@@ -84,6 +91,22 @@ public final class SQLiteEventStore: EventStore, EventPruning {
             }
         }
         writer = GroupCommitWriter(database: database, label: "herald.sqlite.writer")
+    }
+
+    /// Creates an empty file at `path` with `mode` unless one exists (SQLite takes an empty
+    /// file for a new database). SQLite would create it itself, but with the process's
+    /// umask (0644 as a rule): readable by every local user.
+    private static func create(_ path: String, mode: mode_t) throws {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        if descriptor >= 0 {
+            // Whatever the umask took away from `mode` is given back: the mode asked for is the mode.
+            _ = fchmod(descriptor, mode)
+            close(descriptor)
+        } else if errno != EEXIST {
+            let code = errno
+            let detail = "\(path): cannot create the database file: \(String(cString: strerror(code)))"
+            throw [EACCES, EPERM, EROFS].contains(code) ? StoreError.readOnly(detail) : StoreError.unavailable(detail)
+        }
     }
 
     /// How many commits each write transaction took together so far (see ``GroupCommitWriter``).

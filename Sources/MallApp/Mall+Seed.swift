@@ -69,7 +69,7 @@ extension Mall {
             rule: .cheapestFree(scope: .categories(["stationery"]), groupSize: 3, freeItems: 1)))
         try await pricing.createCampaign(
             id: "welcome", name: "Welcome: USD 5 off USD 30",
-            terms: CouponTerms(benefit: .amountOff(price(500)), minimumSpend: price(3000), perMemberLimit: 1))
+            terms: CouponTerms(benefit: .amountOff(price(500)), minimumSpend: price(3000), perMemberLimit: 1), selfClaimable: true)
         return true
     }
 }

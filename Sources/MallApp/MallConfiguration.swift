@@ -61,6 +61,21 @@ public struct MallConfiguration: Sendable {
     public var followPollInterval: Duration = .seconds(1)
     /// The admin bearer token; when `nil` one is generated on first start and printed once.
     public var adminToken: String?
+    /// The key Mall sends the payment gateway with every call (`Authorization: Bearer`):
+    /// what the gateway knows its merchant by. `nil` with the in-process fake gateway: a
+    /// random one for this start, so nothing else on the machine can use its API.
+    public var gatewayAPIKey: String?
+    /// Whether `mall serve` may run the fake gateway in process (no ``gatewayURL``) where the
+    /// configuration looks like a real shop's: a PostgreSQL database or
+    /// ``environment`` `production`. The fake takes every payment as paid.
+    public var fakeGatewayAllowed = false
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` headers the server believes about the
+    /// client's address (none by default: a header from anyone else is ignored, or any
+    /// client could pose as any address and escape every limit per address).
+    public var trustedProxies: [IPNetwork] = []
+    /// `MALL_ENV`: `production` marks a real shop (the fake gateway is then refused unless
+    /// ``fakeGatewayAllowed``); anything else, or nothing, is a demo or a test.
+    public var environment: String?
     /// bcrypt's cost factor for member passwords (each +1 doubles the work).
     public var passwordCost: UInt8 = 10
     /// Threads hashing passwords, beside Swift's cooperative pool (default: one per core).
@@ -109,6 +124,19 @@ public struct MallConfiguration: Sendable {
     /// Failed log-ins one client address may make: a burst, then one per refill (429 with
     /// `Retry-After` beyond, before any password is hashed). Successful log-ins are free.
     public var failedLoginLimit = RateLimitPolicy(rate: 6.0 / 60, burst: 10)
+    /// Log-ins one client address may make, whatever their outcome (429 beyond, before any
+    /// password is hashed): generous for a household or an office behind one address.
+    public var loginLimitPerAddress = RateLimitPolicy(rate: 30.0 / 60, burst: 30)
+    /// Failed log-ins to one account from addresses it has not logged in from before: ten,
+    /// then one every 30 s. A stranger rotating addresses gets two guesses a minute; the
+    /// member, from an address they used before, is never held by it, and from a new one
+    /// waits at most 30 s (`Retry-After`).
+    public var failedLoginLimitPerAccount = RateLimitPolicy(rate: 2.0 / 60, burst: 10)
+    /// Successful log-ins to one account: ten, then one every 6 s. Only the password's
+    /// holder spends these: no stranger can lock a member out with them.
+    public var loginLimitPerAccount = RateLimitPolicy(rate: 10.0 / 60, burst: 10)
+    /// Live sessions one member may have; a log-in past it ends the oldest.
+    public var maxSessionsPerMember = 10
     /// Registrations one client address may make.
     public var registrationLimit = RateLimitPolicy(rate: 1, burst: 100)
     /// Orders one member may place (`POST /orders`, replays included).
@@ -187,6 +215,19 @@ public struct MallConfiguration: Sendable {
         if let value = settings.text("MALL_GATEWAY_URL") { configuration.gatewayURL = value }
         if let value = settings.text("MALL_GATEWAY_KNOBS") { configuration.inProcessGatewayKnobs = try GatewayKnobs.parse(value, setting: "MALL_GATEWAY_KNOBS") }
         if let value = settings.text("MALL_ADMIN_TOKEN") { configuration.adminToken = value }
+        if let path = settings.text("MALL_ADMIN_TOKEN_FILE") { configuration.adminToken = try secret(fromFile: path, setting: "MALL_ADMIN_TOKEN_FILE") }
+        if let path = settings.text("MALL_GATEWAY_SECRET_FILE") {
+            configuration.gatewaySecret = try secret(fromFile: path, setting: "MALL_GATEWAY_SECRET_FILE")
+        }
+        if let value = settings.text("MALL_GATEWAY_API_KEY") { configuration.gatewayAPIKey = value }
+        if let path = settings.text("MALL_GATEWAY_API_KEY_FILE") {
+            configuration.gatewayAPIKey = try secret(fromFile: path, setting: "MALL_GATEWAY_API_KEY_FILE")
+        }
+        if let value = try settings.choice("MALL_FAKE_GATEWAY", Switch.self) { configuration.fakeGatewayAllowed = value == .on }
+        if let value = settings.text("MALL_ENV") { configuration.environment = value }
+        if let value = settings.text("MALL_TRUSTED_PROXIES") {
+            configuration.trustedProxies = try value.split(separator: ",").map { try IPNetwork(parsing: String($0), setting: "MALL_TRUSTED_PROXIES") }
+        }
         if let cost = try settings.integer("MALL_PASSWORD_COST", 4...31) { configuration.passwordCost = UInt8(cost) }
         if let value = try settings.integer("MALL_PASSWORD_THREADS", 1...256) { configuration.passwordThreads = value }
         if let value = try settings.integer("MALL_PASSWORD_QUEUE", 0...100_000) { configuration.passwordQueue = value }
@@ -228,6 +269,10 @@ public struct MallConfiguration: Sendable {
         if let value = try settings.choice("MALL_TRACING", Switch.self) { configuration.tracing = value == .on }
         if let value = try settings.integer("MALL_TRACED_SPANS", 1...1_000_000) { configuration.tracedSpans = value }
         try settings.rateLimit("MALL_FAILED_LOGINS", &configuration.failedLoginLimit)
+        try settings.rateLimit("MALL_LOGINS_PER_ADDRESS", &configuration.loginLimitPerAddress)
+        try settings.rateLimit("MALL_FAILED_LOGINS_PER_ACCOUNT", &configuration.failedLoginLimitPerAccount)
+        try settings.rateLimit("MALL_LOGINS_PER_ACCOUNT", &configuration.loginLimitPerAccount)
+        if let value = try settings.integer("MALL_MAX_SESSIONS", 1...1000) { configuration.maxSessionsPerMember = value }
         try settings.rateLimit("MALL_REGISTRATIONS", &configuration.registrationLimit)
         try settings.rateLimit("MALL_ORDERS", &configuration.orderLimit)
         if let value = try settings.integer("MALL_MAX_REQUESTS_IN_FLIGHT", GovernanceRules.maxRequestsInFlightRange) {
@@ -297,6 +342,33 @@ public struct MallConfiguration: Sendable {
         return value
     }
 
+    /// A secret kept in a file (its first line; a trailing newline is not part of it): a way
+    /// to give a secret that, unlike a command-line argument, other users cannot read in
+    /// `/proc/PID/cmdline`.
+    ///
+    /// - Throws: ``ConfigurationError`` naming `setting` when the file cannot be read or is empty.
+    public static func secret(fromFile path: String, setting: String) throws -> String {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw ConfigurationError(setting: setting, value: path, allowed: "a readable file holding the secret (\(error.localizedDescription))")
+        }
+        guard data.count <= 4096 else { throw ConfigurationError(setting: setting, value: path, allowed: "a file of at most 4096 bytes") }
+        let secret = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).first
+            .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
+        guard !secret.isEmpty else { throw ConfigurationError(setting: setting, value: path, allowed: "a file whose first line is the secret (it is empty)") }
+        return secret
+    }
+
+    /// What the operator is told wherever they look while the fake gateway runs in process.
+    public static let fakeGatewayWarning =
+        "FAKE payment gateway in process: every payment succeeds and no money moves. For a demo only; a shop gives --gateway-url."
+
+    /// Whether the configuration looks like a real shop's: a PostgreSQL database (the
+    /// scale-out store) or `MALL_ENV=production`.
+    public var looksLikeProduction: Bool { usesPostgres || environment?.lowercased() == "production" }
+
     /// A timeout in seconds, 0.1 ... 3600.
     public static func seconds(_ text: String, setting: String) throws -> Duration {
         guard let seconds = Double(text), seconds >= 0.1, seconds <= 3600 else {
@@ -336,6 +408,9 @@ public struct MallConfiguration: Sendable {
         if let adminToken, adminToken.utf8.count < 16 {
             throw ConfigurationError(setting: "admin token", value: "\(adminToken.utf8.count) bytes", allowed: "at least 16 bytes")
         }
+        if let gatewayAPIKey, gatewayAPIKey.utf8.count < 16 {
+            throw ConfigurationError(setting: "gateway API key", value: "\(gatewayAPIKey.utf8.count) bytes", allowed: "at least 16 bytes")
+        }
         guard (4...31).contains(passwordCost) else {
             throw ConfigurationError(setting: "password cost", value: "\(passwordCost)", allowed: "4 ... 31")
         }
@@ -349,6 +424,12 @@ public struct MallConfiguration: Sendable {
             throw ConfigurationError(setting: "max unpaid orders", value: "\(maxUnpaidOrdersPerMember)", allowed: "at least 1")
         }
         try failedLoginLimit.validate()
+        try loginLimitPerAddress.validate()
+        try failedLoginLimitPerAccount.validate()
+        try loginLimitPerAccount.validate()
+        guard (1...1000).contains(maxSessionsPerMember) else {
+            throw ConfigurationError(setting: "max sessions per member", value: "\(maxSessionsPerMember)", allowed: "1 ... 1000")
+        }
         try registrationLimit.validate()
         try orderLimit.validate()
         guard maxRequestsInFlight >= 1 else {

@@ -1,3 +1,4 @@
+import Foundation
 import Herald
 import HeraldPostgres
 import HeraldSQLite
@@ -24,6 +25,7 @@ extension Mall {
     ) async throws -> Result {
         guard configuration.usesPostgres else {
             let synchronous: SQLiteEventStore.Options.Synchronous = configuration.durability == .full ? .full : .normal
+            restrictToOwner(configuration.database, logger: logger)
             let store = try SQLiteEventStore(
                 path: configuration.database,
                 options: .init(synchronous: synchronous, readMemoryMap: configuration.sqliteMemoryMapMiB * 1024 * 1024))
@@ -42,6 +44,23 @@ extension Mall {
             let mall = Mall(store: store, configuration: configuration, logger: logger, gateway: gateway)
             try await mall.prepareProjections()
             return try await body(mall)
+        }
+    }
+}
+
+/// Takes group and other access away from an existing SQLite file and its `-wal` and `-shm`
+/// (a file of an earlier version, created 0644): the database holds the gateway secret and
+/// the admin token's digest, so any local user who could read it could forge callbacks. A
+/// new file is created owner-only by the store itself.
+func restrictToOwner(_ path: String, logger: Logger) {
+    for file in [path, path + "-wal", path + "-shm"] {
+        var status = stat()
+        guard stat(file, &status) == 0, status.st_mode & 0o077 != 0 else { continue }
+        let before = String(status.st_mode & 0o777, radix: 8)
+        if chmod(file, status.st_mode & 0o700) == 0 {
+            logger.warning("\(file) was readable by other users (mode \(before)); it is now owner-only (600)")
+        } else {
+            logger.error("\(file) is readable by other users (mode \(before)) and could not be changed: \(String(cString: strerror(errno)))")
         }
     }
 }

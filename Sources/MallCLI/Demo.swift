@@ -167,3 +167,9 @@ func eventually(_ what: String, timeout: Double = 10, _ condition: () async thro
 func say(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
+
+/// Prints a line on standard error, unbuffered: for what must not go where standard
+/// output goes (a secret shown once).
+func sayOnStandardError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}

@@ -17,8 +17,9 @@ struct Gateway: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run the fake payment gateway: Mall's payments and refunds go to it, it sends signed callbacks back.",
             discussion: """
-                Point Mall at it with `mall serve --gateway-url http://HOST:PORT` and give both the same secret. \
-                Its knobs change while it runs: `curl -XPUT http://HOST:PORT/v1/knobs -d '{"outage":true}'` \
+                Point Mall at it with `mall serve --gateway-url http://HOST:PORT` and give both the same secret and API key. \
+                Every API call needs the key (`Authorization: Bearer KEY`). Its knobs change while it runs: \
+                `curl -XPUT http://HOST:PORT/v1/knobs -H "Authorization: Bearer $KEY" -d '{"outage":true}'` \
                 (latencyMs, failureRate, outage, declineRate, callbacks, callbackDelayMs, duplicateCallbacks).
                 """)
 
@@ -26,6 +27,9 @@ struct Gateway: AsyncParsableCommand {
         @Option(help: "Port to listen on, 0 for any free port.") var port = 8090
         @Option(help: "Where callbacks go: Mall's callback URL.") var callbackURL = "http://127.0.0.1:8080/payment-gateway/callbacks"
         @Option(help: "The secret callbacks are signed with (MALL_GATEWAY_SECRET), at least 16 bytes: the one Mall has.") var secret: String?
+        @Option(help: "A file whose first line is that secret (MALL_GATEWAY_SECRET_FILE).") var secretFile: String?
+        @Option(help: "A file whose first line is the merchant's API key every call must carry (MALL_GATEWAY_API_KEY_FILE, or MALL_GATEWAY_API_KEY), at least 16 bytes.")
+        var apiKeyFile: String?
         @Option(help: "The gateway's ledger of payments and refunds, kept across restarts.") var state = "mall-gateway.json"
         @Option(help: "Milliseconds added before every answer.") var latencyMs = 0
         @Option(help: "Share of calls answered 500, 0...1.") var failureRate = 0.0
@@ -36,8 +40,14 @@ struct Gateway: AsyncParsableCommand {
         @Flag(help: "Send no callbacks (sign them with `mall gateway sign`).") var noCallbacks = false
 
         func run() async throws {
-            guard let secret = secret ?? ProcessInfo.processInfo.environment["MALL_GATEWAY_SECRET"], secret.utf8.count >= 16 else {
-                throw ValidationError("--secret (or MALL_GATEWAY_SECRET) must be given, at least 16 bytes: the secret Mall verifies callbacks with")
+            let configuration = try MallConfiguration.fromEnvironment()
+            let secret = try secretFile.map { try MallConfiguration.secret(fromFile: $0, setting: "--secret-file") } ?? secret ?? configuration.gatewaySecret
+            guard let secret, secret.utf8.count >= 16 else {
+                throw ValidationError("--secret-file (or MALL_GATEWAY_SECRET) must be given, at least 16 bytes: the secret Mall verifies callbacks with")
+            }
+            let apiKey = try apiKeyFile.map { try MallConfiguration.secret(fromFile: $0, setting: "--api-key-file") } ?? configuration.gatewayAPIKey
+            guard let apiKey, apiKey.utf8.count >= 16 else {
+                throw ValidationError("--api-key-file (or MALL_GATEWAY_API_KEY) must be given, at least 16 bytes: the key Mall calls with")
             }
             var knobs = GatewayKnobs()
             knobs.latencyMs = latencyMs
@@ -50,7 +60,7 @@ struct Gateway: AsyncParsableCommand {
             let logger = Logger(label: "mall-gateway", factory: { ServerLogHandler(label: $0, format: .text) })
             let gateway = try FakeGateway(knobs: knobs, statePath: state, secret: secret, callbackURL: callbackURL, logger: logger)
             let host = host
-            try await FakeGatewayServer.application(gateway, host: host, port: port, logger: logger) { port in
+            try await FakeGatewayServer.application(gateway, host: host, port: port, apiKey: apiKey, logger: logger) { port in
                 say("payment gateway listening on http://\(host):\(port), callbacks to \(callbackURL)")
             }.runService()
         }

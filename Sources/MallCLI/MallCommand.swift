@@ -6,6 +6,7 @@ import Logging
 import MallApp
 import MallGateway
 import MallHTTP
+import MallKernel
 import MallPayment
 
 /// `mall`: the Mall back end's command line.
@@ -40,11 +41,24 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Address to listen on (MALL_HOST).") var host: String?
     @Option(help: "Port to listen on, 0 for any free port (MALL_PORT).") var port: Int?
     @Option(help: "Seconds an order may wait for payment (MALL_PAYMENT_WINDOW_SECONDS, default 900).") var paymentWindow: Double?
-    @Option(help: "Secret the payment gateway signs callbacks with (MALL_GATEWAY_SECRET); generated, stored and printed once when unset.")
+    @Option(help: "Secret the payment gateway signs callbacks with (MALL_GATEWAY_SECRET); generated, stored and printed once when unset. On the command line every local user can read it: prefer --gateway-secret-file.")
     var gatewaySecret: String?
-    @Option(help: "The payment gateway's base URL (MALL_GATEWAY_URL), e.g. what `mall gateway serve` prints; without it the fake gateway runs in process.")
+    @Option(help: "A file whose first line is the gateway secret (MALL_GATEWAY_SECRET_FILE).") var gatewaySecretFile: String?
+    @Option(help: ArgumentHelp(
+        "The payment gateway's base URL (MALL_GATEWAY_URL), e.g. what `mall gateway serve` prints.",
+        discussion: "Without it a FAKE gateway runs in process: every payment succeeds and no money moves. For a demo only; refused with a PostgreSQL database or MALL_ENV=production unless --fake-gateway."))
     var gatewayURL: String?
-    @Option(help: "Admin bearer token (MALL_ADMIN_TOKEN); generated and printed once when unset.") var adminToken: String?
+    @Option(help: "A file whose first line is the merchant's API key at the gateway (MALL_GATEWAY_API_KEY_FILE, or MALL_GATEWAY_API_KEY).")
+    var gatewayAPIKeyFile: String?
+    @Flag(help: "Run the fake gateway in process even where the configuration looks like a real shop (MALL_FAKE_GATEWAY=on): every payment succeeds, no money moves.")
+    var fakeGateway = false
+    @Option(help: "Admin bearer token (MALL_ADMIN_TOKEN); generated and printed once when unset. On the command line every local user can read it: prefer --admin-token-file.")
+    var adminToken: String?
+    @Option(help: "A file whose first line is the admin bearer token (MALL_ADMIN_TOKEN_FILE).") var adminTokenFile: String?
+    @Option(help: ArgumentHelp(
+        "A proxy (address or CIDR, e.g. 10.0.0.0/8) whose Forwarded / X-Forwarded-For headers name the client (MALL_TRUSTED_PROXIES, comma-separated). Repeatable; none by default.",
+        discussion: "Limits per client address then count the client, not the proxy. Headers from any other peer are ignored."))
+    var trustedProxy: [String] = []
     @Option(help: "full: an acknowledged order or payment is on disk (fsync per commit); normal: survives a crash of the process, a power loss may lose the last commits (MALL_DURABILITY, default full). SQLite only.")
     var durability: String?
     @Option(help: "Log lines as text or json, on standard output (MALL_LOG_FORMAT, default text).") var logFormat: String?
@@ -66,8 +80,13 @@ struct Serve: AsyncParsableCommand {
             configuration.paymentWindow = try MallConfiguration.paymentWindow(String(paymentWindow), setting: "--payment-window")
         }
         if let gatewaySecret { configuration.gatewaySecret = gatewaySecret }
+        if let gatewaySecretFile { configuration.gatewaySecret = try MallConfiguration.secret(fromFile: gatewaySecretFile, setting: "--gateway-secret-file") }
         if let gatewayURL { configuration.gatewayURL = gatewayURL }
+        if let gatewayAPIKeyFile { configuration.gatewayAPIKey = try MallConfiguration.secret(fromFile: gatewayAPIKeyFile, setting: "--gateway-api-key-file") }
+        if fakeGateway { configuration.fakeGatewayAllowed = true }
         if let adminToken { configuration.adminToken = adminToken }
+        if let adminTokenFile { configuration.adminToken = try MallConfiguration.secret(fromFile: adminTokenFile, setting: "--admin-token-file") }
+        if !trustedProxy.isEmpty { configuration.trustedProxies = try trustedProxy.map { try IPNetwork(parsing: $0, setting: "--trusted-proxy") } }
         if let durability { configuration.durability = try MallConfiguration.choice(durability, MallConfiguration.Durability.self, setting: "--durability") }
         if let logFormat { configuration.logFormat = try MallConfiguration.choice(logFormat, MallConfiguration.LogFormat.self, setting: "--log-format") }
         if let logLevel { configuration.logLevel = try MallConfiguration.choice(logLevel, Logger.Level.self, setting: "--log-level") }
@@ -90,30 +109,44 @@ struct Serve: AsyncParsableCommand {
         if noSeed { configuration.seedDemoCatalog = false }
         try configuration.validate()
 
+        if configuration.gatewayURL == nil, configuration.looksLikeProduction, !configuration.fakeGatewayAllowed {
+            throw ValidationError("""
+                no payment gateway: without --gateway-url the fake gateway would run in process and take every payment as paid, \
+                and this looks like a real shop (\(configuration.usesPostgres ? "a PostgreSQL database" : "MALL_ENV=production")). \
+                Give --gateway-url (and the gateway's API key), or --fake-gateway to run the fake anyway
+                """)
+        }
+
         let (format, level) = (configuration.logFormat, configuration.logLevel)
         let logger = Logger(label: "mall", factory: { ServerLogHandler(label: $0, format: format, level: level) })
-        try await InProcessGateway.unlessConfigured(configuration, logger: logger) { [configuration] gatewayURL, inProcess in
-            let gateway = try HTTPPaymentGateway(baseURL: gatewayURL, settings: .init(timeout: configuration.gatewayTimeout), logger: logger)
+        for (option, given) in [("--admin-token", adminToken), ("--gateway-secret", gatewaySecret)] where given != nil {
+            logger.warning("\(option) on the command line is readable by every local user (/proc/PID/cmdline); prefer \(option)-file or the environment")
+        }
+        try await InProcessGateway.unlessConfigured(configuration, logger: logger) { [configuration] gatewayURL, apiKey, inProcess in
+            let gateway = try HTTPPaymentGateway(
+                baseURL: gatewayURL, apiKey: apiKey, settings: .init(timeout: configuration.gatewayTimeout), logger: logger)
             try await Mall.withMall(configuration, logger: logger, gateway: gateway) { [logger, configuration] mall in
                 if configuration.seedDemoCatalog, try await mall.seedDemoCatalogIfEmpty() {
                     logger.info("seeded the demo catalog")
                 }
+                // Standard error only: standard output is often a log shipped elsewhere.
                 if let token = try await mall.establishAdminToken() {
-                    say("admin token (printed once, keep it): \(token)")
+                    sayOnStandardError("admin token (printed once, keep it): \(token)")
                 }
                 if let secret = try await mall.payments.establishGatewaySecret() {
-                    say("payment gateway secret (printed once, give it to the gateway): \(secret)")
+                    sayOnStandardError("payment gateway secret (printed once, give it to the gateway): \(secret)")
                 }
                 if !configuration.usesPostgres { logger.info("SQLite durability: \(configuration.durability.rawValue)") }
                 let herald = try mall.service()
                 let host = configuration.host
                 let secret = try await mall.payments.gatewaySecret()
-                let drillTarget: (any GatewayKnobsControl)? = inProcess ?? HTTPGatewayKnobs(baseURL: gatewayURL)
+                let drillTarget: (any GatewayKnobsControl)? = inProcess ?? HTTPGatewayKnobs(baseURL: gatewayURL, apiKey: apiKey)
                 let server = try MallServer(mall: mall, logger: logger, drillTarget: drillTarget)
                 let app = server.application(services: [herald, server.jobs]) { port in
                     if let inProcess {
                         await inProcess.connect(secret: secret, callbackURL: "http://\(InProcessGateway.loopback(host)):\(port)/payment-gateway/callbacks")
-                        say("payment gateway (fake, in process) on \(gatewayURL); change its knobs with PUT \(gatewayURL)/v1/knobs")
+                        say("payment gateway (fake, in process) on \(gatewayURL); change its knobs with PUT \(gatewayURL)/v1/knobs (the API key: MALL_GATEWAY_API_KEY)")
+                        logger.warning("\(MallConfiguration.fakeGatewayWarning)")
                     }
                     say("mall listening on http://\(host):\(port)")
                 }
@@ -124,19 +157,21 @@ struct Serve: AsyncParsableCommand {
 }
 
 /// `mall serve`'s payment gateway when none is configured: a ``FakeGateway`` in this
-/// process, reached over loopback HTTP like any other.
+/// process, reached over loopback HTTP like any other, behind an API key (the configured
+/// one, or a random one for this start).
 enum InProcessGateway {
-    /// Runs `body` with the configured gateway's URL, or with a fake gateway's started
-    /// here on a free loopback port (and the gateway, to connect once Mall listens).
+    /// Runs `body` with the configured gateway's URL and API key, or with a fake gateway's
+    /// started here on a free loopback port (and the gateway, to connect once Mall listens).
     static func unlessConfigured(
-        _ configuration: MallConfiguration, logger: Logger, _ body: @Sendable (String, FakeGateway?) async throws -> Void
+        _ configuration: MallConfiguration, logger: Logger, _ body: @Sendable (String, String?, FakeGateway?) async throws -> Void
     ) async throws {
-        if let url = configuration.gatewayURL { return try await body(url, nil) }
+        if let url = configuration.gatewayURL { return try await body(url, configuration.gatewayAPIKey, nil) }
+        let apiKey = configuration.gatewayAPIKey ?? RandomToken.base64URL(bytes: 32)
         let gateway = try FakeGateway(knobs: configuration.inProcessGatewayKnobs, logger: logger)
         let (ports, listening) = AsyncStream.makeStream(of: Int.self)
         let server = Task {
             do {
-                try await FakeGatewayServer.application(gateway, port: 0, logger: logger) { port in
+                try await FakeGatewayServer.application(gateway, port: 0, apiKey: apiKey, logger: logger) { port in
                     listening.yield(port)
                     listening.finish()
                 }.run()
@@ -148,7 +183,7 @@ enum InProcessGateway {
         defer { server.cancel() }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw ValidationError("the in-process payment gateway could not start") }
-        try await body("http://127.0.0.1:\(port)", gateway)
+        try await body("http://127.0.0.1:\(port)", apiKey, gateway)
     }
 
     /// The address callbacks reach Mall on: loopback when Mall listens on every address.
@@ -189,7 +224,7 @@ struct Reconcile: AsyncParsableCommand {
             return
         }
         let gateway: (any PaymentGateway)? = try configuration.gatewayURL.map {
-            try HTTPPaymentGateway(baseURL: $0, settings: .init(timeout: configuration.gatewayTimeout), logger: quietLogger)
+            try HTTPPaymentGateway(baseURL: $0, apiKey: configuration.gatewayAPIKey, settings: .init(timeout: configuration.gatewayTimeout), logger: quietLogger)
         }
         let result = try await Mall.withMall(configuration, logger: quietLogger, gateway: gateway ?? FakeGateway.silent()) {
             try await $0.reconcileAndRepair(submittedGrace: grace, refunds: gateway != nil)

@@ -146,14 +146,76 @@ public struct ProductSearch: Sendable, Hashable {
     /// Words every product found has in its title or description (whole words, any case).
     public var text: String?
     public var sort: Sort
-    /// From 1.
+    /// From 1; with ``after``, 1.
     public var page: Int
+    /// The page after the product this cursor was taken from (keyset paging); `nil`: by ``page``.
+    public var after: ListingCursor?
 
-    public init(category: String? = nil, text: String? = nil, sort: Sort = .title, page: Int = 1) {
+    public init(category: String? = nil, text: String? = nil, sort: Sort = .title, page: Int = 1, after: ListingCursor? = nil) {
         self.category = category
         self.text = text
         self.sort = sort
         self.page = page
+        self.after = after
+    }
+
+    /// `text` as the search reads it: its words (lower-cased, accents folded), at most the
+    /// eight that count, one space apart; `nil` when it has none. Two requests whose words
+    /// are the same get the same page, so a cache keys on this, not on what was typed.
+    public static func normalised(text: String?) -> String? {
+        guard let text else { return nil }
+        let words = CatalogListing.words(in: text).prefix(CatalogListing.maximumQueryWords)
+        return words.isEmpty ? nil : words.joined(separator: " ")
+    }
+}
+
+/// Where a page of the listing ends: the last product's sort value and SKU, so the next
+/// page starts right after it (keyset paging: no page costs more than the first, however
+/// deep). As text, an opaque token (``token``) for `?after=`.
+public struct ListingCursor: Sendable, Hashable {
+    public enum Value: Sendable, Hashable {
+        case title(String)
+        case price(Int64)
+    }
+
+    public var sort: ProductSearch.Sort
+    public var value: Value
+    public var sku: String
+
+    /// The cursor after `product` in `sort`'s order.
+    public init(after product: ProductSummary, sort: ProductSearch.Sort) {
+        self.sort = sort
+        value = sort == .title ? .title(product.title) : .price(product.listPrice.minorUnits)
+        sku = product.sku
+    }
+
+    /// base64url of `"<sort>\n<value>\n<sku>"`.
+    public var token: String {
+        let value = switch value {
+        case .title(let title): title
+        case .price(let price): String(price)
+        }
+        return Data("\(sort.rawValue)\n\(value)\n\(sku)".utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    /// Reads a ``token``; `nil` for anything that is not one (or is one of another `sort`).
+    public init?(token: String, sort: ProductSearch.Sort) {
+        guard token.utf8.count <= 600 else { return nil }
+        var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.utf8.count % 4) % 4)
+        guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8) else { return nil }
+        let parts = text.split(separator: "\n", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == sort.rawValue, CatalogRules.isValidSKU(String(parts[2])) else { return nil }
+        switch sort {
+        case .title:
+            value = .title(String(parts[1]))
+        case .price, .priceDescending:
+            guard let price = Int64(parts[1]) else { return nil }
+            value = .price(price)
+        }
+        self.sort = sort
+        sku = String(parts[2])
     }
 }
 
@@ -185,6 +247,15 @@ extension CatalogListing {
         case .price: query.ordered(by: "price").ordered(by: "sku")
         case .priceDescending: query.ordered(by: "price", ascending: false).ordered(by: "sku", ascending: false)
         }
+        var page = query
+        if let cursor = search.after {
+            let value: ProjectionValue = switch cursor.value {
+            case .title(let title): .text(title)
+            case .price(let price): .integer(price)
+            }
+            let column = search.sort == .title ? "title" : "price"
+            page = page.where(.after([column, "sku"], [value, .text(cursor.sku)], descending: search.sort == .priceDescending))
+        }
         let total: Int
         if wanted.isEmpty {
             let counted = try await engine.rows(projection, ProjectionQuery(categories.name)
@@ -196,7 +267,7 @@ extension CatalogListing {
         } else {
             total = try await engine.count(projection, query)
         }
-        let found = try await engine.rows(projection, query.page(size: pageSize, offset: (search.page - 1) * pageSize))
+        let found = try await engine.rows(projection, page.page(size: pageSize, offset: search.after == nil ? (search.page - 1) * pageSize : 0))
         return (try found.map(ProductSummary.init(row:)), total)
     }
 }

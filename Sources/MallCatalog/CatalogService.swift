@@ -21,6 +21,9 @@ public struct ProductAlreadyListed: MallProblem, Hashable {
 /// The Catalog's use cases.
 public struct CatalogService: Sendable {
     public static let pageSize = 20
+    /// The deepest page `page=` reaches: beyond, a page costs an offset over every product
+    /// before it, so deeper pages are reached with the cursor (`after=`) instead.
+    public static let maximumPage = 50
 
     let engine: HeraldEngine
     let currency: String
@@ -72,7 +75,9 @@ public struct CatalogService: Sendable {
     /// many match in all: an indexed query of the catalog's listing, which follows product
     /// changes within moments (it is kept from their events).
     public func products(_ search: ProductSearch = ProductSearch()) async throws -> (items: [ProductSummary], total: Int) {
-        guard search.page >= 1, search.page <= 10_000 else { throw InvalidInput(field: "page", "must be within 1...10000") }
+        guard search.page >= 1, search.page <= Self.maximumPage else {
+            throw InvalidInput(field: "page", "must be within 1...\(Self.maximumPage); to go further, follow `next` with after=")
+        }
         if let text = search.text, text.unicodeScalars.count > 200 { throw InvalidInput(field: "q", "at most 200 characters") }
         return try await CatalogListing.page(search, pageSize: Self.pageSize, engine: engine)
     }

@@ -194,13 +194,15 @@ public actor FakeGateway: PaymentGateway {
     }
 
     /// Runs `body`, its ``GatewayFault`` thrown as ``HTTPPaymentGateway`` would report the
-    /// answer: ``GatewayUnavailable`` for an outage or a failure, ``GatewayRefused`` for a refusal.
+    /// answer: ``GatewayUnavailable`` for an outage (503), ``GatewayInDoubt`` for a failure
+    /// (500: a real gateway's says nothing of what it did), ``GatewayRefused`` for a refusal.
     private func reportingFaults(_ body: () async throws -> Void) async throws {
         do {
             try await body()
         } catch let fault as GatewayFault {
             switch fault {
-            case .outage, .failed: throw GatewayUnavailable(reason: fault.description)
+            case .outage: throw GatewayUnavailable(reason: fault.description)
+            case .failed: throw GatewayInDoubt(reason: fault.description)
             case .refused(let why): throw GatewayRefused(status: 409, message: why)
             }
         }
@@ -305,11 +307,16 @@ extension FakeGateway: GatewayKnobsControl {
 /// The knobs of a fake gateway in another process (`mall gateway serve`).
 public struct HTTPGatewayKnobs: GatewayKnobsControl {
     public let baseURL: String
+    /// The merchant's API key, which the gateway's API asks for.
+    let apiKey: String?
 
-    public init(baseURL: String) { self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL }
+    public init(baseURL: String, apiKey: String?) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.apiKey = apiKey
+    }
 
     public func changeKnobs(_ change: GatewayKnobs.Change) async throws {
-        let (status, body) = try await HTTPClient.json(.PUT, baseURL + "/v1/knobs", change, timeout: .seconds(5))
+        let (status, body) = try await HTTPClient.json(.PUT, baseURL + "/v1/knobs", change, bearer: apiKey, timeout: .seconds(5))
         guard status == 200 else {
             throw GatewayUnavailable(reason: "the gateway's knobs answered HTTP \(status): \(String(buffer: body).prefix(200))")
         }

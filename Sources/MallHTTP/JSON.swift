@@ -134,9 +134,13 @@ enum JSON {
 
 extension Request {
     /// A query parameter as a positive page number (default 1).
-    func page() throws -> Int {
+    /// The `page` parameter: 1 when absent, else an integer 1 ... `maximum` (past it, the
+    /// problem says how to go `deeper`).
+    func page(maximum: Int = 10_000, deeper: String? = nil) throws -> Int {
         guard let text = uri.queryParameters.get("page") else { return 1 }
-        guard let page = Int(text), (1...10_000).contains(page) else { throw InvalidInput(field: "page", "must be an integer within 1...10000") }
+        guard let page = Int(text), (1...maximum).contains(page) else {
+            throw InvalidInput(field: "page", "must be an integer within 1...\(maximum)" + (deeper.map { "; to go further, \($0)" } ?? ""))
+        }
         return page
     }
 }

@@ -15,8 +15,10 @@ import Synchronization
 /// queries, twenty rows decoded and encoded), the version one small read (BENCHMARKS.md,
 /// "Read side — issue 12, fourth session").
 ///
-/// Bounded: at most `capacity` pages. When full, the pages of other versions go first, then
-/// half of the rest, whichever they are.
+/// Bounded: at most `capacity` pages; when full, the page kept longest goes (one page, in
+/// constant time: a stream of distinct searches never empties it all at once). Its key is
+/// the search as it is read (``ProductSearch/normalised(text:)``): spellings of one search
+/// share a page, and a long text cannot make a key of its own per character.
 final class ListingCache: Sendable {
     struct Page: Sendable {
         var version: ProjectionVersion
@@ -24,7 +26,7 @@ final class ListingCache: Sendable {
     }
 
     let capacity: Int
-    private let state = Mutex<(pages: [Key: Page], counts: Counts)>(([:], Counts()))
+    private let state: Mutex<(pages: [Key: Page], arrivals: ArrivalRing<Key>, counts: Counts)>
 
     /// Requests answered with a kept page, and requests that rendered theirs.
     struct Counts: Sendable, Hashable {
@@ -41,6 +43,7 @@ final class ListingCache: Sendable {
 
     init(capacity: Int) {
         self.capacity = capacity
+        state = Mutex(([:], ArrivalRing(capacity: capacity), Counts()))
     }
 
     var count: Int { state.withLock { $0.pages.count } }
@@ -62,13 +65,9 @@ final class ListingCache: Sendable {
 
     func store(_ key: Key, _ page: Page) {
         state.withLock { state in
-            if state.pages[key] == nil, state.pages.count >= capacity {
-                state.pages = state.pages.filter { $0.value.version == page.version }
-                if state.pages.count >= capacity {
-                    state.pages = Dictionary(uniqueKeysWithValues: state.pages.prefix(capacity / 2).map { ($0.key, $0.value) })
-                }
+            if state.pages.updateValue(page, forKey: key) == nil, let forgotten = state.arrivals.admit(key) {
+                state.pages[forgotten] = nil
             }
-            state.pages[key] = page
         }
     }
 }

@@ -19,15 +19,24 @@ public struct MallRequestContext: RequestContext {
     public var bodyLimit = 64 * 1024
     /// The token the console's forms must carry (set by ``ConsoleAuthentication``).
     var formToken: String?
-    /// The peer's IP address, as the per-address limits key it ("unknown" without one, as
-    /// in-process tests). Forwarded-for headers are not trusted: behind a proxy, every
-    /// client shares the proxy's limits.
-    public let clientAddress: String
+    /// The address of the connection's peer (`nil` without one, as in-process tests).
+    public let peerAddress: IPAddress?
+    /// The client's address: the peer's, or, behind a trusted proxy, the one its
+    /// forwarding headers name (set by ``ClientAddressMiddleware``).
+    public var client: IPAddress?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
-        clientAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
+        peerAddress = source.channel.remoteAddress?.ipAddress.flatMap { IPAddress($0) }
+        client = peerAddress
     }
+
+    /// The client's address as text ("unknown" without one).
+    public var clientAddress: String { client?.description ?? "unknown" }
+
+    /// What the limits per client count: the IPv4 address or the IPv6 /64 ("unknown"
+    /// without one; see ``IPAddress/limiterKey``).
+    public var clientKey: String { client?.limiterKey ?? "unknown" }
 
     /// The member making the request. Routes behind ``MemberAuthentication`` always have one.
     ///

@@ -48,10 +48,12 @@ public struct MallServer: Sendable {
     public func router() -> Router<MallRequestContext> {
         let router = Router(context: MallRequestContext.self)
         let methods = RouteMethods()
+        router.add(middleware: ClientAddressMiddleware(trustedProxies: mall.configuration.trustedProxies))
         if let metrics { router.add(middleware: HTTPMetricsMiddleware(metrics: metrics)) }
         router.add(middleware: RequestTracingMiddleware(tracer: mall.tracer))
-        router.add(middleware: LoadSheddingMiddleware(limits: limits))
+        // Problems first: a body too large for the shedding middleware is a problem+json 413.
         router.add(middleware: ProblemMiddleware())
+        router.add(middleware: LoadSheddingMiddleware(limits: limits, bodyLimit: mall.configuration.maxBodyBytes))
         router.add(middleware: MethodNotAllowedMiddleware(routes: methods))
         router.add(middleware: RequestLimitsMiddleware(bodyLimit: mall.configuration.maxBodyBytes))
         router.addRoutes(HealthRoutes(mall: mall).routes())
@@ -59,7 +61,7 @@ public struct MallServer: Sendable {
         router.addRoutes(CatalogRoutes(mall: mall, limits: limits, listingCache: listingCache).routes())
         router.addRoutes(CartRoutes(mall: mall).routes())
         router.addRoutes(OrderRoutes(mall: mall, limits: limits).routes())
-        router.addRoutes(PaymentRoutes(mall: mall).routes())
+        router.addRoutes(PaymentRoutes(mall: mall, limits: limits).routes())
         router.addRoutes(PricingRoutes(mall: mall).routes())
         let admin = router.group("/admin").add(middleware: AdminAuthentication(mall: mall))
         admin.addRoutes(CatalogRoutes(mall: mall, limits: limits).admin())

@@ -43,7 +43,37 @@ struct Session: AggregateRoot {
     let id: String
     var memberID: String
     var expiresAt: Date
+    /// When the member logged out (or a newer session displaced it); `nil` while live.
+    var endedAt: Date?
     var pendingEvents = PendingEvents()
+
+    init(id: String, memberID: String, expiresAt: Date) {
+        self.id = id
+        self.memberID = memberID
+        self.expiresAt = expiresAt
+    }
+
+    func isLive(at now: Date) -> Bool { endedAt == nil && expiresAt > now }
+
+    mutating func end(at now: Date) {
+        if endedAt == nil { endedAt = now }
+    }
+}
+
+/// A member's live sessions, oldest first: what caps them, and what "log out everywhere"
+/// ends. The stream id is the member's id.
+struct MemberSessions: AggregateRoot {
+    static let streamType = "MemberSessions"
+    struct Entry: Codable, Hashable {
+        var digest: String
+        var expiresAt: Date
+    }
+
+    let id: String
+    var live: [Entry] = []
+    var pendingEvents = PendingEvents()
+
+    init(id: String) { self.id = id }
 }
 
 /// Hashes and checks passwords. The application supplies bcrypt on a bounded pool of its

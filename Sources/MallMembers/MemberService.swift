@@ -7,6 +7,9 @@ import MallMemberEvents
 /// The Members context's use cases: registration, log-in, token checks, levels.
 public struct MemberService: Sendable {
     public static let sessionLifetime: Duration = .seconds(30 * 24 * 3600)
+    /// bcrypt reads no further than 72 bytes: a longer password would be cut silently, so
+    /// every password sharing its first 72 bytes would open the account. Refused instead.
+    public static let maximumPasswordBytes = 72
 
     let engine: HeraldEngine
     let hasher: any PasswordHasher
@@ -26,7 +29,12 @@ public struct MemberService: Sendable {
     public func register(email: String, password: String, name: String) async throws -> String {
         let email = try Self.normalised(email: email)
         let name = try name.validated(field: "name", maxLength: 100)
-        guard (8...128).contains(password.count) else { throw InvalidInput(field: "password", "8 to 128 characters") }
+        guard password.count >= 8 else { throw InvalidInput(field: "password", "at least 8 characters") }
+        // 422, not 400: up to 72 characters is well-formed (the document's maxLength), and
+        // whether they fit in 72 bytes depends on the characters.
+        guard password.utf8.count <= Self.maximumPasswordBytes else {
+            throw RuleViolation(field: "password", "at most \(Self.maximumPasswordBytes) bytes in UTF-8 (bcrypt reads no further); choose a shorter one")
+        }
         guard try await engine.unitOfWork().load(EmailClaim.self, id: email) == nil else { throw MemberProblem.emailTaken }
         let memberID = "m-" + Self.randomToken(bytes: 9)
         let passwordHash = try await hasher.hash(password)
@@ -44,10 +52,12 @@ public struct MemberService: Sendable {
         }
     }
 
-    /// Checks the password and opens a session.
+    /// Checks the password and opens a session. A member has at most `maxSessions` live
+    /// sessions: a log-in past that ends the oldest (a leaked token does not live on beside
+    /// any number of new ones, and no account can store sessions without bound).
     ///
     /// - Returns: a bearer token (43 URL-safe characters, 256 random bits).
-    public func logIn(email: String, password: String) async throws -> String {
+    public func logIn(email: String, password: String, maxSessions: Int = 10) async throws -> String {
         let work = engine.unitOfWork()
         guard let normalised = try? Self.normalised(email: email),
               let claim = try await work.load(EmailClaim.self, id: normalised),
@@ -58,21 +68,72 @@ public struct MemberService: Sendable {
         }
         guard try await hasher.verify(password, against: member.passwordHash) else { throw MemberProblem.wrongCredentials }
         let token = Self.randomToken(bytes: 32)
-        var session = Session(id: Self.digest(token), memberID: member.id, expiresAt: engine.clock.now().adding(Self.sessionLifetime))
-        try work.save(&session)
-        try await work.commit()
+        let now = engine.clock.now()
+        let session = Session(id: Self.digest(token), memberID: member.id, expiresAt: now.adding(Self.sessionLifetime))
+        try await engine.perform { work in
+            var list = try await work.load(MemberSessions.self, id: member.id) ?? MemberSessions(id: member.id)
+            var opened = session
+            list.live = list.live.filter { $0.expiresAt > now } + [MemberSessions.Entry(digest: opened.id, expiresAt: opened.expiresAt)]
+            while list.live.count > max(1, maxSessions) {
+                let oldest = list.live.removeFirst()
+                if var ended = try await work.load(Session.self, id: oldest.digest) {
+                    ended.end(at: now)
+                    try work.save(&ended)
+                }
+            }
+            try work.save(&opened)
+            try work.save(&list)
+        }
         return token
+    }
+
+    /// Ends the session of `token` (log out): the token is refused from now on.
+    ///
+    /// - Throws: ``MemberProblem/sessionInvalid`` for a token that is unknown, expired or ended.
+    public func logOut(token: String) async throws {
+        let memberID = try await memberID(forToken: token)
+        let digest = Self.digest(token), now = engine.clock.now()
+        try await engine.perform { work in
+            guard var session = try await work.load(Session.self, id: digest), session.isLive(at: now) else { throw MemberProblem.sessionInvalid }
+            session.end(at: now)
+            try work.save(&session)
+            if var list = try await work.load(MemberSessions.self, id: memberID) {
+                list.live.removeAll { $0.digest == digest }
+                try work.save(&list)
+            }
+        }
+    }
+
+    /// Ends every session of the member (log out everywhere: a lost phone, a shared computer).
+    ///
+    /// - Returns: how many sessions were ended.
+    @discardableResult
+    public func logOutEverywhere(memberID: String) async throws -> Int {
+        let now = engine.clock.now()
+        return try await engine.perform { work in
+            guard var list = try await work.load(MemberSessions.self, id: memberID) else { return 0 }
+            var ended = 0
+            for entry in list.live {
+                guard var session = try await work.load(Session.self, id: entry.digest), session.isLive(at: now) else { continue }
+                session.end(at: now)
+                try work.save(&session)
+                ended += 1
+            }
+            list.live = []
+            try work.save(&list)
+            return ended
+        }
     }
 
     /// The id of the member a bearer token belongs to (one read: the session).
     ///
-    /// - Throws: ``MemberProblem/sessionInvalid`` for an unknown or expired token.
+    /// - Throws: ``MemberProblem/sessionInvalid`` for an unknown, expired or ended token.
     public func memberID(forToken token: String) async throws -> String {
         guard token.count <= 256 else { throw MemberProblem.sessionInvalid }
         let digest = Self.digest(token)
         guard let session = try await engine.unitOfWork().load(Session.self, id: digest),
               ConstantTime.equals(session.id, digest),
-              session.expiresAt > engine.clock.now()
+              session.isLive(at: engine.clock.now())
         else { throw MemberProblem.sessionInvalid }
         return session.memberID
     }
@@ -109,12 +170,7 @@ public struct MemberService: Sendable {
     }
 
     /// `bytes` random bytes from the system's cryptographic generator, base64url without padding.
-    public static func randomToken(bytes: Int) -> String {
-        var generator = SystemRandomNumberGenerator()
-        let data = Data((0..<bytes).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
-        return data.base64EncodedString().replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-    }
+    public static func randomToken(bytes: Int) -> String { RandomToken.base64URL(bytes: bytes) }
 
     /// The hex SHA-256 under which a bearer token is stored and compared.
     public static func digest(_ token: String) -> String {
@@ -126,17 +182,5 @@ public struct MemberService: Sendable {
             hex.append(digits[Int(byte & 0x0f)])
         }
         return String(decoding: hex, as: UTF8.self)
-    }
-}
-
-/// Comparison whose time does not depend on where two secrets differ.
-public enum ConstantTime {
-    public static func equals(_ a: String, _ b: String) -> Bool {
-        let left = Array(a.utf8), right = Array(b.utf8)
-        var difference = UInt8(truncatingIfNeeded: left.count ^ right.count)
-        for index in 0..<max(left.count, right.count) {
-            difference |= (index < left.count ? left[index] : 0) ^ (index < right.count ? right[index] : 0)
-        }
-        return difference == 0
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Herald
+import MallKernel
 
 /// The secret the payment gateway and this install share, when none is configured: 256
 /// random bits, generated on first start and kept in the database (as the admin token's
@@ -17,15 +18,5 @@ struct GatewaySecret: AggregateRoot {
     init(secret: String) { self.secret = secret }
 
     /// 32 bytes from the system's cryptographic generator, as 64 hex digits.
-    static func generate() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<32).map { _ in
-            let byte = UInt8.random(in: .min ... .max, using: &generator)
-            return String(byte, radix: 16).leftPadded(to: 2)
-        }.joined()
-    }
-}
-
-extension String {
-    fileprivate func leftPadded(to length: Int) -> String { String(repeating: "0", count: max(0, length - count)) + self }
+    static func generate() -> String { RandomToken.hex(bytes: 32) }
 }

@@ -35,3 +35,22 @@ public struct GatewayUnavailable: MallProblem, DependencyUnavailable, Hashable {
     public var retryAfterSeconds: Int64? { TooManyRequests.seconds(retryAfter ?? .seconds(1)) }
     public var description: String { "the payment gateway is unavailable (\(reason)); nothing was charged, try again shortly" }
 }
+
+/// The call was sent, or may have been, and no answer came back: a timeout, a connection
+/// lost midway, a server error (5xx other than 503). Whether the gateway acted is unknown:
+/// money may have been taken. Never report it as "nothing charged". Asking again with the
+/// same payment id is safe (the gateway is idempotent by it), and the gateway's callback
+/// settles the payment either way. A subscription pauses on it, as on ``GatewayUnavailable``.
+public struct GatewayInDoubt: MallProblem, DependencyUnavailable, Hashable {
+    /// Why, e.g. `"no answer within 2 s"`.
+    public var reason: String
+
+    public init(reason: String) { self.reason = reason }
+
+    public var retryAfter: Duration? { nil }
+    public var kind: ProblemKind { .dependencyUnavailable }
+    public var retryAfterSeconds: Int64? { 5 }
+    public var description: String {
+        "the payment gateway did not answer (\(reason)); whether it took the payment is not known yet: its callback will tell, and asking again is safe"
+    }
+}

@@ -34,18 +34,35 @@ struct PricingMember: AggregateRoot {
     var pendingEvents = PendingEvents()
 }
 
-/// A coupon campaign: the terms its coupons give.
+/// A coupon campaign: the terms its coupons give, and who hands them out.
 public struct CouponCampaign: AggregateRoot, Hashable {
     public static let streamType = "CouponCampaign"
     public let id: String
     public var name: String
     public var terms: CouponTerms
+    /// Whether members may claim its coupons themselves (`POST /coupons`), each within the
+    /// per-member limit. Off by default: campaign ids are readable names, so a campaign
+    /// members could claim by guessing its id is free money. Coupons of other campaigns
+    /// are issued to a member by the admin.
+    public var selfClaimable: Bool
     public var pendingEvents = PendingEvents()
 
-    public init(id: String, name: String, terms: CouponTerms) {
+    public init(id: String, name: String, terms: CouponTerms, selfClaimable: Bool = false) {
         self.id = id
         self.name = name
         self.terms = terms
+        self.selfClaimable = selfClaimable
+    }
+
+    private enum CodingKeys: String, CodingKey { case id, name, terms, selfClaimable }
+
+    /// A campaign stored before members could claim coupons themselves is not claimable.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            id: try container.decode(String.self, forKey: .id), name: try container.decode(String.self, forKey: .name),
+            terms: try container.decode(CouponTerms.self, forKey: .terms),
+            selfClaimable: try container.decodeIfPresent(Bool.self, forKey: .selfClaimable) ?? false)
     }
 }
 

@@ -68,25 +68,41 @@ public struct PricingService: Sendable {
 
     /// Starts a coupon campaign.
     @discardableResult
-    public func createCampaign(id: String, name: String, terms: CouponTerms) async throws -> CouponCampaign {
+    public func createCampaign(id: String, name: String, terms: CouponTerms, selfClaimable: Bool = false) async throws -> CouponCampaign {
         let name = try name.validated(field: "name", maxLength: 100)
         try Self.validate(id: id)
         try Self.validate(terms, currency: policy.currency)
         return try await engine.perform { work in
             guard try await work.load(CouponCampaign.self, id: id) == nil else { throw AlreadyExists(field: "id", "a campaign \(id)") }
-            var campaign = CouponCampaign(id: id, name: name, terms: terms)
+            var campaign = CouponCampaign(id: id, name: name, terms: terms, selfClaimable: selfClaimable)
             try work.save(&campaign)
             return campaign
         }
     }
 
-    /// Gives a member a coupon of a campaign, within the campaign's per-member limit.
+    /// Gives a member a coupon of a campaign, within the campaign's per-member limit: what
+    /// the admin does, for any campaign.
     ///
     /// - Returns: the coupon's code.
     public func issueCoupon(campaignID: String, to memberID: String) async throws -> String {
+        try await issue(campaignID: campaignID, to: memberID, claimed: false)
+    }
+
+    /// A member claims a coupon of a campaign open to it (``CouponCampaign/selfClaimable``),
+    /// within the per-member limit. A campaign not open to members is answered as one that
+    /// does not exist: its id tells a member nothing.
+    ///
+    /// - Returns: the coupon's code.
+    public func claimCoupon(campaignID: String, memberID: String) async throws -> String {
+        try await issue(campaignID: campaignID, to: memberID, claimed: true)
+    }
+
+    private func issue(campaignID: String, to memberID: String, claimed: Bool) async throws -> String {
         let code = "C-" + Self.couponCode()
         return try await engine.perform { work in
-            guard let campaign = try await work.load(CouponCampaign.self, id: campaignID) else { throw CouponProblem.campaignNotFound(campaignID) }
+            guard let campaign = try await work.load(CouponCampaign.self, id: campaignID), !claimed || campaign.selfClaimable else {
+                throw CouponProblem.campaignNotFound(campaignID)
+            }
             var wallet = try await work.load(CouponWallet.self, id: memberID) ?? CouponWallet(memberID: memberID)
             try wallet.issue(code: code, of: campaign)
             try work.save(&wallet)

@@ -96,9 +96,25 @@ public final class RateLimiter: Sendable {
         return .allowed
     }
 
+    /// Puts back a token ``acquire(_:)`` took (up to the burst): for a limit on outcomes
+    /// known only afterwards, such as failed log-ins, a token is taken before the work, so
+    /// a wave of simultaneous requests cannot all pass while the bucket still shows one,
+    /// and given back when the outcome does not count (the log-in succeeded).
+    public func giveBack(_ key: String) {
+        let now = clock.now()
+        let policy = policy
+        buckets.withLock { buckets in
+            guard var bucket = buckets.byKey[key] else { return }  // forgotten meanwhile: it starts full anyway
+            let elapsed = max(0, now.timeIntervalSince(bucket.updated))
+            bucket.tokens = min(Double(policy.burst), bucket.tokens + elapsed * policy.rate + 1)
+            bucket.updated = max(now, bucket.updated)
+            buckets.byKey[key] = bucket
+        }
+    }
+
     /// Whether `key` has a token now, without taking it (a key never seen has a full bucket).
-    /// For limits on outcomes known only afterwards, such as failed log-ins: check before,
-    /// ``acquire(_:)`` when it failed.
+    /// Not a reservation: of requests checked at once, every one sees the same token. To
+    /// limit what runs at once, ``acquire(_:)`` before and ``giveBack(_:)`` after.
     public func check(_ key: String) -> Decision {
         let now = clock.now()
         let policy = policy

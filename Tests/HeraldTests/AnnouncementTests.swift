@@ -1,6 +1,7 @@
 import Foundation
 import Herald
 import HeraldTesting
+import TestSupport
 import Testing
 
 /// `HeraldEngine.announce(_:)` on a store that cannot pass announcements on: this
@@ -27,8 +28,11 @@ import Testing
         let signal = engine.announcements.signal("shop.rules")
         let deadline = clock.now().addingTimeInterval(1)
         async let woken: Void = signal.wait(since: signal.generation, until: deadline, clock: clock)
-        try await Task.sleep(for: .milliseconds(10))  // let the wait begin; the clock decides when it ends
-        clock.advance(by: .seconds(1))
+        // The wait has begun once it sleeps on the clock; from then on the clock alone decides.
+        try await eventually("the follower sleeps until its deadline", every: .milliseconds(1)) { clock.hasSleeper(until: deadline) }
+        clock.advance(by: .milliseconds(999))
+        #expect(clock.hasSleeper(until: deadline), "a millisecond before its deadline it still sleeps")
+        clock.advance(by: .milliseconds(1))
         await woken
         #expect(clock.now() >= deadline)
     }

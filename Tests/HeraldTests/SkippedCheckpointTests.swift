@@ -18,7 +18,6 @@ struct SkippedCheckpointTests {
             name: "reminders", eventTypes: [TestReminder.eventType], pollInterval: .seconds(5),
             handler: .transactional { delivery, _ in handled.append(delivery.envelope) })
         let stop = StopFlag()
-        let running = Task { try await engine.worker(for: subscription).run(stop: stop) }
 
         func append(_ event: some DomainEvent) async throws -> Int64 {
             let work = engine.unitOfWork()
@@ -26,14 +25,19 @@ struct SkippedCheckpointTests {
             return try await work.commit()[0].position
         }
         func checkpoint() async throws -> Int64? { try await store.checkpoints()["reminders"] }
-        func settle() async throws { for _ in 0..<50 { try await Task.sleep(for: .milliseconds(2)) } }
 
+        // Stored before the worker starts, so its first scan sees all three and it then
+        // sleeps on the manual clock until the skip is due: nothing here waits on real time.
         for index in 0..<3 { _ = try await append(TestIncremented(counterID: "x", amount: 1, value: index)) }
-        try await settle()
-        #expect(try await checkpoint() == 0, "three unwanted events: no checkpoint write yet")
+        let due = clock.now().addingTimeInterval(0.1)
+        let running = Task { try await engine.worker(for: subscription).run(stop: stop) }
+        try await eventually("the worker scanned the unwanted events and sleeps until the skip is due", every: .milliseconds(2)) {
+            clock.hasSleeper(until: due)
+        }
+        #expect(try await checkpoint() ?? 0 == 0, "three unwanted events: no checkpoint write yet")
         clock.advance(by: .milliseconds(99))
-        try await settle()
-        #expect(try await checkpoint() == 0, "99 ms later: still no write")
+        #expect(clock.hasSleeper(until: due), "99 ms later the worker still sleeps")
+        #expect(try await checkpoint() ?? 0 == 0, "99 ms later: still no write")
         clock.advance(by: .milliseconds(1))
         try await eventually("the skipped checkpoint is committed", every: .milliseconds(2)) { try await checkpoint() == 3 }
         #expect(try await checkpoint() == 3, "100 ms after the first skip it is committed")

@@ -41,7 +41,7 @@ final class MallServerProcess: @unchecked Sendable {
             database = FileManager.default.temporaryDirectory.appendingPathComponent("mall-http-\(id).sqlite").path
             schema = nil
         case .postgres(let url):
-            database = url
+            database = url ?? ""
             schema = "mall_\(id.lowercased())"
         }
         self.logStem = FileManager.default.temporaryDirectory.appendingPathComponent("mall-http-\(id)").path
@@ -81,6 +81,7 @@ final class MallServerProcess: @unchecked Sendable {
 
     /// Starts the server and waits for it to report its port.
     func start(port: Int = 0) async throws {
+        if schema != nil, database.isEmpty { throw MissingPostgresServer() }
         starts += 1
         logPath = "\(logStem)-\(starts).log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
@@ -227,21 +228,35 @@ final class MallServerProcess: @unchecked Sendable {
 /// PostgreSQL server `scripts/test.sh` started (`HERALD_POSTGRES_URL`).
 enum Backend: Sendable, CustomTestStringConvertible {
     case sqlite
-    case postgres(url: String)
+    /// `url` is `nil` when no server was configured: a test of this case then fails at its
+    /// server's start, saying how to get one (as every other PostgreSQL test does).
+    case postgres(url: String?)
 
     static var postgresURL: String? {
         let url = ProcessInfo.processInfo.environment["HERALD_POSTGRES_URL"]
         return url?.isEmpty == false ? url : nil
     }
 
-    /// SQLite always; PostgreSQL when a server is configured.
-    static var available: [Backend] { [.sqlite] + (postgresURL.map { [.postgres(url: $0)] } ?? []) }
+    /// Whether `HERALD_SKIP_POSTGRES=1` asked to leave PostgreSQL out.
+    static var postgresSkipped: Bool { ProcessInfo.processInfo.environment["HERALD_SKIP_POSTGRES"] == "1" }
+
+    /// SQLite always; PostgreSQL unless `HERALD_SKIP_POSTGRES=1` says to skip it. Without a
+    /// configured server the PostgreSQL case runs and fails: it is never dropped silently.
+    static var available: [Backend] { [.sqlite] + (postgresSkipped ? [] : [.postgres(url: postgresURL)]) }
 
     var testDescription: String {
         switch self {
         case .sqlite: "SQLite"
         case .postgres: "PostgreSQL"
         }
+    }
+}
+
+/// No PostgreSQL server was configured for a test that needs one.
+struct MissingPostgresServer: Error, CustomStringConvertible {
+    var description: String {
+        "HERALD_POSTGRES_URL is not set: run the tests through scripts/test.sh (or scripts/postgres.sh -- swift test); "
+            + "set HERALD_SKIP_POSTGRES=1 to skip the PostgreSQL cases"
     }
 }
 

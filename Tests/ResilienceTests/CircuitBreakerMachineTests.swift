@@ -125,26 +125,34 @@ struct CircuitBreakerMachineTests {
         #expect(decisions.filter { if case .permitted = $0 { true } else { false } }.count == 2)
         #expect(decisions.last == .rejected(retryAfter: .seconds(1)))
         // An ignored probe gives its place back.
-        guard case .permitted(let first) = decisions[0] else { return }
+        let first = try Self.permit(decisions[0], "the first probe")
         #expect(machine.record(first, .ignored, at: later) == nil)
-        guard case .permitted = machine.permit(at: later).0 else {
-            Issue.record("the place an ignored probe gave back was not offered again")
-            return
-        }
+        _ = try Self.permit(machine.permit(at: later).0, "the place an ignored probe gave back, offered again")
     }
 
     @Test func aCallLetThroughBeforeTheBreakerChangedDoesNotCountAfterwards() throws {
         var machine = try CircuitBreakerMachine(policy: Self.policy(minimumCalls: 1))
-        guard case .permitted(let slow) = machine.permit(at: Self.start).0 else { return }
+        let slow = try Self.permit(machine.permit(at: Self.start).0, "a call on a closed breaker")
         _ = machine.forceOpen(at: Self.start, reason: "drill")
         let probeTime = Self.start.addingTimeInterval(10)
-        guard case .permitted(let probe) = machine.permit(at: probeTime).0 else { return }
+        let probe = try Self.permit(machine.permit(at: probeTime).0, "a probe once the wait in open is over")
         // The old call ends now, failing: it must not take a probe's place or reopen it.
         #expect(machine.record(slow, .failure, at: probeTime) == nil)
         #expect(machine.state == .halfOpen)
         _ = machine.record(probe, .success, at: probeTime)
         #expect(machine.state == .halfOpen)
     }
+
+    /// The permit of a decision that must be one; a refusal fails the test (it never passes
+    /// by returning early).
+    static func permit(_ decision: CircuitBreakerMachine.Decision, _ what: Comment) throws -> CircuitBreakerMachine.Permit {
+        guard case .permitted(let permit) = decision else {
+            throw RefusedPermit(description: "\(what): refused (\(decision))")
+        }
+        return permit
+    }
+
+    struct RefusedPermit: Error, CustomStringConvertible { var description: String }
 
     @Test func ignoredErrorsCountNeitherAsSuccessNorFailure() throws {
         try Self.run(Self.policy(), [

@@ -32,11 +32,24 @@ public struct ProjectionQuery: Sendable, Hashable {
         /// ProjectionQuery("products").where(.inRows("sku", table: "terms", select: "sku", where: [.equals("term", .text("tea"))]))
         /// ```
         case inRows(String, table: String, select: String, where: [Condition])
+        /// Rows that come after the row whose `columns` hold `values`, in the order of those
+        /// columns, all ascending (or, `descending`, all descending): keyset paging. A page
+        /// then costs the same wherever it lies, where an offset reads and skips every row
+        /// before it. SQL's row-value comparison, `(a, b) > (?, ?)`, which an index on the
+        /// columns serves. End the columns with a unique one (the key) so no row is skipped.
+        ///
+        /// ```swift
+        /// ProjectionQuery("products").where(.after(["title", "sku"], [.text("Teapot"), .text("teapot")]))
+        ///     .ordered(by: "title").ordered(by: "sku").page(size: 20)
+        /// ```
+        case after([String], [ProjectionValue], descending: Bool = false)
 
+        /// The column the condition is on (the first, for ``after(_:_:descending:)``).
         var column: String {
             switch self {
             case .equals(let c, _), .lessThan(let c, _), .atMost(let c, _), .greaterThan(let c, _), .atLeast(let c, _),
                  .contains(let c, _), .hasPrefix(let c, _), .oneOf(let c, _), .inRows(let c, _, _, _): c
+            case .after(let columns, _, _): columns.first ?? ""
             }
         }
 
@@ -116,6 +129,14 @@ public struct ProjectionQuery: Sendable, Hashable {
                 let source = try tables(other)
                 guard source.column(select) != nil else { throw ProjectionError.unknownColumn(table: source.name, column: select) }
                 try validate(inner, against: source, tables: tables)
+            case .after(let columns, let values, _):
+                guard columns.count == values.count else {
+                    throw ProjectionError.mismatchedValue(table: table.name, column: columns.joined(separator: ","), value: .integer(Int64(values.count)))
+                }
+                for (name, value) in zip(columns, values) {
+                    guard let column = table.column(name) else { throw ProjectionError.unknownColumn(table: table.name, column: name) }
+                    guard value != .null, value.fits(column) else { throw ProjectionError.mismatchedValue(table: table.name, column: name, value: value) }
+                }
             }
         }
     }
@@ -147,6 +168,12 @@ public struct ProjectionQuery: Sendable, Hashable {
             case .oneOf(_, let values): return values.contains(value)
             case .inRows(_, let table, let select, let inner):
                 return rows(table).contains { (($0[select] ?? .null) == value) && matches($0, inner, rows: rows) }
+            case .after(let columns, let values, let descending):
+                for (column, bound) in zip(columns, values) {
+                    guard let order = ProjectionValue.compare(row[column] ?? .null, bound) else { return false }
+                    if order != 0 { return descending ? order < 0 : order > 0 }
+                }
+                return false  // the row itself
             }
         }
     }

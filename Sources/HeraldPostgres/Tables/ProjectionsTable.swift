@@ -223,6 +223,8 @@ enum ProjectionsTable {
                 values.isEmpty ? "false" : "\(quoted(column)) IN (\(values.map(bind).joined(separator: ", ")))"
             case .inRows(let column, let table, let select, let inner):
                 "\(quoted(column)) IN (SELECT \(quoted(select)) FROM \(names.projectionTable(table))\(whereClause(inner, names, &arguments)))"
+            case .after(let columns, let values, let descending):
+                "(\(columns.map(quoted).joined(separator: ", "))) \(descending ? "<" : ">") (\(values.map(bind).joined(separator: ", ")))"
             }
             terms.append(term)
         }

@@ -217,6 +217,10 @@ enum ProjectionsTable {
                 let (clause, innerArguments) = whereClause(inner)
                 terms.append("\"\(column)\" IN (SELECT \"\(select)\" FROM \"\(table)\"\(clause))")
                 arguments += innerArguments
+            case .after(let columns, let values, let descending):
+                let list = columns.map { "\"\($0)\"" }.joined(separator: ", ")
+                terms.append("(\(list)) \(descending ? "<" : ">") (\(Array(repeating: "?", count: values.count).joined(separator: ", ")))")
+                arguments += values
             }
         }
         return (terms.isEmpty ? "" : " WHERE " + terms.joined(separator: " AND "), arguments)

@@ -225,6 +225,18 @@ extension EventStoreConformance {
                 try await h.engine.rows(projection, streams.where(.inRows("stream", table: "totals", select: "id", where: [.equals("nope", .integer(1))])))
             }
             try checkEqual(try await skus(streams.where(.contains("stream", "%")).ordered(by: "stream")), [], "LIKE wildcards are literal")
+            // Keyset pages: after (events, stream) = (2, "apricot"), ascending and descending.
+            try checkEqual(try await skus(streams.where(.after(["events", "stream"], [.integer(2), .text("apricot")]))
+                .ordered(by: "events").ordered(by: "stream").page(size: 2)), ["banana", "cherry"], "the page after a row")
+            try checkEqual(try await skus(streams.where(.after(["events", "stream"], [.integer(3), .text("banana")], descending: true))
+                .ordered(by: "events", ascending: false).ordered(by: "stream", ascending: false)), ["apricot", "apple"], "the page after a row, descending")
+            try checkEqual(try await skus(streams.where(.after(["stream"], [.text("banana")])).where(.hasPrefix("stream", "c"))
+                .ordered(by: "stream")), ["cherry"], "after a row, with another condition")
+            try checkEqual(try await h.engine.count(projection, streams.where(.after(["events", "stream"], [.integer(4), .text("a")]))), 2,
+                           "a tie on the first column is broken by the next: (4, cherry) and (5, date)")
+            _ = try await checkThrows(ProjectionError.self, "after, with fewer values than columns") {
+                try await h.engine.rows(projection, streams.where(.after(["events", "stream"], [.integer(1)])))
+            }
             _ = try await checkThrows(ProjectionError.self, "an unknown column") { try await h.engine.rows(projection, streams.where(.equals("nope", .integer(1)))) }
             _ = try await checkThrows(ProjectionError.self, "a value of the wrong type") {
                 try await h.engine.rows(projection, streams.where(.equals("events", .text("four"))))

@@ -76,7 +76,36 @@ public struct GovernanceRules: Codable, Sendable, Hashable {
         }
     }
 
+    /// The limits on log-ins beyond ``failedLogins`` (per address).
+    public struct LoginLimits: Codable, Sendable, Hashable {
+        /// Log-ins from one client address, whatever their outcome: no address keeps the
+        /// password hashing busy, with right passwords or wrong.
+        public var perAddress: Limit
+        /// Failed log-ins to one account, from any address: an attacker rotating addresses
+        /// against one account slows to this. An address the account logged in from before
+        /// is exempt, so a stranger cannot lock the member out.
+        public var failedPerAccount: Limit
+        /// Successful log-ins to one account: whoever holds a password cannot keep the
+        /// hashing busy with it (only the password's holder can spend these).
+        public var perAccount: Limit
+
+        public init(perAddress: Limit, failedPerAccount: Limit, perAccount: Limit) {
+            self.perAddress = perAddress
+            self.failedPerAccount = failedPerAccount
+            self.perAccount = perAccount
+        }
+
+        /// The configuration's.
+        public init(_ configuration: MallConfiguration) {
+            self.init(
+                perAddress: Limit(configuration.loginLimitPerAddress), failedPerAccount: Limit(configuration.failedLoginLimitPerAccount),
+                perAccount: Limit(configuration.loginLimitPerAccount))
+        }
+    }
+
+    /// Failed log-ins from one client address.
     public var failedLogins: Limit
+    public var logins: LoginLimits
     public var registrations: Limit
     public var orders: Limit
     public var maxRequestsInFlight: Int
@@ -99,11 +128,13 @@ public struct GovernanceRules: Codable, Sendable, Hashable {
     public var gateway: GatewayCalls
 
     public init(
-        failedLogins: Limit, registrations: Limit, orders: Limit, maxRequestsInFlight: Int, ingressLimits: Bool,
+        failedLogins: Limit, logins: LoginLimits = LoginLimits(MallConfiguration()), registrations: Limit, orders: Limit,
+        maxRequestsInFlight: Int, ingressLimits: Bool,
         newOrdersPaused: Bool = false, searchDegraded: Bool = false, promotionsOff: Bool = false, couponsDeferred: Bool = false,
         gateway: GatewayCalls = GatewayCalls(timeout: .seconds(2))
     ) {
         self.failedLogins = failedLogins
+        self.logins = logins
         self.registrations = registrations
         self.orders = orders
         self.maxRequestsInFlight = maxRequestsInFlight
@@ -116,14 +147,17 @@ public struct GovernanceRules: Codable, Sendable, Hashable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case failedLogins, registrations, orders, maxRequestsInFlight, ingressLimits, newOrdersPaused, searchDegraded, promotionsOff, couponsDeferred, gateway
+        case failedLogins, logins, registrations, orders, maxRequestsInFlight, ingressLimits, newOrdersPaused, searchDegraded, promotionsOff
+        case couponsDeferred, gateway
     }
 
-    /// Rules stored before a switch existed read it as off.
+    /// Rules stored before a switch existed read it as off; before the log-in limits
+    /// existed, as the defaults.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.init(
             failedLogins: try container.decode(Limit.self, forKey: .failedLogins),
+            logins: try container.decodeIfPresent(LoginLimits.self, forKey: .logins) ?? LoginLimits(MallConfiguration()),
             registrations: try container.decode(Limit.self, forKey: .registrations),
             orders: try container.decode(Limit.self, forKey: .orders),
             maxRequestsInFlight: try container.decode(Int.self, forKey: .maxRequestsInFlight),
@@ -138,7 +172,8 @@ public struct GovernanceRules: Codable, Sendable, Hashable {
     /// The rules a configuration starts with.
     public init(_ configuration: MallConfiguration) {
         self.init(
-            failedLogins: Limit(configuration.failedLoginLimit), registrations: Limit(configuration.registrationLimit),
+            failedLogins: Limit(configuration.failedLoginLimit), logins: LoginLimits(configuration),
+            registrations: Limit(configuration.registrationLimit),
             orders: Limit(configuration.orderLimit), maxRequestsInFlight: configuration.maxRequestsInFlight,
             ingressLimits: configuration.ingressLimits, gateway: GatewayCalls(timeout: configuration.gatewayTimeout))
     }
@@ -149,7 +184,11 @@ public struct GovernanceRules: Codable, Sendable, Hashable {
     /// - Throws: ``InvalidInput`` naming the rule's field and what it allows.
     public func validate() throws {
         let perMinute = Limit.perMinuteRange, burst = Limit.burstRange, inFlight = Self.maxRequestsInFlightRange
-        for (name, limit) in [("failedLogins", failedLogins), ("registrations", registrations), ("orders", orders)] {
+        let named = [
+            ("failedLogins", failedLogins), ("logins.perAddress", logins.perAddress), ("logins.failedPerAccount", logins.failedPerAccount),
+            ("logins.perAccount", logins.perAccount), ("registrations", registrations), ("orders", orders),
+        ]
+        for (name, limit) in named {
             guard perMinute.contains(limit.perMinute) else {
                 throw InvalidInput(field: "rules.\(name).perMinute", "a number \(perMinute.lowerBound) ... \(Int(perMinute.upperBound))")
             }
@@ -282,6 +321,10 @@ extension GovernanceRules {
         func number(_ value: Double) -> String { value == value.rounded() ? String(Int64(value)) : String(value) }
         return [
             ("failed-logins.per-minute", number(failedLogins.perMinute)), ("failed-logins.burst", String(failedLogins.burst)),
+            ("logins.per-address.per-minute", number(logins.perAddress.perMinute)), ("logins.per-address.burst", String(logins.perAddress.burst)),
+            ("logins.failed-per-account.per-minute", number(logins.failedPerAccount.perMinute)),
+            ("logins.failed-per-account.burst", String(logins.failedPerAccount.burst)),
+            ("logins.per-account.per-minute", number(logins.perAccount.perMinute)), ("logins.per-account.burst", String(logins.perAccount.burst)),
             ("registrations.per-minute", number(registrations.perMinute)), ("registrations.burst", String(registrations.burst)),
             ("orders.per-minute", number(orders.perMinute)), ("orders.burst", String(orders.burst)),
             ("max-requests-in-flight", String(maxRequestsInFlight)), ("ingress-limits", ingressLimits ? "on" : "off"),
@@ -313,6 +356,12 @@ extension GovernanceRules {
         switch name {
         case "failed-logins.per-minute": rules.failedLogins.perMinute = try number()
         case "failed-logins.burst": rules.failedLogins.burst = try integer()
+        case "logins.per-address.per-minute": rules.logins.perAddress.perMinute = try number()
+        case "logins.per-address.burst": rules.logins.perAddress.burst = try integer()
+        case "logins.failed-per-account.per-minute": rules.logins.failedPerAccount.perMinute = try number()
+        case "logins.failed-per-account.burst": rules.logins.failedPerAccount.burst = try integer()
+        case "logins.per-account.per-minute": rules.logins.perAccount.perMinute = try number()
+        case "logins.per-account.burst": rules.logins.perAccount.burst = try integer()
         case "registrations.per-minute": rules.registrations.perMinute = try number()
         case "registrations.burst": rules.registrations.burst = try integer()
         case "orders.per-minute": rules.orders.perMinute = try number()

@@ -42,27 +42,48 @@ extension Mall {
     }
 
     /// Starts paying an order that awaits payment; a repeat returns the payment already
-    /// started (see ``PaymentService/request(orderID:memberID:amount:)``).
-    public func startPayment(orderID: String, memberID: String) async throws -> (payment: Payment, created: Bool) {
+    /// started (see ``PaymentService/request(orderID:memberID:amount:)``), so the gateway is
+    /// asked again with the same payment id and never charges twice.
+    ///
+    /// - Returns: the payment, whether this call created it, and, when the gateway did not
+    ///   answer, why its outcome is in doubt (the money may have been taken; the payment
+    ///   stays pending until the gateway's callback settles it).
+    /// - Throws: ``GatewayUnavailable`` when the gateway cannot have acted (nothing charged).
+    public func startPayment(orderID: String, memberID: String) async throws -> StartedPayment {
         let order = try await ordering.order(id: orderID, memberID: memberID)
         guard order.status == .awaitingPayment else {
             throw OrderProblem.wrongStatus(orderID, status: order.status, expected: .awaitingPayment)
         }
         let started = try await payments.request(orderID: orderID, memberID: memberID, amount: order.total)
-        guard started.payment.status == .pending else { return started }
+        let result = StartedPayment(payment: started.payment, created: started.created)
+        guard started.payment.status == .pending else { return result }
         // Asked again for a payment already started too: the gateway knows it by its id, and
         // a first call that timed out or failed may not have reached it.
         do {
             try await gateway.createIntent(paymentID: started.payment.id, amount: started.payment.amount)
         } catch let unavailable as GatewayUnavailable {
             throw unavailable
+        } catch let doubt as GatewayInDoubt {
+            return StartedPayment(payment: started.payment, created: started.created, inDoubt: doubt)
         } catch is CancellationError {
             throw CancellationError()
+        } catch let refused as any PermanentFailure {
+            throw GatewayUnavailable(reason: "\(refused)")  // the gateway refused the call: it took nothing
         } catch {
-            throw GatewayUnavailable(reason: "\(error)")
+            return StartedPayment(payment: started.payment, created: started.created, inDoubt: GatewayInDoubt(reason: "\(error)"))
         }
-        return started
+        return result
     }
+}
+
+/// A payment started (or found started) for an order.
+public struct StartedPayment: Sendable {
+    public var payment: Payment
+    /// Whether this call created it (a repeat returns the one already started).
+    public var created: Bool
+    /// Set when the gateway did not answer: whether it took the money is unknown until its
+    /// callback arrives. The payment stays pending; the order shows the outcome.
+    public var inDoubt: GatewayInDoubt?
 }
 
 public struct ProductView: Codable, Hashable, Sendable {

@@ -24,11 +24,11 @@ struct ConsoleRoutes {
 
     func routes() -> RouteCollection<MallRequestContext> {
         let routes = RouteCollection(context: MallRequestContext.self)
-        routes.get("/console/login") { _, _ in Self.page("Sign in", signedIn: false, Self.loginForm(failed: false)) }
+        routes.get("/console/login") { _, _ in page("Sign in", signedIn: false, Self.loginForm(failed: false)) }
         routes.post("/console/login") { request, context in
             let form = try await context.decodeForm(LoginForm.self, from: request)
             guard form.token.count <= 512, let session = try await mall.openConsoleSession(adminToken: form.token) else {
-                return Self.page("Sign in", signedIn: false, Self.loginForm(failed: true), status: .unauthorized)
+                return page("Sign in", signedIn: false, Self.loginForm(failed: true), status: .unauthorized)
             }
             let maxAge = Int(Mall.consoleSessionLifetime.components.seconds)
             return Self.redirect("/console", headers: [.setCookie: "\(Self.cookie)=\(session); Path=/console; HttpOnly; SameSite=Strict; Max-Age=\(maxAge)"])
@@ -75,7 +75,7 @@ struct ConsoleRoutes {
             <tbody>\(perMinute.map { minute -> HTML in "<tr><td>\(minute.start.formatted(.iso8601.time(includingFractionalSeconds: false)))</td><td>\(minute.count)</td></tr>" })</tbody></table>
             """
         let lagging = statuses.filter { $0.lag > 0 || $0.retrying > 0 || $0.dead > 0 }
-        return Self.page("Overview", """
+        return page("Overview", """
             <section aria-labelledby="health"><h2 id="health">At a glance</h2>
             <dl>
             <dt>Dead letters</dt><dd><a href="/console/dead-letters">\(dead)</a></dd>
@@ -91,7 +91,7 @@ struct ConsoleRoutes {
     }
 
     private func subscriptionsPage() async throws -> Response {
-        Self.page("Subscriptions and projections", Self.statusTable(try await mall.engine.subscriptionStatuses()))
+        page("Subscriptions and projections", Self.statusTable(try await mall.engine.subscriptionStatuses()))
     }
 
     private func deadLettersPage(_ context: MallRequestContext, notice: String?) async throws -> Response {
@@ -115,7 +115,7 @@ struct ConsoleRoutes {
             <tbody>\(rows)</tbody></table>
             """
         let message: HTML = notice.map { "<p role=\"status\">\($0.replacingOccurrences(of: "+", with: " ")).</p>" } ?? ""
-        return Self.page("Dead letters", "\(message)\(body)")
+        return page("Dead letters", "\(message)\(body)")
     }
 
     private func orderPage(_ id: String?) async throws -> Response {
@@ -124,9 +124,9 @@ struct ConsoleRoutes {
             <label for="order-id">Order id</label> <input id="order-id" name="id" value="\(id ?? "")" required maxlength="100" pattern="[A-Za-z0-9_-]+">
             <button>Show its timeline</button></form>
             """
-        guard let id, !id.isEmpty else { return Self.page("Order timeline", search) }
+        guard let id, !id.isEmpty else { return page("Order timeline", search) }
         guard id.count <= 100, let timeline = try await mall.timeline(orderID: id) else {
-            return Self.page("Order timeline", "\(search)<p role=\"status\">The log holds no event of order <code>\(id)</code>.</p>", status: .notFound)
+            return page("Order timeline", "\(search)<p role=\"status\">The log holds no event of order <code>\(id)</code>.</p>", status: .notFound)
         }
         let rows = timeline.entries.map { entry -> HTML in
             let event = entry.event
@@ -139,7 +139,7 @@ struct ConsoleRoutes {
                 <td>\(by)</td><td>\(handled)</td><td>\(problems)</td></tr>
                 """
         }
-        return Self.page("Order \(id)", """
+        return page("Order \(id)", """
             \(search)
             <table><caption>Order \(id): \(timeline.entries.count) events in causation order (\(timeline.scanned) read from the log)</caption>
             <thead><tr><th scope="col">Position</th><th scope="col">Recorded</th><th scope="col">Event</th><th scope="col">Stream</th>
@@ -157,7 +157,7 @@ struct ConsoleRoutes {
                 <td>\(job.nextFire.map { $0.formatted(.iso8601) } ?? "—")</td><td>\(last)</td><td>\(owners)</td></tr>
                 """
         }
-        return Self.page("Jobs", """
+        return page("Jobs", """
             <table><caption>Scheduled jobs (steer them with <code>mall jobs</code> or <code>/admin/jobs</code>)</caption>
             <thead><tr><th scope="col">Job</th><th scope="col">Schedule</th><th scope="col">State</th><th scope="col">Next fire</th>
             <th scope="col">Last run</th><th scope="col">Items and owners</th></tr></thead><tbody>\(rows)</tbody></table>
@@ -171,9 +171,11 @@ struct ConsoleRoutes {
             ("Coupons deferred", rules.couponsDeferred),
         ]
         let limits: [(String, GovernanceRules.Limit)] = [
-            ("Failed log-ins per address", rules.failedLogins), ("Registrations per address", rules.registrations), ("Orders per member", rules.orders),
+            ("Failed log-ins per address", rules.failedLogins), ("Log-ins per address", rules.logins.perAddress),
+            ("Failed log-ins per account (new addresses)", rules.logins.failedPerAccount), ("Successful log-ins per account", rules.logins.perAccount),
+            ("Registrations per address", rules.registrations), ("Orders per member", rules.orders),
         ]
-        return Self.page("Governance rules", """
+        return page("Governance rules", """
             <p>Version \(version). Change them with <code>mall rules</code> or <code>PUT /admin/rules</code>; every node follows within a second.</p>
             <table><caption>Switches</caption><thead><tr><th scope="col">Switch</th><th scope="col">State</th></tr></thead>
             <tbody>\(switches.map { name, on -> HTML in "<tr><th scope=\"row\">\(name)</th><td>\(on ? "on" : "off")</td></tr>" })</tbody></table>
@@ -225,7 +227,16 @@ struct ConsoleRoutes {
         main{padding:1em 1.5em}table{border-collapse:collapse;margin:1em 0;width:100%}caption{text-align:left;font-weight:600;padding:.3em 0}
         th,td{border-bottom:1px solid #ccc;padding:.3em .5em;text-align:left;vertical-align:top}code{font-size:.9em;word-break:break-word}
         a:focus,button:focus,input:focus{outline:3px solid #f2a900}dt{font-weight:600}dd{margin:0 0 .5em 0}
+        .banner{background:#fde2e1;border:2px solid #b3261e;color:#5c0b07;padding:.5em 1em;font-weight:600}
         """
+
+    /// A page of the console, with a banner over every signed-in page while the payment
+    /// gateway is the fake one (payments are not real).
+    func page(_ title: String, signedIn: Bool = true, _ body: HTML, status: HTTPResponse.Status = .ok) -> Response {
+        let banner: HTML = signedIn && mall.configuration.gatewayURL == nil
+            ? "<p role=\"alert\" class=\"banner\">\(MallConfiguration.fakeGatewayWarning)</p>" : ""
+        return Self.page(title, signedIn: signedIn, "\(banner)\(body)", status: status)
+    }
 
     static func page(_ title: String, signedIn: Bool = true, _ body: HTML, status: HTTPResponse.Status = .ok) -> Response {
         let navigation: HTML = signedIn ? """

@@ -26,19 +26,24 @@ struct HTML: ExpressibleByStringInterpolation, Sendable {
     }
 
     /// `text` with `& < > " '` as character references.
+    ///
+    /// Walks the UTF-8 bytes, as the browser's tokenizer sees them, not Swift `Character`s:
+    /// a `"` followed by a combining mark (U+0301) is one `Character`, unequal to `"`, yet
+    /// the browser still reads a `"` that ends the attribute. Every byte of these five is
+    /// ASCII and never part of another character's UTF-8, so byte by byte is exact.
     static func escape(_ text: String) -> String {
-        var escaped = ""
+        var escaped: [UInt8] = []
         escaped.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": escaped += "&amp;"
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "\"": escaped += "&quot;"
-            case "'": escaped += "&#39;"
-            default: escaped.append(character)
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "&"): escaped += "&amp;".utf8
+            case UInt8(ascii: "<"): escaped += "&lt;".utf8
+            case UInt8(ascii: ">"): escaped += "&gt;".utf8
+            case UInt8(ascii: "\""): escaped += "&quot;".utf8
+            case UInt8(ascii: "'"): escaped += "&#39;".utf8
+            default: escaped.append(byte)
             }
         }
-        return escaped
+        return String(decoding: escaped, as: UTF8.self)
     }
 }

@@ -10,33 +10,58 @@ import NIOCore
 import Resilience
 import Synchronization
 
-/// The limits every request meets on the way in, one set per server: failed log-ins and
-/// registrations per client address, orders per member, and requests in flight. They start
-/// from the configuration and follow the governance rules (`/admin/rules`) as they change:
-/// ``Follower/rules(_:limits:clock:logger:)`` applies a new version within a second on every node.
+/// The limits every request meets on the way in, one set per server: log-ins per client
+/// address and per account (``LoginGate``), registrations per address, orders per member,
+/// and requests in flight. They start from the configuration and follow the governance
+/// rules (`/admin/rules`) as they change: ``Follower/rules(_:limits:engine:interval:logger:)``
+/// applies a new version within a second on every node.
 final class IngressLimits: Sendable {
-    /// Why a request was refused on the way in.
+    /// Why a request was refused on the way in (and which rate limit refused it).
     enum Refusal: String, Sendable, CaseIterable {
+        /// Failed log-ins from one client address.
         case failedLogins = "failed_logins"
+        /// Log-ins from one client address, whatever their outcome.
+        case logins
+        /// Failed log-ins to one account, from addresses it has not logged in from.
+        case failedLoginsPerAccount = "failed_logins_per_account"
+        /// Successful log-ins to one account.
+        case loginsPerAccount = "logins_per_account"
         case registrations
         case orders
+        /// Payment gateway callbacks refused (bad signature, stale, wrong amount) from one
+        /// client address: a fixed limit (``IngressLimits/refusedCallbackPolicy``), not a rule.
+        case refusedCallbacks = "refused_callbacks"
         /// Shed: the server was at its limit of requests in flight.
         case overloaded
+
+        /// The rule this limit follows; `nil` for ``overloaded`` and ``refusedCallbacks``.
+        func limit(in rules: GovernanceRules) -> GovernanceRules.Limit? {
+            switch self {
+            case .failedLogins: rules.failedLogins
+            case .logins: rules.logins.perAddress
+            case .failedLoginsPerAccount: rules.logins.failedPerAccount
+            case .loginsPerAccount: rules.logins.perAccount
+            case .registrations: rules.registrations
+            case .orders: rules.orders
+            case .refusedCallbacks, .overloaded: nil
+            }
+        }
     }
 
     private struct Current {
         var version: Int64
         var rules: GovernanceRules
-        var failedLogins: RateLimiter
-        var registrations: RateLimiter
-        var orders: RateLimiter
+        var limiters: [Refusal: RateLimiter]
     }
 
     private let clock: any HeraldClock
     private let current: Mutex<Current>
     private let inFlight = Atomic<Int>(0)
+    private let callbacksInFlight = Atomic<Int>(0)
     /// The application's view of the rules, kept in step (``apply(_:version:)``).
     private let rulesInForce: RulesInForce?
+    /// Addresses each account logged in from (``LoginGate``).
+    let knownAddresses: KnownAddresses
     /// Told of each refusal (the server's metrics count them).
     let refused: @Sendable (Refusal) -> Void
 
@@ -47,20 +72,43 @@ final class IngressLimits: Sendable {
         self.clock = clock
         self.rulesInForce = rulesInForce
         self.refused = refused
+        knownAddresses = KnownAddresses(clock: clock)
+        refusedCallbacks = try RateLimiter(policy: Self.refusedCallbackPolicy, clock: clock)
         let rules = GovernanceRules(configuration)
-        current = Mutex(Current(
-            version: 0, rules: rules, failedLogins: try RateLimiter(policy: rules.failedLogins.policy, clock: clock),
-            registrations: try RateLimiter(policy: rules.registrations.policy, clock: clock),
-            orders: try RateLimiter(policy: rules.orders.policy, clock: clock)))
+        current = Mutex(Current(version: 0, rules: rules, limiters: try Self.limiters(rules, keeping: nil, clock: clock)))
+    }
+
+    /// A limiter per limit of `rules`: `old`'s where its rule is unchanged (its buckets kept,
+    /// so a change of another rule gives no address a fresh burst), a fresh one otherwise.
+    private static func limiters(_ rules: GovernanceRules, keeping old: Current?, clock: any HeraldClock) throws -> [Refusal: RateLimiter] {
+        var limiters: [Refusal: RateLimiter] = [:]
+        for refusal in Refusal.allCases {
+            guard let limit = refusal.limit(in: rules) else { continue }
+            if let old, refusal.limit(in: old.rules) == limit, let kept = old.limiters[refusal] {
+                limiters[refusal] = kept
+            } else {
+                limiters[refusal] = try RateLimiter(policy: limit.policy, clock: clock)
+            }
+        }
+        return limiters
     }
 
     var version: Int64 { current.withLock { $0.version } }
     /// The rules in force on this node (the switches among them).
     var rules: GovernanceRules { current.withLock { $0.rules } }
     var enabled: Bool { current.withLock { $0.rules.ingressLimits } }
-    var failedLogins: RateLimiter { current.withLock { $0.failedLogins } }
-    var registrations: RateLimiter { current.withLock { $0.registrations } }
-    var orders: RateLimiter { current.withLock { $0.orders } }
+
+    /// The limiter in force for `refusal` (every limit but ``Refusal/overloaded`` has one).
+    func limiter(_ refusal: Refusal) -> RateLimiter {
+        if refusal == .refusedCallbacks { return refusedCallbacks }
+        guard let limiter = current.withLock({ $0.limiters[refusal] }) else { preconditionFailure("no rate limit for \(refusal)") }
+        return limiter
+    }
+
+    /// Refused callbacks one address may send: a gateway's are signed and go through; a
+    /// sender of forgeries is soon answered 429 without a signature being checked.
+    static let refusedCallbackPolicy = RateLimitPolicy(rate: 1, burst: 100)
+    private let refusedCallbacks: RateLimiter
 
     /// Puts `rules` in force if `version` is newer than the version in force. Versions only
     /// move forward: the follower's read from just before a change made through this node
@@ -71,26 +119,47 @@ final class IngressLimits: Sendable {
         try current.withLock { current in
             guard version > current.version else { return }
             defer { rulesInForce?.apply(rules, version: version) }
-            func limiter(_ old: GovernanceRules.Limit, _ new: GovernanceRules.Limit, kept: RateLimiter) throws -> RateLimiter {
-                old == new ? kept : try RateLimiter(policy: new.policy, clock: clock)
-            }
-            current = Current(
-                version: version, rules: rules,
-                failedLogins: try limiter(current.rules.failedLogins, rules.failedLogins, kept: current.failedLogins),
-                registrations: try limiter(current.rules.registrations, rules.registrations, kept: current.registrations),
-                orders: try limiter(current.rules.orders, rules.orders, kept: current.orders))
+            current = Current(version: version, rules: rules, limiters: try Self.limiters(rules, keeping: current, clock: clock))
         }
     }
 
-    /// Takes a place for a request; `false` when all are taken (the request is shed).
-    func enter() -> Bool {
-        let limit = current.withLock { $0.rules.maxRequestsInFlight }
-        if inFlight.wrappingAdd(1, ordering: .relaxed).newValue <= limit { return true }
-        inFlight.wrappingSubtract(1, ordering: .relaxed)
+    /// Which places in flight a request takes.
+    enum Pool: Sendable {
+        /// Every request but the gateway's callbacks: ``GovernanceRules/maxRequestsInFlight``.
+        case shared
+        /// The payment gateway's callbacks: ``IngressLimits/callbackPlaces``.
+        case callbacks
+    }
+
+    /// Places for the payment gateway's callbacks, apart from everyone else's.
+    static let callbackPlaces = 256
+
+    /// Takes a place of `pool` for a request; `false` when all are taken (the request is shed).
+    func enter(_ pool: Pool = .shared) -> Bool {
+        switch pool {
+        case .shared: Self.take(inFlight, limit: current.withLock { $0.rules.maxRequestsInFlight })
+        case .callbacks: Self.take(callbacksInFlight, limit: Self.callbackPlaces)
+        }
+    }
+
+    private static func take(_ counter: borrowing Atomic<Int>, limit: Int) -> Bool {
+        if counter.wrappingAdd(1, ordering: .relaxed).newValue <= limit { return true }
+        counter.wrappingSubtract(1, ordering: .relaxed)
         return false
     }
 
-    func leave() { inFlight.wrappingSubtract(1, ordering: .relaxed) }
+    func leave(_ pool: Pool = .shared) {
+        switch pool {
+        case .shared: inFlight.wrappingSubtract(1, ordering: .relaxed)
+        case .callbacks: callbacksInFlight.wrappingSubtract(1, ordering: .relaxed)
+        }
+    }
+
+    /// Takes a token of `key` from `refusal`'s limiter, or throws ``TooManyRequests`` (and
+    /// counts the refusal).
+    func acquire(_ refusal: Refusal, _ key: String, _ what: String) throws {
+        try require(limiter(refusal).acquire(key), refusal, what)
+    }
 
     /// Throws ``TooManyRequests`` when `decision` is a refusal, and counts it as `refusal`.
     func require(_ decision: RateLimiter.Decision, _ refusal: Refusal, _ what: String) throws {
@@ -103,30 +172,42 @@ final class IngressLimits: Sendable {
 /// Sheds requests beyond ``MallConfiguration/maxRequestsInFlight`` at once with 503 and
 /// `Retry-After`: under overload, some callers get a quick refusal instead of everyone
 /// getting an ever slower answer. Health checks are never shed.
+///
+/// A request counts once its body has arrived, not from its head: a client trickling a body
+/// holds a connection and a task (the body timeout and the connection cap bound those), but
+/// never a place of the shared limit, so a few dozen slow clients a second cannot take all
+/// of them. The gateway's callbacks have places of their own (``IngressLimits/callbackPlaces``):
+/// shoppers cannot crowd out the callbacks that settle their payments, nor callbacks the shoppers.
 struct LoadSheddingMiddleware: RouterMiddleware {
     typealias Context = MallRequestContext
     let limits: IngressLimits
+    /// The largest body read before the request takes its place (larger: 413, as later).
+    let bodyLimit: Int
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard !request.uri.path.hasPrefix("/health/"), limits.enabled else { return try await next(request, context) }
-        guard limits.enter() else {
+        var request = request
+        if request.method == .post || request.method == .put || request.method == .patch {
+            _ = try await request.collectBody(upTo: bodyLimit)
+        }
+        let pool: IngressLimits.Pool = request.uri.path == PaymentRoutes.callbackPath ? .callbacks : .shared
+        guard limits.enter(pool) else {
             limits.refused(.overloaded)
             return Problem(.serviceUnavailable, slug: "overloaded", detail: "the server is at its limit of requests in flight; retry shortly")
                 .response(headers: [.retryAfter: "1"])
         }
-        defer { limits.leave() }
+        defer { limits.leave(pool) }
         return try await next(request, context)
     }
 }
 
-/// One token of `limiter` per request, by the key `key` gives the request (its client
-/// address, its member): registrations per address, orders per member.
+/// One token of `refusal`'s limiter per request, by the key `key` gives the request (its
+/// client address, its member): registrations per address, orders per member.
 struct RateLimitMiddleware: RouterMiddleware {
     typealias Context = MallRequestContext
     let limits: IngressLimits
-    /// The limiter in force now (rules change while the server runs).
-    let limiter: @Sendable (IngressLimits) -> RateLimiter
-    /// What a refusal counts as.
+    /// Which limit (the limiter in force is looked up per request: rules change while the
+    /// server runs), and what a refusal counts as.
     let refusal: IngressLimits.Refusal
     /// What is limited, for the problem's detail: "orders from this member".
     let what: String
@@ -134,8 +215,32 @@ struct RateLimitMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard limits.enabled else { return try await next(request, context) }
-        try limits.require(limiter(limits).acquire(try key(context)), refusal, what)
+        try limits.acquire(refusal, try key(context), what)
         return try await next(request, context)
+    }
+}
+
+/// The payment gateway's callbacks per client address: a token is taken before the
+/// signature is checked and given back when the callback was taken, so only refused ones
+/// (forged, stale, of another amount) count, however many arrive at once.
+struct RefusedCallbackLimitMiddleware: RouterMiddleware {
+    typealias Context = MallRequestContext
+    let limits: IngressLimits
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard limits.enabled else { return try await next(request, context) }
+        let key = context.clientKey
+        try limits.acquire(.refusedCallbacks, key, "refused payment gateway callbacks from this address")
+        do {
+            let response = try await next(request, context)
+            limits.limiter(.refusedCallbacks).giveBack(key)
+            return response
+        } catch let problem as any MallProblem where problem.kind == .unauthenticated {
+            throw problem
+        } catch {
+            limits.limiter(.refusedCallbacks).giveBack(key)
+            throw error
+        }
     }
 }
 
@@ -175,25 +280,6 @@ extension HTTPField.Name {
 struct NewOrdersPaused: MallProblem {
     var kind: ProblemKind { .overloaded }
     var description: String { "new orders are paused for now; orders already placed go on. Retry later" }
-}
-
-/// Failed log-ins per client address: an address out of tokens is refused before its
-/// password is hashed; a log-in that fails (401) takes a token, one that succeeds none.
-struct FailedLoginLimitMiddleware: RouterMiddleware {
-    typealias Context = MallRequestContext
-    let limits: IngressLimits
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard limits.enabled else { return try await next(request, context) }
-        let address = context.clientAddress
-        try limits.require(limits.failedLogins.check(address), .failedLogins, "failed log-ins from this address")
-        do {
-            return try await next(request, context)
-        } catch let problem as any MallProblem where problem.kind == .unauthenticated {
-            _ = limits.failedLogins.acquire(address)
-            throw problem
-        }
-    }
 }
 
 /// Runs `step` every `interval` until the service group shuts down: what each node does to

@@ -16,7 +16,7 @@ struct CatalogRoutes {
     func routes() -> RouteCollection<MallRequestContext> {
         let routes = RouteCollection(context: MallRequestContext.self)
         routes.get("/products") { request, _ in
-            let page = try request.page()
+            let page = try request.page(maximum: CatalogService.maximumPage, deeper: "follow `next` with after=")
             let category = request.uri.queryParameters.get("category").flatMap { $0.isEmpty ? nil : $0 }
             let sort = try request.uri.queryParameters.get("sort").map { value in
                 guard let sort = ProductSearch.Sort(rawValue: value) else {
@@ -24,7 +24,18 @@ struct CatalogRoutes {
                 }
                 return sort
             } ?? .title
-            var search = ProductSearch(category: category, text: request.uri.queryParameters.get("q"), sort: sort, page: page)
+            let after = try request.uri.queryParameters.get("after").map { token in
+                // 422, not 400: any text is a well-formed token; this one is not a page of this listing.
+                guard request.uri.queryParameters.get("page") == nil else { throw RuleViolation(field: "page", "give page or after, not both") }
+                guard let cursor = ListingCursor(token: token, sort: sort) else {
+                    throw RuleViolation(field: "after", "not the next of a page of this listing (in this sort order)")
+                }
+                return cursor
+            }
+            let text = request.uri.queryParameters.get("q")
+            if let text, text.unicodeScalars.count > 200 { throw InvalidInput(field: "q", "at most 200 characters") }
+            // The words, not what was typed: "Tea  POT" and "tea pot" are one page, kept once.
+            var search = ProductSearch(category: category, text: ProductSearch.normalised(text: text), sort: sort, page: page, after: after)
             // The search-degraded switch: the plain listing instead of the text search, marked.
             let degraded = search.text != nil && limits.rules.searchDegraded
             if degraded { search.text = nil }
@@ -47,8 +58,10 @@ struct CatalogRoutes {
     /// One page of `search`, as the response body.
     private func render(_ search: ProductSearch) async throws -> ByteBuffer {
         let (items, total) = try await mall.catalog.products(search)
+        // A full page may have a next one; its cursor is the last product's place.
+        let next = items.count == CatalogService.pageSize ? items.last.map { ListingCursor(after: $0, sort: search.sort).token } : nil
         return ByteBuffer(bytes: try JSON.encoder.encode(
-            ProductPage(items: items.map(ProductBody.init), page: search.page, pageSize: CatalogService.pageSize, total: total)))
+            ProductPage(items: items.map(ProductBody.init), page: search.page, pageSize: CatalogService.pageSize, total: total, next: next)))
     }
 
     private static func listing(_ body: ByteBuffer, degraded: Bool) -> Response {

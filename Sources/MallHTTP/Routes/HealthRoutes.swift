@@ -2,6 +2,12 @@ import Hummingbird
 import MallApp
 import NIOCore
 
+/// `GET /health/ready`'s body: `warnings` name what an operator must know (the fake gateway).
+struct Readiness: Encodable {
+    var status: String
+    var warnings: [String]?
+}
+
 /// Liveness, readiness (the store answers) and the API's own description.
 struct HealthRoutes {
     let mall: Mall
@@ -11,7 +17,9 @@ struct HealthRoutes {
         routes.get("/health/live") { _, _ in try JSON.response(["status": "live"]) }
         routes.get("/health/ready") { _, _ in
             try await mall.checkReady()  // an unreachable store becomes 503 within 2 s
-            return try JSON.response(["status": "ready"])
+            // Ready, but say so where an operator's probe looks: payments are not real.
+            let warnings = mall.configuration.gatewayURL == nil ? [MallConfiguration.fakeGatewayWarning] : nil
+            return try JSON.response(Readiness(status: "ready", warnings: warnings))
         }
         routes.get("/openapi.yaml") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))

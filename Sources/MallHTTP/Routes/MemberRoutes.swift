@@ -1,5 +1,6 @@
 import Hummingbird
 import MallApp
+import MallMembers
 
 /// Members: registration and log-in for anyone; levels for the admin.
 struct MemberRoutes {
@@ -8,17 +9,31 @@ struct MemberRoutes {
 
     func routes() -> RouteCollection<MallRequestContext> {
         let routes = RouteCollection(context: MallRequestContext.self)
-        let registrations = RateLimitMiddleware(limits: limits, limiter: { $0.registrations }, refusal: .registrations, what: "registrations from this address") { $0.clientAddress }
+        let registrations = RateLimitMiddleware(limits: limits, refusal: .registrations, what: "registrations from this address") { $0.clientKey }
         routes.group().add(middleware: registrations).post("/members") { request, context in
             let body = try await context.decode(RegisterRequest.self, from: request)
             let id = try await mall.members.register(email: body.email, password: body.password, name: body.name)
             return try JSON.response(RegisterResponse(id: id), status: .created)
         }
-        routes.group().add(middleware: FailedLoginLimitMiddleware(limits: limits)).post("/sessions") { request, context in
+        let gate = LoginGate(limits: limits), maxSessions = mall.configuration.maxSessionsPerMember
+        routes.post("/sessions") { request, context in
             let body = try await context.decode(SessionRequest.self, from: request)
-            let token = try await mall.members.logIn(email: body.email, password: body.password)
+            let account = String(body.email.trimmingCharacters(in: .whitespaces).lowercased().prefix(254))
+            let token = try await gate.logIn(account: account, address: context.clientKey) {
+                try await mall.members.logIn(email: body.email, password: body.password, maxSessions: maxSessions)
+            }
             let memberID = try await mall.members.memberID(forToken: token)
             return try JSON.response(SessionResponse(token: token, memberId: memberID), status: .created)
+        }
+        // Log out: this token, or every session of its member.
+        routes.delete("/sessions/current") { request, _ in
+            guard let token = BearerToken(request) else { throw MemberProblem.sessionInvalid }
+            try await mall.members.logOut(token: token.value)
+            return Response(status: .noContent)
+        }
+        routes.group().add(middleware: MemberAuthentication(members: mall.members)).delete("/sessions") { _, context in
+            let ended = try await mall.members.logOutEverywhere(memberID: try context.memberID())
+            return try JSON.response(SessionsEnded(ended: ended))
         }
         return routes
     }

@@ -12,7 +12,7 @@ struct OrderRoutes {
         let routes = RouteCollection(context: MallRequestContext.self)
         routes.add(middleware: MemberAuthentication(members: mall.members))
         // Behind MemberAuthentication: the member is known.
-        let orders = RateLimitMiddleware(limits: limits, limiter: { $0.orders }, refusal: .orders, what: "orders from this member") { try $0.memberID() }
+        let orders = RateLimitMiddleware(limits: limits, refusal: .orders, what: "orders from this member") { try $0.memberID() }
         routes.group().add(middleware: NewOrdersSwitchMiddleware(limits: limits)).add(middleware: orders)
             .add(middleware: PromotionsOffMarker(rules: mall.rulesInForce)).post("/orders") { request, context in
             let body = try await context.decode(PlaceOrderRequest.self, from: request)

@@ -5,19 +5,38 @@ import MallApp
 /// its authentication).
 struct PaymentRoutes {
     let mall: Mall
+    let limits: IngressLimits
+
+    /// Where the gateway posts its callbacks (with places in flight of their own).
+    static let callbackPath = "/payment-gateway/callbacks"
 
     func routes() -> RouteCollection<MallRequestContext> {
         let routes = RouteCollection(context: MallRequestContext.self)
-        routes.post("/payment-gateway/callbacks") { request, context in
+        routes.group().add(middleware: RefusedCallbackLimitMiddleware(limits: limits)).post(RouterPath(Self.callbackPath)) { request, context in
             let body = try await context.decode(GatewayCallback.self, from: request)
             let payment = try await mall.payments.callback(try body.report(), signature: body.signature)
             return try JSON.response(CallbackResult(paymentId: payment.id, orderId: payment.orderID, status: payment.status.rawValue))
         }
         routes.add(middleware: MemberAuthentication(members: mall.members))
         routes.post("/orders/{id}/payments") { _, context in
-            let (payment, created) = try await mall.startPayment(orderID: try context.parameter("id"), memberID: try context.memberID())
+            let orderID = try context.parameter("id")
+            let started = try await mall.startPayment(orderID: orderID, memberID: try context.memberID())
+            let payment = started.payment
+            if let doubt = started.inDoubt {
+                // Sent, unanswered: the money may have been taken. Never "not charged": 202,
+                // the payment pending, and where its outcome will show. A retry returns this
+                // same payment and asks the gateway again under its id (never a second charge).
+                var response = try JSON.response(
+                    PaymentStarted(paymentId: payment.id, amount: MoneyBody(payment.amount), status: "pending", detail: doubt.description),
+                    status: .accepted)
+                response.headers[.location] = "/orders/\(orderID)"
+                response.headers[.retryAfter] = String(doubt.retryAfterSeconds ?? 5)
+                return response
+            }
             // A repeat returns the payment already started (200), never a second one.
-            return try JSON.response(PaymentStarted(paymentId: payment.id, amount: MoneyBody(payment.amount)), status: created ? .created : .ok)
+            return try JSON.response(
+                PaymentStarted(paymentId: payment.id, amount: MoneyBody(payment.amount), status: payment.status.rawValue),
+                status: started.created ? .created : .ok)
         }
         return routes
     }

@@ -15,7 +15,7 @@ struct PricingRoutes {
         }
         routes.post("/coupons") { request, context in
             let body = try await context.decode(ClaimCouponRequest.self, from: request)
-            let code = try await mall.pricing.issueCoupon(campaignID: body.campaignId, to: try context.memberID())
+            let code = try await mall.pricing.claimCoupon(campaignID: body.campaignId, memberID: try context.memberID())
             return try JSON.response(CouponCodeResponse(code: code), status: .created)
         }
         return routes
@@ -25,7 +25,8 @@ struct PricingRoutes {
         let routes = RouteCollection(context: MallRequestContext.self)
         routes.post("/coupon-campaigns") { request, context in
             let body = try await context.decode(CampaignRequest.self, from: request)
-            let campaign = try await mall.pricing.createCampaign(id: body.id, name: body.name, terms: try body.terms())
+            let campaign = try await mall.pricing.createCampaign(
+                id: body.id, name: body.name, terms: try body.terms(), selfClaimable: body.selfClaimable ?? false)
             return try JSON.response(IDResponse(id: campaign.id), status: .created)
         }
         routes.post("/coupon-campaigns/{id}/coupons") { request, context in

@@ -27,6 +27,8 @@ struct ProductPage: Encodable {
     var page: Int
     var pageSize: Int
     var total: Int
+    /// The next page's cursor (`after=`), when this page is full.
+    var next: String?
 }
 
 /// A product with the caller's price and the stock available.

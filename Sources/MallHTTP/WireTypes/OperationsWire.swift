@@ -84,6 +84,8 @@ struct LimitWire: Codable {
 /// The governance rules on the wire (`/admin/rules`).
 struct RulesWire: Codable {
     var failedLogins: LimitWire
+    /// Optional in a change (as in force when left out).
+    var logins: LoginLimitsWire?
     var registrations: LimitWire
     var orders: LimitWire
     var maxRequestsInFlight: Int
@@ -98,13 +100,15 @@ struct RulesWire: Codable {
     var gateway: GatewayCallsWire?
 
     private enum CodingKeys: String, CodingKey {
-        case failedLogins, registrations, orders, maxRequestsInFlight, ingressLimits, newOrdersPaused, searchDegraded, promotionsOff, couponsDeferred, gateway
+        case failedLogins, logins, registrations, orders, maxRequestsInFlight, ingressLimits, newOrdersPaused, searchDegraded, promotionsOff
+        case couponsDeferred, gateway
     }
 
-    /// Every field required but the later switches and `gateway`, which may be left out but are never null.
+    /// Every field required but the later switches, `logins` and `gateway`, which may be left out but are never null.
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         failedLogins = try container.decode(LimitWire.self, forKey: .failedLogins)
+        logins = try container.decodeUnlessAbsent(LoginLimitsWire.self, forKey: .logins)
         registrations = try container.decode(LimitWire.self, forKey: .registrations)
         orders = try container.decode(LimitWire.self, forKey: .orders)
         maxRequestsInFlight = try container.decode(Int.self, forKey: .maxRequestsInFlight)
@@ -118,6 +122,7 @@ struct RulesWire: Codable {
 
     init(_ rules: GovernanceRules) {
         failedLogins = LimitWire(rules.failedLogins)
+        logins = LoginLimitsWire(rules.logins)
         registrations = LimitWire(rules.registrations)
         orders = LimitWire(rules.orders)
         maxRequestsInFlight = rules.maxRequestsInFlight
@@ -132,10 +137,27 @@ struct RulesWire: Codable {
     /// The rules this change sets; a part it leaves out stays as in `current`.
     func rules(over current: GovernanceRules) -> GovernanceRules {
         GovernanceRules(
-            failedLogins: failedLogins.limit, registrations: registrations.limit, orders: orders.limit,
+            failedLogins: failedLogins.limit, logins: logins?.limits ?? current.logins, registrations: registrations.limit, orders: orders.limit,
             maxRequestsInFlight: maxRequestsInFlight, ingressLimits: ingressLimits, newOrdersPaused: newOrdersPaused,
             searchDegraded: searchDegraded, promotionsOff: promotionsOff ?? false,
             couponsDeferred: couponsDeferred ?? false, gateway: gateway?.calls ?? current.gateway)
+    }
+}
+
+/// The limits on log-ins beyond the failed ones per address, on the wire.
+struct LoginLimitsWire: Codable {
+    var perAddress: LimitWire
+    var failedPerAccount: LimitWire
+    var perAccount: LimitWire
+
+    init(_ limits: GovernanceRules.LoginLimits) {
+        perAddress = LimitWire(limits.perAddress)
+        failedPerAccount = LimitWire(limits.failedPerAccount)
+        perAccount = LimitWire(limits.perAccount)
+    }
+
+    var limits: GovernanceRules.LoginLimits {
+        GovernanceRules.LoginLimits(perAddress: perAddress.limit, failedPerAccount: failedPerAccount.limit, perAccount: perAccount.limit)
     }
 }
 

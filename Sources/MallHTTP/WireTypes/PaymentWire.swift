@@ -2,7 +2,14 @@ import Foundation
 import MallKernel
 import MallPayment
 
-struct PaymentStarted: Encodable { var paymentId: String; var amount: MoneyBody }
+/// The answer to starting a payment. `status` is the payment's (`pending` until the
+/// gateway's callback); `detail` says why a 202's outcome is not known yet.
+struct PaymentStarted: Encodable {
+    var paymentId: String
+    var amount: MoneyBody
+    var status: String
+    var detail: String?
+}
 /// The body of `POST /payment-gateway/callbacks`: the gateway's signed report, where
 /// `signature` is hex HMAC-SHA256 over
 /// `"<timestamp>.<paymentId>.<outcome>.<amount.minorUnits>.<amount.currency>"`.

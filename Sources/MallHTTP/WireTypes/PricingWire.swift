@@ -34,6 +34,8 @@ struct CampaignRequest: Decodable {
     var validFrom: Date?
     var validUntil: Date?
     var perMemberLimit: Int?
+    /// Whether members may claim its coupons themselves (`POST /coupons`); no by default.
+    var selfClaimable: Bool?
 
     func terms() throws -> CouponTerms {
         let benefit: CouponTerms.Benefit
