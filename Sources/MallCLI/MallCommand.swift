@@ -35,7 +35,12 @@ struct DatabaseOptions: ParsableArguments {
 }
 
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Serve the HTTP API (creates, migrates and seeds the database on first start).")
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the HTTP API (creates, migrates and seeds the database on first start).",
+        discussion: """
+            Without --gateway-url the payments go to a FAKE gateway in this process, which takes every payment as paid: \
+            for the demo. A shop gives --gateway-url and its API key.
+            """)
 
     @OptionGroup var database: DatabaseOptions
     @Option(help: "Address to listen on (MALL_HOST).") var host: String?
@@ -44,9 +49,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Secret the payment gateway signs callbacks with (MALL_GATEWAY_SECRET); generated, stored and printed once when unset. On the command line every local user can read it: prefer --gateway-secret-file.")
     var gatewaySecret: String?
     @Option(help: "A file whose first line is the gateway secret (MALL_GATEWAY_SECRET_FILE).") var gatewaySecretFile: String?
-    @Option(help: ArgumentHelp(
-        "The payment gateway's base URL (MALL_GATEWAY_URL), e.g. what `mall gateway serve` prints.",
-        discussion: "Without it a FAKE gateway runs in process: every payment succeeds and no money moves. For a demo only; refused with a PostgreSQL database or MALL_ENV=production unless --fake-gateway."))
+    @Option(help: "The payment gateway's base URL (MALL_GATEWAY_URL), e.g. what `mall gateway serve` prints. Without it a FAKE gateway runs in process: every payment succeeds and no money moves (a demo only; refused with a PostgreSQL database or MALL_ENV=production unless --fake-gateway).")
     var gatewayURL: String?
     @Option(help: "A file whose first line is the merchant's API key at the gateway (MALL_GATEWAY_API_KEY_FILE, or MALL_GATEWAY_API_KEY).")
     var gatewayAPIKeyFile: String?
@@ -55,9 +58,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Admin bearer token (MALL_ADMIN_TOKEN); generated and printed once when unset. On the command line every local user can read it: prefer --admin-token-file.")
     var adminToken: String?
     @Option(help: "A file whose first line is the admin bearer token (MALL_ADMIN_TOKEN_FILE).") var adminTokenFile: String?
-    @Option(help: ArgumentHelp(
-        "A proxy (address or CIDR, e.g. 10.0.0.0/8) whose Forwarded / X-Forwarded-For headers name the client (MALL_TRUSTED_PROXIES, comma-separated). Repeatable; none by default.",
-        discussion: "Limits per client address then count the client, not the proxy. Headers from any other peer are ignored."))
+    @Option(help: "A proxy (address or CIDR, e.g. 10.0.0.0/8) whose Forwarded / X-Forwarded-For headers name the client, so limits per address count the client, not the proxy (MALL_TRUSTED_PROXIES, comma-separated). Repeatable; none by default: headers from any other peer are ignored.")
     var trustedProxy: [String] = []
     @Option(help: "full: an acknowledged order or payment is on disk (fsync per commit); normal: survives a crash of the process, a power loss may lose the last commits (MALL_DURABILITY, default full). SQLite only.")
     var durability: String?

@@ -25,7 +25,7 @@ import Testing
             let fake = fake
             server = Task {
                 let quiet = Logger(label: "gateway", factory: { _ in SwiftLogNoOpLogHandler() })
-                try? await FakeGatewayServer.application(fake, port: 0, logger: quiet) { listening.yield($0) }.run()
+                try? await FakeGatewayServer.application(fake, port: 0, apiKey: PaymentGatewayTests.apiKey, logger: quiet) { listening.yield($0) }.run()
                 listening.finish()
             }
             var iterator = ports.makeAsyncIterator()
@@ -35,6 +35,8 @@ import Testing
         deinit { server.cancel() }
     }
 
+    static let apiKey = "payment-gateway-tests-api-key"
+
     static func client(_ url: String, clock: ManualClock) throws -> HTTPPaymentGateway {
         // 30 s per call (the default is 2 s): with every suite at once on two cores a call to
         // the gateway served in this process has taken longer, and none of these checks times one.
@@ -43,7 +45,8 @@ import Testing
         settings.breaker.minimumCalls = 2
         settings.breaker.waitInOpen = .seconds(30)
         settings.breaker.halfOpenProbes = 1
-        return try HTTPPaymentGateway(baseURL: url, settings: settings, clock: clock, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        return try HTTPPaymentGateway(
+            baseURL: url, apiKey: apiKey, settings: settings, clock: clock, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
     }
 
     @Test func aRefundWaitsOutAGatewayOutageWithoutAttemptsOrDeadLettersAndHappensOnce() async throws {

@@ -20,7 +20,7 @@ import Testing
     /// Where the servers that are up listen.
     final class Endpoint: Sendable {
         let urls = Mutex<[Int: URL]>([:])
-        var client: MallClient? { urls.withLock { $0.values.randomElement() }.map(MallClient.init(baseURL:)) }
+        var client: MallClient? { urls.withLock { $0.values.randomElement() }.map { MallClient(baseURL: $0) } }
     }
 
     /// What the server acknowledged with a 2xx.

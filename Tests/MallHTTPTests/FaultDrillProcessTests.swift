@@ -38,7 +38,7 @@ import Testing
         defer { server.terminate() }
         let gatewayLine = try #require(server.log.split(separator: "\n").first { $0.hasPrefix("payment gateway (fake, in process) on ") })
         let gatewayURL = try #require(URL(string: String(gatewayLine.dropFirst("payment gateway (fake, in process) on ".count).prefix { $0 != ";" })))
-        let gateway = MallClient(baseURL: gatewayURL)
+        let gateway = MallClient(baseURL: gatewayURL, bearer: MallServerProcess.gatewayAPIKey)
         let client = MallClient(baseURL: server.baseURL)
         let admin = MallServerProcess.adminToken
         #expect(try await client.send("POST", "/admin/stock/cocoa/receipts", json: ["quantity": 100_000], token: admin).status == 201)

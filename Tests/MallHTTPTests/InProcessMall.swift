@@ -7,6 +7,7 @@ import Logging
 import MallApp
 import MallHTTP
 import NIOCore
+import Resilience
 
 /// The API in process: a Mall on a fresh SQLite file with its Herald service running, and
 /// requests through HummingbirdTesting's router client (no socket, no child process). For
@@ -32,6 +33,9 @@ enum InProcessMall {
         configuration.adminToken = MallServerProcess.adminToken
         configuration.gatewaySecret = MallServerProcess.gatewaySecret
         configuration.passwordCost = 4
+        // Every in-process request shares one client address ("unknown"): the shoppers of
+        // these tests would otherwise share one budget of log-ins (the limits have tests of their own).
+        configuration.loginLimitPerAddress = RateLimitPolicy(rate: 1000, burst: 1_000_000)
         configure(&configuration)
         let logger = Logger(label: "in-process", factory: { _ in SwiftLogNoOpLogHandler() })
         try await Mall.withMall(configuration, logger: logger) { mall in

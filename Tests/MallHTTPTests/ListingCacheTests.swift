@@ -67,17 +67,39 @@ import TestSupport
         }
     }
 
-    @Test func theCacheHoldsAtMostItsCapacityAndDropsOtherVersionsFirst() {
+    @Test func theCacheHoldsAtMostItsCapacityAndDropsOnePageAtATimeTheOldestFirst() {
         let cache = ListingCache(capacity: 4)
         func key(_ page: Int) -> ListingCache.Key { .init(search: ProductSearch(page: page), degraded: false) }
         let old = ProjectionVersion(generation: 1, changes: 10), new = ProjectionVersion(generation: 1, changes: 11)
         for page in 1...4 { cache.store(key(page), .init(version: old, body: .init(string: "old \(page)"))) }
         #expect(cache.page(key(1), at: old) != nil)
         #expect(cache.page(key(1), at: new) == nil, "a page of another version is not served")
+        cache.store(key(1), .init(version: new, body: .init(string: "new 1")))
+        #expect(cache.count == 4, "a page stored again takes its own place")
         cache.store(key(5), .init(version: new, body: .init(string: "new 5")))
-        #expect(cache.count == 1, "the pages of the older version made room")
+        #expect(cache.count == 4, "full: one page made room, not half of them")
+        #expect(cache.page(key(1), at: new) == nil, "the page kept longest went first")
+        #expect(cache.page(key(2), at: old) != nil && cache.page(key(5), at: new) != nil)
         for page in 6...20 { cache.store(key(page), .init(version: new, body: .init(string: "new \(page)"))) }
-        #expect(cache.count <= 4)
-        #expect(cache.page(key(20), at: new) != nil, "the page just stored is kept")
+        #expect(cache.count == 4)
+        #expect((17...20).allSatisfy { cache.page(key($0), at: new) != nil }, "the latest four are kept")
+    }
+
+    /// Spellings of one search are one page: the key is the search as it is read.
+    @Test func spellingsOfOneSearchShareAKeptPage() async throws {
+        try await InProcessMall.run { client, _ in
+            try await eventually("the demo catalog is listed") { try await client.send("GET", "/products?q=tea").json.map { "\($0)" }?.contains("tea-") == true }
+            let metrics = { try await client.send("GET", "/metrics", token: MallServerProcess.adminToken) }
+            func hits() async throws -> Double {
+                MetricsTests.sample(String(decoding: try await metrics().body, as: UTF8.self), "mall_listing_cache_hits_total", [:]) ?? 0
+            }
+            let first = try await client.send("GET", "/products?q=Green%20Tea")
+            let before = try await hits()
+            for spelling in ["green%20tea", "%20GREEN%20%20%20tea%20", "green,tea", "GR%C3%8BEN%20tea"] {
+                let again = try await client.send("GET", "/products?q=\(spelling)")
+                #expect(again.body == first.body, "\(spelling)")
+            }
+            #expect(try await hits() - before == 4, "four spellings, four pages served from the one kept")
+        }
     }
 }

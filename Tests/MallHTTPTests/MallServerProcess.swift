@@ -12,6 +12,8 @@ final class MallServerProcess: @unchecked Sendable {
     // @unchecked: `process` is only touched by the test that owns this object, one call at a time.
     static let adminToken = "test-admin-token-0123456789"
     static let gatewaySecret = "test-gateway-secret-0123456789"
+    /// The merchant's API key at the gateway (the in-process fake's, or `mall gateway serve`'s).
+    static let gatewayAPIKey = "test-gateway-api-key-0123456789"
 
     /// A SQLite path or a PostgreSQL URL.
     let database: String
@@ -31,6 +33,10 @@ final class MallServerProcess: @unchecked Sendable {
     var gatewayKnobs = #"{"callbacks":false}"#
     /// More `MALL_*` variables, over the test defaults.
     var environment: [String: String] = [:]
+    /// Whether standard error goes to a file of its own (``errorLog``) instead of the log.
+    var separateErrors = false
+    /// Whether the test's admin token goes on the command line (`--admin-token`).
+    var adminTokenArgument = true
 
     init(paymentWindow: Double = 900, backend: Backend = .sqlite, gatewaySecret: String? = MallServerProcess.gatewaySecret, arguments: [String] = []) {
         self.gatewaySecret = gatewaySecret
@@ -88,23 +94,31 @@ final class MallServerProcess: @unchecked Sendable {
         let process = Process()
         process.executableURL = try Self.executable()
         process.arguments = [
-            "serve"] + databaseArguments + ["--host", "127.0.0.1", "--port", String(port),
-            "--admin-token", Self.adminToken, "--payment-window", String(paymentWindow),
-        ] + (gatewaySecret.map { ["--gateway-secret", $0] } ?? []) + extraArguments
+            "serve"] + databaseArguments + ["--host", "127.0.0.1", "--port", String(port), "--payment-window", String(paymentWindow),
+        ] + (adminTokenArgument ? ["--admin-token", Self.adminToken] : []) + (gatewaySecret.map { ["--gateway-secret", $0] } ?? []) + extraArguments
         var environment = ProcessInfo.processInfo.environment
         environment["MALL_PASSWORD_COST"] = "4"
         // The shoppers of these tests order far faster than people (the limits have tests of their own).
         environment["MALL_ORDERS_PER_MINUTE"] = environment["MALL_ORDERS_PER_MINUTE"] ?? "1000000"
         environment["MALL_ORDERS_BURST"] = environment["MALL_ORDERS_BURST"] ?? "1000000"
+        // Nor do their shoppers, all on 127.0.0.1, log in at a person's pace.
+        environment["MALL_LOGINS_PER_ADDRESS_PER_MINUTE"] = environment["MALL_LOGINS_PER_ADDRESS_PER_MINUTE"] ?? "1000000"
+        environment["MALL_LOGINS_PER_ADDRESS_BURST"] = environment["MALL_LOGINS_PER_ADDRESS_BURST"] ?? "1000000"
         // These tests sign the gateway's callbacks themselves, unless they ask for the gateway's.
         environment["MALL_GATEWAY_KNOBS"] = gatewayKnobs
+        environment["MALL_GATEWAY_API_KEY"] = Self.gatewayAPIKey
         // Debug adds each service's start and end of the shutdown: what a hung stop needs.
         environment["MALL_LOG_LEVEL"] = environment["MALL_LOG_LEVEL"] ?? "debug"
         environment.merge(self.environment) { $1 }
         process.environment = environment
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.standardOutput = log
-        process.standardError = log
+        if separateErrors {
+            _ = FileManager.default.createFile(atPath: logPath + ".err", contents: nil)
+            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath + ".err"))
+        } else {
+            process.standardError = log
+        }
         try process.run()
         self.process = process
         let start = Date()
@@ -125,11 +139,26 @@ final class MallServerProcess: @unchecked Sendable {
     /// This start's output so far.
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
+    /// This start's standard error so far, with ``separateErrors``.
+    var errorLog: String { (try? String(contentsOfFile: logPath + ".err", encoding: .utf8)) ?? "" }
+
     /// Runs `mall ARGUMENTS` on this server's database; returns its exit status and output.
     func runCommand(_ arguments: [String]) async throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = try Self.executable()
         process.arguments = arguments + databaseArguments
+        let output = try await process.runCapturingOutput()
+        return (process.terminationStatus, output)
+    }
+
+    /// Runs `mall ARGUMENTS` as given (no database options added); its exit status and output.
+    func runCommandWithoutDatabase(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = try Self.executable()
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["MALL_DATABASE_URL"] = database.isEmpty ? nil : database + "-other"
+        process.environment = environment
         let output = try await process.runCapturingOutput()
         return (process.terminationStatus, output)
     }
@@ -215,7 +244,10 @@ final class MallServerProcess: @unchecked Sendable {
         if schema == nil {
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
         }
-        for start in 0...starts { try? FileManager.default.removeItem(atPath: "\(logStem)-\(start).log") }
+        for start in 0...starts {
+            try? FileManager.default.removeItem(atPath: "\(logStem)-\(start).log")
+            try? FileManager.default.removeItem(atPath: "\(logStem)-\(start).log.err")
+        }
     }
 
     struct ServerFailed: Error, CustomStringConvertible {
@@ -285,9 +317,12 @@ struct MallClient: Sendable {
 
     init(transport: @escaping Transport) { self.transport = transport }
 
-    /// A client of the server at `baseURL`.
-    init(baseURL: URL) {
+    /// A client of the server at `baseURL`; `bearer` goes with every request that names no
+    /// token of its own (a gateway's API key).
+    init(baseURL: URL, bearer: String? = nil) {
         transport = { method, path, headers, body in
+            var headers = headers
+            if let bearer, headers["Authorization"] == nil { headers["Authorization"] = "Bearer \(bearer)" }
             var request = URLRequest(url: URL(string: baseURL.absoluteString + path)!)
             request.httpMethod = method
             request.timeoutInterval = 60

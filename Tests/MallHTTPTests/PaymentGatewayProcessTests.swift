@@ -21,6 +21,9 @@ import Testing
                 "gateway", "serve", "--port", "0", "--callback-url", callbackURL, "--secret", MallServerProcess.gatewaySecret, "--state", statePath,
                 "--callback-delay-ms", "0",
             ] + arguments
+            var environment = ProcessInfo.processInfo.environment
+            environment["MALL_GATEWAY_API_KEY"] = MallServerProcess.gatewayAPIKey
+            process.environment = environment
             let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
             process.standardOutput = log
             process.standardError = log
@@ -39,7 +42,8 @@ import Testing
             try? FileManager.default.removeItem(atPath: statePath)
         }
 
-        var client: MallClient { MallClient(baseURL: url) }
+        /// A client of its API, with the merchant's API key.
+        var client: MallClient { MallClient(baseURL: url, bearer: MallServerProcess.gatewayAPIKey) }
     }
 
     /// The port `mall serve` will take: reserved by binding it, then freed for the server.
@@ -129,5 +133,34 @@ import Testing
         let bad = try await gateway.client.send("PUT", "/v1/knobs", json: ["failureRate": 2])
         #expect(bad.status == 400)
         #expect(bad.string("error")?.contains("failureRate") == true)
+    }
+
+    /// The gateway's API answers only the merchant's key: without it nobody who reaches the
+    /// port can create a payment (and have a "succeeded" callback signed for it) or turn its knobs.
+    @Test func theGatewaysAPIRefusesCallsWithoutTheMerchantsKey() async throws {
+        let gateway = GatewayProcess()
+        try await gateway.start(callbackURL: "http://127.0.0.1:9/payment-gateway/callbacks", arguments: ["--no-callbacks"])
+        defer { gateway.stop() }
+        let stranger = MallClient(baseURL: gateway.url)
+        let charge: [String: Any] = ["paymentId": "pay-forged", "amount": ["minorUnits": 100, "currency": "USD"]]
+        for (method, path, body) in [("POST", "/v1/intents", charge), ("POST", "/v1/refunds", charge), ("PUT", "/v1/knobs", ["outage": true])] as [(String, String, Any?)] {
+            #expect(try await stranger.send(method, path, json: body).status == 401, "\(method) \(path) without a key")
+            #expect(try await stranger.send(method, path, json: body, token: "not-the-merchants-key-000").status == 401, "\(method) \(path), another key")
+        }
+        #expect(try await stranger.send("GET", "/v1/intents/pay-forged").status == 401)
+        #expect(try await gateway.client.send("GET", "/v1/intents/pay-forged").status == 404, "nothing was created")
+        #expect(try await gateway.client.send("GET", "/v1/knobs").json.flatMap { ($0 as? [String: Any])?["outage"] as? Bool } == false)
+        #expect(try await stranger.send("GET", "/health").status == 200)
+
+        // And `mall gateway serve` will not start without a key.
+        let keyless = Process()
+        keyless.executableURL = try MallServerProcess.executable()
+        keyless.arguments = ["gateway", "serve", "--port", "0", "--secret", MallServerProcess.gatewaySecret]
+        var environment = ProcessInfo.processInfo.environment
+        environment["MALL_GATEWAY_API_KEY"] = nil
+        keyless.environment = environment
+        let output = try await keyless.runCapturingOutput()
+        #expect(keyless.terminationStatus != 0)
+        #expect(output.contains("--api-key-file"), "\(output)")
     }
 }
