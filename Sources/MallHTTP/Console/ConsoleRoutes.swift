@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import MallApp
 import MallKernel
+import MallOrdering
 import Scheduling
 
 /// The operator console at `/console`: server-rendered HTML, readable without JavaScript,
@@ -54,6 +55,7 @@ struct ConsoleRoutes {
             return Self.redirect("/console/dead-letters?done=\(form.action == "replay" ? "replayed" : "discarded")+\(count)")
         }
         signedIn.get("/orders") { request, _ in try await orderPage(request.uri.queryParameters["id"].map(String.init)) }
+        signedIn.get("/events/{position}") { _, context in try await eventPage(try context.parameter("position")) }
         signedIn.get("/jobs") { _, _ in try await jobsPage() }
         signedIn.get("/rules") { _, _ in try await rulesPage() }
         return routes
@@ -99,7 +101,7 @@ struct ConsoleRoutes {
         let token = context.formToken ?? ""
         let rows = letters.map { letter -> HTML in
             """
-            <tr><td>\(letter.subscription)</td><td>\(letter.position)</td><td>\(letter.parked.eventType)</td><td>\(letter.parked.stream.description)</td>
+            <tr><td>\(letter.subscription)</td><td><a href="/console/events/\(letter.position)">\(letter.position)</a></td><td>\(letter.parked.eventType)</td><td>\(letter.parked.stream.description)</td>
             <td>\(letter.attempts)</td><td>\(letter.heldBehind)</td><td><code>\(letter.lastError ?? "")</code></td>
             <td><form method="post" action="/console/dead-letters">
             <input type="hidden" name="formToken" value="\(token)"><input type="hidden" name="subscription" value="\(letter.subscription)">
@@ -134,18 +136,54 @@ struct ConsoleRoutes {
             let handled: HTML = entry.handledBy.isEmpty ? "—" : "\(entry.handledBy.map { "\($0.subscription) (attempt \($0.attempt))" }.joined(separator: ", "))"
             let problems: HTML = entry.problems.isEmpty ? "" : "\(entry.problems.map { "\($0.subscription): \($0.status) after \($0.attempts) — \($0.lastError ?? "")" }.joined(separator: "; "))"
             return """
-                <tr><td>\(event.position)</td><td>\(event.recordedAt)</td>
+                <tr><td><a href="/console/events/\(event.position)">\(event.position)</a></td><td>\(event.recordedAt)</td>
                 <td style="padding-left: \(Double(entry.depth) * 1.5 + 0.5)em">\(event.eventType)</td><td>\(event.stream.description)</td>
                 <td>\(by)</td><td>\(handled)</td><td>\(problems)</td></tr>
                 """
         }
         return page("Order \(id)", """
             \(search)
+            \(try await orderSummary(id))
             <table><caption>Order \(id): \(timeline.entries.count) events in causation order (\(timeline.scanned) read from the log)</caption>
             <thead><tr><th scope="col">Position</th><th scope="col">Recorded</th><th scope="col">Event</th><th scope="col">Stream</th>
             <th scope="col">Recorded by</th><th scope="col">Handled by</th><th scope="col">Not done</th></tr></thead>
             <tbody>\(rows)</tbody></table>
             """)
+    }
+
+    /// One event of the log: its envelope and its payload as stored.
+    private func eventPage(_ position: String) async throws -> Response {
+        guard let number = Int64(position), number > 0, let event = try await mall.engine.store.events(at: [number]).first else {
+            return page("Event", "<p role=\"status\">The log holds no event at position <code>\(position)</code>.</p>", status: .notFound)
+        }
+        let payload = String(decoding: event.payload.prefix(65_536), as: UTF8.self)
+        return page("Event \(number)", """
+            <dl><dt>Type</dt><dd>\(event.eventType) (schema version \(event.schemaVersion))</dd>
+            <dt>Stream</dt><dd>\(event.stream.description), version \(event.streamVersion)</dd>
+            <dt>Recorded</dt><dd>\(event.recordedAt)</dd>
+            <dt>Event id</dt><dd><code>\(event.eventID.uuidString)</code></dd>
+            <dt>Correlation</dt><dd><code>\(event.correlationID?.uuidString ?? "—")</code></dd></dl>
+            <h2>Payload</h2><pre><code>\(payload)</code></pre>
+            """)
+    }
+
+    /// The order as it stands: its status, who placed it, where it goes, what is in it.
+    /// Empty when the order's own document is gone (its events are still in the log).
+    private func orderSummary(_ id: String) async throws -> HTML {
+        let order: Order
+        do {
+            order = try await mall.ordering.order(id: id, memberID: nil)
+        } catch let problem as any MallProblem where problem.kind == .notFound {
+            return ""
+        }
+        let member = try? await mall.members.member(id: order.memberID)
+        let lines = order.quote.lines.map { line -> HTML in "<li>\(line.quantity) × \(line.title) (<code>\(line.sku)</code>)</li>" }
+        return """
+            <dl><dt>Status</dt><dd>\(order.status.rawValue)</dd>
+            <dt>Member</dt><dd>\(member.map { "\($0.name) <\($0.email)>" } ?? order.memberID)</dd>
+            <dt>Deliver to</dt><dd>\(order.address.name), \(order.address.city)</dd>
+            <dt>Lines</dt><dd><ul>\(lines)</ul></dd></dl>
+            """
     }
 
     private func jobsPage() async throws -> Response {
