@@ -61,7 +61,7 @@ public struct MallServer: Sendable {
         router.addRoutes(CatalogRoutes(mall: mall, limits: limits, listingCache: listingCache).routes())
         router.addRoutes(CartRoutes(mall: mall).routes())
         router.addRoutes(OrderRoutes(mall: mall, limits: limits).routes())
-        router.addRoutes(PaymentRoutes(mall: mall, limits: limits).routes())
+        router.addRoutes(PaymentRoutes(mall: mall, limits: limits, metrics: metrics).routes())
         router.addRoutes(PricingRoutes(mall: mall).routes())
         let admin = router.group("/admin").add(middleware: AdminAuthentication(mall: mall))
         admin.addRoutes(CatalogRoutes(mall: mall, limits: limits).admin())

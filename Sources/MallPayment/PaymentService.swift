@@ -77,8 +77,10 @@ public struct PaymentService: Sendable {
     /// then the amount and currency against the payment's (``PaymentProblem/amountMismatch(paymentID:)``).
     /// Each of these is a 401 and changes nothing.
     ///
+    /// - Returns: the payment, and whether this callback repeated one already applied (a
+    ///   duplicate: nothing recorded).
     /// - Throws: those, or ``PaymentProblem/notFound(_:)``.
-    public func callback(_ report: GatewayReport, signature provided: String) async throws -> Payment {
+    public func callback(_ report: GatewayReport, signature provided: String) async throws -> (payment: Payment, duplicate: Bool) {
         let signer = GatewaySignature(secret: try await gatewaySecret())
         guard signer.isValid(provided, for: report) else { throw PaymentProblem.badSignature }
         guard GatewaySignature.isFresh(report.timestamp, at: engine.clock.now()) else {
@@ -88,9 +90,9 @@ public struct PaymentService: Sendable {
             guard var payment = try await work.load(Payment.self, id: report.paymentID) else { throw PaymentProblem.notFound(report.paymentID) }
             guard payment.amount == report.amount else { throw PaymentProblem.amountMismatch(paymentID: payment.id) }
             try payment.settle(report.outcome)
-            let result = payment
-            if !payment.pendingEvents.isEmpty { try work.save(&payment) }
-            return result
+            let result = payment, duplicate = payment.pendingEvents.isEmpty
+            if !duplicate { try work.save(&payment) }
+            return (result, duplicate)
         }
     }
 

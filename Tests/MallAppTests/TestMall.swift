@@ -99,7 +99,7 @@ final class TestMall: Sendable {
     @discardableResult
     func callback(_ payment: Payment, _ outcome: GatewayOutcome = .succeeded) async throws -> Payment {
         let signed = try await mall.payments.signedCallback(for: payment, outcome: outcome)
-        return try await mall.payments.callback(signed.report, signature: signed.signature)
+        return try await mall.payments.callback(signed.report, signature: signed.signature).payment
     }
 
     /// Settles the saga and checks every reconciliation rule holds: what each saga test

@@ -1,4 +1,5 @@
 import Foundation
+import Herald
 import Synchronization
 import TestSupport
 import Testing
@@ -12,8 +13,9 @@ import Testing
 @Suite(.serialized) struct FaultDrillProcessTests {
     /// What the shoppers saw, per drill phase.
     final class Tally: Sendable {
-        private let state = Mutex<(phase: String, ordersTaken: [String: Int], refused: Int, payments: [String: String], stopped: Bool)>(
-            ("normal", [:], 0, [:], false))
+        private let state = Mutex<(phase: String, ordersTaken: [String: Int], refused: Int, payments: [String: String], stopped: Bool,
+                                   starts: [String: [Int: Int]], slowest: [String: Double])>(
+            ("normal", [:], 0, [:], false, [:], [:]))
         var stopped: Bool {
             get { state.withLock { $0.stopped } }
             set { state.withLock { $0.stopped = newValue } }
@@ -24,6 +26,17 @@ import Testing
         }
         func orderTaken() { state.withLock { $0.ordersTaken[$0.phase, default: 0] += 1 } }
         func paymentRefused() { state.withLock { $0.refused += 1 } }
+        /// A payment start answered `status` after `seconds`, in the current phase.
+        func startAnswered(_ status: Int, after seconds: Double) {
+            state.withLock {
+                $0.starts[$0.phase, default: [:]][status, default: 0] += 1
+                $0.slowest[$0.phase] = max($0.slowest[$0.phase] ?? 0, seconds)
+            }
+        }
+        /// Payment starts per phase, by status.
+        var starts: [String: [Int: Int]] { state.withLock { $0.starts } }
+        /// The slowest payment start per phase, in seconds.
+        var slowest: [String: Double] { state.withLock { $0.slowest } }
         func paymentStarted(_ id: String, order: String) { state.withLock { $0.payments[id] = order } }
         var ordersTaken: [String: Int] { state.withLock { $0.ordersTaken } }
         var refused: Int { state.withLock { $0.refused } }
@@ -58,8 +71,13 @@ import Testing
                             tally.orderTaken()
                             // Once stock is held; a payment refused now is not tried again (its deadline cancels the order).
                             for _ in 0..<100 {
+                                let asked = ContinuousClock.now
                                 let started = try await client.send("POST", "/orders/\(order)/payments", token: token)
-                                if started.status == 201 || started.status == 200, let payment = started.string("paymentId") {
+                                if [200, 201, 202, 503].contains(started.status) {
+                                    tally.startAnswered(started.status, after: (ContinuousClock.now - asked).timeInterval)
+                                }
+                                // 202: the gateway did not answer; the money may have been taken, so it counts as started.
+                                if [200, 201, 202].contains(started.status), let payment = started.string("paymentId") {
                                     tally.paymentStarted(payment, order: order)
                                     break
                                 }
@@ -85,17 +103,30 @@ import Testing
                 (tally.ordersTaken[phase] ?? 0) > 0
             }
         }
-        func drill(_ kind: String, seconds: Double) async throws {
+        /// The gateway's callbacks the server counted as duplicates so far.
+        func duplicateCallbacks() async throws -> Double {
+            let metrics = String(decoding: try await client.send("GET", "/metrics", token: admin).body, as: UTF8.self)
+            return MetricsTests.sample(metrics, "mall_payment_callbacks_total", ["result": "duplicate"]) ?? 0
+        }
+        var duplicates: [String: Double] = [:]
+        /// Holds the drill until `effect` is seen (or 60 s pass): each drill must do what it says.
+        func drill(_ kind: String, seconds: Double, until effect: @escaping () async throws -> Bool) async throws {
+            let before = try await duplicateCallbacks()
             let started = try await client.send("POST", "/admin/drills", json: ["kind": kind, "seconds": 600, "by": "test", "reason": "drill"], token: admin)
             #expect(started.status == 201, "\(kind): \(started.json ?? "")")
             tally.phase = kind
             try await hold(seconds: seconds)
+            try? await eventually("the \(kind) drill shows its effect", timeout: .seconds(60), every: .milliseconds(200), effect)
             #expect(try await client.send("POST", "/admin/drills/stop", token: admin).status == 200)
+            duplicates[kind] = try await duplicateCallbacks() - before
         }
+        func started(_ status: Int) -> Bool { (tally.starts[tally.phase]?[status] ?? 0) > 0 }
         try await hold(seconds: 2)
-        for kind in ["gateway-down", "gateway-slow", "gateway-failing", "duplicate-callbacks", "late-callbacks"] {
-            try await drill(kind, seconds: 4)
-        }
+        try await drill("gateway-down", seconds: 4) { started(503) }
+        try await drill("gateway-slow", seconds: 4) { started(202) }
+        try await drill("gateway-failing", seconds: 4) { started(202) || started(503) }
+        try await drill("duplicate-callbacks", seconds: 4) { try await duplicateCallbacks() > 0 }
+        try await drill("late-callbacks", seconds: 4) { true }
         tally.phase = "after"
         try await Task.sleep(for: .seconds(2))
         tally.stopped = true
@@ -104,18 +135,36 @@ import Testing
         for phase in ["normal", "gateway-down", "gateway-slow", "gateway-failing", "duplicate-callbacks", "late-callbacks"] {
             #expect((tally.ordersTaken[phase] ?? 0) > 0, "orders are taken during \(phase): \(tally.ordersTaken)")
         }
-        #expect(tally.refused > 0, "starting a payment was refused (503) while the gateway was down or slow")
+        // Each drill did what it says, as the shoppers and the server saw it.
+        let starts = tally.starts
+        print("fault drills: payment starts per phase by status \(starts.sorted { $0.key < $1.key }), slowest \(tally.slowest), duplicates \(duplicates)")
+        #expect((starts["gateway-down"]?[503] ?? 0) > 0, "down: starts refused, nothing charged (503): \(starts)")
+        #expect((starts["gateway-down"]?[202] ?? 0) == 0, "down: never in doubt (the gateway answered 503 or was not asked)")
+        #expect((starts["gateway-slow"]?[202] ?? 0) > 0, "slow: starts answered in doubt (202), never 'not charged': \(starts)")
+        #expect(tally.slowest["gateway-slow"] ?? 0 >= 2, "slow: the gateway's latency was seen (the client's 2 s timeout)")
+        #expect((starts["gateway-failing"]?[202] ?? 0) + (starts["gateway-failing"]?[503] ?? 0) > 0, "failing: its errors were seen: \(starts)")
+        #expect(duplicates["duplicate-callbacks"] ?? 0 > 0, "duplicate callbacks were recognised as duplicates: \(duplicates)")
+        #expect(tally.refused > 0, "starting a payment was refused (503) while the gateway was down")
         // Everything drains: every late callback in, every deadline fired, every refund made.
-        var refunded = 0, applied = 0, waiting = ""
-        defer { if refunded + applied < tally.payments.count { Issue.record("still waiting on: \(waiting)") } }
+        var refunded = 0, applied = 0, uncollected = 0, waiting = ""
+        defer { if refunded + applied + uncollected < tally.payments.count { Issue.record("still waiting on: \(waiting)") } }
         try await eventually("every payment the gateway collected is applied or refunded", timeout: .seconds(120), every: .milliseconds(500)) {
             refunded = 0
             applied = 0
+            uncollected = 0
             for (payment, order) in tally.payments {
                 let held = try await gateway.send("GET", "/v1/intents/\(payment)")
                 waiting = "payment \(payment) of order \(order): gateway \(held.json ?? held.status)"
+                // Started in doubt (202) and never reached the gateway: nothing was collected.
+                if held.status == 404 {
+                    uncollected += 1
+                    continue
+                }
                 guard held.status == 200, let status = held.string("status"), status != "pending" else { return false }
-                guard status == "succeeded" else { continue }
+                guard status == "succeeded" else {
+                    uncollected += 1
+                    continue
+                }
                 let seen = try await client.send("GET", "/admin/orders/\(order)", token: admin)
                 if held["refunded"] as? Bool == true {
                     refunded += 1

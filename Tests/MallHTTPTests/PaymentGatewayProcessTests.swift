@@ -135,6 +135,47 @@ import Testing
         #expect(bad.string("error")?.contains("failureRate") == true)
     }
 
+    /// A gateway that takes the call and does not answer in time leaves the outcome unknown:
+    /// the start is answered 202 with the payment pending and where its outcome will show,
+    /// never 503 "nothing charged"; a retry returns the same payment (no second charge), and
+    /// the gateway's callback settles it.
+    @Test func aGatewayThatDoesNotAnswerInTimeLeavesThePaymentPendingNotRefused() async throws {
+        let port = try Self.freePort()
+        let gateway = GatewayProcess()
+        try await gateway.start(callbackURL: "http://127.0.0.1:\(port)/payment-gateway/callbacks", arguments: ["--latency-ms", "2500"])
+        defer { gateway.stop() }
+        let server = MallServerProcess(arguments: ["--gateway-url", gateway.url.absoluteString])
+        server.environment["MALL_GATEWAY_TIMEOUT_SECONDS"] = "1"
+        try await server.start(port: port)
+        defer { server.terminate() }
+        let client = MallClient(baseURL: server.baseURL)
+        let (_, token) = try await client.member("ada")
+        let order = try #require(try await client.placeOrder(token, [("cocoa", 1)]).string("id"))
+        try await client.waitForOrder(order, token: token, status: "awaitingPayment")
+
+        var payments: Set<String> = []
+        for attempt in 0..<2 {
+            let started = try await client.send("POST", "/orders/\(order)/payments", token: token)
+            #expect(started.status == 202, "attempt \(attempt): in doubt, not refused: \(started.status) \(started.json ?? "")")
+            #expect(started.string("status") == "pending")
+            #expect(started.string("detail")?.contains("not known yet") == true)
+            #expect(started.headers["location"] == "/orders/\(order)")
+            #expect(Int(started.headers["retry-after"] ?? "") ?? 0 >= 1)
+            payments.insert(try #require(started.string("paymentId")))
+        }
+        #expect(payments.count == 1, "the retry returned the same payment: \(payments)")
+        #expect(try await gateway.client.send("PUT", "/v1/knobs", json: ["latencyMs": 0]).status == 200)
+        let again = try await client.send("POST", "/orders/\(order)/payments", token: token)
+        #expect(again.status == 200, "once the gateway answers, the payment started before: \(again.json ?? "")")
+        #expect(again.string("paymentId") == payments.first)
+        try await client.waitForOrder(order, token: token, status: "paid")
+        let log = try await server.runCommand(["events", "--stream-types", "Payment"])
+        #expect(log.output.split(separator: "\n").count { $0.contains(" PaymentRequested ") } == 1, "one payment was ever requested: \(log.output)")
+        let metrics = String(decoding: try await client.send("GET", "/metrics", token: MallServerProcess.adminToken).body, as: UTF8.self)
+        #expect(MetricsTests.sample(metrics, "mall_payment_starts_total", ["result": "in_doubt"]) == 2)
+        #expect(MetricsTests.sample(metrics, "mall_payment_starts_total", ["result": "unavailable"]) == nil, "nobody was told 'not charged'")
+    }
+
     /// The gateway's API answers only the merchant's key: without it nobody who reaches the
     /// port can create a payment (and have a "succeeded" callback signed for it) or turn its knobs.
     @Test func theGatewaysAPIRefusesCallsWithoutTheMerchantsKey() async throws {

@@ -25,7 +25,12 @@ import Synchronization
 /// - `mall_http_request_duration_seconds{method, route}`: a histogram.
 ///
 /// - `mall_ingress_refusals_total{refusal}`: requests refused on the way in, by why:
-///   `failed_logins`, `registrations`, `orders` (429) or `overloaded` (shed, 503).
+///   `failed_logins`, `logins`, `failed_logins_per_account`, `logins_per_account`,
+///   `registrations`, `orders`, `refused_callbacks` (429) or `overloaded` (shed, 503).
+/// - `mall_payment_callbacks_total{result}`: the gateway's callbacks, `applied`,
+///   `duplicate` or `refused`.
+/// - `mall_payment_starts_total{result}`: payment starts, `started`, `in_doubt` (202) or
+///   `unavailable` (503).
 ///
 /// The job scheduler counts through the engine's metrics: `scheduling_job_runs_total{job,
 /// outcome}` and `scheduling_job_run_duration_seconds{job}`.
@@ -91,6 +96,16 @@ public final class ServerMetrics: Sendable {
             namespace: "mall", subsystem: "ingress", metricName: "refusals", unitName: "total",
             helpText: "Requests refused on the way in: rate limits (429) and load shedding (503)")
     }
+    static var paymentCallbacks: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "mall", subsystem: "payment", metricName: "callbacks", unitName: "total",
+            helpText: "Payment gateway callbacks by what became of them: applied, duplicate (recorded nothing), refused")
+    }
+    static var paymentStarts: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "mall", subsystem: "payment", metricName: "starts", unitName: "total",
+            helpText: "Payment starts by their answer: started, in_doubt (202: the gateway did not answer), unavailable (503: nothing charged)")
+    }
     static var breakerState: MetricNameDescriptor {
         MetricNameDescriptor(
             namespace: "mall", subsystem: "circuit_breaker", metricName: "state", unitName: "",
@@ -134,6 +149,36 @@ public final class ServerMetrics: Sendable {
     /// Counts a request refused on the way in.
     func refused(_ refusal: IngressLimits.Refusal) {
         refusals[refusal]?.increment()
+    }
+
+    /// What became of a payment gateway callback.
+    enum CallbackResult: String {
+        /// Applied: the payment settled.
+        case applied
+        /// A repeat of one applied before: recorded nothing.
+        case duplicate
+        /// Refused: a bad signature, a stale timestamp, another amount, a contradiction.
+        case refused
+    }
+
+    /// Counts a payment gateway callback by what became of it.
+    func callback(_ result: CallbackResult) {
+        registry.makeCounter(descriptor: Self.paymentCallbacks, labels: [("result", result.rawValue)]).increment()
+    }
+
+    /// What a member's start of a payment was answered.
+    enum PaymentStartResult: String {
+        /// The gateway took it (201, or 200 for one started before).
+        case started
+        /// The gateway was asked and did not answer: the outcome is unknown (202).
+        case inDoubt = "in_doubt"
+        /// The gateway cannot have acted: down, breaker open, bulkhead full (503).
+        case unavailable
+    }
+
+    /// Counts a payment start by its answer.
+    func paymentStart(_ result: PaymentStartResult) {
+        registry.makeCounter(descriptor: Self.paymentStarts, labels: [("result", result.rawValue)]).increment()
     }
 
     /// Counts one request and its latency.

@@ -1,11 +1,13 @@
 import Hummingbird
 import MallApp
+import MallPayment
 
 /// Payment: a member starts paying an order; the gateway reports back (its signature is
 /// its authentication).
 struct PaymentRoutes {
     let mall: Mall
     let limits: IngressLimits
+    let metrics: ServerMetrics?
 
     /// Where the gateway posts its callbacks (with places in flight of their own).
     static let callbackPath = "/payment-gateway/callbacks"
@@ -14,14 +16,30 @@ struct PaymentRoutes {
         let routes = RouteCollection(context: MallRequestContext.self)
         routes.group().add(middleware: RefusedCallbackLimitMiddleware(limits: limits)).post(RouterPath(Self.callbackPath)) { request, context in
             let body = try await context.decode(GatewayCallback.self, from: request)
-            let payment = try await mall.payments.callback(try body.report(), signature: body.signature)
-            return try JSON.response(CallbackResult(paymentId: payment.id, orderId: payment.orderID, status: payment.status.rawValue))
+            let settled: (payment: Payment, duplicate: Bool)
+            do {
+                settled = try await mall.payments.callback(try body.report(), signature: body.signature)
+            } catch let problem as PaymentProblem {
+                metrics?.callback(.refused)
+                throw problem
+            }
+            metrics?.callback(settled.duplicate ? .duplicate : .applied)
+            let payment = settled.payment
+            return try JSON.response(CallbackResult(
+                paymentId: payment.id, orderId: payment.orderID, status: payment.status.rawValue, duplicate: settled.duplicate))
         }
         routes.add(middleware: MemberAuthentication(members: mall.members))
         routes.post("/orders/{id}/payments") { _, context in
             let orderID = try context.parameter("id")
-            let started = try await mall.startPayment(orderID: orderID, memberID: try context.memberID())
+            let started: StartedPayment
+            do {
+                started = try await mall.startPayment(orderID: orderID, memberID: try context.memberID())
+            } catch let unavailable as GatewayUnavailable {
+                metrics?.paymentStart(.unavailable)
+                throw unavailable
+            }
             let payment = started.payment
+            metrics?.paymentStart(started.inDoubt == nil ? .started : .inDoubt)
             if let doubt = started.inDoubt {
                 // Sent, unanswered: the money may have been taken. Never "not charged": 202,
                 // the payment pending, and where its outcome will show. A retry returns this

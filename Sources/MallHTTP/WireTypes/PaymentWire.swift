@@ -37,4 +37,5 @@ public struct GatewayCallback: Codable, Sendable {
         return GatewayReport(paymentID: paymentId, outcome: outcome, amount: amount.money, timestamp: timestamp)
     }
 }
-struct CallbackResult: Encodable { var paymentId: String; var orderId: String; var status: String }
+/// The answer to a callback. `duplicate`: it repeated one applied before and recorded nothing.
+struct CallbackResult: Encodable { var paymentId: String; var orderId: String; var status: String; var duplicate: Bool }
