@@ -22,7 +22,14 @@ final class ServerProcess: Sendable {
     ///   - passwordCost: bcrypt's cost; `nil` for the server's default (10). The order
     ///     benchmarks register members with cost 4, which is not what they measure.
     ///   - database: a SQLite file to serve (kept); `nil` for a fresh one, deleted by ``stop()``.
-    static func start(passwordCost: Int? = 4, database: String? = nil, environment extra: [String: String] = [:]) async throws -> ServerProcess {
+    /// - Parameters:
+    ///   - relaxedLogins: whether the limit of log-ins per address is lifted (the benchmark's
+    ///     clients all log in from 127.0.0.1); off, the server's defaults hold.
+    ///   - arguments: more `mall serve` arguments.
+    static func start(
+        passwordCost: Int? = 4, database: String? = nil, environment extra: [String: String] = [:], relaxedLogins: Bool = true,
+        arguments: [String] = []
+    ) async throws -> ServerProcess {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mall-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let log = directory.appendingPathComponent("server.log")
@@ -33,7 +40,7 @@ final class ServerProcess: Sendable {
             "serve", "--database", database ?? directory.appendingPathComponent("mall.sqlite").path, "--port", "0",
             "--admin-token", adminToken,
             "--max-unpaid-orders", "10000",  // the benchmark's members never pay
-        ]
+        ] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["MALL_PASSWORD_COST"] = passwordCost.map(String.init)
         // Each of the benchmark's 64 members orders ~25 times a second, far past the
@@ -41,8 +48,10 @@ final class ServerProcess: Sendable {
         environment["MALL_ORDERS_PER_MINUTE"] = "1000000"
         environment["MALL_ORDERS_BURST"] = "1000000"
         // And all of them log in from 127.0.0.1 at once.
-        environment["MALL_LOGINS_PER_ADDRESS_PER_MINUTE"] = "1000000"
-        environment["MALL_LOGINS_PER_ADDRESS_BURST"] = "1000000"
+        if relaxedLogins {
+            environment["MALL_LOGINS_PER_ADDRESS_PER_MINUTE"] = "1000000"
+            environment["MALL_LOGINS_PER_ADDRESS_BURST"] = "1000000"
+        }
         environment.merge(extra) { _, new in new }
         process.environment = environment
         process.standardOutput = try FileHandle(forWritingTo: log)

@@ -38,6 +38,8 @@ struct LoadGenerator: Sendable {
         var body: [UInt8]?
         var token: String?
         var expected: Int
+        /// `X-Forwarded-For`: the client's address, for a server that trusts 127.0.0.1 as its proxy.
+        var forwardedFor: String? = nil
     }
 
     /// ``latencyAtFixedRate(rate:seconds:workers:request:)`` of `POST /orders`.
@@ -78,7 +80,8 @@ struct LoadGenerator: Sendable {
                     ready.wait()
                     guard let job = queue.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) else { return }
                     let sent = request(job.index)
-                    let (status, _) = try connection.send(method: sent.method, path: sent.path, body: sent.body, token: sent.token)
+                    let (status, _) = try connection.send(
+                        method: sent.method, path: sent.path, body: sent.body, token: sent.token, forwardedFor: sent.forwardedFor)
                     guard status == sent.expected else { throw BenchError("\(sent.method) \(sent.path) answered \(status)") }
                     let elapsed = ContinuousClock.now - job.due
                     let micros = UInt64(elapsed.components.seconds) * 1_000_000 + UInt64(elapsed.components.attoseconds / 1_000_000_000_000)

@@ -32,9 +32,13 @@ final class RawHTTPConnection {
     deinit { close(descriptor) }
 
     /// Sends one request and reads its response; returns the status and body.
-    func send(method: String, path: String, body: [UInt8]? = nil, token: String? = nil) throws -> (status: Int, body: [UInt8]) {
+    func send(
+        method: String, path: String, body: [UInt8]? = nil, token: String? = nil, forwardedFor: String? = nil
+    ) throws -> (status: Int, body: [UInt8]) {
         var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         if let token { head += "Authorization: Bearer \(token)\r\n" }
+        // The client a trusted proxy (the benchmark's server trusts 127.0.0.1) says it forwards.
+        if let forwardedFor { head += "X-Forwarded-For: \(forwardedFor)\r\n" }
         if let body { head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" }
         head += "\r\n"
         let request = Array(head.utf8) + (body ?? [])
