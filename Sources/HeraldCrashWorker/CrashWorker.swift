@@ -28,6 +28,7 @@ struct CrashWorkerCommand: AsyncParsableCommand {
         @Argument(help: "Seed of the writers' random choices.") var seed: UInt64 = 1
 
         func run() async throws {
+            exitWhenOrphaned()
             let (engine, service) = try CrashWorker.open(database)
             let seed = self.seed
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -45,6 +46,7 @@ struct CrashWorkerCommand: AsyncParsableCommand {
         @Argument(help: "SQLite file.") var database: String
 
         func run() async throws {
+            exitWhenOrphaned()
             let (engine, service) = try CrashWorker.open(database)
             try await CrashWorker.drain(engine, service: service)
         }
@@ -59,6 +61,7 @@ struct CrashWorkerCommand: AsyncParsableCommand {
         @Argument(help: "Lease duration in milliseconds.") var leaseMilliseconds: Int
 
         func run() async throws {
+            exitWhenOrphaned()
             try await CrashWorker.consume(url: url, schema: schema, node: node, partitions: partitions, leaseMilliseconds: leaseMilliseconds)
         }
     }
@@ -227,3 +230,14 @@ struct StreamTracker: AggregateRoot {
 struct CrashIncremented: DomainEvent { static let eventType = "crash.Incremented"; var value: Int }
 struct CrashReminder: DomainEvent { static let eventType = "crash.Reminder"; var key: String }
 struct CrashReminderCancelled: DomainEvent { static let eventType = "crash.ReminderCancelled"; var key: String }
+
+/// Ends this process once its parent has gone (it is then handed to another parent): a test
+/// run that was itself killed must not leave a worker writing at full speed for hours,
+/// slowing every later build and benchmark (seen: one ran 64 minutes of CPU).
+func exitWhenOrphaned() {
+    let parent = getppid()
+    Thread.detachNewThread {
+        while getppid() == parent { usleep(200_000) }
+        exit(3)
+    }
+}

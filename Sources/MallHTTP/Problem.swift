@@ -95,6 +95,8 @@ struct ProblemMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch {
+            // Outside the load shedding: a refusal held back holds no place in flight.
+            if let limited = error as? TooManyRequests, limited.holdBack > .zero { try? await Task.sleep(for: limited.holdBack) }
             return Problem.response(for: error, logger: context.logger)
         }
     }

@@ -50,10 +50,17 @@ public struct TooManyRequests: MallProblem, Hashable, Sendable {
     public var what: String
     /// When a request may get through again.
     public var retryAfter: Duration
+    /// How long the answer is held back (without holding a place in flight): a client that
+    /// ignores `Retry-After` and asks again at once, in a loop, then gets one answer per this
+    /// long per connection instead of as many as the server's cores can refuse. Refusing is
+    /// cheap, but a storm of refusals as fast as the machine goes leaves nothing for the
+    /// work that is not refused (password hashing runs at idle priority).
+    public var holdBack: Duration
 
-    public init(_ what: String, retryAfter: Duration) {
+    public init(_ what: String, retryAfter: Duration, holdBack: Duration = .zero) {
         self.what = what
         self.retryAfter = retryAfter
+        self.holdBack = holdBack
     }
 
     public var kind: ProblemKind { .tooManyRequests }

@@ -46,6 +46,7 @@ import TestSupport
             let overview = try await Self.page(client, "/console", cookie)
             #expect(overview.contains("<html lang=\"en\">") && overview.contains("<main id=\"main\">") && overview.contains("<h1>Overview</h1>"))
             #expect(overview.contains("inventory.reservations"), "lag per subscription")
+            #expect(overview.contains("<p role=\"alert\" class=\"banner\">FAKE payment gateway in process"), "the fake gateway is announced")
             for path in ["/console/subscriptions", "/console/dead-letters", "/console/orders", "/console/jobs", "/console/rules"] {
                 let html = try await Self.page(client, path, cookie)
                 #expect(html.contains("<nav aria-label=\"Console\">"), "\(path)")

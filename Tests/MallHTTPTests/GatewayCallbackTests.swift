@@ -66,4 +66,22 @@ import Testing
         #expect(!server.log.contains("payment gateway secret"), "printed once, on the first start only")
         await server.stop()
     }
+
+    /// Forged callbacks (the route has no token: the signature is its authentication) are
+    /// limited per address: a wave of them gets no more than the limit's burst checked, and
+    /// the rest 429 before any signature is computed.
+    @Test func aWaveOfForgedCallbacksFromOneAddressIsRefusedPastTheBurst() async throws {
+        let server = MallServerProcess()
+        try await server.start()
+        defer { server.terminate() }
+        let forged = RawHTTP.Request(
+            method: "POST", path: "/payment-gateway/callbacks",
+            body: #"{"paymentId":"pay-forged","outcome":"succeeded","amount":{"minorUnits":100,"currency":"USD"},"timestamp":1,"signature":"00"}"#)
+        let answers = try RawHTTP.atOnce(port: try #require(server.baseURL.port), Array(repeating: forged, count: 160))
+        let checked = answers.count { $0.status == 401 }, refused = answers.count { $0.status == 429 }
+        print("160 forged callbacks at once: \(checked) checked (401), \(refused) refused (429)")
+        #expect(checked + refused == 160, "\(answers.map(\.status))")
+        #expect(checked <= 110, "about the burst of 100 were checked (a token a second comes back), not \(checked)")
+        #expect(refused >= 50)
+    }
 }

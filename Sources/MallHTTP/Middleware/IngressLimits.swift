@@ -162,11 +162,18 @@ final class IngressLimits: Sendable {
     }
 
     /// Throws ``TooManyRequests`` when `decision` is a refusal, and counts it as `refusal`.
+    /// The answer is held back for the wait, up to ``refusalHoldBack``.
     func require(_ decision: RateLimiter.Decision, _ refusal: Refusal, _ what: String) throws {
         guard case .limited(let retryAfter) = decision else { return }
         refused(refusal)
-        throw TooManyRequests(what, retryAfter: retryAfter)
+        throw TooManyRequests(what, retryAfter: retryAfter, holdBack: min(retryAfter, Self.refusalHoldBack))
     }
+
+    /// The longest a refusal by a rate limit is held back (``TooManyRequests/holdBack``):
+    /// 64 connections storming one account, refused as fast as two cores could answer, left
+    /// the password hashing (idle priority) nothing, and other members' log-ins waited 28 s;
+    /// held back, each connection gets a refusal a second (`mall-bench --login-storm`).
+    static let refusalHoldBack: Duration = .seconds(1)
 }
 
 /// Sheds requests beyond ``MallConfiguration/maxRequestsInFlight`` at once with 503 and
