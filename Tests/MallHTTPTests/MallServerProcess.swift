@@ -107,6 +107,9 @@ final class MallServerProcess: @unchecked Sendable {
         // These tests sign the gateway's callbacks themselves, unless they ask for the gateway's.
         environment["MALL_GATEWAY_KNOBS"] = gatewayKnobs
         environment["MALL_GATEWAY_API_KEY"] = Self.gatewayAPIKey
+        // On PostgreSQL too these tests run the fake gateway, which a shop that looks real
+        // refuses unless told (a test of that refusal turns it off).
+        environment["MALL_FAKE_GATEWAY"] = "on"
         // Debug adds each service's start and end of the shutdown: what a hung stop needs.
         environment["MALL_LOG_LEVEL"] = environment["MALL_LOG_LEVEL"] ?? "debug"
         environment.merge(self.environment) { $1 }

@@ -83,18 +83,28 @@ import Glibc
     @Test func theFakeGatewayIsRefusedWhereTheShopLooksRealAndAnnouncedWhereItRuns() async throws {
         let refused = MallServerProcess()
         refused.environment["MALL_ENV"] = "production"
+        refused.environment["MALL_FAKE_GATEWAY"] = "off"
         await #expect(throws: MallServerProcess.ServerFailed.self) { try await refused.start() }
         #expect(refused.log.contains("no payment gateway"), "\(refused.logTail())")
         #expect(refused.log.contains("--fake-gateway"))
 
         let allowed = MallServerProcess(arguments: ["--fake-gateway"])
         allowed.environment["MALL_ENV"] = "production"
+        allowed.environment["MALL_FAKE_GATEWAY"] = "off"  // the flag alone allows it
         try await allowed.start()
         defer { allowed.terminate() }
         #expect(allowed.log.contains("FAKE payment gateway in process"), "the start-up log says so")
         let ready = try await MallClient(baseURL: allowed.baseURL).send("GET", "/health/ready")
         #expect(ready.status == 200)
         #expect((ready["warnings"] as? [String])?.first?.contains("FAKE payment gateway") == true, "\(ready.json ?? "")")
+
+        if !Backend.postgresSkipped {
+            try #require(Backend.postgresURL != nil, "\(MissingPostgresServer())")
+            let postgres = MallServerProcess(backend: .postgres(url: Backend.postgresURL))
+            postgres.environment["MALL_FAKE_GATEWAY"] = "off"
+            await #expect(throws: MallServerProcess.ServerFailed.self) { try await postgres.start() }
+            #expect(postgres.log.contains("a PostgreSQL database"), "\(postgres.logTail())")
+        }
 
         let help = try await allowed.runCommandWithoutDatabase(["serve", "--help"])
         #expect(help.output.contains("FAKE gateway"), "mall serve --help says so")
