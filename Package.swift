@@ -78,6 +78,8 @@ let package = Package(
         ]),
         // In-memory store, manual clock and the conformance suite every store must pass.
         .target(name: "HeraldTesting", dependencies: ["Herald", .product(name: "Logging", package: "swift-log")]),
+        // What the benchmark executables share: CPU caps (cgroups) for processes standing in for nodes.
+        .target(name: "BenchmarkSupport"),
         .executableTarget(
             name: "HeraldExample",
             dependencies: ["Herald", "HeraldSQLite", .product(name: "Logging", package: "swift-log")]
@@ -85,7 +87,7 @@ let package = Package(
         .executableTarget(
             name: "HeraldBenchmarks",
             dependencies: [
-                "Herald", "HeraldSQLite", "HeraldPostgres",
+                "Herald", "HeraldSQLite", "HeraldPostgres", "BenchmarkSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -190,7 +192,7 @@ let package = Package(
         .executableTarget(
             name: "MallBenchmarks",
             dependencies: [
-                "Herald", "HeraldSQLite", "MallApp", "MallCatalog", "MallKernel", "MallOrderingEvents", "MallOrdering", "Resilience", "Scheduling",
+                "BenchmarkSupport", "Herald", "HeraldSQLite", "MallApp", "MallCatalog", "MallKernel", "MallOrderingEvents", "MallOrdering", "Resilience", "Scheduling",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),

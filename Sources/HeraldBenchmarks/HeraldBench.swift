@@ -1,4 +1,5 @@
 import ArgumentParser
+import BenchmarkSupport
 import Foundation
 import GRDB
 import Herald
@@ -33,6 +34,8 @@ struct HeraldBench: AsyncParsableCommand {
         var rate = 1000
         var scaleEvents = 20_000
         var databaseURL: String?
+        /// The CPU cap of each consumer process of the scale-out phases, in cores.
+        var consumerCPU = 0.25
     }
 
     @Flag(help: "Print one JSON object.") var json = false
@@ -41,6 +44,8 @@ struct HeraldBench: AsyncParsableCommand {
     @Option(help: "Seconds of the fixed-rate latency phase.") var latencySeconds = 10
     @Option(help: "Events of the scale-out phase (PostgreSQL).") var scaleEvents = 20_000
     @Option(help: "A postgres://user@host:port/database URL: measure the PostgreSQL store and scale-out.") var database: String?
+    @Option(help: "With --database: each consumer process's CPU cap in the scale-out phases, in cores (a cgroup each; needs root).")
+    var consumerCPU = 0.25
 
     func validate() throws {
         guard commits > 0, backlog > 0, latencySeconds > 0, scaleEvents > 0 else {
@@ -66,6 +71,16 @@ struct HeraldBench: AsyncParsableCommand {
         settings.latencySeconds = latencySeconds
         settings.scaleEvents = scaleEvents
         settings.databaseURL = database
+        settings.consumerCPU = consumerCPU
+        if database != nil {
+            // No silent uncapped run: a cap that cannot be made ends the benchmark here, saying why.
+            do {
+                try CPUCap.make(prefix: "herald-bench", cores: consumerCPU).remove()
+            } catch let unavailable as CPUCap.Unavailable {
+                print("herald-bench: the scale-out phases need CPU caps: \(unavailable)")
+                throw ExitCode(2)
+            }
+        }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-bench-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -244,13 +259,28 @@ struct Bench {
         results.set("batch_events_per_s", try await batchedEvents(transactions: 200, perTransaction: 100))
         results.set("drain_events_per_s", try await drain(backlog: settings.backlog))
         if case .postgres = backend {
+            var rates: [Int: Double] = [:]
             for consumers in 1...3 {
                 let cpu = CPUTimes.now()
-                results.set("drain_events_per_s_\(consumers)", try await scaleOutDrain(consumers: consumers, events: settings.scaleEvents))
-                results.set("drain_cpu_busy_\(consumers)", CPUTimes.now().busyFraction(since: cpu))
+                let drained = try await scaleOutDrain(consumers: consumers, partitions: 6, events: settings.scaleEvents)
+                rates[consumers] = drained.perSecond
+                results.set("drain_events_per_s_capped_\(consumers)", drained.perSecond)
+                results.set("drain_consumer_cpu_s_capped_\(consumers)", drained.consumerCPUSeconds)
+                results.set("drain_cpu_busy_capped_\(consumers)", CPUTimes.now().busyFraction(since: cpu))
             }
-            results.notes["drain_events_per_s_n"] = "\(settings.scaleEvents) events on 600 streams, 6 partitions, "
-                + "handler loads and saves 2 aggregates per event, batches of 50; N consumer processes"
+            if let one = rates[1], one > 0 {
+                results.set("drain_capped_2_vs_1", (rates[2] ?? 0) / one)
+                results.set("drain_capped_3_vs_1", (rates[3] ?? 0) / one)
+            }
+            // The price of partitions: one consumer, the same handler, partitioned (6) or not.
+            let partitioned = try await scaleOutDrain(consumers: 1, partitions: 6, events: settings.scaleEvents)
+            let unpartitioned = try await scaleOutDrain(consumers: 1, partitions: 0, events: settings.scaleEvents)
+            results.set("events_per_consumer_cpu_s_partitioned", partitioned.perConsumerCPUSecond)
+            results.set("events_per_consumer_cpu_s_unpartitioned", unpartitioned.perConsumerCPUSecond)
+            results.set("partitioned_vs_unpartitioned_per_cpu_s", partitioned.perConsumerCPUSecond / unpartitioned.perConsumerCPUSecond)
+            results.notes["drain_events_per_s_capped_n"] = "\(settings.scaleEvents) events on 600 streams, 6 partitions, "
+                + "handler loads and saves 2 aggregates per event, batches of 50; N consumer processes, each capped at "
+                + "\(settings.consumerCPU) of a core (a cgroup each); PostgreSQL and the writer uncapped"
         }
         let latency = try await latency(seconds: settings.latencySeconds, rate: settings.rate)
         results.set("latency_p50_ms", latency.valueAtPercentile(50) .milliseconds)
@@ -362,13 +392,26 @@ struct Bench {
         return Double(backlog) / elapsed
     }
 
-    /// Scale-out on PostgreSQL: `consumers` processes share the 6-partition subscription of
-    /// `herald-crash-worker consume` (two aggregate loads and saves per event). Once the
+    /// What a scale-out drain measured.
+    struct ScaleOutDrain {
+        /// Events over the time from the first append until every checkpoint reached the head.
+        var perSecond: Double
+        /// CPU the consumer processes used meanwhile, in seconds, all of them together.
+        var consumerCPUSeconds: Double
+        var events: Int
+
+        var perConsumerCPUSecond: Double { consumerCPUSeconds > 0 ? Double(events) / consumerCPUSeconds : 0 }
+    }
+
+    /// Scale-out on PostgreSQL: `consumers` processes, each in a cgroup of its own capped at
+    /// ``Settings/consumerCPU`` of a core (standing in for nodes on machines of their own),
+    /// share the subscription of `herald-crash-worker consume` (two aggregate loads and saves
+    /// per event) in `partitions` partitions (0: unpartitioned, one consumer). Once the
     /// consumers have split the partitions, `events` events are appended in transactions of
-    /// 500; the rate is events over the time from the first append until every partition's
-    /// checkpoint reached the head.
-    func scaleOutDrain(consumers: Int, events: Int) async throws -> Double {
-        guard case .postgres(let client, let schemas) = backend, let url = settings.databaseURL else { return 0 }
+    /// 500 (by this process, uncapped).
+    func scaleOutDrain(consumers: Int, partitions: Int, events: Int) async throws -> ScaleOutDrain {
+        guard case .postgres(let client, let schemas) = backend, let url = settings.databaseURL else { return ScaleOutDrain(perSecond: 0, consumerCPUSeconds: 0, events: 0) }
+        precondition(partitions > 0 || consumers == 1, "an unpartitioned subscription has one consumer")
         let schema = "bench_scale_" + UUID().uuidString.prefix(8).lowercased()
         schemas.add(schema)
         let store = try PostgresEventStore(client: client, options: .init(schema: schema), logger: logger)
@@ -376,23 +419,34 @@ struct Bench {
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
             .deletingLastPathComponent().appendingPathComponent("herald-crash-worker")
         var processes: [Process] = []
+        var caps: [CPUCap] = []
         defer {
             for process in processes where process.isRunning { kill(process.processIdentifier, SIGKILL) }
             for process in processes { process.waitUntilExit() }
+            for cap in caps { cap.remove() }
         }
         for node in 1...consumers {
             let process = Process()
             process.executableURL = executable
-            process.arguments = ["consume", url, schema, "node-\(node)", "6", "3000"]
+            process.arguments = ["consume", url, schema, "node-\(node)", "\(partitions)", "3000"]
             process.standardOutput = FileHandle.nullDevice
             try process.run()
             processes.append(process)
+            let cap = try CPUCap.make(prefix: "herald-bench", cores: settings.consumerCPU)
+            caps.append(cap)
+            try cap.add(process.processIdentifier)
         }
-        try await waitUntil("the consumers split the partitions") {
-            let owners = try await store.leases(subscription: "effects-p").filter { $0.expiresAt > Date() }.map(\.owner)
-            return owners.count == 6 && Set(owners).count == consumers && Set(owners.map { o in owners.count { $0 == o } }).count == 1
+        if partitions > 0 {
+            try await waitUntil("the consumers split the partitions") {
+                let owners = try await store.leases(subscription: "effects-p").filter { $0.expiresAt > Date() }.map(\.owner)
+                return owners.count == partitions && Set(owners).count == consumers && Set(owners.map { o in owners.count { $0 == o } }).count == 1
+            }
+        } else {
+            try await waitUntil("the consumer starts") { try await store.checkpoints()["effects-p"] != nil }
         }
         let engine = HeraldEngine(store: store, logger: logger)
+        func consumerCPU() -> Duration { processes.compactMap { cpuTime(of: $0.processIdentifier) }.reduce(.zero, +) }
+        let cpuBefore = consumerCPU()
         let start = ContinuousClock.now
         for first in stride(from: 0, to: events, by: 500) {
             let work = engine.unitOfWork()
@@ -403,10 +457,11 @@ struct Bench {
         }
         let head = try await store.headPosition()
         try await waitUntil("the consumers drain the log") {
-            let checkpoints = try await store.checkpoints().filter { $0.key.hasPrefix("effects-p#") }
-            return checkpoints.count == 6 && checkpoints.values.allSatisfy { $0 >= head }
+            let checkpoints = try await store.checkpoints().filter { $0.key == "effects-p" || $0.key.hasPrefix("effects-p#") }
+            return checkpoints.count == max(1, partitions) && checkpoints.values.allSatisfy { $0 >= head }
         }
-        return Double(events) / (ContinuousClock.now - start).timeInterval
+        let elapsed = (ContinuousClock.now - start).timeInterval
+        return ScaleOutDrain(perSecond: Double(events) / elapsed, consumerCPUSeconds: (consumerCPU() - cpuBefore).timeInterval, events: events)
     }
 
     /// Polls every 25 ms (more often costs CPU the consumers need); fails after 10 minutes.

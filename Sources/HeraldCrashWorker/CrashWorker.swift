@@ -53,7 +53,8 @@ struct CrashWorkerCommand: AsyncParsableCommand {
     }
 
     struct Consume: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "One node of a partitioned subscription on PostgreSQL, until killed.")
+        static let configuration = CommandConfiguration(
+            abstract: "One node of a partitioned subscription on PostgreSQL (PARTITIONS 0: the same subscription unpartitioned), until killed.")
         @Argument(help: "postgres:// URL.") var url: String
         @Argument var schema: String
         @Argument var node: String
@@ -134,7 +135,7 @@ enum CrashWorker {
         let client = PostgresClient(configuration: try PostgresEventStore.configuration(url: url), backgroundLogger: logger)
         let store = try PostgresEventStore(client: client, options: .init(schema: schema), logger: logger)
         let engine = HeraldEngine(store: store, registry: registry, logger: logger, node: node)
-        let partitioning = Partitioning(count: partitions, leaseDuration: .milliseconds(leaseMilliseconds))
+        let partitioning = partitions > 0 ? Partitioning(count: partitions, leaseDuration: .milliseconds(leaseMilliseconds)) : nil
         let service = try engine.service(
             subscriptions: [effectSubscription("effects-p", partitioning: partitioning)], schedulerPollInterval: .milliseconds(100))
         let group = ServiceGroup(
