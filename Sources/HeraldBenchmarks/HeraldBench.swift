@@ -124,6 +124,9 @@ struct Results {
 
     mutating func set(_ key: String, _ value: Double) { values.append((key, value)) }
 
+    /// The last value set under `key`.
+    func value(_ key: String) -> Double? { values.last { $0.0 == key }?.1 }
+
     var json: [String: Any] {
         var object: [String: Any] = notes
         for (key, value) in values { object[key] = (value * 1000).rounded() / 1000 }
@@ -260,6 +263,25 @@ struct Bench {
             }
         }
         if !fullOverNormal.isEmpty { results.set("uow_full_64_vs_64", median(fullOverNormal)) }
+        if case .postgres(let client, _) = backend, let url = settings.databaseURL {
+            // The same statement from 64 pgbench clients, in this run: the server's ceiling for
+            // it; and the same without its NOTIFY, alternating: what the notification costs.
+            let store = try await makeStore("ceiling")
+            guard let schema = (store as? PostgresEventStore)?.options.schema else { throw BenchFailure(description: "no PostgreSQL schema") }
+            try await PostgresCeiling.silentCopy(schema: schema, client: client, logger: logger)
+            var notifying: [Double] = [], silent: [Double] = []
+            for _ in 0..<2 {
+                notifying.append(try await offThePool { try PostgresCeiling.commitsPerSecond(url: url, schema: schema, clients: 64, transactions: 200) })
+                silent.append(try await offThePool {
+                    try PostgresCeiling.commitsPerSecond(url: url, schema: schema, function: "herald_commit_silent", clients: 64, transactions: 200)
+                })
+            }
+            results.set("pgbench_herald_commit_per_s_64", median(notifying))
+            results.set("pgbench_herald_commit_without_notify_per_s_64", median(silent))
+            if let herald = results.value("uow_commits_per_s_64") { results.set("uow_64_vs_pgbench_herald_commit_64", herald / median(notifying)) }
+            results.notes["pgbench_herald_commit_per_s_64"] = "pgbench -M prepared -c 64 -j 2 -t 200 calling herald_commit with one new "
+                + "aggregate and one event, median of 2 (alternating with a copy of herald_commit without its pg_notify)"
+        }
         results.set("batch_events_per_s", try await batchedEvents(transactions: 200, perTransaction: 100))
         results.set("drain_events_per_s", try await drain(backlog: settings.backlog))
         if case .postgres = backend {
@@ -632,4 +654,12 @@ func peakResidentMegabytes() -> Double {
 extension UInt64 {
     /// Microseconds as milliseconds.
     var milliseconds: Double { Double(self) / 1000 }
+}
+
+/// Runs blocking work (a child process waited for) on a thread of its own, not one of the
+/// cooperative pool's two.
+func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
+    }
 }
