@@ -226,6 +226,33 @@ public final class PostgresEventStore: EventStore, AnnouncingStore, EventPruning
         try await onConnection { try await SubscriptionsTable.checkpoints(self.names, $0, self.logger) }
     }
 
+    public func replaceCheckpoints(of subscription: String, expecting current: [String: Int64], with names: [String], at position: Int64) async throws {
+        let now = Date()
+        try await transaction {
+            try await SubscriptionsTable.replaceCheckpoints(
+                of: subscription, expecting: current, with: names, at: position, now: now, self.names, $0, self.logger)
+        }
+    }
+
+    /// The checkpoint (never created here), the parked events, then the events after it:
+    /// three statements on one connection.
+    public func subscriptionRead(
+        subscription: String, checkpointName: String, skippedThrough: Int64?, limit: Int, matching filter: EventFilter?
+    ) async throws -> SubscriptionRead {
+        let (checkpoint, parked) = try await onConnection { connection in
+            let checkpoint = try await SubscriptionsTable.checkpoint(of: checkpointName, self.names, connection, self.logger)
+            return (checkpoint, try await SubscriptionsTable.parked(subscription: subscription, self.names, connection, self.logger))
+        }
+        guard let checkpoint else { throw StoreError.checkpointRemoved(checkpointName) }
+        let from = max(checkpoint, skippedThrough ?? 0)
+        if let filter {
+            let read = try await events(after: from, limit: limit, matching: filter)
+            return SubscriptionRead(checkpoint: checkpoint, parked: parked, events: read.events, scannedThrough: read.scannedThrough)
+        }
+        let events = try await events(after: from, limit: limit)
+        return SubscriptionRead(checkpoint: checkpoint, parked: parked, events: events, scannedThrough: events.last?.position)
+    }
+
     public func parkedEvents(subscription: String?) async throws -> [ParkedEvent] {
         try await onConnection { try await SubscriptionsTable.parked(subscription: subscription, self.names, $0, self.logger) }
     }

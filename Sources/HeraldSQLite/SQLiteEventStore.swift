@@ -163,7 +163,9 @@ public final class SQLiteEventStore: EventStore, EventPruning {
         subscription: String, checkpointName: String, skippedThrough: Int64?, limit: Int, matching filter: EventFilter?
     ) async throws -> SubscriptionRead {
         try snapshot { connection in
-            let checkpoint = try SubscriptionsTable.checkpoint(of: checkpointName, connection) ?? 0
+            guard let checkpoint = try SubscriptionsTable.checkpoint(of: checkpointName, connection) else {
+                throw StoreError.checkpointRemoved(checkpointName)
+            }
             let parked = try SubscriptionsTable.parked(subscription: subscription, connection)
             let from = max(checkpoint, skippedThrough ?? 0)
             if let filter {
@@ -195,6 +197,13 @@ public final class SQLiteEventStore: EventStore, EventPruning {
 
     public func checkpoints() async throws -> [String: Int64] {
         try read(SubscriptionsTable.checkpoints)
+    }
+
+    public func replaceCheckpoints(of subscription: String, expecting current: [String: Int64], with names: [String], at position: Int64) async throws {
+        let now = Date()
+        try await write {
+            try SubscriptionsTable.replaceCheckpoints(of: subscription, expecting: current, with: names, at: position, now: now, $0)
+        }
     }
 
     public func parkedEvents(subscription: String?) async throws -> [ParkedEvent] {

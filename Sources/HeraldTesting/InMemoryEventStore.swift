@@ -172,6 +172,16 @@ public final class InMemoryEventStore: EventStore {
         return state.withLock { $0.checkpoints }
     }
 
+    public func replaceCheckpoints(of subscription: String, expecting current: [String: Int64], with names: [String], at position: Int64) async throws {
+        try check(.commit)
+        try state.withLock { state in
+            let found = state.checkpoints.filter { Self.belongs($0.key, to: subscription) }
+            guard found == current else { throw StoreError.checkpointsDiffer(found: found, expected: current, subscription: subscription) }
+            for name in found.keys { state.checkpoints[name] = nil }
+            for name in names { state.checkpoints[name] = position }
+        }
+    }
+
     public func parkedEvents(subscription: String?) async throws -> [ParkedEvent] {
         try check(.subscriptionRead)
         return state.withLock { state in

@@ -76,7 +76,8 @@ public protocol AggregateDocuments: Sendable {
 /// Where each subscription stands: its checkpoint, its parked events, its inbox.
 public protocol SubscriptionProgressStore: EventLog {
     /// What a subscription worker reads at the start of a pass, in one read where the store
-    /// can: the checkpoint `checkpointName` (which must exist), the subscription's parked
+    /// can: the checkpoint `checkpointName` (which must exist, else
+    /// ``StoreError/checkpointRemoved(_:)``; it is never created here), the subscription's parked
     /// events, and up to `limit` events after the checkpoint or `skippedThrough`, whichever
     /// is further, matching `filter` (all events when `nil`) as
     /// ``EventLog/events(after:limit:matching:)`` reads them. The default makes the separate calls.
@@ -89,6 +90,16 @@ public protocol SubscriptionProgressStore: EventLog {
 
     /// Every subscription and its checkpoint.
     func checkpoints() async throws -> [String: Int64]
+
+    /// Replaces a subscription's checkpoints — `subscription` itself and its partitions'
+    /// `subscription#<p>/<count>` — by `names`, all at `position`, in one transaction, and
+    /// only if they are exactly `current` (the same names at the same positions) when it
+    /// runs; else nothing changes and it throws
+    /// ``StoreError/checkpointMoved(subscription:expected:found:)``. This is how a
+    /// subscription moves to another partition layout while other nodes run the old one:
+    /// their next commit finds their checkpoint gone and is refused, and every partition of
+    /// the new layout starts from the one agreed position.
+    func replaceCheckpoints(of subscription: String, expecting current: [String: Int64], with names: [String], at position: Int64) async throws
 
     /// Parked events, of one subscription or of all when `subscription` is `nil`, ordered
     /// by subscription and position.
@@ -170,10 +181,21 @@ extension EventLog {
 }
 
 extension SubscriptionProgressStore {
+    /// The checkpoints of `subscription`: its own and its partitions' (`subscription#…`).
+    public func checkpoints(of subscription: String) async throws -> [String: Int64] {
+        try await checkpoints().filter { Self.belongs($0.key, to: subscription) }
+    }
+
+    /// Whether the checkpoint `name` is `subscription`'s own or one of its partitions'.
+    public static func belongs(_ name: String, to subscription: String) -> Bool {
+        name == subscription || (name.hasPrefix(subscription) && name.dropFirst(subscription.count).first == "#"
+            && Partitioning.partitionCheckpoint(name)?.subscription == subscription)
+    }
+
     public func subscriptionRead(
         subscription: String, checkpointName: String, skippedThrough: Int64?, limit: Int, matching filter: EventFilter?
     ) async throws -> SubscriptionRead {
-        let checkpoint = try await self.checkpoint(of: checkpointName, creatingAt: 0)
+        guard let checkpoint = try await checkpoints()[checkpointName] else { throw StoreError.checkpointRemoved(checkpointName) }
         let parked = try await parkedEvents(subscription: subscription)
         let from = max(checkpoint, skippedThrough ?? 0)
         if let filter {

@@ -52,6 +52,10 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Hashable {
     /// A subscription's checkpoint moved while this process worked on it (another worker
     /// holds it). The batch was rolled back.
     case checkpointMoved(subscription: String, expected: Int64, found: Int64?)
+    /// This checkpoint is gone: another node moved the subscription to another partition
+    /// layout (``SubscriptionProgressStore/replaceCheckpoints(of:expecting:with:at:)``).
+    /// Nothing was written; the worker stops rather than start again from the beginning.
+    case checkpointRemoved(String)
     /// A parked event changed between its read and this commit (another worker retried or
     /// released it, or an operator replayed or discarded it): nothing was written. Read
     /// again and decide anew.
@@ -82,6 +86,9 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Hashable {
             return "disk is full, nothing was written: \(detail)"
         case .checkpointMoved(let subscription, let expected, let found):
             return "checkpoint of subscription \(subscription) moved: expected \(expected), found \(found.map(String.init) ?? "none")"
+        case .checkpointRemoved(let checkpoint):
+            return "checkpoint \(checkpoint) was removed: another node runs its subscription in another number of partitions; "
+                + "nothing was written (give every node the same partition count)"
         case .parkedEventChanged(let subscription, let position):
             return "parked event at position \(position) of subscription \(subscription) changed since it was read; nothing was written"
         case .projectionGenerationGone(let projection, let generation):
@@ -99,6 +106,13 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Hashable {
 }
 
 extension StoreError {
+    /// What ``SubscriptionProgressStore/replaceCheckpoints(of:expecting:with:at:)`` throws when
+    /// the checkpoints it `found` are not the `expected` ones: the first that differs.
+    public static func checkpointsDiffer(found: [String: Int64], expected: [String: Int64], subscription: String) -> StoreError {
+        let moved = Set(found.keys).union(expected.keys).sorted().first { found[$0] != expected[$0] } ?? subscription
+        return .checkpointMoved(subscription: moved, expected: expected[moved] ?? -1, found: found[moved])
+    }
+
     /// Whether the error is an outage of the store (``unavailable(_:)``, ``diskFull(_:)``,
     /// ``readOnly(_:)``) rather than something about the data.
     ///

@@ -146,7 +146,7 @@ public final class SubscriptionWorker: Sendable {
     /// Commits the checkpoint move that scans without anything to handle left pending.
     public func commitSkipped() async throws {
         guard let pending = skipped.withLock({ $0 }) else { return }
-        let stored = try await store.checkpoint(of: checkpointName, creatingAt: 0)
+        guard let stored = try await store.checkpoints()[checkpointName] else { throw StoreError.checkpointRemoved(checkpointName) }
         guard pending.through > stored else {
             skipped.withLock { $0 = nil }
             return
@@ -211,6 +211,12 @@ public final class SubscriptionWorker: Sendable {
             } catch StoreError.projectionGenerationGone {
                 logger.info("projection generation replaced; stopping")
                 return
+            } catch StoreError.checkpointRemoved(let checkpoint) {
+                // Going on would mean starting over from the beginning: stop, loudly.
+                logger.error(
+                    "checkpoint removed: another node runs this subscription in another number of partitions; stopping",
+                    metadata: ["checkpoint": "\(checkpoint)"])
+                throw StoreError.checkpointRemoved(checkpoint)
             } catch let unavailable as any DependencyUnavailable {
                 let wait = unavailable.retryAfter.map { min(max($0, .milliseconds(100)), .seconds(60)) }
                     ?? outageBackOff(afterFailedPasses: failedPasses + 1)
@@ -246,10 +252,39 @@ public final class SubscriptionWorker: Sendable {
 
     // MARK: - New events
 
-    /// Creates this worker's checkpoint at its start position the first time.
+    /// Creates this worker's checkpoint the first time, with every checkpoint of its layout
+    /// (the subscription's one, or each of its partitions') at one agreed position, and
+    /// removes an earlier layout's in the same transaction
+    /// (``SubscriptionProgressStore/replaceCheckpoints(of:expecting:with:at:)``): partitions
+    /// started at different times on different nodes start from the same place, and nodes
+    /// still running the old layout find their checkpoint gone and stop instead of
+    /// handling the same events again.
     private func createCheckpointIfNeeded() async throws {
         guard !checkpointExists.withLock({ $0 }) else { return }
-        _ = try await store.checkpoint(of: checkpointName, creatingAt: try await startPosition())
+        let layout = slot.map { slot in
+            (0..<slot.partitioning.count).map { Partitioning.checkpointName(subscription: name, partition: $0, count: slot.partitioning.count) }
+        } ?? [name]
+        for attempt in 1... {
+            let current = try await store.checkpoints(of: name)
+            if current[checkpointName] != nil { break }
+            let siblings = current.filter { layout.contains($0.key) }
+            if !siblings.isEmpty {
+                // A layout whose partitions were created one at a time, by an earlier Herald.
+                let start = subscription.startPosition == .end ? siblings.values.min() ?? 0 : 0
+                _ = try await store.checkpoint(of: checkpointName, creatingAt: start)
+                break
+            }
+            do {
+                try await store.replaceCheckpoints(of: name, expecting: current, with: layout, at: try await startPosition(replacing: current))
+                if !current.isEmpty {
+                    logger.notice("subscription moved to \(layout.count) partition(s); the earlier checkpoints are removed",
+                                  metadata: ["removed": "\(current.keys.sorted())"])
+                }
+                break
+            } catch StoreError.checkpointMoved where attempt < 20 {
+                continue  // another node moved a checkpoint, or laid them out first: look again
+            }
+        }
         checkpointExists.withLock { $0 = true }
     }
 
@@ -449,28 +484,21 @@ public final class SubscriptionWorker: Sendable {
         return try await store.commit(changeset, countedAs: .subscription, in: metrics).count
     }
 
-    /// Where a new checkpoint starts: per ``Subscription/startPosition``, or, for a new
-    /// partition checkpoint, where the subscription's existing checkpoints of another
-    /// partition count all stand (a subscription that was not partitioned before, or whose
-    /// partition count changed while it was caught up).
+    /// Where a new layout starts: where the one it replaces (`current`) stands — a
+    /// subscription that was not partitioned before, or whose partition count changed while
+    /// it was caught up — or, for a new subscription, its ``Subscription/startPosition``.
     ///
-    /// - Throws: ``ConfigurationError`` when those checkpoints differ: a new count cannot
-    ///   take over from them without losing or repeating events.
-    private func startPosition() async throws -> Int64 {
-        if let slot {
-            let others = try await store.checkpoints().filter { checkpoint, _ in
-                guard let part = Partitioning.partitionCheckpoint(checkpoint) else { return checkpoint == name }
-                return part.subscription == name && part.count != slot.partitioning.count
+    /// - Throws: ``ConfigurationError`` when the checkpoints of `current` differ: a new count
+    ///   cannot take over from them without losing or repeating events.
+    private func startPosition(replacing current: [String: Int64]) async throws -> Int64 {
+        if let position = current.values.first {
+            guard current.values.allSatisfy({ $0 == position }) else {
+                throw ConfigurationError(
+                    setting: "Partitioning.count (\(name))", value: "\(slot?.partitioning.count ?? 1)",
+                    allowed: "the count of its existing checkpoints (\(current.keys.sorted().joined(separator: ", "))) "
+                        + "until they all stand at one position; run the old count until caught up with writes stopped")
             }
-            if let position = others.values.first {
-                guard others.values.allSatisfy({ $0 == position }) else {
-                    throw ConfigurationError(
-                        setting: "Partitioning.count (\(name))", value: "\(slot.partitioning.count)",
-                        allowed: "the count of its existing checkpoints (\(others.keys.sorted().joined(separator: ", "))) "
-                            + "until they all stand at one position; run the old count until caught up with writes stopped")
-                }
-                return position
-            }
+            return position
         }
         return subscription.startPosition == .end ? try await store.headPosition() : 0
     }

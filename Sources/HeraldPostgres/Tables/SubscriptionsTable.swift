@@ -72,6 +72,33 @@ enum SubscriptionsTable {
         return try await checkpoint(of: name, names, connection, logger) ?? initial
     }
 
+    /// See ``SubscriptionProgressStore/replaceCheckpoints(of:expecting:with:at:)``; runs in a
+    /// transaction. An advisory lock per subscription orders concurrent replacements (the
+    /// second sees the first's rows); `FOR UPDATE` makes a worker's concurrent checkpoint
+    /// move either land first (and the comparison fails) or wait and find its row gone.
+    static func replaceCheckpoints(
+        of subscription: String, expecting current: [String: Int64], with checkpoints: [String], at position: Int64, now: Date,
+        _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger
+    ) async throws {
+        try await connection.run(
+            "SELECT pg_advisory_xact_lock(hashtextextended(\(names.subscriptions + " " + subscription), 0))", logger)
+        let rows = try await connection.query("""
+            SELECT name, position FROM \(unescaped: names.subscriptions)
+            WHERE name = \(subscription) OR left(name, length(\(subscription)) + 1) = \(subscription) || '#'
+            FOR UPDATE
+            """, logger: logger)
+        var found: [String: Int64] = [:]
+        for try await (name, position) in rows.decode((String, Int64).self) where PostgresEventStore.belongs(name, to: subscription) {
+            found[name] = position
+        }
+        guard found == current else { throw StoreError.checkpointsDiffer(found: found, expected: current, subscription: subscription) }
+        try await connection.run("DELETE FROM \(unescaped: names.subscriptions) WHERE name = ANY(\(Array(found.keys)))", logger)
+        try await connection.run("""
+            INSERT INTO \(unescaped: names.subscriptions) (name, position, updated_at)
+            SELECT unnest(\(checkpoints)::text[]), \(position), \(now)
+            """, logger)
+    }
+
     static func checkpoint(of name: String, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws -> Int64? {
         let rows = try await connection.query(
             "SELECT position FROM \(unescaped: names.subscriptions) WHERE name = \(name)", logger: logger)

@@ -53,6 +53,23 @@ enum SubscriptionsTable {
         return try Int64.fetchOne(db, sql: "SELECT position FROM herald_subscriptions WHERE name = ?", arguments: [name]) ?? initial
     }
 
+    /// See ``SubscriptionProgressStore/replaceCheckpoints(of:expecting:with:at:)``; runs in
+    /// the one writer's transaction, so the check and the writes are one step.
+    static func replaceCheckpoints(
+        of subscription: String, expecting current: [String: Int64], with names: [String], at position: Int64, now: Date, _ db: Database
+    ) throws {
+        // The subscription's own row, and its partitions' (`name#…`: an exact prefix, not LIKE).
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT name, position FROM herald_subscriptions WHERE name = ? OR substr(name, 1, length(?) + 1) = ? || '#'
+            """, arguments: [subscription, subscription, subscription])
+        let found = Dictionary(rows.map { ($0[0] as String, $0[1] as Int64) }) { first, _ in first }
+            .filter { SQLiteEventStore.belongs($0.key, to: subscription) }
+        guard found == current else { throw StoreError.checkpointsDiffer(found: found, expected: current, subscription: subscription) }
+        for name in found.keys { try db.execute(sql: "DELETE FROM herald_subscriptions WHERE name = ?", arguments: [name]) }
+        let insert = try db.cachedStatement(sql: "INSERT INTO herald_subscriptions (name, position, updated_at) VALUES (?, ?, ?)")
+        for name in names { try insert.execute(arguments: [name, position, SQLiteValues.micros(now)]) }
+    }
+
     static func checkpoint(of name: String, _ connection: ReadConnection) throws -> Int64? {
         try connection.value("SELECT position FROM herald_subscriptions WHERE name = ?", [name])
     }

@@ -63,6 +63,46 @@ extension EventStoreConformance {
             try checkEqual(appended.count, 1, "the current owner commits")
             try checkEqual(try await store.checkpoints()[checkpoint], 1, "checkpoint moved by the current owner")
         },
+        ConformanceTest(name: "a subscription's checkpoints are replaced by a new layout all at once, and only from the expected ones") { make in
+            let h = try await Harness(make)
+            let store = h.store
+            _ = try await h.increment(["c1"], times: 3)
+            _ = try await store.checkpoint(of: "s", creatingAt: 2)
+            // Names that start like "s" but are other subscriptions' stay as they are.
+            _ = try await store.checkpoint(of: "s2", creatingAt: 1)
+            _ = try await store.checkpoint(of: Partitioning.checkpointName(subscription: "s2", partition: 0, count: 2), creatingAt: 1)
+            _ = try await store.checkpoint(of: "s#tag", creatingAt: 1)
+            let layout = (0..<3).map { Partitioning.checkpointName(subscription: "s", partition: $0, count: 3) }
+            let stale = try await checkThrows(StoreError.self, "a replacement expecting a position the checkpoint has left") {
+                try await store.replaceCheckpoints(of: "s", expecting: ["s": 1], with: layout, at: 1)
+            }
+            try checkEqual(stale, .checkpointMoved(subscription: "s", expected: 1, found: 2), "error")
+            _ = try await checkThrows(StoreError.self, "a replacement that does not know of every checkpoint") {
+                try await store.replaceCheckpoints(of: "s", expecting: [:], with: layout, at: 0)
+            }
+            try checkEqual(try await store.checkpoints(of: "s"), ["s": 2], "nothing changed by the refused replacements")
+
+            try await store.replaceCheckpoints(of: "s", expecting: ["s": 2], with: layout, at: 2)
+            try checkEqual(try await store.checkpoints(of: "s"), Dictionary(uniqueKeysWithValues: layout.map { ($0, Int64(2)) }),
+                           "every partition of the new layout, at the agreed position; the old checkpoint gone")
+            let all = try await store.checkpoints()
+            try checkEqual(all["s2"], 1, "another subscription's checkpoint")
+            try checkEqual(all["s#tag"], 1, "a checkpoint named like a partition but not one")
+            try checkEqual(all.count, 6, "checkpoints in all")
+
+            // The old layout's worker: its read finds its checkpoint gone (never re-created at
+            // 0), and its commit is refused.
+            let removed = try await checkThrows(StoreError.self, "a subscription read of a removed checkpoint") {
+                _ = try await store.subscriptionRead(subscription: "s", checkpointName: "s", skippedThrough: nil, limit: 10, matching: nil)
+            }
+            try checkEqual(removed, .checkpointRemoved("s"), "error")
+            var changeset = Changeset(recordedAt: h.clock.now())
+            changeset.subscription = SubscriptionProgress(subscription: "s", checkpointName: "s")
+            changeset.subscription?.checkpoint = (from: 2, to: 3)
+            let refused = try await checkThrows(StoreError.self, "a commit moving a removed checkpoint") { _ = try await store.commit(changeset) }
+            try checkEqual(refused, .checkpointMoved(subscription: "s", expected: 2, found: nil), "error")
+            try checkEqual(try await store.checkpoints()["s"], nil, "the removed checkpoint was not re-created")
+        },
         ConformanceTest(name: "heartbeats list a group's live nodes and forget expired ones") { make in
             let h = try await Harness(make)
             let now = h.clock.now()
