@@ -83,6 +83,19 @@ public struct Mall: Sendable {
 
     /// The subscriptions through which the contexts hear of each other.
     ///
+    /// With ``MallConfiguration/partitionCount`` (8 by default on PostgreSQL) each is split
+    /// by stream into that many partitions, which the nodes share through Herald's leases
+    /// and fences: every node takes part in the saga, and each stream's events are handled
+    /// in order by one node at a time. A reaction that hears several streams of one order
+    /// (Ordering hears the reservation, the coupon, the payment and the deadline) may then
+    /// handle two of them on two nodes at once; both load and save the order, the order's
+    /// version check refuses the second save, and its batch runs again and sees the first.
+    /// The steps commute where they can arrive in either order (stock and coupon), and the
+    /// rest are ordered by cause (a payment starts only once the order awaits it).
+    /// Inventory's reservations are the exception: every order changes the stock of the
+    /// SKUs it holds, so partitions would mostly refuse each other's saves on a shop's best
+    /// sellers; they run as one partition (one node at a time, moving on failure).
+    ///
     /// Each waits ``MallConfiguration/subscriptionWakeDelay`` after a wake-up before reading:
     /// seven subscriptions woken by every commit otherwise read (and mostly find nothing)
     /// thousands of times a second under load.
@@ -97,6 +110,9 @@ public struct Mall: Sendable {
         ].map { subscription in
             var subscription = subscription
             subscription.wakeDelay = configuration.subscriptionWakeDelay
+            if let count = configuration.partitionCount {
+                subscription.partitioning = Partitioning(count: subscription.name == InventoryReactions.subscriptionName ? 1 : count)
+            }
             return subscription
         }
     }

@@ -99,6 +99,15 @@ public struct MallConfiguration: Sendable {
     /// How long each subscription waits after a wake-up before reading (see
     /// `Subscription.wakeDelay`): a little delivery latency for far fewer reads under load.
     public var subscriptionWakeDelay: Duration = .milliseconds(2)
+    /// Partitions of each saga subscription (`MALL_PARTITIONS`; `nil` or 0: not
+    /// partitioned). By default 8 on PostgreSQL, where the nodes share them through leases
+    /// (see ``Mall/subscriptions(retryPolicy:)``), and none on SQLite (one node).
+    public var partitions: Int?
+    /// ``partitions`` as set, or the store's default.
+    public var partitionCount: Int? {
+        let count = partitions ?? (usesPostgres ? 8 : nil)
+        return count == 0 ? nil : count
+    }
     /// Whether to seed the demo catalog into an empty database.
     public var seedDemoCatalog = true
     public var pricing: PricingPolicy = MallConfiguration.defaultPricing
@@ -258,6 +267,7 @@ public struct MallConfiguration: Sendable {
         if let milliseconds = try settings.integer("MALL_SUBSCRIPTION_WAKE_DELAY_MS", 0...500) {
             configuration.subscriptionWakeDelay = .milliseconds(milliseconds)
         }
+        if let value = try settings.integer("MALL_PARTITIONS", 0...1024) { configuration.partitions = value }
         if let value = try settings.choice("MALL_DURABILITY", Durability.self) { configuration.durability = value }
         if let value = try settings.integer("MALL_SQLITE_MMAP_MIB", 0...65_536) { configuration.sqliteMemoryMapMiB = value }
         if let value = try settings.integer("MALL_LISTING_CACHE_PAGES", 0...100_000) { configuration.listingCachePages = value }

@@ -4,12 +4,14 @@ import MallOrderingEvents
 
 /// What Inventory does when Ordering reports: reserve, release or commit an order's stock.
 public enum InventoryReactions {
+    public static let subscriptionName = "inventory.reservations"
+
     /// Reserves a submitted order's lines (all or none), releases them when it is
     /// cancelled, and commits them when it ships. Each step is idempotent through the
     /// order's ``Reservation``.
     public static func reservations(retryPolicy: RetryPolicy = .default) -> Subscription {
         Subscription(
-            name: "inventory.reservations",
+            name: subscriptionName,
             eventTypes: [OrderSubmitted.eventType, OrderCancelled.eventType, OrderShipped.eventType],
             retryPolicy: retryPolicy,
             handler: .transactional { delivery, work in

@@ -78,7 +78,9 @@ import Testing
         #expect(acknowledged.paid.count >= 5, "the driver paid orders between the kills")
         try await eventually("every subscription and projection drained", every: .milliseconds(50)) {
             let statuses = try await client.send("GET", "/admin/subscriptions", token: MallServerProcess.adminToken).array
-            return statuses.count == 11 && statuses.allSatisfy { ($0["lag"] as? Int) == 0 && ($0["retrying"] as? Int) == 0 }
+            // Six subscriptions (each in partitions on PostgreSQL: `name#p/count`) and five projections.
+            let names = Set(statuses.compactMap { ($0["name"] as? String)?.split(separator: "#").first })
+            return names.count == 11 && statuses.allSatisfy { ($0["lag"] as? Int) == 0 && ($0["retrying"] as? Int) == 0 }
         }
 
         for (orderID, token) in acknowledged.orders {

@@ -109,13 +109,23 @@ public struct HeraldEngine: Sendable {
     public func subscriptionStatuses() async throws -> [SubscriptionStatus] {
         let head = try await store.headPosition()
         let parked = try await store.parkedEvents(subscription: nil)
+        let checkpoints = try await store.checkpoints()
+        // Who holds each partition: the live leases of the partitioned subscriptions.
+        var holders: [String: [Int: String]] = [:]
+        let now = clock.now()
+        for subscription in Set(checkpoints.keys.compactMap { Partitioning.partitionCheckpoint($0)?.subscription }) {
+            for lease in try await store.leases(subscription: subscription) where lease.expiresAt > now {
+                holders[subscription, default: [:]][lease.partition] = lease.owner
+            }
+        }
         var statuses: [SubscriptionStatus] = []
-        for (name, checkpoint) in try await store.checkpoints().sorted(by: { $0.key < $1.key }) {
+        for (name, checkpoint) in checkpoints.sorted(by: { $0.key < $1.key }) {
             let mine = parked.filter { Self.checkpoint(name, covers: $0) }
+            let part = Partitioning.partitionCheckpoint(name)
             statuses.append(SubscriptionStatus(
                 name: name, checkpoint: checkpoint, lag: try await store.eventsBehind(checkpoint, through: head),
                 retrying: mine.count { $0.status == .retrying }, dead: mine.count { $0.status == .dead },
-                held: mine.count { $0.status == .held }))
+                held: mine.count { $0.status == .held }, node: part.flatMap { holders[$0.subscription]?[$0.partition] }))
         }
         return statuses
     }
@@ -155,4 +165,7 @@ public struct SubscriptionStatus: Sendable, Hashable, Codable {
     public var retrying: Int
     public var dead: Int
     public var held: Int
+    /// For a partition, the node holding its lease now (`nil`: none does; the next node to
+    /// look takes it).
+    public var node: String?
 }

@@ -227,12 +227,12 @@ struct ConsoleRoutes {
 
     static func statusTable(_ statuses: [SubscriptionStatus]) -> HTML {
         let rows = statuses.map { status -> HTML in
-            "<tr><th scope=\"row\">\(status.name)</th><td>\(status.checkpoint)</td><td>\(status.lag)</td><td>\(status.retrying)</td><td>\(status.held)</td><td>\(status.dead)</td></tr>"
+            "<tr><th scope=\"row\">\(status.name)</th><td>\(status.checkpoint)</td><td>\(status.lag)</td><td>\(status.retrying)</td><td>\(status.held)</td><td>\(status.dead)</td><td>\(status.node ?? "")</td></tr>"
         }
         return """
-            <table><caption>Each subscription's and projection's checkpoint, events behind it, and events retrying, held behind a failure, or dead</caption>
+            <table><caption>Each subscription's and projection's checkpoint, events behind it, events retrying, held behind a failure, or dead, and the node holding a partition</caption>
             <thead><tr><th scope="col">Name</th><th scope="col">Checkpoint</th><th scope="col">Lag</th><th scope="col">Retrying</th>
-            <th scope="col">Held</th><th scope="col">Dead</th></tr></thead><tbody>\(rows)</tbody></table>
+            <th scope="col">Held</th><th scope="col">Dead</th><th scope="col">Node</th></tr></thead><tbody>\(rows)</tbody></table>
             """
     }
 

@@ -44,10 +44,12 @@ struct SubscriptionStatusBody: Encodable {
     var retrying: Int
     var dead: Int
     var held: Int
+    /// The node holding a partition's lease.
+    var node: String?
 
     init(_ status: SubscriptionStatus) {
         (name, checkpoint, lag) = (status.name, status.checkpoint, status.lag)
-        (retrying, dead, held) = (status.retrying, status.dead, status.held)
+        (retrying, dead, held, node) = (status.retrying, status.dead, status.held, status.node)
     }
 }
 
