@@ -192,9 +192,11 @@ let package = Package(
         .executableTarget(
             name: "MallBenchmarks",
             dependencies: [
-                "BenchmarkSupport", "Herald", "HeraldSQLite", "MallApp", "MallCatalog", "MallKernel", "MallOrderingEvents", "MallOrdering", "Resilience", "Scheduling",
+                "BenchmarkSupport", "Herald", "HeraldSQLite", "HeraldPostgres", "MallApp", "MallCatalog", "MallKernel", "MallOrderingEvents", "MallOrdering",
+                "Resilience", "Scheduling",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -154,7 +154,7 @@ public final class PostgresEventStore: EventStore, AnnouncingStore, EventPruning
                 return recorded
             }
         }
-        if changeset.announcesWork { commitSignal.notify() }
+        if changeset.announcesWork { commitSignal.notify(CommitTouch(changeset.events)) }
         return recorded
     }
 
@@ -468,9 +468,12 @@ public final class PostgresEventStore: EventStore, AnnouncingStore, EventPruning
                             self.commitSignal.notify()
                             self.announcements.deliverAll()
                             for try await notification in notifications {
-                                // Commits notify without a payload; announcements with their topic.
+                                // Commits notify with what they appended (`|types|hashes`) or
+                                // without a payload; announcements with their topic.
                                 if notification.payload.isEmpty {
                                     self.commitSignal.notify()
+                                } else if let touch = CommitTouch(payload: notification.payload) {
+                                    self.commitSignal.notify(touch)
                                 } else {
                                     self.announcements.deliver(notification.payload)
                                 }

@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import BenchmarkSupport
 import Histogram
 
 /// `mall serve` as a child process on a free loopback port, on a fresh SQLite file or a
@@ -21,14 +22,16 @@ final class ServerProcess: Sendable {
     /// - Parameters:
     ///   - passwordCost: bcrypt's cost; `nil` for the server's default (10). The order
     ///     benchmarks register members with cost 4, which is not what they measure.
-    ///   - database: a SQLite file to serve (kept); `nil` for a fresh one, deleted by ``stop()``.
+    ///   - database: a SQLite file or PostgreSQL URL to serve (kept); `nil` for a fresh SQLite
+    ///     file, deleted by ``stop()``.
     /// - Parameters:
     ///   - relaxedLogins: whether the limit of log-ins per address is lifted (the benchmark's
     ///     clients all log in from 127.0.0.1); off, the server's defaults hold.
     ///   - arguments: more `mall serve` arguments.
+    ///   - cap: a CPU cap the server joins as soon as it has started (before it listens).
     static func start(
         passwordCost: Int? = 4, database: String? = nil, environment extra: [String: String] = [:], relaxedLogins: Bool = true,
-        arguments: [String] = []
+        arguments: [String] = [], cap: CPUCap? = nil
     ) async throws -> ServerProcess {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mall-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -57,6 +60,12 @@ final class ServerProcess: Sendable {
         process.standardOutput = try FileHandle(forWritingTo: log)
         process.standardError = process.standardOutput
         try process.run()
+        do {
+            try cap?.add(process.processIdentifier)
+        } catch {
+            process.terminate()
+            throw error
+        }
         for _ in 0..<1200 {
             let output = String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self)
             if let line = output.split(separator: "\n").first(where: { $0.hasPrefix("mall listening on ") }), output.contains(line + "\n") {
@@ -114,6 +123,15 @@ struct BenchClient: Sendable {
         return ((response as! HTTPURLResponse).statusCode, data.isEmpty ? nil : try? JSONSerialization.jsonObject(with: data))
     }
 
+    /// A request whose answer is text (`/metrics`).
+    func sendText(_ method: String, _ path: String, token: String? = nil) async throws -> (Int, String) {
+        var request = URLRequest(url: URL(string: baseURL.absoluteString + path)!)
+        request.httpMethod = method
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        let (data, response) = try await session.data(for: request)
+        return ((response as! HTTPURLResponse).statusCode, String(decoding: data, as: UTF8.self))
+    }
+
     /// Registers and logs in `count` members; returns their tokens.
     func members(_ count: Int) async throws -> [String] {
         var tokens: [String] = []
@@ -132,15 +150,22 @@ struct BenchClient: Sendable {
         guard status == 201 else { throw BenchError("stock receipt for \(sku) answered \(status)") }
     }
 
-    /// Polls until every subscription has processed every event.
-    func waitUntilCaughtUp() async throws {
-        for _ in 0..<60_000 {
-            let (_, body) = try await send("GET", "/admin/subscriptions", token: ServerProcess.adminToken)
-            let statuses = body as? [[String: Any]] ?? []
+    /// Polls until every subscription has processed every event, every `interval` (each
+    /// poll costs the server a look at every checkpoint), for five minutes at most.
+    func waitUntilCaughtUp(every interval: Duration = .milliseconds(5)) async throws {
+        let deadline = ContinuousClock.now + .seconds(300)
+        while ContinuousClock.now < deadline {
+            let statuses = try await subscriptionStatuses()
             if !statuses.isEmpty, statuses.allSatisfy({ ($0["lag"] as? Int) == 0 }) { return }
-            try await Task.sleep(for: .milliseconds(5))
+            try await Task.sleep(for: interval)
         }
         throw BenchError("subscriptions did not catch up")
+    }
+
+    /// `GET /admin/subscriptions`.
+    func subscriptionStatuses() async throws -> [[String: Any]] {
+        let (_, body) = try await send("GET", "/admin/subscriptions", token: ServerProcess.adminToken)
+        return body as? [[String: Any]] ?? []
     }
 
     func storedOrderCount() async throws -> Int {

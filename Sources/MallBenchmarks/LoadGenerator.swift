@@ -4,9 +4,21 @@ import Synchronization
 
 /// Drives `POST /orders` from OS threads, each with its own keep-alive connection.
 struct LoadGenerator: Sendable {
-    let port: Int
+    /// The servers' ports; connection `i` goes to `ports[i % ports.count]`.
+    let ports: [Int]
     let tokens: [String]
     let skus: [String]
+
+    init(port: Int, tokens: [String], skus: [String]) {
+        self.init(ports: [port], tokens: tokens, skus: skus)
+    }
+
+    init(ports: [Int], tokens: [String], skus: [String]) {
+        (self.ports, self.tokens, self.skus) = (ports, tokens, skus)
+    }
+
+    /// The port of connection `worker`.
+    func port(_ worker: Int) -> Int { ports[worker % ports.count] }
 
     func orderBody(_ index: Int) -> [UInt8] {
         let sku = skus[index % skus.count]
@@ -19,7 +31,7 @@ struct LoadGenerator: Sendable {
         let failure = Mutex<String?>(nil)
         await runThreads(connections) { worker in
             do {
-                let connection = try RawHTTPConnection(port: port)
+                let connection = try RawHTTPConnection(port: port(worker))
                 for index in stride(from: worker, to: total, by: connections) {
                     let (status, body) = try connection.send(method: "POST", path: "/orders", body: orderBody(index), token: tokens[index % tokens.count])
                     guard status == 201 else { throw BenchError("POST /orders answered \(status): \(String(decoding: body, as: UTF8.self))") }
@@ -75,7 +87,7 @@ struct LoadGenerator: Sendable {
                 return
             }
             do {
-                let connection = try RawHTTPConnection(port: port)
+                let connection = try RawHTTPConnection(port: port(worker))
                 while true {
                     ready.wait()
                     guard let job = queue.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) else { return }
@@ -110,7 +122,7 @@ struct LoadGenerator: Sendable {
         let end = start + .milliseconds(Int64(seconds * 1000))
         await runThreads(connections) { worker in
             do {
-                let connection = try RawHTTPConnection(port: port)
+                let connection = try RawHTTPConnection(port: port(worker))
                 var mine: [UInt64] = []
                 var index = worker
                 while ContinuousClock.now < end {

@@ -119,7 +119,7 @@ enum LoginStorm {
         let outcomes = Mutex<[Int: Int]>([:])
         let storm = Task {
             await load.runThreads(stormClients) { worker in
-                guard let connection = try? RawHTTPConnection(port: load.port) else { return }
+                guard let connection = try? RawHTTPConnection(port: load.ports[0]) else { return }
                 let (body, address) = login(worker)
                 while !stop.load(ordering: .relaxed) {
                     guard let (status, _) = try? connection.send(method: "POST", path: "/sessions", body: body, forwardedFor: address) else { return }

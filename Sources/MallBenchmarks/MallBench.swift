@@ -30,6 +30,8 @@ import Logging
 ///    (with and without `--repair`) over `--reconcile-orders` orders (``JobsBench``).
 /// 9. With `--metrics`, `--tracing` or `--durability`, instead: orders end to end with the
 ///    setting on and off (durability: full and normal), alternating (``onVersusOff``).
+/// 10. With `--database postgres://…`, instead: orders end to end on 1 … `--nodes` nodes on
+///    that database, each capped at `--node-cpu` of a core (``ScaleOutBench``).
 @main
 struct MallBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -43,6 +45,11 @@ struct MallBench: AsyncParsableCommand {
     @Option(help: "Orders the --catalog run reconciles.") var reconcileOrders = 100_000
     @Option(help: "Product edits the --catalog run times at each size.") var edits = 500
     @Option(help: "Keep the --catalog or --jobs shop's SQLite file at this path (to serve it again by hand).") var keep: String?
+    @Option(help: "A PostgreSQL URL: measure orders end to end on 1 ... --nodes nodes on it, each capped at --node-cpu.") var database: String?
+    @Option(help: "With --database: the most nodes (every count from 1 up is measured).") var nodes = 2
+    @Option(help: "With --database: the share of one core each node may use.") var nodeCPU = 0.25
+    @Option(help: "With --database: rounds of 1 ... --nodes nodes; medians are reported.") var rounds = 2
+    @Option(help: "With --database: MALL_PARTITIONS for the nodes (their default when not given).") var partitions: Int?
     @Flag(help: "Print one JSON object.") var json = false
     @Flag(help: "What each stage of an order costs in process.") var stages = false
     @Flag(help: "GET /products latency while 64 clients log in.") var loginStorm = false
@@ -59,8 +66,16 @@ struct MallBench: AsyncParsableCommand {
         guard orders > 0, concurrency > 0, rate > 0, seconds > 0, products >= 1000, reconcileOrders > 0, edits > 0 else {
             throw ValidationError("--orders, --concurrency, --rate, --seconds, --reconcile-orders and --edits must be positive; --products at least 1000")
         }
-        guard [stages, loginStorm, catalog, governance, jobs, metrics, tracing, durability].count(where: { $0 }) <= 1 else {
-            throw ValidationError("choose one of --stages, --login-storm, --catalog, --governance, --jobs, --metrics, --tracing, --durability")
+        guard [stages, loginStorm, catalog, governance, jobs, metrics, tracing, durability, database != nil].count(where: { $0 }) <= 1 else {
+            throw ValidationError("choose one of --stages, --login-storm, --catalog, --governance, --jobs, --metrics, --tracing, --durability, --database")
+        }
+        if let database {
+            guard database.hasPrefix("postgres://") || database.hasPrefix("postgresql://") else {
+                throw ValidationError("--database needs a postgres://user@host:port/database URL")
+            }
+            guard (1...8).contains(nodes), nodeCPU > 0, nodeCPU <= 2, rounds > 0 else {
+                throw ValidationError("--nodes must be 1 ... 8, --node-cpu more than 0 and at most 2, --rounds positive")
+            }
         }
     }
 
@@ -88,6 +103,11 @@ struct MallBench: AsyncParsableCommand {
                     "MALL_DURABILITY", values: ("full", "normal"), name: "durability_full", orders: orders, concurrency: concurrency,
                     members: Self.members),
                 json: json)
+        } else if let database {
+            let settings = ScaleOutBench.Settings(
+                url: database, nodes: nodes, nodeCPU: nodeCPU, orders: orders, concurrency: concurrency, rounds: rounds, members: Self.members,
+                partitions: partitions)
+            Self.report(try await ScaleOutBench.run(settings), json: json)
         } else if governance {
             Self.report(try await GovernanceBench.run(orders: orders, concurrency: concurrency, members: Self.members), json: json)
         } else {

@@ -11,8 +11,21 @@ public final class CommitSignal: Sendable {
     private struct State {
         var generation: UInt64 = 0
         var nextWaiterID = 0
-        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        var waiters: [Int: (interest: WakeInterest?, continuation: CheckedContinuation<Void, Never>)] = [:]
+        /// The latest notifications, oldest first, so that a waiter can tell whether one it
+        /// cares about came since it looked (one older than these counts as one it cares about).
+        var recent: [(generation: UInt64, touch: CommitTouch?)] = []
+
+        /// Whether a notification after `seen` may interest a waiter with `interest`.
+        func notified(since seen: UInt64, _ interest: WakeInterest?) -> Bool {
+            guard generation != seen else { return false }
+            guard let interest, let oldest = recent.first, oldest.generation <= seen &+ 1 else { return true }
+            return recent.contains { $0.generation > seen && interest.matches($0.touch) }
+        }
     }
+
+    /// How many notifications are remembered for waiters that are not waiting yet.
+    public static let remembered = 256
 
     private let state = Mutex(State())
 
@@ -21,18 +34,24 @@ public final class CommitSignal: Sendable {
     /// The number of notifications so far.
     public var generation: UInt64 { state.withLock { $0.generation } }
 
-    /// Announces a commit: resumes every waiter.
-    public func notify() {
+    /// Announces a commit: resumes every waiter, or, when `touch` says what the commit
+    /// appended, the waiters whose ``WakeInterest`` it matches (and those without one).
+    /// `nil`: anything may have changed (a stop request, a reconnect, a commit without events).
+    public func notify(_ touch: CommitTouch? = nil) {
         let waiters = state.withLock { state in
             state.generation &+= 1
-            defer { state.waiters.removeAll() }
-            return Array(state.waiters.values)
+            state.recent.append((state.generation, touch))
+            if state.recent.count > Self.remembered { state.recent.removeFirst(state.recent.count - Self.remembered) }
+            let woken = state.waiters.filter { $0.value.interest?.matches(touch) ?? true }
+            for id in woken.keys { state.waiters[id] = nil }
+            return woken.values.map(\.continuation)
         }
         for waiter in waiters { waiter.resume() }
     }
 
-    /// Returns once the generation differs from `seen`, or when the task is cancelled.
-    public func wait(since seen: UInt64) async {
+    /// Returns once a notification came after generation `seen` that may interest a waiter
+    /// with `interest` (any, when `nil`), or when the task is cancelled.
+    public func wait(since seen: UInt64, interest: WakeInterest? = nil) async {
         let id = state.withLock { state -> Int in
             state.nextWaiterID += 1
             return state.nextWaiterID
@@ -40,23 +59,24 @@ public final class CommitSignal: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state -> Bool in
-                    if state.generation != seen || Task.isCancelled { return true }
-                    state.waiters[id] = continuation
+                    if state.notified(since: seen, interest) || Task.isCancelled { return true }
+                    state.waiters[id] = (interest, continuation)
                     return false
                 }
                 if resumeNow { continuation.resume() }
             }
         } onCancel: {
             let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
-            waiter?.resume()
+            waiter?.continuation.resume()
         }
     }
 
-    /// Returns once the generation differs from `seen`, `deadline` has come (on `clock`), or
-    /// the task is cancelled: a wait for work with polling as the fallback.
-    public func wait(since seen: UInt64, until deadline: Date, clock: any HeraldClock) async {
+    /// Returns once a notification after `seen` may interest a waiter with `interest`,
+    /// `deadline` has come (on `clock`), or the task is cancelled: a wait for work with
+    /// polling as the fallback.
+    public func wait(since seen: UInt64, until deadline: Date, clock: any HeraldClock, interest: WakeInterest? = nil) async {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.wait(since: seen) }
+            group.addTask { await self.wait(since: seen, interest: interest) }
             group.addTask { try? await clock.sleep(until: deadline) }
             await group.next()
             group.cancelAll()
@@ -75,5 +95,57 @@ public final class CommitSignal: Sendable {
             // Returns early when the service group shuts down (and the loop ends).
             await cancelWhenGracefulShutdown { await self.wait(since: seen, until: deadline, clock: clock) }
         }
+    }
+}
+
+/// What one commit appended: its events' types and their streams' hashes
+/// (``Partitioning/streamHash(_:)``), for waking only the workers it concerns.
+public struct CommitTouch: Sendable, Hashable {
+    public var eventTypes: Set<String>
+    public var streamHashes: Set<Int64>
+
+    public init(eventTypes: Set<String>, streamHashes: Set<Int64>) {
+        self.eventTypes = eventTypes
+        self.streamHashes = streamHashes
+    }
+
+    /// What `events` touch; `nil` (anything) when there are none: a commit without events
+    /// changed something else a waiter may be waiting for (a parked event, a schedule).
+    public init?(_ events: [NewEvent]) {
+        guard !events.isEmpty else { return nil }
+        self.init(eventTypes: Set(events.map(\.eventType)), streamHashes: Set(events.map { Partitioning.streamHash($0.stream) }))
+    }
+
+    /// As PostgreSQL's commit function sends it: `|type,type…|hash,hash…`; `nil` for any
+    /// other payload.
+    public init?(payload: String) {
+        let parts = payload.split(separator: "|", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].isEmpty else { return nil }
+        let hashes = parts[2].split(separator: ",").map { Int64($0) }
+        guard !parts[1].isEmpty, hashes.allSatisfy({ $0 != nil }) else { return nil }
+        self.init(eventTypes: Set(parts[1].split(separator: ",").map(String.init)), streamHashes: Set(hashes.compactMap { $0 }))
+    }
+}
+
+/// What a waiting worker handles: events of some types (all when `nil`), of the streams of
+/// one partition (all when `nil`). A notification that may hold such an event wakes it;
+/// one that cannot, does not.
+public struct WakeInterest: Sendable, Hashable {
+    public var eventTypes: Set<String>?
+    public var partition: Int?
+    public var partitionCount: Int
+
+    public init(eventTypes: Set<String>? = nil, partition: Int? = nil, partitionCount: Int = 1) {
+        self.eventTypes = eventTypes
+        self.partition = partition
+        self.partitionCount = partitionCount
+    }
+
+    /// Whether `touch` may hold an event of interest (`nil`: it may).
+    public func matches(_ touch: CommitTouch?) -> Bool {
+        guard let touch else { return true }
+        if let eventTypes, eventTypes.isDisjoint(with: touch.eventTypes) { return false }
+        if let partition, !touch.streamHashes.contains(where: { Int($0 % Int64(partitionCount)) == partition }) { return false }
+        return true
     }
 }

@@ -143,6 +143,12 @@ public final class SubscriptionWorker: Sendable {
     /// batch to take it along: 100 ms, or the poll interval if shorter.
     public var skipCommitDelay: Duration { min(subscription.pollInterval, .milliseconds(100)) }
 
+    /// The commits that wake this worker: those that appended events of its types, in its
+    /// partition.
+    var wakeInterest: WakeInterest {
+        WakeInterest(eventTypes: subscription.eventTypes, partition: slot?.index, partitionCount: slot?.partitioning.count ?? 1)
+    }
+
     /// Commits the checkpoint move that scans without anything to handle left pending.
     public func commitSkipped() async throws {
         guard let pending = skipped.withLock({ $0 }) else { return }
@@ -233,7 +239,7 @@ public final class SubscriptionWorker: Sendable {
                     metadata: ["error": "\(error)", "failedPasses": "\(failedPasses)", "retryAt": "\(deadline)"])
             }
             if stop.isRequested { break }
-            await signal.wait(since: generation, until: deadline, clock: clock)
+            await signal.wait(since: generation, until: deadline, clock: clock, interest: wakeInterest)
             if subscription.wakeDelay > .zero, !stop.isRequested {
                 try? await clock.sleep(until: clock.now().adding(subscription.wakeDelay))
             }

@@ -59,6 +59,7 @@ enum CommitFunction {
         DECLARE
             i integer;
             found_version bigint;
+            wake text;
         BEGIN
             PERFORM count(*) FROM (
                 SELECT pg_advisory_xact_lock(\(streamLockNamespace), lock_key)
@@ -101,7 +102,11 @@ enum CommitFunction {
                 RETURNING e.position, e.stream_version;
             END LOOP;
             IF coalesce(array_length(ev_ids, 1), 0) > 0 THEN
-                PERFORM pg_notify('\(n.channel)', '');
+                -- What was appended, so that only the workers it concerns wake (see
+                -- CommitTouch); too long for a notification, and every worker wakes.
+                wake := '|' || array_to_string(ARRAY(SELECT DISTINCT unnest(ev_types)), ',')
+                    || '|' || array_to_string(ARRAY(SELECT DISTINCT unnest(ev_hashes)), ',');
+                PERFORM pg_notify('\(n.channel)', CASE WHEN length(wake) > 7000 THEN '' ELSE wake END);
             END IF;
         END
         $fn$
