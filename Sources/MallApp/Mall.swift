@@ -83,7 +83,7 @@ public struct Mall: Sendable {
 
     /// The subscriptions through which the contexts hear of each other.
     ///
-    /// With ``MallConfiguration/partitionCount`` (8 by default on PostgreSQL) each is split
+    /// With ``MallConfiguration/partitionCount`` (4 by default on PostgreSQL) each is split
     /// by stream into that many partitions, which the nodes share through Herald's leases
     /// and fences: every node takes part in the saga, and each stream's events are handled
     /// in order by one node at a time. A reaction that hears several streams of one order

@@ -10,7 +10,7 @@ import PostgresNIO
 /// Each round starts 1, then 2 … N `mall serve` nodes on a fresh schema of the one
 /// database, each in a cgroup of its own capped at `--node-cpu` of a core (a node on a
 /// machine of its own), with the saga's subscriptions in partitions shared by the nodes
-/// (`MALL_PARTITIONS`, 8 by default). Once every partition has a node, `--orders` orders go
+/// (`MALL_PARTITIONS`, 4 by default). Once every partition has a node, `--orders` orders go
 /// to the nodes in turn from `--concurrency` connections, and the clock stops when every
 /// one awaits payment (stock reserved, the order moved on: lag 0 everywhere).
 ///
