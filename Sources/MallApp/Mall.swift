@@ -111,7 +111,8 @@ public struct Mall: Sendable {
             var subscription = subscription
             subscription.wakeDelay = configuration.subscriptionWakeDelay
             if let count = configuration.partitionCount {
-                subscription.partitioning = Partitioning(count: subscription.name == InventoryReactions.subscriptionName ? 1 : count)
+                subscription.partitioning = Partitioning(
+                    count: subscription.name == InventoryReactions.subscriptionName ? 1 : count, leaseDuration: configuration.partitionLease)
             }
             return subscription
         }

@@ -106,6 +106,10 @@ public struct MallConfiguration: Sendable {
     /// batches its own events: on one node capped at a quarter core, 8 partitions took 1.36
     /// subscription commits per order against 0.50 for 4, and placed 22 orders/s against 33).
     public var partitions: Int?
+    /// How long a node's partition leases last without renewal (`MALL_PARTITION_LEASE_SECONDS`):
+    /// how long a killed node's partitions wait before another node (or the node, restarted)
+    /// takes them. Renewed every third of it.
+    public var partitionLease: Duration = .seconds(10)
     /// ``partitions`` as set, or the store's default.
     public var partitionCount: Int? {
         let count = partitions ?? (usesPostgres ? 4 : nil)
@@ -271,6 +275,7 @@ public struct MallConfiguration: Sendable {
             configuration.subscriptionWakeDelay = .milliseconds(milliseconds)
         }
         if let value = try settings.integer("MALL_PARTITIONS", 0...1024) { configuration.partitions = value }
+        if let value = try settings.integer("MALL_PARTITION_LEASE_SECONDS", 1...300) { configuration.partitionLease = .seconds(value) }
         if let value = try settings.choice("MALL_DURABILITY", Durability.self) { configuration.durability = value }
         if let value = try settings.integer("MALL_SQLITE_MMAP_MIB", 0...65_536) { configuration.sqliteMemoryMapMiB = value }
         if let value = try settings.integer("MALL_LISTING_CACHE_PAGES", 0...100_000) { configuration.listingCachePages = value }

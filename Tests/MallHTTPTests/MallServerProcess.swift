@@ -62,6 +62,7 @@ final class MallServerProcess: @unchecked Sendable {
         paymentWindow = other.paymentWindow
         gatewaySecret = other.gatewaySecret
         extraArguments = other.extraArguments
+        environment = other.environment
         logStem = other.logStem + "-b"
         logPath = logStem + "-0.log"
     }
