@@ -164,6 +164,12 @@ public final class PostgresEventStore: EventStore, AnnouncingStore, EventPruning
         try await onConnection { try await AggregatesTable.fetch(stream, self.names, $0, self.logger) }
     }
 
+    /// One statement for all of them.
+    public func aggregates(_ streams: [StreamID]) async throws -> [StreamID: StoredAggregate] {
+        guard !streams.isEmpty else { return [:] }
+        return try await onConnection { try await AggregatesTable.fetch(streams, self.names, $0, self.logger) }
+    }
+
     /// Events after `position` in delivery order. When later events are visible but an
     /// older transaction still runs, waits for it (up to ``Options/horizonWait``) so that
     /// a reader woken by a commit gets that commit's events.
@@ -353,7 +359,9 @@ public final class PostgresEventStore: EventStore, AnnouncingStore, EventPruning
     /// returns its last value. Backs off from 1 ms to 20 ms between attempts.
     private func waitingForHorizon<T: Sendable>(_ attempt: @escaping @Sendable (PostgresConnection) async throws -> (T, pending: Bool)) async throws -> T {
         let deadline = ContinuousClock.now + options.horizonWait
-        var pause = Duration.milliseconds(1)
+        // The transaction in the way is mostly a commit a millisecond or two from its end
+        // (its WAL flush): look again soon, then back off.
+        var pause = Duration.microseconds(250)
         while true {
             let (value, pending) = try await onConnection(attempt)
             if !pending || ContinuousClock.now >= deadline { return value }

@@ -94,8 +94,12 @@ extension Mall {
         let couponsDeferred = try await governance.current().rules.couponsDeferred
 
         var reservedBySKU: [String: Int] = [:]
+        // Each page's documents are read in a few statements, not one per subject (on
+        // PostgreSQL a round trip each was most of the time).
         try await ReconciliationSubjects.forEachPage(of: Order.streamType, engine: engine) { ids in
             let work = engine.unitOfWork()
+            try await work.prefetch(Order.self, ids: ids)
+            try await work.prefetch(Reservation.self, ids: ids)
             for id in ids {
                 guard let order = try await work.load(Order.self, id: id) else { continue }
                 report.orders += 1
@@ -133,6 +137,7 @@ extension Mall {
 
         try await ReconciliationSubjects.forEachPage(of: Stock.streamType, engine: engine) { skus in
             let work = engine.unitOfWork()
+            try await work.prefetch(Stock.self, ids: skus)
             for sku in skus {
                 guard let stock = try await work.load(Stock.self, id: sku) else { continue }
                 report.stocks += 1
@@ -150,8 +155,13 @@ extension Mall {
 
         try await ReconciliationSubjects.forEachPage(of: CouponWallet.streamType, engine: engine) { memberIDs in
             let work = engine.unitOfWork()
+            try await work.prefetch(CouponWallet.self, ids: memberIDs)
+            var wallets: [(String, CouponWallet)] = []
             for memberID in memberIDs {
-                guard let wallet = try await work.load(CouponWallet.self, id: memberID) else { continue }
+                if let wallet = try await work.load(CouponWallet.self, id: memberID) { wallets.append((memberID, wallet)) }
+            }
+            try await work.prefetch(Order.self, ids: wallets.flatMap { $0.1.coupons.filter { $0.status == .redeemed }.compactMap(\.orderID) })
+            for (memberID, wallet) in wallets {
                 report.wallets += 1
                 let subject = "CouponWallet/\(memberID)"
                 for coupon in wallet.coupons where coupon.status == .redeemed {
@@ -171,8 +181,13 @@ extension Mall {
 
         try await ReconciliationSubjects.forEachPage(of: Payment.streamType, engine: engine) { paymentIDs in
             let work = engine.unitOfWork()
+            try await work.prefetch(Payment.self, ids: paymentIDs)
+            var payments: [(String, Payment)] = []
             for paymentID in paymentIDs {
-                guard let payment = try await work.load(Payment.self, id: paymentID) else { continue }
+                if let payment = try await work.load(Payment.self, id: paymentID) { payments.append((paymentID, payment)) }
+            }
+            try await work.prefetch(Order.self, ids: payments.filter { $0.1.status == .succeeded }.map(\.1.orderID))
+            for (paymentID, payment) in payments {
                 report.payments += 1
                 guard payment.status == .succeeded else { continue }
                 if try await work.load(Order.self, id: payment.orderID)?.paymentID != paymentID {

@@ -31,7 +31,9 @@ import Logging
 /// 9. With `--metrics`, `--tracing` or `--durability`, instead: orders end to end with the
 ///    setting on and off (durability: full and normal), alternating (``onVersusOff``).
 /// 10. With `--database postgres://…`, instead: orders end to end on 1 … `--nodes` nodes on
-///    that database, each capped at `--node-cpu` of a core (``ScaleOutBench``).
+///    that database, each capped at `--node-cpu` of a core (``ScaleOutBench``); with
+///    `--reconcile` too, `mall reconcile` over `--reconcile-orders` orders there
+///    (``PostgresReconcileBench``).
 @main
 struct MallBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -44,12 +46,13 @@ struct MallBench: AsyncParsableCommand {
     @Option(help: "Products of the --catalog shop.") var products = 100_000
     @Option(help: "Orders the --catalog run reconciles.") var reconcileOrders = 100_000
     @Option(help: "Product edits the --catalog run times at each size.") var edits = 500
-    @Option(help: "Keep the --catalog or --jobs shop's SQLite file at this path (to serve it again by hand).") var keep: String?
+    @Option(help: "Keep the --catalog or --jobs shop's SQLite file at this path (to serve it again by hand); with --database --reconcile, the PostgreSQL schema of this name.") var keep: String?
     @Option(help: "A PostgreSQL URL: measure orders end to end on 1 ... --nodes nodes on it, each capped at --node-cpu.") var database: String?
     @Option(help: "With --database: the most nodes (every count from 1 up is measured).") var nodes = 2
     @Option(help: "With --database: the share of one core each node may use.") var nodeCPU = 0.25
     @Option(help: "With --database: rounds of 1 ... --nodes nodes; medians are reported.") var rounds = 2
     @Option(help: "With --database: MALL_PARTITIONS for the nodes (their default when not given).") var partitions: Int?
+    @Flag(help: "With --database: time `mall reconcile` over --reconcile-orders orders on PostgreSQL instead.") var reconcile = false
     @Flag(help: "Print one JSON object.") var json = false
     @Flag(help: "What each stage of an order costs in process.") var stages = false
     @Flag(help: "GET /products latency while 64 clients log in.") var loginStorm = false
@@ -103,6 +106,8 @@ struct MallBench: AsyncParsableCommand {
                     "MALL_DURABILITY", values: ("full", "normal"), name: "durability_full", orders: orders, concurrency: concurrency,
                     members: Self.members),
                 json: json)
+        } else if let database, reconcile {
+            Self.report(try await PostgresReconcileBench.run(url: database, orders: reconcileOrders, keep: keep), json: json)
         } else if let database {
             let settings = ScaleOutBench.Settings(
                 url: database, nodes: nodes, nodeCPU: nodeCPU, orders: orders, concurrency: concurrency, rounds: rounds, members: Self.members,

@@ -2,6 +2,7 @@ import BenchmarkSupport
 import Foundation
 import HeraldPostgres
 import Logging
+import MallApp
 import PostgresNIO
 
 /// `mall-bench --database postgres://… --nodes N`: Mall scaled out on PostgreSQL, measured
@@ -170,5 +171,42 @@ extension CPUCap {
     var cpuTime: Duration? {
         let times = processes.compactMap { BenchmarkSupport.cpuTime(of: $0) }
         return times.isEmpty ? nil : times.reduce(.zero, +)
+    }
+}
+
+/// `mall-bench --database postgres://… --reconcile`: `mall reconcile` on PostgreSQL over
+/// `--reconcile-orders` orders (100,000), placed in process on a fresh schema (not
+/// partitioned: one process drains the saga between batches), then reconciled by `mall
+/// reconcile` as a child process: `reconcile_seconds_postgres` and its peak memory. With
+/// `--keep NAME` the schema is called NAME and kept, to time another build's `mall
+/// reconcile` on the same data.
+enum PostgresReconcileBench {
+    static func run(url: String, orders: Int, keep: String?) async throws -> [(String, Double)] {
+        let schema = keep ?? "mall_bench_" + UUID().uuidString.prefix(8).lowercased()
+        var configuration = MallConfiguration()
+        configuration.database = url
+        configuration.postgresSchema = schema
+        configuration.partitions = 0
+        configuration.passwordCost = 4
+        configuration.maxUnpaidOrdersPerMember = 1_000_000
+        let seeding = ContinuousClock.now
+        let placed = try await Mall.withMall(configuration, logger: quietLogger) { mall in
+            for sku in MallBench.skus { _ = try await mall.inventory.receive(sku: sku, quantity: 10_000_000) }
+            return try await InProcessShop(mall: mall).placeOrders(until: orders)
+        }
+        let seeded = (ContinuousClock.now - seeding).seconds
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("mall-bench-reconcile-\(UUID().uuidString).out").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let reconcile = try ChildProcess.run(
+            try MallBench.sibling("mall"), ["reconcile", "--database", url, "--schema", schema, "--submitted-grace", "100000000"], output: output)
+        let report = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        guard reconcile.status == 0, report.contains("checked \(placed) orders") else {
+            throw BenchError("mall reconcile exited \(reconcile.status): \(report.prefix(2000))")
+        }
+        if keep == nil { try await ScaleOutBench.dropSchema(schema, url: url) }
+        return [
+            ("reconcile_orders", Double(placed)), ("seed_seconds", seeded), ("reconcile_seconds_postgres", reconcile.seconds),
+            ("reconcile_rss_mb", reconcile.maxResidentKilobytes / 1024),
+        ]
     }
 }

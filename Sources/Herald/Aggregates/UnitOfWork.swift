@@ -106,6 +106,9 @@ public final class UnitOfWork {
     /// Applied to events appended from now on.
     public var cause: Cause
     private var loadedVersions: [StreamID: Int64] = [:]
+    /// Documents read ahead by ``prefetch(_:ids:)`` (`nil`: the aggregate does not exist),
+    /// used by the first ``load(_:id:)`` of each.
+    private var prefetched: [StreamID: StoredAggregate?] = [:]
     private var staged = Staged()
     /// What the open savepoint needs to undo, if one is open.
     private var journal: Journal?
@@ -156,7 +159,8 @@ public final class UnitOfWork {
             }
             return value
         }
-        guard let stored = try await store.aggregate(stream) else {
+        let read = if let ahead = prefetched.removeValue(forKey: stream) { ahead } else { try await store.aggregate(stream) }
+        guard let stored = read else {
             loadedVersions[stream] = 0
             return nil
         }
@@ -165,6 +169,17 @@ public final class UnitOfWork {
         let value = try decode(A.self, stream: stream, version: stored.version, state: stored.state)
         cache?.store(value, stream: stream, version: stored.version, state: stored.state)
         return value
+    }
+
+    /// Reads the documents of the aggregates of type `A` with `ids` in one store read, for
+    /// the ``load(_:id:)`` calls that follow: a page of a report checks hundreds of
+    /// aggregates, and on a store across a network one round trip each is the cost.
+    /// Versions are checked at commit as for any load.
+    public func prefetch<A: AggregateRoot>(_ type: A.Type, ids: [String]) async throws {
+        let streams = ids.map { StreamID(type: A.streamType, id: $0) }.filter { staged.aggregates[$0] == nil && loadedVersions[$0] == nil }
+        guard !streams.isEmpty else { return }
+        let found = try await store.aggregates(streams)
+        for stream in streams { prefetched[stream] = .some(found[stream]) }
     }
 
     /// Stages the aggregate's new state and its recorded events, then empties its

@@ -71,6 +71,19 @@ public protocol EventLog: Sendable {
 public protocol AggregateDocuments: Sendable {
     /// The stored document of one aggregate.
     func aggregate(_ stream: StreamID) async throws -> StoredAggregate?
+
+    /// The stored documents of `streams` that exist, in one read where the store can (a
+    /// store across a network: one round trip instead of one per stream). The default reads
+    /// them one by one.
+    func aggregates(_ streams: [StreamID]) async throws -> [StreamID: StoredAggregate]
+}
+
+extension AggregateDocuments {
+    public func aggregates(_ streams: [StreamID]) async throws -> [StreamID: StoredAggregate] {
+        var found: [StreamID: StoredAggregate] = [:]
+        for stream in Set(streams) { found[stream] = try await aggregate(stream) }
+        return found
+    }
 }
 
 /// Where each subscription stands: its checkpoint, its parked events, its inbox.

@@ -30,6 +30,18 @@ extension EventStoreConformance {
     }
 
     static let decoding: [ConformanceTest] = [
+        ConformanceTest(name: "several aggregates read at once are the ones read one by one, and missing ones are absent") { make in
+            let h = try await Harness(make)
+            _ = try await h.increment(["c1", "c2"], times: 2)
+            _ = try await h.increment(["c3"], times: 1)
+            let streams = [Harness.counter("c1"), Harness.counter("c3"), Harness.counter("missing"), Harness.counter("c1")]
+            let together = try await h.store.aggregates(streams)
+            var oneByOne: [StreamID: StoredAggregate] = [:]
+            for stream in streams { oneByOne[stream] = try await h.store.aggregate(stream) }
+            try checkEqual(together, oneByOne, "documents")
+            try checkEqual(together[Harness.counter("c1")]?.version, 2, "version of c1")
+            try checkEqual(try await h.store.aggregates([]), [:], "nothing asked")
+        },
         ConformanceTest(name: "a stored v1 payload under a former name decodes as v2 through its upcaster") { make in
             let h = try await Harness(make, registry: registerPrice)
             try await appendRaw(h, type: "test.PriceSet", version: 1, payload: #"{"sku":"tea","price":12}"#)
