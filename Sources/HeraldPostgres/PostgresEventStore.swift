@@ -240,14 +240,13 @@ public final class PostgresEventStore: EventStore, AnnouncingStore, EventPruning
         }
     }
 
-    /// The checkpoint (never created here), the parked events, then the events after it:
-    /// three statements on one connection.
+    /// The checkpoint (never created here) with the parked events in one statement, then the
+    /// events after it: two round trips.
     public func subscriptionRead(
         subscription: String, checkpointName: String, skippedThrough: Int64?, limit: Int, matching filter: EventFilter?
     ) async throws -> SubscriptionRead {
-        let (checkpoint, parked) = try await onConnection { connection in
-            let checkpoint = try await SubscriptionsTable.checkpoint(of: checkpointName, self.names, connection, self.logger)
-            return (checkpoint, try await SubscriptionsTable.parked(subscription: subscription, self.names, connection, self.logger))
+        let (checkpoint, parked) = try await onConnection {
+            try await SubscriptionsTable.checkpointAndParked(checkpointName: checkpointName, subscription: subscription, self.names, $0, self.logger)
         }
         guard let checkpoint else { throw StoreError.checkpointRemoved(checkpointName) }
         let from = max(checkpoint, skippedThrough ?? 0)

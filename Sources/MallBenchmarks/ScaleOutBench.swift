@@ -191,8 +191,11 @@ enum PostgresReconcileBench {
         configuration.maxUnpaidOrdersPerMember = 1_000_000
         let seeding = ContinuousClock.now
         let placed = try await Mall.withMall(configuration, logger: quietLogger) { mall in
+            try await mall.seedDemoCatalogIfEmpty()
             for sku in MallBench.skus { _ = try await mall.inventory.receive(sku: sku, quantity: 10_000_000) }
-            return try await InProcessShop(mall: mall).placeOrders(until: orders)
+            let shop = try InProcessShop(mall: mall)
+            try await shop.settle()
+            return try await shop.placeOrders(until: orders)
         }
         let seeded = (ContinuousClock.now - seeding).seconds
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("mall-bench-reconcile-\(UUID().uuidString).out").path

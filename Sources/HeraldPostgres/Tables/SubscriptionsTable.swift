@@ -133,6 +133,36 @@ enum SubscriptionsTable {
         return result
     }
 
+    /// The checkpoint `checkpointName` (`nil` when there is none) and `subscription`'s parked
+    /// events, in one statement: a subscription worker's first read of every pass.
+    static func checkpointAndParked(
+        checkpointName: String, subscription: String, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger
+    ) async throws -> (checkpoint: Int64?, parked: [ParkedEvent]) {
+        let rows = try await connection.query("""
+            SELECT c.position, p.position, p.event_id, p.stream_type, p.stream_id, p.event_type, p.status, p.attempts,
+                p.next_attempt_at, p.first_failed_at, p.last_failed_at, p.last_error
+            FROM \(unescaped: names.subscriptions) AS c
+            LEFT JOIN \(unescaped: names.parked) AS p ON p.subscription = \(subscription)
+            WHERE c.name = \(checkpointName)
+            ORDER BY p.position
+            """, logger: logger)
+        var checkpoint: Int64?
+        var parked: [ParkedEvent] = []
+        for try await row in rows.decode(
+            (Int64, Int64?, UUID?, String?, String?, String?, String?, Int?, Date?, Date?, Date?, String?).self)
+        {
+            checkpoint = row.0
+            guard let position = row.1, let eventID = row.2, let type = row.3, let id = row.4, let eventType = row.5, let status = row.6,
+                  let attempts = row.7
+            else { continue }
+            parked.append(ParkedEvent(
+                subscription: subscription, position: position, eventID: eventID, stream: StreamID(type: type, id: id),
+                eventType: eventType, status: ParkedEvent.Status(rawValue: status) ?? .dead, attempts: attempts,
+                nextAttemptAt: row.8, firstFailedAt: row.9, lastFailedAt: row.10, lastError: row.11))
+        }
+        return (checkpoint, parked)
+    }
+
     static func inboxContains(subscription: String, eventID: UUID, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws -> Bool {
         let rows = try await connection.query("""
             SELECT EXISTS (SELECT 1 FROM \(unescaped: names.inbox) WHERE subscription = \(subscription) AND event_id = \(eventID))
