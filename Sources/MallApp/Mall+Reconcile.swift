@@ -51,6 +51,8 @@ public enum Remedy: Codable, Hashable, Sendable, CustomStringConvertible {
 }
 
 public struct ReconciliationReport: Codable, Hashable, Sendable {
+    public init() {}
+
     public var orders = 0
     public var stocks = 0
     public var wallets = 0

@@ -168,8 +168,15 @@ struct BenchClient: Sendable {
         return body as? [[String: Any]] ?? []
     }
 
+    /// The orders reconciliation counts (asking again while a long run answers 202).
     func storedOrderCount() async throws -> Int {
-        let (_, body) = try await send("GET", "/admin/reconciliation", token: ServerProcess.adminToken)
-        return (body as? [String: Any])?["orders"] as? Int ?? 0
+        while true {
+            let (status, body) = try await send("GET", "/admin/reconciliation", token: ServerProcess.adminToken)
+            if status == 202 {
+                try await Task.sleep(for: .seconds(1))
+                continue
+            }
+            return (body as? [String: Any])?["orders"] as? Int ?? 0
+        }
     }
 }

@@ -69,7 +69,7 @@ public struct MallServer: Sendable {
         admin.addRoutes(OrderRoutes(mall: mall, limits: limits).admin())
         admin.addRoutes(PricingRoutes(mall: mall).admin())
         admin.addRoutes(MemberRoutes(mall: mall, limits: limits).admin())
-        admin.addRoutes(OperationsRoutes(mall: mall, limits: limits).admin())
+        admin.addRoutes(OperationsRoutes(mall: mall, limits: limits, reconciliations: ReconciliationRuns { try await mall.reconcile() }).admin())
         admin.addRoutes(JobRoutes(jobs: jobs).admin())
         router.addRoutes(ConsoleRoutes(mall: mall, jobs: jobs, metrics: metrics).routes())
         if let metrics {

@@ -101,12 +101,25 @@ import Testing
         #expect(acknowledged.orders.count >= 20, "the driver placed orders between the kills")
         #expect(acknowledged.paid.count >= 5, "the driver paid orders between the kills")
         #expect(acknowledged.serverErrors == [], "no 5xx but 503")
-        try await eventually("every subscription and projection drained", every: .milliseconds(50)) {
-            let statuses = try await client.send("GET", "/admin/subscriptions", token: MallServerProcess.adminToken).array
-            // Six subscriptions (each in partitions on PostgreSQL: `name#p/count`) and five projections.
-            let names = Set(statuses.compactMap { ($0["name"] as? String)?.split(separator: "#").first })
-            return names.count == 11 && statuses.allSatisfy { ($0["lag"] as? Int) == 0 && ($0["retrying"] as? Int) == 0 }
+        func drained() async throws {
+            try await eventually("every subscription and projection drained", every: .milliseconds(50)) {
+                let statuses = try await client.send("GET", "/admin/subscriptions", token: MallServerProcess.adminToken).array
+                // Six subscriptions (each in partitions on PostgreSQL: `name#p/count`) and five projections.
+                let names = Set(statuses.compactMap { ($0["name"] as? String)?.split(separator: "#").first })
+                return names.count == 11 && statuses.allSatisfy { ($0["lag"] as? Int) == 0 && ($0["retrying"] as? Int) == 0 }
+            }
         }
+        try await drained()
+        // Orders still awaiting payment are cancelled when their deadline comes (the payment
+        // window is short here), and their stock released after: wait for both.
+        try await eventually("no acknowledged order awaits payment", timeout: .seconds(120), every: .milliseconds(500)) {
+            for (orderID, token) in acknowledged.orders
+            where try await client.send("GET", "/orders/\(orderID)", token: token).string("status") == "awaitingPayment" {
+                return false
+            }
+            return true
+        }
+        try await drained()
 
         var appliedPayments = 0, lostToTheDeadline = 0
         for (orderID, token) in acknowledged.orders {

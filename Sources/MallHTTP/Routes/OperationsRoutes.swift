@@ -7,6 +7,7 @@ import MallKernel
 struct OperationsRoutes {
     let mall: Mall
     let limits: IngressLimits
+    let reconciliations: ReconciliationRuns
 
     func admin() -> RouteCollection<MallRequestContext> {
         let routes = RouteCollection(context: MallRequestContext.self)
@@ -25,7 +26,15 @@ struct OperationsRoutes {
             return try JSON.response(CountResponse(count: try await mall.engine.deadLetters.discard(body.filter)))
         }
         routes.get("/reconciliation") { _, _ in
-            try JSON.response(ReconciliationBody(try await mall.reconcile()))
+            switch try await reconciliations.report() {
+            case .finished(let report, let startedAt, let finishedAt):
+                return try JSON.response(ReconciliationBody(report, startedAt: startedAt, finishedAt: finishedAt))
+            case .running(let startedAt):
+                // Still running: come back for its report.
+                var response = try JSON.response(ReconciliationRunningBody(startedAt: startedAt), status: .accepted)
+                response.headers[.retryAfter] = "5"
+                return response
+            }
         }
         routes.get("/rules") { _, _ in
             let (version, rules) = try await mall.governance.current()

@@ -53,6 +53,12 @@ struct SubscriptionStatusBody: Encodable {
     }
 }
 
+/// A reconciliation still running (`202`): ask again after `Retry-After`.
+struct ReconciliationRunningBody: Encodable {
+    var status = "running"
+    var startedAt: Date
+}
+
 struct ReconciliationBody: Encodable {
     struct Drift: Encodable { var rule: String; var subject: String; var detail: String }
 
@@ -63,7 +69,12 @@ struct ReconciliationBody: Encodable {
     var drifts: [Drift]
     var lag: [String: Int64]
 
-    init(_ report: ReconciliationReport) {
+    /// When the run began and ended: a report may be up to 15 s old (see `ReconciliationRuns`).
+    var startedAt: Date?
+    var finishedAt: Date?
+
+    init(_ report: ReconciliationReport, startedAt: Date? = nil, finishedAt: Date? = nil) {
+        (self.startedAt, self.finishedAt) = (startedAt, finishedAt)
         (orders, stocks, wallets, payments) = (report.orders, report.stocks, report.wallets, report.payments)
         drifts = report.drifts.map { Drift(rule: $0.rule, subject: $0.subject, detail: $0.detail) }
         lag = report.lag
