@@ -168,15 +168,12 @@ struct BenchClient: Sendable {
         return body as? [[String: Any]] ?? []
     }
 
-    /// The orders reconciliation counts (asking again while a long run answers 202).
+    /// The orders reconciliation counts (following a long run that answers 202 to its report).
     func storedOrderCount() async throws -> Int {
-        while true {
-            let (status, body) = try await send("GET", "/admin/reconciliation", token: ServerProcess.adminToken)
-            if status == 202 {
-                try await Task.sleep(for: .seconds(1))
-                continue
-            }
-            return (body as? [String: Any])?["orders"] as? Int ?? 0
+        var (status, body) = try await send("GET", "/admin/reconciliation", token: ServerProcess.adminToken)
+        while status == 202, let run = (body as? [String: Any])?["run"] as? Int {
+            (status, body) = try await send("GET", "/admin/reconciliation/runs/\(run)", token: ServerProcess.adminToken)
         }
+        return (body as? [String: Any])?["orders"] as? Int ?? 0
     }
 }

@@ -21,33 +21,26 @@ import Testing
         }
     }
 
-    @Test func requestsDuringALongRunShareItAndAreAnsweredWithoutItThenGetItsReport() async throws {
+    @Test func requestsDuringALongRunShareItAndAreAnsweredWithoutItThenItsReportIsKept() async throws {
         let slow = SlowRun()
-        let runs = ReconciliationRuns(wait: .milliseconds(50), fresh: .seconds(60)) { try await slow.run() }
+        let runs = ReconciliationRuns(wait: .milliseconds(50)) { try await slow.run() }
         async let first = runs.report()
         async let second = runs.report()
-        let answers = try await [first, second]
-        for answer in answers {
-            guard case .running = answer else { Issue.record("answered \(answer) while the run goes on"); continue }
+        var named: Set<Int> = []
+        for answer in try await [first, second] {
+            guard case .running(let run, _) = answer else { Issue.record("answered \(answer) while the run goes on"); continue }
+            named.insert(run)
         }
-        #expect(slow.started.withLock { $0 } == 1, "one run for both requests")
+        #expect(slow.started.withLock { $0 } == 1 && named.count == 1, "one run for both requests")
+        #expect(try await runs.outcome(ofRun: 99) == nil, "an unknown run")
 
         slow.open.withLock { $0 = true }
-        // The run finishes in the background; the client that was told to come back gets it.
         var report: ReconciliationReport?
         for _ in 0..<1000 where report == nil {
-            if case .finished(let finished, _, _) = try await runs.report() { report = finished }
+            if case .finished(let finished, _, _) = try await runs.outcome(ofRun: named.first!) { report = finished }
         }
-        #expect(report?.orders == 7)
-        #expect(slow.started.withLock { $0 } == 1, "the finished report is the answer while it is fresh: no new run")
-    }
-
-    @Test func aStaleReportIsNotTheAnswerAndAQuickRunIsAnsweredAtOnce() async throws {
-        let slow = SlowRun()
-        slow.open.withLock { $0 = true }
-        let runs = ReconciliationRuns(wait: .seconds(30), fresh: .zero) { try await slow.run() }
+        #expect(report?.orders == 7, "the run's report, once done")
         guard case .finished = try await runs.report() else { Issue.record("a quick run was not answered"); return }
-        guard case .finished = try await runs.report() else { Issue.record("a quick run was not answered"); return }
-        #expect(slow.started.withLock { $0 } == 2, "a report older than `fresh` is not reused")
+        #expect(slow.started.withLock { $0 } == 2, "a request after a finished run starts a new one: no stale report")
     }
 }

@@ -9,6 +9,19 @@ struct OperationsRoutes {
     let limits: IngressLimits
     let reconciliations: ReconciliationRuns
 
+    /// A finished run's report, or `202` naming the run under way.
+    static func response(_ outcome: ReconciliationRuns.Outcome) throws -> Response {
+        switch outcome {
+        case .finished(let report, let startedAt, let finishedAt):
+            return try JSON.response(ReconciliationBody(report, startedAt: startedAt, finishedAt: finishedAt))
+        case .running(let run, let startedAt):
+            var response = try JSON.response(ReconciliationRunningBody(run: run, startedAt: startedAt), status: .accepted)
+            response.headers[.location] = "/admin/reconciliation/runs/\(run)"
+            response.headers[.retryAfter] = "5"
+            return response
+        }
+    }
+
     func admin() -> RouteCollection<MallRequestContext> {
         let routes = RouteCollection(context: MallRequestContext.self)
         routes.get("/subscriptions") { _, _ in
@@ -26,15 +39,14 @@ struct OperationsRoutes {
             return try JSON.response(CountResponse(count: try await mall.engine.deadLetters.discard(body.filter)))
         }
         routes.get("/reconciliation") { _, _ in
-            switch try await reconciliations.report() {
-            case .finished(let report, let startedAt, let finishedAt):
-                return try JSON.response(ReconciliationBody(report, startedAt: startedAt, finishedAt: finishedAt))
-            case .running(let startedAt):
-                // Still running: come back for its report.
-                var response = try JSON.response(ReconciliationRunningBody(startedAt: startedAt), status: .accepted)
-                response.headers[.retryAfter] = "5"
-                return response
+            try Self.response(try await reconciliations.report())
+        }
+        routes.get("/reconciliation/runs/{run}") { _, context in
+            let run = try context.parameters.require("run", as: Int.self)
+            guard let outcome = try await reconciliations.outcome(ofRun: run) else {
+                throw NoSuchReconciliationRun(run: run, kept: reconciliations.kept)
             }
+            return try Self.response(outcome)
         }
         routes.get("/rules") { _, _ in
             let (version, rules) = try await mall.governance.current()
@@ -71,4 +83,12 @@ struct OperationsRoutes {
         }
         return routes
     }
+}
+
+struct NoSuchReconciliationRun: MallProblem {
+    let run: Int
+    let kept: Int
+    var kind: ProblemKind { .notFound }
+    var field: String? { "run" }
+    var description: String { "no reconciliation run \(run) (the latest \(kept) are kept)" }
 }

@@ -8,60 +8,67 @@ import Synchronization
 /// Reconciling a large shop takes seconds to minutes; a request no longer holds its client
 /// (and a place in flight) for all of it, and a dozen impatient retries no longer start a
 /// dozen runs. A request joins the run under way, or starts one; if the run finishes within
-/// ``wait`` the request gets its report, else `202` and the run goes on. A report stays the
-/// answer for ``fresh`` after it finished, so the client that was told to come back gets the
-/// run it waited for; after that a request starts a new run.
+/// ``wait`` the request gets its report, else `202` naming the run, whose report
+/// ``outcome(ofRun:)`` gives once it is done (the latest ``kept`` runs are kept).
 final class ReconciliationRuns: Sendable {
     enum Outcome {
         case finished(ReconciliationReport, startedAt: Date, finishedAt: Date)
-        case running(startedAt: Date)
+        case running(run: Int, startedAt: Date)
     }
 
     private struct State {
-        var running: (task: Task<ReconciliationReport, any Error>, startedAt: Date)?
-        var last: (report: ReconciliationReport, startedAt: Date, finishedAt: Date)?
+        var nextRun = 1
+        var running: (run: Int, task: Task<ReconciliationReport, any Error>, startedAt: Date)?
+        var finished: [Int: (report: ReconciliationReport, startedAt: Date, finishedAt: Date)] = [:]
     }
 
     private let state = Mutex(State())
     /// How long a request waits for the run before it is answered `202`.
     let wait: Duration
-    /// How long a finished run's report is the answer.
-    let fresh: Duration
+    /// How many finished runs' reports are kept.
+    let kept = 8
     private let run: @Sendable () async throws -> ReconciliationReport
 
-    init(wait: Duration = .seconds(10), fresh: Duration = .seconds(15), run: @escaping @Sendable () async throws -> ReconciliationReport) {
+    init(wait: Duration = .seconds(10), run: @escaping @Sendable () async throws -> ReconciliationReport) {
         self.wait = wait
-        self.fresh = fresh
         self.run = run
     }
 
-    /// The report of the run under way, of one that finished less than ``fresh`` ago, or of a
-    /// new one, if it is ready within ``wait``.
+    /// The report of the run under way, or of a new one, if it is ready within ``wait``.
     func report() async throws -> Outcome {
-        enum Step {
-            case answer(Outcome)
-            case await(Task<ReconciliationReport, any Error>, startedAt: Date)
+        let (run, task, startedAt) = state.withLock { state in
+            if let running = state.running { return running }
+            let run = state.nextRun, now = Date()
+            state.nextRun += 1
+            let task = Task { try await self.runOnce(run, startedAt: now) }
+            state.running = (run, task, now)
+            return (run, task, now)
         }
-        let now = Date()
-        let step = state.withLock { state -> Step in
-            if let running = state.running { return .await(running.task, startedAt: running.startedAt) }
-            if let last = state.last, now.timeIntervalSince(last.finishedAt) < fresh.seconds {
-                return .answer(.finished(last.report, startedAt: last.startedAt, finishedAt: last.finishedAt))
-            }
-            let task = Task { try await self.runOnce(startedAt: now) }
-            state.running = (task, now)
-            return .await(task, startedAt: now)
+        return try await outcome(of: task, run: run, startedAt: startedAt)
+    }
+
+    /// The report of run `run` (waiting for it up to ``wait``); `nil` for a run unknown
+    /// (never started, or no longer kept).
+    func outcome(ofRun run: Int) async throws -> Outcome? {
+        enum Found {
+            case finished(Outcome), running(Task<ReconciliationReport, any Error>, Date), unknown
         }
-        switch step {
-        case .answer(let outcome): return outcome
-        case .await(let task, let startedAt): return try await outcome(of: task, startedAt: startedAt)
+        let found = state.withLock { state -> Found in
+            if let done = state.finished[run] { return .finished(.finished(done.report, startedAt: done.startedAt, finishedAt: done.finishedAt)) }
+            if let running = state.running, running.run == run { return .running(running.task, running.startedAt) }
+            return .unknown
+        }
+        switch found {
+        case .finished(let outcome): return outcome
+        case .running(let task, let startedAt): return try await outcome(of: task, run: run, startedAt: startedAt)
+        case .unknown: return nil
         }
     }
 
-    /// The run's report if it finishes within ``wait``, else ``Outcome/running(startedAt:)``.
+    /// The run's report if it finishes within ``wait``, else ``Outcome/running(run:startedAt:)``.
     /// Two tasks race to answer (the run's end, the wait's): a task group would not do, as it
     /// waits for all of its children, and waiting for a task's result cannot be cancelled.
-    private func outcome(of task: Task<ReconciliationReport, any Error>, startedAt: Date) async throws -> Outcome {
+    private func outcome(of task: Task<ReconciliationReport, any Error>, run: Int, startedAt: Date) async throws -> Outcome {
         let once = Once()
         let result: Result<ReconciliationReport, any Error>? = await withCheckedContinuation { continuation in
             Task {
@@ -73,16 +80,20 @@ final class ReconciliationRuns: Sendable {
                 if once.claim() { continuation.resume(returning: nil) }
             }
         }
-        guard let result else { return .running(startedAt: startedAt) }
+        guard let result else { return .running(run: run, startedAt: startedAt) }
         let report = try result.get()
-        let finishedAt = state.withLock { $0.last?.finishedAt } ?? Date()
+        let finishedAt = state.withLock { $0.finished[run]?.finishedAt } ?? Date()
         return .finished(report, startedAt: startedAt, finishedAt: finishedAt)
     }
 
-    private func runOnce(startedAt: Date) async throws -> ReconciliationReport {
+    private func runOnce(_ run: Int, startedAt: Date) async throws -> ReconciliationReport {
         do {
-            let report = try await run()
-            state.withLock { $0 = State(running: nil, last: (report, startedAt, Date())) }
+            let report = try await self.run()
+            state.withLock { state in
+                state.running = nil
+                state.finished[run] = (report, startedAt, Date())
+                if let oldest = state.finished.keys.min(), state.finished.count > kept { state.finished[oldest] = nil }
+            }
             return report
         } catch {
             state.withLock { $0.running = nil }
@@ -101,8 +112,4 @@ private final class Once: Sendable {
             return !claimed
         }
     }
-}
-
-extension Duration {
-    fileprivate var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -53,9 +53,10 @@ struct SubscriptionStatusBody: Encodable {
     }
 }
 
-/// A reconciliation still running (`202`): ask again after `Retry-After`.
+/// A reconciliation still running (`202`): its report is at `Location` once done.
 struct ReconciliationRunningBody: Encodable {
     var status = "running"
+    var run: Int
     var startedAt: Date
 }
 
@@ -69,7 +70,7 @@ struct ReconciliationBody: Encodable {
     var drifts: [Drift]
     var lag: [String: Int64]
 
-    /// When the run began and ended: a report may be up to 15 s old (see `ReconciliationRuns`).
+    /// When the run began and ended (a request joins a run under way: see `ReconciliationRuns`).
     var startedAt: Date?
     var finishedAt: Date?
 
