@@ -143,10 +143,14 @@ public final class SubscriptionWorker: Sendable {
     /// batch to take it along: 100 ms, or the poll interval if shorter.
     public var skipCommitDelay: Duration { min(subscription.pollInterval, .milliseconds(100)) }
 
-    /// The commits that wake this worker: those that appended events of its types, in its
-    /// partition.
-    var wakeInterest: WakeInterest {
-        WakeInterest(eventTypes: subscription.eventTypes, partition: slot?.index, partitionCount: slot?.partitioning.count ?? 1)
+    /// The commits that wake a partition's worker: those that appended events of its types
+    /// in its partition (with 4 partitions of 5 subscriptions on a node, waking every worker
+    /// on every commit cost a capped node half its orders). A worker of a whole subscription
+    /// wakes on every commit (`nil`): a commit of other events moves its checkpoint over them
+    /// at once, so its lag reads 0 soon after a burst; a partition's checkpoint moves over
+    /// other partitions' events at its next pass or poll (``Subscription/pollInterval``).
+    var wakeInterest: WakeInterest? {
+        slot.map { WakeInterest(eventTypes: subscription.eventTypes, partition: $0.index, partitionCount: $0.partitioning.count) }
     }
 
     /// Commits the checkpoint move that scans without anything to handle left pending.
