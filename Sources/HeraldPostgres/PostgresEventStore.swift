@@ -154,7 +154,7 @@ public final class PostgresEventStore: EventStore, AnnouncingStore, EventPruning
                 return recorded
             }
         }
-        if changeset.announcesWork { commitSignal.notify(CommitTouch(changeset.events)) }
+        if changeset.announcesWork { commitSignal.notify(appended: changeset.events) }
         return recorded
     }
 

@@ -15,12 +15,21 @@ public final class CommitSignal: Sendable {
         /// The latest notifications, oldest first, so that a waiter can tell whether one it
         /// cares about came since it looked (one older than these counts as one it cares about).
         var recent: [(generation: UInt64, touch: CommitTouch?)] = []
+        /// Whether a waiter ever waited with an interest: until then no commit's touch is
+        /// worth computing.
+        var filtering = false
 
         /// Whether a notification after `seen` may interest a waiter with `interest`.
         func notified(since seen: UInt64, _ interest: WakeInterest?) -> Bool {
             guard generation != seen else { return false }
             guard let interest, let oldest = recent.first, oldest.generation <= seen &+ 1 else { return true }
             return recent.contains { $0.generation > seen && interest.matches($0.touch) }
+        }
+
+        mutating func remember(_ touch: CommitTouch?) {
+            // Trimmed a batch at a time: a commit's notification stays O(1).
+            recent.append((generation, touch))
+            if recent.count >= 2 * CommitSignal.remembered { recent.removeFirst(recent.count - CommitSignal.remembered) }
         }
     }
 
@@ -40,13 +49,18 @@ public final class CommitSignal: Sendable {
     public func notify(_ touch: CommitTouch? = nil) {
         let waiters = state.withLock { state in
             state.generation &+= 1
-            state.recent.append((state.generation, touch))
-            if state.recent.count > Self.remembered { state.recent.removeFirst(state.recent.count - Self.remembered) }
+            state.remember(touch)
             let woken = state.waiters.filter { $0.value.interest?.matches(touch) ?? true }
             for id in woken.keys { state.waiters[id] = nil }
             return woken.values.map(\.continuation)
         }
         for waiter in waiters { waiter.resume() }
+    }
+
+    /// ``notify(_:)`` with what `events` touch, computed only once some waiter waits with
+    /// an interest (until then every waiter wakes anyway).
+    public func notify(appended events: [NewEvent]) {
+        notify(state.withLock { $0.filtering } ? CommitTouch(events) : nil)
     }
 
     /// Returns once a notification came after generation `seen` that may interest a waiter
@@ -59,6 +73,7 @@ public final class CommitSignal: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state -> Bool in
+                    if interest != nil { state.filtering = true }
                     if state.notified(since: seen, interest) || Task.isCancelled { return true }
                     state.waiters[id] = (interest, continuation)
                     return false
