@@ -249,13 +249,7 @@ public final class PostgresEventStore: EventStore, AnnouncingStore, EventPruning
             try await SubscriptionsTable.checkpointAndParked(checkpointName: checkpointName, subscription: subscription, self.names, $0, self.logger)
         }
         guard let checkpoint else { throw StoreError.checkpointRemoved(checkpointName) }
-        let from = max(checkpoint, skippedThrough ?? 0)
-        if let filter {
-            let read = try await events(after: from, limit: limit, matching: filter)
-            return SubscriptionRead(checkpoint: checkpoint, parked: parked, events: read.events, scannedThrough: read.scannedThrough)
-        }
-        let events = try await events(after: from, limit: limit)
-        return SubscriptionRead(checkpoint: checkpoint, parked: parked, events: events, scannedThrough: events.last?.position)
+        return try await subscriptionRead(checkpoint: checkpoint, parked: parked, skippedThrough: skippedThrough, limit: limit, matching: filter)
     }
 
     public func parkedEvents(subscription: String?) async throws -> [ParkedEvent] {

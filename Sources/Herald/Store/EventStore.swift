@@ -210,6 +210,14 @@ extension SubscriptionProgressStore {
     ) async throws -> SubscriptionRead {
         guard let checkpoint = try await checkpoints()[checkpointName] else { throw StoreError.checkpointRemoved(checkpointName) }
         let parked = try await parkedEvents(subscription: subscription)
+        return try await subscriptionRead(checkpoint: checkpoint, parked: parked, skippedThrough: skippedThrough, limit: limit, matching: filter)
+    }
+
+    /// The rest of a subscription read, its checkpoint and parked events read: up to `limit`
+    /// events after the checkpoint or `skippedThrough`, whichever is further, matching `filter`.
+    public func subscriptionRead(
+        checkpoint: Int64, parked: [ParkedEvent], skippedThrough: Int64?, limit: Int, matching filter: EventFilter?
+    ) async throws -> SubscriptionRead {
         let from = max(checkpoint, skippedThrough ?? 0)
         if let filter {
             let read = try await events(after: from, limit: limit, matching: filter)
