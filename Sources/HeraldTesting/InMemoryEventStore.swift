@@ -328,12 +328,15 @@ extension InMemoryEventStore: ProjectionStore {
         commitSignal.notify()
     }
 
-    /// Drops a generation's tables, checkpoint and parked events.
+    /// Drops a generation's tables, checkpoint (or its partitions' checkpoints, leases and
+    /// nodes) and parked events.
     private static func drop(_ generation: ProjectionState.Generation, of schema: ProjectionSchema, from state: inout State) {
         for physical in generation.tables.values { state.projectionTables[physical] = nil }
         let checkpoint = schema.checkpointName(generation: generation.number)
-        state.checkpoints[checkpoint] = nil
+        state.checkpoints = state.checkpoints.filter { $0.key != checkpoint && !$0.key.hasPrefix(checkpoint + "#") }
         state.parked[checkpoint] = nil
+        state.leases[checkpoint] = nil
+        state.nodes[checkpoint] = nil
     }
 
     public func projectionRows(_ table: ProjectionTable, physical: String, query: ProjectionQuery) async throws -> [ProjectionRow] {

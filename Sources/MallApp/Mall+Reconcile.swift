@@ -202,7 +202,7 @@ extension Mall {
         report.lag = try await lag(of: try await runningCheckpointNames(), behind: try await engine.store.headPosition())
         let checkpoints = try await engine.store.checkpoints()
         // Under the coupons-deferred switch the coupon subscription waits by design.
-        for (name, behind) in report.lag.sorted(by: { $0.key < $1.key }) where !(couponsDeferred && name == PricingReactions.couponsSubscription) {
+        for (name, behind) in report.lag.sorted(by: { $0.key < $1.key }) where !(couponsDeferred && Partitioning.subscription(ofCheckpoint: name) == PricingReactions.couponsSubscription) {
             guard let checkpoint = checkpoints[name], let oldest = try await engine.store.events(after: checkpoint, limit: 1).first,
                 oldest.recordedAt.adding(deliveryGrace) < now
             else { continue }
@@ -224,10 +224,11 @@ extension Mall {
         return names
     }
 
-    /// Events up to `head` not yet handled, per checkpoint of `names` that is behind.
+    /// Events up to `head` not yet handled, per checkpoint of `names` (or of one of their
+    /// partitions) that is behind.
     func lag(of names: Set<String>, behind head: Int64) async throws -> [String: Int64] {
         var lag: [String: Int64] = [:]
-        for (name, checkpoint) in try await engine.store.checkpoints() where names.contains(name) {
+        for (name, checkpoint) in try await engine.store.checkpoints() where names.contains(Partitioning.subscription(ofCheckpoint: name)) {
             let behind = try await engine.store.eventsBehind(checkpoint, through: head)
             if behind > 0 { lag[name] = behind }
         }

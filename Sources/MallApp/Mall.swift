@@ -120,16 +120,26 @@ public struct Mall: Sendable {
 
     /// The read side: the projections the contexts query (each kept from events, in the
     /// same transaction as its checkpoint).
+    ///
+    /// With ``MallConfiguration/partitionCount`` the order projections are split by stream
+    /// like the subscriptions: each of their rows follows one order's stream, or is an
+    /// upsert of the same values from any stream (a reconciliation subject), so partitions
+    /// never replace each other's changes. The catalog's and the price book's stay whole: a
+    /// category's product count is read and replaced for every product in it, and they
+    /// change at the catalog's pace, not the orders'.
     public func projections(retryPolicy: RetryPolicy = .default) -> [Projection] {
         [
-            CatalogListing.projection(retryPolicy: retryPolicy),
-            PriceBook.projection(retryPolicy: retryPolicy),
-            OrderHistory.projection(retryPolicy: retryPolicy),
-            ReconciliationSubjects.projection(retryPolicy: retryPolicy),
-            UnpaidOrders.projection(retryPolicy: retryPolicy),
-        ].map { projection in
+            (CatalogListing.projection(retryPolicy: retryPolicy), false),
+            (PriceBook.projection(retryPolicy: retryPolicy), false),
+            (OrderHistory.projection(retryPolicy: retryPolicy), true),
+            (ReconciliationSubjects.projection(retryPolicy: retryPolicy), true),
+            (UnpaidOrders.projection(retryPolicy: retryPolicy), true),
+        ].map { projection, perStream in
             var projection = projection
             projection.wakeDelay = configuration.subscriptionWakeDelay
+            if perStream, let count = configuration.partitionCount {
+                projection.partitioning = Partitioning(count: count, leaseDuration: configuration.partitionLease)
+            }
             return projection
         }
     }

@@ -345,8 +345,11 @@ struct ProjectionsCommand: AsyncParsableCommand {
                 var lines: [String] = []
                 for projection in mall.projections() {
                     let state = try await mall.engine.prepare(projection)
-                    let checkpoint = checkpoints[projection.schema.checkpointName(generation: state.serving.number)] ?? 0
-                    var line = "\(projection.name)  version \(state.serving.version)  generation \(state.serving.number)  at \(checkpoint) of \(head)"
+                    // A partitioned projection stands where its furthest-behind partition stands.
+                    let name = projection.schema.checkpointName(generation: state.serving.number)
+                    let mine = checkpoints.filter { Partitioning.subscription(ofCheckpoint: $0.key) == name }
+                    var line = "\(projection.name)  version \(state.serving.version)  generation \(state.serving.number)  at \(mine.values.min() ?? 0) of \(head)"
+                    if mine.count > 1 { line += "  (\(mine.count) partitions)" }
                     if let building = state.building { line += "  (building generation \(building.number), version \(building.version))" }
                     lines.append(line)
                 }

@@ -94,11 +94,20 @@ extension HeraldEngine {
         return ProjectionWorker(projection: projection, engine: self)
     }
 
-    /// A worker filling one generation of `projection`'s tables.
-    func generationWorker(_ projection: Projection, _ generation: ProjectionState.Generation) throws -> SubscriptionWorker {
+    /// A worker filling one generation of `projection`'s tables (or, with `slot`, one
+    /// partition's share of it).
+    func generationWorker(_ projection: Projection, _ generation: ProjectionState.Generation, slot: PartitionSlot? = nil) throws -> SubscriptionWorker {
         try SubscriptionWorker(
             subscription: projection.subscription(for: generation), store: store, registry: registry, clock: clock, random: random,
-            logger: logger, cache: aggregateCache, metrics: metrics, projectionFence: ProjectionFence(projection: projection.name, generation: generation.number))
+            logger: logger, cache: aggregateCache, metrics: metrics, tracing: tracing, slot: slot,
+            projectionFence: ProjectionFence(projection: projection.name, generation: generation.number))
+    }
+
+    /// The coordinator running this node's partitions of one generation of `projection`.
+    func generationCoordinator(_ projection: Projection, _ generation: ProjectionState.Generation, _ partitioning: Partitioning) -> PartitionCoordinator {
+        PartitionCoordinator(
+            subscription: projection.subscription(for: generation), partitioning: partitioning, node: node, store: store, clock: clock,
+            logger: logger, makeWorker: { slot in try self.generationWorker(projection, generation, slot: slot) })
     }
 
     /// Rebuilds `projection` from the start of the log into fresh tables while its current
@@ -168,8 +177,16 @@ public final class ProjectionWorker: Sendable {
     }
 
     /// Handles everything that can be handled now (building first, when a build is due).
+    ///
+    /// - Throws: ``ConfigurationError`` for a partitioned projection: its partitions'
+    ///   checkpoints move only under their leases, in ``run(stop:)``.
     @discardableResult
     public func drain() async throws -> SubscriptionWorker.DrainReport {
+        if let partitioning = projection.partitioning {
+            throw ConfigurationError(
+                setting: "Projection.partitioning (\(projection.name))", value: "\(partitioning.count) partitions",
+                allowed: "nil for a projection drained by hand; run a partitioned one with run(stop:) or the engine's service")
+        }
         while true {
             let state = try await engine.prepare(projection)
             if let due = try await dueBuild(state) {
@@ -200,7 +217,11 @@ public final class ProjectionWorker: Sendable {
                     continue
                 }
                 // Returns when its generation is replaced; then round again, on the new one.
-                try await engine.generationWorker(projection, state.serving).run(stop: stop)
+                if let partitioning = projection.partitioning {
+                    try await runPartitions(of: state.serving, partitioning, stop: stop)
+                } else {
+                    try await engine.generationWorker(projection, state.serving).run(stop: stop)
+                }
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
@@ -208,6 +229,31 @@ public final class ProjectionWorker: Sendable {
                 engine.logger.error("projection pass failed, will retry", metadata: ["projection": "\(projection.name)", "error": "\(error)"])
                 try? await engine.clock.sleep(until: engine.clock.now().adding(projection.pollInterval))
             }
+        }
+    }
+
+    /// Runs this node's partitions of `generation` until `stop` is requested or another
+    /// generation serves. The partitions' workers stop at their next commit after a swap;
+    /// the coordinator would start them again on the old generation, so the serving
+    /// generation is looked at every lease renewal and the coordinator stopped when it changed.
+    private func runPartitions(of generation: ProjectionState.Generation, _ partitioning: Partitioning, stop: StopFlag) async throws {
+        let coordinator = engine.generationCoordinator(projection, generation, partitioning)
+        let partitions = StopFlag(), signal = engine.store.commitSignal, clock = engine.clock
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await coordinator.run(stop: partitions) }
+            group.addTask {
+                while !stop.isRequested, !partitions.isRequested {
+                    await signal.sleep(until: clock.now().adding(partitioning.renewInterval), clock: clock, unless: stop, partitions)
+                    let serving = try? await self.engine.projectionStore.projectionState(self.projection.name)?.serving.number
+                    if let serving, serving != generation.number { break }
+                }
+            }
+            // Whichever ends first (or throws) stops the other; the group then waits for it.
+            defer {
+                partitions.request()
+                signal.notify()
+            }
+            _ = try await group.next()
         }
     }
 

@@ -29,6 +29,12 @@ public struct Projection: Sendable {
     public var batchSize: Int
     public var pollInterval: Duration
     public var wakeDelay: Duration = .zero
+    /// Splits the serving generation's work by stream among the nodes, as for a
+    /// subscription (see ``Partitioning``). Only for a projection whose rows each follow one
+    /// stream, or whose writes to a shared row commute (an upsert of the same values): two
+    /// partitions may otherwise read and replace one row at once, and one change is lost.
+    /// A rebuild runs as one worker; the partitions take over where it ended.
+    public var partitioning: Partitioning?
     public var handler: @Sendable (Delivery, ProjectionRows) async throws -> Void
 
     public init(
@@ -61,6 +67,7 @@ public struct Projection: Sendable {
             }
         }
         try subscription(for: ProjectionState.Generation(number: 1, version: version, tables: [:])).validate()
+        try partitioning?.validate(subscription: name)
     }
 
     func table(_ name: String) throws -> ProjectionTable {

@@ -98,6 +98,16 @@ public final class CommitSignal: Sendable {
         }
     }
 
+    /// Sleeps until `deadline` on `clock`, waking early when one of `stops` is requested
+    /// (whoever requests it fires this signal) or the task is cancelled.
+    public func sleep(until deadline: Date, clock: any HeraldClock, unless stops: StopFlag...) async {
+        while true {
+            let seen = generation
+            guard !stops.contains(where: \.isRequested), !Task.isCancelled, clock.now() < deadline else { return }
+            await wait(since: seen, until: deadline, clock: clock)
+        }
+    }
+
     /// Runs `step` again and again until the task is cancelled or a graceful shutdown
     /// begins, waiting after each step until this signal fires or `interval` has passed on
     /// `clock`: a follower of announced changes, with polling as the fallback. A signal that

@@ -72,7 +72,9 @@ extension HeraldEngine {
         // The earliest of these in the order readers get events (not the smallest number:
         // on PostgreSQL the two differ).
         var needed: Set<Int64> = [try await store.headPosition()]
-        for (name, checkpoint) in try await store.checkpoints() where !retired.contains(name) { needed.insert(checkpoint) }
+        for (name, checkpoint) in try await store.checkpoints() where !retired.contains(Partitioning.subscription(ofCheckpoint: name)) {
+            needed.insert(checkpoint)
+        }
         for parked in try await store.parkedEvents(subscription: nil) { needed.insert(parked.position) }
         let bound = try await store.earliest(of: needed) ?? 0
 

@@ -91,7 +91,7 @@ public final class PartitionCoordinator: Sendable {
                     if Task.isCancelled { throw CancellationError() }
                     logger.error("partition leases could not be renewed, will retry", metadata: ["error": "\(error)"])
                 }
-                await sleep(until: clock.now().adding(partitioning.renewInterval), unless: stop)
+                await store.commitSignal.sleep(until: clock.now().adding(partitioning.renewInterval), clock: clock, unless: stop)
             }
             for run in running.values { run.stop.request() }
             store.commitSignal.notify()
@@ -145,17 +145,6 @@ public final class PartitionCoordinator: Sendable {
             do { try await store.releaseLease(lease) } catch {
                 logger.warning("releasing a partition lease failed; it will expire", metadata: ["error": "\(error)"])
             }
-        }
-    }
-
-    /// Sleeps until `deadline` on the injected clock, waking early when `stop` is requested
-    /// (the service announces that through the commit signal).
-    private func sleep(until deadline: Date, unless stop: StopFlag) async {
-        let signal = store.commitSignal
-        while true {
-            let generation = signal.generation
-            guard !stop.isRequested, !Task.isCancelled, clock.now() < deadline else { return }
-            await signal.wait(since: generation, until: deadline, clock: clock)
         }
     }
 }

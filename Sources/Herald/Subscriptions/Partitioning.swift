@@ -81,6 +81,10 @@ public struct Partitioning: Sendable, Hashable {
         "\(subscription)#\(partition)/\(count)"
     }
 
+    /// The subscription a checkpoint moves for: a partition checkpoint's subscription, or
+    /// the checkpoint's own name.
+    public static func subscription(ofCheckpoint name: String) -> String { partitionCheckpoint(name)?.subscription ?? name }
+
     /// The parts of a partition checkpoint's name; `nil` for any other checkpoint name.
     public static func partitionCheckpoint(_ name: String) -> (subscription: String, partition: Int, count: Int)? {
         guard let hash = name.lastIndex(of: "#") else { return nil }

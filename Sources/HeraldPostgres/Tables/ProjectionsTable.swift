@@ -119,16 +119,20 @@ enum ProjectionsTable {
         }
     }
 
-    /// Drops a generation's tables, its checkpoint and its parked events.
+    /// Drops a generation's tables, its checkpoint (or its partitions' checkpoints, leases
+    /// and nodes) and its parked events.
     private static func drop(
         _ generation: ProjectionState.Generation, of schema: ProjectionSchema, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger
     ) async throws {
         for physical in generation.tables.values {
             try await connection.run(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \(names.projectionTable(physical))"), logger)
         }
-        let checkpoint = schema.checkpointName(generation: generation.number)
-        try await connection.run("DELETE FROM \(unescaped: names.subscriptions) WHERE name = \(checkpoint)", logger)
+        let checkpoint = schema.checkpointName(generation: generation.number), partitions = checkpoint + "#"
+        try await connection.run(
+            "DELETE FROM \(unescaped: names.subscriptions) WHERE name = \(checkpoint) OR starts_with(name, \(partitions))", logger)
         try await connection.run("DELETE FROM \(unescaped: names.parked) WHERE subscription = \(checkpoint)", logger)
+        try await connection.run("DELETE FROM \(unescaped: names.leases) WHERE subscription = \(checkpoint)", logger)
+        try await connection.run("DELETE FROM \(unescaped: names.nodes) WHERE group_name = \(checkpoint)", logger)
     }
 
     private static func type(_ type: ProjectionTable.ColumnType) -> String {

@@ -109,12 +109,17 @@ enum ProjectionsTable {
         }
     }
 
-    /// Drops a generation's tables, its checkpoint and its parked events.
+    /// Drops a generation's tables, its checkpoint (or its partitions' checkpoints, leases
+    /// and nodes) and its parked events.
     private static func drop(_ generation: ProjectionState.Generation, of schema: ProjectionSchema, _ db: Database) throws {
         for physical in generation.tables.values { try db.execute(sql: "DROP TABLE IF EXISTS \"\(physical)\"") }
-        let checkpoint = schema.checkpointName(generation: generation.number)
-        try db.execute(sql: "DELETE FROM herald_subscriptions WHERE name = ?", arguments: [checkpoint])
+        let checkpoint = schema.checkpointName(generation: generation.number), partitions = checkpoint + "#"
+        try db.execute(
+            sql: "DELETE FROM herald_subscriptions WHERE name = ? OR substr(name, 1, ?) = ?",
+            arguments: [checkpoint, partitions.count, partitions])
         try db.execute(sql: "DELETE FROM herald_parked WHERE subscription = ?", arguments: [checkpoint])
+        try db.execute(sql: "DELETE FROM herald_leases WHERE subscription = ?", arguments: [checkpoint])
+        try db.execute(sql: "DELETE FROM herald_nodes WHERE group_name = ?", arguments: [checkpoint])
     }
 
     private static func type(_ type: ProjectionTable.ColumnType) -> String {

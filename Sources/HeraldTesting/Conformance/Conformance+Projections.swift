@@ -98,6 +98,29 @@ extension EventStoreConformance {
             let checkpoints = try await h.store.checkpoints()
             try check(checkpoints["tally@g1"] == nil, "the old generation's checkpoint is gone: \(checkpoints)")
         },
+        ConformanceTest(name: "a rebuild drops the old generation's partitions: their checkpoints, leases and nodes") { make in
+            let h = try await Harness(make)
+            let projection = tally()
+            try await h.increment(["a", "b"], times: 3)
+            try await h.engine.projectionWorker(for: projection).drain()
+            // The old generation as a partitioned projection's nodes leave it.
+            let stood = try required(try await h.store.checkpoints()["tally@g1"], "the first generation's checkpoint")
+            let partitions = (0..<3).map { Partitioning.checkpointName(subscription: "tally@g1", partition: $0, count: 3) }
+            try await h.store.replaceCheckpoints(of: "tally@g1", expecting: ["tally@g1": stood], with: partitions, at: stood)
+            let now = Date(), later = Date().addingTimeInterval(600)
+            _ = try await h.store.heartbeat(group: "tally@g1", node: "node-a", now: now, expiresAt: later)
+            _ = try await h.store.acquireLease(subscription: "tally@g1", partition: 0, owner: "node-a", now: now, expiresAt: later)
+            try await h.store.replaceCheckpoints(of: "tally@g10", expecting: [:], with: ["tally@g10"], at: 0)  // not the first's
+
+            try await h.engine.rebuild(projection)
+            let left = try await h.store.checkpoints().keys.filter { $0.hasPrefix("tally@g1") }.sorted()
+            try checkEqual(left, ["tally@g10"], "the first generation's partition checkpoints are gone, and only theirs")
+            let leases = try await h.store.leases(subscription: "tally@g1")
+            try check(leases.isEmpty, "its leases are gone: \(leases)")
+            let nodes = try await h.store.heartbeat(group: "tally@g1", node: "node-b", now: now, expiresAt: later)
+            try checkEqual(nodes, ["node-b"], "its nodes are gone")
+            try await checkRowsEqualFold(h, projection, "after the rebuild")
+        },
         ConformanceTest(name: "a projection's version moves with its rows and its generation, not with events it does not take") { make in
             let h = try await Harness(make)
             let projection = tally()
