@@ -143,11 +143,10 @@ public final class PostgresEventStore: EventStore, AnnouncingStore, EventPruning
                 if let progress = changeset.subscription {
                     try await SubscriptionsTable.apply(progress, at: changeset.recordedAt, names, connection, logger)
                 }
-                if let fence = changeset.projectionFence { try await ProjectionsTable.check(fence, names, connection, logger) }
-                for write in changeset.projectionWrites { try await ProjectionsTable.apply(write, names, connection, logger) }
-                if let fence = changeset.projectionFence, !changeset.projectionWrites.isEmpty {
-                    try await ProjectionsTable.countChange(of: fence.projection, names, connection, logger)
+                if let fence = changeset.projectionFence {
+                    try await ProjectionsTable.check(fence, counting: !changeset.projectionWrites.isEmpty, names, connection, logger)
                 }
+                for write in changeset.projectionWrites { try await ProjectionsTable.apply(write, names, connection, logger) }
                 if changeset.events.isEmpty && !changeset.scheduled.isEmpty {  // the function announces events
                     try await connection.run("SELECT pg_notify(\(names.channel), '')", logger)
                 }

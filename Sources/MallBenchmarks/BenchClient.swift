@@ -89,6 +89,12 @@ final class ServerProcess: Sendable {
         return .milliseconds((user + system) * 1000 / ticks)
     }
 
+    /// The last `count` lines the server wrote (standard output and error).
+    func logTail(_ count: Int) -> String {
+        let log = String(decoding: (try? Data(contentsOf: directory.appendingPathComponent("server.log"))) ?? Data(), as: UTF8.self)
+        return log.split(separator: "\n").suffix(count).joined(separator: "\n")
+    }
+
     func stop() {
         if process.isRunning {
             process.terminate()

@@ -82,6 +82,18 @@ enum ScaleOutBench {
             caps.append(cap)
             servers.append(try await ServerProcess.start(database: settings.url, environment: environment, cap: cap))
         }
+        do {
+            return try await measure(servers: servers, caps: caps, schema: schema, settings)
+        } catch {
+            for (index, server) in servers.enumerated() {
+                FileHandle.standardError.write(Data("node \(index + 1) of \(count), the end of its log:\n\(server.logTail(40))\n".utf8))
+            }
+            throw error
+        }
+    }
+
+    private static func measure(servers: [ServerProcess], caps: [CPUCap], schema: String, _ settings: Settings) async throws -> Measurement {
+        let count = servers.count
         let client = BenchClient(baseURL: servers[0].baseURL, connections: settings.concurrency)
         let members = try await client.members(settings.members)
         for sku in MallBench.skus { try await client.receiveStock(sku: sku, quantity: 1_000_000) }

@@ -31,11 +31,6 @@ enum ProjectionsTable {
         return nil
     }
 
-    /// In the commit that changes the projection's rows: one more change (see ``ProjectionVersion``).
-    static func countChange(of projection: String, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws {
-        try await connection.run("UPDATE \(unescaped: names.projections) SET rows_changed = rows_changed + 1 WHERE name = \(projection)", logger)
-    }
-
     /// In a transaction: creates the projection (generation 1, serving) unless it exists.
     static func prepare(_ schema: ProjectionSchema, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws -> ProjectionState {
         let first = schema.generation(1)
@@ -84,11 +79,24 @@ enum ProjectionsTable {
     }
 
     /// Fails the commit unless `fence`'s generation is serving or being built. The row lock
-    /// (shared) keeps a build from completing, and dropping these tables, until the commit ends.
-    static func check(_ fence: ProjectionFence, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws {
-        let current = try await connection.count("""
+    /// keeps a build from completing, and dropping these tables, until the commit ends.
+    ///
+    /// A commit that changes the projection's rows (`counting`) counts one more change (see
+    /// ``ProjectionVersion``) in the same statement, so its lock is exclusive from the
+    /// start: two commits that each held the row shared and then wanted to update it would
+    /// deadlock, as the partitions of one projection did. Such commits of one projection
+    /// therefore follow each other; the others share the row.
+    static func check(
+        _ fence: ProjectionFence, counting: Bool, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger
+    ) async throws {
+        let generation = fence.generation
+        let current = try await connection.count(counting ? """
+            UPDATE \(unescaped: names.projections) SET rows_changed = rows_changed + 1
+            WHERE name = \(fence.projection) AND (serving_generation = \(generation) OR building_generation = \(generation))
+            RETURNING 1
+            """ : """
             SELECT 1 FROM \(unescaped: names.projections)
-            WHERE name = \(fence.projection) AND (serving_generation = \(fence.generation) OR building_generation = \(fence.generation))
+            WHERE name = \(fence.projection) AND (serving_generation = \(generation) OR building_generation = \(generation))
             FOR SHARE
             """, logger)
         guard current == 1 else { throw StoreError.projectionGenerationGone(projection: fence.projection, generation: fence.generation) }

@@ -121,6 +121,35 @@ extension EventStoreConformance {
             try checkEqual(nodes, ["node-b"], "its nodes are gone")
             try await checkRowsEqualFold(h, projection, "after the rebuild")
         },
+        ConformanceTest(name: "commits changing one projection's rows at once (its partitions, several nodes) all go through, each counted once") { make in
+            let h = try await Harness(make)
+            let projection = tally()
+            let state = try await h.engine.prepare(projection)
+            let totals = try required(state.serving.tables["totals"], "the totals table")
+            let before = try await h.engine.version(of: projection)
+            let store = h.store
+            // Each commit holds the projection's row until it ends; two that each held it
+            // shared, then wanted it for their count, would deadlock.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for writer in 0..<8 {
+                    group.addTask {
+                        for round in 0..<10 {
+                            var changeset = Changeset(recordedAt: Date())
+                            changeset.projectionFence = ProjectionFence(projection: "tally", generation: state.serving.number)
+                            changeset.projectionWrites = [
+                                .upsert(table: totals, columns: ["id", "amount"], values: [.text("writer \(writer)"), .integer(Int64(round))], key: ["id"]),
+                            ]
+                            _ = try await store.commit(changeset)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let after = try await h.engine.version(of: projection)
+            try checkEqual(after.changes - before.changes, 80, "every commit counted once")
+            let rows = try await h.engine.rows(projection, ProjectionQuery("totals"))
+            try checkEqual(try rows.map { try $0.integer("amount") }, Array(repeating: 9, count: 8), "each writer's last row")
+        },
         ConformanceTest(name: "a projection's version moves with its rows and its generation, not with events it does not take") { make in
             let h = try await Harness(make)
             let projection = tally()
