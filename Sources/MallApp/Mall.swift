@@ -121,12 +121,14 @@ public struct Mall: Sendable {
     /// The read side: the projections the contexts query (each kept from events, in the
     /// same transaction as its checkpoint).
     ///
-    /// With ``MallConfiguration/partitionCount`` the order projections are split by stream
-    /// like the subscriptions: each of their rows follows one order's stream, or is an
-    /// upsert of the same values from any stream (a reconciliation subject), so partitions
-    /// never replace each other's changes. The catalog's and the price book's stay whole: a
-    /// category's product count is read and replaced for every product in it, and they
-    /// change at the catalog's pace, not the orders'.
+    /// With ``MallConfiguration/partitionCount`` each projection runs under a lease, on one
+    /// node at a time, and the nodes share the projections (each node holds some, moving
+    /// on failure) instead of all reading the log for each and racing to commit. The order
+    /// projections can be split further by stream (``MallConfiguration/projectionPartitions``):
+    /// each of their rows follows one order's stream, or is an upsert of the same values
+    /// from any stream (a reconciliation subject), so partitions never replace each other's
+    /// changes. The catalog's and the price book's cannot: a category's product count is
+    /// read and replaced for every product in it (and they change at the catalog's pace).
     public func projections(retryPolicy: RetryPolicy = .default) -> [Projection] {
         [
             (CatalogListing.projection(retryPolicy: retryPolicy), false),
@@ -137,8 +139,9 @@ public struct Mall: Sendable {
         ].map { projection, perStream in
             var projection = projection
             projection.wakeDelay = configuration.subscriptionWakeDelay
-            if perStream, let count = configuration.partitionCount {
-                projection.partitioning = Partitioning(count: count, leaseDuration: configuration.partitionLease)
+            if configuration.partitionCount != nil {
+                projection.partitioning = Partitioning(
+                    count: perStream ? configuration.projectionPartitions : 1, leaseDuration: configuration.partitionLease)
             }
             return projection
         }

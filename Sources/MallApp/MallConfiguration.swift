@@ -115,6 +115,13 @@ public struct MallConfiguration: Sendable {
         let count = partitions ?? (usesPostgres ? 4 : nil)
         return count == 0 ? nil : count
     }
+    /// Partitions of each order projection where the saga is partitioned
+    /// (`MALL_PROJECTION_PARTITIONS`, 1 by default; see ``Mall/projections(retryPolicy:)``).
+    /// With 1, each projection runs on one node at a time, and the nodes share the
+    /// projections rather than their partitions: with 4, each projection's four workers read
+    /// the log and commit apart, and one node capped at a quarter core placed 19 orders/s
+    /// against 29 with whole projections.
+    public var projectionPartitions = 1
     /// Whether to seed the demo catalog into an empty database.
     public var seedDemoCatalog = true
     public var pricing: PricingPolicy = MallConfiguration.defaultPricing
@@ -275,6 +282,7 @@ public struct MallConfiguration: Sendable {
             configuration.subscriptionWakeDelay = .milliseconds(milliseconds)
         }
         if let value = try settings.integer("MALL_PARTITIONS", 0...1024) { configuration.partitions = value }
+        if let value = try settings.integer("MALL_PROJECTION_PARTITIONS", 1...1024) { configuration.projectionPartitions = value }
         if let value = try settings.integer("MALL_PARTITION_LEASE_SECONDS", 1...300) { configuration.partitionLease = .seconds(value) }
         if let value = try settings.choice("MALL_DURABILITY", Durability.self) { configuration.durability = value }
         if let value = try settings.integer("MALL_SQLITE_MMAP_MIB", 0...65_536) { configuration.sqliteMemoryMapMiB = value }

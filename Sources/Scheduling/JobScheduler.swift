@@ -123,7 +123,7 @@ public final class JobScheduler: Service, Sendable {
         defer { held.withLock { $0 = (nodes, heartbeatAt, kept) } }
         for job in jobs {
             let control = try await engine.unitOfWork().load(JobControl.self, id: job.name)
-            let mine = Set(Partitioning(count: job.itemCount, leaseDuration: leaseDuration).partitions(of: node, among: nodes))
+            let mine = Set(Partitioning(count: job.itemCount, leaseDuration: leaseDuration).partitions(of: node, among: nodes, group: job.name))
             let running = inFlight.withLock { $0 }
             for item in 0..<job.itemCount {
                 let key = JobItemState.id(job: job.name, item: item)

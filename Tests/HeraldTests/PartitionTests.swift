@@ -71,7 +71,7 @@ struct PartitionTests {
             let owners = try await store.leases(subscription: "split").filter { $0.expiresAt > a.clock.now() }.map(\.owner)
             return owners.count == 6 && owners.filter { $0 == a.name }.count == 3
         }
-        let partitionsOfA = Set(Self.partitioning.partitions(of: a.name, among: Self.nodes))
+        let partitionsOfA = Set(Self.partitioning.partitions(of: a.name, among: Self.nodes, group: "split"))
         let streams = (0..<24).map { StreamID(type: "Order", id: "o\($0)") }
         let held = try #require(streams.first { partitionsOfA.contains(Self.partitioning.partition(of: $0)) })
         try await append(to: streams, notes: { $0 == held ? "hold" : "go" }, engine: a.engine)

@@ -283,6 +283,8 @@ extension JobSchedulerTests {
     @Test func anItemMovesToANodeThatJoinedOnlyOnceItsRunEnds() async throws {
         let shop = Shop()
         let clock = shop.clock
+        // The item that belongs to node-b once it joins (the other stays node-a's).
+        let moving = try #require(Partitioning(count: 2).partitions(of: "node-b", among: ["node-a", "node-b"], group: "long").first)
         let gate = Mutex(false), running = Mutex<[String: Int]>([:]), overlapped = Mutex(false)
         func jobs(_ effects: Effects) throws -> [Job] {
             [try Job(name: "long", schedule: CronSchedule("*/10 * * * * *"), items: 2, timeout: .seconds(3600)) { run in
@@ -290,21 +292,21 @@ extension JobSchedulerTests {
                 if running.withLock({ $0[key, default: 0] += 1; return $0[key]! }) > 1 { overlapped.withLock { $0 = true } }
                 defer { running.withLock { $0[key, default: 0] -= 1 } }
                 effects.body(run)
-                if run.node == "node-a", run.item == 1 { while !gate.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) } }
+                if run.node == "node-a", run.item == moving { while !gate.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) } }
             }]
         }
         let a = try shop.node("node-a", jobs)
         try await a.runDue()
         clock.advance(by: .seconds(10))
-        let first = Task { try await a.runDue() }  // both items on node-a; item 1 runs until the gate opens
-        try await waitUntil { shop.effects.all.contains { $0.item == 1 } }
+        let first = Task { try await a.runDue() }  // both items on node-a; the moving one runs until the gate opens
+        try await waitUntil { shop.effects.all.contains { $0.item == moving } }
         let b = try shop.node("node-b", jobs)
-        try await shop.run([a, b], seconds: 30)  // node-b joins: item 1 is its, but runs on node-a
-        #expect(!shop.effects.all.contains { $0.item == 1 && $0.node == "node-b" }, "item 1 did not start on node-b while node-a ran it")
+        try await shop.run([a, b], seconds: 30)  // node-b joins: the item is its, but runs on node-a
+        #expect(!shop.effects.all.contains { $0.item == moving && $0.node == "node-b" }, "the item did not start on node-b while node-a ran it")
         gate.withLock { $0 = true }
         _ = try await first.value
         try await shop.run([a, b], seconds: 20)
-        #expect(shop.effects.all.contains { $0.item == 1 && $0.node == "node-b" }, "item 1 moved to node-b once its run ended")
+        #expect(shop.effects.all.contains { $0.item == moving && $0.node == "node-b" }, "the item moved to node-b once its run ended")
         #expect(!overlapped.withLock { $0 }, "no item ran twice at once")
         #expect(try await b.history("long", limit: 100).allSatisfy { $0.outcome == .succeeded })
     }

@@ -105,7 +105,7 @@ public final class PartitionCoordinator: Sendable {
         let now = clock.now()
         let expiresAt = now.adding(partitioning.leaseDuration)
         let nodes = try await store.heartbeat(group: subscription.name, node: node, now: now, expiresAt: expiresAt)
-        let mine = Set(partitioning.partitions(of: node, among: nodes))
+        let mine = Set(partitioning.partitions(of: node, among: nodes, group: subscription.name))
         var stopping = false
         for (partition, run) in running where !mine.contains(partition) && !run.stop.isRequested {
             logger.info("handing partition over", metadata: ["partition": "\(partition)", "nodes": "\(nodes)"])

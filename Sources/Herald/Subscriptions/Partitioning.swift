@@ -7,8 +7,9 @@ import Foundation
 /// holding its lease, so per-stream order holds while partitions run in parallel on
 /// different nodes.
 ///
-/// Nodes announce themselves with a heartbeat; partition `p` belongs to the `p % k`-th of
-/// the `k` live nodes (sorted by name). A node takes the leases of its partitions when they
+/// Nodes announce themselves with a heartbeat; partition `p` belongs to one of the `k` live
+/// nodes, `p % k` places on from one chosen by the subscription's name (see
+/// ``partitions(of:among:group:)``). A node takes the leases of its partitions when they
 /// are free or expired, renews them every ``renewInterval``, and gives up partitions that
 /// now belong to another node after finishing the batch at hand. A node that dies stops
 /// renewing: its partitions move once its leases expire.
@@ -69,11 +70,15 @@ public struct Partitioning: Sendable, Hashable {
         return Int64(hash >> 1)
     }
 
-    /// The partitions that belong to `node` among the live `nodes`.
-    public func partitions(of node: String, among nodes: [String]) -> [Int] {
+    /// The partitions of `group` (a subscription, a job) that belong to `node` among the
+    /// live `nodes`: partition `p` to the `(p + r) % k`-th of the `k` nodes sorted by name,
+    /// where `r` is a stable hash of the group's name. Without `r` the first node would hold
+    /// partition 0 of every group, and so every subscription that has one partition.
+    public func partitions(of node: String, among nodes: [String], group: String) -> [Int] {
         let sorted = Set(nodes + [node]).sorted()
         guard let index = sorted.firstIndex(of: node) else { return [] }
-        return (0..<count).filter { $0 % sorted.count == index }
+        let rotation = Int(Self.streamHash(StreamID(type: "group", id: group)) % Int64(sorted.count))
+        return (0..<count).filter { ($0 + rotation) % sorted.count == index }
     }
 
     /// The name of one partition's checkpoint: `<subscription>#<partition>/<count>`.
