@@ -99,12 +99,14 @@ public final class CommitSignal: Sendable {
     }
 
     /// Sleeps until `deadline` on `clock`, waking early when one of `stops` is requested
-    /// (whoever requests it fires this signal) or the task is cancelled.
+    /// (whoever requests it fires this signal without events) or the task is cancelled.
+    /// Commits that append events do not wake it: a node's coordinators would otherwise
+    /// wake (and go back to sleep) on every commit.
     public func sleep(until deadline: Date, clock: any HeraldClock, unless stops: StopFlag...) async {
         while true {
             let seen = generation
             guard !stops.contains(where: \.isRequested), !Task.isCancelled, clock.now() < deadline else { return }
-            await wait(since: seen, until: deadline, clock: clock)
+            await wait(since: seen, until: deadline, clock: clock, interest: .noEvents)
         }
     }
 
@@ -165,6 +167,9 @@ public struct WakeInterest: Sendable, Hashable {
         self.partition = partition
         self.partitionCount = partitionCount
     }
+
+    /// Only notifications that carry no events: a stop request, a change without events.
+    public static let noEvents = WakeInterest(eventTypes: [])
 
     /// Whether `touch` may hold an event of interest (`nil`: it may).
     public func matches(_ touch: CommitTouch?) -> Bool {
