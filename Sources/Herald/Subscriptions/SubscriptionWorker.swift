@@ -50,7 +50,9 @@ public final class SubscriptionWorker: Sendable {
     private let checkpointExists = Mutex(false)
     /// A scan past the stored checkpoint that found nothing to handle, not yet committed:
     /// how far it reached, and when the first such scan happened (see ``run(stop:)``).
-    private let skipped = Mutex<(through: Int64, since: Date)?>(nil)
+    /// A checkpoint move left pending by scans that found nothing: from where the checkpoint
+    /// stood at the last scan, through where it scanned, since when.
+    private let skipped = Mutex<(from: Int64, through: Int64, since: Date)?>(nil)
     /// Whether the last read of this worker's parked events found none.
     private let nothingParked = Mutex(false)
 
@@ -156,16 +158,16 @@ public final class SubscriptionWorker: Sendable {
     /// Commits the checkpoint move that scans without anything to handle left pending.
     public func commitSkipped() async throws {
         guard let pending = skipped.withLock({ $0 }) else { return }
-        guard let stored = try await store.checkpoints()[checkpointName] else { throw StoreError.checkpointRemoved(checkpointName) }
-        guard pending.through > stored else {
+        guard pending.through > pending.from else {
             skipped.withLock { $0 = nil }
             return
         }
         var progress = SubscriptionProgress(subscription: name, checkpointName: checkpointName)
-        progress.checkpoint = (from: stored, to: pending.through)
+        progress.checkpoint = (from: pending.from, to: pending.through)
         do {
             try await commit(UnitOfWork(store: store, clock: clock, cause: UnitOfWork.Cause(), cache: cache, tracing: tracing), progress)
-        } catch StoreError.checkpointMoved {
+        } catch StoreError.checkpointMoved(_, _, let found) {
+            guard found != nil else { throw StoreError.checkpointRemoved(checkpointName) }
             // Another worker moved it meanwhile; the next scan starts from whichever is further.
             return
         }
@@ -321,7 +323,7 @@ public final class SubscriptionWorker: Sendable {
         progress.checkpoint = (from: checkpoint, to: last)
         guard !events.isEmpty else {
             if deferringSkips {
-                skipped.withLock { $0 = (through: last, since: $0?.since ?? clock.now()) }
+                skipped.withLock { $0 = (from: checkpoint, through: last, since: $0?.since ?? clock.now()) }
             } else {
                 try await commit(UnitOfWork(store: store, clock: clock, cause: UnitOfWork.Cause(), cache: cache, tracing: tracing), progress)
                 skipped.withLock { $0 = nil }
