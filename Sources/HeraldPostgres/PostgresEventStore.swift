@@ -147,13 +147,13 @@ public final class PostgresEventStore: EventStore, AnnouncingStore, EventPruning
                     try await ProjectionsTable.check(fence, counting: !changeset.projectionWrites.isEmpty, names, connection, logger)
                 }
                 for write in changeset.projectionWrites { try await ProjectionsTable.apply(write, names, connection, logger) }
-                if changeset.events.isEmpty && !changeset.scheduled.isEmpty {  // the function announces events
-                    try await connection.run("SELECT pg_notify(\(names.channel), '')", logger)
-                }
+                // The function announces events, with what they touch; scheduled messages
+                // are announced to every waiter (the nodes' message schedulers wait for them).
+                if !changeset.scheduled.isEmpty { try await connection.run("SELECT pg_notify(\(names.channel), '')", logger) }
                 return recorded
             }
         }
-        if changeset.announcesWork { commitSignal.notify(appended: changeset.events) }
+        if changeset.announcesWork { commitSignal.notify(committed: changeset) }
         return recorded
     }
 

@@ -139,7 +139,7 @@ public final class SQLiteEventStore: EventStore, EventPruning {
             if let fence = changeset.projectionFence, !changeset.projectionWrites.isEmpty { try ProjectionsTable.countChange(of: fence.projection, db) }
             return try EventsTable.append(changeset.events, recordedAt: now, db)
         }
-        if changeset.announcesWork { commitSignal.notify(appended: changeset.events) }
+        if changeset.announcesWork { commitSignal.notify(committed: changeset) }
         return recorded
     }
 

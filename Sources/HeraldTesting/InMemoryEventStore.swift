@@ -122,7 +122,7 @@ public final class InMemoryEventStore: EventStore {
             state = next
             return recorded
         }
-        if changeset.announcesWork { commitSignal.notify(appended: changeset.events) }
+        if changeset.announcesWork { commitSignal.notify(committed: changeset) }
         return recorded
     }
 

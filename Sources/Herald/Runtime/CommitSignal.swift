@@ -63,6 +63,12 @@ public final class CommitSignal: Sendable {
         notify(state.withLock { $0.filtering } ? CommitTouch(events) : nil)
     }
 
+    /// Announces a commit: what its events touch, or, when it scheduled messages, a change
+    /// that wakes every waiter (a message scheduler waits only for those).
+    public func notify(committed changeset: Changeset) {
+        if changeset.scheduled.isEmpty { notify(appended: changeset.events) } else { notify() }
+    }
+
     /// Returns once a notification came after generation `seen` that may interest a waiter
     /// with `interest` (any, when `nil`), or when the task is cancelled.
     public func wait(since seen: UInt64, interest: WakeInterest? = nil) async {

@@ -49,8 +49,10 @@ public final class MessageScheduler: Sendable {
     }
 
     /// Runs until `stop` is requested or the task is cancelled, waking when the next
-    /// message is due, on in-process commits (a new message may be due sooner), and every
-    /// poll interval (messages scheduled by other processes).
+    /// message is due, on commits that schedule messages (a new one may be due sooner; on
+    /// PostgreSQL also those of other nodes), and every poll interval. Commits that only
+    /// append events do not wake it: on every node it would read the schedule twice per
+    /// commit of the cluster.
     public func run(stop: StopFlag) async throws {
         let signal = store.commitSignal
         while !stop.isRequested {
@@ -67,7 +69,7 @@ public final class MessageScheduler: Sendable {
                 logger.error("scheduled message delivery failed, will retry", metadata: ["error": "\(error)"])
             }
             if stop.isRequested { break }
-            await signal.wait(since: generation, until: deadline, clock: clock)
+            await signal.wait(since: generation, until: deadline, clock: clock, interest: .noEvents)
         }
     }
 
