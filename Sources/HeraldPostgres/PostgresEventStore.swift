@@ -135,6 +135,11 @@ public final class PostgresEventStore: EventStore, AnnouncingStore, EventPruning
         let recorded: [EventEnvelope]
         if CommitFunction.suffices(for: changeset) {
             recorded = try await onConnection { try await CommitFunction.commit(changeset, names, $0, logger) }
+        } else if let progress = changeset.subscription, SubscriptionsTable.movesOnlyTheCheckpoint(changeset) {
+            // One conditional UPDATE, atomic on its own: no transaction around it, two round
+            // trips fewer after every batch of a handler with effects outside the store.
+            try await onConnection { try await SubscriptionsTable.apply(progress, at: changeset.recordedAt, names, $0, logger) }
+            recorded = []
         } else {
             recorded = try await transaction { connection in
                 // First, so that its stream locks come before any write.

@@ -6,6 +6,15 @@ import PostgresNIO
 /// All SQL of `herald_subscriptions` (checkpoints), `herald_parked` (retrying, dead and
 /// held events) and `herald_inbox`.
 enum SubscriptionsTable {
+    /// Whether `changeset` only moves an unfenced checkpoint: nothing else to write, no
+    /// lease to check, no parked event or inbox entry.
+    static func movesOnlyTheCheckpoint(_ changeset: Changeset) -> Bool {
+        guard let progress = changeset.subscription, progress.checkpoint != nil, progress.fence == nil else { return false }
+        return progress.expectedParked.isEmpty && progress.park.isEmpty && progress.unpark.isEmpty && progress.inbox.isEmpty
+            && !CommitFunction.hasWork(in: changeset) && changeset.scheduled.isEmpty && changeset.projectionWrites.isEmpty
+            && changeset.projectionFence == nil
+    }
+
     static func apply(_ progress: SubscriptionProgress, at date: Date, _ names: PostgresNames, _ connection: PostgresConnection, _ logger: Logger) async throws {
         let name = progress.subscription
         if let fence = progress.fence { try await LeasesTable.check(fence, names, connection, logger) }
