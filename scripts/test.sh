@@ -31,7 +31,12 @@ else
         echo "== tests in process (with a throwaway PostgreSQL server)"
         scripts/postgres.sh -- swift test --skip-build --disable-xctest --skip MallHTTPTests
         echo "== end-to-end tests against mall serve processes (with a throwaway PostgreSQL server)"
-        scripts/postgres.sh -- swift test --skip-build --disable-xctest --filter MallHTTPTests
+        scripts/postgres.sh -- swift test --skip-build --disable-xctest --filter MallHTTPTests --skip CrashRestartTests
+        # The SIGKILL crash test races payments against 3–6 s deadlines: beside the other
+        # end-to-end suites on two cores it once got 7 payments acknowledged (44 alone), too
+        # few to show they are applied. Alone, its timing is its own.
+        echo "== the crash test, SIGKILLing mall serve nodes (with a throwaway PostgreSQL server)"
+        scripts/postgres.sh -- swift test --skip-build --disable-xctest --filter CrashRestartTests
     fi
     # Tests that stop or restart the server, or hold its snapshot horizon back on purpose,
     # need a server each: one after the other, each on a throwaway server of its own.
