@@ -135,7 +135,7 @@ extension HeraldEngine {
         let checkpointName = projection.schema.checkpointName(generation: building.number)
         let reporting = Task {
             while !Task.isCancelled {
-                if let checkpoint = try? await log.checkpoints()[checkpointName], let head = try? await log.headPosition() {
+                if let checkpoint = try? await log.checkpoints()[checkpointName], let head = try? await log.headPosition(), !Task.isCancelled {
                     progress(ProjectionRebuildProgress(projection: projection.name, generation: building.number, position: checkpoint, head: head))
                 }
                 try? await Task.sleep(for: .milliseconds(500))
@@ -143,6 +143,10 @@ extension HeraldEngine {
         }
         defer { reporting.cancel() }
         try await worker.drain()
+        // The reporter's last look may still be on its way (a slow read): let it land first,
+        // so the last report is the final one.
+        reporting.cancel()
+        await reporting.value
         let head = try await log.headPosition()
         progress(ProjectionRebuildProgress(projection: projection.name, generation: building.number, position: head, head: head))
         do {

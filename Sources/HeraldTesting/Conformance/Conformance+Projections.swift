@@ -129,9 +129,11 @@ extension EventStoreConformance {
             let before = try await h.engine.version(of: projection)
             let store = h.store
             // Each commit holds the projection's row until it ends; two that each held it
-            // shared, then wanted it for their count, would deadlock.
+            // shared, then wanted it for their count, would deadlock. (Three writers: on
+            // PostgreSQL each waiting commit holds back the server-wide read horizon of the
+            // suites running beside it.)
             try await withThrowingTaskGroup(of: Void.self) { group in
-                for writer in 0..<8 {
+                for writer in 0..<3 {
                     group.addTask {
                         for round in 0..<10 {
                             var changeset = Changeset(recordedAt: Date())
@@ -146,9 +148,9 @@ extension EventStoreConformance {
                 try await group.waitForAll()
             }
             let after = try await h.engine.version(of: projection)
-            try checkEqual(after.changes - before.changes, 80, "every commit counted once")
+            try checkEqual(after.changes - before.changes, 30, "every commit counted once")
             let rows = try await h.engine.rows(projection, ProjectionQuery("totals"))
-            try checkEqual(try rows.map { try $0.integer("amount") }, Array(repeating: 9, count: 8), "each writer's last row")
+            try checkEqual(try rows.map { try $0.integer("amount") }, Array(repeating: 9, count: 3), "each writer's last row")
         },
         ConformanceTest(name: "a projection's version moves with its rows and its generation, not with events it does not take") { make in
             let h = try await Harness(make)
