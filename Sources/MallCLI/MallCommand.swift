@@ -345,10 +345,12 @@ struct ProjectionsCommand: AsyncParsableCommand {
                 var lines: [String] = []
                 for projection in mall.projections() {
                     let state = try await mall.engine.prepare(projection)
-                    // A partitioned projection stands where its furthest-behind partition stands.
+                    // A partitioned projection stands where its furthest-behind partition stands
+                    // (in delivery order, which on PostgreSQL is not the positions' order).
                     let name = projection.schema.checkpointName(generation: state.serving.number)
                     let mine = checkpoints.filter { Partitioning.subscription(ofCheckpoint: $0.key) == name }
-                    var line = "\(projection.name)  version \(state.serving.version)  generation \(state.serving.number)  at \(mine.values.min() ?? 0) of \(head)"
+                    let position = try await mall.engine.store.earliest(of: Set(mine.values)) ?? 0
+                    var line = "\(projection.name)  version \(state.serving.version)  generation \(state.serving.number)  at \(position) of \(head)"
                     if mine.count > 1 { line += "  (\(mine.count) partitions)" }
                     if let building = state.building { line += "  (building generation \(building.number), version \(building.version))" }
                     lines.append(line)

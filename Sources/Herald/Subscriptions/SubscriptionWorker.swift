@@ -48,10 +48,9 @@ public final class SubscriptionWorker: Sendable {
     public let checkpointName: String
     /// Whether the checkpoint is known to exist (so its start position need not be worked out).
     private let checkpointExists = Mutex(false)
-    /// A scan past the stored checkpoint that found nothing to handle, not yet committed:
-    /// how far it reached, and when the first such scan happened (see ``run(stop:)``).
-    /// A checkpoint move left pending by scans that found nothing: from where the checkpoint
-    /// stood at the last scan, through where it scanned, since when.
+    /// Scans past the stored checkpoint that found nothing to handle, not yet committed:
+    /// where the checkpoint stood at the last one, how far they reached, and when the first
+    /// happened (see ``run(stop:)``).
     private let skipped = Mutex<(from: Int64, through: Int64, since: Date)?>(nil)
     /// Whether the last read of this worker's parked events found none.
     private let nothingParked = Mutex(false)
