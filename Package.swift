@@ -164,7 +164,7 @@ let package = Package(
         .target(
             name: "MallHTTP",
             dependencies: [
-                "Herald", "HeraldSQLite", "MallApp", "MallKernel", "MallMemberEvents", "MallCatalog", "MallMembers", "MallPricing", "MallCart",
+                "Herald", "HeraldSQLite", "MallApp", "MallKernel", "MallMemberEvents", "MallPricingEvents", "MallCatalog", "MallMembers", "MallPricing", "MallCart",
                 "MallOrdering", "MallInventory", "MallPayment", "Resilience", "Scheduling",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -183,7 +183,7 @@ let package = Package(
         .executableTarget(
             name: "MallCLI",
             dependencies: [
-                "Herald", "HeraldSQLite", "MallApp", "MallHTTP", "MallKernel", "MallOrderingEvents", "MallOrdering", "MallPayment", "MallGateway", "Scheduling",
+                "Herald", "HeraldSQLite", "MallApp", "MallHTTP", "MallKernel", "MallOrderingEvents", "MallPricingEvents", "MallOrdering", "MallPayment", "MallGateway", "Scheduling",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -207,8 +207,8 @@ let package = Package(
                 "MallCart", "MallOrdering", "MallInventory", "MallPayment", "MallGateway",
             ]
         ),
-        .testTarget(name: "MallPricingTests", dependencies: ["MallPricing", "MallKernel", "MallMemberEvents"]),
-        .testTarget(name: "MallOrderingTests", dependencies: ["MallOrdering", "MallKernel", "MallOrderingEvents", "Herald", "HeraldTesting"]),
+        .testTarget(name: "MallPricingTests", dependencies: ["MallPricing", "MallKernel", "MallMemberEvents", "MallPricingEvents"]),
+        .testTarget(name: "MallOrderingTests", dependencies: ["MallOrdering", "MallKernel", "MallOrderingEvents", "MallPricingEvents", "Herald", "HeraldTesting"]),
         .testTarget(
             name: "MallHTTPTests",
             dependencies: [

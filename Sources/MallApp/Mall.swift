@@ -25,7 +25,6 @@ public struct Mall: Sendable {
     public let ordering: OrderingService
     public let inventory: InventoryService
     public let payments: PaymentService
-    public let orderPlacement: OrderPlacement
     public let governance: GovernanceService
     /// Where payments are collected and refunded.
     public let gateway: any PaymentGateway
@@ -65,7 +64,6 @@ public struct Mall: Sendable {
             limits: OrderLimits(openOrdersPerMember: configuration.maxUnpaidOrdersPerMember, quantityPerSKU: configuration.maxLineQuantity))
         inventory = InventoryService(engine: engine)
         payments = PaymentService(engine: engine, gatewaySecret: configuration.gatewaySecret)
-        orderPlacement = OrderPlacement(carts: carts, pricing: pricing, ordering: ordering)
         governance = GovernanceService(engine: engine, configuration: configuration)
         drills = DrillService(engine: engine)
         // The gateway client follows the rules' gateway settings as they change.

@@ -228,7 +228,7 @@ struct InProcessShop {
             for _ in 0..<min(2000, total - placed) {
                 let request = PlaceOrder(
                     lines: [StockLine(sku: MallBench.skus[placed % MallBench.skus.count], quantity: 1)], address: address, paymentMethod: "card")
-                _ = try await mall.placeOrder(memberID: members[placed % members.count], request, idempotencyKey: nil)
+                _ = try await mall.placeOrder(memberID: members[placed % members.count], request)
                 placed += 1
             }
             try await settle()

@@ -53,7 +53,7 @@ enum StageBench {
             let memberID = try await mall.members.memberID(forToken: tokens[index % tokens.count])
             let request = PlaceOrder(
                 lines: [StockLine(sku: MallBench.skus[index % MallBench.skus.count], quantity: 1)], address: address, paymentMethod: "card")
-            _ = try await mall.placeOrder(memberID: memberID, request, idempotencyKey: nil)
+            _ = try await mall.placeOrder(memberID: memberID, request)
         }
         results.append(("stage_place_order_us", (ContinuousClock.now - start).seconds * 1e6 / Double(orders)))
         // In pipeline order, so each drains what the one before produced.

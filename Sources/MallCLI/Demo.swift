@@ -8,6 +8,7 @@ import MallKernel
 import MallOrdering
 import MallOrderingEvents
 import MallPayment
+import MallPricingEvents
 import Synchronization
 
 /// `mall demo`: the shopping story of DESIGN §7, in-process on a throwaway database.
@@ -70,7 +71,7 @@ struct Demo: AsyncParsableCommand {
         let address = Address(name: "Ada Lovelace", phone: "+44 20 7946 0000", line1: "12 St James's Square", city: "London", postcode: "SW1Y 4JH")
         let first = try await mall.placeOrder(
             memberID: ada, PlaceOrder(lines: [StockLine(sku: "teapot", quantity: 1), StockLine(sku: "tea-jasmine", quantity: 2)],
-                                     address: address, paymentMethod: "card", couponCode: coupon), idempotencyKey: nil).order
+                                     address: address, paymentMethod: "card", couponCode: coupon)).order
         printQuote(first.quote)
         try await waitFor(first.id, .awaitingPayment, in: mall)
         say("   stock reserved and coupon redeemed: order \(first.id) awaits payment")
@@ -107,7 +108,7 @@ struct Demo: AsyncParsableCommand {
         let socksBefore = try await mall.inventory.stock(sku: "socks-wool")
         let unpaid = try await mall.placeOrder(
             memberID: bob, PlaceOrder(lines: [StockLine(sku: "socks-wool", quantity: 2), StockLine(sku: "stove-camp", quantity: 1)],
-                                     address: address, paymentMethod: "wallet", couponCode: bobsCoupon), idempotencyKey: nil).order
+                                     address: address, paymentMethod: "wallet", couponCode: bobsCoupon)).order
         try await waitFor(unpaid.id, .awaitingPayment, in: mall)
         let held = try await mall.inventory.stock(sku: "socks-wool")
         say("   socks: \(socksBefore.available) → \(held.available) available; coupon \(bobsCoupon) redeemed")
@@ -133,7 +134,7 @@ struct Demo: AsyncParsableCommand {
         if !report.drifts.isEmpty { throw ExitCode(1) }
     }
 
-    private func printQuote(_ quote: OrderPricing) {
+    private func printQuote(_ quote: PriceQuote) {
         for line in quote.lines {
             say("   \(line.quantity) × \(line.title) at \(line.unitListPrice) = \(line.listAmount)")
             for adjustment in line.adjustments { say("       − \(adjustment.amount)  \(adjustment.rule)") }

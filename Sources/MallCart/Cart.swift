@@ -6,7 +6,7 @@ import MallOrderingEvents
 public struct Cart: AggregateRoot, Hashable {
     public static let streamType = "Cart"
     public static let maximumLines = 100
-    public static let maximumQuantity = 999
+    public static let maximumQuantity = StockLine.maximumQuantity
 
     public let id: String
     public private(set) var lines: [StockLine] = []
@@ -47,8 +47,10 @@ public struct CartService: Sendable {
 
     public init(engine: HeraldEngine) { self.engine = engine }
 
-    public func cart(memberID: String) async throws -> Cart {
-        try await engine.unitOfWork().load(Cart.self, id: memberID) ?? Cart(memberID: memberID)
+    /// The member's cart, read through `work` when given (a step that reads it among other
+    /// things, as placing an order does), else on its own.
+    public func cart(memberID: String, reading work: UnitOfWork? = nil) async throws -> Cart {
+        try await (work ?? engine.unitOfWork()).load(Cart.self, id: memberID) ?? Cart(memberID: memberID)
     }
 
     @discardableResult
@@ -70,5 +72,4 @@ public struct CartService: Sendable {
             return result
         }
     }
-
 }

@@ -2,6 +2,7 @@ import Foundation
 import Herald
 import MallKernel
 import MallOrderingEvents
+import MallPricingEvents
 
 /// Where an order is shipped.
 public struct Address: Codable, Hashable, Sendable {
@@ -66,7 +67,7 @@ public struct Order: AggregateRoot, Hashable {
     public let id: String
     public let memberID: String
     /// The price agreed when the order was placed (stored under the name `quote`).
-    public let quote: OrderPricing
+    public let quote: PriceQuote
     public let address: Address
     public let paymentMethod: String
     public let delivery: String
@@ -88,7 +89,7 @@ public struct Order: AggregateRoot, Hashable {
     public static func deadlineKey(_ orderID: String) -> String { "payment-deadline/\(orderID)" }
 
     static func submit(
-        id: String, memberID: String, quote: OrderPricing, address: Address, paymentMethod: String,
+        id: String, memberID: String, quote: PriceQuote, address: Address, paymentMethod: String,
         delivery: String, fromCart: Bool, at now: Date
     ) -> Order {
         var order = Order(

@@ -6,21 +6,6 @@ import MallOrderingEvents
 import MallPaymentEvents
 import MallPricingEvents
 
-/// What the customer asked for, besides the lines (which the quote carries).
-public struct OrderDetails: Sendable, Hashable {
-    public var address: Address
-    public var paymentMethod: String
-    public var delivery: String
-    public var fromCart: Bool
-
-    public init(address: Address, paymentMethod: String, delivery: String, fromCart: Bool) {
-        self.address = address
-        self.paymentMethod = paymentMethod
-        self.delivery = delivery
-        self.fromCart = fromCart
-    }
-}
-
 /// The Ordering context's use cases (its reactions are ``OrderingReactions``).
 public struct OrderingService: Sendable {
     public static let paymentMethods: Set<String> = ["card", "wallet"]
@@ -32,58 +17,6 @@ public struct OrderingService: Sendable {
     public init(engine: HeraldEngine, limits: OrderLimits = OrderLimits()) {
         self.engine = engine
         self.limits = limits
-    }
-
-    /// Creates an order from a server-computed quote.
-    ///
-    /// With an idempotency key, a repeated request returns the order the first one
-    /// created and creates nothing. The member's open orders and the quantities are checked
-    /// against ``limits`` in the same transaction that stores the order.
-    /// - Returns: the order, and whether it was created by this call.
-    /// - Throws: ``OrderProblem/tooManyOpenOrders(limit:)``, ``OrderProblem/quantityLimit(sku:quantity:limit:)``.
-    public func submit(memberID: String, pricing: OrderPricing, details: OrderDetails, idempotency: IdempotencyKey?) async throws -> (order: Order, created: Bool) {
-        let address = try details.address.validated()
-        guard Self.paymentMethods.contains(details.paymentMethod) else {
-            throw InvalidInput(field: "paymentMethod", "one of \(Self.paymentMethods.sorted().joined(separator: ", "))")
-        }
-        let orderID = "o-" + Self.randomID()
-        let recordID = idempotency.map { "\(memberID)/\($0.key)" }
-        // A conflict means another order of this member, or the same key, got in first:
-        // the body runs again and sees it.
-        return try await engine.perform(attempts: 3) { work in
-            if let idempotency, let recordID, let record = try await work.load(IdempotencyRecord.self, id: recordID) {
-                guard record.fingerprint == idempotency.fingerprint else { throw OrderProblem.idempotencyKeyReused(idempotency.key) }
-                if let created = record.created { return (created, false) }
-                guard let order = try await work.load(Order.self, id: record.orderID) else { throw OrderProblem.notFound(record.orderID) }
-                return (order, false)
-            }
-            var order = Order.submit(
-                id: orderID, memberID: memberID, quote: pricing, address: address, paymentMethod: details.paymentMethod,
-                delivery: details.delivery, fromCart: details.fromCart, at: engine.clock.now())
-            try limits.check(order.lines)
-            let created = order
-            var list = try await work.load(MemberOrders.self, id: memberID) ?? MemberOrders(memberID: memberID)
-            try list.open(orderID, limit: limits.openOrdersPerMember)
-            try work.save(&order)
-            try work.save(&list)
-            if let idempotency, let recordID {
-                var record = IdempotencyRecord(id: recordID, orderID: orderID, fingerprint: idempotency.fingerprint, created: created)
-                try work.save(&record)
-            }
-            return (created, true)
-        }
-    }
-
-    /// The order an earlier request with this idempotency key created, as that request's
-    /// response showed it (its state then, not now), if any.
-    ///
-    /// - Throws: ``OrderProblem/idempotencyKeyReused(_:)`` when that request was different.
-    public func existingOrder(memberID: String, idempotency: IdempotencyKey) async throws -> Order? {
-        let work = engine.unitOfWork()
-        guard let record = try await work.load(IdempotencyRecord.self, id: "\(memberID)/\(idempotency.key)") else { return nil }
-        guard record.fingerprint == idempotency.fingerprint else { throw OrderProblem.idempotencyKeyReused(idempotency.key) }
-        if let created = record.created { return created }
-        return try await work.load(Order.self, id: record.orderID)
     }
 
     /// Forgets the idempotency keys used before `date`: a request repeating one of those
@@ -186,6 +119,4 @@ public struct OrderingService: Sendable {
         var generator = SystemRandomNumberGenerator()
         return String(UInt64.random(in: .min ... .max, using: &generator), radix: 36)
     }
-
-
 }

@@ -1,6 +1,7 @@
 import Foundation
 import MallKernel
 import MallMemberEvents
+import MallPricingEvents
 
 /// Shop-wide pricing settings: currency, member discount per level, freight per delivery option.
 public struct PricingPolicy: Codable, Hashable, Sendable {
@@ -73,7 +74,7 @@ public struct QuoteRequest: Sendable {
 /// so a line's adjustments always add up to the rule's total and no line goes below zero.
 public struct PricingCalculator: Sendable {
     public static let maximumLines = 100
-    public static let maximumQuantity = 999
+    public static let maximumQuantity = StockLine.maximumQuantity
 
     public var policy: PricingPolicy
     public var products: [String: PricedProduct]

@@ -1,5 +1,6 @@
 import Foundation
 import MallKernel
+import MallPricingEvents
 
 /// What Pricing knows of a product (its own copy, kept from Catalog's events).
 public struct PricedProduct: Codable, Hashable, Sendable {
@@ -154,9 +155,4 @@ public struct FreightRate: Codable, Hashable, Sendable {
         let fee = try baseFee + (try feePerExtraKilogram * extraKilograms)
         return (fee, extraKilograms == 0 ? name : "\(name), \(extraKilograms) kg over \(includedGrams / 1000) kg")
     }
-}
-
-/// The delivery options a customer may choose.
-public enum DeliveryOption: String, Codable, Hashable, Sendable, CaseIterable {
-    case standard, express
 }

@@ -2,6 +2,7 @@ import Foundation
 import Herald
 import MallKernel
 import MallMemberEvents
+import MallPricingEvents
 
 /// The Pricing context's use cases: quotes, promotions, coupon campaigns and coupons.
 public struct PricingService: Sendable {
@@ -22,9 +23,14 @@ public struct PricingService: Sendable {
 
     /// Prices a basket for a member (or a guest) now. A coupon must be the member's and unused.
     ///
+    /// - Parameter work: the unit of work to read through (placing an order quotes inside
+    ///   its own); by default a fresh one.
     /// - Throws: ``PricingError`` or ``CouponProblem`` naming what cannot be priced.
-    public func quote(lines: [StockLine], memberID: String?, couponCode: String? = nil, delivery: DeliveryOption = .standard) async throws -> PriceQuote {
-        let work = engine.unitOfWork()
+    public func quote(
+        lines: [StockLine], memberID: String?, couponCode: String? = nil, delivery: DeliveryOption = .standard,
+        reading work: UnitOfWork? = nil
+    ) async throws -> PriceQuote {
+        let work = work ?? engine.unitOfWork()
         let now = engine.clock.now()
         var level: MemberLevel?
         var coupon: PresentedCoupon?

@@ -67,9 +67,9 @@ import Testing
         await #expect(throws: MemberProblem.sessionInvalid) { try await shop.mall.members.memberID(forToken: early) }
         #expect(try await shop.mall.members.memberID(forToken: late) == ada, "a live session stays")
 
-        let retried = try await shop.mall.placeOrder(memberID: ada, Self.request("cocoa"), idempotencyKey: "k-late")
+        let retried = try await shop.mall.placeOrder(memberID: ada, Self.request("cocoa"), idempotency: TestMall.idempotency("k-late", [("cocoa", 1)]))
         #expect(!retried.created && retried.order.id == second.id, "a recent key still returns its order")
-        let reused = try await shop.mall.placeOrder(memberID: ada, Self.request("teapot"), idempotencyKey: "k-early")
+        let reused = try await shop.mall.placeOrder(memberID: ada, Self.request("teapot"), idempotency: TestMall.idempotency("k-early", [("teapot", 1)]))
         #expect(reused.created && reused.order.id != first.id, "a key older than the retention age makes a new order")
     }
 

@@ -87,7 +87,12 @@ final class TestMall: Sendable {
     func order(_ memberID: String, _ lines: [(String, Int)], coupon: String? = nil, key: String? = nil) async throws -> Order {
         let request = PlaceOrder(
             lines: lines.map { StockLine(sku: $0.0, quantity: $0.1) }, address: Self.address, paymentMethod: "card", couponCode: coupon)
-        return try await mall.placeOrder(memberID: memberID, request, idempotencyKey: key).order
+        return try await mall.placeOrder(memberID: memberID, request, idempotency: key.map { Self.idempotency($0, lines) }).order
+    }
+
+    /// An `Idempotency-Key` with its request as a client would send it (here: the lines).
+    static func idempotency(_ key: String, _ lines: [(String, Int)]) -> IdempotentRequest {
+        IdempotentRequest(key: key, request: lines.map { "\($0.0) × \($0.1)" })
     }
 
     func pay(_ orderID: String, _ memberID: String, outcome: GatewayOutcome = .succeeded) async throws -> Payment {

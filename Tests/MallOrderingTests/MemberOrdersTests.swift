@@ -1,6 +1,7 @@
 import Foundation
 import Herald
 import HeraldTesting
+import MallKernel
 @testable import MallOrdering
 import MallOrderingEvents
 import Testing
@@ -9,7 +10,7 @@ import Testing
 /// the document written with each order holds only the member's open orders.
 @Suite struct MemberOrdersTests {
     static let address = Address(name: "Ada", phone: "1", line1: "1 Loop Road", city: "Localhost", postcode: "12345")
-    static let details = OrderDetails(address: address, paymentMethod: "card", delivery: "standard", fromCart: false)
+    static let request = OrderRequest(lines: .given([StockLine(sku: "tea", quantity: 1)]), address: address, paymentMethod: "card")
 
     @Test func pagesRunNewestFirstAndHoldOnlyTheMembersOwnOrders() async throws {
         var registry = EventRegistry()
@@ -21,9 +22,9 @@ import Testing
         let ordering = OrderingService(engine: engine, limits: OrderLimits(openOrdersPerMember: total))
         var placed: [String] = []
         for index in 0..<total {
-            placed.append(try await ordering.submit(memberID: "ada", pricing: OrderTransitionTests.quote(), details: Self.details, idempotency: nil).order.id)
+            placed.append(try await ordering.place(Self.request, memberID: "ada", idempotency: nil, quoting: FixedQuote(), cart: NoCart()).order.id)
             if index % 10 == 0 {
-                _ = try await ordering.submit(memberID: "bob", pricing: OrderTransitionTests.quote(), details: Self.details, idempotency: nil)
+                _ = try await ordering.place(Self.request, memberID: "bob", idempotency: nil, quoting: FixedQuote(), cart: NoCart())
             }
         }
         #expect(try await ordering.orders(memberID: "ada").isEmpty, "the history follows the log: nothing before the projection ran")

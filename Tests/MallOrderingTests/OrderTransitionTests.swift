@@ -2,6 +2,7 @@ import Foundation
 import MallKernel
 @testable import MallOrdering
 import MallOrderingEvents
+import MallPricingEvents
 import Testing
 
 /// The order aggregate guards its own transitions: every command tried from every status.
@@ -9,9 +10,9 @@ import Testing
     static let now = Date(timeIntervalSince1970: 1_800_000_000)
     static func usd(_ cents: Int64) -> Money { Money(minorUnits: cents, currency: "USD") }
 
-    static func quote(coupon: String? = nil) -> OrderPricing {
-        let line = OrderPricing.Line(sku: "tea", title: "Tea", quantity: 1, unitListPrice: usd(1000), listAmount: usd(1000), adjustments: [], netAmount: usd(1000))
-        return OrderPricing(currency: "USD", lines: [line], discounts: [], listTotal: usd(1000), discountTotal: usd(0),
+    static func quote(coupon: String? = nil) -> PriceQuote {
+        let line = PriceQuote.Line(sku: "tea", title: "Tea", quantity: 1, unitListPrice: usd(1000), listAmount: usd(1000), adjustments: [], netAmount: usd(1000))
+        return PriceQuote(currency: "USD", lines: [line], discounts: [], listTotal: usd(1000), discountTotal: usd(0),
                           goodsTotal: usd(1000), freight: usd(500), freightRule: "Standard", total: usd(1500), couponCode: coupon)
     }
 

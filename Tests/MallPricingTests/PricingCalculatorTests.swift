@@ -2,6 +2,7 @@ import Foundation
 import MallKernel
 import MallMemberEvents
 import MallPricing
+import MallPricingEvents
 import Testing
 
 /// Every expected amount below was computed by hand (the arithmetic is in the comments),

@@ -1,13 +1,12 @@
 import Crypto
 import Foundation
-import MallCart
 import MallKernel
 import MallOrdering
-import MallPricing
+import MallPricingEvents
 
 /// The command to place an order: what the member buys (given lines, or the cart), where
 /// it goes, how it is paid, and a coupon. Prices never come from the client.
-public struct PlaceOrder: Codable, Hashable, Sendable {
+public struct PlaceOrder: Hashable, Sendable {
     public var lines: [StockLine]?
     public var fromCart: Bool?
     public var address: Address
@@ -15,7 +14,10 @@ public struct PlaceOrder: Codable, Hashable, Sendable {
     public var delivery: DeliveryOption
     public var couponCode: String?
 
-    public init(lines: [StockLine]?, fromCart: Bool? = nil, address: Address, paymentMethod: String, delivery: DeliveryOption = .standard, couponCode: String? = nil) {
+    public init(
+        lines: [StockLine]?, fromCart: Bool? = nil, address: Address, paymentMethod: String, delivery: DeliveryOption = .standard,
+        couponCode: String? = nil
+    ) {
         self.lines = lines
         self.fromCart = fromCart
         self.address = address
@@ -24,74 +26,54 @@ public struct PlaceOrder: Codable, Hashable, Sendable {
         self.couponCode = couponCode
     }
 
-    /// Identifies the command's content, to tell a retry from a different request under the same key.
-    var fingerprint: String {
+    /// Ordering's request: which lines (given, or the cart's), checked for a clear choice.
+    func orderRequest() throws -> OrderRequest {
+        let lines: OrderRequest.Lines
+        switch (self.lines, fromCart ?? false) {
+        case (let given?, false): lines = .given(given)
+        case (nil, true): lines = .cart
+        case (_?, true): throw InvalidInput(field: "lines", "give lines or fromCart, not both")
+        case (nil, false): throw InvalidInput(field: "lines", "give lines, or fromCart: true")
+        }
+        return OrderRequest(lines: lines, address: address, paymentMethod: paymentMethod, delivery: delivery, couponCode: couponCode)
+    }
+}
+
+/// An `Idempotency-Key` and a fingerprint of the request it came with, as the caller
+/// received it: a retry is the same request sent again, whatever the shop's own types
+/// call its fields.
+public struct IdempotentRequest: Sendable, Hashable {
+    public var key: String
+    /// SHA-256 of the request's JSON with its keys sorted (hex).
+    public var fingerprint: String
+
+    /// - Parameter request: the request as received (for HTTP, its wire type); its JSON
+    ///   with sorted keys is what a retry must match.
+    public init(key: String, request: some Encodable) {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        let data = (try? encoder.encode(self)) ?? Data()
-        return SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        let data = (try? encoder.encode(request)) ?? Data()
+        self.key = key
+        fingerprint = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
     }
 }
 
-/// Placing an order, the one use case that spans the cart, Pricing and Ordering: it owns
-/// the idempotency check, the choice of lines, the limits, the server's quote and the
-/// submission, in that order.
-public struct OrderPlacement: Sendable {
-    let carts: CartService
-    let pricing: PricingService
-    let ordering: OrderingService
-
-    /// Places `command` for the member.
+extension Mall {
+    /// Places an order for the member: one step of Ordering's
+    /// (``OrderingService/place(_:memberID:idempotency:quoting:cart:)``), which checks the
+    /// idempotency key, the limits and the quote once, in the unit of work that stores the
+    /// order. Pricing and the cart reach it through the ports Ordering defines
+    /// (``OrderingPorts``).
     ///
-    /// With an idempotency key, a retried request returns the order the first one created
-    /// (as it was then) and creates nothing; the same key with a different command is a
-    /// conflict.
-    /// - Returns: the order, and whether this call created it.
-    public func place(_ command: PlaceOrder, memberID: String, idempotencyKey: String?) async throws -> (order: Order, created: Bool) {
-        let idempotency = try idempotencyKey.map { try IdempotencyKey(key: $0, fingerprint: command.fingerprint) }
-        if let idempotency, let existing = try await ordering.existingOrder(memberID: memberID, idempotency: idempotency) {
-            return (existing, false)
-        }
-        let lines = try await lines(of: command, memberID: memberID)
-        if lines.allSatisfy({ (1...Cart.maximumQuantity).contains($0.quantity) }) { try ordering.limits.check(lines) }
-        let quote = try await pricing.quote(lines: lines, memberID: memberID, couponCode: command.couponCode, delivery: command.delivery)
-        let details = OrderDetails(
-            address: command.address, paymentMethod: command.paymentMethod, delivery: command.delivery.rawValue,
-            fromCart: command.fromCart ?? false)
-        return try await ordering.submit(memberID: memberID, pricing: OrderPricing(quote), details: details, idempotency: idempotency)
-    }
-
-    private func lines(of command: PlaceOrder, memberID: String) async throws -> [StockLine] {
-        switch (command.lines, command.fromCart ?? false) {
-        case (let given?, false):
-            return given
-        case (nil, true):
-            let lines = try await carts.cart(memberID: memberID).lines
-            guard !lines.isEmpty else { throw OrderProblem.cartEmpty }
-            return lines
-        case (_?, true):
-            throw InvalidInput(field: "lines", "give lines or fromCart, not both")
-        case (nil, false):
-            throw InvalidInput(field: "lines", "give lines, or fromCart: true")
-        }
-    }
-}
-
-extension OrderPricing {
-    /// Ordering's record of Pricing's quote: the same amounts, line by line.
-    init(_ quote: PriceQuote) {
-        func adjustment(_ adjustment: PriceQuote.Adjustment) -> Adjustment {
-            Adjustment(rule: adjustment.rule, kind: adjustment.kind.rawValue, amount: adjustment.amount)
-        }
-        self.init(
-            currency: quote.currency,
-            lines: quote.lines.map { line in
-                Line(
-                    sku: line.sku, title: line.title, quantity: line.quantity, unitListPrice: line.unitListPrice,
-                    listAmount: line.listAmount, adjustments: line.adjustments.map(adjustment), netAmount: line.netAmount)
-            },
-            discounts: quote.discounts.map(adjustment), listTotal: quote.listTotal, discountTotal: quote.discountTotal,
-            goodsTotal: quote.goodsTotal, freight: quote.freight, freightRule: quote.freightRule, total: quote.total,
-            couponCode: quote.couponCode)
+    /// - Returns: the order, and whether this call created it (`false`: a retry of an
+    ///   earlier request with the same key, answered with the order as it was created).
+    public func placeOrder(memberID: String, _ command: PlaceOrder, idempotency: IdempotentRequest? = nil) async throws -> (
+        order: Order, created: Bool
+    ) {
+        let key = try idempotency.map { try IdempotencyKey(key: $0.key, fingerprint: $0.fingerprint) }
+        return try await ordering.place(
+            try command.orderRequest(), memberID: memberID, idempotency: key, quoting: OrderingPorts.Quoting(pricing: pricing),
+            cart: OrderingPorts.Cart(carts: carts))
     }
 }

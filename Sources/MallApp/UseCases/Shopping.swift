@@ -5,6 +5,7 @@ import MallKernel
 import MallOrdering
 import MallPayment
 import MallPricing
+import MallPricingEvents
 
 extension Mall {
     /// A product as a shopper sees it: with their member price, and stock available.
@@ -30,15 +31,10 @@ extension Mall {
     /// what one order may hold.
     public func setCartLine(memberID: String, sku: String, quantity: Int) async throws -> CartView {
         let product = try await catalog.product(sku: sku)
-        if (1...Cart.maximumQuantity).contains(quantity) { try ordering.limits.check([StockLine(sku: sku, quantity: quantity)]) }
+        if (1...StockLine.maximumQuantity).contains(quantity) { try ordering.limits.check([StockLine(sku: sku, quantity: quantity)]) }
         guard product.onSale else { throw PricingError.productNotOnSale(sku: sku) }
         try await carts.set(memberID: memberID, sku: sku, quantity: quantity)
         return try await cart(memberID: memberID)
-    }
-
-    /// Places an order (see ``OrderPlacement``).
-    public func placeOrder(memberID: String, _ command: PlaceOrder, idempotencyKey: String?) async throws -> (order: Order, created: Bool) {
-        try await orderPlacement.place(command, memberID: memberID, idempotencyKey: idempotencyKey)
     }
 
     /// Starts paying an order that awaits payment; a repeat returns the payment already

@@ -16,8 +16,8 @@ struct OrderRoutes {
         routes.group().add(middleware: NewOrdersSwitchMiddleware(limits: limits)).add(middleware: orders)
             .add(middleware: PromotionsOffMarker(rules: mall.rulesInForce)).post("/orders") { request, context in
             let body = try await context.decode(PlaceOrderRequest.self, from: request)
-            let key = request.headers[HTTPField.Name("Idempotency-Key")!]
-            let (order, created) = try await mall.placeOrder(memberID: try context.memberID(), body.command, idempotencyKey: key)
+            let idempotency = request.headers[HTTPField.Name("Idempotency-Key")!].map { IdempotentRequest(key: $0, request: body) }
+            let (order, created) = try await mall.placeOrder(memberID: try context.memberID(), body.command, idempotency: idempotency)
             // A retry under the same key gets the first response again (the order as it was
             // created, status 201), marked as a replay.
             var response = try JSON.response(OrderBody(order), status: .created)

@@ -2,6 +2,7 @@ import Foundation
 import MallApp
 import MallOrdering
 import MallPricing
+import MallPricingEvents
 
 /// A price: lines with their discounts, the freight and the total (a cart's quote, or
 /// the price an order was placed at).
@@ -44,18 +45,6 @@ struct QuoteBody: Encodable {
         (listTotal, discountTotal, goodsTotal) = (MoneyBody(quote.listTotal), MoneyBody(quote.discountTotal), MoneyBody(quote.goodsTotal))
         (freight, freightRule, total, couponCode) = (MoneyBody(quote.freight), quote.freightRule, MoneyBody(quote.total), quote.couponCode)
     }
-
-    init(_ pricing: OrderPricing) {
-        func adjustment(_ a: OrderPricing.Adjustment) -> Adjustment { Adjustment(rule: a.rule, kind: a.kind, amount: MoneyBody(a.amount)) }
-        currency = pricing.currency
-        lines = pricing.lines.map { line in
-            Line(sku: line.sku, title: line.title, quantity: line.quantity, unitListPrice: MoneyBody(line.unitListPrice),
-                 listAmount: MoneyBody(line.listAmount), adjustments: line.adjustments.map(adjustment), netAmount: MoneyBody(line.netAmount))
-        }
-        discounts = pricing.discounts.map(adjustment)
-        (listTotal, discountTotal, goodsTotal) = (MoneyBody(pricing.listTotal), MoneyBody(pricing.discountTotal), MoneyBody(pricing.goodsTotal))
-        (freight, freightRule, total, couponCode) = (MoneyBody(pricing.freight), pricing.freightRule, MoneyBody(pricing.total), pricing.couponCode)
-    }
 }
 
 /// The member's cart and its fresh quote, or why it cannot be priced.
@@ -88,7 +77,9 @@ struct AddressBody: Codable {
 }
 
 /// `POST /orders`.
-struct PlaceOrderRequest: Decodable {
+/// The body of `POST /orders`. Encodable too: a request's fingerprint, which an
+/// `Idempotency-Key` retry must match, is taken from it as received.
+struct PlaceOrderRequest: Codable {
     var lines: [LineBody]?
     var fromCart: Bool?
     var address: AddressBody

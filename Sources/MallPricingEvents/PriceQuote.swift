@@ -1,21 +1,25 @@
 import MallKernel
 
-/// What an order costs, as agreed when it was placed: Ordering's own record of the price,
-/// every line with its list price and the discounts taken off it, the freight and the
-/// total. It never changes afterwards, whatever happens to prices and promotions.
+/// Pricing's answer to "what does this cost?": every line with its list price and each
+/// discount applied to it (by rule name), the freight, and the total.
 ///
-/// Ordering does not depend on how Pricing computes a price (the application layer copies
-/// Pricing's quote into it); a discount's kind is kept as the text Pricing gave it.
-/// `total = goodsTotal + freight` and `goodsTotal = listTotal − discountTotal`.
-public struct OrderPricing: Codable, Hashable, Sendable {
-    /// One discount on a line or on the order, named after the rule that gave it.
+/// Pricing publishes it (its calculator is the only producer); the cart shows it, and an
+/// order keeps the quote it was placed at, unchanged whatever prices do afterwards. Every
+/// amount is in ``currency``; `total = goodsTotal + freight` and
+/// `goodsTotal = listTotal − discountTotal`.
+public struct PriceQuote: Codable, Hashable, Sendable {
+    /// One discount or charge, named after the rule that produced it.
     public struct Adjustment: Codable, Hashable, Sendable {
+        public enum Kind: String, Codable, Hashable, Sendable {
+            case productPromotion, groupPromotion, memberPrice, coupon
+        }
+
         public var rule: String
-        public var kind: String
+        public var kind: Kind
         /// The amount taken off (positive).
         public var amount: Money
 
-        public init(rule: String, kind: String, amount: Money) {
+        public init(rule: String, kind: Kind, amount: Money) {
             self.rule = rule
             self.kind = kind
             self.amount = amount
@@ -27,9 +31,11 @@ public struct OrderPricing: Codable, Hashable, Sendable {
         public var title: String
         public var quantity: Int
         public var unitListPrice: Money
+        /// `unitListPrice × quantity`.
         public var listAmount: Money
+        /// The discounts on this line, in the order they were applied.
         public var adjustments: [Adjustment]
-        /// What this line costs.
+        /// `listAmount` minus every adjustment: what this line costs.
         public var netAmount: Money
 
         public init(sku: String, title: String, quantity: Int, unitListPrice: Money, listAmount: Money, adjustments: [Adjustment], netAmount: Money) {
@@ -45,14 +51,16 @@ public struct OrderPricing: Codable, Hashable, Sendable {
 
     public var currency: String
     public var lines: [Line]
-    /// Each rule's discount over the whole order.
+    /// Each rule's total discount over all lines, in the order the rules were applied.
     public var discounts: [Adjustment]
     public var listTotal: Money
     public var discountTotal: Money
     public var goodsTotal: Money
     public var freight: Money
+    /// The freight rule that set ``freight`` (e.g. "Standard delivery, free over USD 99.00").
     public var freightRule: String
     public var total: Money
+    /// The coupon applied, if any.
     public var couponCode: String?
 
     public init(
@@ -70,4 +78,9 @@ public struct OrderPricing: Codable, Hashable, Sendable {
         self.total = total
         self.couponCode = couponCode
     }
+}
+
+/// The delivery options a customer may choose (the quote's freight depends on it).
+public enum DeliveryOption: String, Codable, Hashable, Sendable, CaseIterable {
+    case standard, express
 }
