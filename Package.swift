@@ -147,7 +147,7 @@ let package = Package(
         ),
         // Composition: the contexts on one engine, their subscriptions, cross-context use cases.
         .target(
-            name: "MallApp",
+            name: "MallApplication",
             dependencies: [
                 "Herald", "HeraldSQLite", "HeraldPostgres", "MallKernel", "MallCatalogEvents", "MallMemberEvents", "MallPricingEvents", "MallInventoryEvents", "MallOrderingEvents", "MallPaymentEvents", "MallCatalog", "MallMembers", "MallPricing", "MallCart",
                 "MallOrdering", "MallInventory", "MallPayment", "MallGateway", "Resilience", "Scheduling",
@@ -160,11 +160,34 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // Running the shop: recurring jobs, reconciliation and repair, dead letters and
+        // projections for the operator. Reaches the engine and the contexts' services through
+        // the application's `@_spi(Operations)` surface.
+        .target(
+            name: "MallOperations",
+            dependencies: [
+                "Herald", "MallApplication", "MallKernel", "MallCatalog", "MallMembers", "MallPricing", "MallCart", "MallOrdering",
+                "MallInventory", "MallPayment", "MallGateway", "Scheduling", "Resilience", "HeraldSQLite",
+                "MallOrderingEvents", "MallPricingEvents", "MallPaymentEvents", "MallInventoryEvents",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Composition: opens the store (a SQLite file, or PostgreSQL and its pooled client),
+        // builds the engine and the shop on it. What `mall serve`, the demo and the tests start.
+        .target(
+            name: "MallComposition",
+            dependencies: [
+                "Herald", "HeraldSQLite", "HeraldPostgres", "MallApplication", "MallGateway", "MallPayment",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         // The HTTP API (Hummingbird 2): routes, problem+json, auth, OpenAPI document.
         .target(
             name: "MallHTTP",
             dependencies: [
-                "Herald", "HeraldSQLite", "MallApp", "MallKernel", "MallMemberEvents", "MallPricingEvents", "MallCatalog", "MallMembers", "MallPricing", "MallCart",
+                "Herald", "HeraldSQLite", "MallApplication", "MallOperations", "MallKernel", "MallMemberEvents", "MallPricingEvents", "MallCatalog", "MallMembers", "MallPricing", "MallCart",
                 "MallOrdering", "MallInventory", "MallPayment", "Resilience", "Scheduling",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -183,7 +206,7 @@ let package = Package(
         .executableTarget(
             name: "MallCLI",
             dependencies: [
-                "Herald", "HeraldSQLite", "MallApp", "MallHTTP", "MallKernel", "MallOrderingEvents", "MallPricingEvents", "MallOrdering", "MallPayment", "MallGateway", "Scheduling",
+                "Herald", "HeraldSQLite", "MallApplication", "MallComposition", "MallOperations", "MallHTTP", "MallKernel", "MallOrderingEvents", "MallPricingEvents", "MallOrdering", "MallPayment", "MallGateway", "Scheduling",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -192,7 +215,7 @@ let package = Package(
         .executableTarget(
             name: "MallBenchmarks",
             dependencies: [
-                "BenchmarkSupport", "Herald", "HeraldSQLite", "HeraldPostgres", "MallApp", "MallCatalog", "MallKernel", "MallOrderingEvents", "MallOrdering",
+                "BenchmarkSupport", "Herald", "HeraldSQLite", "HeraldPostgres", "MallApplication", "MallComposition", "MallOperations", "MallCatalog", "MallKernel", "MallOrderingEvents", "MallOrdering",
                 "Resilience", "Scheduling",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -201,9 +224,9 @@ let package = Package(
             ]
         ),
         .testTarget(
-            name: "MallAppTests",
+            name: "MallApplicationTests",
             dependencies: [
-                "MallApp", "Herald", "HeraldSQLite", "HeraldTesting", "MallKernel", "MallOrderingEvents", "MallPaymentEvents", "MallPricingEvents", "MallCatalog", "MallMembers", "MallPricing",
+                "MallApplication", "MallComposition", "MallOperations", "Herald", "HeraldSQLite", "HeraldTesting", "MallKernel", "MallOrderingEvents", "MallPaymentEvents", "MallPricingEvents", "MallCatalog", "MallMembers", "MallPricing",
                 "MallCart", "MallOrdering", "MallInventory", "MallPayment", "MallGateway",
             ]
         ),
@@ -212,7 +235,7 @@ let package = Package(
         .testTarget(
             name: "MallHTTPTests",
             dependencies: [
-                "MallPayment", "MallGateway", "MallHTTP", "MallApp", "Herald", "HeraldTesting", "HeraldSQLite", "MallKernel", "MallOrderingEvents", "TestSupport", "Resilience",
+                "MallPayment", "MallGateway", "MallHTTP", "MallApplication", "MallComposition", "MallOperations", "Herald", "HeraldTesting", "HeraldSQLite", "MallKernel", "MallOrderingEvents", "TestSupport", "Resilience",
                 "MallCatalog",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -234,6 +257,8 @@ let package = Package(
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             ]
         ),
+        // The allowed imports of docs/ARCHITECTURE.md, checked against Sources/.
+        .testTarget(name: "ArchitectureTests"),
         // Helpers the test targets share (a throwaway PostgreSQL server's control).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(

@@ -1,7 +1,9 @@
 import Foundation
 import Herald
 import Histogram
-import MallApp
+@_spi(Operations) import MallApplication
+import MallComposition
+import MallOperations
 import MallCatalog
 import MallKernel
 import MallOrdering
@@ -76,7 +78,7 @@ enum CatalogBench {
             }
             note("edits at \(settings.products) products")
             measured += try await shop.timeEdits(settings.edits, among: settings.products, suffix: "100k")
-            for sku in MallBench.skus { try await mall.inventory.receive(sku: sku, quantity: 10_000_000) }
+            for sku in MallBench.skus { try await mall.receiveStock(sku: sku, quantity: 10_000_000) }
             try await shop.settle()
             return measured
         }
@@ -187,7 +189,7 @@ struct InProcessShop {
     }
 
     func list(_ products: [(ProductDetails, Money)]) async throws {
-        for (details, price) in products { try await mall.catalog.list(details, price: price) }
+        for (details, price) in products { try await mall.listProduct(details, price: price) }
     }
 
     /// `count` edits of products among the first `among` generated ones (new title words
@@ -200,7 +202,7 @@ struct InProcessShop {
             let index = Int(generator.next() % UInt64(among))
             var (details, _) = CatalogGenerator.product(index, currency: currency)
             details.title += " \(CatalogGenerator.vocabulary[edit % CatalogGenerator.vocabulary.count])"
-            try await mall.catalog.update(details, price: Money(minorUnits: Int64(100 + edit), currency: currency))
+            try await mall.updateProduct(details, price: Money(minorUnits: Int64(100 + edit), currency: currency))
         }
         let committed = ContinuousClock.now
         FileHandle.standardError.write(Data("mall-bench --catalog: \(count) edits committed, projecting\n".utf8))
@@ -220,7 +222,7 @@ struct InProcessShop {
         try await mall.engine.store.scanLog { batch in existing += batch.count { $0.eventType == OrderSubmitted.eventType } }
         var members: [String] = []
         for index in 0..<100 {
-            members.append(try await mall.members.register(email: "reconcile-\(index)@example.com", password: "bench-password", name: "R \(index)"))
+            members.append(try await mall.register(email: "reconcile-\(index)@example.com", password: "bench-password", name: "R \(index)"))
         }
         let address = Address(name: "Bench", phone: "+1 555 0100", line1: "1 Loop Road", city: "Localhost", postcode: "12345")
         var placed = existing

@@ -1,7 +1,9 @@
 import Foundation
 import Herald
 import HeraldSQLite
-import MallApp
+@_spi(Operations) import MallApplication
+import MallComposition
+import MallOperations
 import Scheduling
 import Synchronization
 
@@ -45,7 +47,7 @@ enum JobsBench {
         note("placing orders until \(settings.reconcileOrders) exist")
         let placed = try await Mall.withMall(shopFile.configuration, logger: quietLogger) { mall in
             try await mall.seedDemoCatalogIfEmpty()
-            for sku in MallBench.skus { try await mall.inventory.receive(sku: sku, quantity: 10_000_000) }
+            for sku in MallBench.skus { try await mall.receiveStock(sku: sku, quantity: 10_000_000) }
             let shop = try InProcessShop(mall: mall)
             try await shop.settle()
             return try await shop.placeOrders(until: settings.reconcileOrders)

@@ -2,7 +2,9 @@ import BenchmarkSupport
 import Foundation
 import HeraldPostgres
 import Logging
-import MallApp
+@_spi(Operations) import MallApplication
+import MallComposition
+import MallOperations
 import PostgresNIO
 
 /// `mall-bench --database postgres://… --nodes N`: Mall scaled out on PostgreSQL, measured
@@ -204,7 +206,7 @@ enum PostgresReconcileBench {
         let seeding = ContinuousClock.now
         let placed = try await Mall.withMall(configuration, logger: quietLogger) { mall in
             try await mall.seedDemoCatalogIfEmpty()
-            for sku in MallBench.skus { _ = try await mall.inventory.receive(sku: sku, quantity: 10_000_000) }
+            for sku in MallBench.skus { _ = try await mall.receiveStock(sku: sku, quantity: 10_000_000) }
             let shop = try InProcessShop(mall: mall)
             try await shop.settle()
             return try await shop.placeOrders(until: orders)

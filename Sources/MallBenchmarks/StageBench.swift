@@ -1,7 +1,8 @@
 import Foundation
 import Herald
 import HeraldSQLite
-import MallApp
+@_spi(Operations) import MallApplication
+import MallOperations
 import MallKernel
 import MallOrdering
 
@@ -40,17 +41,17 @@ enum StageBench {
         var tokens: [String] = []
         for index in 0..<memberCount {
             let email = "stage-\(index)@example.com"
-            _ = try await mall.members.register(email: email, password: "correct horse", name: "Stage \(index)")
+            _ = try await mall.register(email: email, password: "correct horse", name: "Stage \(index)")
             tokens.append(try await mall.members.logIn(email: email, password: "correct horse"))
         }
-        for sku in MallBench.skus { try await mall.inventory.receive(sku: sku, quantity: 1_000_000) }
+        for sku in MallBench.skus { try await mall.receiveStock(sku: sku, quantity: 1_000_000) }
         try await settle()
 
         var results: [(String, Double)] = []
         let address = Address(name: "Bench", phone: "+1 555 0100", line1: "1 Loop Road", city: "Localhost", postcode: "12345")
         let start = ContinuousClock.now
         for index in 0..<orders {
-            let memberID = try await mall.members.memberID(forToken: tokens[index % tokens.count])
+            let memberID = try await mall.memberID(forToken: tokens[index % tokens.count])
             let request = PlaceOrder(
                 lines: [StockLine(sku: MallBench.skus[index % MallBench.skus.count], quantity: 1)], address: address, paymentMethod: "card")
             _ = try await mall.placeOrder(memberID: memberID, request)
@@ -63,7 +64,7 @@ enum StageBench {
             try await worker.drain()
             results.append(("stage_\(worker.subscription.name)_us", (ContinuousClock.now - begin).seconds * 1e6 / Double(orders)))
         }
-        let waiting = try await mall.ordering.orders(memberID: try await mall.members.memberID(forToken: tokens[0]))
+        let waiting = try await mall.orders(memberID: try await mall.memberID(forToken: tokens[0]))
         guard waiting.allSatisfy({ $0.status == .awaitingPayment }) else { throw BenchError("stage run: orders did not reach awaiting payment") }
         results.append(("stage_total_us", results.map(\.1).reduce(0, +)))
         return results

@@ -1,9 +1,10 @@
 import ArgumentParser
 import Foundation
 import Herald
-import HeraldSQLite
 import Logging
-import MallApp
+import MallApplication
+import MallComposition
+import MallOperations
 import MallKernel
 import MallOrdering
 import MallOrderingEvents
@@ -24,10 +25,15 @@ struct Demo: AsyncParsableCommand {
         configuration.database = path
         configuration.paymentWindow = try MallConfiguration.paymentWindow(String(paymentWindow), setting: "--payment-window")
         configuration.passwordCost = 6
+        configuration.metrics = false
+        configuration.tracing = false
+        configuration.seedDemoCatalog = false  // the story seeds it, as its first step
         let quiet = Logger(label: "mall-demo", factory: { _ in SwiftLogNoOpLogHandler() })
-        let mall = Mall(engine: HeraldEngine(store: try SQLiteEventStore(path: path), registry: .mall, logger: quiet), configuration: configuration)
-        try await mall.prepareProjections()
-        _ = try await mall.payments.establishGatewaySecret()  // this throwaway shop's own, as on a first start
+        try await Mall.withMall(configuration, logger: quiet) { mall in try await Self.story(mall) }
+    }
+
+    private static func story(_ mall: Mall) async throws {
+        _ = try await mall.establishGatewaySecret()  // this throwaway shop's own, as on a first start
 
         // A subscriber with a bug: it cannot send the receipt of one order until "fixed".
         let fixed = Mutex(false)
@@ -53,13 +59,13 @@ struct Demo: AsyncParsableCommand {
         say("1. The shop opens: the demo catalog is seeded (22 products, stock, 3 promotions, a welcome coupon campaign).")
         try await mall.seedDemoCatalogIfEmpty()
         try await eventually("the price list is built from the catalog's events") {
-            (try? await mall.pricing.quote(lines: [StockLine(sku: "socks-wool", quantity: 1)], memberID: nil)) != nil
+            (try? await mall.quote(lines: [StockLine(sku: "socks-wool", quantity: 1)], memberID: nil)) != nil
         }
 
         say("2. Ada registers, is made a gold member, and claims a welcome coupon.")
-        let ada = try await mall.members.register(email: "ada@example.com", password: "correct horse battery", name: "Ada")
-        try await mall.members.changeLevel(memberID: ada, to: .gold)
-        let coupon = try await mall.pricing.issueCoupon(campaignID: "welcome", to: ada)
+        let ada = try await mall.register(email: "ada@example.com", password: "correct horse battery", name: "Ada")
+        try await mall.changeLevel(memberID: ada, to: .gold)
+        let coupon = try await mall.issueCoupon(campaignID: "welcome", to: ada)
         try await eventually("Pricing hears Ada is gold") {
             let view = try await mall.product(sku: "book-ddd", memberID: ada)
             return view.yourPrice?.minorUnits == 4950
@@ -79,51 +85,52 @@ struct Demo: AsyncParsableCommand {
         say("4. Ada pays; the gateway's callback arrives twice (a duplicate has no second effect).")
         poisoned.withLock { $0 = first.id }
         let payment = try await mall.startPayment(orderID: first.id, memberID: ada).payment
-        let callback = try await mall.payments.signedCallback(for: payment, outcome: .succeeded)
-        _ = try await mall.payments.callback(callback.report, signature: callback.signature)
-        _ = try await mall.payments.callback(callback.report, signature: callback.signature)
+        let callback = try await mall.signedCallback(for: payment, outcome: .succeeded)
+        _ = try await mall.paymentCallback(callback.report, signature: callback.signature)
+        _ = try await mall.paymentCallback(callback.report, signature: callback.signature)
         try await waitFor(first.id, .paid, in: mall)
         say("   order \(first.id) is paid")
 
         say("5. The receipts subscriber fails on that order: 3 attempts, then a dead letter.")
-        try await eventually("the receipt is dead-lettered") { try await !mall.engine.deadLetters.list().isEmpty }
-        for letter in try await mall.engine.deadLetters.list() {
+        try await eventually("the receipt is dead-lettered") { try await !mall.deadLetters.list().isEmpty }
+        for letter in try await mall.deadLetters.list() {
             say("   dead letter: \(letter.subscription) #\(letter.position) \(letter.parked.eventType) after \(letter.attempts) attempts: \(letter.lastError ?? "")")
         }
         say("   the bug is fixed and the dead letter replayed:")
         fixed.withLock { $0 = true }
-        _ = try await mall.engine.deadLetters.replay(.all)
+        _ = try await mall.deadLetters.replay(.all)
         try await eventually("the replayed receipt is sent") { sent.withLock { $0.contains(first.id) } }
 
         say("6. The order ships (stock leaves the warehouse) and Ada confirms receipt.")
-        try await mall.ordering.ship(id: first.id)
-        try await mall.ordering.complete(id: first.id, memberID: ada)
-        try await eventually("stock is committed") { try await mall.inventory.stock(sku: "teapot").reserved == 0 }
-        let teapot = try await mall.inventory.stock(sku: "teapot")
+        try await mall.shipOrder(id: first.id)
+        try await mall.completeOrder(id: first.id, memberID: ada)
+        try await eventually("stock is committed") { try await mall.stock(sku: "teapot").reserved == 0 }
+        let teapot = try await mall.stock(sku: "teapot")
         say("   teapot: \(teapot.onHand) on hand, \(teapot.reserved) reserved")
 
         say("7. Bob orders two pairs of socks and a camping stove with his coupon, and never pays.")
-        let bob = try await mall.members.register(email: "bob@example.com", password: "tr0ub4dor&3 horse", name: "Bob")
-        let bobsCoupon = try await mall.pricing.issueCoupon(campaignID: "welcome", to: bob)
-        let socksBefore = try await mall.inventory.stock(sku: "socks-wool")
+        let bob = try await mall.register(email: "bob@example.com", password: "tr0ub4dor&3 horse", name: "Bob")
+        let bobsCoupon = try await mall.issueCoupon(campaignID: "welcome", to: bob)
+        let socksBefore = try await mall.stock(sku: "socks-wool")
         let unpaid = try await mall.placeOrder(
             memberID: bob, PlaceOrder(lines: [StockLine(sku: "socks-wool", quantity: 2), StockLine(sku: "stove-camp", quantity: 1)],
                                      address: address, paymentMethod: "wallet", couponCode: bobsCoupon)).order
         try await waitFor(unpaid.id, .awaitingPayment, in: mall)
-        let held = try await mall.inventory.stock(sku: "socks-wool")
+        let held = try await mall.stock(sku: "socks-wool")
         say("   socks: \(socksBefore.available) → \(held.available) available; coupon \(bobsCoupon) redeemed")
-        say("   waiting for the \(paymentWindow)-second payment deadline…")
-        try await waitFor(unpaid.id, .cancelled, in: mall, timeout: paymentWindow + 10)
+        let window = Double(mall.configuration.paymentWindow.components.seconds)
+        say("   waiting for the \(window)-second payment deadline…")
+        try await waitFor(unpaid.id, .cancelled, in: mall, timeout: window + 10)
         try await eventually("stock and coupon return") {
-            let stockBack = try await mall.inventory.stock(sku: "socks-wool").available == socksBefore.available
-            let couponBack = try await mall.pricing.wallet(memberID: bob).coupon(bobsCoupon)?.status == .available
+            let stockBack = try await mall.stock(sku: "socks-wool").available == socksBefore.available
+            let couponBack = try await mall.wallet(memberID: bob).coupon(bobsCoupon)?.status == .available
             return stockBack && couponBack
         }
         say("   order \(unpaid.id) cancelled at its deadline; socks back to \(socksBefore.available) available, coupon \(bobsCoupon) available again")
 
         say("8. Timelines:")
         for id in [first.id, unpaid.id] {
-            let order = try await mall.ordering.order(id: id, memberID: nil)
+            let order = try await mall.order(id: id, memberID: nil)
             say("   \(id): " + order.timeline.map(\.event).joined(separator: " → "))
         }
 
@@ -134,7 +141,7 @@ struct Demo: AsyncParsableCommand {
         if !report.drifts.isEmpty { throw ExitCode(1) }
     }
 
-    private func printQuote(_ quote: PriceQuote) {
+    private static func printQuote(_ quote: PriceQuote) {
         for line in quote.lines {
             say("   \(line.quantity) × \(line.title) at \(line.unitListPrice) = \(line.listAmount)")
             for adjustment in line.adjustments { say("       − \(adjustment.amount)  \(adjustment.rule)") }
@@ -142,9 +149,9 @@ struct Demo: AsyncParsableCommand {
         say("   goods \(quote.goodsTotal) + freight \(quote.freight) (\(quote.freightRule)) = total \(quote.total)")
     }
 
-    private func waitFor(_ orderID: String, _ status: Order.Status, in mall: Mall, timeout: Double = 10) async throws {
+    private static func waitFor(_ orderID: String, _ status: Order.Status, in mall: Mall, timeout: Double = 10) async throws {
         try await eventually("order \(orderID) is \(status.rawValue)", timeout: timeout) {
-            try await mall.ordering.order(id: orderID, memberID: nil).status == status
+            try await mall.order(id: orderID, memberID: nil).status == status
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import MallApp
+import MallApplication
+import MallComposition
 
 /// `mall drill start|stop|status`: fault drills, on the database directly; running servers
 /// put a drill in force within a second, and take it back when it ends.

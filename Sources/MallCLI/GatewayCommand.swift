@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
-import MallApp
+import MallApplication
+import MallComposition
 import MallGateway
 import MallHTTP
 import MallPayment
@@ -85,8 +86,8 @@ struct Gateway: AsyncParsableCommand {
             try configuration.validate()
             let paymentID = payment, outcome = outcome
             let body = try await Mall.withMall(configuration, logger: quietLogger) { mall in
-                let payment = try await mall.payments.payment(id: paymentID)
-                let signed = try await mall.payments.signedCallback(for: payment, outcome: outcome)
+                let payment = try await mall.payment(id: paymentID)
+                let signed = try await mall.signedCallback(for: payment, outcome: outcome)
                 return try GatewayCallback(signed.report, signature: signed.signature).json()
             }
             say(body)

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import MallApp
+import MallApplication
+import MallComposition
+import MallOperations
 import MallKernel
 import Scheduling
 

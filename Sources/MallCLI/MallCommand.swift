@@ -3,7 +3,9 @@ import Foundation
 import Herald
 import HeraldSQLite
 import Logging
-import MallApp
+import MallApplication
+import MallComposition
+import MallOperations
 import MallGateway
 import MallHTTP
 import MallKernel
@@ -134,13 +136,13 @@ struct Serve: AsyncParsableCommand {
                 if let token = try await mall.establishAdminToken() {
                     sayOnStandardError("admin token (printed once, keep it): \(token)")
                 }
-                if let secret = try await mall.payments.establishGatewaySecret() {
+                if let secret = try await mall.establishGatewaySecret() {
                     sayOnStandardError("payment gateway secret (printed once, give it to the gateway): \(secret)")
                 }
                 if !configuration.usesPostgres { logger.info("SQLite durability: \(configuration.durability.rawValue)") }
                 let herald = try mall.service()
                 let host = configuration.host
-                let secret = try await mall.payments.gatewaySecret()
+                let secret = try await mall.gatewaySecret()
                 let drillTarget: (any GatewayKnobsControl)? = inProcess ?? HTTPGatewayKnobs(baseURL: gatewayURL, apiKey: apiKey)
                 let server = try MallServer(mall: mall, logger: logger, drillTarget: drillTarget)
                 let app = server.application(services: [herald, server.jobs]) { port in
@@ -270,7 +272,7 @@ struct Events: AsyncParsableCommand {
         let types = streamTypes.map { Set($0.split(separator: ",").map(String.init)) }
         let start = after
         try await Mall.withMall(try database.configuration(), logger: quietLogger) { mall in
-            try await mall.engine.store.scanLog(after: start) { batch in
+            try await mall.scanLog(after: start) { batch in
                 for event in batch where types?.contains(event.stream.type) ?? true {
                     say("\(event.position) \(event.stream) \(event.eventType) \(event.eventID) \(event.occurredAt.ISO8601Format())")
                 }
@@ -302,7 +304,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
 
         func run() async throws {
             let filter = selection.filter
-            let letters = try await selection.withMall { try await $0.engine.deadLetters.list(filter) }
+            let letters = try await selection.withMall { try await $0.deadLetters.list(filter) }
             for letter in letters {
                 print("\(letter.subscription)  #\(letter.position)  \(letter.parked.eventType)  \(letter.parked.stream)  attempts \(letter.attempts)  held behind \(letter.heldBehind)  \(letter.lastError ?? "")")
             }
@@ -315,7 +317,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
 
         func run() async throws {
             let filter = selection.filter
-            print("replaying \(try await selection.withMall { try await $0.engine.deadLetters.replay(filter) }) dead letter(s)")
+            print("replaying \(try await selection.withMall { try await $0.deadLetters.replay(filter) }) dead letter(s)")
         }
     }
 
@@ -324,7 +326,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
 
         func run() async throws {
             let filter = selection.filter
-            print("discarded \(try await selection.withMall { try await $0.engine.deadLetters.discard(filter) }) dead letter(s)")
+            print("discarded \(try await selection.withMall { try await $0.deadLetters.discard(filter) }) dead letter(s)")
         }
     }
 }
@@ -340,22 +342,13 @@ struct ProjectionsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let lines = try await Mall.withMall(try database.configuration(), logger: quietLogger) { mall in
-                let head = try await mall.engine.store.headPosition()
-                let checkpoints = try await mall.engine.store.checkpoints()
-                var lines: [String] = []
-                for projection in mall.projections() {
-                    let state = try await mall.engine.prepare(projection)
-                    // A partitioned projection stands where its furthest-behind partition stands
-                    // (in delivery order, which on PostgreSQL is not the positions' order).
-                    let name = projection.schema.checkpointName(generation: state.serving.number)
-                    let mine = checkpoints.filter { Partitioning.subscription(ofCheckpoint: $0.key) == name }
-                    let position = try await mall.engine.store.earliest(of: Set(mine.values)) ?? 0
-                    var line = "\(projection.name)  version \(state.serving.version)  generation \(state.serving.number)  at \(position) of \(head)"
-                    if mine.count > 1 { line += "  (\(mine.count) partitions)" }
+                try await mall.projectionPlaces().map { place in
+                    let state = place.state
+                    var line = "\(place.name)  version \(state.serving.version)  generation \(state.serving.number)  at \(place.position) of \(place.head)"
+                    if place.partitions > 1 { line += "  (\(place.partitions) partitions)" }
                     if let building = state.building { line += "  (building generation \(building.number), version \(building.version))" }
-                    lines.append(line)
+                    return line
                 }
-                return lines
             }
             for line in lines { print(line) }
         }
@@ -370,11 +363,8 @@ struct ProjectionsCommand: AsyncParsableCommand {
         func run() async throws {
             let name = self.name
             try await Mall.withMall(try database.configuration(), logger: quietLogger) { mall in
-                guard let projection = mall.projections().first(where: { $0.name == name }) else {
-                    throw ValidationError("no projection \(name); there are \(mall.projections().map(\.name).joined(separator: ", "))")
-                }
                 let start = ContinuousClock.now
-                try await mall.engine.rebuild(projection) { progress in
+                try await mall.rebuildProjection(named: name) { progress in
                     say("rebuilding \(progress.projection) (generation \(progress.generation)): \(progress.position) of \(progress.head)")
                 }
                 say("rebuilt \(name) in \((ContinuousClock.now - start).formatted(.units(allowed: [.seconds], fractionalPart: .show(length: 1))))")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import MallApp
+import MallApplication
+import MallComposition
 
 /// `mall rules get|set|history`: the governance rules, on the database directly; running
 /// servers follow a change within a second.

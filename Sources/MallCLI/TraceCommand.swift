@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
 import Herald
-import MallApp
+import MallApplication
+import MallComposition
 
 /// `mall trace ORDER_ID`: the order's timeline (``OrderTimeline``), one event per line,
 /// indented under its cause.

@@ -1,4 +1,5 @@
 import Hummingbird
+import MallApplication
 import NIOCore
 import MallKernel
 import MallMembers
@@ -15,6 +16,9 @@ public struct MallRequestContext: RequestContext {
 
     public var coreContext: CoreRequestContextStorage
     public var caller: Caller?
+    /// The governance rules a request was admitted under, where a middleware checked them
+    /// (``OrderIngressMiddleware``): the route reads the same snapshot.
+    var rules: GovernanceRules?
     /// The largest request body accepted, in bytes (larger ones are refused with 413).
     public var bodyLimit = 64 * 1024
     /// The token the console's forms must carry (set by ``ConsoleAuthentication``).

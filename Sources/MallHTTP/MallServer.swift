@@ -3,7 +3,8 @@ import Herald
 import Hummingbird
 import HummingbirdCore
 import Logging
-import MallApp
+import MallApplication
+import MallOperations
 import MallGateway
 import MallKernel
 import MallMembers
@@ -36,10 +37,10 @@ public struct MallServer: Sendable {
         let listingCache = mall.configuration.listingCachePages > 0 ? ListingCache(capacity: mall.configuration.listingCachePages) : nil
         self.listingCache = listingCache
         let metrics = mall.configuration.metrics
-            ? ServerMetrics(engine: mall.engine, jobs: jobs, gateway: mall.gateway, listingCache: listingCache, metrics: mall.metrics) : nil
+            ? ServerMetrics(mall: mall, jobs: jobs, gateway: mall.gateway, listingCache: listingCache, metrics: mall.metrics) : nil
         self.metrics = metrics
         limits = try IngressLimits(
-            mall.configuration, clock: mall.engine.clock, rulesInForce: mall.rulesInForce, refused: { metrics?.refused($0) })
+            mall.configuration, clock: mall.clock, rulesInForce: mall.rulesInForce, refused: { metrics?.refused($0) })
     }
 
     /// The router: every context's route collection, the admin ones under `/admin` behind
@@ -94,8 +95,8 @@ public struct MallServer: Sendable {
         let settings = mall.configuration
         let head = TimeAmount(settings.requestHeadTimeout), body = TimeAmount(settings.requestBodyTimeout)
         let followers = [
-            Follower.rules(mall.governance, limits: limits, engine: mall.engine, interval: settings.followPollInterval, logger: logger),
-            Follower.drills(drills, engine: mall.engine, interval: settings.followPollInterval, logger: logger),
+            Follower.rules(of: mall, limits: limits, interval: settings.followPollInterval, logger: logger),
+            Follower.drills(drills, of: mall, interval: settings.followPollInterval, logger: logger),
         ]
         return Application(
             router: router(),

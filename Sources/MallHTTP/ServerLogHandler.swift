@@ -1,7 +1,7 @@
 import Foundation
 import Herald
 import Logging
-import MallApp
+import MallApplication
 import Synchronization
 import Tracing
 

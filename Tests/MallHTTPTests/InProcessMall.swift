@@ -4,7 +4,9 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
-import MallApp
+@_spi(Operations) import MallApplication
+import MallComposition
+import MallOperations
 import MallHTTP
 import NIOCore
 import Resilience

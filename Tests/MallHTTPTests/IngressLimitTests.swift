@@ -3,7 +3,8 @@ import Herald
 import HeraldTesting
 import Hummingbird
 import HummingbirdTesting
-import MallApp
+@_spi(Operations) import MallApplication
+import MallOperations
 import Resilience
 import Synchronization
 import Testing

@@ -2,7 +2,8 @@ import Foundation
 import GRDB
 import Herald
 import HeraldSQLite
-import MallApp
+@_spi(Operations) import MallApplication
+import MallOperations
 import MallCatalog
 import MallKernel
 @testable import MallHTTP

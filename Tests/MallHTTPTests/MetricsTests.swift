@@ -1,5 +1,6 @@
 import Foundation
-import MallApp
+@_spi(Operations) import MallApplication
+import MallOperations
 import MallHTTP
 import Resilience
 import TestSupport

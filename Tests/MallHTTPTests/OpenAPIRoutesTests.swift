@@ -1,7 +1,8 @@
 import Herald
 import HeraldTesting
 import Logging
-import MallApp
+@_spi(Operations) import MallApplication
+import MallOperations
 import MallHTTP
 import Testing
 

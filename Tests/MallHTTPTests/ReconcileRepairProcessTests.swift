@@ -1,7 +1,9 @@
 import Foundation
 import Herald
 import Logging
-import MallApp
+@_spi(Operations) import MallApplication
+import MallComposition
+import MallOperations
 import Testing
 import TestSupport
 

@@ -1,6 +1,7 @@
 import Foundation
 import Herald
-import MallApp
+@_spi(Operations) import MallApplication
+import MallOperations
 import Testing
 
 /// One trace follows an order: the caller's W3C trace context on `POST /orders` continues

@@ -2,7 +2,8 @@ import Foundation
 import Herald
 import HTTPTypes
 import Hummingbird
-import MallApp
+import MallApplication
+import MallOperations
 import MallKernel
 import MallOrdering
 import Scheduling
@@ -48,8 +49,8 @@ struct ConsoleRoutes {
             try context.requireFormToken(form.formToken)
             let filter = DeadLetters.Filter(subscription: form.subscription, position: form.position)
             let count = switch form.action {
-            case "replay": try await mall.engine.deadLetters.replay(filter)
-            case "discard": try await mall.engine.deadLetters.discard(filter)
+            case "replay": try await mall.deadLetters.replay(filter)
+            case "discard": try await mall.deadLetters.discard(filter)
             default: throw InvalidInput(field: "action", "replay or discard")
             }
             return Self.redirect("/console/dead-letters?done=\(form.action == "replay" ? "replayed" : "discarded")+\(count)")
@@ -64,8 +65,8 @@ struct ConsoleRoutes {
     // MARK: - Pages
 
     private func overview(_ context: MallRequestContext) async throws -> Response {
-        let statuses = try await mall.engine.subscriptionStatuses()
-        let parked = try await mall.engine.store.parkedEvents(subscription: nil)
+        let statuses = try await mall.subscriptionStatuses()
+        let parked = try await mall.parkedEvents()
         let dead = parked.filter { $0.status == .dead }.count
         let failures = parked.filter { $0.status == .retrying }.sorted { ($0.lastFailedAt ?? .distantPast) > ($1.lastFailedAt ?? .distantPast) }.prefix(10)
         let perMinute = metrics?.ordersPerMinute(last: 10) ?? []
@@ -93,11 +94,11 @@ struct ConsoleRoutes {
     }
 
     private func subscriptionsPage() async throws -> Response {
-        page("Subscriptions and projections", Self.statusTable(try await mall.engine.subscriptionStatuses()))
+        page("Subscriptions and projections", Self.statusTable(try await mall.subscriptionStatuses()))
     }
 
     private func deadLettersPage(_ context: MallRequestContext, notice: String?) async throws -> Response {
-        let letters = try await mall.engine.deadLetters.list()
+        let letters = try await mall.deadLetters.list()
         let token = context.formToken ?? ""
         let rows = letters.map { letter -> HTML in
             """
@@ -153,7 +154,7 @@ struct ConsoleRoutes {
 
     /// One event of the log: its envelope and its payload as stored.
     private func eventPage(_ position: String) async throws -> Response {
-        guard let number = Int64(position), number > 0, let event = try await mall.engine.store.events(at: [number]).first else {
+        guard let number = Int64(position), let event = try await mall.event(at: number) else {
             return page("Event", "<p role=\"status\">The log holds no event at position <code>\(position)</code>.</p>", status: .notFound)
         }
         let payload = String(decoding: event.payload.prefix(65_536), as: UTF8.self)
@@ -172,11 +173,11 @@ struct ConsoleRoutes {
     private func orderSummary(_ id: String) async throws -> HTML {
         let order: Order
         do {
-            order = try await mall.ordering.order(id: id, memberID: nil)
+            order = try await mall.order(id: id, memberID: nil)
         } catch let problem as any MallProblem where problem.kind == .notFound {
             return ""
         }
-        let member = try? await mall.members.member(id: order.memberID)
+        let member = try? await mall.member(id: order.memberID)
         let lines = order.quote.lines.map { line -> HTML in "<li>\(line.quantity) × \(line.title) (<code>\(line.sku)</code>)</li>" }
         return """
             <dl><dt>Status</dt><dd>\(order.status.rawValue)</dd>

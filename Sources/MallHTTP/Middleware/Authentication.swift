@@ -1,6 +1,6 @@
 import Foundation
 import Hummingbird
-import MallApp
+import MallApplication
 import MallMembers
 
 /// Puts the member whose bearer token the request carries into the context. With
@@ -8,14 +8,14 @@ import MallMembers
 /// that is there but not valid is.
 struct MemberAuthentication: RouterMiddleware {
     typealias Context = MallRequestContext
-    let members: MemberService
+    let mall: Mall
     var required = true
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         if request.headers[.authorization] != nil || required {
             guard let token = BearerToken(request) else { throw MemberProblem.sessionInvalid }
-            context.caller = .member(id: try await members.memberID(forToken: token.value))
+            context.caller = .member(id: try await mall.memberID(forToken: token.value))
         }
         return try await next(request, context)
     }

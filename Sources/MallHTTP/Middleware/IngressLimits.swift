@@ -4,7 +4,8 @@ import ServiceLifecycle
 import Foundation
 import HTTPTypes
 import Hummingbird
-import MallApp
+import MallApplication
+import MallOperations
 import MallKernel
 import NIOCore
 import Resilience
@@ -96,6 +97,19 @@ final class IngressLimits: Sendable {
     var version: Int64 { current.withLock { $0.version } }
     /// The rules in force on this node (the switches among them).
     var rules: GovernanceRules { current.withLock { $0.rules } }
+
+    /// The rules in force and their limiters, read together: what one request is checked
+    /// against, whatever changes while it runs.
+    struct Snapshot {
+        let rules: GovernanceRules
+        fileprivate let limiters: [Refusal: RateLimiter]
+
+        /// `refusal`'s limiter in these rules.
+        func limiter(_ refusal: Refusal) -> RateLimiter? { limiters[refusal] }
+    }
+
+    /// The rules and limiters in force now (one read).
+    func snapshot() -> Snapshot { current.withLock { Snapshot(rules: $0.rules, limiters: $0.limiters) } }
     var enabled: Bool { current.withLock { $0.rules.ingressLimits } }
 
     /// The limiter in force for `refusal` (every limit but ``Refusal/overloaded`` has one).
@@ -251,15 +265,30 @@ struct RefusedCallbackLimitMiddleware: RouterMiddleware {
     }
 }
 
-/// The `newOrdersPaused` switch: new orders are refused with 503 and `Retry-After` while it
-/// is on; everything after an order (payments, callbacks, cancellations, refunds) goes on.
-struct NewOrdersSwitchMiddleware: RouterMiddleware {
+/// The governance checks of `POST /orders`, against one snapshot of the rules in force
+/// (``IngressLimits/snapshot()``), which the route reads too (``MallRequestContext/rules``):
+/// - the `newOrdersPaused` switch: new orders are refused with 503 and `Retry-After` while
+///   it is on (everything after an order — payments, callbacks, cancellations, refunds — goes on);
+/// - the orders-per-member rate limit (429);
+/// - the `promotionsOff` switch: the response is marked `Mall-Degraded: promotions` (the
+///   quote left the promotions out).
+///
+/// Behind ``MemberAuthentication``: the member is known.
+struct OrderIngressMiddleware: RouterMiddleware {
     typealias Context = MallRequestContext
     let limits: IngressLimits
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard !limits.rules.newOrdersPaused else { throw NewOrdersPaused() }
-        return try await next(request, context)
+        let snapshot = limits.snapshot()
+        guard !snapshot.rules.newOrdersPaused else { throw NewOrdersPaused() }
+        if snapshot.rules.ingressLimits, let orders = snapshot.limiter(.orders) {
+            try limits.require(orders.acquire(try context.memberID()), .orders, "orders from this member")
+        }
+        var context = context
+        context.rules = snapshot.rules
+        var response = try await next(request, context)
+        if snapshot.rules.promotionsOff { response.headers.append(HTTPField(name: .mallDegraded, value: "promotions")) }
+        return response
     }
 }
 
@@ -324,12 +353,12 @@ extension Follower {
     /// any node is in force on all as soon as its announcement arrives (PostgreSQL's
     /// NOTIFY; on SQLite only in the process that made it), and within `interval` and a
     /// read whatever happens to the announcement.
-    static func rules(_ governance: GovernanceService, limits: IngressLimits, engine: HeraldEngine, interval: Duration, logger: Logger) -> Follower {
+    static func rules(of mall: Mall, limits: IngressLimits, interval: Duration, logger: Logger) -> Follower {
         Follower(
-            what: "read the governance rules", clock: engine.clock, interval: interval,
-            wake: engine.announcements.signal(GovernanceService.topic), logger: logger
+            what: "read the governance rules", clock: mall.clock, interval: interval,
+            wake: mall.announcements(of: GovernanceService.topic), logger: logger
         ) {
-            let (version, rules) = try await governance.current()
+            let (version, rules) = try await mall.governance.current()
             if version > limits.version {
                 try limits.apply(rules, version: version)
                 logger.info("governance rules version \(version) in force")
@@ -338,12 +367,12 @@ extension Follower {
     }
 
     /// Puts the running fault drill in force on this node's gateway, and takes it back when it ends.
-    /// Wakes on a drill's start or stop as ``rules(_:limits:engine:interval:logger:)`` does;
+    /// Wakes on a drill's start or stop as ``rules(of:limits:interval:logger:)`` does;
     /// the polling also ends a drill whose time is up.
-    static func drills(_ runner: DrillRunner, engine: HeraldEngine, interval: Duration, logger: Logger) -> Follower {
+    static func drills(_ runner: DrillRunner, of mall: Mall, interval: Duration, logger: Logger) -> Follower {
         Follower(
-            what: "follow the fault drills", clock: engine.clock, interval: interval,
-            wake: engine.announcements.signal(DrillService.topic), logger: logger
+            what: "follow the fault drills", clock: mall.clock, interval: interval,
+            wake: mall.announcements(of: DrillService.topic), logger: logger
         ) { try await runner.step() }
     }
 }

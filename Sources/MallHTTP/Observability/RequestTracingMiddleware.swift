@@ -2,7 +2,7 @@ import Foundation
 import Herald
 import HTTPTypes
 import Hummingbird
-import MallApp
+import MallApplication
 import Tracing
 
 /// Where every request's causation chain starts: a request id (a UUID, sent back as

@@ -1,8 +1,8 @@
 import Foundation
 import Herald
-import HeraldSQLite
 import Hummingbird
-import MallApp
+import MallApplication
+import MallOperations
 import MallGateway
 import MallPayment
 import Prometheus
@@ -53,7 +53,8 @@ public final class ServerMetrics: Sendable {
     /// Where everything is counted (the engine's figures too).
     let metrics: MallMetrics
     public var registry: PrometheusCollectorRegistry { metrics.registry }
-    let engine: HeraldEngine
+    /// The shop whose store figures (lag, scheduled messages, the writer's groups) each scrape reads.
+    let mall: Mall
     let jobs: JobScheduler
     let gateway: any PaymentGateway
     let listingCache: ListingCache?
@@ -69,7 +70,7 @@ public final class ServerMetrics: Sendable {
     /// Orders placed (`POST /orders` answered 201) per minute, the last hour, for the console.
     private let orders = Mutex(MinuteCounts(minutes: 60))
     /// The SQLite writer's groups as the last scrape saw them (its counters move by the difference).
-    private let writeGroupsSeen = Mutex(WriteGroupStatistics())
+    private let writeGroupsSeen = Mutex((transactions: 0, writes: 0))
     /// The listing cache's counts as the last scrape saw them.
     private let listingCacheSeen = Mutex(ListingCache.Counts())
 
@@ -132,12 +133,12 @@ public final class ServerMetrics: Sendable {
         MetricNameDescriptor(namespace: "herald", subsystem: "scheduled_messages", metricName: name, unitName: "", helpText: help)
     }
 
-    /// - Parameter metrics: what `engine` counts into, if anything.
-    init(engine: HeraldEngine, jobs: JobScheduler, gateway: any PaymentGateway, listingCache: ListingCache?, metrics: MallMetrics?) {
+    /// - Parameter metrics: what the shop's engine counts into, if anything.
+    init(mall: Mall, jobs: JobScheduler, gateway: any PaymentGateway, listingCache: ListingCache?, metrics: MallMetrics?) {
         let metrics = metrics ?? MallMetrics()
         self.metrics = metrics
         let registry = metrics.registry
-        self.engine = engine
+        self.mall = mall
         self.jobs = jobs
         self.gateway = gateway
         self.listingCache = listingCache
@@ -217,21 +218,20 @@ public final class ServerMetrics: Sendable {
 
     /// The exposition: the store's figures read now, then every metric.
     public func scrape() async throws -> String {
-        for status in try await engine.subscriptionStatuses() {
+        for status in try await mall.subscriptionStatuses() {
             let labels = [("subscription", status.name)]
             registry.makeGauge(descriptor: Self.subscriptionGauge("lag", "Events in the log after the checkpoint"), labels: labels).set(to: Double(status.lag))
             registry.makeGauge(descriptor: Self.subscriptionGauge("retrying", "Events waiting for another attempt"), labels: labels).set(to: Double(status.retrying))
             registry.makeGauge(descriptor: Self.subscriptionGauge("held", "Events held behind a failed one of their stream"), labels: labels).set(to: Double(status.held))
             registry.makeGauge(descriptor: Self.subscriptionGauge("dead", "Dead letters"), labels: labels).set(to: Double(status.dead))
         }
-        let scheduled = try await engine.store.scheduledMessageCounts(dueBy: engine.clock.now())
+        let scheduled = try await mall.scheduledMessageCounts()
         registry.makeGauge(descriptor: Self.scheduledGauge("pending", "Scheduled messages waiting for their time")).set(to: Double(scheduled.pending))
         registry.makeGauge(descriptor: Self.scheduledGauge("due", "Scheduled messages whose time has come, not yet delivered")).set(to: Double(scheduled.due))
-        if let sqlite = engine.store as? SQLiteEventStore {
-            let groups = Self.advance(writeGroupsSeen) { sqlite.writeGroups }
-            let since = groups.now.since(groups.before)
-            registry.makeCounter(descriptor: Self.sqliteWriteTransactions).increment(by: Int64(since.transactions))
-            registry.makeCounter(descriptor: Self.sqliteWrites).increment(by: Int64(since.writes))
+        if let total = mall.sqliteWriteGroups() {
+            let groups = Self.advance(writeGroupsSeen) { total }
+            registry.makeCounter(descriptor: Self.sqliteWriteTransactions).increment(by: Int64(groups.now.transactions - groups.before.transactions))
+            registry.makeCounter(descriptor: Self.sqliteWrites).increment(by: Int64(groups.now.writes - groups.before.writes))
         }
         if let listingCache {
             let counts = Self.advance(listingCacheSeen) { listingCache.counts }

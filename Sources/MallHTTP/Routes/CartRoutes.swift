@@ -1,5 +1,5 @@
 import Hummingbird
-import MallApp
+import MallApplication
 
 /// The member's cart, always with a fresh quote.
 struct CartRoutes {
@@ -7,7 +7,7 @@ struct CartRoutes {
 
     func routes() -> RouteCollection<MallRequestContext> {
         let routes = RouteCollection(context: MallRequestContext.self)
-        routes.add(middleware: MemberAuthentication(members: mall.members))
+        routes.add(middleware: MemberAuthentication(mall: mall))
         routes.add(middleware: PromotionsOffMarker(rules: mall.rulesInForce))
         routes.get("/cart") { _, context in
             try JSON.response(CartBody(try await mall.cart(memberID: try context.memberID())))
@@ -18,8 +18,7 @@ struct CartRoutes {
         }
         routes.delete("/cart/lines/{sku}") { _, context in
             let memberID = try context.memberID()
-            try await mall.carts.remove(memberID: memberID, sku: try context.sku())
-            return try JSON.response(CartBody(try await mall.cart(memberID: memberID)))
+            return try JSON.response(CartBody(try await mall.removeCartLine(memberID: memberID, sku: try context.sku())))
         }
         return routes
     }

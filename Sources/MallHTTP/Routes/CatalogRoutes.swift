@@ -1,6 +1,6 @@
 import HTTPTypes
 import Hummingbird
-import MallApp
+import MallApplication
 import MallCatalog
 import MallKernel
 import NIOCore
@@ -41,13 +41,13 @@ struct CatalogRoutes {
             if degraded { search.text = nil }
             guard let listingCache else { return Self.listing(try await render(search), degraded: degraded) }
             let key = ListingCache.Key(search: search, degraded: degraded)
-            let version = try await mall.catalog.listingVersion()
+            let version = try await mall.listingVersion()
             if let kept = listingCache.page(key, at: version) { return Self.listing(kept.body, degraded: degraded) }
             let body = try await render(search)
             listingCache.store(key, .init(version: version, body: body))
             return Self.listing(body, degraded: degraded)
         }
-        routes.add(middleware: MemberAuthentication(members: mall.members, required: false))
+        routes.add(middleware: MemberAuthentication(mall: mall, required: false))
         routes.add(middleware: PromotionsOffMarker(rules: mall.rulesInForce))
         routes.get("/products/{sku}") { _, context in
             try JSON.response(ProductViewBody(try await mall.product(sku: try context.sku(), memberID: context.optionalMemberID)))
@@ -57,7 +57,7 @@ struct CatalogRoutes {
 
     /// One page of `search`, as the response body.
     private func render(_ search: ProductSearch) async throws -> ByteBuffer {
-        let (items, total) = try await mall.catalog.products(search)
+        let (items, total) = try await mall.products(search)
         // A full page may have a next one; its cursor is the last product's place.
         let next = items.count == CatalogService.pageSize ? items.last.map { ListingCursor(after: $0, sort: search.sort).token } : nil
         return ByteBuffer(bytes: try JSON.encoder.encode(
@@ -75,7 +75,7 @@ struct CatalogRoutes {
         routes.post("/products") { request, context in
             let body = try await context.decode(ProductRequest.self, from: request)
             guard let sku = body.sku else { throw InvalidInput(field: "sku", "is required") }
-            return try JSON.response(ProductBody(try await mall.catalog.list(body.details(sku: sku), price: body.price.money)), status: .created)
+            return try JSON.response(ProductBody(try await mall.listProduct(body.details(sku: sku), price: body.price.money)), status: .created)
         }
         routes.put("/products/{sku}") { request, context in
             let body = try await context.decode(ProductRequest.self, from: request)
@@ -83,10 +83,10 @@ struct CatalogRoutes {
             if let given = body.sku, !MallServer.isSKU(given) {
                 throw InvalidInput(field: "sku", "1 to 64 letters, digits, '-' or '_' (the path's SKU is the one updated)")
             }
-            return try JSON.response(ProductBody(try await mall.catalog.update(body.details(sku: sku), price: body.price.money)))
+            return try JSON.response(ProductBody(try await mall.updateProduct(body.details(sku: sku), price: body.price.money)))
         }
         routes.delete("/products/{sku}") { _, context in
-            try JSON.response(ProductBody(try await mall.catalog.delist(sku: try context.sku())))
+            try JSON.response(ProductBody(try await mall.delistProduct(sku: try context.sku())))
         }
         return routes
     }

@@ -1,5 +1,5 @@
 import Hummingbird
-import MallApp
+import MallApplication
 import NIOCore
 
 /// `GET /health/ready`'s body: `warnings` name what an operator must know (the fake gateway).

@@ -1,6 +1,6 @@
 import Foundation
 import Hummingbird
-import MallApp
+import MallApplication
 import MallKernel
 import Scheduling
 

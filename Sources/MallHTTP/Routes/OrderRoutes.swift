@@ -1,6 +1,6 @@
 import HTTPTypes
 import Hummingbird
-import MallApp
+import MallApplication
 
 /// Orders: placing, reading, cancelling and completing them for their member; shipping
 /// and reading any of them for the admin.
@@ -10,11 +10,8 @@ struct OrderRoutes {
 
     func routes() -> RouteCollection<MallRequestContext> {
         let routes = RouteCollection(context: MallRequestContext.self)
-        routes.add(middleware: MemberAuthentication(members: mall.members))
-        // Behind MemberAuthentication: the member is known.
-        let orders = RateLimitMiddleware(limits: limits, refusal: .orders, what: "orders from this member") { try $0.memberID() }
-        routes.group().add(middleware: NewOrdersSwitchMiddleware(limits: limits)).add(middleware: orders)
-            .add(middleware: PromotionsOffMarker(rules: mall.rulesInForce)).post("/orders") { request, context in
+        routes.add(middleware: MemberAuthentication(mall: mall))
+        routes.group().add(middleware: OrderIngressMiddleware(limits: limits)).post("/orders") { request, context in
             let body = try await context.decode(PlaceOrderRequest.self, from: request)
             let idempotency = request.headers[HTTPField.Name("Idempotency-Key")!].map { IdempotentRequest(key: $0, request: body) }
             let (order, created) = try await mall.placeOrder(memberID: try context.memberID(), body.command, idempotency: idempotency)
@@ -23,20 +20,20 @@ struct OrderRoutes {
             var response = try JSON.response(OrderBody(order), status: .created)
             if !created { response.headers[HTTPField.Name("Idempotent-Replayed")!] = "true" }
             // Its coupon waits (the coupons-deferred switch): so does the order, as submitted.
-            if !order.couponSettled, mall.rulesInForce.rules.couponsDeferred { response.headers.append(HTTPField(name: .mallDegraded, value: "coupons")) }
+            if !order.couponSettled, context.rules?.couponsDeferred == true { response.headers.append(HTTPField(name: .mallDegraded, value: "coupons")) }
             return response
         }
         routes.get("/orders") { request, context in
-            try JSON.response(try await mall.ordering.orders(memberID: try context.memberID(), page: try request.page()).map(OrderSummaryBody.init))
+            try JSON.response(try await mall.orders(memberID: try context.memberID(), page: try request.page()).map(OrderSummaryBody.init))
         }
         routes.get("/orders/{id}") { _, context in
-            try JSON.response(OrderBody(try await mall.ordering.order(id: try context.parameter("id"), memberID: try context.memberID())))
+            try JSON.response(OrderBody(try await mall.order(id: try context.parameter("id"), memberID: try context.memberID())))
         }
         routes.post("/orders/{id}/cancel") { _, context in
-            try JSON.response(OrderBody(try await mall.ordering.cancel(id: try context.parameter("id"), memberID: try context.memberID())))
+            try JSON.response(OrderBody(try await mall.cancelOrder(id: try context.parameter("id"), memberID: try context.memberID())))
         }
         routes.post("/orders/{id}/complete") { _, context in
-            try JSON.response(OrderBody(try await mall.ordering.complete(id: try context.parameter("id"), memberID: try context.memberID())))
+            try JSON.response(OrderBody(try await mall.completeOrder(id: try context.parameter("id"), memberID: try context.memberID())))
         }
         return routes
     }
@@ -44,10 +41,10 @@ struct OrderRoutes {
     func admin() -> RouteCollection<MallRequestContext> {
         let routes = RouteCollection(context: MallRequestContext.self)
         routes.post("/orders/{id}/ship") { _, context in
-            try JSON.response(OrderBody(try await mall.ordering.ship(id: try context.parameter("id"))))
+            try JSON.response(OrderBody(try await mall.shipOrder(id: try context.parameter("id"))))
         }
         routes.get("/orders/{id}") { _, context in
-            try JSON.response(OrderBody(try await mall.ordering.order(id: try context.parameter("id"), memberID: nil)))
+            try JSON.response(OrderBody(try await mall.order(id: try context.parameter("id"), memberID: nil)))
         }
         routes.get("/orders/{id}/timeline") { _, context in
             let id = try context.parameter("id")

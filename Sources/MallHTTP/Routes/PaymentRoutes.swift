@@ -1,5 +1,5 @@
 import Hummingbird
-import MallApp
+import MallApplication
 import MallPayment
 
 /// Payment: a member starts paying an order; the gateway reports back (its signature is
@@ -18,7 +18,7 @@ struct PaymentRoutes {
             let body = try await context.decode(GatewayCallback.self, from: request)
             let settled: (payment: Payment, duplicate: Bool)
             do {
-                settled = try await mall.payments.callback(try body.report(), signature: body.signature)
+                settled = try await mall.paymentCallback(try body.report(), signature: body.signature)
             } catch let problem as PaymentProblem {
                 metrics?.callback(.refused)
                 throw problem
@@ -28,7 +28,7 @@ struct PaymentRoutes {
             return try JSON.response(CallbackResult(
                 paymentId: payment.id, orderId: payment.orderID, status: payment.status.rawValue, duplicate: settled.duplicate))
         }
-        routes.add(middleware: MemberAuthentication(members: mall.members))
+        routes.add(middleware: MemberAuthentication(mall: mall))
         routes.post("/orders/{id}/payments") { _, context in
             let orderID = try context.parameter("id")
             let started: StartedPayment

@@ -1,5 +1,5 @@
 import Hummingbird
-import MallApp
+import MallApplication
 import MallKernel
 import MallMembers
 
@@ -9,13 +9,13 @@ struct PricingRoutes {
 
     func routes() -> RouteCollection<MallRequestContext> {
         let routes = RouteCollection(context: MallRequestContext.self)
-        routes.add(middleware: MemberAuthentication(members: mall.members))
+        routes.add(middleware: MemberAuthentication(mall: mall))
         routes.get("/coupons") { _, context in
-            try JSON.response(try await mall.pricing.wallet(memberID: try context.memberID()).coupons.map(CouponBody.init))
+            try JSON.response(try await mall.wallet(memberID: try context.memberID()).coupons.map(CouponBody.init))
         }
         routes.post("/coupons") { request, context in
             let body = try await context.decode(ClaimCouponRequest.self, from: request)
-            let code = try await mall.pricing.claimCoupon(campaignID: body.campaignId, memberID: try context.memberID())
+            let code = try await mall.claimCoupon(campaignID: body.campaignId, memberID: try context.memberID())
             return try JSON.response(CouponCodeResponse(code: code), status: .created)
         }
         return routes
@@ -25,23 +25,23 @@ struct PricingRoutes {
         let routes = RouteCollection(context: MallRequestContext.self)
         routes.post("/coupon-campaigns") { request, context in
             let body = try await context.decode(CampaignRequest.self, from: request)
-            let campaign = try await mall.pricing.createCampaign(
+            let campaign = try await mall.createCampaign(
                 id: body.id, name: body.name, terms: try body.terms(), selfClaimable: body.selfClaimable ?? false)
             return try JSON.response(IDResponse(id: campaign.id), status: .created)
         }
         routes.post("/coupon-campaigns/{id}/coupons") { request, context in
             let body = try await context.decode(IssueCouponRequest.self, from: request)
             do {
-                _ = try await mall.members.member(id: body.memberId)
+                _ = try await mall.member(id: body.memberId)
             } catch MemberProblem.memberNotFound {
                 throw RuleViolation(field: "memberId", "no member \(body.memberId)")  // the campaign exists; the body names no one
             }
-            let code = try await mall.pricing.issueCoupon(campaignID: try context.parameter("id"), to: body.memberId)
+            let code = try await mall.issueCoupon(campaignID: try context.parameter("id"), to: body.memberId)
             return try JSON.response(CouponCodeResponse(code: code), status: .created)
         }
         routes.post("/promotions") { request, context in
             let body = try await context.decode(PromotionRequest.self, from: request)
-            try await mall.pricing.addPromotion(try body.promotion())
+            try await mall.addPromotion(try body.promotion())
             return try JSON.response(IDResponse(id: body.id), status: .created)
         }
         return routes

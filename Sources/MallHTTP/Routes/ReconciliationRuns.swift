@@ -1,5 +1,6 @@
 import Foundation
-import MallApp
+import MallApplication
+import MallOperations
 import Synchronization
 
 /// `GET /admin/reconciliation`'s runs: one at a time, shared by every request that arrives

@@ -1,4 +1,4 @@
-import MallApp
+import MallApplication
 import MallCatalog
 
 /// A product as the API shows it.

@@ -1,6 +1,7 @@
 import Foundation
 import Herald
-import MallApp
+import MallApplication
+import MallOperations
 import MallGateway
 import MallKernel
 import MallPayment

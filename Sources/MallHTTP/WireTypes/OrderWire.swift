@@ -1,5 +1,5 @@
 import Foundation
-import MallApp
+import MallApplication
 import MallOrdering
 import MallPricing
 import MallPricingEvents

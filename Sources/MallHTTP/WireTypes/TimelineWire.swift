@@ -1,6 +1,6 @@
 import Foundation
 import Herald
-import MallApp
+import MallApplication
 import MallKernel
 
 /// `GET /admin/orders/{id}/timeline`: ``OrderTimeline``, entries in causation order.

@@ -463,3 +463,8 @@ public struct MallConfiguration: Sendable {
         }
     }
 }
+
+extension MallConfiguration {
+    /// Whether ``database`` names a PostgreSQL server rather than a SQLite file.
+    public var usesPostgres: Bool { database.hasPrefix("postgres://") || database.hasPrefix("postgresql://") }
+}

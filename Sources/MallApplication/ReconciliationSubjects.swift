@@ -11,7 +11,7 @@ import MallPricingEvents
 /// What reconciliation checks: the id of every order, stock, coupon wallet and payment,
 /// kept from the events that create them by a Herald projection, so a run pages through
 /// them in bounded memory instead of scanning the log.
-enum ReconciliationSubjects {
+@_spi(Operations) public enum ReconciliationSubjects {
     static let subjects = ProjectionTable(
         name: "subjects", columns: [.init("type", .text), .init("id", .text)], primaryKey: ["type", "id"])
 
@@ -40,7 +40,7 @@ enum ReconciliationSubjects {
     }
 
     /// Every id of `type`, in pages of `pageSize`, in id order.
-    static func forEachPage(of type: String, pageSize: Int = 500, engine: HeraldEngine, _ body: ([String]) async throws -> Void) async throws {
+    public static func forEachPage(of type: String, pageSize: Int = 500, engine: HeraldEngine, _ body: ([String]) async throws -> Void) async throws {
         var last: String?
         while true {
             var query = ProjectionQuery(subjects.name).where(.equals("type", .text(type)))

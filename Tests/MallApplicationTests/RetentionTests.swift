@@ -1,6 +1,7 @@
 import Foundation
 import Herald
-import MallApp
+@_spi(Operations) import MallApplication
+import MallOperations
 import MallKernel
 import MallMembers
 import MallOrdering

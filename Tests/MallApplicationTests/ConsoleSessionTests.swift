@@ -1,6 +1,7 @@
 import Foundation
 import Herald
-import MallApp
+@_spi(Operations) import MallApplication
+import MallOperations
 import Testing
 
 /// Console sessions: opened only with the admin token, valid on any node until signed out

@@ -17,14 +17,16 @@ import Prometheus
 /// services; no context calls another).
 public struct Mall: Sendable {
     public let configuration: MallConfiguration
-    public let engine: HeraldEngine
-    public let catalog: CatalogService
-    public let members: MemberService
-    public let pricing: PricingService
-    public let carts: CartService
-    public let ordering: OrderingService
-    public let inventory: InventoryService
-    public let payments: PaymentService
+    // The engine and the contexts' services: for the operations module and the composition
+    // (`@_spi(Operations) import`), never for HTTP or the CLI, which go through the use cases.
+    @_spi(Operations) public let engine: HeraldEngine
+    @_spi(Operations) public let catalog: CatalogService
+    @_spi(Operations) public let members: MemberService
+    @_spi(Operations) public let pricing: PricingService
+    @_spi(Operations) public let carts: CartService
+    @_spi(Operations) public let ordering: OrderingService
+    @_spi(Operations) public let inventory: InventoryService
+    @_spi(Operations) public let payments: PaymentService
     public let governance: GovernanceService
     /// Where payments are collected and refunded.
     public let gateway: any PaymentGateway
@@ -41,7 +43,7 @@ public struct Mall: Sendable {
     /// - Parameter metrics: where the server's `/metrics` collects, what `engine` counts
     ///   into (if anything).
     /// - Parameter tracer: the tracer `engine` traces with (if any), for the server's spans.
-    public init(
+    @_spi(Operations) public init(
         engine: HeraldEngine, configuration: MallConfiguration, gateway: any PaymentGateway = FakeGateway.silent(),
         metrics: MallMetrics? = nil, tracer: W3CTracer? = nil
     ) {

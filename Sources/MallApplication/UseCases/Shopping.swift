@@ -37,6 +37,12 @@ extension Mall {
         return try await cart(memberID: memberID)
     }
 
+    /// Takes a line out of the member's cart.
+    public func removeCartLine(memberID: String, sku: String) async throws -> CartView {
+        try await carts.remove(memberID: memberID, sku: sku)
+        return try await cart(memberID: memberID)
+    }
+
     /// Starts paying an order that awaits payment; a repeat returns the payment already
     /// started (see ``PaymentService/request(orderID:memberID:amount:)``), so the gateway is
     /// asked again with the same payment id and never charges twice.

@@ -1,3 +1,4 @@
+@_spi(Operations) import MallApplication
 import Foundation
 import Herald
 import MallInventory

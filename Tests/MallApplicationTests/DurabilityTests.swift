@@ -2,7 +2,9 @@ import Foundation
 import Herald
 import HeraldSQLite
 import Logging
-import MallApp
+@_spi(Operations) import MallApplication
+import MallComposition
+import MallOperations
 import Testing
 
 /// `--durability` is the SQLite writer's `synchronous` mode, read back from SQLite itself.

@@ -1,7 +1,8 @@
 import Foundation
 import Herald
 import HeraldSQLite
-import MallApp
+@_spi(Operations) import MallApplication
+import MallOperations
 import MallMembers
 import Synchronization
 import Testing

@@ -2,7 +2,8 @@ import Foundation
 import Herald
 import HeraldSQLite
 import HeraldTesting
-import MallApp
+@_spi(Operations) import MallApplication
+import MallOperations
 import MallGateway
 import MallKernel
 import MallOrdering

@@ -1,0 +1,91 @@
+@_spi(Operations) import MallApplication
+import Foundation
+import Herald
+import HeraldSQLite
+import MallKernel
+
+/// What an operator reads and does through the CLI, the admin routes and the console:
+/// subscriptions and their lag, dead letters, the event log, projections.
+extension Mall {
+    /// Every subscription's and projection's checkpoint, lag and dead letters.
+    public func subscriptionStatuses() async throws -> [SubscriptionStatus] { try await engine.subscriptionStatuses() }
+
+    /// The dead letters: list, replay and discard them (by subscription, event type or all).
+    public var deadLetters: DeadLetters { engine.deadLetters }
+
+    /// The events held back (retrying or dead) for every subscription.
+    public func parkedEvents() async throws -> [ParkedEvent] { try await engine.store.parkedEvents(subscription: nil) }
+
+    /// The event at a log position, if there is one.
+    public func event(at position: Int64) async throws -> EventEnvelope? {
+        guard position > 0 else { return nil }
+        return try await engine.store.events(at: [position]).first
+    }
+
+    /// Reads the log after `position` in batches, in commit order.
+    public func scanLog(after position: Int64 = 0, _ body: ([EventEnvelope]) async throws -> Void) async throws {
+        try await engine.store.scanLog(after: position, body)
+    }
+
+    /// Where a projection stands: the generation serving (and one being built), and the
+    /// position it has projected up to, against the log's head.
+    public struct ProjectionPlace: Sendable {
+        public var name: String
+        public var state: ProjectionState
+        /// The position it has reached: for a partitioned projection, the earliest of its
+        /// partitions in delivery order (which on PostgreSQL is not the positions' order).
+        public var position: Int64
+        public var head: Int64
+        /// How many checkpoints it keeps (its partitions; 1 when not partitioned).
+        public var partitions: Int
+    }
+
+    /// Where each of the shop's projections stands.
+    public func projectionPlaces() async throws -> [ProjectionPlace] {
+        let head = try await engine.store.headPosition()
+        let checkpoints = try await engine.store.checkpoints()
+        var places: [ProjectionPlace] = []
+        for projection in projections() {
+            let state = try await engine.prepare(projection)
+            let name = projection.schema.checkpointName(generation: state.serving.number)
+            let mine = checkpoints.filter { Partitioning.subscription(ofCheckpoint: $0.key) == name }
+            let position = try await engine.store.earliest(of: Set(mine.values)) ?? 0
+            places.append(ProjectionPlace(name: projection.name, state: state, position: position, head: head, partitions: mine.count))
+        }
+        return places
+    }
+
+    /// Replays the log into fresh tables of the projection named `name` while the current
+    /// ones keep serving, then swaps them in.
+    ///
+    /// - Throws: `InvalidInput` naming the projections there are, for an unknown name.
+    public func rebuildProjection(named name: String, progress: @escaping @Sendable (ProjectionRebuildProgress) -> Void) async throws {
+        guard let projection = projections().first(where: { $0.name == name }) else {
+            throw InvalidInput(field: "name", "no projection \(name); there are \(projections().map(\.name).joined(separator: ", "))")
+        }
+        try await engine.rebuild(projection, progress: progress)
+    }
+
+    /// The engine's clock (what the limits and followers count time with).
+    public var clock: any HeraldClock { engine.clock }
+}
+
+/// The figures an operator's gauges read from the store at each scrape.
+extension Mall {
+    /// How many scheduled messages wait, and how many of them are due now.
+    public func scheduledMessageCounts() async throws -> ScheduledMessageCounts {
+        try await engine.store.scheduledMessageCounts(dueBy: engine.clock.now())
+    }
+
+    /// The SQLite writer's transactions and the writes they grouped, since it opened; `nil`
+    /// on another store.
+    public func sqliteWriteGroups() -> (transactions: Int, writes: Int)? {
+        guard let sqlite = engine.store as? SQLiteEventStore else { return nil }
+        let groups = sqlite.writeGroups
+        return (groups.transactions, groups.writes)
+    }
+
+    /// Wakes whoever waits on it when a change of `topic` is announced (on PostgreSQL, by any
+    /// node; on SQLite, by this process).
+    public func announcements(of topic: String) -> CommitSignal { engine.announcements.signal(topic) }
+}
