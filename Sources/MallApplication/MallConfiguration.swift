@@ -220,18 +220,29 @@ public struct MallConfiguration: Sendable {
                 feePerExtraKilogram: Money(minorUnits: 300, currency: currency), freeOver: nil),
         ])
 
-    /// Reads `MALL_*` variables over the defaults (see the README's table of settings).
+    /// Reads `MALL_*` variables over the defaults (every one is in `docs/CONFIGURATION.md`).
     ///
     /// - Throws: ``ConfigurationError`` naming the variable and what it allows.
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> MallConfiguration {
+        try read(Settings(environment: environment))
+    }
+
+    /// Every variable ``fromEnvironment(_:)`` reads, in the order it reads them: what
+    /// `docs/CONFIGURATION.md` must document (a test checks the two against each other).
+    public static var environmentVariables: [String] {
+        let names = Settings.Names()
+        _ = try? read(Settings(environment: [:], names: names))
+        return names.read
+    }
+
+    private static func read(_ settings: Settings) throws -> MallConfiguration {
         var configuration = MallConfiguration()
-        let settings = Settings(environment: environment)
         if let value = settings.text("MALL_DATABASE_URL") { configuration.database = value }
         if let value = settings.text("MALL_HOST") { configuration.host = value }
         if let value = settings.text("MALL_POSTGRES_SCHEMA") { configuration.postgresSchema = value }
         if let value = try settings.seconds("MALL_POSTGRES_TIMEOUT_SECONDS") { configuration.postgresOperationTimeout = value }
-        if let value = environment["MALL_PORT"] { configuration.port = try port(value, setting: "MALL_PORT") }
-        if let value = environment["MALL_PAYMENT_WINDOW_SECONDS"] {
+        if let value = settings.text("MALL_PORT") { configuration.port = try port(value, setting: "MALL_PORT") }
+        if let value = settings.text("MALL_PAYMENT_WINDOW_SECONDS") {
             configuration.paymentWindow = try paymentWindow(value, setting: "MALL_PAYMENT_WINDOW_SECONDS")
         }
         if let value = settings.text("MALL_GATEWAY_SECRET") { configuration.gatewaySecret = value }
@@ -311,9 +322,16 @@ public struct MallConfiguration: Sendable {
 
     /// Reads one kind of value from the environment, naming the variable when it is wrong.
     struct Settings {
+        /// The names read, in order (to list the variables there are).
+        final class Names {
+            var read: [String] = []
+        }
+
         let environment: [String: String]
+        var names: Names? = nil
 
         func text(_ name: String) -> String? {
+            names?.read.append(name)
             guard let value = environment[name], !value.isEmpty else { return nil }
             return value
         }
