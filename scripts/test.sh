@@ -5,7 +5,8 @@
 # the gap-safety test, the SIGKILL crash tests, Mall's pricing, saga and end-to-end HTTP
 # tests; then runs the README's walkthrough verbatim and fuzzes a live `mall serve` against
 # its OpenAPI document (schemathesis), and drives the operator console in Chromium headless
-# (scripts/browser-test.sh; screenshots under .build/browser-artifacts/).
+# (scripts/browser-test.sh; screenshots under .build/browser-artifacts/). Herald's DocC
+# catalog is built too, and a documentation warning fails the run.
 #
 # PostgreSQL is required. HERALD_SKIP_POSTGRES=1 skips its tests, and says so.
 set -euo pipefail
@@ -13,6 +14,11 @@ cd "$(dirname "$0")/.."
 
 echo "== build (debug, with tests)"
 swift build --build-tests
+
+# Herald's DocC catalog (Sources/Herald/Herald.docc): a broken symbol link or an
+# undocumented parameter is a warning, and a warning fails the run.
+echo "== documentation (Herald's DocC catalog, warnings as errors)"
+swift package generate-documentation --target Herald --warnings-as-errors
 
 # Only Swift Testing is used: --disable-xctest keeps the closing summary line unambiguous.
 if [[ "${HERALD_SKIP_POSTGRES:-}" == "1" ]]; then

@@ -12,7 +12,7 @@ import MallPayment
 import MallPricingEvents
 import Synchronization
 
-/// `mall demo`: the shopping story of DESIGN §7, in-process on a throwaway database.
+/// `mall demo`: the shopping story (coupon, member price, a paid order, an unpaid one cancelled at its deadline, a failing subscriber recovered), in-process on a throwaway database.
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the scripted shopping story in-process and print it step by step.")
 

@@ -12,8 +12,8 @@ import Synchronization
 /// change made on another node shows as soon as the listing has it, as without the cache.
 ///
 /// What it saves: at 100,000 products a category page took about 0.6 ms of a core (two
-/// queries, twenty rows decoded and encoded), the version one small read (BENCHMARKS.md,
-/// "Read side — issue 12, fourth session").
+/// queries, twenty rows decoded and encoded), the version one small read
+/// (`mall-bench --catalog`, BENCHMARKS.md).
 ///
 /// Bounded: at most `capacity` pages; when full, the page kept longest goes (one page, in
 /// constant time: a stream of distinct searches never empties it all at once). Its key is

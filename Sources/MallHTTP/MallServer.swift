@@ -12,7 +12,7 @@ import NIOCore
 import Scheduling
 import ServiceLifecycle
 
-/// Mall's HTTP API on Hummingbird 2: the routes of DESIGN §6, problem+json errors,
+/// Mall's HTTP API on Hummingbird 2: the routes of `Resources/openapi.yaml`, problem+json errors,
 /// bearer-token auth, size-limited bodies.
 public struct MallServer: Sendable {
     let mall: Mall

@@ -8,7 +8,7 @@ import MallPricing
 
 /// One broken rule found by ``Mall/reconcile(submittedGrace:)``.
 public struct Drift: Codable, Hashable, Sendable, CustomStringConvertible {
-    /// The rule of DESIGN §5, e.g. `"stock.reserved-matches-reservations"`.
+    /// The rule broken, e.g. `"stock.reserved-matches-reservations"`.
     public var rule: String
     /// The aggregate at fault, e.g. `"Stock/tea"`.
     public var subject: String
@@ -68,7 +68,7 @@ public struct ReconciliationReport: Codable, Hashable, Sendable {
 }
 
 extension Mall {
-    /// Checks every rule of DESIGN §5 across contexts, from the stored aggregates:
+    /// Checks every rule that spans contexts (docs/ARCHITECTURE.md, "The order saga"), from the stored aggregates:
     ///
     /// - `order.paid-never-cancelled`: a cancelled order has no payment applied.
     /// - `order.not-stuck`: no order stays `submitted` longer than `submittedGrace` (but one

@@ -41,7 +41,7 @@ struct ServerRestartTests {
         let consumerStore = try PostgresEventStore(client: consumerClient, options: .init(schema: schema, operationTimeout: .seconds(3)), logger: TestDatabase.logger)
         let consumer = HeraldEngine(store: consumerStore, logger: TestDatabase.logger)
         // One attempt per event: an outage mistaken for a handler failure would dead-letter
-        // the event at once (DESIGN §4.7).
+        // the event at once: an outage is not a handler failure.
         let tally = Subscription(
             name: "tally", retryPolicy: try RetryPolicy(maxAttempts: 1, baseDelay: .zero, maxDelay: .zero),
             pollInterval: .seconds(3600), handler: .transactional { delivery, work in

@@ -47,7 +47,7 @@ enum TestDatabase {
     /// Its operations may take up to 120 s before they count as an outage: a hang guard, not
     /// a speed claim. With every suite at once on two cores (and the child processes of the
     /// process tests), an operation of the conformance suite has waited past 30 s for its
-    /// turn, on this session's code and on the session's starting code alike.
+    /// turn.
     static func makeStore(
         client: PostgresClient? = nil, schema: String = freshSchema(), operationTimeout: Duration = .seconds(120)
     ) async throws -> PostgresEventStore {

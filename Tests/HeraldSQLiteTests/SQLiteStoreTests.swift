@@ -157,7 +157,7 @@ struct SQLiteStoreTests {
         }
     }
 
-    /// DESIGN §4.7 on a real file: another connection holds the write lock, so the
+    /// An outage is not a handler failure, on a real file: another connection holds the write lock, so the
     /// subscription's commit fails busy. That is an outage (no attempt, no dead letter, even
     /// with one attempt allowed); once the lock is gone every effect happens once.
     @Test func aDatabaseLockedByAnotherConnectionIsAnOutageNotAHandlerFailure() async throws {

@@ -6,7 +6,7 @@ import Synchronization
 import TestSupport
 import Testing
 
-/// DESIGN §4.7: an outage of the store is never mistaken for a handler failure. A pass that
+/// An outage of the store is never mistaken for a handler failure. A pass that
 /// meets one commits nothing, counts no attempt and writes no dead letter; once the store is
 /// back, every effect happens once.
 @Suite("Store outages are not handler failures")

@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 
-/// `mall demo`, run as a user runs it, tells its whole story (DESIGN §7).
+/// `mall demo`, run as a user runs it, tells its whole story.
 @Suite struct DemoTests {
     @Test func theDemoRunsToTheEndAndReachesEveryMilestone() async throws {
         let demo = Process()

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 
-/// DESIGN §6 under a database outage: every request gets 503 problem+json with
+/// The HTTP API under a database outage: every request gets 503 problem+json with
 /// `Retry-After` (never a 500, never a hang), readiness says so, and all is well again once
 /// the database is back. Stops the PostgreSQL server, so it needs one of its own.
 @Suite(.enabled(if: PostgresServerControl.isExclusive && Backend.postgresURL != nil, "needs a PostgreSQL server of its own (HERALD_POSTGRES_EXCLUSIVE=1)"))

@@ -125,7 +125,7 @@ import Testing
         Case(name: "express delivery", lines: [("coffee", 4)], delivery: .express, nets: [10000], freight: 1800, total: 11800),
         // Lines for one SKU merge: 3 × 1000.
         Case(name: "duplicate lines merge", lines: [("tea", 1), ("tea", 2)], nets: [3000], freight: 500, total: 3500),
-        // All five steps (see DESIGN §5):
+        // All five steps (the order of application in `PricingCalculator`'s doc comment):
         // 1. tea 20% of 5000 = 1000 → 4000.
         // 2. drinks 4000 + 2500 = 6500 ≥ 5000 → 500: tea 2,000,000/6500 = 307 r4500,
         //    coffee 1,250,000/6500 = 192 r2000 → tea 308: tea 3692, coffee 2308.

@@ -127,8 +127,12 @@ public final class UnitOfWork {
         var projectionRows: [ProjectionRowKey: [String: ProjectionValue]??] = [:]
     }
 
+    /// - Parameter store: where aggregates are loaded from and the commit goes.
+    /// - Parameter clock: what stamps the events and scheduled messages.
+    /// - Parameter cause: the event or request this work answers (its correlation and trace).
     /// - Parameter cache: decoded aggregates to reuse across units of work (an engine's
     ///   units of work share one); `nil` decodes every load.
+    /// - Parameter metrics: where commits are counted, if anywhere.
     /// - Parameter tracing: when given, commits are spans, and each event carries the trace
     ///   of the span it is recorded in (else its cause's `traceparent`).
     public init(

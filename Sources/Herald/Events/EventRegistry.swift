@@ -81,6 +81,8 @@ public struct EventRegistry: Sendable {
 
     /// Registers `type` under its ``DomainEvent/eventType`` and every name in `formerNames`.
     ///
+    /// - Parameter type: the event type, decoded for its name.
+    /// - Parameter formerNames: names it was stored under before a rename.
     /// - Parameter upcasters: one per old version, each lifting a payload by one version.
     public mutating func register<E: DomainEvent>(
         _ type: E.Type, formerNames: [String] = [], upcasters: [Upcaster] = []

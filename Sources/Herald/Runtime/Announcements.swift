@@ -6,7 +6,7 @@ import Synchronization
 ///
 /// A follower reads the topic's ``signal(_:)`` generation, reads the state, and waits on
 /// the signal with its polling interval as the deadline
-/// (``CommitSignal/wait(since:until:clock:)``). ``HeraldEngine/announce(_:)`` delivers the
+/// (``CommitSignal/wait(since:until:clock:interest:)``). ``HeraldEngine/announce(_:)`` delivers the
 /// wake-up in this process and, on a store that can (``AnnouncingStore``: PostgreSQL's
 /// NOTIFY), in every other process too. An announcement carries no data and may be lost
 /// (a listener reconnecting wakes every topic once): polling stays the guarantee, the

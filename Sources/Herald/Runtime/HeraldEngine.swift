@@ -67,7 +67,7 @@ public struct HeraldEngine: Sendable {
     ///
     /// - Throws: ``ConfigurationError`` when the subscription's settings cannot work, or
     ///   when it is partitioned: its partitions' checkpoints are moved only under their
-    ///   leases, by ``coordinator(for:)`` (which ``service(subscriptions:schedulerPollInterval:)`` runs).
+    ///   leases, by ``coordinator(for:)`` (which ``service(subscriptions:projections:schedulerPollInterval:)`` runs).
     public func worker(for subscription: Subscription) throws -> SubscriptionWorker {
         if let partitioning = subscription.partitioning {
             throw ConfigurationError(

@@ -3,7 +3,7 @@ import Foundation
 /// Everything one transaction writes. A store applies a changeset completely or not at all.
 ///
 /// Units of work, subscription workers, the scheduler and the dead-letter tools all write
-/// through ``EventStore/commit(_:)`` with a changeset: there is one write path to prove.
+/// through ``ChangesetCommitting/commit(_:)`` with a changeset: there is one write path to prove.
 public struct Changeset: Sendable {
     /// Aggregate documents to insert or update, each with its optimistic version check.
     public var aggregates: [AggregateWrite] = []

@@ -16,10 +16,10 @@ import Logging
 /// partition, moves that partition's checkpoint, and commits only under the partition's
 /// lease, which a ``PartitionCoordinator`` takes and renews for it.
 ///
-/// Tests drive a worker step by step with ``drain()`` and an injected clock; servers run it
+/// Tests drive a worker step by step with ``drain(stop:)`` and an injected clock; servers run it
 /// in ``HeraldService``.
 public final class SubscriptionWorker: Sendable {
-    /// What one ``drain()`` did.
+    /// What one ``drain(stop:)`` did.
     public struct DrainReport: Sendable, Hashable {
         /// Handler calls that succeeded (or were dropped by the inbox as already handled).
         public var handled = 0

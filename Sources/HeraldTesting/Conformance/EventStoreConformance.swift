@@ -20,7 +20,7 @@ public struct ConformanceTest: Sendable, CustomStringConvertible {
 }
 
 /// The behaviour every ``EventStore`` must show, as tests that try to break each guarantee
-/// of Herald (DESIGN §4), in one slice per capability of the store. Run it from your test
+/// of Herald (docs/ARCHITECTURE.md lists them), in one slice per capability of the store. Run it from your test
 /// target:
 ///
 /// ```swift
