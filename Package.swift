@@ -148,13 +148,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Composition: the contexts on one engine, their subscriptions, cross-context use cases.
+        // The use cases (commands and queries) HTTP and the CLI call: the only way into the
+        // contexts. The engine and the services are `@_spi(Operations)`.
         .target(
             name: "MallApplication",
             dependencies: [
-                "Herald", "HeraldSQLite", "HeraldPostgres", "MallKernel", "MallCatalogEvents", "MallMemberEvents", "MallPricingEvents", "MallInventoryEvents", "MallOrderingEvents", "MallPaymentEvents", "MallCatalog", "MallMembers", "MallPricing", "MallCart",
+                "Herald", "MallKernel", "MallCatalogEvents", "MallMemberEvents", "MallPricingEvents", "MallInventoryEvents", "MallOrderingEvents", "MallPaymentEvents", "MallCatalog", "MallMembers", "MallPricing", "MallCart",
                 "MallOrdering", "MallInventory", "MallPayment", "MallGateway", "Resilience", "Scheduling",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
@@ -170,7 +170,7 @@ let package = Package(
             name: "MallOperations",
             dependencies: [
                 "Herald", "MallApplication", "MallKernel", "MallCatalog", "MallMembers", "MallPricing", "MallCart", "MallOrdering",
-                "MallInventory", "MallPayment", "MallGateway", "Scheduling", "Resilience", "HeraldSQLite",
+                "MallInventory", "MallPayment", "MallGateway", "Scheduling", "Resilience",
                 "MallOrderingEvents", "MallPricingEvents", "MallPaymentEvents", "MallInventoryEvents",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -190,7 +190,7 @@ let package = Package(
         .target(
             name: "MallHTTP",
             dependencies: [
-                "Herald", "HeraldSQLite", "MallApplication", "MallOperations", "MallKernel", "MallMemberEvents", "MallPricingEvents", "MallCatalog", "MallMembers", "MallPricing", "MallCart",
+                "Herald", "MallApplication", "MallOperations", "MallKernel", "MallMemberEvents", "MallPricingEvents", "MallCatalog", "MallMembers", "MallPricing", "MallCart",
                 "MallOrdering", "MallInventory", "MallPayment", "Resilience", "Scheduling",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -64,6 +64,8 @@ public final class SQLiteEventStore: EventStore, EventPruning {
     public let database: DatabasePool
     public let path: String
     public let commitSignal = CommitSignal()
+    /// A SQLite file is served by one process: announcements reach its own followers.
+    public let announcements = Announcements()
     private let reads: ReadConnections
     private let writer: GroupCommitWriter
 
@@ -362,4 +364,10 @@ extension SQLiteEventStore: ProjectionStore {
     public func projectionCount(_ table: ProjectionTable, physical: String, query: ProjectionQuery) async throws -> Int {
         try read { try ProjectionsTable.count(table, physical: physical, query: query, $0) }
     }
+}
+
+extension SQLiteEventStore: AnnouncingStore {
+    /// Nothing to pass on: one process serves a SQLite file (the engine has woken this
+    /// process's followers already).
+    public func announce(_ topic: String) async throws {}
 }

@@ -6,7 +6,10 @@ import Synchronization
 /// as the durable stores. For tests and simulations; nothing survives the process.
 public final class InMemoryEventStore: EventStore {
     private struct State {
-        var events: [EventEnvelope] = []
+        /// The log by position (`events[p - 1]`); a pruned event leaves `nil` in its place.
+        var events: [EventEnvelope?] = []
+        /// When each aggregate's document was last written (what document pruning reads).
+        var written: [StreamID: Date] = [:]
         var streamVersions: [StreamID: Int64] = [:]
         var eventIDs: Set<UUID> = []
         var aggregates: [StreamID: StoredAggregate] = [:]
@@ -39,6 +42,8 @@ public final class InMemoryEventStore: EventStore {
     private let state = Mutex(State())
     private let outage = Mutex<(operations: Set<Operation>, error: StoreError)?>(nil)
     public let commitSignal = CommitSignal()
+    /// Only this process opens an in-memory store: announcements reach its own followers.
+    public let announcements = Announcements()
 
     public init() {}
 
@@ -71,6 +76,7 @@ public final class InMemoryEventStore: EventStore {
                     throw ConcurrencyConflict(stream: write.stream, expectedVersion: write.expectedVersion, actualVersion: current)
                 }
                 next.aggregates[write.stream] = StoredAggregate(stream: write.stream, version: write.newVersion, state: write.state)
+                next.written[write.stream] = changeset.recordedAt
             }
             for key in changeset.deliveredSchedules {
                 guard next.scheduled.removeValue(forKey: key) != nil else { throw StoreError.scheduledMessageGone(key: key) }
@@ -135,7 +141,7 @@ public final class InMemoryEventStore: EventStore {
         try check(.logRead)
         return state.withLock { state in
             let start = Int(max(0, min(position, Int64(state.events.count))))
-            return Array(state.events[start..<min(state.events.count, start + limit)])
+            return Array(state.events[start...].lazy.compactMap { $0 }.prefix(limit))
         }
     }
 
@@ -143,7 +149,7 @@ public final class InMemoryEventStore: EventStore {
         try check(.logRead)
         return state.withLock { state in
             positions.sorted().compactMap { position in
-                position >= 1 && position <= state.events.count ? state.events[Int(position) - 1] : nil
+                position >= 1 && position <= state.events.count ? state.events[Int(position) - 1] : nil as EventEnvelope?
             }
         }
     }
@@ -155,7 +161,7 @@ public final class InMemoryEventStore: EventStore {
 
     public func firstPosition(of stream: StreamID) async throws -> Int64? {
         try check(.logRead)
-        return state.withLock { $0.events.first { $0.stream == stream }?.position }
+        return state.withLock { $0.events.lazy.compactMap { $0 }.first { $0.stream == stream }?.position }
     }
 
     public func checkpoint(of subscription: String, creatingAt initialPosition: Int64) async throws -> Int64 {
@@ -366,4 +372,58 @@ extension InMemoryEventStore: ProjectionStore {
             return rows.values.filter { query.matches($0, rows: rowsOf) }
         }
     }
+}
+
+extension InMemoryEventStore: EventPruning {
+    public func pruneEvents(before position: Int64, recordedBefore: Date, keepingTypes: Set<String>, limit: Int) async throws -> Int {
+        try check(.commit)
+        return state.withLock { state in
+            guard position >= 1, position <= state.events.count, state.events[Int(position) - 1] != nil else { return 0 }
+            var deleted = 0
+            for index in 0..<Int(position - 1) where deleted < limit {
+                guard let event = state.events[index], event.recordedAt < recordedBefore, !keepingTypes.contains(event.eventType) else { continue }
+                state.events[index] = nil
+                deleted += 1
+            }
+            return deleted
+        }
+    }
+
+    public func pruneInbox(limit: Int) async throws -> Int {
+        try check(.commit)
+        return state.withLock { state in
+            let live = Set(state.events.lazy.compactMap { $0?.eventID })
+            var deleted = 0
+            for subscription in state.inbox.keys.sorted() {
+                for id in state.inbox[subscription]!.sorted(by: { $0.uuidString < $1.uuidString }) where deleted < limit && !live.contains(id) {
+                    state.inbox[subscription]!.remove(id)
+                    deleted += 1
+                }
+            }
+            return deleted
+        }
+    }
+
+    public func pruneDocuments(ofType streamType: String, writtenBefore: Date, after cursor: String?, limit: Int) async throws -> (deleted: Int, next: String?) {
+        try check(.commit)
+        return state.withLock { state in
+            let ids = state.aggregates.keys.filter { stream in stream.type == streamType && (cursor.map { stream.id > $0 } ?? true) }.map(\.id).sorted()
+            let looked = ids.prefix(limit)
+            var deleted = 0
+            for id in looked {
+                let stream = StreamID(type: streamType, id: id)
+                guard let written = state.written[stream], written < writtenBefore else { continue }
+                state.aggregates[stream] = nil
+                state.written[stream] = nil
+                deleted += 1
+            }
+            return (deleted, ids.count > looked.count ? looked.last : nil)
+        }
+    }
+}
+
+extension InMemoryEventStore: AnnouncingStore {
+    /// Nothing to pass on: no other process shares this store (the engine has woken this
+    /// process's followers already).
+    public func announce(_ topic: String) async throws {}
 }

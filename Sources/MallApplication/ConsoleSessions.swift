@@ -43,7 +43,7 @@ extension Mall {
     }
 
     /// Deletes sessions opened more than a lifetime ago (the retention job).
-    public func pruneConsoleSessions() async throws -> Int? {
+    public func pruneConsoleSessions() async throws -> Int {
         try await engine.pruneDocuments(
             ofType: ConsoleSession.streamType, writtenBefore: engine.clock.now().addingTimeInterval(-Self.consoleSessionLifetime.timeInterval))
     }

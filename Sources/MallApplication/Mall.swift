@@ -37,6 +37,9 @@ public struct Mall: Sendable {
     public let metrics: MallMetrics?
     /// The tracer the engine's spans go to (the HTTP server's too); `nil` when off.
     public let tracer: W3CTracer?
+    /// The SQLite writer's transactions and the writes it grouped into them since the store
+    /// opened, for the operator's gauges; set by the composition on SQLite, `nil` elsewhere.
+    @_spi(Operations) public var writeGroups: (@Sendable () -> (transactions: Int, writes: Int))?
 
     /// - Parameter gateway: the payment gateway; by default one in process that sends no
     ///   callbacks (whoever drives this Mall signs them, as tests do).

@@ -197,7 +197,7 @@ enum InProcessGateway {
 
 struct Reconcile: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check the rules that span contexts (docs/ARCHITECTURE.md, "The order saga"); print drift and exit 1 when there is any.",
+        abstract: "Check the rules that span contexts (docs/ARCHITECTURE.md, 'The order saga'); print drift and exit 1 when there is any.",
         discussion: """
             With --repair, also repair what is safe, through the contexts' own commands (each leaves events): \
             a cancelled order's held stock is released and its coupon given back, a stuck order's next step is \

@@ -29,7 +29,8 @@ extension Mall {
             let store = try SQLiteEventStore(
                 path: configuration.database,
                 options: .init(synchronous: synchronous, readMemoryMap: configuration.sqliteMemoryMapMiB * 1024 * 1024))
-            let mall = Mall(store: store, configuration: configuration, logger: logger, gateway: gateway)
+            var mall = Mall(store: store, configuration: configuration, logger: logger, gateway: gateway)
+            mall.writeGroups = { (store.writeGroups.transactions, store.writeGroups.writes) }
             try await mall.prepareProjections()
             return try await body(mall)
         }

@@ -141,8 +141,8 @@ public struct MemberService: Sendable {
     /// Deletes the sessions that have expired (a session is never written again after log-in,
     /// so one written a ``sessionLifetime`` ago has expired).
     ///
-    /// - Returns: how many were deleted, or `nil` when the store cannot delete documents.
-    public func pruneExpiredSessions() async throws -> Int? {
+    /// - Returns: how many were deleted.
+    public func pruneExpiredSessions() async throws -> Int {
         let createdBefore = engine.clock.now().addingTimeInterval(-Self.sessionLifetime.timeInterval)
         return try await engine.pruneDocuments(ofType: Session.streamType, writtenBefore: createdBefore)
     }

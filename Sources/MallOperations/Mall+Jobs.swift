@@ -68,9 +68,9 @@ extension Mall {
             },
             try Job(name: "retention", schedule: configuration.retentionSchedule, items: 1, timeout: .seconds(1800), misfire: .runOnce) { [retention = configuration.retention] _ in
                 let cutoff = engine.clock.now().addingTimeInterval(-retention.timeInterval)
-                guard let pruned = try await engine.pruneLog(recordedBefore: cutoff, projections: mall.projections()) else { return }
-                let sessions = (try await mall.members.pruneExpiredSessions() ?? 0) + (try await mall.pruneConsoleSessions() ?? 0)
-                let idempotencyRecords = try await ordering.pruneIdempotencyRecords(writtenBefore: cutoff) ?? 0
+                let pruned = try await engine.pruneLog(recordedBefore: cutoff, projections: mall.projections())
+                let sessions = try await mall.members.pruneExpiredSessions() + mall.pruneConsoleSessions()
+                let idempotencyRecords = try await ordering.pruneIdempotencyRecords(writtenBefore: cutoff)
                 logger.info("retention pruned the log, expired sessions and old idempotency records", metadata: [
                     "events": "\(pruned.events)", "inboxEntries": "\(pruned.inboxEntries)", "keptFrom": "\(pruned.keptFrom)",
                     "sessions": "\(sessions)", "idempotencyRecords": "\(idempotencyRecords)",

@@ -1,7 +1,6 @@
 @_spi(Operations) import MallApplication
 import Foundation
 import Herald
-import HeraldSQLite
 import MallKernel
 
 /// What an operator reads and does through the CLI, the admin routes and the console:
@@ -79,11 +78,7 @@ extension Mall {
 
     /// The SQLite writer's transactions and the writes they grouped, since it opened; `nil`
     /// on another store.
-    public func sqliteWriteGroups() -> (transactions: Int, writes: Int)? {
-        guard let sqlite = engine.store as? SQLiteEventStore else { return nil }
-        let groups = sqlite.writeGroups
-        return (groups.transactions, groups.writes)
-    }
+    public func sqliteWriteGroups() -> (transactions: Int, writes: Int)? { writeGroups?() }
 
     /// Wakes whoever waits on it when a change of `topic` is announced (on PostgreSQL, by any
     /// node; on SQLite, by this process).

@@ -22,8 +22,8 @@ public struct OrderingService: Sendable {
     /// Forgets the idempotency keys used before `date`: a request repeating one of those
     /// keys is taken as a new order.
     ///
-    /// - Returns: how many records were deleted, or `nil` when the store cannot delete documents.
-    public func pruneIdempotencyRecords(writtenBefore date: Date) async throws -> Int? {
+    /// - Returns: how many records were deleted.
+    public func pruneIdempotencyRecords(writtenBefore date: Date) async throws -> Int {
         try await engine.pruneDocuments(ofType: IdempotencyRecord.streamType, writtenBefore: date)
     }
 

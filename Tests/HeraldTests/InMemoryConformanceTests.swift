@@ -17,3 +17,11 @@ struct InMemoryProjectionConformanceTests {
         try await test.run { InMemoryEventStore() }
     }
 }
+
+@Suite("In-memory store: retention")
+struct InMemoryRetentionConformanceTests {
+    @Test(arguments: EventStoreConformance.retention)
+    func conformance(_ test: ConformanceTest) async throws {
+        try await test.run { InMemoryEventStore() }
+    }
+}

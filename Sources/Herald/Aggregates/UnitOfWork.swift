@@ -98,7 +98,7 @@ public final class UnitOfWork {
         var key: [ProjectionValue]
     }
 
-    let store: any EventStore
+    let store: any ChangesetCommitting & AggregateDocuments & ProjectionStore
     let clock: any HeraldClock
     let cache: AggregateCache?
     let metrics: HeraldMetrics?
@@ -136,7 +136,7 @@ public final class UnitOfWork {
     /// - Parameter tracing: when given, commits are spans, and each event carries the trace
     ///   of the span it is recorded in (else its cause's `traceparent`).
     public init(
-        store: any EventStore, clock: any HeraldClock, cause: Cause = .current, cache: AggregateCache? = nil, metrics: HeraldMetrics? = nil,
+        store: any ChangesetCommitting & AggregateDocuments & ProjectionStore, clock: any HeraldClock, cause: Cause = .current, cache: AggregateCache? = nil, metrics: HeraldMetrics? = nil,
         tracing: HeraldTracing? = nil
     ) {
         self.metrics = metrics
@@ -318,7 +318,7 @@ public final class UnitOfWork {
         if let known = staged.projectionRows[rowKey] ?? staged.storedProjectionRows[rowKey] {
             return known.map { ProjectionRow(table: table.name, values: $0) }
         }
-        guard let projections = store as? any ProjectionStore else { throw ProjectionError.unknownProjection(physical) }
+        let projections: any ProjectionStore = store
         var query = ProjectionQuery(table.name)
         for (column, value) in zip(table.primaryKey, key) { query = query.where(.equals(column, value)) }
         let row = try await projections.projectionRows(table, physical: physical, query: query).first

@@ -3,16 +3,7 @@ import Synchronization
 
 extension HeraldEngine {
     /// The store's projection capability.
-    ///
-    /// - Throws: ``ConfigurationError`` for a store without one.
-    var projectionStore: any ProjectionStore {
-        get throws {
-            guard let store = store as? any ProjectionStore else {
-                throw ConfigurationError(setting: "HeraldEngine.store", value: "\(type(of: store))", allowed: "a store that supports projections")
-            }
-            return store
-        }
-    }
+    var projectionStore: any ProjectionStore { store }
 
     /// Creates the projection's tables when it is new, and returns where it stands.
     @discardableResult

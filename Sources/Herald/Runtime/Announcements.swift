@@ -51,7 +51,9 @@ public final class Announcements: Sendable {
     }
 }
 
-/// A store through which the processes sharing it can wake each other by topic.
+/// A store through which the processes sharing it can wake each other by topic (on
+/// PostgreSQL, `NOTIFY`). A store only one process opens at a time passes nothing on:
+/// ``announce(_:)`` does nothing, and its ``announcements`` hear only this process.
 public protocol AnnouncingStore: Sendable {
     /// Where this process's waiters are woken, by this process's announcements and by the
     /// other processes' as the store hears of them.
@@ -62,15 +64,15 @@ public protocol AnnouncingStore: Sendable {
 }
 
 extension HeraldEngine {
-    /// Wakes whoever follows `topic`, in this process at once and, when the store is an
-    /// ``AnnouncingStore``, in every process sharing it.
+    /// Wakes whoever follows `topic`, in this process at once and, through the store
+    /// (``AnnouncingStore``), in every process sharing it.
     ///
     /// - Throws: ``ConfigurationError`` for a topic that is not valid; the store's error
     ///   when it could not pass the announcement on (this process's followers were woken).
     public func announce(_ topic: String) async throws {
         try Announcements.validate(topic)
         announcements.deliver(topic)
-        if let store = store as? any AnnouncingStore { try await store.announce(topic) }
+        try await store.announce(topic)
     }
 
     /// ``announce(_:)`` for a change already committed: should the store not pass the

@@ -44,7 +44,7 @@ public struct HeraldEngine: Sendable {
         self.aggregateCache = aggregateCache
         self.node = node
         self.store = store
-        self.announcements = (store as? any AnnouncingStore)?.announcements ?? Announcements()
+        self.announcements = store.announcements
         self.registry = registry
         self.clock = clock
         self.random = random

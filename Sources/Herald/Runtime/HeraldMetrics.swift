@@ -119,7 +119,7 @@ extension CoreMetrics.Timer {
     }
 }
 
-extension EventStore {
+extension ChangesetCommitting {
     /// Commits `changeset`, counted as `kind` when there are `metrics`.
     func commit(_ changeset: Changeset, countedAs kind: HeraldMetrics.CommitKind, in metrics: HeraldMetrics?) async throws -> [EventEnvelope] {
         guard let metrics else { return try await commit(changeset) }

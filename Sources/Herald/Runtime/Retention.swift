@@ -55,9 +55,8 @@ extension HeraldEngine {
     /// Deletes in batches of `batchSize`, each its own transaction, so writers are never held
     /// up for long.
     ///
-    /// - Returns: `nil` when the store cannot prune (``EventPruning``), else what was deleted.
-    public func pruneLog(recordedBefore: Date, projections: [Projection], batchSize: Int = 1000) async throws -> PruneReport? {
-        guard let pruning = store as? any EventPruning else { return nil }
+    /// - Returns: what was deleted.
+    public func pruneLog(recordedBefore: Date, projections: [Projection], batchSize: Int = 1000) async throws -> PruneReport {
         var keepingTypes = Set<String>()
         var retired = Set<String>()
         for projection in projections {
@@ -81,12 +80,12 @@ extension HeraldEngine {
         var report = PruneReport(keptFrom: bound)
         guard bound > 0 else { return report }
         while true {
-            let deleted = try await pruning.pruneEvents(before: bound, recordedBefore: recordedBefore, keepingTypes: keepingTypes, limit: batchSize)
+            let deleted = try await store.pruneEvents(before: bound, recordedBefore: recordedBefore, keepingTypes: keepingTypes, limit: batchSize)
             report.events += deleted
             if deleted < batchSize { break }
         }
         while true {
-            let deleted = try await pruning.pruneInbox(limit: batchSize)
+            let deleted = try await store.pruneInbox(limit: batchSize)
             report.inboxEntries += deleted
             if deleted < batchSize { break }
         }
@@ -101,13 +100,12 @@ extension HeraldEngine {
     /// own transaction; a document written again during the pass is kept (the store checks
     /// the time as it deletes).
     ///
-    /// - Returns: how many were deleted, or `nil` when the store cannot prune.
-    public func pruneDocuments(ofType streamType: String, writtenBefore: Date, batchSize: Int = 1000) async throws -> Int? {
-        guard let pruning = store as? any EventPruning else { return nil }
+    /// - Returns: how many were deleted.
+    public func pruneDocuments(ofType streamType: String, writtenBefore: Date, batchSize: Int = 1000) async throws -> Int {
         var deleted = 0
         var cursor: String?
         repeat {
-            let batch = try await pruning.pruneDocuments(ofType: streamType, writtenBefore: writtenBefore, after: cursor, limit: batchSize)
+            let batch = try await store.pruneDocuments(ofType: streamType, writtenBefore: writtenBefore, after: cursor, limit: batchSize)
             deleted += batch.deleted
             cursor = batch.next
         } while cursor != nil

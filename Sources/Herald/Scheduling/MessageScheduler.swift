@@ -8,13 +8,13 @@ import Logging
 /// schedulers or nodes exactly one transaction wins), never before its due time on the
 /// injected clock, and never after the commit that cancelled it.
 public final class MessageScheduler: Sendable {
-    let store: any EventStore
+    let store: any ScheduledMessageStore & ChangesetCommitting
     let clock: any HeraldClock
     let pollInterval: Duration
     let batchSize: Int
     let logger: Logger
 
-    init(store: any EventStore, clock: any HeraldClock, pollInterval: Duration, batchSize: Int, logger: Logger) {
+    init(store: any ScheduledMessageStore & ChangesetCommitting, clock: any HeraldClock, pollInterval: Duration, batchSize: Int, logger: Logger) {
         self.store = store
         self.clock = clock
         self.pollInterval = pollInterval

@@ -1,9 +1,14 @@
 import Foundation
 
-/// Storage for aggregates, the event log, subscription progress, scheduled messages and
-/// partition leases: every capability Herald's runtime uses, each its own protocol below
-/// with its slice of the conformance suite (`EventStoreConformance` in `HeraldTesting`).
-/// Projections are a further capability, ``ProjectionStore``.
+/// Storage for aggregates, the event log, subscription progress, scheduled messages,
+/// partition leases, projections, pruning and announcements: every capability Herald's
+/// runtime uses, each its own protocol with its slice of the conformance suite
+/// (`EventStoreConformance` in `HeraldTesting`).
+///
+/// The engine takes a whole store; each of its parts takes only the capabilities it uses
+/// (a ``UnitOfWork`` reads documents and projection rows and commits; ``DeadLetters`` reads
+/// and writes subscription progress; a ``PartitionCoordinator`` holds leases), so a part
+/// can be given, or tested with, a store that offers just those.
 ///
 /// A store guarantees:
 /// - ``ChangesetCommitting/commit(_:)`` is atomic: every part of a ``Changeset`` is written,
@@ -12,7 +17,9 @@ import Foundation
 /// - Event positions are strictly increasing in commit order as readers see it: a reader
 ///   of ``EventLog/events(after:limit:)`` never skips an event that becomes visible later.
 /// - Per stream, events are numbered 1, 2, 3, … in append order.
-public protocol EventStore: ChangesetCommitting, EventLog, AggregateDocuments, SubscriptionProgressStore, ScheduledMessageStore, PartitionLeases {}
+public protocol EventStore:
+    ChangesetCommitting, EventLog, AggregateDocuments, SubscriptionProgressStore, ScheduledMessageStore, PartitionLeases,
+    ProjectionStore, EventPruning, AnnouncingStore {}
 
 /// Writes a ``Changeset`` (aggregates, events, checkpoints, parked events, scheduled
 /// messages, projection rows) in one transaction.

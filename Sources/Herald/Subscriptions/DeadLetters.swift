@@ -51,7 +51,7 @@ public struct DeadLetters: Sendable {
         }
     }
 
-    let store: any EventStore
+    let store: any SubscriptionProgressStore & ChangesetCommitting
     let clock: any HeraldClock
 
     /// Dead letters matching `filter`, by subscription and position.

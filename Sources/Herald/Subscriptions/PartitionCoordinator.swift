@@ -44,12 +44,12 @@ public final class PartitionCoordinator: Sendable {
     public let partitioning: Partitioning
     /// This node's name in leases and heartbeats.
     public let node: String
-    let store: any EventStore
+    let store: any PartitionLeases & SubscriptionProgressStore & ChangesetCommitting
     let clock: any HeraldClock
     let logger: Logger
     let makeWorker: @Sendable (PartitionSlot) throws -> SubscriptionWorker
 
-    init(subscription: Subscription, partitioning: Partitioning, node: String, store: any EventStore, clock: any HeraldClock,
+    init(subscription: Subscription, partitioning: Partitioning, node: String, store: any PartitionLeases & SubscriptionProgressStore & ChangesetCommitting, clock: any HeraldClock,
          logger: Logger, makeWorker: @escaping @Sendable (PartitionSlot) throws -> SubscriptionWorker) {
         self.subscription = subscription
         self.partitioning = partitioning

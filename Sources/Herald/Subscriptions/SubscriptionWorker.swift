@@ -32,7 +32,7 @@ public final class SubscriptionWorker: Sendable {
     }
 
     public let subscription: Subscription
-    let store: any EventStore
+    let store: any SubscriptionProgressStore & ChangesetCommitting & AggregateDocuments & ProjectionStore
     let registry: EventRegistry
     let clock: any HeraldClock
     let random: any RandomSource
@@ -55,7 +55,7 @@ public final class SubscriptionWorker: Sendable {
     /// Whether the last read of this worker's parked events found none.
     private let nothingParked = Mutex(false)
 
-    init(subscription: Subscription, store: any EventStore, registry: EventRegistry,
+    init(subscription: Subscription, store: any SubscriptionProgressStore & ChangesetCommitting & AggregateDocuments & ProjectionStore, registry: EventRegistry,
          clock: any HeraldClock, random: any RandomSource, logger: Logger, cache: AggregateCache? = nil, metrics: HeraldMetrics? = nil,
          tracing: HeraldTracing? = nil, slot: PartitionSlot? = nil, projectionFence: ProjectionFence? = nil) throws {
         try subscription.validate()

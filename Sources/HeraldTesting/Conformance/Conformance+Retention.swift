@@ -2,7 +2,7 @@ import Foundation
 import Herald
 
 extension EventStoreConformance {
-    /// For stores that can prune (``EventPruning``): run by the SQLite and PostgreSQL suites.
+    /// ``EventPruning``: old events every reader has passed, inbox entries and expired documents.
     public static let retention: [ConformanceTest] = [
         ConformanceTest(name: "pruning deletes old events every reader has passed, and never one still needed") { make in
             let h = try await Harness(make)
