@@ -176,14 +176,17 @@ let package = Package(
             ]
         ),
         // Composition: opens the store (a SQLite file, or PostgreSQL and its pooled client),
-        // builds the engine and the shop on it. What `mall serve`, the demo and the tests start.
+        // builds the engine and the shop on it, and runs `mall serve`: the HTTP server and
+        // every service beside it in one ServiceGroup.
         .target(
             name: "MallComposition",
             dependencies: [
-                "Herald", "HeraldSQLite", "HeraldPostgres", "MallApplication", "MallGateway", "MallPayment",
+                "Herald", "HeraldSQLite", "HeraldPostgres", "MallApplication", "MallOperations", "MallHTTP", "MallKernel", "MallGateway",
+                "MallPayment",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // The HTTP API (Hummingbird 2): routes, problem+json, auth, OpenAPI document.

@@ -1,14 +1,13 @@
 import ArgumentParser
 import Foundation
 import Herald
-import HeraldSQLite
 import Logging
 import MallApplication
 import MallComposition
-import MallOperations
 import MallGateway
 import MallHTTP
 import MallKernel
+import MallOperations
 import MallPayment
 
 /// `mall`: the Mall back end's command line.
@@ -125,73 +124,7 @@ struct Serve: AsyncParsableCommand {
         for (option, given) in [("--admin-token", adminToken), ("--gateway-secret", gatewaySecret)] where given != nil {
             logger.warning("\(option) on the command line is readable by every local user (/proc/PID/cmdline); prefer \(option)-file or the environment")
         }
-        try await InProcessGateway.unlessConfigured(configuration, logger: logger) { [configuration] gatewayURL, apiKey, inProcess in
-            let gateway = try HTTPPaymentGateway(
-                baseURL: gatewayURL, apiKey: apiKey, settings: .init(timeout: configuration.gatewayTimeout), logger: logger)
-            try await Mall.withMall(configuration, logger: logger, gateway: gateway) { [logger, configuration] mall in
-                if configuration.seedDemoCatalog, try await mall.seedDemoCatalogIfEmpty() {
-                    logger.info("seeded the demo catalog")
-                }
-                // Standard error only: standard output is often a log shipped elsewhere.
-                if let token = try await mall.establishAdminToken() {
-                    sayOnStandardError("admin token (printed once, keep it): \(token)")
-                }
-                if let secret = try await mall.establishGatewaySecret() {
-                    sayOnStandardError("payment gateway secret (printed once, give it to the gateway): \(secret)")
-                }
-                if !configuration.usesPostgres { logger.info("SQLite durability: \(configuration.durability.rawValue)") }
-                let herald = try mall.service()
-                let host = configuration.host
-                let secret = try await mall.gatewaySecret()
-                let drillTarget: (any GatewayKnobsControl)? = inProcess ?? HTTPGatewayKnobs(baseURL: gatewayURL, apiKey: apiKey)
-                let server = try MallServer(mall: mall, logger: logger, drillTarget: drillTarget)
-                let app = server.application(services: [herald, server.jobs]) { port in
-                    if let inProcess {
-                        await inProcess.connect(secret: secret, callbackURL: "http://\(InProcessGateway.loopback(host)):\(port)/payment-gateway/callbacks")
-                        say("payment gateway (fake, in process) on \(gatewayURL); change its knobs with PUT \(gatewayURL)/v1/knobs (the API key: MALL_GATEWAY_API_KEY)")
-                        logger.warning("\(MallConfiguration.fakeGatewayWarning)")
-                    }
-                    say("mall listening on http://\(host):\(port)")
-                }
-                try await app.runService()
-            }
-        }
-    }
-}
-
-/// `mall serve`'s payment gateway when none is configured: a ``FakeGateway`` in this
-/// process, reached over loopback HTTP like any other, behind an API key (the configured
-/// one, or a random one for this start).
-enum InProcessGateway {
-    /// Runs `body` with the configured gateway's URL and API key, or with a fake gateway's
-    /// started here on a free loopback port (and the gateway, to connect once Mall listens).
-    static func unlessConfigured(
-        _ configuration: MallConfiguration, logger: Logger, _ body: @Sendable (String, String?, FakeGateway?) async throws -> Void
-    ) async throws {
-        if let url = configuration.gatewayURL { return try await body(url, configuration.gatewayAPIKey, nil) }
-        let apiKey = configuration.gatewayAPIKey ?? RandomToken.base64URL(bytes: 32)
-        let gateway = try FakeGateway(knobs: configuration.inProcessGatewayKnobs, logger: logger)
-        let (ports, listening) = AsyncStream.makeStream(of: Int.self)
-        let server = Task {
-            do {
-                try await FakeGatewayServer.application(gateway, port: 0, apiKey: apiKey, logger: logger) { port in
-                    listening.yield(port)
-                    listening.finish()
-                }.run()
-            } catch {
-                logger.error("the in-process payment gateway stopped", metadata: ["error": "\(error)"])
-            }
-            listening.finish()
-        }
-        defer { server.cancel() }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw ValidationError("the in-process payment gateway could not start") }
-        try await body("http://127.0.0.1:\(port)", apiKey, gateway)
-    }
-
-    /// The address callbacks reach Mall on: loopback when Mall listens on every address.
-    static func loopback(_ host: String) -> String {
-        ["0.0.0.0", "::", "[::]", ""].contains(host) ? "127.0.0.1" : host.contains(":") ? "[\(host)]" : host
+        try await MallNode.serve(configuration, logger: logger, say: say, sayOnStandardError: sayOnStandardError)
     }
 }
 

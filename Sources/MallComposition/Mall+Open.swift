@@ -7,13 +7,14 @@ import Logging
 import MallGateway
 import MallPayment
 import PostgresNIO
-import Prometheus
+import ServiceLifecycle
 
 extension Mall {
     /// Opens the configured database — a SQLite file, or PostgreSQL for a `postgres://`
     /// URL — runs what the store needs in the background (PostgreSQL's pooled client and
     /// its LISTEN connection), migrates, and hands the application to `body`. Everything
-    /// started here stops when `body` returns.
+    /// started here stops when `body` returns. For the commands that do one thing and end;
+    /// `mall serve` runs the same in its service group (``MallNode``).
     ///
     /// Several processes may open one PostgreSQL database at once (migrations take an
     /// advisory lock; subscriptions commit checkpoints conditionally, so competing nodes
@@ -23,30 +24,60 @@ extension Mall {
         _ configuration: MallConfiguration, logger: Logger, gateway: any PaymentGateway = FakeGateway.silent(),
         _ body: @Sendable (Mall) async throws -> Result
     ) async throws -> Result {
-        guard configuration.usesPostgres else {
-            let synchronous: SQLiteEventStore.Options.Synchronous = configuration.durability == .full ? .full : .normal
-            restrictToOwner(configuration.database, logger: logger)
-            let store = try SQLiteEventStore(
-                path: configuration.database,
-                options: .init(synchronous: synchronous, readMemoryMap: configuration.sqliteMemoryMapMiB * 1024 * 1024))
-            var mall = Mall(store: store, configuration: configuration, logger: logger, gateway: gateway)
-            mall.writeGroups = { (store.writeGroups.transactions, store.writeGroups.writes) }
-            try await mall.prepareProjections()
-            return try await body(mall)
-        }
-        let client = PostgresClient(configuration: try PostgresEventStore.configuration(url: configuration.database), backgroundLogger: logger)
-        let options = PostgresEventStore.Options(schema: configuration.postgresSchema, operationTimeout: configuration.postgresOperationTimeout)
-        let store = try PostgresEventStore(client: client, options: options, logger: logger)
+        let opened = try OpenedStore(configuration, logger: logger)
+        let mall = opened.mall(configuration, logger: logger, gateway: gateway)
         return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            group.addTask { try await store.run() }
+            for service in opened.services { group.addTask { try await service.run() } }
             defer { group.cancelAll() }
-            try await store.migrate()
-            let mall = Mall(store: store, configuration: configuration, logger: logger, gateway: gateway)
+            try await opened.migrate()
             try await mall.prepareProjections()
             return try await body(mall)
         }
     }
+}
+
+/// The configured store, opened but not yet migrated, with the services it needs running
+/// (PostgreSQL's pooled client and its listening connection; none for SQLite).
+struct OpenedStore: Sendable {
+    let store: any EventStore
+    let services: [any Service]
+    let migrate: @Sendable () async throws -> Void
+    let writeGroups: (@Sendable () -> (transactions: Int, writes: Int))?
+
+    init(_ configuration: MallConfiguration, logger: Logger) throws {
+        guard configuration.usesPostgres else {
+            let synchronous: SQLiteEventStore.Options.Synchronous = configuration.durability == .full ? .full : .normal
+            restrictToOwner(configuration.database, logger: logger)
+            let sqlite = try SQLiteEventStore(
+                path: configuration.database,
+                options: .init(synchronous: synchronous, readMemoryMap: configuration.sqliteMemoryMapMiB * 1024 * 1024))
+            store = sqlite
+            services = []
+            migrate = {}  // the store migrates as it opens
+            writeGroups = { (sqlite.writeGroups.transactions, sqlite.writeGroups.writes) }
+            return
+        }
+        let client = PostgresClient(configuration: try PostgresEventStore.configuration(url: configuration.database), backgroundLogger: logger)
+        let options = PostgresEventStore.Options(schema: configuration.postgresSchema, operationTimeout: configuration.postgresOperationTimeout)
+        let postgres = try PostgresEventStore(client: client, options: options, logger: logger)
+        store = postgres
+        services = [PostgresClientService(client: client), postgres]
+        migrate = { try await postgres.migrate() }
+        writeGroups = nil
+    }
+
+    /// The shop on this store.
+    func mall(_ configuration: MallConfiguration, logger: Logger, gateway: any PaymentGateway) -> Mall {
+        var mall = Mall(store: store, configuration: configuration, logger: logger, gateway: gateway)
+        mall.writeGroups = writeGroups
+        return mall
+    }
+}
+
+/// PostgresNIO's client as a service of the group (its `run()` does not throw).
+struct PostgresClientService: Service {
+    let client: PostgresClient
+    func run() async throws { await client.run() }
 }
 
 /// Takes group and other access away from an existing SQLite file and its `-wal` and `-shm`

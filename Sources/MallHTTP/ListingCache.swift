@@ -1,5 +1,5 @@
 import Herald
-import MallCatalog
+import MallApplication
 import NIOCore
 import Synchronization
 
@@ -17,7 +17,7 @@ import Synchronization
 ///
 /// Bounded: at most `capacity` pages; when full, the page kept longest goes (one page, in
 /// constant time: a stream of distinct searches never empties it all at once). Its key is
-/// the search as it is read (``ProductSearch/normalised(text:)``): spellings of one search
+/// the search as it is read (``ListingQuery``): spellings of one search
 /// share a page, and a long text cannot make a key of its own per character.
 final class ListingCache: Sendable {
     struct Page: Sendable {
@@ -36,7 +36,7 @@ final class ListingCache: Sendable {
 
     /// What a page depends on besides the listing: the request's search, after the switches.
     struct Key: Hashable, Sendable {
-        var search: ProductSearch
+        var query: ListingQuery
         /// Served in place of a text search by the search-degraded switch.
         var degraded: Bool
     }

@@ -2,7 +2,6 @@ import Hummingbird
 import MallApplication
 import NIOCore
 import MallKernel
-import MallMembers
 
 /// The request context of every Mall route: who is calling (set by the authentication
 /// middleware), how large a body may be (set by ``RequestLimitsMiddleware``), and the one
@@ -44,9 +43,9 @@ public struct MallRequestContext: RequestContext {
 
     /// The member making the request. Routes behind ``MemberAuthentication`` always have one.
     ///
-    /// - Throws: ``MemberProblem/sessionInvalid`` (401) when nobody authenticated.
+    /// - Throws: ``Mall/sessionInvalid`` (401) when nobody authenticated.
     public func memberID() throws -> String {
-        guard case .member(let id) = caller else { throw MemberProblem.sessionInvalid }
+        guard case .member(let id) = caller else { throw Mall.sessionInvalid }
         return id
     }
 

@@ -7,7 +7,6 @@ import MallApplication
 import MallOperations
 import MallGateway
 import MallKernel
-import MallMembers
 import NIOCore
 import Scheduling
 import ServiceLifecycle
@@ -91,14 +90,22 @@ public struct MallServer: Sendable {
     /// open connections (more wait in the listen backlog), connections idle for
     /// `idleTimeout` closed, and a request whose head or body is too slow to arrive
     /// (``RequestTimeoutHandler``) closed.
-    public func application(services: [any Service], onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+    ///
+    /// - Parameter beforeStart: runs once `services` have started and before the server
+    ///   listens (a migration that needs the database client running).
+    /// - Parameter following: wraps the services this server adds (the followers of the
+    ///   governance rules and the drills), e.g. to hold them until `beforeStart` is done.
+    public func application(
+        services: [any Service], beforeStart: (@Sendable () async throws -> Void)? = nil,
+        following: (any Service) -> any Service = { $0 }, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
         let settings = mall.configuration
         let head = TimeAmount(settings.requestHeadTimeout), body = TimeAmount(settings.requestBodyTimeout)
         let followers = [
             Follower.rules(of: mall, limits: limits, interval: settings.followPollInterval, logger: logger),
             Follower.drills(drills, of: mall, interval: settings.followPollInterval, logger: logger),
         ]
-        return Application(
+        var application = Application(
             router: router(),
             server: .http1(configuration: .init(
                 additionalChannelHandlers: [RequestTimeoutHandler(headTimeout: head, bodyTimeout: body)],
@@ -106,20 +113,15 @@ public struct MallServer: Sendable {
             configuration: .init(
                 address: .hostname(settings.host, port: settings.port), serverName: "mall",
                 availableConnectionsDelegate: MaximumAvailableConnections(settings.maxConnections, logger: logger)),
-            services: services + followers,
+            services: services + followers.map(following),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: logger)
+        if let beforeStart { application.beforeServerStarts(perform: beforeStart) }
+        return application
     }
 
     /// Whether `text` has the form of a SKU (`^[A-Za-z0-9_-]{1,64}$`).
     static func isSKU(_ text: String) -> Bool {
         (1...64).contains(text.utf8.count) && text.utf8.allSatisfy { $0.isASCIIAlphanumeric || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
-    }
-}
-
-extension UInt8 {
-    var isASCIIAlphanumeric: Bool {
-        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(self) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(self)
-            || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self)
     }
 }

@@ -70,7 +70,7 @@ import TestSupport
 
     @Test func theCacheHoldsAtMostItsCapacityAndDropsOnePageAtATimeTheOldestFirst() {
         let cache = ListingCache(capacity: 4)
-        func key(_ page: Int) -> ListingCache.Key { .init(search: ProductSearch(page: page), degraded: false) }
+        func key(_ page: Int) -> ListingCache.Key { .init(query: try! ListingQuery(category: nil, text: nil, sort: nil, page: page, pageGiven: true, after: nil), degraded: false) }
         let old = ProjectionVersion(generation: 1, changes: 10), new = ProjectionVersion(generation: 1, changes: 11)
         for page in 1...4 { cache.store(key(page), .init(version: old, body: .init(string: "old \(page)"))) }
         #expect(cache.page(key(1), at: old) != nil)

@@ -29,3 +29,60 @@ extension Mall {
     /// rendered pages keys on).
     public func listingVersion() async throws -> ProjectionVersion { try await catalog.listingVersion() }
 }
+
+/// One page of the catalog's listing as a shopper asks for it (`GET /products`): a
+/// category, words to search, a sort order, and a page number or the cursor of the page
+/// before. Two spellings of one search ("Tea  POT", "tea pot") are one listing.
+public struct ListingQuery: Hashable, Sendable {
+    /// How deep offset paging goes; further, a shopper follows the cursor.
+    public static let maximumPage = CatalogService.maximumPage
+    /// Products on a page.
+    public static let pageSize = CatalogService.pageSize
+
+    var search: ProductSearch
+
+    /// - Parameter sort: `title` (the default) or the other orders of ``ProductSearch/Sort``.
+    /// - Parameter pageGiven: whether the request named a page (a cursor and a page number
+    ///   together are refused).
+    /// - Throws: `InvalidInput` naming `sort` or `q`, or `RuleViolation` naming `page` or
+    ///   `after` (any text is a well-formed cursor; this one is not a page of this listing).
+    public init(category: String?, text: String?, sort: String?, page: Int, pageGiven: Bool, after: String?) throws {
+        let order = try sort.map { value in
+            guard let sort = ProductSearch.Sort(rawValue: value) else {
+                throw InvalidInput(field: "sort", "one of \(ProductSearch.Sort.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return sort
+        } ?? .title
+        let cursor = try after.map { token in
+            guard !pageGiven else { throw RuleViolation(field: "page", "give page or after, not both") }
+            guard let cursor = ListingCursor(token: token, sort: order) else {
+                throw RuleViolation(field: "after", "not the next of a page of this listing (in this sort order)")
+            }
+            return cursor
+        }
+        if let text, text.unicodeScalars.count > 200 { throw InvalidInput(field: "q", "at most 200 characters") }
+        // The words, not what was typed: "Tea  POT" and "tea pot" are one page.
+        search = ProductSearch(
+            category: category.flatMap { $0.isEmpty ? nil : $0 }, text: ProductSearch.normalised(text: text), sort: order, page: page,
+            after: cursor)
+    }
+
+    /// Whether it searches words (what the search-degraded switch turns off).
+    public var searchesText: Bool { search.text != nil }
+
+    /// The same listing without its words: the plain listing (of its category).
+    public func withoutText() -> ListingQuery {
+        var plain = self
+        plain.search.text = nil
+        return plain
+    }
+}
+
+extension Mall {
+    /// One page of the listing, with the cursor of the next when this one is full.
+    public func listing(_ query: ListingQuery) async throws -> ProductPage {
+        let (items, total) = try await catalog.products(query.search)
+        let next = items.count == CatalogService.pageSize ? items.last.map { ListingCursor(after: $0, sort: query.search.sort).token } : nil
+        return ProductPage(items: items.map(ProductBody.init), page: query.search.page, pageSize: CatalogService.pageSize, total: total, next: next)
+    }
+}

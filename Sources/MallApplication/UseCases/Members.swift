@@ -1,3 +1,4 @@
+import MallKernel
 import MallMembers
 import MallMemberEvents
 
@@ -27,6 +28,20 @@ extension Mall {
 
     /// A member, as stored.
     public func member(id: String) async throws -> Member { try await members.member(id: id) }
+
+    /// Whether a member of this id exists.
+    public func memberExists(id: String) async throws -> Bool {
+        do {
+            _ = try await members.member(id: id)
+            return true
+        } catch MemberProblem.memberNotFound {
+            return false
+        }
+    }
+
+    /// What a request that needs a member's session and has none (or a dead one) is
+    /// answered with: 401.
+    public static var sessionInvalid: any MallProblem { MemberProblem.sessionInvalid }
 
     /// Moves a member to another level (their member price follows within moments).
     public func changeLevel(memberID: String, to level: MemberLevel) async throws {

@@ -5,7 +5,6 @@ import Hummingbird
 import MallApplication
 import MallOperations
 import MallKernel
-import MallOrdering
 import Scheduling
 
 /// The operator console at `/console`: server-rendered HTML, readable without JavaScript,
@@ -168,15 +167,19 @@ struct ConsoleRoutes {
             """)
     }
 
+    /// What `body` returns, or `nil` when it finds nothing (a problem of kind `notFound`).
+    private static func unlessNotFound<T>(_ body: () async throws -> T) async throws -> T? {
+        do {
+            return try await body()
+        } catch let problem as any MallProblem where problem.kind == .notFound {
+            return nil
+        }
+    }
+
     /// The order as it stands: its status, who placed it, where it goes, what is in it.
     /// Empty when the order's own document is gone (its events are still in the log).
     private func orderSummary(_ id: String) async throws -> HTML {
-        let order: Order
-        do {
-            order = try await mall.order(id: id, memberID: nil)
-        } catch let problem as any MallProblem where problem.kind == .notFound {
-            return ""
-        }
+        guard let order = try await Self.unlessNotFound({ try await mall.order(id: id, memberID: nil) }) else { return "" }
         let member = try? await mall.member(id: order.memberID)
         let lines = order.quote.lines.map { line -> HTML in "<li>\(line.quantity) × \(line.title) (<code>\(line.sku)</code>)</li>" }
         return """

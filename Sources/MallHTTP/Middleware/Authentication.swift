@@ -1,7 +1,6 @@
 import Foundation
 import Hummingbird
 import MallApplication
-import MallMembers
 
 /// Puts the member whose bearer token the request carries into the context. With
 /// `required`, a request without a valid token is refused (401); without, only a token
@@ -14,7 +13,7 @@ struct MemberAuthentication: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         if request.headers[.authorization] != nil || required {
-            guard let token = BearerToken(request) else { throw MemberProblem.sessionInvalid }
+            guard let token = BearerToken(request) else { throw Mall.sessionInvalid }
             context.caller = .member(id: try await mall.memberID(forToken: token.value))
         }
         return try await next(request, context)

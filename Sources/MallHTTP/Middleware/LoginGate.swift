@@ -1,7 +1,6 @@
 import Foundation
 import Herald
 import MallKernel
-import MallMembers
 import Synchronization
 
 /// The limits a log-in meets before its password is hashed, reserved so that they hold

@@ -1,7 +1,6 @@
 import HTTPTypes
 import Hummingbird
 import MallApplication
-import MallCatalog
 import MallKernel
 import NIOCore
 
@@ -16,34 +15,19 @@ struct CatalogRoutes {
     func routes() -> RouteCollection<MallRequestContext> {
         let routes = RouteCollection(context: MallRequestContext.self)
         routes.get("/products") { request, _ in
-            let page = try request.page(maximum: CatalogService.maximumPage, deeper: "follow `next` with after=")
-            let category = request.uri.queryParameters.get("category").flatMap { $0.isEmpty ? nil : $0 }
-            let sort = try request.uri.queryParameters.get("sort").map { value in
-                guard let sort = ProductSearch.Sort(rawValue: value) else {
-                    throw InvalidInput(field: "sort", "one of \(ProductSearch.Sort.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                return sort
-            } ?? .title
-            let after = try request.uri.queryParameters.get("after").map { token in
-                // 422, not 400: any text is a well-formed token; this one is not a page of this listing.
-                guard request.uri.queryParameters.get("page") == nil else { throw RuleViolation(field: "page", "give page or after, not both") }
-                guard let cursor = ListingCursor(token: token, sort: sort) else {
-                    throw RuleViolation(field: "after", "not the next of a page of this listing (in this sort order)")
-                }
-                return cursor
-            }
-            let text = request.uri.queryParameters.get("q")
-            if let text, text.unicodeScalars.count > 200 { throw InvalidInput(field: "q", "at most 200 characters") }
-            // The words, not what was typed: "Tea  POT" and "tea pot" are one page, kept once.
-            var search = ProductSearch(category: category, text: ProductSearch.normalised(text: text), sort: sort, page: page, after: after)
+            let page = try request.page(maximum: ListingQuery.maximumPage, deeper: "follow `next` with after=")
+            let parameters = request.uri.queryParameters
+            var query = try ListingQuery(
+                category: parameters.get("category"), text: parameters.get("q"), sort: parameters.get("sort"), page: page,
+                pageGiven: parameters.get("page") != nil, after: parameters.get("after"))
             // The search-degraded switch: the plain listing instead of the text search, marked.
-            let degraded = search.text != nil && limits.rules.searchDegraded
-            if degraded { search.text = nil }
-            guard let listingCache else { return Self.listing(try await render(search), degraded: degraded) }
-            let key = ListingCache.Key(search: search, degraded: degraded)
+            let degraded = query.searchesText && limits.rules.searchDegraded
+            if degraded { query = query.withoutText() }
+            guard let listingCache else { return Self.listing(try await render(query), degraded: degraded) }
+            let key = ListingCache.Key(query: query, degraded: degraded)
             let version = try await mall.listingVersion()
             if let kept = listingCache.page(key, at: version) { return Self.listing(kept.body, degraded: degraded) }
-            let body = try await render(search)
+            let body = try await render(query)
             listingCache.store(key, .init(version: version, body: body))
             return Self.listing(body, degraded: degraded)
         }
@@ -55,13 +39,9 @@ struct CatalogRoutes {
         return routes
     }
 
-    /// One page of `search`, as the response body.
-    private func render(_ search: ProductSearch) async throws -> ByteBuffer {
-        let (items, total) = try await mall.products(search)
-        // A full page may have a next one; its cursor is the last product's place.
-        let next = items.count == CatalogService.pageSize ? items.last.map { ListingCursor(after: $0, sort: search.sort).token } : nil
-        return ByteBuffer(bytes: try JSON.encoder.encode(
-            ProductPage(items: items.map(ProductBody.init), page: search.page, pageSize: CatalogService.pageSize, total: total, next: next)))
+    /// One page of the listing, as the response body.
+    private func render(_ query: ListingQuery) async throws -> ByteBuffer {
+        ByteBuffer(bytes: try JSON.encoder.encode(try await mall.listing(query)))
     }
 
     private static func listing(_ body: ByteBuffer, degraded: Bool) -> Response {

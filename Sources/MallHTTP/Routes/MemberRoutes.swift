@@ -1,6 +1,5 @@
 import Hummingbird
 import MallApplication
-import MallMembers
 
 /// Members: registration and log-in for anyone; levels for the admin.
 struct MemberRoutes {
@@ -27,7 +26,7 @@ struct MemberRoutes {
         }
         // Log out: this token, or every session of its member.
         routes.delete("/sessions/current") { request, _ in
-            guard let token = BearerToken(request) else { throw MemberProblem.sessionInvalid }
+            guard let token = BearerToken(request) else { throw Mall.sessionInvalid }
             try await mall.logOut(token: token.value)
             return Response(status: .noContent)
         }

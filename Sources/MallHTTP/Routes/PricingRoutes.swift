@@ -1,7 +1,6 @@
 import Hummingbird
 import MallApplication
 import MallKernel
-import MallMembers
 
 /// Pricing: a member's coupons; campaigns, coupons for a member and promotions for the admin.
 struct PricingRoutes {
@@ -31,9 +30,7 @@ struct PricingRoutes {
         }
         routes.post("/coupon-campaigns/{id}/coupons") { request, context in
             let body = try await context.decode(IssueCouponRequest.self, from: request)
-            do {
-                _ = try await mall.member(id: body.memberId)
-            } catch MemberProblem.memberNotFound {
+            guard try await mall.memberExists(id: body.memberId) else {
                 throw RuleViolation(field: "memberId", "no member \(body.memberId)")  // the campaign exists; the body names no one
             }
             let code = try await mall.issueCoupon(campaignID: try context.parameter("id"), to: body.memberId)

@@ -1,15 +1,8 @@
 import Foundation
+import MallApplication
 import MallKernel
 import MallPayment
 
-/// The answer to starting a payment. `status` is the payment's (`pending` until the
-/// gateway's callback); `detail` says why a 202's outcome is not known yet.
-struct PaymentStarted: Encodable {
-    var paymentId: String
-    var amount: MoneyBody
-    var status: String
-    var detail: String?
-}
 /// The body of `POST /payment-gateway/callbacks`: the gateway's signed report, where
 /// `signature` is hex HMAC-SHA256 over
 /// `"<timestamp>.<paymentId>.<outcome>.<amount.minorUnits>.<amount.currency>"`.
@@ -37,5 +30,3 @@ public struct GatewayCallback: Codable, Sendable {
         return GatewayReport(paymentID: paymentId, outcome: outcome, amount: amount.money, timestamp: timestamp)
     }
 }
-/// The answer to a callback. `duplicate`: it repeated one applied before and recorded nothing.
-struct CallbackResult: Encodable { var paymentId: String; var orderId: String; var status: String; var duplicate: Bool }

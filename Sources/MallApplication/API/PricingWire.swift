@@ -2,17 +2,25 @@ import Foundation
 import MallKernel
 import MallPricing
 
-struct ClaimCouponRequest: Decodable { var campaignId: String }
-struct CouponCodeResponse: Encodable { var code: String }
-struct IssueCouponRequest: Decodable { var memberId: String }
+public struct ClaimCouponRequest: Decodable, Sendable { public var campaignId: String }
 
-struct CouponBody: Encodable {
-    var code: String
-    var campaignId: String
-    var status: String
-    var orderId: String?
+public struct CouponCodeResponse: Encodable, Sendable {
+    public var code: String
 
-    init(_ coupon: CouponWallet.Coupon) {
+    public init(code: String) {
+        self.code = code
+    }
+}
+
+public struct IssueCouponRequest: Decodable, Sendable { public var memberId: String }
+
+public struct CouponBody: Encodable, Sendable {
+    public var code: String
+    public var campaignId: String
+    public var status: String
+    public var orderId: String?
+
+    public init(_ coupon: CouponWallet.Coupon) {
         code = coupon.code
         campaignId = coupon.campaignID
         status = coupon.status.rawValue
@@ -22,22 +30,22 @@ struct CouponBody: Encodable {
 
 /// A coupon campaign as the admin API takes it: exactly one of `amountOff` or
 /// `percentOffBasisPoints`; an optional scope by categories or SKUs.
-struct CampaignRequest: Decodable {
-    var id: String
-    var name: String
-    var amountOff: MoneyBody?
-    var percentOffBasisPoints: Int?
-    var cap: MoneyBody?
-    var minimumSpend: MoneyBody
-    var categories: [String]?
-    var skus: [String]?
-    var validFrom: Date?
-    var validUntil: Date?
-    var perMemberLimit: Int?
+public struct CampaignRequest: Decodable, Sendable {
+    public var id: String
+    public var name: String
+    public var amountOff: MoneyBody?
+    public var percentOffBasisPoints: Int?
+    public var cap: MoneyBody?
+    public var minimumSpend: MoneyBody
+    public var categories: [String]?
+    public var skus: [String]?
+    public var validFrom: Date?
+    public var validUntil: Date?
+    public var perMemberLimit: Int?
     /// Whether members may claim its coupons themselves (`POST /coupons`); no by default.
-    var selfClaimable: Bool?
+    public var selfClaimable: Bool?
 
-    func terms() throws -> CouponTerms {
+    public func terms() throws -> CouponTerms {
         let benefit: CouponTerms.Benefit
         switch (amountOff, percentOffBasisPoints) {
         case (let amount?, nil): benefit = .amountOff(amount.money)
@@ -51,25 +59,25 @@ struct CampaignRequest: Decodable {
 }
 
 /// A promotion as the admin API takes it; `kind` selects which fields matter.
-struct PromotionRequest: Decodable {
-    enum Kind: String, Decodable { case productDiscount, spendAndSave, quantityDiscount, cheapestFree }
-    var id: String
-    var name: String
-    var kind: Kind
-    var sku: String?
-    var rateBasisPoints: Int?
-    var threshold: MoneyBody?
-    var saving: MoneyBody?
-    var repeating: Bool?
-    var minimumItems: Int?
-    var groupSize: Int?
-    var freeItems: Int?
-    var categories: [String]?
-    var skus: [String]?
-    var validFrom: Date?
-    var validUntil: Date?
+public struct PromotionRequest: Decodable, Sendable {
+    public enum Kind: String, Decodable, Sendable { case productDiscount, spendAndSave, quantityDiscount, cheapestFree }
+    public var id: String
+    public var name: String
+    public var kind: Kind
+    public var sku: String?
+    public var rateBasisPoints: Int?
+    public var threshold: MoneyBody?
+    public var saving: MoneyBody?
+    public var repeating: Bool?
+    public var minimumItems: Int?
+    public var groupSize: Int?
+    public var freeItems: Int?
+    public var categories: [String]?
+    public var skus: [String]?
+    public var validFrom: Date?
+    public var validUntil: Date?
 
-    func promotion() throws -> Promotion {
+    public func promotion() throws -> Promotion {
         func need<T>(_ value: T?, _ field: String) throws -> T {
             guard let value else { throw InvalidInput(field: field, "is required for kind \(kind.rawValue)") }
             return value

@@ -1,0 +1,14 @@
+import MallInventory
+
+public struct StockReceipt: Decodable, Sendable { public var quantity: Int }
+
+public struct StockBody: Encodable, Sendable {
+    public var sku: String
+    public var onHand: Int
+    public var reserved: Int
+    public var available: Int
+
+    public init(_ stock: Stock) {
+        (sku, onHand, reserved, available) = (stock.sku, stock.onHand, stock.reserved, stock.available)
+    }
+}

@@ -1,0 +1,34 @@
+import Foundation
+import MallKernel
+import MallPayment
+
+/// The answer to starting a payment. `status` is the payment's (`pending` until the
+/// gateway's callback); `detail` says why a 202's outcome is not known yet.
+public struct PaymentStarted: Encodable, Sendable {
+    public var paymentId: String
+    public var amount: MoneyBody
+    public var status: String
+    public var detail: String?
+
+    public init(paymentId: String, amount: MoneyBody, status: String, detail: String? = nil) {
+        self.paymentId = paymentId
+        self.amount = amount
+        self.status = status
+        self.detail = detail
+    }
+}
+
+/// The answer to a callback. `duplicate`: it repeated one applied before and recorded nothing.
+public struct CallbackResult: Encodable, Sendable {
+    public var paymentId: String
+    public var orderId: String
+    public var status: String
+    public var duplicate: Bool
+
+    public init(paymentId: String, orderId: String, status: String, duplicate: Bool) {
+        self.paymentId = paymentId
+        self.orderId = orderId
+        self.status = status
+        self.duplicate = duplicate
+    }
+}
