@@ -27,10 +27,8 @@ public struct Mall: Sendable {
     @_spi(Operations) public let ordering: OrderingService
     @_spi(Operations) public let inventory: InventoryService
     @_spi(Operations) public let payments: PaymentService
-    public let governance: GovernanceService
     /// Where payments are collected and refunded.
     public let gateway: any PaymentGateway
-    public let drills: DrillService
     /// The governance rules in force on this node (the degradation switches among them).
     public let rulesInForce: RulesInForce
     /// What the engine counts (commits, handlers), for the server's `/metrics`; `nil` when off.
@@ -69,8 +67,6 @@ public struct Mall: Sendable {
             limits: OrderLimits(openOrdersPerMember: configuration.maxUnpaidOrdersPerMember, quantityPerSKU: configuration.maxLineQuantity))
         inventory = InventoryService(engine: engine)
         payments = PaymentService(engine: engine, gatewaySecret: configuration.gatewaySecret)
-        governance = GovernanceService(engine: engine, configuration: configuration)
-        drills = DrillService(engine: engine)
         // The gateway client follows the rules' gateway settings as they change.
         if let client = gateway as? HTTPPaymentGateway {
             let logger = engine.logger

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MallApplication
+import MallOperations
 import MallComposition
 
 /// `mall drill start|stop|status`: fault drills, on the database directly; running servers

@@ -1,3 +1,4 @@
+@_spi(Operations) import MallApplication
 import Foundation
 import Herald
 import Logging
@@ -88,7 +89,7 @@ public struct DrillService: Sendable {
     /// The longest drill: one left running by mistake must not become the outage.
     public static let maximumSeconds = 3600.0
 
-    public init(engine: HeraldEngine) { self.engine = engine }
+    init(engine: HeraldEngine) { self.engine = engine }
 
     /// The announcement a start or stop sends, on which every node's drill follower wakes.
     public static let topic = "mall.drills"
@@ -191,4 +192,9 @@ public final class DrillRunner: Sendable {
             ])
         }
     }
+}
+
+extension Mall {
+    /// Starting, stopping and reading the fault drills.
+    public var drills: DrillService { DrillService(engine: engine) }
 }
