@@ -193,8 +193,8 @@ let package = Package(
         .target(
             name: "MallHTTP",
             dependencies: [
-                "Herald", "MallApplication", "MallOperations", "MallKernel", "MallMemberEvents", "MallPricingEvents", "MallCatalog", "MallMembers", "MallPricing", "MallCart",
-                "MallOrdering", "MallInventory", "MallPayment", "Resilience", "Scheduling",
+                // No context module: the contexts are reached through the application (docs/ARCHITECTURE.md).
+                "Herald", "MallApplication", "MallOperations", "MallKernel",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),

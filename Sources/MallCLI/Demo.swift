@@ -86,8 +86,8 @@ struct Demo: AsyncParsableCommand {
         poisoned.withLock { $0 = first.id }
         let payment = try await mall.startPayment(orderID: first.id, memberID: ada).payment
         let callback = try await mall.signedCallback(for: payment, outcome: .succeeded)
-        _ = try await mall.paymentCallback(callback.report, signature: callback.signature)
-        _ = try await mall.paymentCallback(callback.report, signature: callback.signature)
+        try await mall.paymentCallback(callback.report, signature: callback.signature)
+        try await mall.paymentCallback(callback.report, signature: callback.signature)
         try await waitFor(first.id, .paid, in: mall)
         say("   order \(first.id) is paid")
 

@@ -4,7 +4,6 @@ import MallApplication
 import MallComposition
 import MallOperations
 import MallKernel
-import Scheduling
 
 /// `mall jobs list|trigger|pause|resume|history`: the recurring jobs, on the database
 /// directly; running servers apply a pause, resume or trigger within a second.
@@ -14,10 +13,10 @@ struct JobsCommand: AsyncParsableCommand {
         subcommands: [List.self, Trigger.self, Pause.self, Resume.self, History.self])
 
     /// Runs `body` with the shop's jobs on `database`.
-    static func withJobs<T: Sendable>(_ database: DatabaseOptions, _ body: @escaping @Sendable (JobScheduler) async throws -> T) async throws -> T {
+    static func withJobs<T: Sendable>(_ database: DatabaseOptions, _ body: @escaping @Sendable (JobsControl) async throws -> T) async throws -> T {
         do {
-            return try await Mall.withMall(try database.configuration(), logger: quietLogger) { try await body(try $0.jobScheduler()) }
-        } catch let unknown as UnknownJob {
+            return try await Mall.withMall(try database.configuration(), logger: quietLogger) { try await body(try $0.jobsControl()) }
+        } catch let unknown as NoSuchJob {
             throw ValidationError(unknown.description)
         }
     }
@@ -28,7 +27,7 @@ struct JobsCommand: AsyncParsableCommand {
 
         func run() async throws {
             for job in try await JobsCommand.withJobs(database, { try await $0.status() }) {
-                let last = job.lastRun.map { "\($0.outcome.rawValue) at \($0.endedAt.formatted(.iso8601))" } ?? "never run"
+                let last = job.lastRun.map { "\($0.outcome) at \($0.endedAt.formatted(.iso8601))" } ?? "never run"
                 print("\(job.name)  \(job.schedule)\(job.paused ? "  PAUSED" : "")  next \(job.nextFire?.formatted(.iso8601) ?? "never")  last \(last)")
                 for item in job.items {
                     let running = item.runningSince.map { "  running since \($0.formatted(.iso8601))" } ?? ""
@@ -45,7 +44,7 @@ struct JobsCommand: AsyncParsableCommand {
         @Option(help: "Who asks.") var by: String
 
         /// Applies `action` to the job and says `done`.
-        func apply(_ done: String, _ action: @escaping @Sendable (JobScheduler, String, String) async throws -> Void) async throws {
+        func apply(_ done: String, _ action: @escaping @Sendable (JobsControl, String, String) async throws -> Void) async throws {
             let (name, by) = (name, try by.validated(field: "--by", maxLength: 100))
             try await JobsCommand.withJobs(database) { try await action($0, name, by) }
             print("job \(name) \(done)")
@@ -82,7 +81,7 @@ struct JobsCommand: AsyncParsableCommand {
             let runs = try await JobsCommand.withJobs(database) { try await $0.history(name, limit: limit) }
             for run in runs {
                 let error = run.error.map { ": \($0)" } ?? ""
-                print("\(run.fireTime.formatted(.iso8601))  item \(run.item)  \(run.trigger.rawValue)  on \(run.node)  \(run.outcome.rawValue)\(error)")
+                print("\(run.fireTime.formatted(.iso8601))  item \(run.item)  \(run.trigger)  on \(run.node)  \(run.outcome)\(error)")
             }
             print("\(runs.count) run(s)")
         }

@@ -36,10 +36,10 @@ public enum MallNode {
             let opened = try OpenedStore(configuration, logger: logger)
             let mall = opened.mall(configuration, logger: logger, gateway: gateway)
             let drillTarget: (any GatewayKnobsControl)? = inProcess ?? HTTPGatewayKnobs(baseURL: gatewayURL, apiKey: apiKey)
-            let server = try MallServer(mall: mall, logger: logger, drillTarget: drillTarget)
+            let server = try MallServer(mall: mall, logger: logger, drills: mall.drillRunner(target: drillTarget, logger: logger))
             let gate = StartGate()
             let held: (any Service) -> any Service = { AfterStart(gate: gate, service: $0) }
-            let background: [any Service] = [try mall.service(), server.jobs]
+            let background: [any Service] = [try mall.service(), server.jobs.service]
             let host = configuration.host
             let app = server.application(
                 services: opened.services + background.map(held),

@@ -5,10 +5,8 @@ import HummingbirdCore
 import Logging
 import MallApplication
 import MallOperations
-import MallGateway
 import MallKernel
 import NIOCore
-import Scheduling
 import ServiceLifecycle
 
 /// Mall's HTTP API on Hummingbird 2: the routes of `Resources/openapi.yaml`, problem+json errors,
@@ -19,24 +17,25 @@ public struct MallServer: Sendable {
     let limits: IngressLimits
     let drills: DrillRunner
     /// This node's job scheduler: the admin routes steer it; run it beside the server.
-    public let jobs: JobScheduler
+    public let jobs: JobsControl
     /// What `GET /metrics` serves; `nil` with ``MallConfiguration/metrics`` off.
     public let metrics: ServerMetrics?
     /// Rendered `GET /products` pages; `nil` with ``MallConfiguration/listingCachePages`` 0.
     let listingCache: ListingCache?
 
-    /// - Parameter drillTarget: the knobs of the payment gateway fault drills act on (the
-    ///   fake gateway's); `nil`: drills are recorded but cannot be injected here.
+    /// - Parameter drills: what puts the fault drills in force on this node (the
+    ///   composition's, aimed at the fake gateway's knobs); by default one that records
+    ///   drills but cannot inject them here.
     /// - Throws: `ConfigurationError` for an invalid limit in the mall's configuration.
-    public init(mall: Mall, logger: Logger, drillTarget: (any GatewayKnobsControl)? = nil) throws {
+    public init(mall: Mall, logger: Logger, drills: DrillRunner? = nil) throws {
         self.mall = mall
         self.logger = logger
-        drills = DrillRunner(drills: mall.drills, target: drillTarget, paymentWindow: mall.configuration.paymentWindow, logger: logger)
-        jobs = try mall.jobScheduler()
+        self.drills = drills ?? mall.drillRunner(target: nil, logger: logger)
+        jobs = try mall.jobsControl()
         let listingCache = mall.configuration.listingCachePages > 0 ? ListingCache(capacity: mall.configuration.listingCachePages) : nil
         self.listingCache = listingCache
         let metrics = mall.configuration.metrics
-            ? ServerMetrics(mall: mall, jobs: jobs, gateway: mall.gateway, listingCache: listingCache, metrics: mall.metrics) : nil
+            ? ServerMetrics(mall: mall, jobs: jobs, listingCache: listingCache, metrics: mall.metrics) : nil
         self.metrics = metrics
         limits = try IngressLimits(
             mall.configuration, clock: mall.clock, rulesInForce: mall.rulesInForce, refused: { metrics?.refused($0) })

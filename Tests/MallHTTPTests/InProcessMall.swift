@@ -44,7 +44,7 @@ enum InProcessMall {
             _ = try await mall.seedDemoCatalogIfEmpty()
             _ = try await mall.payments.establishGatewaySecret()
             let server = try MallServer(mall: mall, logger: logger)
-            let app = server.application(services: [try mall.service(retryPolicy: retryPolicy)] + (jobs ? [server.jobs] : []))
+            let app = server.application(services: [try mall.service(retryPolicy: retryPolicy)] + (jobs ? [server.jobs.service] : []))
             try await app.test(.router) { client in try await body(MallClient(client), mall) }
         }
     }

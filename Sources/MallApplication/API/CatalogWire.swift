@@ -1,4 +1,3 @@
-import MallApplication
 import MallCatalog
 
 /// A product as the API shows it.

@@ -1,5 +1,4 @@
 import Foundation
-import MallApplication
 import MallOrdering
 import MallPricing
 import MallPricingEvents

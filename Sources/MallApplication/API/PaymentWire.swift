@@ -32,3 +32,29 @@ public struct CallbackResult: Encodable, Sendable {
         self.duplicate = duplicate
     }
 }
+
+/// The body of `POST /payment-gateway/callbacks`: the gateway's signed report, where
+/// `signature` is hex HMAC-SHA256 over
+/// `"<timestamp>.<paymentId>.<outcome>.<amount.minorUnits>.<amount.currency>"`.
+public struct GatewayCallback: Codable, Sendable {
+    var paymentId: String
+    var outcome: String
+    var amount: MoneyBody
+    /// Unix seconds.
+    var timestamp: Int64
+    public var signature: String
+
+    public init(_ report: GatewayReport, signature: String) {
+        paymentId = report.paymentID
+        outcome = report.outcome.rawValue
+        amount = MoneyBody(report.amount)
+        timestamp = report.timestamp
+        self.signature = signature
+    }
+
+    /// The gateway's report, checked for an outcome there is.
+    public func report() throws -> GatewayReport {
+        guard let outcome = GatewayOutcome(rawValue: outcome) else { throw InvalidInput(field: "outcome", "one of succeeded, failed") }
+        return GatewayReport(paymentID: paymentId, outcome: outcome, amount: amount.money, timestamp: timestamp)
+    }
+}

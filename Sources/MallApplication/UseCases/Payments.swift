@@ -5,8 +5,14 @@ import MallPayment
 extension Mall {
     /// Applies a callback of the payment gateway, checking its signature; a repeat is
     /// recognised and changes nothing.
-    public func paymentCallback(_ report: GatewayReport, signature: String) async throws -> (payment: Payment, duplicate: Bool) {
-        try await payments.callback(report, signature: signature)
+    /// - Returns: the payment as it stands, and whether the callback repeated one applied
+    ///   before (and recorded nothing).
+    /// - Throws: `PaymentProblem` for a callback refused (signature, age, amount, payment).
+    @discardableResult
+    public func paymentCallback(_ report: GatewayReport, signature: String) async throws -> CallbackResult {
+        let settled = try await payments.callback(report, signature: signature)
+        let payment = settled.payment
+        return CallbackResult(paymentId: payment.id, orderId: payment.orderID, status: payment.status.rawValue, duplicate: settled.duplicate)
     }
 
     /// A payment, as stored.

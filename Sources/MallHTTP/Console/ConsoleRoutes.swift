@@ -5,7 +5,6 @@ import Hummingbird
 import MallApplication
 import MallOperations
 import MallKernel
-import Scheduling
 
 /// The operator console at `/console`: server-rendered HTML, readable without JavaScript,
 /// no front-end build. Sign-in takes the admin token once (a form) and opens a session
@@ -18,7 +17,7 @@ import Scheduling
 /// an order's timeline found by its id, jobs, and the governance rules.
 struct ConsoleRoutes {
     let mall: Mall
-    let jobs: JobScheduler
+    let jobs: JobsControl
     let metrics: ServerMetrics?
 
     static let cookie = "mall_console"
@@ -192,7 +191,7 @@ struct ConsoleRoutes {
 
     private func jobsPage() async throws -> Response {
         let rows = try await jobs.status().map { job -> HTML in
-            let last: HTML = job.lastRun.map { "\($0.outcome.rawValue) at \($0.endedAt.formatted(.iso8601))\($0.error.map { ": \($0)" } ?? "")" } ?? "never run"
+            let last: HTML = job.lastRun.map { "\($0.outcome) at \($0.endedAt.formatted(.iso8601))\($0.error.map { ": \($0)" } ?? "")" } ?? "never run"
             let owners = job.items.map { "\($0.item): \($0.owner ?? "nobody")" }.joined(separator: ", ")
             return """
                 <tr><td>\(job.name)</td><td><code>\(job.schedule)</code></td><td>\(job.paused ? "paused" : "active")</td>

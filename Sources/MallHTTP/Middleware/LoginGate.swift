@@ -1,3 +1,4 @@
+import MallOperations
 import Foundation
 import Herald
 import MallKernel
@@ -100,39 +101,4 @@ struct LoginGate {
             throw error
         }
     }
-}
-
-/// The client addresses each account logged in from successfully, for the last 30 days, in
-/// bounded memory (the oldest pairs are forgotten first). Kept per node: on several nodes a
-/// member is known where they logged in before, and at worst waits the refill elsewhere.
-final class KnownAddresses: Sendable {
-    static let capacity = 100_000
-    static let lifetime: TimeInterval = 30 * 24 * 3600
-
-    private struct State {
-        var seen: [String: Date] = [:]
-        var arrivals = ArrivalRing<String>(capacity: KnownAddresses.capacity)
-    }
-
-    private let clock: any HeraldClock
-    private let state = Mutex(State())
-
-    init(clock: any HeraldClock) { self.clock = clock }
-
-    func remember(_ address: String, for account: String) {
-        let key = Self.key(address, account), now = clock.now()
-        state.withLock { state in
-            if state.seen.updateValue(now, forKey: key) == nil, let forgotten = state.arrivals.admit(key) { state.seen[forgotten] = nil }
-        }
-    }
-
-    func contains(_ address: String, for account: String) -> Bool {
-        let key = Self.key(address, account), now = clock.now()
-        return state.withLock { state in
-            guard let seen = state.seen[key] else { return false }
-            return now.timeIntervalSince(seen) < Self.lifetime
-        }
-    }
-
-    private static func key(_ address: String, _ account: String) -> String { address + " " + account }
 }

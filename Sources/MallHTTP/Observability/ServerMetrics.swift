@@ -3,11 +3,7 @@ import Herald
 import Hummingbird
 import MallApplication
 import MallOperations
-import MallGateway
-import MallPayment
 import Prometheus
-import Resilience
-import Scheduling
 import Synchronization
 
 /// The server's metrics, in Prometheus' text format at `GET /metrics` (behind the admin
@@ -55,8 +51,7 @@ public final class ServerMetrics: Sendable {
     public var registry: PrometheusCollectorRegistry { metrics.registry }
     /// The shop whose store figures (lag, scheduled messages, the writer's groups) each scrape reads.
     let mall: Mall
-    let jobs: JobScheduler
-    let gateway: any PaymentGateway
+    let jobs: JobsControl
     let listingCache: ListingCache?
     private let refusals: [IngressLimits.Refusal: Prometheus.Counter]
 
@@ -134,13 +129,12 @@ public final class ServerMetrics: Sendable {
     }
 
     /// - Parameter metrics: what the shop's engine counts into, if anything.
-    init(mall: Mall, jobs: JobScheduler, gateway: any PaymentGateway, listingCache: ListingCache?, metrics: MallMetrics?) {
+    init(mall: Mall, jobs: JobsControl, listingCache: ListingCache?, metrics: MallMetrics?) {
         let metrics = metrics ?? MallMetrics()
         self.metrics = metrics
         let registry = metrics.registry
         self.mall = mall
         self.jobs = jobs
-        self.gateway = gateway
         self.listingCache = listingCache
         refusals = Dictionary(uniqueKeysWithValues: IngressLimits.Refusal.allCases.map { refusal in
             (refusal, registry.makeCounter(descriptor: Self.ingressRefusals, labels: [("refusal", refusal.rawValue)]))
@@ -241,10 +235,9 @@ public final class ServerMetrics: Sendable {
                 .increment(by: Int64(counts.now.misses - counts.before.misses))
             registry.makeGauge(descriptor: Self.listingCachePages).set(to: Double(listingCache.count))
         }
-        if let client = gateway as? HTTPPaymentGateway {
-            let state = client.breaker.state
-            for each in [CircuitBreakerMachine.State.closed, .open, .halfOpen] {
-                registry.makeGauge(descriptor: Self.breakerState, labels: [("breaker", "payment-gateway"), ("state", each.rawValue)])
+        if let state = mall.gatewayStatus.breaker {
+            for each in GatewayClientStatus.breakerStates {
+                registry.makeGauge(descriptor: Self.breakerState, labels: [("breaker", "payment-gateway"), ("state", each)])
                     .set(to: each == state ? 1 : 0)
             }
         }
@@ -252,7 +245,7 @@ public final class ServerMetrics: Sendable {
             guard let last = job.lastRun else { continue }
             let labels = [("job", job.name)]
             registry.makeGauge(descriptor: Self.jobLastRunEnded, labels: labels).set(to: last.endedAt.timeIntervalSince1970)
-            registry.makeGauge(descriptor: Self.jobLastRunSucceeded, labels: labels).set(to: last.outcome == .succeeded ? 1 : 0)
+            registry.makeGauge(descriptor: Self.jobLastRunSucceeded, labels: labels).set(to: last.succeeded ? 1 : 0)
         }
         return metrics.exposition()
     }

@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import MallApplication
+import MallOperations
 import MallKernel
 import NIOCore
 

@@ -1,5 +1,6 @@
 import Hummingbird
 import MallApplication
+import MallOperations
 
 /// Members: registration and log-in for anyone; levels for the admin.
 struct MemberRoutes {

@@ -65,7 +65,7 @@ struct OperationsRoutes {
             try JSON.response(try await mall.governance.history().map(RuleChangeBody.init))
         }
         routes.get("/gateway") { _, _ in
-            try JSON.response(GatewayStatusBody(mall.gateway))
+            try JSON.response(GatewayStatusBody(mall.gatewayStatus))
         }
         routes.get("/drills") { _, _ in
             try JSON.response(DrillsBody(try await mall.drills.status()))

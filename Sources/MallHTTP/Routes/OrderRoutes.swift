@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import MallApplication
+import MallOperations
 
 /// Orders: placing, reading, cancelling and completing them for their member; shipping
 /// and reading any of them for the admin.

@@ -1,6 +1,8 @@
+import Herald
 import Hummingbird
 import MallApplication
-import MallPayment
+import MallKernel
+import MallOperations
 
 /// Payment: a member starts paying an order; the gateway reports back (its signature is
 /// its authentication).
@@ -16,17 +18,16 @@ struct PaymentRoutes {
         let routes = RouteCollection(context: MallRequestContext.self)
         routes.group().add(middleware: RefusedCallbackLimitMiddleware(limits: limits)).post(RouterPath(Self.callbackPath)) { request, context in
             let body = try await context.decode(GatewayCallback.self, from: request)
-            let settled: (payment: Payment, duplicate: Bool)
+            let report = try body.report()  // an outcome there is not: 400, not a refused callback
+            let settled: CallbackResult
             do {
-                settled = try await mall.paymentCallback(try body.report(), signature: body.signature)
-            } catch let problem as PaymentProblem {
+                settled = try await mall.paymentCallback(report, signature: body.signature)
+            } catch let problem as any MallProblem {
                 metrics?.callback(.refused)
                 throw problem
             }
             metrics?.callback(settled.duplicate ? .duplicate : .applied)
-            let payment = settled.payment
-            return try JSON.response(CallbackResult(
-                paymentId: payment.id, orderId: payment.orderID, status: payment.status.rawValue, duplicate: settled.duplicate))
+            return try JSON.response(settled)
         }
         routes.add(middleware: MemberAuthentication(mall: mall))
         routes.post("/orders/{id}/payments") { _, context in
@@ -34,7 +35,7 @@ struct PaymentRoutes {
             let started: StartedPayment
             do {
                 started = try await mall.startPayment(orderID: orderID, memberID: try context.memberID())
-            } catch let unavailable as GatewayUnavailable {
+            } catch let unavailable as any DependencyUnavailable {
                 metrics?.paymentStart(.unavailable)
                 throw unavailable
             }

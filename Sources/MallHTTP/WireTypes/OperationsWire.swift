@@ -2,9 +2,7 @@ import Foundation
 import Herald
 import MallApplication
 import MallOperations
-import MallGateway
 import MallKernel
-import MallPayment
 
 struct DeadLetterBody: Encodable {
     var subscription: String
@@ -308,11 +306,10 @@ struct GatewayStatusBody: Encodable {
     /// The settings in force on this node (as the `gateway` rule writes them).
     var settings: GatewayCallsWire?
 
-    init(_ gateway: any PaymentGateway) {
-        guard let client = gateway as? HTTPPaymentGateway else { return }
-        url = client.baseURL
-        breaker = client.breaker.state.rawValue
-        settings = GatewayCallsWire(GovernanceRules.GatewayCalls(client.settings))
+    init(_ status: GatewayClientStatus) {
+        url = status.url
+        breaker = status.breaker
+        settings = status.settings.map(GatewayCallsWire.init)
     }
 
     func encode(to encoder: any Encoder) throws {

@@ -197,4 +197,10 @@ public final class DrillRunner: Sendable {
 extension Mall {
     /// Starting, stopping and reading the fault drills.
     public var drills: DrillService { DrillService(engine: engine) }
+
+    /// What puts the running drill in force on this node, through `target` (the fake
+    /// gateway's knobs); `nil`: drills are recorded but cannot be injected here.
+    public func drillRunner(target: (any GatewayKnobsControl)?, logger: Logger) -> DrillRunner {
+        DrillRunner(drills: drills, target: target, paymentWindow: configuration.paymentWindow, logger: logger)
+    }
 }
