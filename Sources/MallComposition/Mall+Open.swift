@@ -61,7 +61,7 @@ struct OpenedStore: Sendable {
         let options = PostgresEventStore.Options(schema: configuration.postgresSchema, operationTimeout: configuration.postgresOperationTimeout)
         let postgres = try PostgresEventStore(client: client, options: options, logger: logger)
         store = postgres
-        services = [PostgresClientService(client: client), postgres]
+        services = [client, postgres]
         migrate = { try await postgres.migrate() }
         writeGroups = nil
     }
@@ -72,12 +72,6 @@ struct OpenedStore: Sendable {
         mall.writeGroups = writeGroups
         return mall
     }
-}
-
-/// PostgresNIO's client as a service of the group (its `run()` does not throw).
-struct PostgresClientService: Service {
-    let client: PostgresClient
-    func run() async throws { await client.run() }
 }
 
 /// Takes group and other access away from an existing SQLite file and its `-wal` and `-shm`
