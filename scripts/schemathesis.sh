@@ -63,7 +63,7 @@ echo "== schemathesis: admin routes"
 # Replacing the governance rules with generated ones that validate (one request in flight,
 # say) changes the server under the fuzzer: its 503s would be the rules' doing, not a broken
 # contract. Whether a generated `version` happens to match the stored one decides whether a
-# run meets it. The rules route has tests of its own (GovernanceRulesTests, APIContractTests).
+# run meets it. The rules route has tests of its own (GovernanceRulesTests).
 "$VENV/bin/schemathesis" --config-file scripts/schemathesis.toml run "$URL/openapi.yaml" "${COMMON[@]}" \
     --include-path-regex '^/admin' --exclude-name 'PUT /admin/rules' -H "Authorization: Bearer $ADMIN_TOKEN"
 if grep -q "request failed" "$WORK/server.log"; then
