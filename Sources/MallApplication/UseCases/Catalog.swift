@@ -36,8 +36,6 @@ extension Mall {
 public struct ListingQuery: Hashable, Sendable {
     /// How deep offset paging goes; further, a shopper follows the cursor.
     public static let maximumPage = CatalogService.maximumPage
-    /// Products on a page.
-    public static let pageSize = CatalogService.pageSize
 
     var search: ProductSearch
 

@@ -21,8 +21,4 @@ extension Mall {
     /// The warehouse hands a paid order to the carrier.
     @discardableResult
     public func shipOrder(id: String) async throws -> Order { try await ordering.ship(id: id) }
-
-    /// Whether coupons wait (the coupons-deferred switch): an order placed now waits for
-    /// its coupon until the switch is off.
-    public var couponsDeferred: Bool { rulesInForce.rules.couponsDeferred }
 }

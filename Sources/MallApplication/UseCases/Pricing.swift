@@ -29,10 +29,4 @@ extension Mall {
     public func quote(lines: [StockLine], memberID: String?, couponCode: String? = nil, delivery: DeliveryOption = .standard) async throws -> PriceQuote {
         try await pricing.quote(lines: lines, memberID: memberID, couponCode: couponCode, delivery: delivery)
     }
-
-    /// The shop's pricing policy (currency, member rates, freight).
-    public var pricingPolicy: PricingPolicy { configuration.pricing }
-
-    /// Whether promotions are off (the promotions-off switch): prices are list or member prices.
-    public var promotionsOff: Bool { rulesInForce.rules.promotionsOff }
 }
