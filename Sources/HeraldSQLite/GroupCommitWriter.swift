@@ -12,7 +12,8 @@ import GRDBSQLite
 /// grows with the committers while each waits for at most one sync more.
 ///
 /// Each write fails alone: a conflict, a constraint or a thrown error rolls back its own
-/// savepoint and reaches only its committer, with the error it would have had alone. Writes
+/// savepoint and reaches only its committer, with the error it would have had alone, once
+/// the group's transaction has ended (so a retry reads what the group committed). Writes
 /// run in the order they were handed over, so a later write sees an earlier one as if each
 /// had committed by itself. Only a failure of the transaction itself (SQLite's lock not
 /// taken, the commit's I/O failing, a rollback SQLite did on its own) fails every write of
@@ -54,6 +55,14 @@ final class GroupCommitWriter: Sendable {
     var waitingWrites: Int { queue.count }
 
     private static func run(_ group: [any WriteInGroup], _ database: DatabasePool) {
+        // A write that fails alone hears of it only once its group's transaction has ended:
+        // a committer that retries a conflict at once would otherwise read the store before
+        // the winner's write is visible and lose to the same winner again, until its
+        // attempts run out (a payment-deadline sweep met this on a slow disk).
+        var failedAlone: [(write: any WriteInGroup, error: any Error)] = []
+        func reportFailedAlone() {
+            for failure in failedAlone { failure.write.resume(failing: failure.error) }
+        }
         do {
             try database.writeWithoutTransaction { db in
                 try db.execute(sql: "BEGIN IMMEDIATE")
@@ -63,7 +72,7 @@ final class GroupCommitWriter: Sendable {
                         try inSavepoint(db) { try write.perform(db) }
                         done.append(write)
                     } catch {
-                        write.resume(failing: error)
+                        failedAlone.append((write, error))
                         if !db.isInsideTransaction {
                             // SQLite rolled the whole transaction back on its own (an I/O
                             // error, a full disk): the writes before this one are gone too.
@@ -77,15 +86,18 @@ final class GroupCommitWriter: Sendable {
                     try db.execute(sql: "COMMIT")
                 } catch {
                     if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
+                    reportFailedAlone()
                     for write in done { write.resume(failing: error) }
                     return
                 }
+                reportFailedAlone()
                 for write in done { write.resumeWithResult() }
             }
         } catch {
             // BEGIN failed (another process kept the lock past the busy timeout), or a
-            // ROLLBACK TO did: nothing of the group is resumed yet except those that failed
-            // alone, which `resume(failing:)` ignores a second time.
+            // ROLLBACK TO did: the writes that failed alone hear their own error, the others
+            // this one (`resume(failing:)` ignores a second time).
+            reportFailedAlone()
             for write in group { write.resume(failing: error) }
         }
     }

@@ -67,7 +67,7 @@ public final class SQLiteEventStore: EventStore, EventPruning {
     /// A SQLite file is served by one process: announcements reach its own followers.
     public let announcements = Announcements()
     private let reads: ReadConnections
-    private let writer: GroupCommitWriter
+    let writer: GroupCommitWriter
 
     /// Opens (creating and migrating when needed) the store at `path`.
     ///

@@ -83,6 +83,47 @@ struct GroupCommitTests {
         #expect(try await store.aggregate(StreamID(type: "Counter", id: "b")) == nil)
     }
 
+    /// A conflict retried at once must find the winner: a write that loses to one earlier in
+    /// its group hears of it only once the group has committed. (Told at once, a committer
+    /// re-read the old version and lost to the same winner until its attempts ran out.)
+    @Test func aWriteThatLosesToItsGroupLearnsOfItOnlyOnceTheWinnerIsVisible() async throws {
+        let directory = try TemporaryDirectory()
+        let store = try SQLiteEventStore(path: directory.file("visible.sqlite"))
+        let shared = StreamID(type: "Counter", id: "shared")
+        _ = try await store.commit(Self.changeset(creating: "shared", event: UUID()))
+        let before = store.writeGroups
+
+        let hold = WriterHold(store)
+        defer { hold.release() }
+        try await hold.taken()
+        // A first write the writer takes alone and holds at BEGIN, so the three after it
+        // queue for one group: the winner, the loser, and a last write that keeps the
+        // group's transaction open until the test has looked (or a second has passed).
+        let lastMayFinish = DispatchSemaphore(value: 0)
+        async let first = store.commit(Self.changeset(creating: "first", event: UUID()))
+        try await eventually("the writer took the first write", timeout: .seconds(30)) { store.writeGroups.since(before).writes == 1 }
+        async let winner = store.commit(Self.changeset(updating: shared, from: 1, event: UUID()))
+        try await eventually("the winner is handed over", timeout: .seconds(30)) { store.waitingWrites == 1 }
+        let loser = Task { () -> Int64? in
+            do {
+                _ = try await store.commit(Self.changeset(updating: shared, from: 1, event: UUID()))
+                return nil
+            } catch is ConcurrencyConflict {
+                return try await store.aggregate(shared)?.version
+            }
+        }
+        try await eventually("the loser is handed over", timeout: .seconds(30)) { store.waitingWrites == 2 }
+        async let last: Void = store.writer.write { _ in _ = lastMayFinish.wait(timeout: .now() + 1) }
+        try await eventually("the last write is handed over", timeout: .seconds(30)) { store.waitingWrites == 3 }
+        hold.release()
+
+        let versionSeenByTheLoser = try await loser.value
+        lastMayFinish.signal()
+        _ = try await (first, winner, last)
+        #expect(versionSeenByTheLoser == 2, "the loser, told of its conflict, reads the winner's version")
+        #expect(store.writeGroups.since(before).transactions == 2, "the winner, the loser and the last write went in one group")
+    }
+
     static func changeset(creating id: String, event: UUID) -> Changeset {
         write(StreamID(type: "Counter", id: id), expectedVersion: 0, event: event)
     }
