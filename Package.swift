@@ -194,7 +194,7 @@ let package = Package(
             name: "MallHTTP",
             dependencies: [
                 // No context module: the contexts are reached through the application (docs/ARCHITECTURE.md).
-                "Herald", "MallApplication", "MallOperations", "MallKernel",
+                "MallApplication", "MallOperations", "MallKernel",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),

@@ -5,11 +5,10 @@ import Logging
 import MallApplication
 import MallComposition
 import MallOperations
-import MallKernel
 import MallOrdering
+import MallKernel
 import MallOrderingEvents
 import MallPayment
-import MallPricingEvents
 import Synchronization
 
 /// `mall demo`: the shopping story (coupon, member price, a paid order, an unpaid one cancelled at its deadline, a failing subscriber recovered), in-process on a throwaway database.
@@ -79,26 +78,26 @@ struct Demo: AsyncParsableCommand {
             memberID: ada, PlaceOrder(lines: [StockLine(sku: "teapot", quantity: 1), StockLine(sku: "tea-jasmine", quantity: 2)],
                                      address: address, paymentMethod: "card", couponCode: coupon)).order
         printQuote(first.quote)
-        try await waitFor(first.id, .awaitingPayment, in: mall)
+        try await waitFor(first.id, "awaitingPayment", in: mall)
         say("   stock reserved and coupon redeemed: order \(first.id) awaits payment")
 
         say("4. Ada pays; the gateway's callback arrives twice (a duplicate has no second effect).")
         poisoned.withLock { $0 = first.id }
-        let payment = try await mall.startPayment(orderID: first.id, memberID: ada).payment
-        let callback = try await mall.signedCallback(for: payment, outcome: .succeeded)
-        try await mall.paymentCallback(callback.report, signature: callback.signature)
-        try await mall.paymentCallback(callback.report, signature: callback.signature)
-        try await waitFor(first.id, .paid, in: mall)
+        let payment = try await mall.startPayment(orderID: first.id, memberID: ada)
+        let callback = try await mall.signedCallback(paymentID: payment.paymentID, outcome: .succeeded)
+        try await mall.paymentCallback(callback)
+        try await mall.paymentCallback(callback)
+        try await waitFor(first.id, "paid", in: mall)
         say("   order \(first.id) is paid")
 
         say("5. The receipts subscriber fails on that order: 3 attempts, then a dead letter.")
-        try await eventually("the receipt is dead-lettered") { try await !mall.deadLetters.list().isEmpty }
-        for letter in try await mall.deadLetters.list() {
-            say("   dead letter: \(letter.subscription) #\(letter.position) \(letter.parked.eventType) after \(letter.attempts) attempts: \(letter.lastError ?? "")")
+        try await eventually("the receipt is dead-lettered") { try await !mall.deadLetters().isEmpty }
+        for letter in try await mall.deadLetters() {
+            say("   dead letter: \(letter.subscription) #\(letter.position) \(letter.eventType) after \(letter.attempts) attempts: \(letter.lastError ?? "")")
         }
         say("   the bug is fixed and the dead letter replayed:")
         fixed.withLock { $0 = true }
-        _ = try await mall.deadLetters.replay(.all)
+        try await mall.replayDeadLetters(.all)
         try await eventually("the replayed receipt is sent") { sent.withLock { $0.contains(first.id) } }
 
         say("6. The order ships (stock leaves the warehouse) and Ada confirms receipt.")
@@ -115,15 +114,15 @@ struct Demo: AsyncParsableCommand {
         let unpaid = try await mall.placeOrder(
             memberID: bob, PlaceOrder(lines: [StockLine(sku: "socks-wool", quantity: 2), StockLine(sku: "stove-camp", quantity: 1)],
                                      address: address, paymentMethod: "wallet", couponCode: bobsCoupon)).order
-        try await waitFor(unpaid.id, .awaitingPayment, in: mall)
+        try await waitFor(unpaid.id, "awaitingPayment", in: mall)
         let held = try await mall.stock(sku: "socks-wool")
         say("   socks: \(socksBefore.available) → \(held.available) available; coupon \(bobsCoupon) redeemed")
         let window = Double(mall.configuration.paymentWindow.components.seconds)
         say("   waiting for the \(window)-second payment deadline…")
-        try await waitFor(unpaid.id, .cancelled, in: mall, timeout: window + 10)
+        try await waitFor(unpaid.id, "cancelled", in: mall, timeout: window + 10)
         try await eventually("stock and coupon return") {
             let stockBack = try await mall.stock(sku: "socks-wool").available == socksBefore.available
-            let couponBack = try await mall.wallet(memberID: bob).coupon(bobsCoupon)?.status == .available
+            let couponBack = try await mall.coupons(memberID: bob).first { $0.code == bobsCoupon }?.status == "available"
             return stockBack && couponBack
         }
         say("   order \(unpaid.id) cancelled at its deadline; socks back to \(socksBefore.available) available, coupon \(bobsCoupon) available again")
@@ -141,7 +140,7 @@ struct Demo: AsyncParsableCommand {
         if !report.drifts.isEmpty { throw ExitCode(1) }
     }
 
-    private static func printQuote(_ quote: PriceQuote) {
+    private static func printQuote(_ quote: QuoteBody) {
         for line in quote.lines {
             say("   \(line.quantity) × \(line.title) at \(line.unitListPrice) = \(line.listAmount)")
             for adjustment in line.adjustments { say("       − \(adjustment.amount)  \(adjustment.rule)") }
@@ -149,8 +148,9 @@ struct Demo: AsyncParsableCommand {
         say("   goods \(quote.goodsTotal) + freight \(quote.freight) (\(quote.freightRule)) = total \(quote.total)")
     }
 
-    private static func waitFor(_ orderID: String, _ status: Order.Status, in mall: Mall, timeout: Double = 10) async throws {
-        try await eventually("order \(orderID) is \(status.rawValue)", timeout: timeout) {
+    /// Waits until the order's status is `status` (as the API writes it: `awaitingPayment`, `paid`…).
+    private static func waitFor(_ orderID: String, _ status: String, in mall: Mall, timeout: Double = 10) async throws {
+        try await eventually("order \(orderID) is \(status)", timeout: timeout) {
             try await mall.order(id: orderID, memberID: nil).status == status
         }
     }

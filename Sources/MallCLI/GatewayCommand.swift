@@ -86,9 +86,7 @@ struct Gateway: AsyncParsableCommand {
             try configuration.validate()
             let paymentID = payment, outcome = outcome
             let body = try await Mall.withMall(configuration, logger: quietLogger) { mall in
-                let payment = try await mall.payment(id: paymentID)
-                let signed = try await mall.signedCallback(for: payment, outcome: outcome)
-                return try GatewayCallback(signed.report, signature: signed.signature).json()
+                try await mall.signedCallback(paymentID: paymentID, outcome: outcome).json()
             }
             say(body)
         }

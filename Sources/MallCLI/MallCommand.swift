@@ -1,14 +1,11 @@
 import ArgumentParser
 import Foundation
-import Herald
 import Logging
 import MallApplication
 import MallComposition
-import MallGateway
 import MallHTTP
 import MallKernel
 import MallOperations
-import MallPayment
 
 /// `mall`: the Mall back end's command line.
 @main
@@ -159,12 +156,7 @@ struct Reconcile: AsyncParsableCommand {
             try Self.finish(report.drifts)
             return
         }
-        let gateway: (any PaymentGateway)? = try configuration.gatewayURL.map {
-            try HTTPPaymentGateway(baseURL: $0, apiKey: configuration.gatewayAPIKey, settings: .init(timeout: configuration.gatewayTimeout), logger: quietLogger)
-        }
-        let result = try await Mall.withMall(configuration, logger: quietLogger, gateway: gateway ?? FakeGateway.silent()) {
-            try await $0.reconcileAndRepair(submittedGrace: grace, refunds: gateway != nil)
-        }
+        let result = try await Mall.reconcileAndRepair(configuration, submittedGrace: grace, logger: quietLogger)
         Self.show(result.found)
         for outcome in result.outcomes { say(outcome.description) }
         if !result.outcomes.isEmpty { say("after repair:") }
@@ -206,7 +198,7 @@ struct Events: AsyncParsableCommand {
         let start = after
         try await Mall.withMall(try database.configuration(), logger: quietLogger) { mall in
             try await mall.scanLog(after: start) { batch in
-                for event in batch where types?.contains(event.stream.type) ?? true {
+                for event in batch where types?.contains(event.streamType) ?? true {
                     say("\(event.position) \(event.stream) \(event.eventType) \(event.eventID) \(event.occurredAt.ISO8601Format())")
                 }
             }
@@ -225,7 +217,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
         @Option(help: "Only the event at this log position.") var position: Int64?
         @Option(help: "Only events of this type.") var eventType: String?
 
-        var filter: DeadLetters.Filter { DeadLetters.Filter(subscription: subscription, position: position, eventType: eventType) }
+        var filter: DeadLetterSelection { DeadLetterSelection(subscription: subscription, position: position, eventType: eventType) }
 
         func withMall<Result: Sendable>(_ body: @Sendable (Mall) async throws -> Result) async throws -> Result {
             try await Mall.withMall(try database.configuration(), logger: quietLogger, body)
@@ -237,9 +229,9 @@ struct DeadLettersCommand: AsyncParsableCommand {
 
         func run() async throws {
             let filter = selection.filter
-            let letters = try await selection.withMall { try await $0.deadLetters.list(filter) }
+            let letters = try await selection.withMall { try await $0.deadLetters(filter) }
             for letter in letters {
-                print("\(letter.subscription)  #\(letter.position)  \(letter.parked.eventType)  \(letter.parked.stream)  attempts \(letter.attempts)  held behind \(letter.heldBehind)  \(letter.lastError ?? "")")
+                print("\(letter.subscription)  #\(letter.position)  \(letter.eventType)  \(letter.stream)  attempts \(letter.attempts)  held behind \(letter.heldBehind)  \(letter.lastError ?? "")")
             }
             print("\(letters.count) dead letter(s)")
         }
@@ -250,7 +242,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
 
         func run() async throws {
             let filter = selection.filter
-            print("replaying \(try await selection.withMall { try await $0.deadLetters.replay(filter) }) dead letter(s)")
+            print("replaying \(try await selection.withMall { try await $0.replayDeadLetters(filter) }) dead letter(s)")
         }
     }
 
@@ -259,7 +251,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
 
         func run() async throws {
             let filter = selection.filter
-            print("discarded \(try await selection.withMall { try await $0.deadLetters.discard(filter) }) dead letter(s)")
+            print("discarded \(try await selection.withMall { try await $0.discardDeadLetters(filter) }) dead letter(s)")
         }
     }
 }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Herald
 import MallApplication
 import MallComposition
 

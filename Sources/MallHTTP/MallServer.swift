@@ -1,5 +1,4 @@
 import Foundation
-import Herald
 import Hummingbird
 import HummingbirdCore
 import Logging
@@ -37,8 +36,7 @@ public struct MallServer: Sendable {
         let metrics = mall.configuration.metrics
             ? ServerMetrics(mall: mall, jobs: jobs, listingCache: listingCache, metrics: mall.metrics) : nil
         self.metrics = metrics
-        limits = try IngressLimits(
-            mall.configuration, clock: mall.clock, rulesInForce: mall.rulesInForce, refused: { metrics?.refused($0) })
+        limits = try mall.ingressLimits(refused: { metrics?.refused($0) })
     }
 
     /// The router: every context's route collection, the admin ones under `/admin` behind
@@ -100,9 +98,10 @@ public struct MallServer: Sendable {
     ) -> some ApplicationProtocol {
         let settings = mall.configuration
         let head = TimeAmount(settings.requestHeadTimeout), body = TimeAmount(settings.requestBodyTimeout)
+        let (mall, limits, drills, logger, interval) = (mall, limits, drills, logger, settings.followPollInterval)
         let followers = [
-            Follower.rules(of: mall, limits: limits, interval: settings.followPollInterval, logger: logger),
-            Follower.drills(drills, of: mall, interval: settings.followPollInterval, logger: logger),
+            Follower { await mall.followRules(into: limits, every: interval, logger: logger) },
+            Follower { await mall.followDrills(drills, every: interval, logger: logger) },
         ]
         var application = Application(
             router: router(),

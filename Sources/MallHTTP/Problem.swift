@@ -1,7 +1,7 @@
 import Foundation
-import Herald
 import Hummingbird
 import Logging
+import MallApplication
 import MallKernel
 import NIOCore
 
@@ -31,6 +31,7 @@ struct Problem: Codable, Sendable, Hashable {
 
     /// The one mapping from errors to problem responses.
     static func response(for error: any Error, logger: Logger) -> Response {
+        if let failure = ServiceFailure(error) { return response(for: failure, error: error, logger: logger) }
         switch error {
         case let problem as any MallProblem:
             let (status, slug): (HTTPResponse.Status, String) = switch problem.kind {
@@ -48,8 +49,6 @@ struct Problem: Codable, Sendable, Hashable {
             // The problem's own wait when it knows one; any other 503, a second.
             if let seconds = problem.retryAfterSeconds ?? (status == .serviceUnavailable ? 1 : nil) { headers[.retryAfter] = "\(seconds)" }
             return Problem(status, slug: slug, detail: problem.description, field: problem.field).response(headers: headers)
-        case let conflict as ConcurrencyConflict:
-            return Problem(.conflict, slug: "conflict", detail: "\(conflict.stream) changed meanwhile; retry the request").response()
         case is NIOTooManyBytesError:
             return Problem(.contentTooLarge, slug: "too-large", detail: "the request body is larger than allowed").response()
         case let http as HTTPError:
@@ -57,32 +56,33 @@ struct Problem: Codable, Sendable, Hashable {
                            detail: http.body ?? http.status.reasonPhrase).response(headers: http.headers)
         case let response as any HTTPResponseError:
             return Problem(response.status, slug: "error", detail: response.status.reasonPhrase).response()
-        case let damaged as AggregateDecodingError:
-            // A damaged stored document: this request cannot be served, the server can.
-            logger.error("damaged record", metadata: ["error": "\(damaged)"])
-            return Problem(.internalServerError, slug: "damaged-record",
-                           detail: "the stored record \(damaged.stream) cannot be read; the operator has been told").response()
         case let damaged as DataIntegrityError:
             logger.error("damaged record", metadata: ["error": "\(damaged)"])
             return Problem(.internalServerError, slug: "damaged-record",
                            detail: "stored data breaks a rule (\(damaged)); the operator has been told").response()
-        case let projection as ProjectionError:
-            if case .notReady = projection {
-                // This code declares a new version of a read model whose tables are still
-                // being built from the log: an upgrade in progress, not a fault.
-                logger.warning("read model not ready", metadata: ["error": "\(projection)"])
-                return Problem(.serviceUnavailable, slug: "unavailable", detail: "this listing is being rebuilt; retry shortly")
-                    .response(headers: [.retryAfter: "5"])
-            }
-            logger.error("request failed", metadata: ["error": "\(error)"])
-            return Problem(.internalServerError, slug: "internal", detail: "the server failed to handle the request").response()
-        case let store as StoreError where store.isOutage:
-            logger.warning("store unavailable", metadata: ["error": "\(store)"])
-            return Problem(.serviceUnavailable, slug: "unavailable", detail: "storage is unavailable; retry shortly")
-                .response(headers: [.retryAfter: "1"])
         default:
             logger.error("request failed", metadata: ["error": "\(error)"])
             return Problem(.internalServerError, slug: "internal", detail: "the server failed to handle the request").response()
+        }
+    }
+
+    /// The answer to a failure under the use cases; `error` as it was thrown, for the log.
+    private static func response(for failure: ServiceFailure, error: any Error, logger: Logger) -> Response {
+        switch failure {
+        case .changedMeanwhile:
+            return Problem(.conflict, slug: "conflict", detail: "\(failure); retry the request").response()
+        case .damagedRecord:
+            // A damaged stored document: this request cannot be served, the server can.
+            logger.error("damaged record", metadata: ["error": "\(error)"])
+            return Problem(.internalServerError, slug: "damaged-record", detail: "\(failure); the operator has been told").response()
+        case .readModelNotReady:
+            logger.warning("read model not ready", metadata: ["error": "\(error)"])
+            return Problem(.serviceUnavailable, slug: "unavailable", detail: "this listing is being rebuilt; retry shortly")
+                .response(headers: [.retryAfter: "5"])
+        case .storageUnavailable:
+            logger.warning("store unavailable", metadata: ["error": "\(error)"])
+            return Problem(.serviceUnavailable, slug: "unavailable", detail: "storage is unavailable; retry shortly")
+                .response(headers: [.retryAfter: "1"])
         }
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import Herald
 import Logging
 import MallApplication
 import Synchronization
@@ -123,10 +122,9 @@ extension Logger.MetadataProvider {
     public static let correlation = Logger.MetadataProvider {
         var metadata: Logger.Metadata = [:]
         if let request = RequestTracingMiddleware.requestID { metadata["request_id"] = .string(request.uuidString) }
-        let cause = UnitOfWork.Cause.current
-        if let correlation = cause.correlationID { metadata["correlation_id"] = .string(correlation.uuidString) }
-        if let causation = cause.causationID { metadata["causation_id"] = .string(causation.uuidString) }
-        if let trace = ServiceContext.current?.traceContext ?? cause.traceparent.flatMap(TraceContext.init(traceparent:)) {
+        if let correlation = WorkCause.correlationID { metadata["correlation_id"] = .string(correlation.uuidString) }
+        if let causation = WorkCause.causationID { metadata["causation_id"] = .string(causation.uuidString) }
+        if let trace = ServiceContext.current?.traceContext ?? WorkCause.traceparent.flatMap(TraceContext.init(traceparent:)) {
             metadata["trace_id"] = .string(trace.traceID)
         }
         return metadata

@@ -7,23 +7,43 @@ import MallKernel
 /// subscriptions and their lag, dead letters, the event log, projections.
 extension Mall {
     /// Every subscription's and projection's checkpoint, lag and dead letters.
-    public func subscriptionStatuses() async throws -> [SubscriptionStatus] { try await engine.subscriptionStatuses() }
+    public func subscriptionStatuses() async throws -> [SubscriptionStatusView] {
+        try await engine.subscriptionStatuses().map(SubscriptionStatusView.init)
+    }
 
-    /// The dead letters: list, replay and discard them (by subscription, event type or all).
-    public var deadLetters: DeadLetters { engine.deadLetters }
+    /// The dead letters `selection` picks, in log order.
+    public func deadLetters(_ selection: DeadLetterSelection = .all) async throws -> [DeadLetterView] {
+        try await engine.deadLetters.list(selection.filter).map(DeadLetterView.init)
+    }
 
-    /// The events held back (retrying or dead) for every subscription.
-    public func parkedEvents() async throws -> [ParkedEvent] { try await engine.store.parkedEvents(subscription: nil) }
+    /// Gives the dead letters `selection` picks a fresh set of attempts, due at once; their
+    /// held successors follow each once it succeeds. Returns how many.
+    @discardableResult
+    public func replayDeadLetters(_ selection: DeadLetterSelection) async throws -> Int {
+        try await engine.deadLetters.replay(selection.filter)
+    }
+
+    /// Drops the dead letters `selection` picks and releases their held successors, in
+    /// order. Returns how many.
+    @discardableResult
+    public func discardDeadLetters(_ selection: DeadLetterSelection) async throws -> Int {
+        try await engine.deadLetters.discard(selection.filter)
+    }
+
+    /// The events held back (retrying, dead or held) for every subscription.
+    public func parkedEvents() async throws -> [ParkedEventView] {
+        try await engine.store.parkedEvents(subscription: nil).map(ParkedEventView.init)
+    }
 
     /// The event at a log position, if there is one.
-    public func event(at position: Int64) async throws -> EventEnvelope? {
+    public func event(at position: Int64) async throws -> LoggedEvent? {
         guard position > 0 else { return nil }
-        return try await engine.store.events(at: [position]).first
+        return try await engine.store.events(at: [position]).first.map(LoggedEvent.init)
     }
 
     /// Reads the log after `position` in batches, in commit order.
-    public func scanLog(after position: Int64 = 0, _ body: ([EventEnvelope]) async throws -> Void) async throws {
-        try await engine.store.scanLog(after: position, body)
+    public func scanLog(after position: Int64 = 0, _ body: ([LoggedEvent]) async throws -> Void) async throws {
+        try await engine.store.scanLog(after: position) { try await body($0.map(LoggedEvent.init)) }
     }
 
     /// Where a projection stands: the generation serving (and one being built), and the
@@ -64,9 +84,6 @@ extension Mall {
         }
         try await engine.rebuild(projection, progress: progress)
     }
-
-    /// The engine's clock (what the limits and followers count time with).
-    public var clock: any HeraldClock { engine.clock }
 }
 
 /// The figures an operator's gauges read from the store at each scrape.
@@ -79,8 +96,4 @@ extension Mall {
     /// The SQLite writer's transactions and the writes they grouped, since it opened; `nil`
     /// on another store.
     public func sqliteWriteGroups() -> (transactions: Int, writes: Int)? { writeGroups?() }
-
-    /// Wakes whoever waits on it when a change of `topic` is announced (on PostgreSQL, by any
-    /// node; on SQLite, by this process).
-    public func announcements(of topic: String) -> CommitSignal { engine.announcements.signal(topic) }
 }

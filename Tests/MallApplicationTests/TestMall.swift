@@ -88,7 +88,8 @@ final class TestMall: Sendable {
     func order(_ memberID: String, _ lines: [(String, Int)], coupon: String? = nil, key: String? = nil) async throws -> Order {
         let request = PlaceOrder(
             lines: lines.map { StockLine(sku: $0.0, quantity: $0.1) }, address: Self.address, paymentMethod: "card", couponCode: coupon)
-        return try await mall.placeOrder(memberID: memberID, request, idempotency: key.map { Self.idempotency($0, lines) }).order
+        let placed = try await mall.placeOrder(memberID: memberID, request, idempotency: key.map { Self.idempotency($0, lines) }).order
+        return try await mall.ordering.order(id: placed.id, memberID: memberID)
     }
 
     /// An `Idempotency-Key` with its request as a client would send it (here: the lines).

@@ -47,14 +47,14 @@ import TestSupport
     @Test func ordersLeaveTheListingsVersionAndSoItsKeptPages() async throws {
         try await InProcessMall.run { client, mall in
             try await client.waitUntilCaughtUp()
-            let before = try await mall.catalog.listingVersion()
+            let before = try await mall.listingVersion()
             let member = try await client.member("ada")
             #expect(try await client.placeOrder(member.token, [("cocoa", 1)]).status == 201)
             try await client.waitUntilCaughtUp()
             let checkpoints = try await mall.engine.store.checkpoints()
             let listing = try #require(checkpoints.first { $0.key.hasPrefix("catalog@g") }?.value)
             #expect(listing > 0, "the listing's checkpoint moved past the order's events: \(checkpoints)")
-            #expect(try await mall.catalog.listingVersion() == before, "no product changed: the kept pages stay valid")
+            #expect(try await mall.listingVersion() == before, "no product changed: the kept pages stay valid")
         }
     }
 
@@ -71,7 +71,7 @@ import TestSupport
     @Test func theCacheHoldsAtMostItsCapacityAndDropsOnePageAtATimeTheOldestFirst() {
         let cache = ListingCache(capacity: 4)
         func key(_ page: Int) -> ListingCache.Key { .init(query: try! ListingQuery(category: nil, text: nil, sort: nil, page: page, pageGiven: true, after: nil), degraded: false) }
-        let old = ProjectionVersion(generation: 1, changes: 10), new = ProjectionVersion(generation: 1, changes: 11)
+        let old = ListingVersion(ProjectionVersion(generation: 1, changes: 10)), new = ListingVersion(ProjectionVersion(generation: 1, changes: 11))
         for page in 1...4 { cache.store(key(page), .init(version: old, body: .init(string: "old \(page)"))) }
         #expect(cache.page(key(1), at: old) != nil)
         #expect(cache.page(key(1), at: new) == nil, "a page of another version is not served")

@@ -10,7 +10,7 @@ public struct ProductBody: Encodable, Sendable {
     public var weightGrams: Int
     public var onSale: Bool
 
-    public init(_ product: ProductSummary) {
+    init(_ product: ProductSummary) {
         sku = product.sku
         title = product.title
         category = product.category
@@ -44,7 +44,7 @@ public struct ProductViewBody: Encodable, Sendable {
     public var yourPrice: MoneyBody?
     public var available: Int
 
-    public init(_ view: ProductView) {
+    init(_ view: ProductView) {
         product = ProductBody(view.product)
         yourPrice = view.yourPrice.map(MoneyBody.init)
         available = view.available

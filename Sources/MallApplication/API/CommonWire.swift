@@ -45,3 +45,7 @@ public struct IDResponse: Encodable, Sendable {
         self.id = id
     }
 }
+
+extension MoneyBody: CustomStringConvertible {
+    public var description: String { money.description }
+}

@@ -8,7 +8,7 @@ public struct StockBody: Encodable, Sendable {
     public var reserved: Int
     public var available: Int
 
-    public init(_ stock: Stock) {
+    init(_ stock: Stock) {
         (sku, onHand, reserved, available) = (stock.sku, stock.onHand, stock.reserved, stock.available)
     }
 }

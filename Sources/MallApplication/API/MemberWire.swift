@@ -1,4 +1,5 @@
 import MallMemberEvents
+import MallMembers
 
 public struct RegisterRequest: Decodable, Sendable { public var email: String; public var password: String; public var name: String }
 
@@ -40,5 +41,17 @@ public struct SessionsEnded: Encodable, Sendable {
 
     public init(ended: Int) {
         self.ended = ended
+    }
+}
+
+/// A member as an operator sees them (the console's order page).
+public struct MemberProfile: Sendable, Hashable {
+    public var id: String
+    public var name: String
+    public var email: String
+    public var level: MemberLevel
+
+    init(_ member: Member) {
+        (id, name, email, level) = (member.id, member.name, member.email, member.level)
     }
 }

@@ -33,7 +33,7 @@ public struct QuoteBody: Encodable, Sendable {
     public var total: MoneyBody
     public var couponCode: String?
 
-    public init(_ quote: PriceQuote) {
+    init(_ quote: PriceQuote) {
         func adjustment(_ a: PriceQuote.Adjustment) -> Adjustment { Adjustment(rule: a.rule, kind: a.kind.rawValue, amount: MoneyBody(a.amount)) }
         currency = quote.currency
         lines = quote.lines.map { line in
@@ -52,7 +52,7 @@ public struct CartBody: Encodable, Sendable {
     public var quote: QuoteBody?
     public var problem: String?
 
-    public init(_ cart: CartView) {
+    init(_ cart: CartView) {
         lines = cart.lines.map(LineBody.init)
         quote = cart.quote.map(QuoteBody.init)
         problem = cart.problem
@@ -68,7 +68,7 @@ public struct AddressBody: Codable, Sendable {
     public var city: String
     public var postcode: String
 
-    public init(_ address: Address) {
+    init(_ address: Address) {
         (name, phone, line1, city, postcode) = (address.name, address.phone, address.line1, address.city, address.postcode)
     }
 
@@ -98,6 +98,7 @@ public struct OrderBody: Encodable, Sendable {
     public struct TimelineEntry: Encodable, Sendable { public var at: Date; public var event: String; public var detail: String }
 
     public var id: String
+    public var memberId: String
     public var status: String
     public var lines: [QuoteBody.Line]
     public var quote: QuoteBody
@@ -110,8 +111,9 @@ public struct OrderBody: Encodable, Sendable {
     public var cancellation: Cancellation?
     public var timeline: [TimelineEntry]
 
-    public init(_ order: Order) {
+    init(_ order: Order) {
         id = order.id
+        memberId = order.memberID
         status = order.status.rawValue
         quote = QuoteBody(order.quote)
         lines = quote.lines
@@ -132,7 +134,7 @@ public struct OrderSummaryBody: Encodable, Sendable {
     public var total: MoneyBody
     public var submittedAt: Date
 
-    public init(_ order: Order) {
+    init(_ order: Order) {
         id = order.id
         status = order.status.rawValue
         total = MoneyBody(order.total)

@@ -44,7 +44,7 @@ public struct GatewayCallback: Codable, Sendable {
     var timestamp: Int64
     public var signature: String
 
-    public init(_ report: GatewayReport, signature: String) {
+    init(_ report: GatewayReport, signature: String) {
         paymentId = report.paymentID
         outcome = report.outcome.rawValue
         amount = MoneyBody(report.amount)
@@ -52,8 +52,12 @@ public struct GatewayCallback: Codable, Sendable {
         self.signature = signature
     }
 
+    /// Checks the outcome is one there is (a callback that names another is malformed, not
+    /// refused).
+    public func requireKnownOutcome() throws { _ = try report() }
+
     /// The gateway's report, checked for an outcome there is.
-    public func report() throws -> GatewayReport {
+    func report() throws -> GatewayReport {
         guard let outcome = GatewayOutcome(rawValue: outcome) else { throw InvalidInput(field: "outcome", "one of succeeded, failed") }
         return GatewayReport(paymentID: paymentId, outcome: outcome, amount: amount.money, timestamp: timestamp)
     }

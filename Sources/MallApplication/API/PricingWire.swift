@@ -20,7 +20,7 @@ public struct CouponBody: Encodable, Sendable {
     public var status: String
     public var orderId: String?
 
-    public init(_ coupon: CouponWallet.Coupon) {
+    init(_ coupon: CouponWallet.Coupon) {
         code = coupon.code
         campaignId = coupon.campaignID
         status = coupon.status.rawValue

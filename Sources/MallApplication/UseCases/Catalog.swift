@@ -6,28 +6,35 @@ import MallKernel
 extension Mall {
     /// Lists a new product at `price`.
     @discardableResult
-    public func listProduct(_ details: ProductDetails, price: Money) async throws -> ProductSummary {
-        try await catalog.list(details, price: price)
+    public func listProduct(_ details: ProductDetails, price: Money) async throws -> ProductBody {
+        ProductBody(try await catalog.list(details, price: price))
     }
 
     /// Changes a listed product's details and price.
     @discardableResult
-    public func updateProduct(_ details: ProductDetails, price: Money) async throws -> ProductSummary {
-        try await catalog.update(details, price: price)
+    public func updateProduct(_ details: ProductDetails, price: Money) async throws -> ProductBody {
+        ProductBody(try await catalog.update(details, price: price))
     }
 
     /// Takes a product off sale.
     @discardableResult
-    public func delistProduct(sku: String) async throws -> ProductSummary { try await catalog.delist(sku: sku) }
-
-    /// One page of the listing (a query of the catalog's projection).
-    public func products(_ search: ProductSearch) async throws -> (items: [ProductSummary], total: Int) {
-        try await catalog.products(search)
-    }
+    public func delistProduct(sku: String) async throws -> ProductBody { ProductBody(try await catalog.delist(sku: sku)) }
 
     /// The listing's version: changes whenever a listed product does (what a cache of
     /// rendered pages keys on).
-    public func listingVersion() async throws -> ProjectionVersion { try await catalog.listingVersion() }
+    public func listingVersion() async throws -> ListingVersion { ListingVersion(try await catalog.listingVersion()) }
+
+    /// The page `key` asks for: the one `pages` keeps when it was rendered from the listing
+    /// as it is now, or else the one `render` makes from the listing, which `pages` keeps.
+    /// The version is read before `render` reads the rows, so a kept page is never older
+    /// than the listing a request would have queried.
+    public func listingPage<Body>(_ key: ListingPages<Body>.Key, in pages: ListingPages<Body>, render: () async throws -> Body) async throws -> Body {
+        let version = try await listingVersion()
+        if let kept = pages.page(key, at: version) { return kept.body }
+        let body = try await render()
+        pages.store(key, .init(version: version, body: body))
+        return body
+    }
 }
 
 /// One page of the catalog's listing as a shopper asks for it (`GET /products`): a

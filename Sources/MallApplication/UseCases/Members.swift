@@ -26,8 +26,8 @@ extension Mall {
     /// - Throws: ``MemberProblem/sessionInvalid`` for a token that is unknown, expired or ended.
     public func memberID(forToken token: String) async throws -> String { try await members.memberID(forToken: token) }
 
-    /// A member, as stored.
-    public func member(id: String) async throws -> Member { try await members.member(id: id) }
+    /// A member's name, email and level.
+    public func member(id: String) async throws -> MemberProfile { MemberProfile(try await members.member(id: id)) }
 
     /// Whether a member of this id exists.
     public func memberExists(id: String) async throws -> Bool {

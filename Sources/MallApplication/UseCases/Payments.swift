@@ -9,20 +9,17 @@ extension Mall {
     ///   before (and recorded nothing).
     /// - Throws: `PaymentProblem` for a callback refused (signature, age, amount, payment).
     @discardableResult
-    public func paymentCallback(_ report: GatewayReport, signature: String) async throws -> CallbackResult {
-        let settled = try await payments.callback(report, signature: signature)
+    public func paymentCallback(_ callback: GatewayCallback) async throws -> CallbackResult {
+        let settled = try await payments.callback(try callback.report(), signature: callback.signature)
         let payment = settled.payment
         return CallbackResult(paymentId: payment.id, orderId: payment.orderID, status: payment.status.rawValue, duplicate: settled.duplicate)
     }
 
-    /// A payment, as stored.
-    public func payment(id: String) async throws -> Payment { try await payments.payment(id: id) }
-
-    /// A callback for `payment` signed as the gateway signs them (for a fake gateway and drills).
-    public func signedCallback(for payment: Payment, outcome: GatewayOutcome, at date: Date? = nil) async throws -> (
-        report: GatewayReport, signature: String
-    ) {
-        try await payments.signedCallback(for: payment, outcome: outcome, at: date)
+    /// The callback the gateway would send for the payment `paymentID`, signed as it signs
+    /// them (for a fake gateway, drills and the demo).
+    public func signedCallback(paymentID: String, outcome: GatewayOutcome, at date: Date? = nil) async throws -> GatewayCallback {
+        let signed = try await payments.signedCallback(for: try await payments.payment(id: paymentID), outcome: outcome, at: date)
+        return GatewayCallback(signed.report, signature: signed.signature)
     }
 
     /// Makes sure a gateway secret exists; returns one generated now (to print once).

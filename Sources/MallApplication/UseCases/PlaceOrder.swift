@@ -66,14 +66,16 @@ extension Mall {
     /// order. Pricing and the cart reach it through the ports Ordering defines
     /// (``OrderingPorts``).
     ///
-    /// - Returns: the order, and whether this call created it (`false`: a retry of an
-    ///   earlier request with the same key, answered with the order as it was created).
+    /// - Returns: the order; whether this call created it (`false`: a retry of an earlier
+    ///   request with the same key, answered with the order as it was created); and whether
+    ///   it waits for its coupon to be taken (the coupons-deferred switch).
     public func placeOrder(memberID: String, _ command: PlaceOrder, idempotency: IdempotentRequest? = nil) async throws -> (
-        order: Order, created: Bool
+        order: OrderBody, created: Bool, waitsForCoupon: Bool
     ) {
         let key = try idempotency.map { try IdempotencyKey(key: $0.key, fingerprint: $0.fingerprint) }
-        return try await ordering.place(
+        let (order, created) = try await ordering.place(
             try command.orderRequest(), memberID: memberID, idempotency: key, quoting: OrderingPorts.Quoting(pricing: pricing),
             cart: OrderingPorts.Cart(carts: carts))
+        return (OrderBody(order), created, !order.couponSettled)
     }
 }

@@ -9,27 +9,28 @@ import MallPricingEvents
 
 extension Mall {
     /// A product as a shopper sees it: with their member price, and stock available.
-    public func product(sku: String, memberID: String?) async throws -> ProductView {
+    public func product(sku: String, memberID: String?) async throws -> ProductViewBody {
         let summary = try await catalog.product(sku: sku)
         let quote = summary.onSale ? try? await pricing.quote(lines: [StockLine(sku: sku, quantity: 1)], memberID: memberID) : nil
         let stock = try await inventory.stock(sku: sku)
-        return ProductView(product: summary, yourPrice: quote?.goodsTotal, available: stock.available)
+        return ProductViewBody(ProductView(product: summary, yourPrice: quote?.goodsTotal, available: stock.available))
     }
 
     /// The member's cart with a fresh quote (or why it cannot be priced now).
-    public func cart(memberID: String) async throws -> CartView {
+    public func cart(memberID: String) async throws -> CartBody {
         let cart = try await carts.cart(memberID: memberID)
-        guard !cart.lines.isEmpty else { return CartView(lines: [], quote: nil, problem: nil) }
+        guard !cart.lines.isEmpty else { return CartBody(CartView(lines: [], quote: nil, problem: nil)) }
         do {
-            return CartView(lines: cart.lines, quote: try await pricing.quote(lines: cart.lines, memberID: memberID), problem: nil)
+            return CartBody(CartView(lines: cart.lines, quote: try await pricing.quote(lines: cart.lines, memberID: memberID), problem: nil))
         } catch let problem as any MallProblem {
-            return CartView(lines: cart.lines, quote: nil, problem: problem.description)
+            return CartBody(CartView(lines: cart.lines, quote: nil, problem: problem.description))
         }
     }
 
     /// Puts a line in the cart, checking the product is for sale and the quantity within
     /// what one order may hold.
-    public func setCartLine(memberID: String, sku: String, quantity: Int) async throws -> CartView {
+    @discardableResult
+    public func setCartLine(memberID: String, sku: String, quantity: Int) async throws -> CartBody {
         let product = try await catalog.product(sku: sku)
         if (1...StockLine.maximumQuantity).contains(quantity) { try ordering.limits.check([StockLine(sku: sku, quantity: quantity)]) }
         guard product.onSale else { throw PricingError.productNotOnSale(sku: sku) }
@@ -38,7 +39,8 @@ extension Mall {
     }
 
     /// Takes a line out of the member's cart.
-    public func removeCartLine(memberID: String, sku: String) async throws -> CartView {
+    @discardableResult
+    public func removeCartLine(memberID: String, sku: String) async throws -> CartBody {
         try await carts.remove(memberID: memberID, sku: sku)
         return try await cart(memberID: memberID)
     }
@@ -80,22 +82,44 @@ extension Mall {
 
 /// A payment started (or found started) for an order.
 public struct StartedPayment: Sendable {
-    public var payment: Payment
+    /// The payment as stored (tests and operations read it whole).
+    @_spi(Operations) public var payment: Payment
     /// Whether this call created it (a repeat returns the one already started).
     public var created: Bool
     /// Set when the gateway did not answer: whether it took the money is unknown until its
     /// callback arrives. The payment stays pending; the order shows the outcome.
-    public var inDoubt: GatewayInDoubt?
+    public var inDoubt: InDoubt?
+
+    /// Why a payment's outcome is not known yet, and when to look again.
+    public struct InDoubt: Sendable, Hashable {
+        public var detail: String
+        public var retryAfterSeconds: Int64
+    }
+
+    init(payment: Payment, created: Bool, inDoubt: GatewayInDoubt? = nil) {
+        (self.payment, self.created) = (payment, created)
+        self.inDoubt = inDoubt.map { InDoubt(detail: $0.description, retryAfterSeconds: $0.retryAfterSeconds ?? 5) }
+    }
+
+    public var paymentID: String { payment.id }
+
+    /// The answer to the member: the payment's id, amount and status (`pending` while in
+    /// doubt, with why).
+    public var body: PaymentStarted {
+        PaymentStarted(
+            paymentId: payment.id, amount: MoneyBody(payment.amount), status: inDoubt == nil ? payment.status.rawValue : "pending",
+            detail: inDoubt?.detail)
+    }
 }
 
-public struct ProductView: Codable, Hashable, Sendable {
+struct ProductView: Codable, Hashable, Sendable {
     public var product: ProductSummary
     /// The caller's price for one unit today (member price and promotions); `nil` when not on sale.
     public var yourPrice: Money?
     public var available: Int
 }
 
-public struct CartView: Codable, Hashable, Sendable {
+struct CartView: Codable, Hashable, Sendable {
     public var lines: [StockLine]
     public var quote: PriceQuote?
     /// Why the cart cannot be priced now (e.g. a product was delisted).

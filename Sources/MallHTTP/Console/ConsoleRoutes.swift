@@ -1,5 +1,4 @@
 import Foundation
-import Herald
 import HTTPTypes
 import Hummingbird
 import MallApplication
@@ -45,10 +44,10 @@ struct ConsoleRoutes {
         signedIn.post("/dead-letters") { request, context in
             let form = try await context.decodeForm(DeadLetterForm.self, from: request)
             try context.requireFormToken(form.formToken)
-            let filter = DeadLetters.Filter(subscription: form.subscription, position: form.position)
+            let selection = DeadLetterSelection(subscription: form.subscription, position: form.position)
             let count = switch form.action {
-            case "replay": try await mall.deadLetters.replay(filter)
-            case "discard": try await mall.deadLetters.discard(filter)
+            case "replay": try await mall.replayDeadLetters(selection)
+            case "discard": try await mall.discardDeadLetters(selection)
             default: throw InvalidInput(field: "action", "replay or discard")
             }
             return Self.redirect("/console/dead-letters?done=\(form.action == "replay" ? "replayed" : "discarded")+\(count)")
@@ -96,11 +95,11 @@ struct ConsoleRoutes {
     }
 
     private func deadLettersPage(_ context: MallRequestContext, notice: String?) async throws -> Response {
-        let letters = try await mall.deadLetters.list()
+        let letters = try await mall.deadLetters()
         let token = context.formToken ?? ""
         let rows = letters.map { letter -> HTML in
             """
-            <tr><td>\(letter.subscription)</td><td><a href="/console/events/\(letter.position)">\(letter.position)</a></td><td>\(letter.parked.eventType)</td><td>\(letter.parked.stream.description)</td>
+            <tr><td>\(letter.subscription)</td><td><a href="/console/events/\(letter.position)">\(letter.position)</a></td><td>\(letter.eventType)</td><td>\(letter.stream)</td>
             <td>\(letter.attempts)</td><td>\(letter.heldBehind)</td><td><code>\(letter.lastError ?? "")</code></td>
             <td><form method="post" action="/console/dead-letters">
             <input type="hidden" name="formToken" value="\(token)"><input type="hidden" name="subscription" value="\(letter.subscription)">
@@ -158,7 +157,7 @@ struct ConsoleRoutes {
         let payload = String(decoding: event.payload.prefix(65_536), as: UTF8.self)
         return page("Event \(number)", """
             <dl><dt>Type</dt><dd>\(event.eventType) (schema version \(event.schemaVersion))</dd>
-            <dt>Stream</dt><dd>\(event.stream.description), version \(event.streamVersion)</dd>
+            <dt>Stream</dt><dd>\(event.stream), version \(event.streamVersion)</dd>
             <dt>Recorded</dt><dd>\(event.recordedAt)</dd>
             <dt>Event id</dt><dd><code>\(event.eventID.uuidString)</code></dd>
             <dt>Correlation</dt><dd><code>\(event.correlationID?.uuidString ?? "—")</code></dd></dl>
@@ -179,11 +178,11 @@ struct ConsoleRoutes {
     /// Empty when the order's own document is gone (its events are still in the log).
     private func orderSummary(_ id: String) async throws -> HTML {
         guard let order = try await Self.unlessNotFound({ try await mall.order(id: id, memberID: nil) }) else { return "" }
-        let member = try? await mall.member(id: order.memberID)
+        let member = try? await mall.member(id: order.memberId)
         let lines = order.quote.lines.map { line -> HTML in "<li>\(line.quantity) × \(line.title) (<code>\(line.sku)</code>)</li>" }
         return """
-            <dl><dt>Status</dt><dd>\(order.status.rawValue)</dd>
-            <dt>Member</dt><dd>\(member.map { "\($0.name) <\($0.email)>" } ?? order.memberID)</dd>
+            <dl><dt>Status</dt><dd>\(order.status)</dd>
+            <dt>Member</dt><dd>\(member.map { "\($0.name) <\($0.email)>" } ?? order.memberId)</dd>
             <dt>Deliver to</dt><dd>\(order.address.name), \(order.address.city)</dd>
             <dt>Lines</dt><dd><ul>\(lines)</ul></dd></dl>
             """
@@ -228,7 +227,7 @@ struct ConsoleRoutes {
 
     // MARK: - Pieces
 
-    static func statusTable(_ statuses: [SubscriptionStatus]) -> HTML {
+    static func statusTable(_ statuses: [SubscriptionStatusView]) -> HTML {
         let rows = statuses.map { status -> HTML in
             "<tr><th scope=\"row\">\(status.name)</th><td>\(status.checkpoint)</td><td>\(status.lag)</td><td>\(status.retrying)</td><td>\(status.held)</td><td>\(status.dead)</td><td>\(status.node ?? "")</td></tr>"
         }
@@ -239,10 +238,10 @@ struct ConsoleRoutes {
             """
     }
 
-    static func failureTable(_ failures: [ParkedEvent]) -> HTML {
+    static func failureTable(_ failures: [ParkedEventView]) -> HTML {
         let rows = failures.map { entry -> HTML in
             """
-            <tr><td>\(entry.subscription)</td><td>\(entry.eventType)</td><td>\(entry.stream.description)</td><td>\(entry.attempts)</td>
+            <tr><td>\(entry.subscription)</td><td>\(entry.eventType)</td><td>\(entry.stream)</td><td>\(entry.attempts)</td>
             <td>\(entry.nextAttemptAt.map { $0.formatted(.iso8601) } ?? "—")</td><td><code>\(entry.lastError ?? "")</code></td></tr>
             """
         }

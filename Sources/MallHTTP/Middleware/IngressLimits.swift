@@ -1,4 +1,3 @@
-import Herald
 import Logging
 import ServiceLifecycle
 import Foundation
@@ -138,61 +137,10 @@ struct NewOrdersPaused: MallProblem {
     var description: String { "new orders are paused for now; orders already placed go on. Retry later" }
 }
 
-/// Runs `step` every `interval` until the service group shuts down: what each node does to
-/// follow what is stored (the governance rules, the running drill). A step that fails is
-/// logged once per outage, not every time, and the next is tried as usual.
+/// One of what each node follows (``Mall/followRules(into:every:logger:)``,
+/// ``Mall/followDrills(_:every:logger:)``), as a service of the server's group.
 struct Follower: Service {
-    /// What the step does, for the log: e.g. "read the governance rules".
-    let what: String
-    let clock: any HeraldClock
-    /// The polling interval: the longest a change waits when its announcement is lost.
-    let interval: Duration
-    /// Announcements of a change (``HeraldEngine/announce(_:)``), which wake it at once.
-    let wake: CommitSignal
-    let logger: Logger
-    let step: @Sendable () async throws -> Void
+    let follow: @Sendable () async -> Void
 
-    func run() async throws {
-        var failing = false
-        await wake.repeatedly(every: interval, clock: clock) {
-            do {
-                try await step()
-                if failing { logger.info("could \(what) again") }
-                failing = false
-            } catch {
-                if !failing { logger.warning("could not \(what); what is in force stays", metadata: ["error": "\(error)"]) }
-                failing = true
-            }
-        }
-    }
-}
-
-extension Follower {
-    /// Puts a new version of the stored governance rules in force
-    /// (``IngressLimits/apply(_:version:)``). Every node runs one, so a change made through
-    /// any node is in force on all as soon as its announcement arrives (PostgreSQL's
-    /// NOTIFY; on SQLite only in the process that made it), and within `interval` and a
-    /// read whatever happens to the announcement.
-    static func rules(of mall: Mall, limits: IngressLimits, interval: Duration, logger: Logger) -> Follower {
-        Follower(
-            what: "read the governance rules", clock: mall.clock, interval: interval,
-            wake: mall.announcements(of: GovernanceService.topic), logger: logger
-        ) {
-            let (version, rules) = try await mall.governance.current()
-            if version > limits.version {
-                try limits.apply(rules, version: version)
-                logger.info("governance rules version \(version) in force")
-            }
-        }
-    }
-
-    /// Puts the running fault drill in force on this node's gateway, and takes it back when it ends.
-    /// Wakes on a drill's start or stop as ``rules(of:limits:interval:logger:)`` does;
-    /// the polling also ends a drill whose time is up.
-    static func drills(_ runner: DrillRunner, of mall: Mall, interval: Duration, logger: Logger) -> Follower {
-        Follower(
-            what: "follow the fault drills", clock: mall.clock, interval: interval,
-            wake: mall.announcements(of: DrillService.topic), logger: logger
-        ) { try await runner.step() }
-    }
+    func run() async { await follow() }
 }

@@ -1,6 +1,5 @@
 import MallOperations
 import Foundation
-import Herald
 import MallKernel
 import Synchronization
 

@@ -1,5 +1,4 @@
 import Foundation
-import Herald
 import HTTPTypes
 import Hummingbird
 import MallApplication
@@ -29,10 +28,10 @@ struct RequestTracingMiddleware: RouterMiddleware {
 
     private func handle(_ request: Request, context: Context, id requestID: UUID, next: (Request, Context) async throws -> Response) async throws -> Response {
         let incoming = request.headers[.traceparent].flatMap(TraceContext.init(traceparent:))
-        var cause = UnitOfWork.Cause(correlationID: requestID)
         guard let tracer else {
-            cause.traceparent = incoming?.traceparent
-            return try await UnitOfWork.Cause.$current.withValue(cause) { try await Self.tagged(next(request, context), requestID) }
+            return try await WorkCause.withRequest(correlationID: requestID, traceparent: incoming?.traceparent) {
+                try await Self.tagged(next(request, context), requestID)
+            }
         }
         var parent = ServiceContext.topLevel
         parent.traceContext = incoming
@@ -43,7 +42,7 @@ struct RequestTracingMiddleware: RouterMiddleware {
         span.attributes["mall.request_id"] = requestID.uuidString
         do {
             let response = try await ServiceContext.withValue(span.context) {
-                try await UnitOfWork.Cause.$current.withValue(cause) { try await next(request, context) }
+                try await WorkCause.withRequest(correlationID: requestID) { try await next(request, context) }
             }
             finish(span, route: context.endpointPath, method: method, status: response.status.code)
             return Self.tagged(response, requestID)

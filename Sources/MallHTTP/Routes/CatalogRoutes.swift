@@ -25,17 +25,13 @@ struct CatalogRoutes {
             let degraded = query.searchesText && limits.rules.searchDegraded
             if degraded { query = query.withoutText() }
             guard let listingCache else { return Self.listing(try await render(query), degraded: degraded) }
-            let key = ListingCache.Key(query: query, degraded: degraded)
-            let version = try await mall.listingVersion()
-            if let kept = listingCache.page(key, at: version) { return Self.listing(kept.body, degraded: degraded) }
-            let body = try await render(query)
-            listingCache.store(key, .init(version: version, body: body))
+            let body = try await mall.listingPage(.init(query: query, degraded: degraded), in: listingCache) { try await render(query) }
             return Self.listing(body, degraded: degraded)
         }
         routes.add(middleware: MemberAuthentication(mall: mall, required: false))
         routes.add(middleware: PromotionsOffMarker(rules: mall.rulesInForce))
         routes.get("/products/{sku}") { _, context in
-            try JSON.response(ProductViewBody(try await mall.product(sku: try context.sku(), memberID: context.optionalMemberID)))
+            try JSON.response(try await mall.product(sku: try context.sku(), memberID: context.optionalMemberID))
         }
         return routes
     }
@@ -56,7 +52,7 @@ struct CatalogRoutes {
         routes.post("/products") { request, context in
             let body = try await context.decode(ProductRequest.self, from: request)
             guard let sku = body.sku else { throw InvalidInput(field: "sku", "is required") }
-            return try JSON.response(ProductBody(try await mall.listProduct(body.details(sku: sku), price: body.price.money)), status: .created)
+            return try JSON.response(try await mall.listProduct(body.details(sku: sku), price: body.price.money), status: .created)
         }
         routes.put("/products/{sku}") { request, context in
             let body = try await context.decode(ProductRequest.self, from: request)
@@ -64,11 +60,14 @@ struct CatalogRoutes {
             if let given = body.sku, !MallServer.isSKU(given) {
                 throw InvalidInput(field: "sku", "1 to 64 letters, digits, '-' or '_' (the path's SKU is the one updated)")
             }
-            return try JSON.response(ProductBody(try await mall.updateProduct(body.details(sku: sku), price: body.price.money)))
+            return try JSON.response(try await mall.updateProduct(body.details(sku: sku), price: body.price.money))
         }
         routes.delete("/products/{sku}") { _, context in
-            try JSON.response(ProductBody(try await mall.delistProduct(sku: try context.sku())))
+            try JSON.response(try await mall.delistProduct(sku: try context.sku()))
         }
         return routes
     }
 }
+
+/// Rendered `GET /products` pages (``ListingPages``), kept as the bytes sent.
+typealias ListingCache = ListingPages<ByteBuffer>

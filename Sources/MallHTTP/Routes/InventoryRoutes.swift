@@ -10,10 +10,10 @@ struct InventoryRoutes {
         routes.post("/stock/{sku}/receipts") { request, context in
             let sku = try context.sku()
             let body = try await context.decode(StockReceipt.self, from: request)
-            return try JSON.response(StockBody(try await mall.receiveStock(sku: sku, quantity: body.quantity)), status: .created)
+            return try JSON.response(try await mall.receiveStock(sku: sku, quantity: body.quantity), status: .created)
         }
         routes.get("/stock/{sku}") { _, context in
-            try JSON.response(StockBody(try await mall.stock(sku: try context.sku())))
+            try JSON.response(try await mall.stock(sku: try context.sku()))
         }
         return routes
     }

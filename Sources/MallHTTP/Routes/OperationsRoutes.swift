@@ -29,15 +29,15 @@ struct OperationsRoutes {
             try JSON.response(try await mall.subscriptionStatuses().map(SubscriptionStatusBody.init))
         }
         routes.get("/dead-letters") { _, _ in
-            try JSON.response(try await mall.deadLetters.list().map(DeadLetterBody.init))
+            try JSON.response(try await mall.deadLetters().map(DeadLetterBody.init))
         }
         routes.post("/dead-letters/replay") { request, context in
-            let body = try await context.decode(DeadLetterSelection.self, from: request)
-            return try JSON.response(CountResponse(count: try await mall.deadLetters.replay(body.filter)))
+            let body = try await context.decode(DeadLetterSelectionBody.self, from: request)
+            return try JSON.response(CountResponse(count: try await mall.replayDeadLetters(body.selection)))
         }
         routes.post("/dead-letters/discard") { request, context in
-            let body = try await context.decode(DeadLetterSelection.self, from: request)
-            return try JSON.response(CountResponse(count: try await mall.deadLetters.discard(body.filter)))
+            let body = try await context.decode(DeadLetterSelectionBody.self, from: request)
+            return try JSON.response(CountResponse(count: try await mall.discardDeadLetters(body.selection)))
         }
         routes.get("/reconciliation") { _, _ in
             try Self.response(try await reconciliations.report())

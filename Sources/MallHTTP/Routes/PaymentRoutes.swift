@@ -1,4 +1,3 @@
-import Herald
 import Hummingbird
 import MallApplication
 import MallKernel
@@ -18,10 +17,10 @@ struct PaymentRoutes {
         let routes = RouteCollection(context: MallRequestContext.self)
         routes.group().add(middleware: RefusedCallbackLimitMiddleware(limits: limits)).post(RouterPath(Self.callbackPath)) { request, context in
             let body = try await context.decode(GatewayCallback.self, from: request)
-            let report = try body.report()  // an outcome there is not: 400, not a refused callback
+            try body.requireKnownOutcome()  // an outcome there is not: 400, not a refused callback
             let settled: CallbackResult
             do {
-                settled = try await mall.paymentCallback(report, signature: body.signature)
+                settled = try await mall.paymentCallback(body)
             } catch let problem as any MallProblem {
                 metrics?.callback(.refused)
                 throw problem
@@ -35,27 +34,22 @@ struct PaymentRoutes {
             let started: StartedPayment
             do {
                 started = try await mall.startPayment(orderID: orderID, memberID: try context.memberID())
-            } catch let unavailable as any DependencyUnavailable {
+            } catch let unavailable as any MallProblem where unavailable.kind == .dependencyUnavailable {
                 metrics?.paymentStart(.unavailable)
                 throw unavailable
             }
-            let payment = started.payment
             metrics?.paymentStart(started.inDoubt == nil ? .started : .inDoubt)
             if let doubt = started.inDoubt {
                 // Sent, unanswered: the money may have been taken. Never "not charged": 202,
                 // the payment pending, and where its outcome will show. A retry returns this
                 // same payment and asks the gateway again under its id (never a second charge).
-                var response = try JSON.response(
-                    PaymentStarted(paymentId: payment.id, amount: MoneyBody(payment.amount), status: "pending", detail: doubt.description),
-                    status: .accepted)
+                var response = try JSON.response(started.body, status: .accepted)
                 response.headers[.location] = "/orders/\(orderID)"
-                response.headers[.retryAfter] = String(doubt.retryAfterSeconds ?? 5)
+                response.headers[.retryAfter] = String(doubt.retryAfterSeconds)
                 return response
             }
             // A repeat returns the payment already started (200), never a second one.
-            return try JSON.response(
-                PaymentStarted(paymentId: payment.id, amount: MoneyBody(payment.amount), status: payment.status.rawValue),
-                status: started.created ? .created : .ok)
+            return try JSON.response(started.body, status: started.created ? .created : .ok)
         }
         return routes
     }

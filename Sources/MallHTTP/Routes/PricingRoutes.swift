@@ -10,7 +10,7 @@ struct PricingRoutes {
         let routes = RouteCollection(context: MallRequestContext.self)
         routes.add(middleware: MemberAuthentication(mall: mall))
         routes.get("/coupons") { _, context in
-            try JSON.response(try await mall.wallet(memberID: try context.memberID()).coupons.map(CouponBody.init))
+            try JSON.response(try await mall.coupons(memberID: try context.memberID()))
         }
         routes.post("/coupons") { request, context in
             let body = try await context.decode(ClaimCouponRequest.self, from: request)
@@ -24,9 +24,9 @@ struct PricingRoutes {
         let routes = RouteCollection(context: MallRequestContext.self)
         routes.post("/coupon-campaigns") { request, context in
             let body = try await context.decode(CampaignRequest.self, from: request)
-            let campaign = try await mall.createCampaign(
+            let id = try await mall.createCampaign(
                 id: body.id, name: body.name, terms: try body.terms(), selfClaimable: body.selfClaimable ?? false)
-            return try JSON.response(IDResponse(id: campaign.id), status: .created)
+            return try JSON.response(IDResponse(id: id), status: .created)
         }
         routes.post("/coupon-campaigns/{id}/coupons") { request, context in
             let body = try await context.decode(IssueCouponRequest.self, from: request)

@@ -1,5 +1,4 @@
 import Foundation
-import Herald
 import MallApplication
 import MallOperations
 import MallKernel
@@ -14,25 +13,19 @@ struct DeadLetterBody: Encodable {
     var lastError: String?
     var heldBehind: Int
 
-    init(_ letter: DeadLetter) {
-        subscription = letter.subscription
-        position = letter.position
-        eventId = letter.parked.eventID.uuidString
-        eventType = letter.parked.eventType
-        stream = letter.parked.stream.description
-        attempts = letter.attempts
-        lastError = letter.lastError
-        heldBehind = letter.heldBehind
+    init(_ letter: DeadLetterView) {
+        (subscription, position, eventId, eventType) = (letter.subscription, letter.position, letter.eventID.uuidString, letter.eventType)
+        (stream, attempts, lastError, heldBehind) = (letter.stream, letter.attempts, letter.lastError, letter.heldBehind)
     }
 }
 
 /// Selects dead letters to replay or discard; no field selects all.
-struct DeadLetterSelection: Decodable {
+struct DeadLetterSelectionBody: Decodable {
     var subscription: String?
     var position: Int64?
     var eventType: String?
 
-    var filter: DeadLetters.Filter { DeadLetters.Filter(subscription: subscription, position: position, eventType: eventType) }
+    var selection: DeadLetterSelection { DeadLetterSelection(subscription: subscription, position: position, eventType: eventType) }
 }
 
 /// Where one subscription or projection stands.
@@ -46,7 +39,7 @@ struct SubscriptionStatusBody: Encodable {
     /// The node holding a partition's lease.
     var node: String?
 
-    init(_ status: SubscriptionStatus) {
+    init(_ status: SubscriptionStatusView) {
         (name, checkpoint, lag) = (status.name, status.checkpoint, status.lag)
         (retrying, dead, held, node) = (status.retrying, status.dead, status.held, status.node)
     }

@@ -1,5 +1,4 @@
 import Foundation
-import Herald
 import MallApplication
 import MallKernel
 

@@ -1,11 +1,18 @@
 import Herald
-import MallApplication
-import NIOCore
 import Synchronization
 
-/// Rendered pages of `GET /products`, served again while the catalog's listing is unchanged.
+/// The version of the catalog's listing: it changes whenever a listed product does, in the
+/// transaction that changes the product's rows.
+public struct ListingVersion: Hashable, Sendable {
+    let version: ProjectionVersion
+
+    @_spi(Operations) public init(_ version: ProjectionVersion) { self.version = version }
+}
+
+/// Rendered pages of the listing (`GET /products`), served again while the catalog's
+/// listing is unchanged: ``Mall/listingPage(_:in:render:)`` reads and keeps them.
 ///
-/// A page is kept with the listing's ``ProjectionVersion`` read *before* its rows were, and
+/// A page is kept with the ``ListingVersion`` read *before* its rows were, and
 /// served only to a request that reads the same version: the listing moves its version in
 /// the transaction that changes its rows, so a cached page is never older than the listing
 /// a request would have queried. The version is read from the store on every request, so a
@@ -19,40 +26,50 @@ import Synchronization
 /// constant time: a stream of distinct searches never empties it all at once). Its key is
 /// the search as it is read (``ListingQuery``): spellings of one search
 /// share a page, and a long text cannot make a key of its own per character.
-final class ListingCache: Sendable {
-    struct Page: Sendable {
-        var version: ProjectionVersion
-        var body: ByteBuffer
+public final class ListingPages<Body: Sendable>: Sendable {
+    public struct Page: Sendable {
+        public var version: ListingVersion
+        public var body: Body
+
+        public init(version: ListingVersion, body: Body) {
+            (self.version, self.body) = (version, body)
+        }
     }
 
-    let capacity: Int
+    public let capacity: Int
     private let state: Mutex<(pages: [Key: Page], arrivals: ArrivalRing<Key>, counts: Counts)>
 
     /// Requests answered with a kept page, and requests that rendered theirs.
-    struct Counts: Sendable, Hashable {
-        var hits = 0
-        var misses = 0
+    public struct Counts: Sendable, Hashable {
+        public var hits = 0
+        public var misses = 0
+
+        public init() {}
     }
 
     /// What a page depends on besides the listing: the request's search, after the switches.
-    struct Key: Hashable, Sendable {
-        var query: ListingQuery
+    public struct Key: Hashable, Sendable {
+        public var query: ListingQuery
         /// Served in place of a text search by the search-degraded switch.
-        var degraded: Bool
+        public var degraded: Bool
+
+        public init(query: ListingQuery, degraded: Bool) {
+            (self.query, self.degraded) = (query, degraded)
+        }
     }
 
-    init(capacity: Int) {
+    public init(capacity: Int) {
         self.capacity = capacity
         state = Mutex(([:], ArrivalRing(capacity: capacity), Counts()))
     }
 
-    var count: Int { state.withLock { $0.pages.count } }
+    public var count: Int { state.withLock { $0.pages.count } }
 
     /// Hits and misses so far (for `/metrics`).
-    var counts: Counts { state.withLock { $0.counts } }
+    public var counts: Counts { state.withLock { $0.counts } }
 
     /// The page kept for `key`, when it was rendered from the listing at `version`.
-    func page(_ key: Key, at version: ProjectionVersion) -> Page? {
+    public func page(_ key: Key, at version: ListingVersion) -> Page? {
         state.withLock { state -> Page? in
             guard let page = state.pages[key], page.version == version else {
                 state.counts.misses += 1
@@ -63,7 +80,7 @@ final class ListingCache: Sendable {
         }
     }
 
-    func store(_ key: Key, _ page: Page) {
+    public func store(_ key: Key, _ page: Page) {
         state.withLock { state in
             if state.pages.updateValue(page, forKey: key) == nil, let forgotten = state.arrivals.admit(key) {
                 state.pages[forgotten] = nil
