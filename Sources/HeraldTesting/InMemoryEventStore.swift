@@ -348,15 +348,23 @@ extension InMemoryEventStore: ProjectionStore {
     public func projectionRows(_ table: ProjectionTable, physical: String, query: ProjectionQuery) async throws -> [ProjectionRow] {
         try check(.logRead)
         let keys = query.sortKeys(for: table)
-        let rows = try matching(table, physical: physical, query: query).sorted { a, b in
-            for key in keys {
-                let order = ProjectionValue.compare(a[key.column] ?? .null, b[key.column] ?? .null) ?? 0
-                if order != 0 { return key.ascending ? order < 0 : order > 0 }
+        let rows = try matching(table, physical: physical, query: query).map { (row: $0, relevance: query.byRelevance ? query.relevance(of: $0) : 0) }
+            .sorted { a, b in
+                if a.relevance != b.relevance { return a.relevance > b.relevance }
+                return Self.precedes(a.row, b.row, keys)
             }
-            return false
-        }
+            .map(\.row)
         let page = rows.dropFirst(query.offset).prefix(query.limit ?? Int.max)
-        return page.map { ProjectionRow(table: table.name, values: $0) }
+        let declared = Set(table.columns.map(\.name))
+        return page.map { ProjectionRow(table: table.name, values: $0.filter { declared.contains($0.key) }) }
+    }
+
+    private static func precedes(_ a: [String: ProjectionValue], _ b: [String: ProjectionValue], _ keys: [ProjectionQuery.SortKey]) -> Bool {
+        for key in keys {
+            let order = ProjectionValue.compare(a[key.column] ?? .null, b[key.column] ?? .null) ?? 0
+            if order != 0 { return key.ascending ? order < 0 : order > 0 }
+        }
+        return false
     }
 
     public func projectionCount(_ table: ProjectionTable, physical: String, query: ProjectionQuery) async throws -> Int {

@@ -23,7 +23,11 @@ import MallOrderingEvents
 ///    (driven by `wrk` when installed, see ``Wrk``):
 ///    `GET /health/live` (`health_rps`, the HTTP stack's own limit on this machine, as
 ///    the baseline), a category page (`get_products_rps`, `get_products_p99_ms`) and a text
-///    search (`search_rps`, `search_p99_ms`), and the category page at 4 connections (its
+///    search (`search_rps`, `search_p99_ms`), searches as shoppers search
+///    (`search_varied_rps`, `search_varied_p99_ms`: every request a different query of one
+///    to three of the catalog's words, some spelled with accents, some ending in a prefix,
+///    more of them than the listing cache holds, so it serves none: `search_varied_cache_hits`
+///    says how many it did), and the category page at 4 connections (its
 ///    latency without 32 requests queueing on 2 cores); the same pages again on a server
 ///    with the listing cache off (`*_uncached`: every request queries the listing); then
 ///    orders end to end again (`orders_per_s_100k`, and `orders_100k_vs_small`).
@@ -139,14 +143,20 @@ enum CatalogBench {
             ("search", settings.concurrency, { index in
                 LoadGenerator.Request(method: "GET", path: "/products?q=\(words[(index &* 7919) % words.count])", expected: 200)
             }),
+            ("search_varied", settings.concurrency, { index in
+                LoadGenerator.Request(method: "GET", path: "/products?q=\(variedSearch(index, words: words))", expected: 200)
+            }),
             ("get_products_4_connections", 4, page),
         ]
         var results: [(String, Double)] = []
         if Wrk.executable == nil { FileHandle.standardError.write(Data("mall-bench --catalog: wrk not installed, probing with the thread-per-connection generator\n".utf8)) }
         for (name, connections, request) in probes where health || name != "health" {
             let outcome: Wrk.Outcome
+            let hitsBefore = name == "search_varied" ? try await listingCacheHits(server) : 0
             if let wrk = Wrk.executable {
-                let paths = (0..<4000).map { request($0).path }
+                // The varied searches: more than the listing cache's 1,024 pages, in turn, so
+                // a page is always gone before its query comes again.
+                let paths = (0..<(name == "search_varied" ? 20_000 : 4000)).map { request($0).path }
                 _ = try Wrk.closedLoop(wrk, port: server.baseURL.port!, connections: connections, seconds: 1, paths: paths)  // warm-up
                 outcome = try Wrk.closedLoop(wrk, port: server.baseURL.port!, connections: connections, seconds: settings.seconds, paths: paths)
             } else {
@@ -157,8 +167,31 @@ enum CatalogBench {
             results.append(("\(name)_rps\(suffix)", outcome.rate))
             results.append(("\(name)_p50_ms\(suffix)", outcome.p50 / 1000))
             results.append(("\(name)_p99_ms\(suffix)", outcome.p99 / 1000))
+            if name == "search_varied" { results.append(("search_varied_cache_hits\(suffix)", try await listingCacheHits(server) - hitsBefore)) }
         }
         return results
+    }
+
+    /// The `index`th of the varied searches: one to three words of `words`, the first spelled
+    /// with an accent in one search of four (`kalo` as `kálo`: found the same), the last cut
+    /// to its first three letters and a `*` in one of four (a type-ahead), percent-encoded.
+    static func variedSearch(_ index: Int, words: [String]) -> String {
+        let generator = SeededRandomSource(seed: UInt64(index) &* 0x2545_F491_4F6C_DD1D &+ 7)
+        var picked = (0...Int(generator.next() % 3)).map { _ in words[Int(generator.next() % UInt64(words.count))] }
+        if generator.next() % 4 == 0, let vowel = picked[0].firstIndex(where: { "aeiou".contains($0) }) {
+            let accented: [Character: Character] = ["a": "á", "e": "é", "i": "í", "o": "ô", "u": "ü"]
+            picked[0].replaceSubrange(vowel...vowel, with: String(accented[picked[0][vowel]]!))
+        }
+        if generator.next() % 4 == 0, let last = picked.indices.last { picked[last] = String(picked[last].prefix(3)) + "*" }
+        return picked.joined(separator: " ").addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+    }
+
+    /// The listing cache's hits so far on `server` (from its metrics).
+    static func listingCacheHits(_ server: ServerProcess) async throws -> Double {
+        let client = BenchClient(baseURL: server.baseURL, connections: 1)
+        let (_, text) = try await client.sendText("GET", "/metrics", token: ServerProcess.adminToken)
+        return text.split(separator: "\n").first { $0.hasPrefix("mall_listing_cache_hits_total") }
+            .flatMap { $0.split(separator: " ").last.flatMap { Double($0) } } ?? 0
     }
 
     static func value(_ key: String, in results: [(String, Double)]) -> Double {

@@ -6,18 +6,16 @@ import MallKernel
 /// The Catalog's read side: the products on sale, for browsing and search, kept from the
 /// Catalog's own events by a Herald projection.
 ///
-/// Three tables, each shaped for the pages the shop shows:
-/// - `products`, one row per SKU, indexed by sale status, category and each sort order;
-/// - `terms`, one row per word of an on-sale product's title or description and nothing
-///   else, so a search finds its products from one index range instead of scanning the
-///   catalog, and a change of price or title leaves the product's terms alone;
+/// Two tables, each shaped for the pages the shop shows:
+/// - `products`, one row per SKU, indexed by sale status, category and each sort order, and
+///   searched by the words of its title and description through the store's full-text
+///   index (SQLite's FTS5, PostgreSQL's tsvector; Herald keeps it in the row's commit);
 /// - `categories`, how many products are on sale in each category (and, under the empty
 ///   name, in all), so a page's total is one row, not a count of thousands.
 ///
-/// A product change touches its own rows only, however large the catalog.
+/// A product change touches its own rows only, however large the catalog; a change of
+/// price leaves the full-text index alone.
 public enum CatalogListing {
-    /// The words one product is found by, at most (title words first).
-    static let maximumWords = 100
     /// The words of a search used, at most.
     static let maximumQueryWords = 8
 
@@ -26,21 +24,13 @@ public enum CatalogListing {
         columns: [
             .init("sku", .text), .init("title", .text), .init("category", .text), .init("description", .text),
             .init("price", .integer), .init("currency", .text), .init("weight_grams", .integer), .init("on_sale", .integer),
-            // " word word … ": the product's search words, for the further words of a search.
-            .init("words", .text),
         ],
         primaryKey: ["sku"],
         indexes: [
             ["on_sale", "title", "sku"], ["on_sale", "category", "title", "sku"],
             ["on_sale", "price", "sku"], ["on_sale", "category", "price", "sku"],
-        ])
-
-    static let terms = ProjectionTable(
-        name: "terms",
-        columns: [
-            .init("term", .text), .init("sku", .text),
         ],
-        primaryKey: ["term", "sku"])
+        fullText: ["title", "description"])
 
     static let categories = ProjectionTable(
         name: "categories", columns: [.init("category", .text), .init("products", .integer)], primaryKey: ["category"])
@@ -53,7 +43,7 @@ public enum CatalogListing {
     /// The projection; its service keeps it current, `mall projections rebuild catalog` rebuilds it.
     public static func projection(retryPolicy: RetryPolicy = .default) -> Projection {
         Projection(
-            name: "catalog", version: 3, tables: [products, terms, categories],
+            name: "catalog", version: 4, tables: [products, categories],
             eventTypes: [ProductListed.eventType, ProductDetailsChanged.eventType, ProductPriceChanged.eventType, ProductDelisted.eventType],
             retryPolicy: retryPolicy
         ) { delivery, rows in
@@ -88,28 +78,20 @@ public enum CatalogListing {
         try await store(product, replacing: stored, in: rows)
     }
 
-    /// Writes the product's row and its search terms over `stored`, its row before: words it
-    /// lost are deleted, an off-sale product has none, and the category counts follow it.
+    /// Writes the product's row over `stored`, its row before; the category counts follow it.
     private static func store(_ product: ProductSummary, replacing stored: ProjectionRow?, in rows: ProjectionRows) async throws {
-        let previous = try stored.map { try words(in: $0.text("words")) } ?? []
-        let current = product.onSale ? Array(searchWords(of: product).prefix(maximumWords)) : []
         let wasIn = try stored.flatMap { try $0.integer("on_sale") != 0 ? try $0.text("category") : nil }
         let isIn = product.onSale ? product.category : nil
         if wasIn != isIn {
             if let wasIn { try await count(-1, in: [wasIn, everyCategory], rows) }
             if let isIn { try await count(+1, in: [isIn, everyCategory], rows) }
         }
-        for word in Set(previous).subtracting(current) { try rows.delete(terms.name, key: .text(word), .text(product.sku)) }
-        let packed = " " + current.joined(separator: " ") + " "
         try rows.upsert(products.name, [
             "sku": .text(product.sku), "title": .text(product.title), "category": .text(product.category),
             "description": .text(product.description), "price": .integer(product.listPrice.minorUnits),
             "currency": .text(product.listPrice.currency), "weight_grams": .integer(Int64(product.weightGrams)),
-            "on_sale": .integer(product.onSale ? 1 : 0), "words": .text(packed),
+            "on_sale": .integer(product.onSale ? 1 : 0),
         ])
-        for word in Set(current).subtracting(previous) {
-            try rows.upsert(terms.name, ["term": .text(word), "sku": .text(product.sku)])
-        }
     }
 
     private static func count(_ change: Int64, in names: [String], _ rows: ProjectionRows) async throws {
@@ -119,31 +101,24 @@ public enum CatalogListing {
         }
     }
 
-    static func searchWords(of product: ProductSummary) -> [String] {
-        var seen = Set<String>()
-        return (words(in: product.title) + words(in: product.description)).filter { seen.insert($0).inserted }
-    }
-
-    /// A text's words as search compares them: letters and digits, lower-cased, accents
-    /// folded ("Café" is found by "cafe").
-    static func words(in text: String) -> [String] {
-        text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil)
-            .split { !($0.isLetter || $0.isNumber) }
-            .map(String.init)
-    }
 }
 
 /// What a shopper asks the catalog for: one page of the products on sale.
 public struct ProductSearch: Sendable, Hashable {
-    /// The sort orders the listing offers (each served by an index).
+    /// The sort orders the listing offers.
     public enum Sort: String, Sendable, Hashable, CaseIterable {
         case title
         case price
         case priceDescending = "-price"
+        /// The products whose title and description match the search's words best first
+        /// (a word in the title counts more); only with ``ProductSearch/text``, paged by
+        /// number (no cursor).
+        case relevance
     }
 
     public var category: String?
-    /// Words every product found has in its title or description (whole words, any case).
+    /// Words every product found has in its title or description (whole words, any case and
+    /// accent; a word ending in `*` matches every word it begins).
     public var text: String?
     public var sort: Sort
     /// From 1; with ``after``, 1.
@@ -159,13 +134,15 @@ public struct ProductSearch: Sendable, Hashable {
         self.after = after
     }
 
-    /// `text` as the search reads it: its words (lower-cased, accents folded), at most the
-    /// eight that count, one space apart; `nil` when it has none. Two requests whose words
-    /// are the same get the same page, so a cache keys on this, not on what was typed.
+    /// `text` as the search reads it: its words (lower-cased, accents folded, a prefix
+    /// marked `*`), at most the eight that count, one space apart; `nil` when it has none.
+    /// Two requests whose words are the same get the same page, so a cache keys on this,
+    /// not on what was typed.
     public static func normalised(text: String?) -> String? {
         guard let text else { return nil }
-        let words = CatalogListing.words(in: text).prefix(CatalogListing.maximumQueryWords)
-        return words.isEmpty ? nil : words.joined(separator: " ")
+        var search = FullTextSearch(text)
+        search.terms = Array(search.terms.prefix(CatalogListing.maximumQueryWords))
+        return search.terms.isEmpty ? nil : search.description
     }
 }
 
@@ -213,6 +190,8 @@ public struct ListingCursor: Sendable, Hashable {
         case .price, .priceDescending:
             guard let price = Int64(parts[1]) else { return nil }
             value = .price(price)
+        case .relevance:
+            return nil  // pages by number only
         }
         self.sort = sort
         sku = String(parts[2])
@@ -233,17 +212,15 @@ extension CatalogListing {
     /// One page of `search`, and how many products match in all.
     static func page(_ search: ProductSearch, pageSize: Int, engine: HeraldEngine) async throws -> (items: [ProductSummary], total: Int) {
         let projection = reader
-        let wanted = Array(search.text.map(words(in:))?.prefix(maximumQueryWords) ?? [])
+        let words = search.text.map(FullTextSearch.init).flatMap { words -> FullTextSearch? in
+            words.terms.isEmpty ? nil : FullTextSearch(terms: Array(words.terms.prefix(maximumQueryWords)))
+        }
         var query = ProjectionQuery(products.name).where(.equals("on_sale", .integer(1)))
         if let category = search.category { query = query.where(.equals("category", .text(category.lowercased()))) }
-        if let driver = wanted.max(by: { $0.count < $1.count }) {
-            // The longest word is likely the rarest: the products holding it come from its
-            // terms rows, the other words are checked on each of them.
-            query = query.where(.inRows("sku", table: terms.name, select: "sku", where: [.equals("term", .text(driver))]))
-            for word in Set(wanted).subtracting([driver]) { query = query.where(.contains("words", " \(word) ")) }
-        }
+        if let words { query = query.where(.matches(words)) }
         query = switch search.sort {
-        case .title: query.ordered(by: "title").ordered(by: "sku")
+        case .relevance where words != nil: query.orderedByRelevance().ordered(by: "title").ordered(by: "sku")
+        case .title, .relevance: query.ordered(by: "title").ordered(by: "sku")
         case .price: query.ordered(by: "price").ordered(by: "sku")
         case .priceDescending: query.ordered(by: "price", ascending: false).ordered(by: "sku", ascending: false)
         }
@@ -257,13 +234,10 @@ extension CatalogListing {
             page = page.where(.after([column, "sku"], [value, .text(cursor.sku)], descending: search.sort == .priceDescending))
         }
         let total: Int
-        if wanted.isEmpty {
+        if words == nil {
             let counted = try await engine.rows(projection, ProjectionQuery(categories.name)
                 .where(.equals("category", .text(search.category?.lowercased() ?? everyCategory))))
             total = Int(try counted.first?.integer("products") ?? 0)
-        } else if Set(wanted).count == 1, search.category == nil {
-            // Only products on sale have terms: one word's rows are its count.
-            total = try await engine.count(projection, ProjectionQuery(terms.name).where(.equals("term", .text(wanted[0]))))
         } else {
             total = try await engine.count(projection, query)
         }

@@ -31,6 +31,18 @@ import Testing
         #expect(try await skus(shop, ProductSearch(text: "tea")).sorted() == ["tea-jasmine", "tea-oolong"], "whole words: not teapot")
         #expect(try await skus(shop, ProductSearch(category: "drinks", text: "100")) == ["tea-jasmine", "tea-oolong"])
         #expect(try await skus(shop, ProductSearch(text: "  ;; ")).count == 20, "no words: the whole listing")
+        #expect(try await skus(shop, ProductSearch(text: "CAFÉ")) == ["cafe-cup"], "accents folded in the search too")
+        #expect(try await skus(shop, ProductSearch(text: "tea*")).sorted() == ["tea-jasmine", "tea-oolong", "teapot"], "a prefix: teapot too")
+        #expect(try await skus(shop, ProductSearch(text: "espr*")) == ["cafe-cup"], "a prefix of a word of the description")
+
+        // Relevance: both trays have both words; the one with them in its title ranks first
+        // (in title order it would come second).
+        try await shop.mall.catalog.list(ProductDetails(sku: "tray-tea", title: "Tea tray", category: "kitchen", description: "Oak", weightGrams: 300), price: usd(2000))
+        try await shop.mall.catalog.list(
+            ProductDetails(sku: "tray-oak", title: "Oak tray", category: "kitchen", description: "Carries a pot of tea", weightGrams: 300), price: usd(2000))
+        try await shop.settle()
+        #expect(try await skus(shop, ProductSearch(text: "tray tea", sort: .title)) == ["tray-oak", "tray-tea"])
+        #expect(try await skus(shop, ProductSearch(text: "tray tea", sort: .relevance)) == ["tray-tea", "tray-oak"], "title words count more")
     }
 
     @Test func theListingIsFilteredSortedAndPagedAndCountsEveryMatch() async throws {

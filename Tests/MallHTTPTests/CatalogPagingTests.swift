@@ -56,11 +56,16 @@ import Testing
             let cursor = try #require(first.string("next"), "the demo catalog has more than a page")
             #expect(try await client.send("GET", "/products?sort=title&after=\(cursor)").status == 200)
             for (query, field) in [("sort=price&after=\(cursor)", "after"), ("sort=title&after=bm90LWEtY3Vyc29y", "after"),
-                                   ("sort=title&after=\(cursor)&page=2", "page")] {
+                                   ("sort=title&after=\(cursor)&page=2", "page"), ("sort=relevance", "sort"),
+                                   ("q=tea&sort=relevance&after=\(cursor)", "after"), ("q=tea&after=\(cursor)", "after")] {
                 let refused = try await client.send("GET", "/products?\(query)")
                 #expect(refused.status == 422, "\(query): \(refused.status)")
                 #expect(refused.string("field") == field, "\(query)")
             }
+            // A search ranks by relevance unless told otherwise, and pages by number only.
+            let ranked = try await client.send("GET", "/products?q=tea*")
+            #expect(ranked.status == 200 && (ranked["items"] as? [[String: Any]])?.isEmpty == false, "\(ranked.json ?? "")")
+            #expect(ranked["next"] == nil, "no cursor in relevance order")
             let long = String(repeating: "word ", count: 41)
             #expect(try await client.send("GET", "/products?q=\(long.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)").status == 400,
                     "q is at most 200 characters")

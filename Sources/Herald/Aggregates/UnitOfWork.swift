@@ -334,14 +334,17 @@ public final class UnitOfWork {
         let before = staged.projectionRows[rowKey] ?? staged.storedProjectionRows[rowKey]
         journalProjectionRow(rowKey)
         staged.projectionRows[rowKey] = .some(row)
-        let columns = table.columns.map(\.name)
+        // The store also keeps the words of each full-text column, written with it.
+        let stored = table.fullText.isEmpty ? row : table.addingDocuments(to: row)
         if case .some(.some(let previous)) = before {
-            let changed = columns.filter { previous[$0] != row[$0] }
-            guard !changed.isEmpty else { return }
+            let declared = table.columns.map(\.name).filter { previous[$0] != row[$0] }
+            guard !declared.isEmpty else { return }
+            let changed = declared + table.documentColumns(following: declared)
             staged.projectionWrites.append(
-                .update(table: physical, key: table.primaryKey, keyValues: key, columns: changed, values: changed.map { row[$0] ?? .null }))
+                .update(table: physical, key: table.primaryKey, keyValues: key, columns: changed, values: changed.map { stored[$0] ?? .null }))
         } else {
-            staged.projectionWrites.append(.upsert(table: physical, columns: columns, values: columns.map { row[$0] ?? .null }, key: table.primaryKey))
+            let columns = table.storedColumns.map(\.name)
+            staged.projectionWrites.append(.upsert(table: physical, columns: columns, values: columns.map { stored[$0] ?? .null }, key: table.primaryKey))
         }
     }
 

@@ -42,7 +42,7 @@ extension HeraldEngine {
         _ projection: Projection, _ query: ProjectionQuery,
         _ read: (any ProjectionStore, ProjectionQuery, ProjectionTable, String) async throws -> T
     ) async throws -> T {
-        let store = try projectionStore
+        let store = projectionStore
         let table = try projection.table(query.table)
         try query.validate(against: table, tables: projection.table)
         var state = try await servingState(projection, refresh: false)
@@ -109,7 +109,7 @@ extension HeraldEngine {
     /// the replaced tables fails, and they continue on the new ones.
     public func rebuild(_ projection: Projection, progress: @escaping @Sendable (ProjectionRebuildProgress) -> Void = { _ in }) async throws {
         try projection.validate()
-        let store = try projectionStore
+        let store = projectionStore
         _ = try await store.prepareProjection(projection.schema)
         let state = try await store.beginProjectionBuild(projection.schema)
         guard let building = state.building else { return }
@@ -121,7 +121,7 @@ extension HeraldEngine {
         _ projection: Projection, _ building: ProjectionState.Generation,
         progress: @escaping @Sendable (ProjectionRebuildProgress) -> Void
     ) async throws {
-        let projections = try projectionStore, log = store
+        let projections = projectionStore, log = store
         let worker = try generationWorker(projection, building)
         let checkpointName = projection.schema.checkpointName(generation: building.number)
         let reporting = Task {

@@ -43,13 +43,18 @@ public struct ProjectionQuery: Sendable, Hashable {
         ///     .ordered(by: "title").ordered(by: "sku").page(size: 20)
         /// ```
         case after([String], [ProjectionValue], descending: Bool = false)
+        /// Rows whose full-text columns (``ProjectionTable/fullText``) hold every term of the
+        /// search. At most one per query; a search without terms matches nothing.
+        case matches(FullTextSearch)
 
-        /// The column the condition is on (the first, for ``after(_:_:descending:)``).
+        /// The column the condition is on (the first, for ``after(_:_:descending:)``; none
+        /// for ``matches(_:)``).
         var column: String {
             switch self {
             case .equals(let c, _), .lessThan(let c, _), .atMost(let c, _), .greaterThan(let c, _), .atLeast(let c, _),
                  .contains(let c, _), .hasPrefix(let c, _), .oneOf(let c, _), .inRows(let c, _, _, _): c
             case .after(let columns, _, _): columns.first ?? ""
+            case .matches: ""
             }
         }
 
@@ -67,6 +72,8 @@ public struct ProjectionQuery: Sendable, Hashable {
 
     public var table: String
     public var conditions: [Condition] = []
+    /// Rows that match the query's full-text search best come first, before ``order``.
+    public var byRelevance = false
     public var order: [SortKey] = []
     public var limit: Int?
     public var offset = 0
@@ -88,6 +95,22 @@ public struct ProjectionQuery: Sendable, Hashable {
         return query
     }
 
+    /// Orders rows by how well they match the query's ``Condition/matches(_:)`` search, the
+    /// best first (SQLite's `bm25`, PostgreSQL's `ts_rank`, each weighing words of earlier
+    /// full-text columns more; stores may rank close matches differently), then by
+    /// ``ordered(by:ascending:)`` and the primary key.
+    public func orderedByRelevance() -> ProjectionQuery {
+        var query = self
+        query.byRelevance = true
+        return query
+    }
+
+    /// The query's full-text search, if it has one.
+    public var fullTextSearch: FullTextSearch? {
+        for case .matches(let search) in conditions { return search }
+        return nil
+    }
+
     public func page(size: Int, offset: Int = 0) -> ProjectionQuery {
         var query = self
         query.limit = size
@@ -104,6 +127,11 @@ public struct ProjectionQuery: Sendable, Hashable {
     /// - Throws: ``ProjectionError`` naming the column or value that does not fit `table`
     ///   (or, for ``Condition/inRows(_:table:select:where:)``, the other table: `tables` finds it).
     func validate(against table: ProjectionTable, tables: (String) throws -> ProjectionTable) throws {
+        let searches = conditions.filter { if case .matches = $0 { true } else { false } }.count
+        if searches > 0 || byRelevance {
+            guard !table.fullText.isEmpty else { throw ProjectionError.noFullText(table: table.name) }
+            guard searches == 1 else { throw ProjectionError.mismatchedValue(table: table.name, column: "matches", value: .integer(Int64(searches))) }
+        }
         try Self.validate(conditions, against: table, tables: tables)
         for key in order where table.column(key.column) == nil { throw ProjectionError.unknownColumn(table: table.name, column: key.column) }
         if let limit, limit < 0 { throw ProjectionError.mismatchedValue(table: table.name, column: "limit", value: .integer(Int64(limit))) }
@@ -112,8 +140,16 @@ public struct ProjectionQuery: Sendable, Hashable {
 
     private static func validate(_ conditions: [Condition], against table: ProjectionTable, tables: (String) throws -> ProjectionTable) throws {
         for condition in conditions {
+            if case .matches(let search) = condition {
+                guard !table.fullText.isEmpty else { throw ProjectionError.noFullText(table: table.name) }
+                guard search.terms.count <= FullTextSearch.maximumTerms else {
+                    throw ProjectionError.mismatchedValue(table: table.name, column: "matches", value: .text(search.description))
+                }
+                continue
+            }
             guard let column = table.column(condition.column) else { throw ProjectionError.unknownColumn(table: table.name, column: condition.column) }
             switch condition {
+            case .matches: break
             case .equals(_, let value), .lessThan(_, let value), .atMost(_, let value), .greaterThan(_, let value), .atLeast(_, let value):
                 guard value != .null, value.fits(column) else { throw ProjectionError.mismatchedValue(table: table.name, column: column.name, value: value) }
             case .oneOf(_, let values):
@@ -174,8 +210,26 @@ public struct ProjectionQuery: Sendable, Hashable {
                     if order != 0 { return descending ? order < 0 : order > 0 }
                 }
                 return false  // the row itself
+            case .matches(let search):
+                return !search.terms.isEmpty && search.matches(Self.documents(of: row))
             }
         }
+    }
+}
+
+extension ProjectionQuery {
+    /// The documents of a stored row (``ProjectionTable/storedColumns``), in the order of
+    /// its full-text columns.
+    public static func documents(of row: [String: ProjectionValue]) -> [String] {
+        var documents: [String] = []
+        while case .text(let document)? = row[FullText.documentColumn(documents.count)] { documents.append(document) }
+        return documents
+    }
+
+    /// How well a stored row matches the query's search (the in-memory store's relevance;
+    /// higher is better), 0 without one.
+    public func relevance(of row: [String: ProjectionValue]) -> Double {
+        fullTextSearch?.score(Self.documents(of: row)) ?? 0
     }
 }
 
@@ -260,6 +314,8 @@ public enum ProjectionError: Error, Hashable, Sendable, CustomStringConvertible 
     /// The projection's serving tables are of another version than the code's: a rebuild
     /// into the declared version is on its way (or must be started).
     case notReady(projection: String, serving: Int?, declared: Int)
+    /// A full-text search or relevance order on a table that declares no full-text columns.
+    case noFullText(table: String)
 
     public var description: String {
         switch self {
@@ -270,6 +326,7 @@ public enum ProjectionError: Error, Hashable, Sendable, CustomStringConvertible 
         case .mismatchedRow(let table, let column, let expected, let found):
             "column \(column) of projection table \(table) holds \(found), not \(expected)"
         case .missingColumn(let table, let column): "a row of projection table \(table) needs column \(column)"
+        case .noFullText(let table): "projection table \(table) declares no full-text columns to search"
         case .notReady(let projection, let serving, let declared):
             "projection \(projection) serves version \(serving.map(String.init) ?? "none"); version \(declared) is being built"
         }

@@ -8,7 +8,7 @@ import Foundation
 /// let products = ProjectionTable(
 ///     name: "products",
 ///     columns: [.init("sku", .text), .init("title", .text), .init("category", .text), .init("price", .integer)],
-///     primaryKey: ["sku"], indexes: [["category", "title"]])
+///     primaryKey: ["sku"], indexes: [["category", "title"]], fullText: ["title"])
 /// ```
 public struct ProjectionTable: Sendable, Hashable {
     public enum ColumnType: String, Sendable, Hashable {
@@ -33,15 +33,42 @@ public struct ProjectionTable: Sendable, Hashable {
     public var primaryKey: [String]
     /// Column lists to index, each in order (a query's filters and sort should follow one).
     public var indexes: [[String]]
+    /// Text columns searched together by ``ProjectionQuery/Condition/matches(_:)``, at most
+    /// four, the most telling first: a word found in an earlier column counts more toward
+    /// ``ProjectionQuery/orderedByRelevance()``. Each store indexes their words with its own
+    /// full-text engine, kept in the transaction that writes the row (see ``FullText``).
+    public var fullText: [String]
 
-    public init(name: String, columns: [Column], primaryKey: [String], indexes: [[String]] = []) {
+    public init(name: String, columns: [Column], primaryKey: [String], indexes: [[String]] = [], fullText: [String] = []) {
         self.name = name
         self.columns = columns
         self.primaryKey = primaryKey
         self.indexes = indexes
+        self.fullText = fullText
     }
 
     public func column(_ name: String) -> Column? { columns.first { $0.name == name } }
+
+    /// The columns a store keeps: the declared ones, then one holding the words of each
+    /// full-text column (its document, ``FullText``), which queries never return.
+    public var storedColumns: [Column] {
+        columns + fullText.indices.map { Column(FullText.documentColumn($0), .text) }
+    }
+
+    /// The document columns, in the order of ``fullText``.
+    public var documentColumns: [String] { fullText.indices.map(FullText.documentColumn) }
+
+    /// `row` (every declared column) with the document of each full-text column added.
+    func addingDocuments(to row: [String: ProjectionValue]) -> [String: ProjectionValue] {
+        var stored = row
+        for (index, column) in fullText.enumerated() { stored[FullText.documentColumn(index)] = FullText.document(of: row[column] ?? .null) }
+        return stored
+    }
+
+    /// The document columns that follow `changed` columns.
+    func documentColumns(following changed: [String]) -> [String] {
+        fullText.enumerated().filter { changed.contains($0.element) }.map { FullText.documentColumn($0.offset) }
+    }
 
     /// - Throws: ``ConfigurationError`` naming the table and what is wrong.
     public func validate(in projection: String) throws {
@@ -64,6 +91,16 @@ public struct ProjectionTable: Sendable, Hashable {
         for index in indexes where index.isEmpty || !index.allSatisfy({ seen.contains($0) }) {
             throw ConfigurationError(
                 setting: "ProjectionTable.indexes (\(projection).\(name))", value: index.joined(separator: ", "), allowed: "one or more of its columns")
+        }
+        guard fullText.count <= FullTextWeights.postgres.count, Set(fullText).count == fullText.count,
+              fullText.allSatisfy({ column($0)?.type == .text })
+        else {
+            throw ConfigurationError(
+                setting: "ProjectionTable.fullText (\(projection).\(name))", value: fullText.joined(separator: ", "),
+                allowed: "at most four of its text columns, each once")
+        }
+        guard !columns.contains(where: { $0.name.hasPrefix("herald_") }) else {
+            throw ConfigurationError(setting: "ProjectionTable.columns (\(projection).\(name))", value: "herald_…", allowed: "names not starting with herald_")
         }
     }
 }

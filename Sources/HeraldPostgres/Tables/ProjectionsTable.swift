@@ -111,13 +111,27 @@ enum ProjectionsTable {
             guard let physical = generation.tables[table.name] else { continue }
             // Text in the "C" collation (byte order, as SQLite and the in-memory store sort):
             // the primary key and every index then serve the queries' comparisons.
-            let columns = table.columns.map { column in
+            var columns = table.storedColumns.map { column in
                 "\"\(column.name)\" \(type(column.type))\(column.type == .text ? " COLLATE \"C\"" : "")\(column.nullable ? "" : " NOT NULL")"
+            }
+            if !table.fullText.isEmpty {
+                // The documents' words as a tsvector, each column weighted by its rank, kept by
+                // PostgreSQL itself in the statement that writes the row. 'simple': no stemming
+                // and no stop words — the words are whole words, already folded (FullText).
+                let vector = table.documentColumns.enumerated().map { index, column in
+                    "setweight(to_tsvector('simple', \"\(column)\"), '\(FullTextWeights.postgres[index])')"
+                }
+                columns.append("\"\(fullTextColumn)\" tsvector GENERATED ALWAYS AS (\(vector.joined(separator: " || "))) STORED")
             }
             let key = table.primaryKey.map { "\"\($0)\"" }.joined(separator: ", ")
             try await connection.run(PostgresQuery(unsafeSQL: """
                 CREATE TABLE IF NOT EXISTS \(names.projectionTable(physical)) (\(columns.joined(separator: ", ")), PRIMARY KEY (\(key)))
                 """), logger)
+            if !table.fullText.isEmpty {
+                try await connection.run(PostgresQuery(unsafeSQL: """
+                    CREATE INDEX IF NOT EXISTS "\(physical)_fts" ON \(names.projectionTable(physical)) USING gin ("\(fullTextColumn)")
+                    """), logger)
+            }
             for (number, index) in table.indexes.enumerated() {
                 let list = index.map { "\"\($0)\"" }
                 try await connection.run(PostgresQuery(unsafeSQL: """
@@ -142,6 +156,9 @@ enum ProjectionsTable {
         try await connection.run("DELETE FROM \(unescaped: names.leases) WHERE subscription = \(checkpoint)", logger)
         try await connection.run("DELETE FROM \(unescaped: names.nodes) WHERE group_name = \(checkpoint)", logger)
     }
+
+    /// The generated column holding a full-text table's words as a `tsvector`.
+    private static let fullTextColumn = "herald_fts"
 
     private static func type(_ type: ProjectionTable.ColumnType) -> String {
         switch type {
@@ -181,7 +198,11 @@ enum ProjectionsTable {
     ) async throws -> [ProjectionRow] {
         var arguments: [ProjectionValue] = []
         let conditions = whereClause(query.conditions, names, &arguments)
-        let order = query.sortKeys(for: table).map { "\(quoted($0.column)) \($0.ascending ? "ASC" : "DESC")" }
+        var order = query.sortKeys(for: table).map { "\(quoted($0.column)) \($0.ascending ? "ASC" : "DESC")" }
+        if query.byRelevance, let search = query.fullTextSearch, !search.terms.isEmpty {
+            arguments.append(.text(tsQuery(search)))
+            order.insert("ts_rank(\(quoted(fullTextColumn)), to_tsquery('simple', $\(arguments.count))) DESC", at: 0)
+        }
         var sql = "SELECT \(table.columns.map { "\"\($0.name)\"" }.joined(separator: ", ")) FROM \(names.projectionTable(physical))\(conditions)"
         sql += " ORDER BY \(order.joined(separator: ", "))"
         if let limit = query.limit {
@@ -237,10 +258,18 @@ enum ProjectionsTable {
                 "\(quoted(column)) IN (SELECT \(quoted(select)) FROM \(names.projectionTable(table))\(whereClause(inner, names, &arguments)))"
             case .after(let columns, let values, let descending):
                 "(\(columns.map(quoted).joined(separator: ", "))) \(descending ? "<" : ">") (\(values.map(bind).joined(separator: ", ")))"
+            case .matches(let search):
+                search.terms.isEmpty ? "false" : "\(quoted(fullTextColumn)) @@ to_tsquery('simple', \(bind(.text(tsQuery(search)))))"
             }
             terms.append(term)
         }
         return terms.isEmpty ? "" : " WHERE " + terms.joined(separator: " AND ")
+    }
+
+    /// `to_tsquery`'s text for `search`: every term required, a prefix one as `word:*`. A
+    /// term is letters and digits only (``FullText``): nothing in it is tsquery syntax.
+    private static func tsQuery(_ search: FullTextSearch) -> String {
+        search.terms.map { $0.word + ($0.prefix ? ":*" : "") }.joined(separator: " & ")
     }
 
     private static func bindings(_ values: [ProjectionValue]) -> PostgresBindings {

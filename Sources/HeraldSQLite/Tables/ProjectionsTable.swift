@@ -92,13 +92,13 @@ enum ProjectionsTable {
     private static func create(_ schema: ProjectionSchema, _ generation: ProjectionState.Generation, _ db: Database) throws {
         for table in schema.tables {
             guard let physical = generation.tables[table.name] else { continue }
-            let columns = table.columns.map { column in
+            let columns = table.storedColumns.map { column in
                 "\"\(column.name)\" \(type(column.type))\(column.nullable ? "" : " NOT NULL")"
             }
             let key = table.primaryKey.map { "\"\($0)\"" }.joined(separator: ", ")
             // A table that is all key (an index of its own, like a word list) is stored as
             // one B-tree instead of a table and its key's index.
-            let allKey = table.columns.allSatisfy { table.primaryKey.contains($0.name) }
+            let allKey = table.storedColumns.allSatisfy { table.primaryKey.contains($0.name) }
             try db.execute(sql: """
                 CREATE TABLE IF NOT EXISTS "\(physical)" (\(columns.joined(separator: ", ")), PRIMARY KEY (\(key)))\(allKey ? " WITHOUT ROWID" : "")
                 """)
@@ -106,13 +106,42 @@ enum ProjectionsTable {
                 let list = index.map { "\"\($0)\"" }.joined(separator: ", ")
                 try db.execute(sql: "CREATE INDEX IF NOT EXISTS \"\(physical)_i\(number)\" ON \"\(physical)\" (\(list))")
             }
+            if !table.fullText.isEmpty { try createFullText(table, physical: physical, db) }
         }
     }
+
+    /// The FTS5 index of a table's full-text documents: an external-content table over the
+    /// table's rows (it stores the index, not the text again), kept by triggers in the
+    /// statement that writes a row, so a commit changes both or neither. Its tokenizer folds
+    /// case and accents as ``FullText`` did (the documents are already folded; the queries'
+    /// words pass through it too). An update that leaves the documents alone leaves the
+    /// index alone.
+    private static func createFullText(_ table: ProjectionTable, physical: String, _ db: Database) throws {
+        let index = fullTextTable(physical)
+        let documents = table.documentColumns.map { "\"\($0)\"" }
+        let list = documents.joined(separator: ", ")
+        let new = documents.map { "new.\($0)" }.joined(separator: ", "), old = documents.map { "old.\($0)" }.joined(separator: ", ")
+        let remove = "INSERT INTO \"\(index)\" (\"\(index)\", rowid, \(list)) VALUES ('delete', old.rowid, \(old));"
+        let add = "INSERT INTO \"\(index)\" (rowid, \(list)) VALUES (new.rowid, \(new));"
+        try db.execute(sql: """
+            CREATE VIRTUAL TABLE IF NOT EXISTS "\(index)" USING fts5(\(list), content = '\(physical)', content_rowid = 'rowid',
+                tokenize = 'unicode61 remove_diacritics 2');
+            CREATE TRIGGER IF NOT EXISTS "\(index)_insert" AFTER INSERT ON "\(physical)" BEGIN \(add) END;
+            CREATE TRIGGER IF NOT EXISTS "\(index)_delete" AFTER DELETE ON "\(physical)" BEGIN \(remove) END;
+            CREATE TRIGGER IF NOT EXISTS "\(index)_update" AFTER UPDATE OF \(list) ON "\(physical)" BEGIN \(remove) \(add) END;
+            """)
+    }
+
+    /// The FTS5 table indexing `physical`'s full-text documents.
+    private static func fullTextTable(_ physical: String) -> String { physical + "_fts" }
 
     /// Drops a generation's tables, its checkpoint (or its partitions' checkpoints, leases
     /// and nodes) and its parked events.
     private static func drop(_ generation: ProjectionState.Generation, of schema: ProjectionSchema, _ db: Database) throws {
-        for physical in generation.tables.values { try db.execute(sql: "DROP TABLE IF EXISTS \"\(physical)\"") }
+        for physical in generation.tables.values {
+            try db.execute(sql: "DROP TABLE IF EXISTS \"\(fullTextTable(physical))\"")
+            try db.execute(sql: "DROP TABLE IF EXISTS \"\(physical)\"")  // and its triggers
+        }
         let checkpoint = schema.checkpointName(generation: generation.number), partitions = checkpoint + "#"
         try db.execute(
             sql: "DELETE FROM herald_subscriptions WHERE name = ? OR substr(name, 1, ?) = ?",
@@ -135,11 +164,16 @@ enum ProjectionsTable {
 
     static func apply(_ write: ProjectionWrite, _ db: Database) throws {
         switch write {
-        case .upsert(let table, let columns, let values, _):
+        case .upsert(let table, let columns, let values, let key):
+            // An update in place, not OR REPLACE: a replaced row gets a new rowid and its
+            // delete would fire no trigger, leaving a full-text index pointing at nothing.
             let names = columns.map { "\"\($0)\"" }.joined(separator: ", ")
             let marks = Array(repeating: "?", count: columns.count).joined(separator: ", ")
-            try db.cachedStatement(sql: "INSERT OR REPLACE INTO \"\(table)\" (\(names)) VALUES (\(marks))")
-                .execute(arguments: StatementArguments(values.map(\.databaseValue)))
+            let updates = columns.filter { !key.contains($0) }.map { "\"\($0)\" = excluded.\"\($0)\"" }
+            let conflict = updates.isEmpty ? "DO NOTHING" : "DO UPDATE SET \(updates.joined(separator: ", "))"
+            try db.cachedStatement(sql: """
+                INSERT INTO "\(table)" (\(names)) VALUES (\(marks)) ON CONFLICT (\(key.map { "\"\($0)\"" }.joined(separator: ", "))) \(conflict)
+                """).execute(arguments: StatementArguments(values.map(\.databaseValue)))
         case .update(let table, let key, let keyValues, let columns, let values):
             let assignments = columns.map { "\"\($0)\" = ?" }.joined(separator: ", ")
             let condition = key.map { "\"\($0)\" = ?" }.joined(separator: " AND ")
@@ -152,9 +186,14 @@ enum ProjectionsTable {
     }
 
     static func rows(_ table: ProjectionTable, physical: String, query: ProjectionQuery, _ connection: ReadConnection) throws -> [ProjectionRow] {
-        let (source, arguments) = source(physical, query)
-        let order = query.sortKeys(for: table).map { "\"\($0.column)\" \($0.ascending ? "ASC" : "DESC")" }
-        var sql = "SELECT \(table.columns.map { "\"\($0.name)\"" }.joined(separator: ", ")) FROM \(source)"
+        let (source, arguments) = source(table, physical, query)
+        var order = query.sortKeys(for: table).map { "\"\(physical)\".\"\($0.column)\" \($0.ascending ? "ASC" : "DESC")" }
+        if query.byRelevance {
+            // bm25: lower is better; each document column weighs by its rank.
+            let weights = table.fullText.indices.map { String(FullTextWeights.sqlite[$0]) }
+            order.insert("bm25(\"\(fullTextTable(physical))\", \(weights.joined(separator: ", ")))", at: 0)
+        }
+        var sql = "SELECT \(table.columns.map { "\"\(physical)\".\"\($0.name)\"" }.joined(separator: ", ")) FROM \(source)"
         sql += " ORDER BY \(order.joined(separator: ", "))"
         var all = arguments
         if query.limit != nil || query.offset > 0 {
@@ -170,7 +209,7 @@ enum ProjectionsTable {
     }
 
     static func count(_ table: ProjectionTable, physical: String, query: ProjectionQuery, _ connection: ReadConnection) throws -> Int {
-        let (source, arguments) = source(physical, query)
+        let (source, arguments) = source(table, physical, query)
         return try connection.row("SELECT COUNT(*) FROM \(source)", arguments) { row -> Int in try row[0] } ?? 0
     }
 
@@ -180,10 +219,21 @@ enum ProjectionsTable {
     /// Left to itself, SQLite walks the table in the page's order and checks each row
     /// against the other table's rows: the whole of a 100,000-product listing for a word
     /// that 600 products have.
-    private static func source(_ physical: String, _ query: ProjectionQuery) -> (String, [ProjectionValue]) {
+    ///
+    /// A full-text search reads the FTS5 index first and looks up the rows it finds.
+    private static func source(_ table: ProjectionTable, _ physical: String, _ query: ProjectionQuery) -> (String, [ProjectionValue]) {
         var conditions = query.conditions
         var from = "\"\(physical)\""
         var arguments: [ProjectionValue] = []
+        if let search = query.fullTextSearch {
+            conditions.removeAll { if case .matches = $0 { true } else { false } }
+            let index = fullTextTable(physical)
+            let (clause, rest) = whereClause(conditions)
+            guard !search.terms.isEmpty else { return (from + " WHERE 0", []) }
+            from = "\"\(index)\" JOIN \"\(physical)\" ON \"\(physical)\".rowid = \"\(index)\".rowid"
+            let match = "\"\(index)\" MATCH ?"
+            return (from + (clause.isEmpty ? " WHERE \(match)" : clause + " AND \(match)"), rest + [.text(ftsQuery(search))])
+        }
         if let first = conditions.firstIndex(where: { if case .inRows = $0 { true } else { false } }),
            case .inRows(let column, let table, let select, let inner) = conditions.remove(at: first) {
             let (clause, innerArguments) = whereClause(inner)
@@ -226,9 +276,18 @@ enum ProjectionsTable {
                 let list = columns.map { "\"\($0)\"" }.joined(separator: ", ")
                 terms.append("(\(list)) \(descending ? "<" : ">") (\(Array(repeating: "?", count: values.count).joined(separator: ", ")))")
                 arguments += values
+            case .matches:
+                break  // read through the index (`source`)
             }
         }
         return (terms.isEmpty ? "" : " WHERE " + terms.joined(separator: " AND "), arguments)
+    }
+
+    /// FTS5's query for `search`: each term a quoted string (a prefix one followed by `*`),
+    /// all of them required. A term is letters and digits only (``FullText``), so quoting
+    /// is all it needs.
+    private static func ftsQuery(_ search: FullTextSearch) -> String {
+        search.terms.map { "\"\($0.word)\"" + ($0.prefix ? " *" : "") }.joined(separator: " ")
     }
 }
 

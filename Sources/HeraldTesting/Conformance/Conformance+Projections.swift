@@ -33,6 +33,29 @@ extension EventStoreConformance {
     }
 
     /// The tally, folded from the log directly: what the projection's rows must equal.
+    /// A projection of short texts, one row per stream, searched by title and body: a
+    /// stream's second event changes its body (the kettle) or deletes its row ("gone").
+    static func documents() -> Projection {
+        let texts: [String: (title: String, body: String)] = [
+            "creme": ("Crème brûlée set", "Ramekins and a torch"),
+            "teapot": ("Glass teapot, 1 l", "Brews green leaves"),
+            "tea": ("Jasmine green tea", "Loose leaf tea, 100 g"),
+            "kettle": ("Kettle", "Boils water for tea"),
+            "mug": ("Stoneware mug", "Holds tea; dishwasher-safe"),
+            "gone": ("Vanishes", "Soon deleted"),
+        ]
+        let docs = ProjectionTable(
+            name: "docs", columns: [.init("stream", .text), .init("title", .text), .init("body", .text), .init("events", .integer)],
+            primaryKey: ["stream"], fullText: ["title", "body"])
+        return Projection(name: "docs", version: 1, tables: [docs], eventTypes: [TestIncremented.eventType]) { delivery, rows in
+            let stream = delivery.envelope.stream.id, version = delivery.envelope.streamVersion
+            guard let text = texts[stream] else { return }
+            if stream == "gone", version >= 2 { return try rows.delete("docs", key: .text(stream)) }
+            let body = stream == "kettle" && version >= 2 ? "Boils fast" : text.body
+            try rows.upsert("docs", ["stream": .text(stream), "title": .text(text.title), "body": .text(body), "events": .integer(version)])
+        }
+    }
+
     static func fold(_ h: Harness) async throws -> [String: (events: Int64, amount: Int64, last: Int64)] {
         var fold: [String: (events: Int64, amount: Int64, last: Int64)] = [:]
         for event in try await h.log(holding: 0) where event.eventType == TestIncremented.eventType {
@@ -246,6 +269,37 @@ extension EventStoreConformance {
             let labels = try await h.engine.rows(second, ProjectionQuery("streams").ordered(by: "stream")).map { try $0.text("label") }
             try checkEqual(labels, ["v2:a", "v2:b"], "version 2's rows")
             _ = try await checkThrows(ProjectionError.self, "old code's query after the swap") { try await h.engine.rows(first, ProjectionQuery("streams")) }
+        },
+        ConformanceTest(name: "full-text search finds the same rows on every store: whole words, any case and accent, prefixes, kept through updates, deletes and a rebuild") { make in
+            let h = try await Harness(make)
+            let projection = documents()
+            try await h.increment(["creme", "teapot", "tea", "kettle", "mug", "gone"], times: 1)
+            try await h.increment(["kettle", "gone"], times: 1)  // the kettle's text changes, "gone" is deleted
+            try await h.engine.projectionWorker(for: projection).drain()
+            func found(_ text: String, _ query: (ProjectionQuery) -> ProjectionQuery = { $0.ordered(by: "stream") }) async throws -> [String] {
+                try await h.engine.rows(projection, query(ProjectionQuery("docs").where(.matches(FullTextSearch(text))))).map { try $0.text("stream") }
+            }
+            try checkEqual(try await found("creme"), ["creme"], "accents folded in the text")
+            try checkEqual(try await found("CRÈME  Brûlée"), ["creme"], "and in the search, any case")
+            try checkEqual(try await found("tea"), ["mug", "tea"], "whole words only: not teapot, not the kettle's old text")
+            try checkEqual(try await found("tea*"), ["mug", "tea", "teapot"], "a prefix")
+            try checkEqual(try await found("green tea"), ["tea"], "every word, in any column")
+            try checkEqual(try await found("dishwasher safe"), ["mug"], "words split at punctuation")
+            try checkEqual(try await found("1"), ["teapot"], "digits are words")
+            try checkEqual(try await found("boils fast"), ["kettle"], "the text after an update")
+            try checkEqual(try await found("water tea"), [], "an update's old words are gone")
+            try checkEqual(try await found("vanishes"), [], "a deleted row is gone")
+            try checkEqual(try await found("*!?"), [], "a search without words finds nothing")
+            try checkEqual(try await found("tea*", { $0.orderedByRelevance() }).first, "tea", "relevance: in the title and the body, the best")
+            try checkEqual(try await h.engine.count(projection, ProjectionQuery("docs").where(.matches(FullTextSearch("tea*"))).where(.equals("stream", .text("mug")))),
+                           1, "count, with another condition")
+            try checkEqual(try await found("tea*", { $0.ordered(by: "stream").page(size: 1, offset: 1) }), ["tea"], "a page")
+            try await h.engine.rebuild(projection)
+            try checkEqual(try await found("tea*"), ["mug", "tea", "teapot"], "the same after a rebuild")
+            try checkEqual(try await found("boils fast"), ["kettle"], "the updated text after a rebuild")
+            _ = try await checkThrows(ProjectionError.self, "a search of a table without full-text columns") {
+                try await h.engine.rows(tally(), ProjectionQuery("streams").where(.matches(FullTextSearch("tea"))))
+            }
         },
         ConformanceTest(name: "projection queries filter, order, page and count alike on every store") { make in
             let h = try await Harness(make)

@@ -46,30 +46,33 @@ public struct ListingQuery: Hashable, Sendable {
 
     var search: ProductSearch
 
-    /// - Parameter sort: `title` (the default) or the other orders of ``ProductSearch/Sort``.
+    /// - Parameter sort: one of ``ProductSearch/Sort``; by default `relevance` with `text`,
+    ///   `title` without.
     /// - Parameter pageGiven: whether the request named a page (a cursor and a page number
     ///   together are refused).
-    /// - Throws: `InvalidInput` naming `sort` or `q`, or `RuleViolation` naming `page` or
-    ///   `after` (any text is a well-formed cursor; this one is not a page of this listing).
+    /// - Throws: `InvalidInput` naming `sort` or `q`, or `RuleViolation` naming `sort`,
+    ///   `page` or `after` (any text is a well-formed cursor; this one is not a page of
+    ///   this listing).
     public init(category: String?, text: String?, sort: String?, page: Int, pageGiven: Bool, after: String?) throws {
+        if let text, text.unicodeScalars.count > 200 { throw InvalidInput(field: "q", "at most 200 characters") }
+        let words = ProductSearch.normalised(text: text)
         let order = try sort.map { value in
             guard let sort = ProductSearch.Sort(rawValue: value) else {
                 throw InvalidInput(field: "sort", "one of \(ProductSearch.Sort.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             return sort
-        } ?? .title
+        } ?? (words == nil ? .title : .relevance)
+        if order == .relevance, words == nil { throw RuleViolation(field: "sort", "relevance ranks the products a search (q) finds: give q") }
         let cursor = try after.map { token in
+            guard order != .relevance else { throw RuleViolation(field: "after", "a search in relevance order pages by number (page=)") }
             guard !pageGiven else { throw RuleViolation(field: "page", "give page or after, not both") }
             guard let cursor = ListingCursor(token: token, sort: order) else {
                 throw RuleViolation(field: "after", "not the next of a page of this listing (in this sort order)")
             }
             return cursor
         }
-        if let text, text.unicodeScalars.count > 200 { throw InvalidInput(field: "q", "at most 200 characters") }
         // The words, not what was typed: "Tea  POT" and "tea pot" are one page.
-        search = ProductSearch(
-            category: category.flatMap { $0.isEmpty ? nil : $0 }, text: ProductSearch.normalised(text: text), sort: order, page: page,
-            after: cursor)
+        search = ProductSearch(category: category.flatMap { $0.isEmpty ? nil : $0 }, text: words, sort: order, page: page, after: cursor)
     }
 
     /// Whether it searches words (what the search-degraded switch turns off).
@@ -79,6 +82,7 @@ public struct ListingQuery: Hashable, Sendable {
     public func withoutText() -> ListingQuery {
         var plain = self
         plain.search.text = nil
+        if plain.search.sort == .relevance { plain.search.sort = .title }
         return plain
     }
 }
@@ -87,7 +91,8 @@ extension Mall {
     /// One page of the listing, with the cursor of the next when this one is full.
     public func listing(_ query: ListingQuery) async throws -> ProductPage {
         let (items, total) = try await catalog.products(query.search)
-        let next = items.count == CatalogService.pageSize ? items.last.map { ListingCursor(after: $0, sort: query.search.sort).token } : nil
+        let sort = query.search.sort
+        let next = items.count == CatalogService.pageSize && sort != .relevance ? items.last.map { ListingCursor(after: $0, sort: sort).token } : nil
         return ProductPage(items: items.map(ProductBody.init), page: query.search.page, pageSize: CatalogService.pageSize, total: total, next: next)
     }
 }
