@@ -34,13 +34,15 @@ public enum FullText {
 /// ```
 public struct FullTextSearch: Sendable, Hashable, CustomStringConvertible {
     public struct Term: Sendable, Hashable {
-        /// One word as ``FullText/words(in:)`` reads it.
-        public var word: String
+        /// One word as ``FullText/words(in:)`` reads it: letters and digits only, so nothing
+        /// in it is the syntax of a store's own query language.
+        public let word: String
         /// Matches every word that starts with ``word``.
         public var prefix: Bool
 
+        /// `word`'s letters and digits, folded (`"Crème-brûlée"` is `cremebrulee`).
         public init(_ word: String, prefix: Bool = false) {
-            self.word = word
+            self.word = FullText.words(in: word).joined()
             self.prefix = prefix
         }
     }
@@ -82,8 +84,10 @@ public struct FullTextSearch: Sendable, Hashable, CustomStringConvertible {
     /// The terms as typed again: words one space apart, a prefix ending in `*`.
     public var description: String { terms.map { $0.word + ($0.prefix ? "*" : "") }.joined(separator: " ") }
 
-    /// Whether the documents of a row (one per full-text column) hold every term.
+    /// Whether the documents of a row (one per full-text column) hold every term (a term
+    /// left without letters or digits matches nothing).
     func matches(_ documents: [String]) -> Bool {
+        guard terms.allSatisfy({ !$0.word.isEmpty }) else { return false }
         let words = documents.map { $0.split(separator: " ") }
         return terms.allSatisfy { term in
             words.contains { column in column.contains { term.prefix ? $0.hasPrefix(term.word) : $0 == term.word } }

@@ -234,7 +234,7 @@ enum ProjectionsTable {
             conditions.removeAll { if case .matches = $0 { true } else { false } }
             let index = fullTextTable(physical)
             let (clause, rest) = whereClause(conditions)
-            guard !search.terms.isEmpty else { return (from + " WHERE 0", []) }
+            guard !search.terms.isEmpty, search.terms.allSatisfy({ !$0.word.isEmpty }) else { return (from + " WHERE 0", []) }
             from = "\"\(index)\" CROSS JOIN \"\(physical)\" ON \"\(physical)\".rowid = \"\(index)\".rowid"
             let match = "\"\(index)\" MATCH ?"
             return (from + (clause.isEmpty ? " WHERE \(match)" : clause + " AND \(match)"), rest + [.text(ftsQuery(search))])

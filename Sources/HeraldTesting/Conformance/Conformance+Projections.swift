@@ -290,6 +290,13 @@ extension EventStoreConformance {
             try checkEqual(try await found("water tea"), [], "an update's old words are gone")
             try checkEqual(try await found("vanishes"), [], "a deleted row is gone")
             try checkEqual(try await found("*!?"), [], "a search without words finds nothing")
+            // Terms built by hand keep only their letters and digits: a store's query syntax
+            // in them is no syntax, and a term left empty matches nothing.
+            let crafted = FullTextSearch(terms: [.init("tea\" OR \"creme"), .init("green | crème")])
+            try checkEqual(crafted.terms.map(\.word), ["teaorcreme", "greencreme"], "syntax folded away")
+            try checkEqual(try await h.engine.rows(projection, ProjectionQuery("docs").where(.matches(crafted))).count, 0, "and found as the words they are")
+            try checkEqual(try await h.engine.rows(projection, ProjectionQuery("docs").where(.matches(FullTextSearch(terms: [.init("tea"), .init("!!")]))))
+                .count, 0, "a term left empty matches nothing")
             try checkEqual(try await found("tea*", { $0.orderedByRelevance() }).first, "tea", "relevance: in the title and the body, the best")
             try checkEqual(try await h.engine.count(projection, ProjectionQuery("docs").where(.matches(FullTextSearch("tea*"))).where(.equals("stream", .text("mug")))),
                            1, "count, with another condition")
