@@ -137,7 +137,7 @@ public struct MallConfiguration: Sendable {
     /// pages count towards resident memory while the kernel keeps them.
     public var sqliteMemoryMapMiB: Int = 256
     /// Rendered pages of `GET /products` kept in memory, each served again while the
-    /// catalog's listing has not changed since (0: none; see `ListingCache`).
+    /// catalog's listing has not changed since (0: none; see `ListingPages`).
     public var listingCachePages = 1024
     /// Orders one member may have awaiting payment at once (an account cannot hold the
     /// shop's stock hostage with unpaid orders).

@@ -43,7 +43,7 @@ import Synchronization
 ///   state on this node (`closed`, `open`, `half-open`), 0 for the others.
 /// - `mall_listing_cache_hits_total`, `mall_listing_cache_misses_total` and
 ///   `mall_listing_cache_pages`: `GET /products` answered from a kept page or rendered, and
-///   the pages kept on this node (see `ListingCache`).
+///   the pages kept on this node (see `ListingPages`).
 public final class ServerMetrics: Sendable {
     /// Where everything is counted (the engine's figures too).
     let metrics: MallMetrics
