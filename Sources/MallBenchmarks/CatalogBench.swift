@@ -53,6 +53,7 @@ enum CatalogBench {
 
         note("the 22 demo products: listing, search, orders end to end")
         let small = try await ServerProcess.start()
+        defer { small.stop() }  // also when a probe throws (stop is idempotent)
         results += try await probe(
             small, categories: ["drinks", "kitchen", "books", "stationery", "outdoor"], words: ["tea", "mug", "pen", "steel", "oak", "salt"],
             settings: settings, suffix: "_small")
@@ -90,6 +91,7 @@ enum CatalogBench {
 
         note("serving \(settings.products) products")
         let big = try await ServerProcess.start(database: database)
+        defer { big.stop() }
         let client = BenchClient(baseURL: big.baseURL, connections: settings.concurrency)
         try await client.waitUntilCaughtUp()
         results += try await probe(big, categories: CatalogGenerator.categories, words: CatalogGenerator.vocabulary, settings: settings, suffix: "")
@@ -103,6 +105,7 @@ enum CatalogBench {
 
         note("the same pages without the listing cache")
         let uncached = try await ServerProcess.start(database: database, environment: ["MALL_LISTING_CACHE_PAGES": "0"])
+        defer { uncached.stop() }
         try await BenchClient(baseURL: uncached.baseURL, connections: settings.concurrency).waitUntilCaughtUp()
         results += try await probe(
             uncached, categories: CatalogGenerator.categories, words: CatalogGenerator.vocabulary, settings: settings, suffix: "_uncached", health: false)
