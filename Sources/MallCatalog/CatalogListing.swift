@@ -19,6 +19,13 @@ public enum CatalogListing {
     /// The words of a search used, at most.
     static let maximumQueryWords = 8
 
+    /// The full-text search `text` asks for: its first ``maximumQueryWords`` words; `nil`
+    /// when it has none (the whole listing).
+    static func search(_ text: String) -> FullTextSearch? {
+        let terms = FullTextSearch(text).terms.prefix(maximumQueryWords)
+        return terms.isEmpty ? nil : FullTextSearch(terms: Array(terms))
+    }
+
     static let products = ProjectionTable(
         name: "products",
         columns: [
@@ -139,10 +146,7 @@ public struct ProductSearch: Sendable, Hashable {
     /// Two requests whose words are the same get the same page, so a cache keys on this,
     /// not on what was typed.
     public static func normalised(text: String?) -> String? {
-        guard let text else { return nil }
-        var search = FullTextSearch(text)
-        search.terms = Array(search.terms.prefix(CatalogListing.maximumQueryWords))
-        return search.terms.isEmpty ? nil : search.description
+        text.flatMap(CatalogListing.search(_:))?.description
     }
 }
 
@@ -212,9 +216,7 @@ extension CatalogListing {
     /// One page of `search`, and how many products match in all.
     static func page(_ search: ProductSearch, pageSize: Int, engine: HeraldEngine) async throws -> (items: [ProductSummary], total: Int) {
         let projection = reader
-        let words = search.text.map(FullTextSearch.init).flatMap { words -> FullTextSearch? in
-            words.terms.isEmpty ? nil : FullTextSearch(terms: Array(words.terms.prefix(maximumQueryWords)))
-        }
+        let words = search.text.flatMap(Self.search(_:))
         var query = ProjectionQuery(products.name).where(.equals("on_sale", .integer(1)))
         if let category = search.category { query = query.where(.equals("category", .text(category.lowercased()))) }
         if let words { query = query.where(.matches(words)) }

@@ -81,13 +81,16 @@ public struct FullTextSearch: Sendable, Hashable, CustomStringConvertible {
         self.terms = Array(terms.prefix(Self.maximumTerms))
     }
 
+    /// Whether it can match no row: it has no terms, or a term left without letters or
+    /// digits. Every store answers such a search with nothing, without asking its index.
+    public var findsNothing: Bool { terms.isEmpty || terms.contains { $0.word.isEmpty } }
+
     /// The terms as typed again: words one space apart, a prefix ending in `*`.
     public var description: String { terms.map { $0.word + ($0.prefix ? "*" : "") }.joined(separator: " ") }
 
-    /// Whether the documents of a row (one per full-text column) hold every term (a term
-    /// left without letters or digits matches nothing).
+    /// Whether the documents of a row (one per full-text column) hold every term.
     func matches(_ documents: [String]) -> Bool {
-        guard terms.allSatisfy({ !$0.word.isEmpty }) else { return false }
+        guard !findsNothing else { return false }
         let words = documents.map { $0.split(separator: " ") }
         return terms.allSatisfy { term in
             words.contains { column in column.contains { term.prefix ? $0.hasPrefix(term.word) : $0 == term.word } }

@@ -211,7 +211,7 @@ public struct ProjectionQuery: Sendable, Hashable {
                 }
                 return false  // the row itself
             case .matches(let search):
-                return !search.terms.isEmpty && search.matches(Self.documents(of: row))
+                return search.matches(Self.documents(of: row))
             }
         }
     }

@@ -199,7 +199,7 @@ enum ProjectionsTable {
         var arguments: [ProjectionValue] = []
         let conditions = whereClause(query.conditions, names, &arguments)
         var order = query.sortKeys(for: table).map { "\(quoted($0.column)) \($0.ascending ? "ASC" : "DESC")" }
-        if query.byRelevance, let search = query.fullTextSearch, !search.terms.isEmpty, !search.terms.contains(where: { $0.word.isEmpty }) {
+        if query.byRelevance, let search = query.fullTextSearch, !search.findsNothing {
             arguments.append(.text(tsQuery(search)))
             order.insert("ts_rank(\(quoted(fullTextColumn)), to_tsquery('simple', $\(arguments.count))) DESC", at: 0)
         }
@@ -259,8 +259,7 @@ enum ProjectionsTable {
             case .after(let columns, let values, let descending):
                 "(\(columns.map(quoted).joined(separator: ", "))) \(descending ? "<" : ">") (\(values.map(bind).joined(separator: ", ")))"
             case .matches(let search):
-                search.terms.isEmpty || search.terms.contains(where: { $0.word.isEmpty })
-                    ? "false" : "\(quoted(fullTextColumn)) @@ to_tsquery('simple', \(bind(.text(tsQuery(search)))))"
+                search.findsNothing ? "false" : "\(quoted(fullTextColumn)) @@ to_tsquery('simple', \(bind(.text(tsQuery(search)))))"
             }
             terms.append(term)
         }

@@ -188,7 +188,7 @@ enum ProjectionsTable {
     }
 
     static func rows(_ table: ProjectionTable, physical: String, query: ProjectionQuery, _ connection: ReadConnection) throws -> [ProjectionRow] {
-        let (source, arguments) = source(table, physical, query)
+        let (source, arguments) = source(physical, query)
         var order = query.sortKeys(for: table).map { "\"\(physical)\".\"\($0.column)\" \($0.ascending ? "ASC" : "DESC")" }
         if query.byRelevance {
             // bm25: lower is better; each document column weighs by its rank.
@@ -211,7 +211,7 @@ enum ProjectionsTable {
     }
 
     static func count(_ table: ProjectionTable, physical: String, query: ProjectionQuery, _ connection: ReadConnection) throws -> Int {
-        let (source, arguments) = source(table, physical, query)
+        let (source, arguments) = source(physical, query)
         return try connection.row("SELECT COUNT(*) FROM \(source)", arguments) { row -> Int in try row[0] } ?? 0
     }
 
@@ -226,7 +226,7 @@ enum ProjectionsTable {
     /// by a CROSS JOIN: left to itself, SQLite walks the table by an index that serves the
     /// other conditions or the order and asks FTS5 about each row — 0.9 s for a count at
     /// 10,000 products instead of 0.6 ms).
-    private static func source(_ table: ProjectionTable, _ physical: String, _ query: ProjectionQuery) -> (String, [ProjectionValue]) {
+    private static func source(_ physical: String, _ query: ProjectionQuery) -> (String, [ProjectionValue]) {
         var conditions = query.conditions
         var from = "\"\(physical)\""
         var arguments: [ProjectionValue] = []
@@ -234,7 +234,7 @@ enum ProjectionsTable {
             conditions.removeAll { if case .matches = $0 { true } else { false } }
             let index = fullTextTable(physical)
             let (clause, rest) = whereClause(conditions)
-            guard !search.terms.isEmpty, search.terms.allSatisfy({ !$0.word.isEmpty }) else { return (from + " WHERE 0", []) }
+            guard !search.findsNothing else { return (from + " WHERE 0", []) }
             from = "\"\(index)\" CROSS JOIN \"\(physical)\" ON \"\(physical)\".rowid = \"\(index)\".rowid"
             let match = "\"\(index)\" MATCH ?"
             return (from + (clause.isEmpty ? " WHERE \(match)" : clause + " AND \(match)"), rest + [.text(ftsQuery(search))])
