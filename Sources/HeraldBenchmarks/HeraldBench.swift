@@ -49,6 +49,11 @@ struct HeraldBench: AsyncParsableCommand {
     @Option(help: "A postgres://user@host:port/database URL: measure the PostgreSQL store and scale-out.") var database: String?
     @Option(help: "With --database: each consumer process's CPU cap in the scale-out phases, in cores (a cgroup each; needs root).")
     var consumerCPU = 0.25
+    @Option(help: ArgumentHelp(
+        "Only run N unit-of-work commits (or, with --raw-c, SQLite's C API doing the same statements) and exit: for an instruction counter (Benchmarks/instructions.sh).",
+        valueName: "N"))
+    var onlyCommits: Int?
+    @Flag(help: "With --only-commits: SQLite's C API instead of Herald.") var rawC = false
 
     func validate() throws {
         guard commits > 0, backlog > 0, latencySeconds > 0, scaleEvents > 0, scaleRounds > 0 else {
@@ -67,6 +72,7 @@ struct HeraldBench: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if let onlyCommits { return try await Bench.onlyCommits(onlyCommits, rawC: rawC) }
         var settings = Settings()
         settings.json = json
         settings.commits = commits
@@ -362,6 +368,24 @@ struct Bench {
             index += 1
             try await Self.openAccount(index, engine)
         }
+    }
+
+    /// `--only-commits N`: `N` units of work of ``openAccount(_:_:)`` one after another on a
+    /// new SQLite file at the store's default durability (or the same statements through
+    /// SQLite's C API), and nothing else, so that an instruction counter run over two
+    /// counts gives the instructions of one commit by difference.
+    static func onlyCommits(_ count: Int, rawC: Bool) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-bench-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/commits.sqlite", synchronous = SQLiteEventStore.Options().synchronous
+        if rawC {
+            _ = try Baselines.unitOfWorkCCommitsPerSecond(path: path, count: count, synchronous: synchronous)
+            return
+        }
+        let logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
+        let engine = HeraldEngine(store: try SQLiteEventStore(path: path, options: .init(synchronous: synchronous)), logger: logger)
+        for index in 0..<count { try await openAccount(index, engine) }
     }
 
     /// The unit of work the commit-rate phases time: one new aggregate, one event.

@@ -141,7 +141,9 @@ public final class SQLiteEventStore: EventStore, EventPruning {
             if let fence = changeset.projectionFence, !changeset.projectionWrites.isEmpty { try ProjectionsTable.countChange(of: fence.projection, db) }
             return try EventsTable.append(changeset.events, recordedAt: now, db)
         }
-        if changeset.announcesWork { commitSignal.notify(committed: changeset) }
+        // One writer appends at a time, each position after the last: the events took every
+        // position from the first to the last.
+        if changeset.announcesWork { commitSignal.notify(committed: changeset, at: recorded.first.map { $0.position...recorded[recorded.count - 1].position }) }
         return recorded
     }
 

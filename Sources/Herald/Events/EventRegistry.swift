@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Turns a stored payload of one schema version into the next version's shape.
 ///
@@ -76,6 +77,11 @@ public struct EventRegistry: Sendable {
     }
 
     private var entries: [String: Entry] = [:]
+    /// Events this registry decoded lately: every subscription of a process that takes an
+    /// event decodes it through the same registry (seven did for each new order), and all
+    /// but the first get the value decoded already. Replaced at every registration, so
+    /// registries that differ never share it.
+    private var recent = RecentlyDecoded()
 
     public init() {}
 
@@ -96,6 +102,7 @@ public struct EventRegistry: Sendable {
         for name in [E.eventType] + formerNames {
             entries[name] = entry
         }
+        recent = RecentlyDecoded()
     }
 
     /// Whether an event type name (current or former) is registered.
@@ -105,9 +112,12 @@ public struct EventRegistry: Sendable {
     ///
     /// - Throws: ``EventDecodingError`` naming the stored type and version.
     public func decode(_ envelope: EventEnvelope) throws -> any DomainEvent {
+        if let event = recent.event(for: envelope) { return event }
         let (entry, payload) = try upcastPayload(of: envelope)
         do {
-            return try entry.decode(payload)
+            let event = try entry.decode(payload)
+            recent.keep(event, for: envelope)
+            return event
         } catch {
             throw EventDecodingError(
                 eventType: envelope.eventType, schemaVersion: envelope.schemaVersion,
@@ -155,5 +165,46 @@ public struct EventRegistry: Sendable {
             }
         }
         return (entry, try HeraldJSON.encode(json))
+    }
+}
+
+/// The last events an ``EventRegistry`` decoded, by event id: a bounded ring. A hit needs
+/// the same stored type, version and payload bytes as the decoded one, so it returns what
+/// decoding again would, whichever store the envelope came from.
+final class RecentlyDecoded: Sendable {
+    private struct Decoded {
+        var envelope: EventEnvelope
+        var event: any DomainEvent
+    }
+
+    private struct Ring {
+        var byID: [UUID: Decoded] = [:]
+        var order: [UUID] = []
+        var next = 0
+    }
+
+    static let capacity = 1024
+    private let ring = Mutex(Ring())
+
+    func event(for envelope: EventEnvelope) -> (any DomainEvent)? {
+        ring.withLock { ring in
+            guard let kept = ring.byID[envelope.eventID], kept.envelope.eventType == envelope.eventType,
+                  kept.envelope.schemaVersion == envelope.schemaVersion, kept.envelope.payload == envelope.payload else { return nil }
+            return kept.event
+        }
+    }
+
+    func keep(_ event: any DomainEvent, for envelope: EventEnvelope) {
+        ring.withLock { ring in
+            guard ring.byID[envelope.eventID] == nil else { return }
+            if ring.order.count < Self.capacity {
+                ring.order.append(envelope.eventID)
+            } else {
+                ring.byID[ring.order[ring.next]] = nil
+                ring.order[ring.next] = envelope.eventID
+                ring.next = (ring.next + 1) % Self.capacity
+            }
+            ring.byID[envelope.eventID] = Decoded(envelope: envelope, event: event)
+        }
     }
 }

@@ -58,15 +58,45 @@ public final class CommitSignal: Sendable {
     }
 
     /// ``notify(_:)`` with what `events` touch, computed only once some waiter waits with
-    /// an interest (until then every waiter wakes anyway).
-    public func notify(appended events: [NewEvent]) {
-        notify(state.withLock { $0.filtering } ? CommitTouch(events) : nil)
+    /// an interest or asks ``unconcernedAppends(since:interest:after:)`` (until then every
+    /// waiter wakes and reads anyway).
+    public func notify(appended events: [NewEvent], at positions: ClosedRange<Int64>? = nil, schedules: Bool = false) {
+        notify(state.withLock { $0.filtering } ? CommitTouch(events, positions: positions, schedules: schedules) : nil)
     }
 
-    /// Announces a commit: what its events touch, or, when it scheduled messages, a change
-    /// that wakes every waiter (a message scheduler waits only for those).
-    public func notify(committed changeset: Changeset) {
-        if changeset.scheduled.isEmpty { notify(appended: changeset.events) } else { notify() }
+    /// Announces a commit: what its events touch, at which positions when the store knows
+    /// them (`positions`: the range its events took, every position in it theirs), and
+    /// whether it scheduled messages (which wakes a message scheduler).
+    public func notify(committed changeset: Changeset, at positions: ClosedRange<Int64>? = nil) {
+        notify(appended: changeset.events, at: positions, schedules: !changeset.scheduled.isEmpty)
+    }
+
+    /// Whether everything announced after generation `seen` is known to be of no concern to
+    /// a worker with `interest` that has read the log through `position`: each notification
+    /// since is still remembered, says what it appended and where, holds no event of
+    /// interest, and together they took every position from `position + 1` on without a
+    /// gap (an event committed by another process, or one whose commit is not announced
+    /// yet, would leave one). Then the worker may move past them without reading them.
+    ///
+    /// - Returns: the generation now and the last position the notifications took
+    ///   (`position` when they took none after it); `nil` when the worker must read.
+    public func unconcernedAppends(since seen: UInt64, interest: WakeInterest, after position: Int64) -> (generation: UInt64, through: Int64)? {
+        state.withLock { state in
+            state.filtering = true
+            guard state.generation != seen else { return (seen, position) }
+            guard let oldest = state.recent.first, oldest.generation <= seen &+ 1 else { return nil }
+            var ranges: [ClosedRange<Int64>] = []
+            for notification in state.recent where notification.generation > seen {
+                guard let touch = notification.touch, let positions = touch.positions, !interest.matches(touch) else { return nil }
+                if positions.upperBound > position { ranges.append(positions) }
+            }
+            var through = position
+            for range in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) {
+                guard range.lowerBound <= through + 1 else { return nil }  // a gap: something else took it
+                through = max(through, range.upperBound)
+            }
+            return (state.generation, through)
+        }
     }
 
     /// Returns once a notification came after generation `seen` that may interest a waiter
@@ -136,17 +166,27 @@ public final class CommitSignal: Sendable {
 public struct CommitTouch: Sendable, Hashable {
     public var eventTypes: Set<String>
     public var streamHashes: Set<Int64>
+    /// The positions the commit's events took, when the store knows them (each position of
+    /// the range one of them): lets a worker that wants none of them move past them without
+    /// reading (``CommitSignal/unconcernedAppends(since:interest:after:)``).
+    public var positions: ClosedRange<Int64>?
+    /// Whether the commit scheduled messages: it wakes a message scheduler.
+    public var schedules: Bool
 
-    public init(eventTypes: Set<String>, streamHashes: Set<Int64>) {
+    public init(eventTypes: Set<String>, streamHashes: Set<Int64>, positions: ClosedRange<Int64>? = nil, schedules: Bool = false) {
         self.eventTypes = eventTypes
         self.streamHashes = streamHashes
+        self.positions = positions
+        self.schedules = schedules
     }
 
     /// What `events` touch; `nil` (anything) when there are none: a commit without events
     /// changed something else a waiter may be waiting for (a parked event, a schedule).
-    public init?(_ events: [NewEvent]) {
+    public init?(_ events: [NewEvent], positions: ClosedRange<Int64>? = nil, schedules: Bool = false) {
         guard !events.isEmpty else { return nil }
-        self.init(eventTypes: Set(events.map(\.eventType)), streamHashes: Set(events.map { Partitioning.streamHash($0.stream) }))
+        self.init(
+            eventTypes: Set(events.map(\.eventType)), streamHashes: Set(events.map { Partitioning.streamHash($0.stream) }),
+            positions: positions, schedules: schedules)
     }
 
     /// As PostgreSQL's commit function sends it: `|type,type…|hash,hash…`; `nil` for any
@@ -167,19 +207,25 @@ public struct WakeInterest: Sendable, Hashable {
     public var eventTypes: Set<String>?
     public var partition: Int?
     public var partitionCount: Int
+    /// Whether commits that schedule messages concern it, whatever events they append.
+    public var schedules: Bool
 
-    public init(eventTypes: Set<String>? = nil, partition: Int? = nil, partitionCount: Int = 1) {
+    public init(eventTypes: Set<String>? = nil, partition: Int? = nil, partitionCount: Int = 1, schedules: Bool = false) {
         self.eventTypes = eventTypes
         self.partition = partition
         self.partitionCount = partitionCount
+        self.schedules = schedules
     }
 
-    /// Only notifications that carry no events: a stop request, a change without events.
-    public static let noEvents = WakeInterest(eventTypes: [])
+    /// Only notifications that carry no events (a stop request, a change without events)
+    /// and commits that schedule messages.
+    public static let noEvents = WakeInterest(eventTypes: [], schedules: true)
 
-    /// Whether `touch` may hold an event of interest (`nil`: it may).
+    /// Whether `touch` may hold an event of interest, or schedules messages when that is of
+    /// interest (`nil`: it may).
     public func matches(_ touch: CommitTouch?) -> Bool {
         guard let touch else { return true }
+        if schedules && touch.schedules { return true }
         if let eventTypes, eventTypes.isDisjoint(with: touch.eventTypes) { return false }
         if let partition, !touch.streamHashes.contains(where: { Int($0 % Int64(partitionCount)) == partition }) { return false }
         return true
