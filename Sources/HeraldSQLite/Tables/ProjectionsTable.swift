@@ -18,7 +18,7 @@ enum ProjectionsTable {
 
     /// On the writer, within its transaction.
     static func state(_ name: String, _ db: Database) throws -> ProjectionState? {
-        guard let row = try Row.fetchOne(db, sql: stateSQL, arguments: [name]) else { return nil }
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: stateSQL), arguments: [name]) else { return nil }
         return try ProjectionState(name: name, serving: (row[0], row[1], row[2]), building: (row[3], row[4], row[5]))
     }
 
@@ -79,9 +79,13 @@ enum ProjectionsTable {
     }
 
     /// Fails the commit unless `fence`'s generation is serving or being built.
+    ///
+    /// Every commit of a projection runs it: the statement is kept prepared (preparing it
+    /// each time was 5% of the server's instructions per order in Mall, callgrind).
     static func check(_ fence: ProjectionFence, _ db: Database) throws {
         let row = try Row.fetchOne(
-            db, sql: "SELECT serving_generation, building_generation FROM herald_projections WHERE name = ?", arguments: [fence.projection])
+            db.cachedStatement(sql: "SELECT serving_generation, building_generation FROM herald_projections WHERE name = ?"),
+            arguments: [fence.projection])
         guard let row, row[0] as Int == fence.generation || row[1] as Int? == fence.generation else {
             throw StoreError.projectionGenerationGone(projection: fence.projection, generation: fence.generation)
         }
