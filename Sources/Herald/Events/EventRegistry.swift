@@ -78,7 +78,7 @@ public struct EventRegistry: Sendable {
 
     private var entries: [String: Entry] = [:]
     /// Events this registry decoded lately: every subscription of a process that takes an
-    /// event decodes it through the same registry (seven did for each new order), and all
+    /// event decodes it through the same registry (five decode each new order in Mall), and all
     /// but the first get the value decoded already. Replaced at every registration, so
     /// registries that differ never share it.
     private var recent = RecentlyDecoded()
