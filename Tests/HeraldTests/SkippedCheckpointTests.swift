@@ -14,16 +14,9 @@ struct SkippedCheckpointTests {
         let clock = ManualClock()
         let engine = quietEngine(store: store, clock: clock)
         let handled = DeliveryLog()
-        let subscription = Subscription(
-            name: "reminders", eventTypes: [TestReminder.eventType], pollInterval: .seconds(5),
-            handler: .transactional { delivery, _ in handled.append(delivery.envelope) })
+        let subscription = reminders(pollInterval: .seconds(5), into: handled)
         let stop = StopFlag()
-
-        func append(_ event: some DomainEvent) async throws -> Int64 {
-            let work = engine.unitOfWork()
-            try work.append(event, to: StreamID(type: "S", id: "1"))
-            return try await work.commit()[0].position
-        }
+        func append(_ event: some DomainEvent) async throws -> Int64 { try await HeraldTests.append(event, through: engine) }
         func checkpoint() async throws -> Int64? { try await store.checkpoints()["reminders"] }
 
         // Stored before the worker starts, so its first scan sees all three and it then

@@ -75,15 +75,9 @@ struct UnconcernedCommitsTests {
         let clock = ManualClock()
         let engine = quietEngine(store: store, clock: clock)
         let handled = DeliveryLog()
-        let subscription = Subscription(
-            name: "reminders", eventTypes: [TestReminder.eventType], pollInterval: .seconds(3600),
-            handler: .transactional { delivery, _ in handled.append(delivery.envelope) })
+        let subscription = reminders(pollInterval: .seconds(3600), into: handled)
         let stop = StopFlag()
-        func append(_ event: some DomainEvent) async throws -> Int64 {
-            let work = engine.unitOfWork()
-            try work.append(event, to: StreamID(type: "S", id: "1"))
-            return try await work.commit()[0].position
-        }
+        func append(_ event: some DomainEvent) async throws -> Int64 { try await HeraldTests.append(event, through: engine) }
         let running = Task { try await engine.worker(for: subscription).run(stop: stop) }
         let first = try await append(TestReminder(note: "first"))
         try await eventually("the first reminder is handled", every: .milliseconds(2)) { handled.all.count == 1 }

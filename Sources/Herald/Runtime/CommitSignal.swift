@@ -3,7 +3,7 @@ import ServiceLifecycle
 import Synchronization
 
 /// Wakes waiting subscription workers and schedulers when something was committed in
-/// this process. Every store owns one and calls ``notify(committed:)`` after each commit.
+/// this process. Every store owns one and calls ``notify(committed:at:)`` after each commit.
 ///
 /// The signal counts generations, so a waiter that read ``generation`` before checking
 /// for work never misses a commit that happened in between.
