@@ -91,8 +91,7 @@ struct HeraldBench: AsyncParsableCommand {
                 throw ExitCode(2)
             }
         }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-bench-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try Bench.scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let backend: Bench.Backend
         var runningClient: Task<Void, Never>?
@@ -375,17 +374,23 @@ struct Bench {
     /// SQLite's C API), and nothing else, so that an instruction counter run over two
     /// counts gives the instructions of one commit by difference.
     static func onlyCommits(_ count: Int, rawC: Bool) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-bench-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let path = directory + "/commits.sqlite", synchronous = SQLiteEventStore.Options().synchronous
+        let path = directory + "/commits.sqlite"
         if rawC {
-            _ = try Baselines.unitOfWorkCCommitsPerSecond(path: path, count: count, synchronous: synchronous)
+            _ = try Baselines.unitOfWorkCCommitsPerSecond(path: path, count: count, synchronous: SQLiteEventStore.Options().synchronous)
             return
         }
         let logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
-        let engine = HeraldEngine(store: try SQLiteEventStore(path: path, options: .init(synchronous: synchronous)), logger: logger)
+        let engine = HeraldEngine(store: try SQLiteEventStore(path: path), logger: logger)
         for index in 0..<count { try await openAccount(index, engine) }
+    }
+
+    /// A new, empty directory of this run's under the system's temporary one; the caller removes it.
+    static func scratchDirectory() throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-bench-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return directory
     }
 
     /// The unit of work the commit-rate phases time: one new aggregate, one event.

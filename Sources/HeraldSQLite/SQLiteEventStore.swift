@@ -143,7 +143,7 @@ public final class SQLiteEventStore: EventStore, EventPruning {
         }
         // One writer appends at a time, each position after the last: the events took every
         // position from the first to the last.
-        if changeset.announcesWork { commitSignal.notify(committed: changeset, at: recorded.first.map { $0.position...recorded[recorded.count - 1].position }) }
+        if changeset.announcesWork { commitSignal.notify(committed: changeset, at: recorded.positionRange) }
         return recorded
     }
 

@@ -128,7 +128,7 @@ public final class InMemoryEventStore: EventStore {
             state = next
             return recorded
         }
-        if changeset.announcesWork { commitSignal.notify(committed: changeset, at: recorded.first.map { $0.position...recorded[recorded.count - 1].position }) }
+        if changeset.announcesWork { commitSignal.notify(committed: changeset, at: recorded.positionRange) }
         return recorded
     }
 

@@ -97,3 +97,10 @@ public struct NewEvent: Sendable, Hashable {
         )
     }
 }
+
+extension [EventEnvelope] {
+    /// From the first envelope's position to the last one's (`nil` when there are none): what
+    /// a store passes to ``CommitSignal/notify(committed:at:)`` when the events of one commit
+    /// take consecutive positions.
+    public var positionRange: ClosedRange<Int64>? { first.map { $0.position...self[count - 1].position } }
+}
