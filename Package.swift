@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "herald-example", targets: ["HeraldExample"]),
         .executable(name: "herald-bench", targets: ["HeraldBenchmarks"]),
         .executable(name: "herald-crash-worker", targets: ["HeraldCrashWorker"]),
+        .executable(name: "herald-sim", targets: ["HeraldSim"]),
         .executable(name: "mall", targets: ["MallCLI"]),
         .executable(name: "mall-bench", targets: ["MallBenchmarks"]),
     ],
@@ -97,6 +98,16 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
+        ),
+        // Deterministic simulation: Herald's runtime on simulated nodes over the in-memory
+        // store (HeraldTesting, Herald's own), one executor, one clock, one seed.
+        .target(
+            name: "HeraldSimulation",
+            dependencies: ["Herald", "HeraldTesting", .product(name: "Logging", package: "swift-log")]
+        ),
+        .executableTarget(
+            name: "HeraldSim",
+            dependencies: ["HeraldSimulation", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Child process driven (and SIGKILLed) by the crash tests.
         .executableTarget(
@@ -236,6 +247,7 @@ let package = Package(
                 "MallCart", "MallOrdering", "MallInventory", "MallPayment", "MallGateway",
             ]
         ),
+        .testTarget(name: "HeraldSimulationTests", dependencies: ["HeraldSimulation", "TestSupport"]),
         .testTarget(name: "MallPricingTests", dependencies: ["MallPricing", "MallKernel", "MallMemberEvents", "MallPricingEvents"]),
         .testTarget(name: "MallOrderingTests", dependencies: ["MallOrdering", "MallKernel", "MallOrderingEvents", "MallPricingEvents", "Herald", "HeraldTesting"]),
         .testTarget(

@@ -100,6 +100,8 @@ public final class UnitOfWork {
 
     let store: any ChangesetCommitting & AggregateDocuments & ProjectionStore
     let clock: any HeraldClock
+    /// The random part of new events' ids.
+    let random: any RandomSource
     let cache: AggregateCache?
     let metrics: HeraldMetrics?
     let tracing: HeraldTracing?
@@ -135,10 +137,12 @@ public final class UnitOfWork {
     /// - Parameter metrics: where commits are counted, if anywhere.
     /// - Parameter tracing: when given, commits are spans, and each event carries the trace
     ///   of the span it is recorded in (else its cause's `traceparent`).
+    /// - Parameter random: the random part of new events' ids.
     public init(
         store: any ChangesetCommitting & AggregateDocuments & ProjectionStore, clock: any HeraldClock, cause: Cause = .current, cache: AggregateCache? = nil, metrics: HeraldMetrics? = nil,
-        tracing: HeraldTracing? = nil
+        tracing: HeraldTracing? = nil, random: any RandomSource = SystemRandomSource()
     ) {
+        self.random = random
         self.metrics = metrics
         self.tracing = tracing
         self.store = store
@@ -373,7 +377,7 @@ public final class UnitOfWork {
             metadata.merge(trace.metadata) { _, new in new }
         }
         return NewEvent(
-            eventID: UUID.timeOrdered(at: now), stream: stream, eventType: E.eventType, schemaVersion: E.schemaVersion,
+            eventID: UUID.timeOrdered(at: now, random: random), stream: stream, eventType: E.eventType, schemaVersion: E.schemaVersion,
             payload: try HeraldJSON.encode(event), occurredAt: now,
             causationID: cause.causationID, correlationID: cause.correlationID,
             traceparent: traceparent, metadata: metadata)

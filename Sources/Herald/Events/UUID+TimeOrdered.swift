@@ -5,10 +5,11 @@ extension UUID {
     ///
     /// Herald gives events time-ordered ids so the log's unique event-id index grows at
     /// its right edge instead of touching a random page on every commit.
-    public static func timeOrdered(at date: Date) -> UUID {
-        var generator = SystemRandomNumberGenerator()
+    /// The random bits come from `random` (the system's generator by default; a seeded one
+    /// makes a simulation's ids repeat with its seed).
+    public static func timeOrdered(at date: Date, random: any RandomSource = SystemRandomSource()) -> UUID {
         let milliseconds = UInt64(max(0, date.timeIntervalSince1970 * 1000))
-        let random = (generator.next() as UInt64, generator.next() as UInt64)
+        let random = (random.nextBits(), random.nextBits())
         var bytes = [UInt8](repeating: 0, count: 16)
         for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: milliseconds >> (40 - 8 * UInt64(index))) }
         for index in 6..<16 { bytes[index] = UInt8(truncatingIfNeeded: (index < 14 ? random.0 : random.1) >> (8 * UInt64(index % 8))) }

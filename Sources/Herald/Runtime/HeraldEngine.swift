@@ -54,7 +54,7 @@ public struct HeraldEngine: Sendable {
     /// A new, empty unit of work; events it appends carry `cause` (by default the task's
     /// ``UnitOfWork/Cause/current``).
     public func unitOfWork(cause: UnitOfWork.Cause = .current) -> UnitOfWork {
-        UnitOfWork(store: store, clock: clock, cause: cause, cache: aggregateCache, metrics: metrics, tracing: tracing)
+        UnitOfWork(store: store, clock: clock, cause: cause, cache: aggregateCache, metrics: metrics, tracing: tracing, random: random)
     }
 
     /// `<host>-<pid>-<random>`: unique among the processes sharing a database.

@@ -1,15 +1,28 @@
 import Synchronization
 
-/// The source of randomness for retry jitter. Inject a seeded source in tests.
+/// The source of randomness for retry jitter and the random part of event ids. Inject a
+/// seeded source in tests and simulations.
 public protocol RandomSource: Sendable {
     /// A uniformly distributed value in `0 ..< 1`.
     func nextUnit() -> Double
+    /// 64 uniformly distributed bits. The default builds them from two ``nextUnit()``s.
+    func nextBits() -> UInt64
+}
+
+extension RandomSource {
+    public func nextBits() -> UInt64 {
+        (UInt64(nextUnit() * 4_294_967_296) << 32) | UInt64(nextUnit() * 4_294_967_296)
+    }
 }
 
 /// The system's cryptographically secure generator.
 public struct SystemRandomSource: RandomSource {
     public init() {}
     public func nextUnit() -> Double { Double.random(in: 0..<1) }
+    public func nextBits() -> UInt64 {
+        var generator = SystemRandomNumberGenerator()
+        return generator.next()
+    }
 }
 
 /// A deterministic generator (SplitMix64): the same seed gives the same sequence. The one
@@ -32,4 +45,5 @@ public final class SeededRandomSource: RandomSource, RandomNumberGenerator {
     }
 
     public func nextUnit() -> Double { Double(next() >> 11) / Double(UInt64(1) << 53) }
+    public func nextBits() -> UInt64 { next() }
 }

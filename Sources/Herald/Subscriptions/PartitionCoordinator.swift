@@ -81,15 +81,20 @@ public final class PartitionCoordinator: Sendable {
             while !stop.isRequested {
                 try Task.checkCancellation()
                 running = running.filter { !$0.value.finished.withLock { $0 } }
+                var taken: [Running] = []
                 do {
-                    for run in try await rebalance(&running) {
-                        group.addTask { try await self.work(run) }
-                    }
+                    try await rebalance(&running, taking: &taken)
                 } catch is CancellationError {
                     throw CancellationError()
                 } catch {
                     if Task.isCancelled { throw CancellationError() }
                     logger.error("partition leases could not be renewed, will retry", metadata: ["error": "\(error)"])
+                }
+                // Every partition taken gets its worker, even when a later step of the round
+                // failed: its lease is held, and renewed, from now on, so no other node would
+                // ever handle it (found by the simulation, seed 96: a partition stuck for good).
+                for run in taken {
+                    group.addTask { try await self.work(run) }
                 }
                 await store.commitSignal.sleep(until: clock.now().adding(partitioning.renewInterval), clock: clock, unless: stop)
             }
@@ -100,8 +105,9 @@ public final class PartitionCoordinator: Sendable {
     }
 
     /// One round: heartbeat, then renew or take the leases of this node's partitions and
-    /// ask the workers of the others to stop. Returns the workers to start.
-    private func rebalance(_ running: inout [Int: Running]) async throws -> [Running] {
+    /// ask the workers of the others to stop. Adds each partition it takes to `taken` as it
+    /// takes it: when a later step throws, those still need their workers.
+    private func rebalance(_ running: inout [Int: Running], taking taken: inout [Running]) async throws {
         let now = clock.now()
         let expiresAt = now.adding(partitioning.leaseDuration)
         let nodes = try await store.heartbeat(group: subscription.name, node: node, now: now, expiresAt: expiresAt)
@@ -112,7 +118,6 @@ public final class PartitionCoordinator: Sendable {
             run.stop.request()
             stopping = true
         }
-        var started: [Running] = []
         for partition in mine.sorted() {
             let lease = try await store.acquireLease(
                 subscription: subscription.name, partition: partition, owner: node, now: now, expiresAt: expiresAt)
@@ -128,12 +133,11 @@ public final class PartitionCoordinator: Sendable {
                 slot.hold(lease)
                 let run = Running(slot: slot, worker: try makeWorker(slot))
                 running[partition] = run
-                started.append(run)
+                taken.append(run)
                 logger.info("partition taken", metadata: ["partition": "\(partition)", "token": "\(lease.token)"])
             }
         }
         if stopping { store.commitSignal.notify() }  // wake idle workers so they see their stop
-        return started
     }
 
     /// Runs one partition's worker, then releases its lease (unless cancelled).

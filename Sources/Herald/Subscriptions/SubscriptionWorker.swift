@@ -173,7 +173,7 @@ public final class SubscriptionWorker: Sendable {
         var progress = SubscriptionProgress(subscription: name, checkpointName: checkpointName)
         progress.checkpoint = (from: pending.from, to: pending.through)
         do {
-            try await commit(UnitOfWork(store: store, clock: clock, cause: UnitOfWork.Cause(), cache: cache, tracing: tracing), progress)
+            try await commit(UnitOfWork(store: store, clock: clock, cause: UnitOfWork.Cause(), cache: cache, tracing: tracing, random: random), progress)
         } catch StoreError.checkpointMoved(_, _, let found) {
             guard found != nil else { throw StoreError.checkpointRemoved(checkpointName) }
             // Another worker moved it meanwhile; the next scan starts from whichever is further.
@@ -370,14 +370,14 @@ public final class SubscriptionWorker: Sendable {
             if deferringSkips {
                 skipped.withLock { $0 = (from: checkpoint, through: last, since: $0?.since ?? clock.now()) }
             } else {
-                try await commit(UnitOfWork(store: store, clock: clock, cause: UnitOfWork.Cause(), cache: cache, tracing: tracing), progress)
+                try await commit(UnitOfWork(store: store, clock: clock, cause: UnitOfWork.Cause(), cache: cache, tracing: tracing, random: random), progress)
                 skipped.withLock { $0 = nil }
             }
             return (moreMayWait, last)
         }
         let current = if let parked { parked } else { try await store.parkedEvents(subscription: name) }
         var blocked = Set(current.map(\.stream))
-        let work = UnitOfWork(store: store, clock: clock, cause: UnitOfWork.Cause(), cache: cache, tracing: tracing)
+        let work = UnitOfWork(store: store, clock: clock, cause: UnitOfWork.Cause(), cache: cache, tracing: tracing, random: random)
         var batchReport = report
         for event in events where subscription.wants(event) && handles(event.stream) {
             if blocked.contains(event.stream) {
@@ -418,7 +418,7 @@ public final class SubscriptionWorker: Sendable {
         let events = Dictionary(
             uniqueKeysWithValues: try await store.events(at: streams.flatMap { $0.map(\.position) }).map { ($0.position, $0) })
         var progress = SubscriptionProgress(subscription: name, checkpointName: checkpointName)
-        let work = UnitOfWork(store: store, clock: clock, cause: UnitOfWork.Cause(), cache: cache, tracing: tracing)
+        let work = UnitOfWork(store: store, clock: clock, cause: UnitOfWork.Cause(), cache: cache, tracing: tracing, random: random)
         var batchReport = report
         var attempted = 0
         for entries in streams {
