@@ -23,16 +23,24 @@ struct HeraldSim: ParsableCommand {
     @Option(help: "Deposits per client.") var commands = 8
     @Flag(help: "No node crashes.") var noCrashes = false
     @Option(help: "Multiplies every fault's probability (0: none).") var faultScale = 1.0
-    @Option(help: "Put a known bug back (\(ReintroducedBug.allCases.map(\.rawValue).joined(separator: ", "))).")
+    @Option(help: "The workload: \(Workloads.names.joined(separator: " or ")).") var workload = "herald"
+    @Option(help: "Put a known bug back (\(Workloads.bugs.map(\.rawValue).joined(separator: ", "))).")
     var bug: [ReintroducedBug] = []
     @Flag(help: "Stop at the first failing seed.") var stopAtFirst = false
     @Flag(help: "Print each seed's trace hash.") var hashes = false
     @Option(help: "Trace lines to show around a failure.") var traceLines = 60
 
+    mutating func validate() throws {
+        guard Workloads.names.contains(workload) else { throw ValidationError("--workload: one of \(Workloads.names.joined(separator: ", "))") }
+        for bug in bug where !Workloads.bugs.contains(bug) {
+            throw ValidationError("--bug \(bug.rawValue): one of \(Workloads.bugs.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
+
     mutating func run() throws {
         Self.makeHashingDeterministic()
         if let seed {
-            let result = Simulation.run(options(seed: seed, traceLines: 4_000))
+            let result = Self.simulate(options(seed: seed, traceLines: 4_000))
             for (number, line) in result.trace { print(String(format: "%7d ", number) + line) }
             print(summary(of: result))
             if !result.passed { throw ExitCode(1) }
@@ -43,7 +51,7 @@ struct HeraldSim: ParsableCommand {
         var faults: [String: Int] = [:]
         var steps = 0
         for (index, seed) in (from..<from + UInt64(seeds)).enumerated() {
-            let result = Simulation.run(options(seed: seed, traceLines: traceLines))
+            let result = Self.simulate(options(seed: seed, traceLines: traceLines))
             steps += result.steps
             faults.merge(result.faults, uniquingKeysWith: +)
             if hashes { print("seed \(seed) hash \(String(result.traceHash, radix: 16))") }
@@ -69,6 +77,7 @@ struct HeraldSim: ParsableCommand {
         options.crashes = !noCrashes
         options.faultScale = faultScale
         options.bugs = Set(bug)
+        options.workload = workload
         options.traceLines = traceLines
         return options
     }
@@ -79,7 +88,7 @@ struct HeraldSim: ParsableCommand {
         print("FAILED: seed \(result.options.seed) (the \(seedsRun)th run)")
         for violation in result.violations.prefix(10) { print("  - \(violation)") }
         print("  replay: swift run herald-sim \(arguments(for: result.options))")
-        let smallest = Shrinker.shrink(result)
+        let smallest = Shrinker.shrink(result, workload: Workloads.make)
         if smallest.options != result.options {
             print("  smaller run that still fails (\(smallest.steps) steps instead of \(result.steps)):")
             for violation in smallest.violations.prefix(3) { print("  - \(violation)") }
@@ -90,10 +99,10 @@ struct HeraldSim: ParsableCommand {
     }
 
     func arguments(for options: SimulationOptions) -> String {
-        var words = ["--seed \(options.seed)", "--nodes \(options.nodes)", "--clients \(options.clients)", "--commands \(options.commandsPerClient)"]
+        var words = ["--workload \(options.workload)", "--seed \(options.seed)", "--nodes \(options.nodes)", "--clients \(options.clients)", "--commands \(options.commandsPerClient)"]
         if !options.crashes { words.append("--no-crashes") }
         if options.faultScale != 1 { words.append("--fault-scale \(options.faultScale)") }
-        for bug in options.bugs.sorted(by: { $0.rawValue < $1.rawValue }) { words.append("--bug \(bug.rawValue)") }
+        for bug in options.bugs.sorted() { words.append("--bug \(bug.rawValue)") }
         return words.joined(separator: " ")
     }
 
@@ -101,6 +110,10 @@ struct HeraldSim: ParsableCommand {
         let faults = result.faults.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         let verdict = result.passed ? "passed" : "FAILED:\n" + result.violations.map { "  - \($0)" }.joined(separator: "\n")
         return "seed \(result.options.seed): \(result.steps) steps, \(Int(result.simulatedSeconds)) simulated seconds, trace hash \(String(result.traceHash, radix: 16)); faults: \(faults); \(verdict)"
+    }
+
+    static func simulate(_ options: SimulationOptions) -> SimulationResult {
+        Simulation.run(options, workload: Workloads.make(options))
     }
 
     func formatted(_ duration: Duration) -> String { String(format: "%.1f s", duration.timeInterval) }
@@ -118,7 +131,21 @@ struct HeraldSim: ParsableCommand {
     }
 }
 
-extension ReintroducedBug: ExpressibleByArgument {}
+extension ReintroducedBug: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument) }
+}
+
+/// The workloads `--workload` names, and the bugs each can put back.
+enum Workloads {
+    static let names = ["herald"]
+    static let bugs = ReintroducedBug.herald
+
+    static func make(_ options: SimulationOptions) -> any Workload {
+        switch options.workload {
+        default: HeraldWorkload(options: options)
+        }
+    }
+}
 
 extension Duration {
     var timeInterval: Double {

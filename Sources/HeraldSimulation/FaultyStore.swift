@@ -35,14 +35,23 @@ public struct FaultRates: Sendable, Hashable {
     public static let none = FaultRates().scaled(by: 0)
 }
 
-/// A guard of Herald's taken out again, to show that the simulation notices. Applied by
-/// ``FaultyStore`` to the changesets it passes on, so Herald's own code keeps no switch.
-public enum ReintroducedBug: String, Sendable, Hashable, CaseIterable {
+/// A guard taken out again, to show that the simulation notices. Herald's two are
+/// applied by ``FaultyStore`` to the changesets it passes on, so Herald's own code keeps no
+/// switch; a workload may define its own (Mall's is in its target).
+public struct ReintroducedBug: RawRepresentable, Hashable, Sendable, Comparable {
+    public var rawValue: String
+
+    public init(rawValue: String) { self.rawValue = rawValue }
+
     /// A parked event's retry commits without its compare-and-set
     /// (``SubscriptionProgress/expectedParked``): two nodes retrying it both commit.
-    case parkedRetryWithoutCompareAndSet = "parked-retry-cas"
+    public static let parkedRetryWithoutCompareAndSet = ReintroducedBug(rawValue: "parked-retry-cas")
     /// A partition's batch commits without its lease (``SubscriptionProgress/fence``).
-    case partitionCommitWithoutFence = "partition-fence"
+    public static let partitionCommitWithoutFence = ReintroducedBug(rawValue: "partition-fence")
+    /// Herald's own.
+    public static let herald: [ReintroducedBug] = [.parkedRetryWithoutCompareAndSet, .partitionCommitWithoutFence]
+
+    public static func < (lhs: ReintroducedBug, rhs: ReintroducedBug) -> Bool { lhs.rawValue < rhs.rawValue }
 }
 
 /// What all nodes of a simulation share: the store behind the faults, the seed's

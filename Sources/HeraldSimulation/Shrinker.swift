@@ -3,7 +3,9 @@
 /// until none does or the budget of runs is spent. A smaller failing run has a shorter
 /// trace to read.
 public enum Shrinker {
-    public static func shrink(_ failing: SimulationResult, budget: Int = 40) -> SimulationResult {
+    public static func shrink(
+        _ failing: SimulationResult, budget: Int = 40, workload: (SimulationOptions) -> any Workload
+    ) -> SimulationResult {
         var best = failing
         var runs = 0
         var improved = true
@@ -11,7 +13,7 @@ public enum Shrinker {
             improved = false
             for candidate in smaller(than: best.options) where runs < budget {
                 runs += 1
-                let result = Simulation.run(candidate)
+                let result = Simulation.run(candidate, workload: workload(candidate))
                 if !result.passed && result.steps < best.steps {
                     best = result
                     improved = true
