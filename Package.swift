@@ -105,9 +105,17 @@ let package = Package(
             name: "HeraldSimulation",
             dependencies: ["Herald", "HeraldTesting", .product(name: "Logging", package: "swift-log")]
         ),
+        // Mall's saga as a simulation workload: its own target, so HeraldSimulation stays Herald's.
+        .target(
+            name: "MallSimulation",
+            dependencies: [
+                "HeraldSimulation", "Herald", "MallApplication", "MallOperations", "MallKernel", "MallOrdering", "MallOrderingEvents",
+                "MallPayment", "MallPaymentEvents", "MallPricingEvents",
+            ]
+        ),
         .executableTarget(
             name: "HeraldSim",
-            dependencies: ["HeraldSimulation", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["HeraldSimulation", "MallSimulation", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Child process driven (and SIGKILLed) by the crash tests.
         .executableTarget(

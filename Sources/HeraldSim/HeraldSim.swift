@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HeraldSimulation
+import MallSimulation
 
 /// `herald-sim`: runs seeds of Herald's deterministic simulation and reports each failing
 /// one with the command that replays it.
@@ -27,6 +28,7 @@ struct HeraldSim: ParsableCommand {
     @Option(help: "Put a known bug back (\(Workloads.bugs.map(\.rawValue).joined(separator: ", "))).")
     var bug: [ReintroducedBug] = []
     @Flag(help: "Stop at the first failing seed.") var stopAtFirst = false
+    @Option(help: "Jobs a run may take before it counts as stuck.") var maxSteps = 5_000_000
     @Flag(help: "Print each seed's trace hash.") var hashes = false
     @Option(help: "Trace lines to show around a failure.") var traceLines = 60
 
@@ -78,6 +80,7 @@ struct HeraldSim: ParsableCommand {
         options.faultScale = faultScale
         options.bugs = Set(bug)
         options.workload = workload
+        options.maxSteps = maxSteps
         options.traceLines = traceLines
         return options
     }
@@ -137,11 +140,12 @@ extension ReintroducedBug: ExpressibleByArgument {
 
 /// The workloads `--workload` names, and the bugs each can put back.
 enum Workloads {
-    static let names = ["herald"]
-    static let bugs = ReintroducedBug.herald
+    static let names = ["herald", "mall"]
+    static let bugs = ReintroducedBug.herald + ReintroducedBug.mall
 
     static func make(_ options: SimulationOptions) -> any Workload {
         switch options.workload {
+        case "mall": MallWorkload(options: options)
         default: HeraldWorkload(options: options)
         }
     }

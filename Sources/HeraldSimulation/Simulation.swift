@@ -21,6 +21,8 @@ public struct SimulationOptions: Sendable, Hashable {
     public var bugs: Set<ReintroducedBug> = []
     /// Lines of the trace kept for a report.
     public var traceLines = 400
+    /// Jobs the executor may run before the run counts as stuck.
+    public var maxSteps = 5_000_000
 
     public init(seed: UInt64) { self.seed = seed }
 }
@@ -151,11 +153,11 @@ public final class Simulation: Sendable {
     /// - Parameter workload: made for this run (it may keep what its clients saw).
     public static func run(_ options: SimulationOptions, workload: any Workload) -> SimulationResult {
         let simulation = Simulation(options: options, workload: workload)
-        Task(executorPreference: simulation.executor) { await simulation.main() }
-        let outcome = simulation.executor.drive(maxSteps: 20_000_000, until: epoch.addingTimeInterval(3_600))
+        Task(executorPreference: simulation.executor) { await workload.around { await simulation.main() } }
+        let outcome = simulation.executor.drive(maxSteps: options.maxSteps, until: epoch.addingTimeInterval(3_600))
         switch outcome {
         case .idle: break
-        case .stepLimit: simulation.violate("the run did not end within 20,000,000 steps")
+        case .stepLimit: simulation.violate("the run did not end within \(options.maxSteps) steps")
         case .timeLimit: simulation.violate("the run did not end within an hour of simulated time (something never stops)")
         case .foreignJob: simulation.violate("a job arrived from outside the simulation (a thread, timer or unstructured task it does not control)")
         }
@@ -180,6 +182,10 @@ public final class Simulation: Sendable {
 
     /// Simulated time, as no node's clock shows it (they are skewed).
     public var now: Date { cluster.time.now }
+
+    /// Simulated time without skew, as a clock for engines of the workload's own (preparing,
+    /// checking).
+    public var clock: any HeraldClock { NodeClock(time: cluster.time, skew: .zero) }
 
     /// A uniform draw in `range`.
     public func draw(_ range: ClosedRange<Double>) -> Double { cluster.draw(range) }

@@ -21,7 +21,16 @@ public protocol Workload: Sendable {
     /// Whether everything the clients started has finished, read behind the faults.
     func settled(_ simulation: Simulation) async -> Bool
 
+    /// Runs `body` (the whole run: every node's tasks start inside it and inherit its task
+    /// locals). The default just runs it; a workload that puts a bug back through a task
+    /// local sets it here.
+    func around(_ body: () async -> Void) async
+
     /// Checks every invariant after the nodes have stopped, reporting each broken one with
     /// ``Simulation/violate(_:)``. `settled`: whether ``settled(_:)`` came true.
     func check(_ simulation: Simulation, settled: Bool) async
+}
+
+extension Workload {
+    public func around(_ body: () async -> Void) async { await body() }
 }

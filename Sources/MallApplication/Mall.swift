@@ -44,9 +44,12 @@ public struct Mall: Sendable {
     /// - Parameter metrics: where the server's `/metrics` collects, what `engine` counts
     ///   into (if anything).
     /// - Parameter tracer: the tracer `engine` traces with (if any), for the server's spans.
+    /// - Parameter passwordHashing: the threads that hash passwords; by default a pool of
+    ///   the configuration's size, started now (shared by many shops in one process, as a
+    ///   simulation's nodes are, one pool saves a thread per shop).
     @_spi(Operations) public init(
         engine: HeraldEngine, configuration: MallConfiguration, gateway: any PaymentGateway = FakeGateway.silent(),
-        metrics: MallMetrics? = nil, tracer: W3CTracer? = nil
+        metrics: MallMetrics? = nil, tracer: W3CTracer? = nil, passwordHashing: BoundedThreadPool? = nil
     ) {
         self.metrics = metrics
         self.tracer = tracer
@@ -54,7 +57,7 @@ public struct Mall: Sendable {
         self.engine = engine
         self.gateway = gateway
         catalog = CatalogService(engine: engine, currency: configuration.pricing.currency)
-        let hashing = BoundedThreadPool(
+        let hashing = passwordHashing ?? BoundedThreadPool(
             name: "password hashing", threads: configuration.passwordThreads, queueLimit: configuration.passwordQueue,
             priority: configuration.passwordPriority)
         members = MemberService(engine: engine, hasher: BcryptPasswordHasher(cost: configuration.passwordCost, pool: hashing))

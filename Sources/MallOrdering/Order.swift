@@ -141,6 +141,13 @@ public struct Order: AggregateRoot, Hashable {
     /// The payment deadline passed: cancels if still unpaid, otherwise changes nothing
     /// (the seed's incident: a late timer must never cancel a paid order).
     mutating func paymentDeadlineReached(at now: Date) {
+        if ReintroducedOrderingBugs.deadlineIgnoresStatus, status != .cancelled {
+            // The incident, put back for the simulation to find: cancels whatever the status.
+            status = .cancelled
+            cancellation = Cancellation(reason: .paymentDeadline, detail: "not paid by the deadline")
+            note(OrderCancelled(orderID: id, memberID: memberID, reason: .paymentDeadline, detail: "not paid by the deadline"), at: now, "not paid by the deadline")
+            return
+        }
         guard status == .awaitingPayment else { return }
         try? cancel(.paymentDeadline, detail: "not paid by the deadline", at: now)
     }
@@ -226,4 +233,12 @@ public enum OrderProblem: MallProblem, Hashable {
             "\(quantity) units of \(sku) asked for; at most \(limit) per order (limit: max line quantity)"
         }
     }
+}
+
+/// Bugs put back on purpose, so that the deterministic simulation (`MallSimulation`) can
+/// show it finds them. Off unless a simulation turns one on for its own tasks.
+@_spi(Simulation) public enum ReintroducedOrderingBugs {
+    /// The payment deadline cancels the order whatever its status: the incident the guard in
+    /// `Order.paymentDeadlineReached(at:)` exists for (a late timer cancelling a paid order).
+    @TaskLocal public static var deadlineIgnoresStatus = false
 }

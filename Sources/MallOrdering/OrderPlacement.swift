@@ -67,7 +67,7 @@ extension OrderingService {
         guard Self.paymentMethods.contains(request.paymentMethod) else {
             throw InvalidInput(field: "paymentMethod", "one of \(Self.paymentMethods.sorted().joined(separator: ", "))")
         }
-        let orderID = "o-" + Self.randomID()
+        let orderID = "o-" + randomID()
         let recordID = idempotency.map { "\(memberID)/\($0.key)" }
         return try await engine.perform(attempts: 3) { work in
             if let idempotency, let recordID, let record = try await work.load(IdempotencyRecord.self, id: recordID) {

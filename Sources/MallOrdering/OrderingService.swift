@@ -115,8 +115,7 @@ public struct OrderingService: Sendable {
         try work.save(&list)
     }
 
-    static func randomID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return String(UInt64.random(in: .min ... .max, using: &generator), radix: 36)
-    }
+    /// 64 random bits in base 36, from the engine's source (the system's generator in a
+    /// server; a simulation's seed makes them repeat).
+    func randomID() -> String { String(engine.random.nextBits(), radix: 36) }
 }

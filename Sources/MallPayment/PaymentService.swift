@@ -53,7 +53,7 @@ public struct PaymentService: Sendable {
     ///
     /// - Returns: the payment, and whether this call created it.
     public func request(orderID: String, memberID: String, amount: Money) async throws -> (payment: Payment, created: Bool) {
-        let id = "pay-" + String(UInt64.random(in: .min ... .max), radix: 36)
+        let id = "pay-" + String(engine.random.nextBits(), radix: 36)  // the engine's source: a simulation's seed repeats it
         return try await engine.perform { work in
             var attempts = try await work.load(OrderPayments.self, id: orderID) ?? OrderPayments(orderID: orderID)
             if let open = attempts.open, let payment = try await work.load(Payment.self, id: open), payment.status != .failed {

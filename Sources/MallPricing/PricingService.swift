@@ -104,7 +104,7 @@ public struct PricingService: Sendable {
     }
 
     private func issue(campaignID: String, to memberID: String, claimed: Bool) async throws -> String {
-        let code = "C-" + Self.couponCode()
+        let code = "C-" + couponCode()
         return try await engine.perform { work in
             guard let campaign = try await work.load(CouponCampaign.self, id: campaignID), !claimed || campaign.selfClaimable else {
                 throw CouponProblem.campaignNotFound(campaignID)
@@ -157,10 +157,11 @@ public struct PricingService: Sendable {
         try await engine.unitOfWork().load(CouponWallet.self, id: memberID) ?? CouponWallet(memberID: memberID)
     }
 
-    static func couponCode() -> String {
+    /// Ten letters and digits (no look-alikes), drawn from the engine's source: the
+    /// system's cryptographic generator in a server, a seed in a simulation.
+    func couponCode() -> String {
         let alphabet = Array("ABCDEFGHJKLMNPQRSTUVWXYZ23456789")
-        var generator = SystemRandomNumberGenerator()
-        return String((0..<10).map { _ in alphabet.randomElement(using: &generator)! })
+        return String((0..<10).map { _ in alphabet[Int(engine.random.nextBits() % UInt64(alphabet.count))] })
     }
 
     static func validate(id: String) throws {

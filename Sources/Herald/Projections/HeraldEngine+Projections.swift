@@ -237,7 +237,10 @@ public final class ProjectionWorker: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await coordinator.run(stop: partitions) }
             group.addTask {
-                while !stop.isRequested, !partitions.isRequested {
+                // Cancelled, the sleep returns at once and the read fails at once: without the
+                // check this loop spun without ever suspending (found by the simulation, whose
+                // one thread it held: a crashed node's tasks never ended).
+                while !stop.isRequested, !partitions.isRequested, !Task.isCancelled {
                     await signal.sleep(until: clock.now().adding(partitioning.renewInterval), clock: clock, unless: stop, partitions)
                     let serving = try? await self.engine.projectionStore.projectionState(self.projection.name)?.serving.number
                     if let serving, serving != generation.number { break }
