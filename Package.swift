@@ -110,7 +110,7 @@ let package = Package(
             name: "MallSimulation",
             dependencies: [
                 "HeraldSimulation", "Herald", "MallApplication", "MallOperations", "MallKernel", "MallOrdering", "MallOrderingEvents",
-                "MallPayment", "MallPaymentEvents", "MallPricingEvents",
+                "MallPayment", "MallPaymentEvents", "MallPricingEvents", "MallInventoryEvents",
             ]
         ),
         .executableTarget(

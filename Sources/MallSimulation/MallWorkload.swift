@@ -2,6 +2,7 @@ import Foundation
 import Herald
 import HeraldSimulation
 @_spi(Operations) import MallApplication
+import MallInventoryEvents
 import MallKernel
 import MallOperations
 @_spi(Simulation) import MallOrdering
@@ -327,19 +328,42 @@ public final class MallWorkload: Workload {
             }
         }
         // Each coupon redeemed at most once at a time.
-        var held: [String: Bool] = [:]
+        var redeemed: [String: Bool] = [:]
         for envelope in log {
             if envelope.eventType == CouponRedeemed.eventType, let event = decode(CouponRedeemed.self, envelope) {
-                if held[event.code] == true { simulation.violate("coupon \(event.code) redeemed again (order \(event.orderID)) while redeemed") }
-                held[event.code] = true
+                if redeemed[event.code] == true { simulation.violate("coupon \(event.code) redeemed again (order \(event.orderID)) while redeemed") }
+                redeemed[event.code] = true
             } else if envelope.eventType == CouponReturned.eventType, let event = decode(CouponReturned.self, envelope) {
-                held[event.code] = false
+                redeemed[event.code] = false
+            }
+        }
+        // Stock conserved: each SKU's stock is what was received less what shipped, and what
+        // it holds reserved is exactly the lines of the orders paid and not cancelled.
+        var received: [String: Int] = [:], committed: [String: Int] = [:], reservations: [String: [StockLine]] = [:]
+        for envelope in log {
+            switch envelope.eventType {
+            case StockReceived.eventType: if let event = decode(StockReceived.self, envelope) { received[event.sku, default: 0] += event.quantity }
+            case StockCommitted.eventType: if let event = decode(StockCommitted.self, envelope) { for line in event.lines { committed[line.sku, default: 0] += line.quantity } }
+            case StockReserved.eventType: if let event = decode(StockReserved.self, envelope) { reservations[event.orderID] = event.lines }
+            default: break
+            }
+        }
+        var held: [String: Int] = [:]
+        for (order, lines) in reservations where paid[order] != nil && !cancelled.contains(order) {
+            for line in lines { held[line.sku, default: 0] += line.quantity }
+        }
+        guard settled else { return }
+        let checker = directShop(simulation)
+        for sku in received.keys.sorted() {
+            guard let stock = try? await checker.inventory.stock(sku: sku) else { simulation.violate("stock of \(sku) could not be read"); continue }
+            let onHand = received[sku, default: 0] - committed[sku, default: 0]
+            if stock.onHand != onHand || stock.reserved != held[sku, default: 0] || stock.available < 0 {
+                simulation.violate("stock of \(sku): on hand \(stock.onHand), reserved \(stock.reserved); received less shipped is \(onHand), paid orders hold \(held[sku, default: 0])")
             }
         }
         // Mall's own reconciliation: stock, wallets, payments, orders.
-        guard settled else { return }
         do {
-            let report = try await directShop(simulation).reconcile(submittedGrace: .zero, deliveryGrace: .zero)
+            let report = try await checker.reconcile(submittedGrace: .zero, deliveryGrace: .zero)
             for drift in report.drifts { simulation.violate("reconciliation: \(drift)") }
         } catch {
             simulation.violate("reconciliation failed: \(error)")
