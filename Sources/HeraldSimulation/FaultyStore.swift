@@ -62,7 +62,7 @@ final class Cluster: Sendable {
     let base = InMemoryEventStore()
     let random: SeededRandomSource
     let trace: Trace
-    let time: SimulatedTime
+    let time: ManualClock
     let bugs: Set<ReintroducedBug>
     private let rates: Mutex<FaultRates>
     private let stores = Mutex<[FaultyStore]>([])
@@ -71,7 +71,7 @@ final class Cluster: Sendable {
     /// Guarantees seen broken while the run went on (the rest are checked at its end).
     let violations = Mutex<[String]>([])
 
-    init(random: SeededRandomSource, trace: Trace, time: SimulatedTime, rates: FaultRates, bugs: Set<ReintroducedBug>) {
+    init(random: SeededRandomSource, trace: Trace, time: ManualClock, rates: FaultRates, bugs: Set<ReintroducedBug>) {
         self.random = random
         self.trace = trace
         self.time = time
@@ -150,9 +150,9 @@ final class FaultyStore: EventStore {
             let seconds = cluster.draw(12...30)
             cluster.count("pause")
             cluster.trace.record("\(node) pauses \(Int(seconds)) s before \(operation)")
-            try await cluster.time.sleep(until: cluster.time.now.addingTimeInterval(seconds))
+            try await cluster.time.sleep(until: cluster.time.now().addingTimeInterval(seconds))
         } else if cluster.strikes(rates.slowCall) {
-            try await cluster.time.sleep(until: cluster.time.now.addingTimeInterval(cluster.draw(0.001...0.2)))
+            try await cluster.time.sleep(until: cluster.time.now().addingTimeInterval(cluster.draw(0.001...0.2)))
         } else {
             await Task.yield()
         }

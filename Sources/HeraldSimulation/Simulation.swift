@@ -142,7 +142,7 @@ public final class Simulation: Sendable {
         self.options = options
         self.workload = workload
         let random = SeededRandomSource(seed: options.seed)
-        let time = SimulatedTime(start: Self.epoch)
+        let time = ManualClock(now: Self.epoch)
         let trace = Trace(capacity: options.traceLines, time: time)
         executor = SimulationExecutor(random: random, trace: trace, time: time)
         cluster = Cluster(random: random, trace: trace, time: time, rates: FaultRates().scaled(by: options.faultScale), bugs: options.bugs)
@@ -165,7 +165,7 @@ public final class Simulation: Sendable {
         faults["crash"] = simulation.incarnations.withLock { $0.values.reduce(0) { $0 + $1 - 1 } }
         return SimulationResult(
             options: options, traceHash: simulation.cluster.trace.hash, steps: simulation.executor.steps,
-            simulatedSeconds: simulation.cluster.time.elapsed, violations: simulation.cluster.violations.withLock { $0 }, faults: faults,
+            simulatedSeconds: simulation.cluster.time.now().timeIntervalSince(epoch), violations: simulation.cluster.violations.withLock { $0 }, faults: faults,
             trace: simulation.cluster.trace.lines())
     }
 
@@ -181,7 +181,7 @@ public final class Simulation: Sendable {
     public var faultRates: FaultRates { cluster.faultRates }
 
     /// Simulated time, as no node's clock shows it (they are skewed).
-    public var now: Date { cluster.time.now }
+    public var now: Date { cluster.time.now() }
 
     /// Simulated time without skew, as a clock for engines of the workload's own (preparing,
     /// checking).
@@ -199,7 +199,7 @@ public final class Simulation: Sendable {
 
     /// Sleeps `seconds` of simulated time.
     public func sleep(_ seconds: Double) async {
-        try? await cluster.time.sleep(until: cluster.time.now.addingTimeInterval(seconds))
+        try? await cluster.time.sleep(until: cluster.time.now().addingTimeInterval(seconds))
     }
 
     /// Adds a line to the trace.

@@ -15,13 +15,14 @@
 //   (SE-0417), so every job of the simulated nodes passes through the queue; nothing of the
 //   process outside the simulation is touched.
 //
-// Time is simulated: a sleeper (``SimulatedTime/sleep(until:)``, behind every node's
-// ``NodeClock``) waits in the timeline, and only when no job is runnable does the driver
-// move time to the earliest deadline. A job that arrives from another thread could only come
+// Time is simulated: a sleeper (on a `ManualClock`, behind every node's ``NodeClock``)
+// waits in the timeline, and only when no job is runnable does the driver move time to the
+// earliest deadline. A job that arrives from another thread could only come
 // from a timer, a thread or an unstructured task outside the simulation's control: the
 // executor counts such jobs and the run fails with ``SimulationFailure/foreignJob``.
 import Foundation
 import Herald
+import HeraldTesting
 import Synchronization
 
 /// The queue of runnable jobs, run one at a time in an order drawn from the seed.
@@ -31,9 +32,10 @@ public final class SimulationExecutor: TaskExecutor {
     private let driver: Mutex<pthread_t?> = Mutex(nil)
     let random: SeededRandomSource
     let trace: Trace
-    public let time: SimulatedTime
+    /// Simulated time: a manual clock only the driver moves, when no job can run.
+    public let time: ManualClock
 
-    init(random: SeededRandomSource, trace: Trace, time: SimulatedTime) {
+    init(random: SeededRandomSource, trace: Trace, time: ManualClock) {
         self.random = random
         self.trace = trace
         self.time = time
@@ -71,7 +73,7 @@ public final class SimulationExecutor: TaskExecutor {
                 if stepCount.add(1, ordering: .relaxed).newValue >= maxSteps { return .stepLimit }
                 continue
             }
-            guard let next = time.nextDeadline() else { return .idle }
+            guard let next = time.nextDeadline else { return .idle }
             guard next <= deadline else { return .timeLimit }
             time.advance(to: next)
             trace.mix(UInt64(bitPattern: Int64(next.timeIntervalSince1970 * 1_000_000)))
@@ -81,83 +83,13 @@ public final class SimulationExecutor: TaskExecutor {
     enum DriveOutcome { case idle, stepLimit, timeLimit, foreignJob }
 }
 
-/// Simulated time: the current instant, and the tasks sleeping until a later one.
-public final class SimulatedTime: Sendable {
-    private struct Sleeper {
-        let id: Int
-        let deadline: Date
-        let continuation: CheckedContinuation<Void, any Error>
-    }
-
-    private struct State {
-        var now: Date
-        var nextID = 0
-        /// Ordered by deadline, then by arrival: wake-ups are deterministic.
-        var sleepers: [Sleeper] = []
-    }
-
-    private let state: Mutex<State>
-    public let start: Date
-
-    init(start: Date) {
-        self.start = start
-        state = Mutex(State(now: start))
-    }
-
-    public var now: Date { state.withLock { $0.now } }
-
-    /// Seconds since the simulation began, for traces.
-    public var elapsed: TimeInterval { now.timeIntervalSince(start) }
-
-    func nextDeadline() -> Date? { state.withLock { $0.sleepers.first?.deadline } }
-
-    /// Moves time to `date` and wakes, in deadline order, every sleeper due by then.
-    func advance(to date: Date) {
-        let due = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
-            state.now = max(state.now, date)
-            let count = state.sleepers.prefix { $0.deadline <= state.now }.count
-            let due = state.sleepers.prefix(count).map(\.continuation)
-            state.sleepers.removeFirst(count)
-            return due
-        }
-        for continuation in due { continuation.resume() }
-    }
-
-    /// Suspends until `deadline`; throws `CancellationError` when the task is cancelled first.
-    public func sleep(until deadline: Date) async throws {
-        let id = state.withLock { state -> Int in
-            state.nextID += 1
-            return state.nextID
-        }
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let result = state.withLock { state -> Result<Void, any Error>? in
-                    if Task.isCancelled { return .failure(CancellationError()) }
-                    if deadline <= state.now { return .success(()) }
-                    let sleeper = Sleeper(id: id, deadline: deadline, continuation: continuation)
-                    let index = state.sleepers.firstIndex { $0.deadline > deadline } ?? state.sleepers.endIndex
-                    state.sleepers.insert(sleeper, at: index)
-                    return nil
-                }
-                if let result { continuation.resume(with: result) }
-            }
-        } onCancel: {
-            let sleeper = state.withLock { state -> Sleeper? in
-                guard let index = state.sleepers.firstIndex(where: { $0.id == id }) else { return nil }
-                return state.sleepers.remove(at: index)
-            }
-            sleeper?.continuation.resume(throwing: CancellationError())
-        }
-    }
-}
-
 /// One node's view of simulated time: the shared timeline, off by the node's skew.
 public struct NodeClock: HeraldClock {
-    let time: SimulatedTime
+    let time: ManualClock
     /// How far this node's clock runs ahead of the timeline (negative: behind).
     public let skew: Duration
 
-    public func now() -> Date { time.now.adding(skew) }
+    public func now() -> Date { time.now().adding(skew) }
 
     public func sleep(until deadline: Date) async throws {
         try await time.sleep(until: deadline.adding(.zero - skew))

@@ -1,4 +1,5 @@
 import Foundation
+import HeraldTesting
 import Synchronization
 
 /// What a simulation did, step by step: a hash over every step (each job the executor chose,
@@ -18,9 +19,9 @@ public final class Trace: Sendable {
     private let state = Mutex(State())
     /// How many lines are kept (the latest).
     public let capacity: Int
-    let time: SimulatedTime
+    let time: ManualClock
 
-    init(capacity: Int, time: SimulatedTime) {
+    init(capacity: Int, time: ManualClock) {
         self.capacity = capacity
         self.time = time
     }
@@ -46,7 +47,7 @@ public final class Trace: Sendable {
 
     /// Records a line (stamped with simulated time) and mixes it into the hash.
     func record(_ line: String) {
-        let stamped = String(format: "%10.3f ", time.elapsed) + line
+        let stamped = String(format: "%10.3f ", time.now().timeIntervalSince(Simulation.epoch)) + line
         state.withLock { state in
             var hash = state.hash
             for byte in stamped.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }

@@ -39,12 +39,16 @@ public final class ManualClock: HeraldClock {
         advance(to: now().adding(duration))
     }
 
-    /// Moves time forward to `date` (never backward) and wakes due sleepers.
+    /// The earliest deadline a task sleeps until, if any sleeps.
+    public var nextDeadline: Date? { state.withLock { $0.sleepers.values.map(\.deadline).min() } }
+
+    /// Moves time forward to `date` (never backward) and wakes due sleepers, earliest
+    /// deadline first, then in the order they began to sleep (a simulation's runs repeat).
     public func advance(to date: Date) {
         let due = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
             state.now = max(state.now, date)
             let now = state.now
-            let ids = state.sleepers.filter { $0.value.deadline <= now }.map(\.key)
+            let ids = state.sleepers.filter { $0.value.deadline <= now }.sorted { ($0.value.deadline, $0.key) < ($1.value.deadline, $1.key) }.map(\.key)
             return ids.compactMap { state.sleepers.removeValue(forKey: $0)?.continuation }
         }
         for continuation in due { continuation.resume() }
