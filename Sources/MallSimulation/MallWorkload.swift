@@ -361,6 +361,26 @@ public final class MallWorkload: Workload {
                 simulation.violate("stock of \(sku): on hand \(stock.onHand), reserved \(stock.reserved); received less shipped is \(onHand), paid orders hold \(held[sku, default: 0])")
             }
         }
+        // The read side: each member's order history (a projection, partitioned, run by
+        // whichever node holds its lease) lists exactly the orders the member submitted.
+        var submitted: [String: Set<String>] = [:]
+        for envelope in log where envelope.eventType == OrderSubmitted.eventType {
+            if let event = decode(OrderSubmitted.self, envelope) { submitted[event.memberID, default: []].insert(event.orderID) }
+        }
+        for member in (0..<shoppers).map({ "m\($0)" }) {
+            var listed: [String] = []
+            for page in 1... {
+                guard let orders = try? await checker.orders(memberID: member, page: page) else {
+                    simulation.violate("the order history of \(member) could not be read")
+                    break
+                }
+                listed += orders.map(\.id)
+                if orders.count < OrderingService.pageSize { break }
+            }
+            if listed.count != Set(listed).count || Set(listed) != submitted[member, default: []] {
+                simulation.violate("the order history of \(member) lists \(listed.sorted()); the log has \(submitted[member, default: []].sorted())")
+            }
+        }
         // Mall's own reconciliation: stock, wallets, payments, orders.
         do {
             let report = try await checker.reconcile(submittedGrace: .zero, deliveryGrace: .zero)
