@@ -153,10 +153,3 @@ enum Workloads {
         }
     }
 }
-
-extension Duration {
-    var timeInterval: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-}

@@ -159,8 +159,9 @@ final class FaultyStore: EventStore {
         try checkAlive()
     }
 
-    /// A read: may fail.
-    private func read<T>(_ operation: StaticString, _ body: () async throws -> T) async throws -> T {
+    /// Any call but a commit (reads, and the small writes of leases, checkpoints' creation
+    /// and projections' states): may fail before it does anything, counted as a read error.
+    private func call<T>(_ operation: StaticString, _ body: () async throws -> T) async throws -> T {
         try await arrive(operation)
         cluster.trace.mix(UInt64(bitPattern: Int64(operation.utf8CodeUnitCount)) &* 31 &+ UInt64(node.utf8.count))
         if cluster.strikes(cluster.faultRates.readError) {
@@ -169,12 +170,6 @@ final class FaultyStore: EventStore {
             throw StoreError.unavailable("simulated read error")
         }
         return try await body()
-    }
-
-    /// A write other than a commit (leases, checkpoints' creation, projections' states):
-    /// may be lost before it is made.
-    private func write<T>(_ operation: StaticString, _ body: () async throws -> T) async throws -> T {
-        try await read(operation, body)
     }
 
     func commit(_ changeset: Changeset) async throws -> [EventEnvelope] {
@@ -245,94 +240,94 @@ final class FaultyStore: EventStore {
 
     // MARK: Reads and other calls, passed on
 
-    func aggregate(_ stream: StreamID) async throws -> StoredAggregate? { try await read("aggregate") { try await base.aggregate(stream) } }
+    func aggregate(_ stream: StreamID) async throws -> StoredAggregate? { try await call("aggregate") { try await base.aggregate(stream) } }
     func aggregates(_ streams: [StreamID]) async throws -> [StreamID: StoredAggregate] {
-        try await read("aggregates") { try await base.aggregates(streams) }
+        try await call("aggregates") { try await base.aggregates(streams) }
     }
     func events(after position: Int64, limit: Int) async throws -> [EventEnvelope] {
-        try await read("events") { try await base.events(after: position, limit: limit) }
+        try await call("events") { try await base.events(after: position, limit: limit) }
     }
     func events(after position: Int64, limit: Int, matching filter: EventFilter) async throws -> (events: [EventEnvelope], scannedThrough: Int64?) {
-        try await read("events matching") { try await base.events(after: position, limit: limit, matching: filter) }
+        try await call("events matching") { try await base.events(after: position, limit: limit, matching: filter) }
     }
-    func events(at positions: [Int64]) async throws -> [EventEnvelope] { try await read("events at") { try await base.events(at: positions) } }
-    func headPosition() async throws -> Int64 { try await read("head") { try await base.headPosition() } }
-    func firstPosition(of stream: StreamID) async throws -> Int64? { try await read("first position") { try await base.firstPosition(of: stream) } }
+    func events(at positions: [Int64]) async throws -> [EventEnvelope] { try await call("events at") { try await base.events(at: positions) } }
+    func headPosition() async throws -> Int64 { try await call("head") { try await base.headPosition() } }
+    func firstPosition(of stream: StreamID) async throws -> Int64? { try await call("first position") { try await base.firstPosition(of: stream) } }
     func eventsBehind(_ checkpoint: Int64, through head: Int64) async throws -> Int64 {
-        try await read("events behind") { try await base.eventsBehind(checkpoint, through: head) }
+        try await call("events behind") { try await base.eventsBehind(checkpoint, through: head) }
     }
-    func earliest(of positions: Set<Int64>) async throws -> Int64? { try await read("earliest") { try await base.earliest(of: positions) } }
+    func earliest(of positions: Set<Int64>) async throws -> Int64? { try await call("earliest") { try await base.earliest(of: positions) } }
     func subscriptionRead(
         subscription: String, checkpointName: String, skippedThrough: Int64?, limit: Int, matching filter: EventFilter?
     ) async throws -> SubscriptionRead {
-        try await read("subscription read") {
+        try await call("subscription read") {
             try await base.subscriptionRead(
                 subscription: subscription, checkpointName: checkpointName, skippedThrough: skippedThrough, limit: limit, matching: filter)
         }
     }
     func checkpoint(of subscription: String, creatingAt initialPosition: Int64) async throws -> Int64 {
-        try await write("checkpoint") { try await base.checkpoint(of: subscription, creatingAt: initialPosition) }
+        try await call("checkpoint") { try await base.checkpoint(of: subscription, creatingAt: initialPosition) }
     }
-    func checkpoints() async throws -> [String: Int64] { try await read("checkpoints") { try await base.checkpoints() } }
+    func checkpoints() async throws -> [String: Int64] { try await call("checkpoints") { try await base.checkpoints() } }
     func replaceCheckpoints(of subscription: String, expecting current: [String: Int64], with names: [String], at position: Int64) async throws {
-        try await write("replace checkpoints") { try await base.replaceCheckpoints(of: subscription, expecting: current, with: names, at: position) }
+        try await call("replace checkpoints") { try await base.replaceCheckpoints(of: subscription, expecting: current, with: names, at: position) }
     }
     func parkedEvents(subscription: String?) async throws -> [ParkedEvent] {
-        try await read("parked") { try await base.parkedEvents(subscription: subscription) }
+        try await call("parked") { try await base.parkedEvents(subscription: subscription) }
     }
     func inboxContains(subscription: String, eventID: UUID) async throws -> Bool {
-        try await read("inbox") { try await base.inboxContains(subscription: subscription, eventID: eventID) }
+        try await call("inbox") { try await base.inboxContains(subscription: subscription, eventID: eventID) }
     }
     func dueScheduledMessages(at date: Date, limit: Int) async throws -> [ScheduledMessage] {
-        try await read("due messages") { try await base.dueScheduledMessages(at: date, limit: limit) }
+        try await call("due messages") { try await base.dueScheduledMessages(at: date, limit: limit) }
     }
-    func nextScheduledDueDate() async throws -> Date? { try await read("next due") { try await base.nextScheduledDueDate() } }
+    func nextScheduledDueDate() async throws -> Date? { try await call("next due") { try await base.nextScheduledDueDate() } }
     func scheduledMessageCounts(dueBy date: Date) async throws -> ScheduledMessageCounts {
-        try await read("message counts") { try await base.scheduledMessageCounts(dueBy: date) }
+        try await call("message counts") { try await base.scheduledMessageCounts(dueBy: date) }
     }
     func heartbeat(group: String, node: String, now: Date, expiresAt: Date) async throws -> [String] {
-        try await write("heartbeat") { try await base.heartbeat(group: group, node: node, now: now, expiresAt: expiresAt) }
+        try await call("heartbeat") { try await base.heartbeat(group: group, node: node, now: now, expiresAt: expiresAt) }
     }
     func acquireLease(subscription: String, partition: Int, owner: String, now: Date, expiresAt: Date) async throws -> PartitionLease? {
-        try await write("acquire lease") {
+        try await call("acquire lease") {
             let lease = try await base.acquireLease(subscription: subscription, partition: partition, owner: owner, now: now, expiresAt: expiresAt)
             cluster.trace.mix(UInt64(bitPattern: lease?.token ?? -1))
             return lease
         }
     }
     func releaseLease(_ lease: PartitionLease) async throws {
-        try await write("release lease") { try await base.releaseLease(lease) }
+        try await call("release lease") { try await base.releaseLease(lease) }
         cluster.trace.record("\(node) released \(lease.subscription)#\(lease.partition) token \(lease.token)")
     }
-    func leases(subscription: String) async throws -> [PartitionLease] { try await read("leases") { try await base.leases(subscription: subscription) } }
+    func leases(subscription: String) async throws -> [PartitionLease] { try await call("leases") { try await base.leases(subscription: subscription) } }
     func prepareProjection(_ schema: ProjectionSchema) async throws -> ProjectionState {
-        try await write("prepare projection") { try await base.prepareProjection(schema) }
+        try await call("prepare projection") { try await base.prepareProjection(schema) }
     }
-    func projectionState(_ name: String) async throws -> ProjectionState? { try await read("projection state") { try await base.projectionState(name) } }
+    func projectionState(_ name: String) async throws -> ProjectionState? { try await call("projection state") { try await base.projectionState(name) } }
     func beginProjectionBuild(_ schema: ProjectionSchema) async throws -> ProjectionState {
-        try await write("begin build") { try await base.beginProjectionBuild(schema) }
+        try await call("begin build") { try await base.beginProjectionBuild(schema) }
     }
     func completeProjectionBuild(_ schema: ProjectionSchema, generation: Int) async throws {
-        try await write("complete build") { try await base.completeProjectionBuild(schema, generation: generation) }
+        try await call("complete build") { try await base.completeProjectionBuild(schema, generation: generation) }
     }
     func projectionRows(_ table: ProjectionTable, physical: String, query: ProjectionQuery) async throws -> [ProjectionRow] {
-        try await read("projection rows") { try await base.projectionRows(table, physical: physical, query: query) }
+        try await call("projection rows") { try await base.projectionRows(table, physical: physical, query: query) }
     }
     func projectionCount(_ table: ProjectionTable, physical: String, query: ProjectionQuery) async throws -> Int {
-        try await read("projection count") { try await base.projectionCount(table, physical: physical, query: query) }
+        try await call("projection count") { try await base.projectionCount(table, physical: physical, query: query) }
     }
     func projectionVersion(_ name: String) async throws -> ProjectionVersion? {
-        try await read("projection version") { try await base.projectionVersion(name) }
+        try await call("projection version") { try await base.projectionVersion(name) }
     }
     func pruneEvents(before position: Int64, recordedBefore: Date, keepingTypes: Set<String>, limit: Int) async throws -> Int {
-        try await write("prune events") { try await base.pruneEvents(before: position, recordedBefore: recordedBefore, keepingTypes: keepingTypes, limit: limit) }
+        try await call("prune events") { try await base.pruneEvents(before: position, recordedBefore: recordedBefore, keepingTypes: keepingTypes, limit: limit) }
     }
-    func pruneInbox(limit: Int) async throws -> Int { try await write("prune inbox") { try await base.pruneInbox(limit: limit) } }
+    func pruneInbox(limit: Int) async throws -> Int { try await call("prune inbox") { try await base.pruneInbox(limit: limit) } }
     func pruneDocuments(ofType streamType: String, writtenBefore: Date, after cursor: String?, limit: Int) async throws -> (deleted: Int, next: String?) {
-        try await write("prune documents") { try await base.pruneDocuments(ofType: streamType, writtenBefore: writtenBefore, after: cursor, limit: limit) }
+        try await call("prune documents") { try await base.pruneDocuments(ofType: streamType, writtenBefore: writtenBefore, after: cursor, limit: limit) }
     }
     func announce(_ topic: String) async throws {
-        try await write("announce") { cluster.deliver(topic, from: self) }
+        try await call("announce") { cluster.deliver(topic, from: self) }
     }
 }
 

@@ -131,11 +131,14 @@ public struct Order: AggregateRoot, Hashable {
         switch status {
         case .cancelled: return
         case .paid, .shipped, .completed: throw OrderProblem.cannotCancel(id, status: status)
-        case .submitted, .awaitingPayment:
-            status = .cancelled
-            cancellation = Cancellation(reason: reason, detail: detail)
-            note(OrderCancelled(orderID: id, memberID: memberID, reason: reason, detail: detail), at: now, detail)
+        case .submitted, .awaitingPayment: markCancelled(reason, detail: detail, at: now)
         }
+    }
+
+    private mutating func markCancelled(_ reason: CancellationReason, detail: String, at now: Date) {
+        status = .cancelled
+        cancellation = Cancellation(reason: reason, detail: detail)
+        note(OrderCancelled(orderID: id, memberID: memberID, reason: reason, detail: detail), at: now, detail)
     }
 
     /// The payment deadline passed: cancels if still unpaid, otherwise changes nothing
@@ -143,10 +146,7 @@ public struct Order: AggregateRoot, Hashable {
     mutating func paymentDeadlineReached(at now: Date) {
         if ReintroducedOrderingBugs.deadlineIgnoresStatus, status != .cancelled {
             // The incident, put back for the simulation to find: cancels whatever the status.
-            status = .cancelled
-            cancellation = Cancellation(reason: .paymentDeadline, detail: "not paid by the deadline")
-            note(OrderCancelled(orderID: id, memberID: memberID, reason: .paymentDeadline, detail: "not paid by the deadline"), at: now, "not paid by the deadline")
-            return
+            return markCancelled(.paymentDeadline, detail: "not paid by the deadline", at: now)
         }
         guard status == .awaitingPayment else { return }
         try? cancel(.paymentDeadline, detail: "not paid by the deadline", at: now)

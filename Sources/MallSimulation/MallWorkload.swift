@@ -158,6 +158,13 @@ public final class MallWorkload: Workload {
 
     public func prepare(_ simulation: Simulation) async throws {
         let mall = directShop(simulation)
+        // The checkpoints a settled run has: every subscription's, or each of its partitions'.
+        checkpoints.withLock { names in
+            for subscription in mall.subscriptions() {
+                guard let count = subscription.partitioning?.count else { names.insert(subscription.name); continue }
+                for partition in 0..<count { names.insert("\(subscription.name)#\(partition)/\(count)") }
+            }
+        }
         try await mall.prepareProjections()
         try await mall.seedDemoCatalogIfEmpty()
         for shopper in 0..<shoppers where simulation.random.nextUnit() < 0.6 {
@@ -187,6 +194,8 @@ public final class MallWorkload: Workload {
     }
 
     private let shoppersDone = Mutex(false)
+    /// Set by ``prepare(_:)``: the checkpoints of the shop's subscriptions (see ``settled(_:)``).
+    private let checkpoints = Mutex<Set<String>>([])
 
     private func mall(on node: SimulatedNode) -> Mall { node.handle as! Mall }
 
@@ -291,13 +300,7 @@ public final class MallWorkload: Workload {
     }
 
     public func settled(_ simulation: Simulation) async -> Bool {
-        var expected: Set<String> = []
-        for subscription in directShop(simulation).subscriptions() {
-            let count = subscription.partitioning?.count ?? 1
-            if subscription.partitioning == nil { expected.insert(subscription.name) }
-            else { for partition in 0..<count { expected.insert("\(subscription.name)#\(partition)/\(count)") } }
-        }
-        return await simulation.caughtUp(checkpoints: expected)
+        await simulation.caughtUp(checkpoints: checkpoints.withLock { $0 })
     }
 
     public func check(_ simulation: Simulation, settled: Bool) async {
